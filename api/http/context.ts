@@ -1,0 +1,26 @@
+import type { Actor } from '../../common/ticket-events.ts';
+
+export type Role = 'admin' | 'agent' | 'viewer';
+
+/** Who is calling, for which organisation, with which role. Set by the auth middleware on every /api request. */
+export type AuthContext = {
+  organizationId: string;
+  role: Role;
+  actor: Actor;
+  /** The user behind the request (a session user, or the user who owns the API key). */
+  userId: string;
+};
+
+declare global {
+  namespace Express {
+    interface Request {
+      id: string;
+      auth?: AuthContext;
+    }
+  }
+}
+
+export function requireAuth(req: Express.Request): AuthContext {
+  if (!req.auth) throw new Error('auth middleware did not run for this route');
+  return req.auth;
+}

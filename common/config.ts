@@ -1,0 +1,62 @@
+// One place that reads the environment. Every process (API, worker, relay, scripts) uses it.
+import { DEFAULT_DATABASE_URL } from '@switchboard/database';
+
+function required(name: string, fallback?: string): string {
+  const value = process.env[name] ?? fallback;
+  if (value === undefined || value === '') throw new Error(`environment variable ${name} is required`);
+  return value;
+}
+
+export type KeyRing = { activeKeyId: string; keys: Map<string, Buffer> };
+
+/** Parses "kid1:base64key,kid2:base64key"; the active key is SWITCHBOARD_*_ACTIVE_KEY_ID or the last one listed. */
+export function parseKeyRing(spec: string, activeKeyId: string | undefined, what: string): KeyRing {
+  const keys = new Map<string, Buffer>();
+  for (const part of spec
+    .split(',')
+    .map((s) => s.trim())
+    .filter(Boolean)) {
+    const at = part.indexOf(':');
+    if (at <= 0) throw new Error(`${what}: entry "${part.slice(0, 8)}…" must be "keyId:base64key"`);
+    const id = part.slice(0, at);
+    const key = Buffer.from(part.slice(at + 1), 'base64');
+    if (key.length !== 32) throw new Error(`${what}: key ${id} must be 32 bytes (base64), got ${key.length}`);
+    keys.set(id, key);
+  }
+  const ids = [...keys.keys()];
+  const active = activeKeyId ?? ids.at(-1);
+  if (!active || !keys.has(active))
+    throw new Error(`${what}: active key id ${active ?? '(none)'} is not in the key ring`);
+  return { activeKeyId: active, keys };
+}
+
+export type Config = ReturnType<typeof loadConfig>;
+
+export function loadConfig(env = process.env) {
+  const port = Number(env.PORT ?? 3000);
+  const publicUrl = env.PUBLIC_URL ?? `http://localhost:${port}`;
+  return {
+    env: env.NODE_ENV ?? 'development',
+    port,
+    publicUrl,
+    databaseUrl: env.DATABASE_URL ?? DEFAULT_DATABASE_URL,
+    temporal: {
+      address: env.TEMPORAL_ADDRESS ?? '127.0.0.1:7233',
+      namespace: env.TEMPORAL_NAMESPACE ?? 'default',
+      uiOrigin: env.TEMPORAL_UI_ORIGIN ?? 'http://localhost:8233',
+    },
+    authSecret: required('BETTER_AUTH_SECRET', env.BETTER_AUTH_SECRET),
+    credentialKeys: parseKeyRing(
+      required('SWITCHBOARD_MASTER_KEYS', env.SWITCHBOARD_MASTER_KEYS),
+      env.SWITCHBOARD_MASTER_KEY_ID,
+      'SWITCHBOARD_MASTER_KEYS',
+    ),
+    codecKeys: parseKeyRing(
+      required('SWITCHBOARD_CODEC_KEYS', env.SWITCHBOARD_CODEC_KEYS),
+      env.SWITCHBOARD_CODEC_KEY_ID,
+      'SWITCHBOARD_CODEC_KEYS',
+    ),
+    logLevel: env.LOG_LEVEL ?? 'info',
+    bodyLimit: env.BODY_LIMIT ?? '1mb',
+  };
+}

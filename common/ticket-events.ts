@@ -1,0 +1,68 @@
+// The catalogue of ticket events: what the outbox carries, what the timeline shows, what integrations subscribe to.
+// Later issues add their own types here (integration events), each with a zod schema for its payload.
+import { z } from 'zod';
+
+const ticketStatus = z.enum(['open', 'pending', 'on_hold', 'solved', 'closed']);
+const ticketPriority = z.enum(['low', 'normal', 'high', 'urgent']);
+
+/** The ticket as integrations see it in an event: enough to act without reading the database. */
+export const ticketSnapshot = z.object({
+  id: z.string().uuid(),
+  number: z.number().int(),
+  subject: z.string(),
+  status: ticketStatus,
+  priority: ticketPriority,
+  assigneeId: z.string().nullable(),
+  requesterId: z.string().uuid().nullable(),
+  tags: z.array(z.string()),
+  channel: z.enum(['web', 'email', 'slack', 'api']),
+  firstResponseDueAt: z.string().datetime({ offset: true }).nullable(),
+  resolutionDueAt: z.string().datetime({ offset: true }).nullable(),
+  version: z.number().int(),
+});
+export type TicketSnapshot = z.infer<typeof ticketSnapshot>;
+
+const change = <T extends z.ZodTypeAny>(t: T) => z.object({ from: t, to: t });
+
+export const slaKind = z.enum(['first_response', 'resolution']);
+
+export const ticketEventPayloads = {
+  'ticket.created': z.object({ ticket: ticketSnapshot }),
+  'ticket.updated': z.object({
+    ticket: ticketSnapshot,
+    changes: z.record(z.string(), change(z.unknown())),
+  }),
+  'ticket.status_changed': z.object({ ticket: ticketSnapshot, from: ticketStatus, to: ticketStatus }),
+  'ticket.assigned': z.object({ ticket: ticketSnapshot, from: z.string().nullable(), to: z.string().nullable() }),
+  'comment.created': z.object({
+    ticket: ticketSnapshot,
+    comment: z.object({
+      id: z.string().uuid(),
+      isPublic: z.boolean(),
+      source: z.enum(['web', 'email', 'slack', 'linear', 'api']),
+      authorUserId: z.string().nullable(),
+      authorCustomerId: z.string().nullable(),
+      authorDisplayName: z.string().nullable(),
+    }),
+  }),
+  'sla.warning': z.object({ ticket: ticketSnapshot, kind: slaKind, dueAt: z.string(), elapsedShare: z.number() }),
+  'sla.breached': z.object({ ticket: ticketSnapshot, kind: slaKind, dueAt: z.string() }),
+} as const;
+
+export type TicketEventType = keyof typeof ticketEventPayloads;
+export const ticketEventTypes = Object.keys(ticketEventPayloads) as TicketEventType[];
+export type TicketEventPayload<T extends TicketEventType> = z.infer<(typeof ticketEventPayloads)[T]>;
+
+export type ActorType = 'user' | 'api_key' | 'customer' | 'system' | 'integration';
+export type Actor = { type: ActorType; id: string | null };
+
+/** An event as it travels from the outbox to the ticket workflow (ids as numbers, times as ISO strings). */
+export type DispatchedTicketEvent = {
+  id: number;
+  organizationId: string;
+  ticketId: string;
+  type: TicketEventType;
+  payload: unknown;
+  actor: Actor;
+  createdAt: string;
+};

@@ -1,0 +1,288 @@
+// Domain schema: the ticket core and the integration tables of the phase-4 requirements.
+// Every table carries organization_id so that each query can be scoped without a join.
+import { sql } from 'drizzle-orm';
+import {
+  bigint,
+  bigserial,
+  boolean,
+  check,
+  index,
+  integer,
+  jsonb,
+  pgEnum,
+  pgTable,
+  text,
+  timestamp,
+  uniqueIndex,
+  uuid,
+} from 'drizzle-orm/pg-core';
+import { organization, user } from './auth-schema.ts';
+
+const createdAt = () => timestamp('created_at', { withTimezone: true }).notNull().defaultNow();
+const updatedAt = () => timestamp('updated_at', { withTimezone: true }).notNull().defaultNow();
+const organizationId = () =>
+  text('organization_id')
+    .notNull()
+    .references(() => organization.id, { onDelete: 'cascade' });
+
+export const ticketStatus = pgEnum('ticket_status', ['open', 'pending', 'on_hold', 'solved', 'closed']);
+export const ticketPriority = pgEnum('ticket_priority', ['low', 'normal', 'high', 'urgent']);
+export const ticketChannel = pgEnum('ticket_channel', ['web', 'email', 'slack', 'api']);
+export const commentSource = pgEnum('comment_source', ['web', 'email', 'slack', 'linear', 'api']);
+export const actorType = pgEnum('actor_type', ['user', 'api_key', 'customer', 'system', 'integration']);
+export const integrationType = pgEnum('integration_type', ['linear', 'slack', 'email', 'webhook']);
+export const syncStatus = pgEnum('sync_status', ['synced', 'failed', 'pending']);
+export const emailDirection = pgEnum('email_direction', ['inbound', 'outbound']);
+export const scanStatus = pgEnum('scan_status', ['pending', 'clean', 'infected', 'failed']);
+
+/** Per-organisation counters (ticket numbers), bumped with UPDATE … RETURNING inside the create transaction. */
+export const organizationCounters = pgTable('organization_counters', {
+  organizationId: text('organization_id')
+    .primaryKey()
+    .references(() => organization.id, { onDelete: 'cascade' }),
+  lastTicketNumber: integer('last_ticket_number').notNull().default(0),
+});
+
+/** Requesters: the people who ask for help, identified by email within an organisation. */
+export const customers = pgTable(
+  'customers',
+  {
+    id: uuid('id').primaryKey().defaultRandom(),
+    organizationId: organizationId(),
+    email: text('email').notNull(),
+    name: text('name'),
+    createdAt: createdAt(),
+    updatedAt: updatedAt(),
+  },
+  (t) => [uniqueIndex('customers_org_email_uq').on(t.organizationId, sql`lower(${t.email})`)],
+);
+
+export const supportRequests = pgTable(
+  'support_requests',
+  {
+    id: uuid('id').primaryKey().defaultRandom(),
+    organizationId: organizationId(),
+    number: integer('number').notNull(),
+    subject: text('subject').notNull(),
+    description: text('description').notNull().default(''),
+    status: ticketStatus('status').notNull().default('open'),
+    priority: ticketPriority('priority').notNull().default('normal'),
+    requesterId: uuid('requester_id').references(() => customers.id, { onDelete: 'set null' }),
+    assigneeId: text('assignee_id').references(() => user.id, { onDelete: 'set null' }),
+    tags: text('tags').array().notNull().default(sql`'{}'::text[]`),
+    channel: ticketChannel('channel').notNull().default('web'),
+    firstResponseDueAt: timestamp('first_response_due_at', { withTimezone: true }),
+    resolutionDueAt: timestamp('resolution_due_at', { withTimezone: true }),
+    firstRespondedAt: timestamp('first_responded_at', { withTimezone: true }),
+    solvedAt: timestamp('solved_at', { withTimezone: true }),
+    createdAt: createdAt(),
+    updatedAt: updatedAt(),
+    /** Optimistic concurrency: every update must name the version it read. */
+    version: integer('version').notNull().default(1),
+  },
+  (t) => [
+    uniqueIndex('support_requests_org_number_uq').on(t.organizationId, t.number),
+    index('support_requests_org_created_idx').on(t.organizationId, t.createdAt, t.id),
+    index('support_requests_org_status_idx').on(t.organizationId, t.status),
+    index('support_requests_org_assignee_idx').on(t.organizationId, t.assigneeId),
+    index('support_requests_tags_idx').using('gin', t.tags),
+  ],
+);
+
+export const ticketComments = pgTable(
+  'ticket_comments',
+  {
+    id: uuid('id').primaryKey().defaultRandom(),
+    organizationId: organizationId(),
+    supportRequestId: uuid('support_request_id')
+      .notNull()
+      .references(() => supportRequests.id, { onDelete: 'cascade' }),
+    authorUserId: text('author_user_id').references(() => user.id, { onDelete: 'set null' }),
+    authorCustomerId: uuid('author_customer_id').references(() => customers.id, { onDelete: 'set null' }),
+    /** Shown when the author is neither a user nor a customer, e.g. "Ada via Linear". */
+    authorDisplayName: text('author_display_name'),
+    body: text('body').notNull(),
+    isPublic: boolean('is_public').notNull().default(true),
+    source: commentSource('source').notNull().default('web'),
+    /** Id of the counterpart in the system the comment came from or was mirrored to. */
+    externalId: text('external_id'),
+    createdAt: createdAt(),
+    updatedAt: updatedAt(),
+  },
+  (t) => [
+    index('ticket_comments_ticket_idx').on(t.supportRequestId, t.createdAt),
+    uniqueIndex('ticket_comments_external_uq')
+      .on(t.supportRequestId, t.source, t.externalId)
+      .where(sql`${t.externalId} is not null`),
+  ],
+);
+
+/**
+ * The transactional outbox and the ticket timeline in one append-only table.
+ * A row is written in the same transaction as the change it describes; the relay sets
+ * dispatched_at once Temporal has accepted it. Ids are allocated while the ticket row is
+ * locked, so within one ticket id order is commit order.
+ */
+export const ticketEvents = pgTable(
+  'ticket_events',
+  {
+    id: bigserial('id', { mode: 'number' }).primaryKey(),
+    organizationId: organizationId(),
+    supportRequestId: uuid('support_request_id')
+      .notNull()
+      .references(() => supportRequests.id, { onDelete: 'cascade' }),
+    type: text('type').notNull(),
+    payload: jsonb('payload').notNull().default({}),
+    actorType: actorType('actor_type').notNull(),
+    actorId: text('actor_id'),
+    createdAt: createdAt(),
+    dispatchedAt: timestamp('dispatched_at', { withTimezone: true }),
+  },
+  (t) => [
+    index('ticket_events_ticket_idx').on(t.supportRequestId, t.id),
+    index('ticket_events_undispatched_idx').on(t.id).where(sql`${t.dispatchedAt} is null`),
+  ],
+);
+
+export const auditLog = pgTable(
+  'audit_log',
+  {
+    id: bigserial('id', { mode: 'number' }).primaryKey(),
+    organizationId: organizationId(),
+    actorType: actorType('actor_type').notNull(),
+    actorId: text('actor_id'),
+    action: text('action').notNull(),
+    entityType: text('entity_type').notNull(),
+    entityId: text('entity_id').notNull(),
+    metadata: jsonb('metadata').notNull().default({}),
+    requestId: text('request_id'),
+    createdAt: createdAt(),
+  },
+  (t) => [index('audit_log_org_created_idx').on(t.organizationId, t.createdAt)],
+);
+
+/** Encrypted envelope stored in integration_configs.credentials (see specification/credentials.md). */
+export type CredentialEnvelope = {
+  v: 1;
+  kid: string;
+  wrappedKey: string;
+  iv: string;
+  tag: string;
+  ciphertext: string;
+};
+
+export const integrationConfigs = pgTable(
+  'integration_configs',
+  {
+    id: uuid('id').primaryKey().defaultRandom(),
+    organizationId: organizationId(),
+    integrationType: integrationType('integration_type').notNull(),
+    name: text('name').notNull(),
+    isActive: boolean('is_active').notNull().default(true),
+    config: jsonb('config').notNull().default({}),
+    credentials: jsonb('credentials').$type<CredentialEnvelope | null>(),
+    /** A masked hint of the credentials (e.g. "lin_…3f9a"); the secret itself never leaves the server. */
+    credentialsHint: text('credentials_hint'),
+    lastSuccessAt: timestamp('last_success_at', { withTimezone: true }),
+    lastErrorAt: timestamp('last_error_at', { withTimezone: true }),
+    lastError: text('last_error'),
+    disabledReason: text('disabled_reason'),
+    createdAt: createdAt(),
+    updatedAt: updatedAt(),
+  },
+  (t) => [index('integration_configs_org_type_idx').on(t.organizationId, t.integrationType)],
+);
+
+export const externalSyncRecords = pgTable(
+  'external_sync_records',
+  {
+    id: uuid('id').primaryKey().defaultRandom(),
+    organizationId: organizationId(),
+    supportRequestId: uuid('support_request_id')
+      .notNull()
+      .references(() => supportRequests.id, { onDelete: 'cascade' }),
+    integrationConfigId: uuid('integration_config_id')
+      .notNull()
+      .references(() => integrationConfigs.id, { onDelete: 'cascade' }),
+    externalId: text('external_id').notNull(),
+    externalUrl: text('external_url'),
+    syncStatus: syncStatus('sync_status').notNull().default('pending'),
+    lastSyncAt: timestamp('last_sync_at', { withTimezone: true }),
+    lastError: text('last_error'),
+    /** Integration-specific sync state (last synced field values, comment map, conflicts). */
+    state: jsonb('state').notNull().default({}),
+    createdAt: createdAt(),
+    updatedAt: updatedAt(),
+  },
+  (t) => [
+    uniqueIndex('external_sync_records_link_uq').on(t.supportRequestId, t.integrationConfigId, t.externalId),
+    index('external_sync_records_external_idx').on(t.integrationConfigId, t.externalId),
+  ],
+);
+
+export const ticketAttachments = pgTable(
+  'ticket_attachments',
+  {
+    id: uuid('id').primaryKey().defaultRandom(),
+    organizationId: organizationId(),
+    supportRequestId: uuid('support_request_id')
+      .notNull()
+      .references(() => supportRequests.id, { onDelete: 'cascade' }),
+    fileName: text('file_name').notNull(),
+    fileSize: bigint('file_size', { mode: 'number' }).notNull(),
+    mimeType: text('mime_type').notNull(),
+    storageKey: text('storage_key').notNull().unique(),
+    checksumSha256: text('checksum_sha256'),
+    scanStatus: scanStatus('scan_status').notNull().default('pending'),
+    thumbnailKey: text('thumbnail_key'),
+    uploadedBy: text('uploaded_by').references(() => user.id, { onDelete: 'set null' }),
+    uploadedAt: timestamp('uploaded_at', { withTimezone: true }).notNull().defaultNow(),
+  },
+  (t) => [
+    index('ticket_attachments_ticket_idx').on(t.supportRequestId),
+    check('ticket_attachments_size_nonnegative', sql`${t.fileSize} >= 0`),
+  ],
+);
+
+export const ticketEmails = pgTable(
+  'ticket_emails',
+  {
+    id: uuid('id').primaryKey().defaultRandom(),
+    organizationId: organizationId(),
+    supportRequestId: uuid('support_request_id')
+      .notNull()
+      .references(() => supportRequests.id, { onDelete: 'cascade' }),
+    messageId: text('message_id').notNull(),
+    direction: emailDirection('direction').notNull(),
+    fromAddress: text('from_address').notNull(),
+    toAddresses: text('to_addresses').array().notNull().default(sql`'{}'::text[]`),
+    ccAddresses: text('cc_addresses').array().notNull().default(sql`'{}'::text[]`),
+    subject: text('subject').notNull().default(''),
+    content: text('content').notNull().default(''),
+    htmlContent: text('html_content'),
+    inReplyTo: text('in_reply_to'),
+    references: text('references').array().notNull().default(sql`'{}'::text[]`),
+    sentAt: timestamp('sent_at', { withTimezone: true }),
+    createdAt: createdAt(),
+  },
+  (t) => [
+    uniqueIndex('ticket_emails_org_message_uq').on(t.organizationId, t.messageId),
+    index('ticket_emails_ticket_idx').on(t.supportRequestId, t.sentAt),
+  ],
+);
+
+export const notificationRules = pgTable(
+  'notification_rules',
+  {
+    id: uuid('id').primaryKey().defaultRandom(),
+    organizationId: organizationId(),
+    name: text('name').notNull(),
+    triggerEvents: jsonb('trigger_events').notNull().default([]),
+    channels: jsonb('channels').notNull().default([]),
+    recipients: jsonb('recipients').notNull().default([]),
+    isActive: boolean('is_active').notNull().default(true),
+    createdAt: createdAt(),
+    updatedAt: updatedAt(),
+  },
+  (t) => [index('notification_rules_org_idx').on(t.organizationId)],
+);
