@@ -1,5 +1,6 @@
 // Mocha root hooks: one fresh database per run; services other tests need are started by their own helpers
 // (test/support/temporal.ts) and stopped here.
+import './test-env.ts';
 import { closeTestDatabase, createFreshTestDatabase } from './database.ts';
 
 const cleanups: Array<() => Promise<void>> = [];

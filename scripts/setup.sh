@@ -1,0 +1,13 @@
+#!/usr/bin/env bash
+# Installs what is missing and prepares local state. Idempotent; `npm start` and `npm test` call it.
+# Usage: scripts/setup.sh [--for-tests]
+. "$(dirname "$0")/lib.sh"
+ensure_node
+ensure_npm_packages
+ensure_postgres
+ensure_temporal
+if [ "${1:-}" = "--for-tests" ]; then
+  command -v chromium >/dev/null || { log "installing Debian's chromium for the browser tests"; apt_install chromium; }
+else
+  ensure_env_file
+fi

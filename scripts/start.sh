@@ -1,0 +1,22 @@
+#!/usr/bin/env bash
+# `npm start`: installs what is missing, starts Temporal, migrates, seeds the demo organisation,
+# builds the dashboard and runs the API (which serves the dashboard) and the worker (which runs the outbox relay).
+. "$(dirname "$0")/lib.sh"
+bash "$ROOT/scripts/setup.sh"
+ensure_node
+export PATH="$ROOT/node_modules/.bin:$PATH"
+ensure_env_file
+bash "$ROOT/scripts/temporal.sh" start
+node "$ROOT/scripts/migrate.ts"
+node "$ROOT/scripts/seed.ts"
+log "building the dashboard"
+(cd "$ROOT/packages/dashboard" && vite build --logLevel warn)
+
+pids=()
+cleanup() { for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done; wait 2>/dev/null || true; }
+trap cleanup EXIT INT TERM
+node "$ROOT/worker/main.ts" & pids+=($!)
+node "$ROOT/api/server.ts" & pids+=($!)
+log "dashboard and API: ${PUBLIC_URL:-http://localhost:${PORT:-3000}}  ·  Temporal UI: http://localhost:${TEMPORAL_UI_PORT:-8233}"
+# Stop everything when either process exits, so a crash is not hidden behind a half-running stack.
+wait -n "${pids[@]}"

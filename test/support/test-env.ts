@@ -1,0 +1,11 @@
+// Fixed keys and flags for tests, set before any module reads the environment.
+// (Real deployments get theirs from .env or the process environment; these are test-only values.)
+const testDefaults: Record<string, string> = {
+  NODE_ENV: 'test',
+  LOG_LEVEL: 'silent',
+  BETTER_AUTH_SECRET: 'test-secret-test-secret-test-secret-0123',
+  SWITCHBOARD_MASTER_KEYS: `k1:${Buffer.alloc(32, 1).toString('base64')}`,
+  SWITCHBOARD_CODEC_KEYS: `c1:${Buffer.alloc(32, 2).toString('base64')}`,
+  SWITCHBOARD_VALIDATE_RESPONSES: '1',
+};
+for (const [name, value] of Object.entries(testDefaults)) process.env[name] ??= value;
