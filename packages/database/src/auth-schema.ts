@@ -1,6 +1,6 @@
-// Identity tables in the shape better-auth expects (core + organization + api-key plugins).
+// Identity tables in the shape better-auth 1.7 expects (core + organization plugin), plus our own API keys.
 // better-auth owns the rows; the domain only reads `organization`, `user` and `member`.
-import { boolean, index, integer, pgTable, text, timestamp, uniqueIndex } from 'drizzle-orm/pg-core';
+import { boolean, index, pgTable, text, timestamp, uniqueIndex } from 'drizzle-orm/pg-core';
 
 const createdAt = () => timestamp('created_at', { withTimezone: true }).notNull().defaultNow();
 const updatedAt = () => timestamp('updated_at', { withTimezone: true }).notNull().defaultNow();
@@ -87,51 +87,49 @@ export const member = pgTable(
     role: text('role').notNull().default('agent'),
     createdAt: createdAt(),
   },
-  (t) => [uniqueIndex('member_org_user_uq').on(t.organizationId, t.userId)],
+  (t) => [uniqueIndex('member_org_user_uq').on(t.organizationId, t.userId), index('member_user_idx').on(t.userId)],
 );
 
-export const invitation = pgTable('invitation', {
-  id: text('id').primaryKey(),
-  organizationId: text('organization_id')
-    .notNull()
-    .references(() => organization.id, { onDelete: 'cascade' }),
-  email: text('email').notNull(),
-  role: text('role'),
-  status: text('status').notNull().default('pending'),
-  expiresAt: timestamp('expires_at', { withTimezone: true }).notNull(),
-  inviterId: text('inviter_id')
-    .notNull()
-    .references(() => user.id, { onDelete: 'cascade' }),
-  createdAt: createdAt(),
-});
+export const invitation = pgTable(
+  'invitation',
+  {
+    id: text('id').primaryKey(),
+    organizationId: text('organization_id')
+      .notNull()
+      .references(() => organization.id, { onDelete: 'cascade' }),
+    email: text('email').notNull(),
+    role: text('role'),
+    status: text('status').notNull().default('pending'),
+    expiresAt: timestamp('expires_at', { withTimezone: true }).notNull(),
+    inviterId: text('inviter_id')
+      .notNull()
+      .references(() => user.id, { onDelete: 'cascade' }),
+    createdAt: createdAt(),
+  },
+  (t) => [index('invitation_org_idx').on(t.organizationId), index('invitation_email_idx').on(t.email)],
+);
 
-/** API keys for programs: only a hash of the key is stored. */
+/**
+ * API keys for programs, managed by Switchboard itself (see specification/decisions.md): a key belongs to
+ * one organisation and acts with the current role of the member who created it. Only the SHA-256 of the
+ * key is stored; `prefix` is the first characters, kept so people can tell their keys apart.
+ */
 export const apikey = pgTable(
   'apikey',
   {
     id: text('id').primaryKey(),
-    name: text('name'),
-    start: text('start'),
-    prefix: text('prefix'),
-    key: text('key').notNull(),
+    organizationId: text('organization_id')
+      .notNull()
+      .references(() => organization.id, { onDelete: 'cascade' }),
     userId: text('user_id')
       .notNull()
       .references(() => user.id, { onDelete: 'cascade' }),
-    refillInterval: integer('refill_interval'),
-    refillAmount: integer('refill_amount'),
-    lastRefillAt: timestamp('last_refill_at', { withTimezone: true }),
-    enabled: boolean('enabled').default(true),
-    rateLimitEnabled: boolean('rate_limit_enabled').default(true),
-    rateLimitTimeWindow: integer('rate_limit_time_window'),
-    rateLimitMax: integer('rate_limit_max'),
-    requestCount: integer('request_count').default(0),
-    remaining: integer('remaining'),
-    lastRequest: timestamp('last_request', { withTimezone: true }),
-    expiresAt: timestamp('expires_at', { withTimezone: true }),
+    name: text('name').notNull(),
+    prefix: text('prefix').notNull(),
+    keyHash: text('key_hash').notNull().unique(),
     createdAt: createdAt(),
-    updatedAt: updatedAt(),
-    permissions: text('permissions'),
-    metadata: text('metadata'),
+    lastUsedAt: timestamp('last_used_at', { withTimezone: true }),
+    revokedAt: timestamp('revoked_at', { withTimezone: true }),
   },
-  (t) => [index('apikey_key_idx').on(t.key), index('apikey_user_idx').on(t.userId)],
+  (t) => [index('apikey_org_created_idx').on(t.organizationId, t.createdAt)],
 );
