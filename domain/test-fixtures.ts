@@ -25,7 +25,14 @@ export async function makeOrganization(): Promise<TestOrganization> {
 /** Row counts of every table a ticket write touches, to prove a refused write changed nothing. */
 export async function writeCounts(): Promise<Record<string, number>> {
   const { pool } = testDatabase();
-  const tables = ['support_requests', 'ticket_events', 'ticket_comments', 'audit_log', 'customers', 'integration_configs'];
+  const tables = [
+    'support_requests',
+    'ticket_events',
+    'ticket_comments',
+    'audit_log',
+    'customers',
+    'integration_configs',
+  ];
   const counts: Record<string, number> = {};
   for (const table of tables) {
     const result = await pool.query(`select count(*)::int as n from ${table}`);

@@ -115,7 +115,9 @@ describe('createTicket', () => {
       await assert.rejects(createTicket(db, org.scope, input as never), (error: any) => {
         assert.equal(error.status, 422, JSON.stringify(input));
         assert.ok(
-          error.details.some((d: { path: string; message: string }) => d.path === field || d.message.includes('colour')),
+          error.details.some(
+            (d: { path: string; message: string }) => d.path === field || d.message.includes('colour'),
+          ),
           `${JSON.stringify(input)} → ${JSON.stringify(error.details)}`,
         );
         return true;
