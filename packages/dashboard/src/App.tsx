@@ -1,0 +1,37 @@
+// The dashboard's pages and who may see them: everything but the login page needs a session.
+import { BrowserRouter, Navigate, Route, Routes } from 'react-router';
+import { Layout } from './components/Layout.tsx';
+import { RequireSession } from './components/RequireSession.tsx';
+import { IntegrationsPage } from './pages/IntegrationsPage.tsx';
+import { LoginPage } from './pages/LoginPage.tsx';
+import { NewTicketPage } from './pages/NewTicketPage.tsx';
+import { NotFoundPage } from './pages/NotFoundPage.tsx';
+import { TicketDetailPage } from './pages/TicketDetailPage.tsx';
+import { TicketListPage } from './pages/TicketListPage.tsx';
+import { SessionProvider } from './session.tsx';
+
+export function App() {
+  return (
+    <SessionProvider>
+      <BrowserRouter>
+        <Routes>
+          <Route path="/login" element={<LoginPage />} />
+          <Route
+            element={
+              <RequireSession>
+                <Layout />
+              </RequireSession>
+            }
+          >
+            <Route index element={<Navigate to="/tickets" replace />} />
+            <Route path="tickets" element={<TicketListPage />} />
+            <Route path="tickets/new" element={<NewTicketPage />} />
+            <Route path="tickets/:ticketId" element={<TicketDetailPage />} />
+            <Route path="settings/integrations" element={<IntegrationsPage />} />
+            <Route path="*" element={<NotFoundPage />} />
+          </Route>
+        </Routes>
+      </BrowserRouter>
+    </SessionProvider>
+  );
+}

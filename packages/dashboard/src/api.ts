@@ -1,0 +1,263 @@
+// The typed client for Switchboard's HTTP API (see the contract in the OpenAPI document at /openapi.json).
+// Every call sends the session cookie and turns the API's error shape into an ApiError with a readable message.
+
+export type Role = 'admin' | 'agent' | 'viewer';
+export const ticketStatuses = ['open', 'pending', 'on_hold', 'solved', 'closed'] as const;
+export type TicketStatus = (typeof ticketStatuses)[number];
+export const ticketPriorities = ['low', 'normal', 'high', 'urgent'] as const;
+export type TicketPriority = (typeof ticketPriorities)[number];
+export type TicketChannel = 'web' | 'email' | 'slack' | 'api';
+export const integrationTypes = ['linear', 'slack', 'email', 'webhook'] as const;
+export type IntegrationType = (typeof integrationTypes)[number];
+
+export type Me = {
+  user: { id: string; name: string; email: string };
+  organization: { id: string; name: string; slug: string };
+  role: Role;
+};
+
+export type Member = { userId: string; name: string; email: string; role: Role };
+
+export type Ticket = {
+  id: string;
+  number: number;
+  subject: string;
+  description: string | null;
+  status: TicketStatus;
+  priority: TicketPriority;
+  requester: { id: string; email: string; name: string | null } | null;
+  assigneeId: string | null;
+  tags: string[];
+  channel: TicketChannel;
+  firstResponseDueAt: string | null;
+  resolutionDueAt: string | null;
+  createdAt: string;
+  updatedAt: string;
+  version: number;
+};
+
+export type Comment = {
+  id: string;
+  ticketId: string;
+  body: string;
+  isPublic: boolean;
+  source: string;
+  author: { type: 'user' | 'customer' | 'external'; id: string | null; name: string };
+  createdAt: string;
+};
+
+export type ActorType = 'user' | 'api_key' | 'customer' | 'system' | 'integration';
+
+export type TicketEvent = {
+  id: number;
+  type: string;
+  payload: unknown;
+  actor: { type: ActorType; id: string | null };
+  createdAt: string;
+  dispatchedAt: string | null;
+};
+
+export type IntegrationHealthStatus = 'healthy' | 'failing' | 'unknown' | 'disabled';
+
+export type Integration = {
+  id: string;
+  integrationType: IntegrationType;
+  name: string;
+  isActive: boolean;
+  config: Record<string, unknown>;
+  credentialsHint: string | null;
+  health: {
+    status: IntegrationHealthStatus;
+    lastSuccessAt: string | null;
+    lastErrorAt: string | null;
+    lastError: string | null;
+    disabledReason: string | null;
+  };
+  createdAt: string;
+  updatedAt: string;
+};
+
+export type ErrorDetail = { path: string; message: string };
+
+/** A failed API call: the HTTP status, the API's error code, and the per-field details when it sent them. */
+export class ApiError extends Error {
+  readonly status: number;
+  readonly code: string;
+  readonly details: ErrorDetail[];
+  readonly requestId: string | undefined;
+  constructor(status: number, code: string, message: string, details: ErrorDetail[] = [], requestId?: string) {
+    super(message);
+    this.name = 'ApiError';
+    this.status = status;
+    this.code = code;
+    this.details = details;
+    this.requestId = requestId;
+  }
+}
+
+/** A message a person can act on, whatever was thrown. */
+export function describeError(error: unknown): string {
+  if (error instanceof ApiError) return error.message;
+  if (error instanceof TypeError) return 'Could not reach the Switchboard API. Check your connection and try again.';
+  if (error instanceof Error) return error.message;
+  return String(error);
+}
+
+type ErrorBody = {
+  error?: { code?: string; message?: string; details?: ErrorDetail[]; requestId?: string };
+  // better-auth's own routes answer { code, message } rather than the API's shape.
+  code?: string;
+  message?: string;
+};
+
+function toApiError(status: number, body: unknown): ApiError {
+  const parsed = (typeof body === 'object' && body !== null ? body : {}) as ErrorBody;
+  const inner = parsed.error;
+  const code = inner?.code ?? parsed.code ?? `http_${status}`;
+  const fallback = status >= 500 ? 'The server failed to handle this request' : `Request failed (HTTP ${status})`;
+  const message = inner?.message ?? parsed.message ?? fallback;
+  return new ApiError(status, code, message, Array.isArray(inner?.details) ? inner.details : [], inner?.requestId);
+}
+
+async function request<T>(method: string, path: string, body?: unknown): Promise<T> {
+  const init: RequestInit = { method, credentials: 'include', headers: { accept: 'application/json' } };
+  if (body !== undefined) {
+    init.headers = { accept: 'application/json', 'content-type': 'application/json' };
+    init.body = JSON.stringify(body);
+  }
+  const response = await fetch(path, init);
+  const text = await response.text();
+  let parsed: unknown;
+  if (text) {
+    try {
+      parsed = JSON.parse(text);
+    } catch {
+      parsed = undefined;
+    }
+  }
+  if (!response.ok) throw toApiError(response.status, parsed);
+  return parsed as T;
+}
+
+function query(params: Record<string, string | number | undefined>): string {
+  const search = new URLSearchParams();
+  for (const [key, value] of Object.entries(params)) {
+    if (value !== undefined && value !== '') search.set(key, String(value));
+  }
+  const text = search.toString();
+  return text ? `?${text}` : '';
+}
+
+// Session
+
+export function signIn(email: string, password: string): Promise<unknown> {
+  return request('POST', '/api/auth/sign-in/email', { email, password });
+}
+
+export function signOut(): Promise<unknown> {
+  return request('POST', '/api/auth/sign-out', {});
+}
+
+export function getMe(): Promise<Me> {
+  return request('GET', '/api/me');
+}
+
+export function listMembers(): Promise<{ data: Member[] }> {
+  return request('GET', '/api/members');
+}
+
+// Tickets
+
+export type TicketFilters = {
+  status?: TicketStatus | '';
+  priority?: TicketPriority | '';
+  assigneeId?: string;
+  tag?: string;
+  q?: string;
+};
+
+export function listTickets(
+  filters: TicketFilters,
+  cursor?: string | null,
+  limit = 25,
+): Promise<{ data: Ticket[]; nextCursor: string | null }> {
+  return request('GET', `/api/tickets${query({ ...filters, limit, cursor: cursor ?? undefined })}`);
+}
+
+export type NewTicket = {
+  subject: string;
+  description?: string;
+  priority?: TicketPriority;
+  status?: TicketStatus;
+  requesterEmail?: string;
+  requesterName?: string;
+  assigneeId?: string;
+  tags?: string[];
+  channel?: TicketChannel;
+};
+
+export function createTicket(input: NewTicket): Promise<Ticket> {
+  return request('POST', '/api/tickets', input);
+}
+
+export function getTicket(id: string): Promise<Ticket> {
+  return request('GET', `/api/tickets/${encodeURIComponent(id)}`);
+}
+
+export type TicketChanges = {
+  status?: TicketStatus;
+  priority?: TicketPriority;
+  assigneeId?: string | null;
+  tags?: string[];
+  subject?: string;
+};
+
+/** Sends the version the change was based on; the API answers 409 when someone changed the ticket since. */
+export function updateTicket(id: string, version: number, changes: TicketChanges): Promise<Ticket> {
+  return request('PATCH', `/api/tickets/${encodeURIComponent(id)}`, { version, ...changes });
+}
+
+export function listComments(ticketId: string): Promise<{ data: Comment[] }> {
+  return request('GET', `/api/tickets/${encodeURIComponent(ticketId)}/comments`);
+}
+
+export function addComment(ticketId: string, body: string, isPublic: boolean): Promise<Comment> {
+  return request('POST', `/api/tickets/${encodeURIComponent(ticketId)}/comments`, { body, isPublic });
+}
+
+export function listTicketEvents(ticketId: string): Promise<{ data: TicketEvent[] }> {
+  return request('GET', `/api/tickets/${encodeURIComponent(ticketId)}/events`);
+}
+
+// Integrations
+
+export function listIntegrations(): Promise<{ data: Integration[] }> {
+  return request('GET', '/api/integrations');
+}
+
+export type NewIntegration = {
+  integrationType: IntegrationType;
+  name: string;
+  isActive?: boolean;
+  config: Record<string, unknown>;
+  credentials?: Record<string, unknown>;
+};
+
+export function createIntegration(input: NewIntegration): Promise<Integration> {
+  return request('POST', '/api/integrations', input);
+}
+
+export type IntegrationChanges = {
+  name?: string;
+  isActive?: boolean;
+  config?: Record<string, unknown>;
+  credentials?: Record<string, unknown>;
+};
+
+export function updateIntegration(id: string, changes: IntegrationChanges): Promise<Integration> {
+  return request('PATCH', `/api/integrations/${encodeURIComponent(id)}`, changes);
+}
+
+export function deleteIntegration(id: string): Promise<void> {
+  return request('DELETE', `/api/integrations/${encodeURIComponent(id)}`);
+}

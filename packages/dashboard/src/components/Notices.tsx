@@ -1,0 +1,50 @@
+// Loading and error states, announced to screen readers as they appear.
+import type { ErrorDetail } from '../api.ts';
+
+export function Loading({ what }: { what: string }) {
+  return (
+    <p className="notice notice-loading" role="status" aria-live="polite">
+      Loading {what}…
+    </p>
+  );
+}
+
+export function ErrorNotice({
+  message,
+  details,
+  onRetry,
+}: {
+  message: string;
+  details?: ErrorDetail[];
+  onRetry?: () => void;
+}) {
+  return (
+    <div className="notice notice-error" role="alert">
+      <p>{message}</p>
+      {details && details.length > 0 && (
+        <ul>
+          {details.map((d) => (
+            <li key={`${d.path}:${d.message}`}>
+              {d.path ? <code>{d.path}</code> : null}
+              {d.path ? ': ' : ''}
+              {d.message}
+            </li>
+          ))}
+        </ul>
+      )}
+      {onRetry && (
+        <button type="button" className="button-secondary" onClick={onRetry}>
+          Try again
+        </button>
+      )}
+    </div>
+  );
+}
+
+export function SuccessNotice({ message }: { message: string }) {
+  return (
+    <p className="notice notice-success" role="status" aria-live="polite">
+      {message}
+    </p>
+  );
+}

@@ -1,0 +1,181 @@
+// Integration settings: every integration of the organisation with its health, and (for admins) adding,
+// editing, disabling and deleting them. The form for a type comes from setupComponentFor.
+import { useState } from 'react';
+import {
+  deleteIntegration,
+  describeError,
+  type Integration,
+  type IntegrationType,
+  integrationTypes,
+  listIntegrations,
+  updateIntegration,
+} from '../../api.ts';
+import { canManageIntegrations, useMe } from '../../session.tsx';
+import { useLoader } from '../../useLoader.ts';
+import { ErrorNotice, Loading, SuccessNotice } from '../Notices.tsx';
+import { IntegrationHealth } from './IntegrationHealth.tsx';
+import { setupComponentFor } from './setupComponents.ts';
+
+const typeLabels: Record<IntegrationType, string> = {
+  linear: 'Linear',
+  slack: 'Slack',
+  email: 'Email',
+  webhook: 'Webhook',
+};
+
+type Editing = { mode: 'new'; integrationType: IntegrationType } | { mode: 'edit'; integration: Integration } | null;
+
+export function IntegrationSettings() {
+  const me = useMe();
+  const canManage = canManageIntegrations(me);
+  const integrations = useLoader('integrations', async () => (await listIntegrations()).data);
+  const [editing, setEditing] = useState<Editing>(null);
+  const [message, setMessage] = useState<string | null>(null);
+  const [actionError, setActionError] = useState<string | null>(null);
+  const [confirmingDelete, setConfirmingDelete] = useState<string | null>(null);
+
+  async function afterSaved(saved: Integration, verb: string) {
+    setEditing(null);
+    setMessage(`${saved.name} ${verb}.`);
+    await integrations.reload();
+  }
+
+  async function runAction(action: () => Promise<unknown>, success: string) {
+    setActionError(null);
+    setMessage(null);
+    try {
+      await action();
+      setMessage(success);
+      await integrations.reload();
+    } catch (e) {
+      setActionError(describeError(e));
+    }
+  }
+
+  const Setup = editing
+    ? setupComponentFor(editing.mode === 'new' ? editing.integrationType : editing.integration.integrationType)
+    : null;
+
+  return (
+    <section aria-labelledby="integrations-title" className="integration-settings">
+      <div className="page-heading">
+        <h1 id="integrations-title">Integrations</h1>
+        {canManage && !editing && (
+          <button type="button" onClick={() => setEditing({ mode: 'new', integrationType: 'webhook' })}>
+            Add integration
+          </button>
+        )}
+      </div>
+      {!canManage && <p className="notice">Only admins can add or change integrations; you can see their health.</p>}
+
+      <div aria-live="polite">{message && <SuccessNotice message={message} />}</div>
+      {actionError && <ErrorNotice message={actionError} />}
+
+      {editing && Setup && (
+        <section className="card" aria-labelledby="integration-editor-title">
+          <h2 id="integration-editor-title">
+            {editing.mode === 'new' ? 'Add integration' : `Edit ${editing.integration.name}`}
+          </h2>
+          {editing.mode === 'new' && (
+            <div className="field">
+              <label htmlFor="integration-type">Type</label>
+              <select
+                id="integration-type"
+                value={editing.integrationType}
+                onChange={(e) => setEditing({ mode: 'new', integrationType: e.target.value as IntegrationType })}
+              >
+                {integrationTypes.map((t) => (
+                  <option key={t} value={t}>
+                    {typeLabels[t]}
+                  </option>
+                ))}
+              </select>
+            </div>
+          )}
+          <Setup
+            key={editing.mode === 'new' ? `new-${editing.integrationType}` : editing.integration.id}
+            integrationType={editing.mode === 'new' ? editing.integrationType : editing.integration.integrationType}
+            integration={editing.mode === 'edit' ? editing.integration : undefined}
+            onSaved={(saved) => void afterSaved(saved, editing.mode === 'new' ? 'added' : 'saved')}
+            onCancel={() => setEditing(null)}
+          />
+        </section>
+      )}
+
+      {integrations.loading && <Loading what="integrations" />}
+      {integrations.error && <ErrorNotice message={integrations.error} onRetry={() => void integrations.reload()} />}
+      {integrations.data && integrations.data.length === 0 && (
+        <p className="empty">
+          No integrations yet.{canManage ? ' Add one to connect Switchboard to other tools.' : ''}
+        </p>
+      )}
+      {integrations.data && integrations.data.length > 0 && (
+        <ul className="integration-list" aria-label="Configured integrations">
+          {integrations.data.map((integration) => (
+            <li key={integration.id} className="card integration-item">
+              <div className="integration-summary">
+                <h3>{integration.name}</h3>
+                <span className="badge">{typeLabels[integration.integrationType]}</span>
+                <span className={`badge ${integration.isActive ? 'badge-active' : 'badge-inactive'}`}>
+                  {integration.isActive ? 'Active' : 'Inactive'}
+                </span>
+              </div>
+              <IntegrationHealth health={integration.health} />
+              {canManage && (
+                <div className="integration-actions">
+                  <button
+                    type="button"
+                    className="button-secondary"
+                    aria-label={`Edit ${integration.name}`}
+                    onClick={() => setEditing({ mode: 'edit', integration })}
+                  >
+                    Edit
+                  </button>
+                  <button
+                    type="button"
+                    className="button-secondary"
+                    aria-label={`${integration.isActive ? 'Disable' : 'Enable'} ${integration.name}`}
+                    onClick={() =>
+                      void runAction(
+                        () => updateIntegration(integration.id, { isActive: !integration.isActive }),
+                        `${integration.name} ${integration.isActive ? 'disabled' : 'enabled'}.`,
+                      )
+                    }
+                  >
+                    {integration.isActive ? 'Disable' : 'Enable'}
+                  </button>
+                  {confirmingDelete === integration.id ? (
+                    <>
+                      <button
+                        type="button"
+                        className="button-danger"
+                        onClick={() => {
+                          setConfirmingDelete(null);
+                          void runAction(() => deleteIntegration(integration.id), `${integration.name} deleted.`);
+                        }}
+                      >
+                        Confirm delete
+                      </button>
+                      <button type="button" className="button-secondary" onClick={() => setConfirmingDelete(null)}>
+                        Keep it
+                      </button>
+                    </>
+                  ) : (
+                    <button
+                      type="button"
+                      className="button-secondary"
+                      aria-label={`Delete ${integration.name}`}
+                      onClick={() => setConfirmingDelete(integration.id)}
+                    >
+                      Delete
+                    </button>
+                  )}
+                </div>
+              )}
+            </li>
+          ))}
+        </ul>
+      )}
+    </section>
+  );
+}

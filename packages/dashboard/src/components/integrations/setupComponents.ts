@@ -1,0 +1,20 @@
+// Which setup component configures which integration type. An integration with its own wizard
+// (LinearIntegrationSetup, SlackIntegrationSetup, EmailIntegrationSetup, WebhookManager) registers it here;
+// every other type gets the generic JSON form.
+import type { ComponentType } from 'react';
+import type { Integration, IntegrationType } from '../../api.ts';
+import { GenericIntegrationForm } from './GenericIntegrationForm.tsx';
+
+export type IntegrationSetupProps = {
+  integrationType: IntegrationType;
+  /** The integration being edited; absent when adding a new one. */
+  integration?: Integration;
+  onSaved: (integration: Integration) => void;
+  onCancel: () => void;
+};
+
+const setupComponents: Partial<Record<IntegrationType, ComponentType<IntegrationSetupProps>>> = {};
+
+export function setupComponentFor(type: IntegrationType): ComponentType<IntegrationSetupProps> {
+  return setupComponents[type] ?? GenericIntegrationForm;
+}

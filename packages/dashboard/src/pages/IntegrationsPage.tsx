@@ -1,0 +1,5 @@
+import { IntegrationSettings } from '../components/integrations/IntegrationSettings.tsx';
+
+export function IntegrationsPage() {
+  return <IntegrationSettings />;
+}

@@ -1,0 +1,132 @@
+// One ticket: what it is about, its timeline, and (for agents) the controls to change it and comment.
+import { useState } from 'react';
+import { Link, useParams } from 'react-router';
+import { getTicket, listComments, listTicketEvents } from '../api.ts';
+import { ErrorNotice, Loading } from '../components/Notices.tsx';
+import { CommentBox } from '../components/tickets/CommentBox.tsx';
+import { PriorityBadge, StatusBadge } from '../components/tickets/TicketBadges.tsx';
+import { TicketControls } from '../components/tickets/TicketControls.tsx';
+import { Timeline } from '../components/tickets/Timeline.tsx';
+import { formatTime, memberName } from '../format.ts';
+import { useMembers } from '../members.ts';
+import { canEditTickets, useMe } from '../session.tsx';
+import { buildTimeline } from '../timeline.ts';
+import { useLoader } from '../useLoader.ts';
+
+async function loadTicketPage(ticketId: string) {
+  const [ticket, comments, events] = await Promise.all([
+    getTicket(ticketId),
+    listComments(ticketId),
+    listTicketEvents(ticketId),
+  ]);
+  return { ticket, comments: comments.data, events: events.data };
+}
+
+export function TicketDetailPage() {
+  const { ticketId = '' } = useParams();
+  const me = useMe();
+  const members = useMembers();
+  const page = useLoader(ticketId, () => loadTicketPage(ticketId));
+  const [notice, setNotice] = useState<string | null>(null);
+  const [conflict, setConflict] = useState(false);
+
+  if (!page.data) {
+    return (
+      <section aria-labelledby="ticket-title">
+        <h1 id="ticket-title">Ticket</h1>
+        {page.loading && <Loading what="the ticket" />}
+        {page.error && <ErrorNotice message={page.error} onRetry={() => void page.reload()} />}
+      </section>
+    );
+  }
+
+  const { ticket, comments, events } = page.data;
+  const nameOf = (userId: string | null) => memberName(members.data, userId);
+  const entries = buildTimeline(comments, events, nameOf);
+
+  async function afterSave() {
+    setConflict(false);
+    setNotice('Ticket updated.');
+    await page.reload();
+  }
+
+  async function afterConflict() {
+    setNotice(null);
+    setConflict(true);
+    await page.reload();
+  }
+
+  return (
+    <section aria-labelledby="ticket-title" className="ticket-detail">
+      <p>
+        <Link to="/tickets">← All tickets</Link>
+      </p>
+      <div className="page-heading">
+        <h1 id="ticket-title">
+          <span className="ticket-number">#{ticket.number}</span> {ticket.subject}
+        </h1>
+        <div className="badges">
+          <StatusBadge status={ticket.status} />
+          <PriorityBadge priority={ticket.priority} />
+        </div>
+      </div>
+      <div aria-live="polite">
+        {page.loading && <Loading what="the latest version" />}
+        {notice && !page.loading && <p className="notice notice-success">{notice}</p>}
+      </div>
+      {page.error && <ErrorNotice message={page.error} onRetry={() => void page.reload()} />}
+      {conflict && (
+        <p className="notice notice-error" role="alert">
+          Someone else changed this ticket while you were editing it, so your change was not saved. The latest version
+          is shown below: check it and make your change again if it still applies.
+        </p>
+      )}
+
+      <div className="ticket-columns">
+        <div className="ticket-main">
+          <section className="card" aria-labelledby="description-title">
+            <h2 id="description-title">Description</h2>
+            <p className="comment-body">{ticket.description || <span className="muted">No description.</span>}</p>
+          </section>
+          <section aria-labelledby="timeline-title">
+            <h2 id="timeline-title">Timeline</h2>
+            <Timeline entries={entries} />
+          </section>
+          {canEditTickets(me) && <CommentBox ticketId={ticket.id} onPosted={page.reload} />}
+        </div>
+        <aside className="ticket-side" aria-label="Ticket details">
+          {canEditTickets(me) && (
+            <TicketControls
+              key={`${ticket.id}:${ticket.version}`}
+              ticket={ticket}
+              members={members.data}
+              onSaved={() => void afterSave()}
+              onConflict={() => void afterConflict()}
+            />
+          )}
+          <section className="card" aria-labelledby="details-title">
+            <h2 id="details-title">Details</h2>
+            <dl className="details">
+              <dt>Requester</dt>
+              <dd>{ticket.requester ? `${ticket.requester.name ?? ''} <${ticket.requester.email}>` : '—'}</dd>
+              <dt>Assignee</dt>
+              <dd>{nameOf(ticket.assigneeId)}</dd>
+              <dt>Channel</dt>
+              <dd>{ticket.channel}</dd>
+              <dt>Tags</dt>
+              <dd>{ticket.tags.length ? ticket.tags.join(', ') : '—'}</dd>
+              <dt>First response due</dt>
+              <dd>{formatTime(ticket.firstResponseDueAt)}</dd>
+              <dt>Resolution due</dt>
+              <dd>{formatTime(ticket.resolutionDueAt)}</dd>
+              <dt>Created</dt>
+              <dd>{formatTime(ticket.createdAt)}</dd>
+              <dt>Updated</dt>
+              <dd>{formatTime(ticket.updatedAt)}</dd>
+            </dl>
+          </section>
+        </aside>
+      </div>
+    </section>
+  );
+}
