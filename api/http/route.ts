@@ -41,7 +41,19 @@ export function toExpressPath(openapiPath: string): string {
   return openapiPath.replace(/\{(\w+)\}/g, ':$1');
 }
 
+/** Routers are built once per app, and tests build many apps: each route is registered in the document once. */
+const registered = new Set<string>();
+
 export function defineRoute<S extends Schemas>(router: Router, def: RouteDefinition<S>): void {
+  const key = `${def.method} ${def.path}`;
+  if (!registered.has(key)) {
+    registered.add(key);
+    registerInOpenApi(def);
+  }
+  addExpressRoute(router, def);
+}
+
+function registerInOpenApi<S extends Schemas>(def: RouteDefinition<S>): void {
   const responses: RouteConfig['responses'] = {};
   for (const [status, r] of Object.entries(def.responses)) {
     responses[status] = r.schema
@@ -65,11 +77,13 @@ export function defineRoute<S extends Schemas>(router: Router, def: RouteDefinit
     path: def.path,
     summary: def.summary,
     tags: def.tags,
-    security: def.minRole ? [{ sessionCookie: [] }, { apiKey: [] }] : [],
+    security: def.minRole ? [{ sessionCookie: [] }, { apiKey: [] }, { bearer: [] }] : [],
     request,
     responses,
   });
+}
 
+function addExpressRoute<S extends Schemas>(router: Router, def: RouteDefinition<S>): void {
   router[def.method](toExpressPath(def.path), async (req, res, next) => {
     try {
       const auth = req.auth;

@@ -1,0 +1,65 @@
+// Serves better-auth under /api/auth/* through Express, so its endpoints get the same body limit, JSON-only
+// rule and error shape as the rest of the API.
+
+import { fromNodeHeaders } from 'better-auth/node';
+import express, { type Request, type Response, Router } from 'express';
+import type { Config } from '../../common/config.ts';
+import { requireJsonBody } from '../http/middleware.ts';
+import type { Auth } from './better-auth.ts';
+
+function snakeCase(code: string): string {
+  return code.replace(/([a-z0-9])([A-Z])/g, '$1_$2').toLowerCase();
+}
+
+/** better-auth's `{ code, message }` (or plain text) becomes our `{ error: { code, message, requestId } }`. */
+function asErrorBody(status: number, text: string, requestId: string) {
+  let code =
+    status === 404 ? 'not_found' : status === 401 ? 'unauthenticated' : status === 403 ? 'forbidden' : 'bad_request';
+  let message = text || `request failed with status ${status}`;
+  try {
+    const parsed = JSON.parse(text) as { code?: unknown; message?: unknown };
+    if (typeof parsed.code === 'string' && parsed.code) code = snakeCase(parsed.code);
+    if (typeof parsed.message === 'string' && parsed.message) message = parsed.message;
+  } catch {
+    // plain-text body: keep it as the message
+  }
+  return { error: { code, message, requestId } };
+}
+
+async function forward(auth: Auth, config: Config, req: Request, res: Response): Promise<void> {
+  const body = Buffer.isBuffer(req.body) && req.body.length > 0 ? new Uint8Array(req.body) : undefined;
+  const request = new Request(new URL(req.originalUrl, config.publicUrl), {
+    method: req.method,
+    headers: fromNodeHeaders(req.headers),
+    body: req.method === 'GET' || req.method === 'HEAD' ? undefined : body,
+  });
+  const response = await auth.handler(request);
+  res.status(response.status);
+  for (const [name, value] of response.headers) {
+    if (name !== 'set-cookie' && name !== 'content-length') res.setHeader(name, value);
+  }
+  for (const cookie of response.headers.getSetCookie()) res.append('set-cookie', cookie);
+  const text = await response.text();
+  if (response.status >= 400) {
+    res.json(asErrorBody(response.status, text, req.id));
+  } else {
+    res.send(text);
+  }
+}
+
+export function authRoutes({ auth, config }: { auth: Auth; config: Config }): Router {
+  const router = Router();
+  router.all(
+    '/api/auth/*splat',
+    requireJsonBody,
+    express.raw({ type: 'application/json', limit: config.bodyLimit }),
+    async (req, res, next) => {
+      try {
+        await forward(auth, config, req, res);
+      } catch (error) {
+        next(error);
+      }
+    },
+  );
+  return router;
+}

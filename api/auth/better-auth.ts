@@ -1,0 +1,75 @@
+// better-auth: email + password sessions (cookie) and organisations with our three roles.
+// Accounts are provisioned (seed script, admins), never self-service: sign-up and organisation
+// creation are closed over HTTP and only reachable through the server-side API.
+import {
+  account,
+  type Database,
+  invitation,
+  member,
+  organization as organizationTable,
+  session,
+  user,
+  verification,
+} from '@switchboard/database';
+import { betterAuth } from 'better-auth';
+import { drizzleAdapter } from 'better-auth/adapters/drizzle';
+import { organization } from 'better-auth/plugins';
+import { createAccessControl } from 'better-auth/plugins/access';
+import { adminAc, defaultStatements, memberAc } from 'better-auth/plugins/organization/access';
+import type { Config } from '../../common/config.ts';
+import type { Logger } from '../../common/logger.ts';
+
+const accessControl = createAccessControl(defaultStatements);
+
+/** Only admins may manage the organisation through better-auth's own endpoints (members, invitations). */
+const roles = {
+  admin: accessControl.newRole(adminAc.statements),
+  agent: accessControl.newRole(memberAc.statements),
+  viewer: accessControl.newRole(memberAc.statements),
+};
+
+export const SESSION_COOKIE_PREFIX = 'switchboard';
+
+/** Origins allowed to make cookie-authenticated state changes (the dashboard is served by the API itself). */
+export function trustedOrigins(config: Config): string[] {
+  return [new URL(config.publicUrl).origin];
+}
+
+export function createAuth({ db, config, logger }: { db: Database; config: Config; logger: Logger }) {
+  const authLogger = logger.child({ component: 'better-auth' });
+  return betterAuth({
+    appName: 'Switchboard',
+    secret: config.authSecret,
+    baseURL: config.publicUrl,
+    basePath: '/api/auth',
+    trustedOrigins: trustedOrigins(config),
+    database: drizzleAdapter(db, {
+      provider: 'pg',
+      schema: { user, session, account, verification, organization: organizationTable, member, invitation },
+    }),
+    emailAndPassword: { enabled: true, minPasswordLength: 10 },
+    disabledPaths: ['/sign-up/email'],
+    plugins: [
+      organization({
+        ac: accessControl,
+        roles,
+        creatorRole: 'admin',
+        allowUserToCreateOrganization: false,
+        disableOrganizationDeletion: true,
+      }),
+    ],
+    advanced: {
+      cookiePrefix: SESSION_COOKIE_PREFIX,
+      // better-auth skips origin checks when it detects a test run; ours must exercise the real thing.
+      disableOriginCheck: false,
+      defaultCookieAttributes: { sameSite: 'lax', httpOnly: true },
+    },
+    telemetry: { enabled: false },
+    logger: {
+      level: 'warn',
+      log: (level, message) => authLogger[level === 'debug' ? 'debug' : level](message),
+    },
+  });
+}
+
+export type Auth = ReturnType<typeof createAuth>;

@@ -1,0 +1,109 @@
+// Unauthenticated operational endpoints: liveness, readiness, Prometheus metrics and the OpenAPI document.
+import { sql } from 'drizzle-orm';
+import { Router } from 'express';
+import { z } from 'zod';
+import type { ApiDeps } from '../http/deps.ts';
+import type { Metrics } from '../http/metrics.ts';
+import { defineRoute } from '../http/route.ts';
+import { buildOpenApiDocument } from '../openapi/document.ts';
+import { registry } from '../openapi/registry.ts';
+
+const READINESS_TIMEOUT_MS = 2000;
+
+const readiness = registry.register(
+  'Readiness',
+  z.object({
+    status: z.enum(['ready', 'not_ready']),
+    checks: z.object({
+      database: z.string().openapi({ description: '"ok" or what failed' }),
+      temporal: z.string().openapi({ description: '"ok" or what failed' }),
+    }),
+  }),
+);
+
+// Plain routes (not JSON): registered by hand, once.
+registry.registerPath({
+  method: 'get',
+  path: '/metrics',
+  summary: 'Prometheus metrics',
+  tags: ['Platform'],
+  responses: {
+    200: { description: 'Prometheus text exposition format', content: { 'text/plain': { schema: z.string() } } },
+  },
+});
+registry.registerPath({
+  method: 'get',
+  path: '/openapi.json',
+  summary: 'This OpenAPI document',
+  tags: ['Platform'],
+  responses: {
+    200: { description: 'OpenAPI 3.1', content: { 'application/json': { schema: z.record(z.string(), z.unknown()) } } },
+  },
+});
+function withTimeout<T>(promise: Promise<T>, ms: number, what: string): Promise<T> {
+  let timer: NodeJS.Timeout | undefined;
+  const timeout = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(new Error(`${what} did not answer within ${ms} ms`)), ms);
+  });
+  return Promise.race([promise, timeout]).finally(() => clearTimeout(timer));
+}
+
+async function check(run: () => Promise<unknown>, what: string): Promise<string> {
+  try {
+    await withTimeout(run(), READINESS_TIMEOUT_MS, what);
+    return 'ok';
+  } catch (error) {
+    return error instanceof Error ? error.message : String(error);
+  }
+}
+
+export function platformRouter({ db, temporal }: ApiDeps, metrics: Metrics): Router {
+  const router = Router();
+
+  defineRoute(router, {
+    method: 'get',
+    path: '/healthz',
+    summary: 'Liveness: the process is serving requests',
+    tags: ['Platform'],
+    responses: { 200: { description: 'Alive', schema: z.object({ status: z.literal('ok') }) } },
+    handler: async () => ({ status: 200, body: { status: 'ok' } }),
+  });
+
+  defineRoute(router, {
+    method: 'get',
+    path: '/readyz',
+    summary: 'Readiness: the database and Temporal answer',
+    tags: ['Platform'],
+    responses: {
+      200: { description: 'Ready', schema: readiness },
+      503: { description: 'A dependency is unavailable (named in checks)', schema: readiness },
+    },
+    handler: async () => {
+      const [database, temporalCheck] = await Promise.all([
+        check(() => db.execute(sql`select 1`), 'database'),
+        temporal
+          ? check(() => temporal.workflowService.getSystemInfo({}), 'temporal')
+          : Promise.resolve('not connected'),
+      ]);
+      const ready = database === 'ok' && temporalCheck === 'ok';
+      return {
+        status: ready ? 200 : 503,
+        body: { status: ready ? 'ready' : 'not_ready', checks: { database, temporal: temporalCheck } },
+      };
+    },
+  });
+
+  router.get('/metrics', async (_req, res, next) => {
+    try {
+      res.type(metrics.registry.contentType).send(await metrics.registry.metrics());
+    } catch (error) {
+      next(error);
+    }
+  });
+
+  router.get('/openapi.json', (_req, res) => {
+    res.json(buildOpenApiDocument());
+  });
+
+  return router;
+}
