@@ -1,8 +1,10 @@
 // Rows the domain tests stand on: an organisation with members, made directly in the database
 // (the HTTP tests get theirs through test/support/api.ts instead).
+import assert from 'node:assert/strict';
 import { randomUUID } from 'node:crypto';
 import { member, organization, user } from '@switchboard/database';
 import type { Role } from '../api/http/context.ts';
+import { HttpError } from '../api/http/errors.ts';
 import { testDatabase } from '../test/support/database.ts';
 import type { Scope } from './scope.ts';
 
@@ -41,4 +43,18 @@ export async function writeCounts(): Promise<Record<string, number>> {
   const numbers = await pool.query('select coalesce(sum(last_ticket_number), 0)::int as n from organization_counters');
   counts.ticketNumbersIssued = numbers.rows[0].n;
   return counts;
+}
+
+/** For assert.rejects: the error is an HttpError with this status, and names `field` in its details if given. */
+export function httpError(status: number, field?: string) {
+  return (error: unknown) => {
+    assert.ok(error instanceof HttpError, `expected an HttpError, got ${String(error)}`);
+    assert.equal(error.status, status, error.message);
+    if (field)
+      assert.ok(
+        error.details?.some((d) => d.path === field),
+        `expected details naming ${field}: ${JSON.stringify(error.details)}`,
+      );
+    return true;
+  };
 }

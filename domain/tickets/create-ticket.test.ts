@@ -3,7 +3,7 @@ import { auditLog, customers, ticketEvents } from '@switchboard/database';
 import { eq } from 'drizzle-orm';
 import { ticketEventPayloads } from '../../common/ticket-events.ts';
 import { testDatabase } from '../../test/support/database.ts';
-import { makeOrganization, writeCounts } from '../test-fixtures.ts';
+import { httpError, makeOrganization, writeCounts } from '../test-fixtures.ts';
 import { createTicket } from './create-ticket.ts';
 
 describe('createTicket', () => {
@@ -91,11 +91,10 @@ describe('createTicket', () => {
     const other = await makeOrganization();
     const outsider = await other.addMember('agent');
     const before = await writeCounts();
-    await assert.rejects(createTicket(db, org.scope, { subject: 'x', assigneeId: outsider }), (error: any) => {
-      assert.equal(error.status, 422);
-      assert.equal(error.details[0].path, 'assigneeId');
-      return true;
-    });
+    await assert.rejects(
+      createTicket(db, org.scope, { subject: 'x', assigneeId: outsider }),
+      httpError(422, 'assigneeId'),
+    );
     assert.deepEqual(await writeCounts(), before);
   });
 
@@ -110,19 +109,9 @@ describe('createTicket', () => {
       [{ subject: 'x', requesterEmail: 'not-an-email' }, 'requesterEmail'],
       [{ subject: 'x', requesterName: 'Ada' }, 'requesterName'],
       [{ subject: 'x', firstResponseDueAt: 'tomorrow' }, 'firstResponseDueAt'],
-      [{ subject: 'x', colour: 'red' }, '(root)'],
-    ] as const) {
-      await assert.rejects(createTicket(db, org.scope, input as never), (error: any) => {
-        assert.equal(error.status, 422, JSON.stringify(input));
-        assert.ok(
-          error.details.some(
-            (d: { path: string; message: string }) => d.path === field || d.message.includes('colour'),
-          ),
-          `${JSON.stringify(input)} → ${JSON.stringify(error.details)}`,
-        );
-        return true;
-      });
-    }
+    ] as const)
+      await assert.rejects(createTicket(db, org.scope, input as never), httpError(422, field));
+    await assert.rejects(createTicket(db, org.scope, { subject: 'x', colour: 'red' } as never), /colour/);
     assert.deepEqual(await writeCounts(), before);
   });
 

@@ -3,7 +3,7 @@ import { auditLog, ticketEvents } from '@switchboard/database';
 import { asc, eq } from 'drizzle-orm';
 import { ticketEventPayloads } from '../../common/ticket-events.ts';
 import { testDatabase } from '../../test/support/database.ts';
-import { makeOrganization, writeCounts } from '../test-fixtures.ts';
+import { httpError, makeOrganization, writeCounts } from '../test-fixtures.ts';
 import { createTicket } from './create-ticket.ts';
 import { updateTicket } from './update-ticket.ts';
 
@@ -82,11 +82,11 @@ describe('updateTicket', () => {
     const ticket = await createTicket(db, org.scope, { subject: 's' });
     await updateTicket(db, org.scope, ticket.id, { version: 1, priority: 'low' });
     const before = await writeCounts();
-    await assert.rejects(updateTicket(db, org.scope, ticket.id, { version: 1, priority: 'high' }), (error: any) => {
-      assert.equal(error.status, 409);
-      assert.match(error.message, /now at version 2/);
-      return true;
-    });
+    await assert.rejects(
+      updateTicket(db, org.scope, ticket.id, { version: 1, priority: 'high' }),
+      httpError(409, 'version'),
+    );
+    await assert.rejects(updateTicket(db, org.scope, ticket.id, { version: 1, priority: 'high' }), /now at version 2/);
     assert.deepEqual(await writeCounts(), before);
   });
 
@@ -120,11 +120,10 @@ describe('updateTicket', () => {
     const outsider = await other.addMember();
     const ticket = await createTicket(db, org.scope, { subject: 's' });
     const before = await writeCounts();
-    await assert.rejects(updateTicket(db, org.scope, ticket.id, { version: 1, assigneeId: outsider }), (e: any) => {
-      assert.equal(e.status, 422);
-      assert.equal(e.details[0].path, 'assigneeId');
-      return true;
-    });
+    await assert.rejects(
+      updateTicket(db, org.scope, ticket.id, { version: 1, assigneeId: outsider }),
+      httpError(422, 'assigneeId'),
+    );
     assert.deepEqual(await writeCounts(), before);
   });
 
@@ -151,6 +150,9 @@ describe('updateTicket', () => {
       audit.map((a) => a.action),
       ['ticket.created', 'ticket.updated'],
     );
-    assert.deepEqual((audit[1]!.metadata as any).changes.status, { from: 'open', to: 'pending' });
+    assert.deepEqual((audit[1]!.metadata as { changes: Record<string, unknown> }).changes.status, {
+      from: 'open',
+      to: 'pending',
+    });
   });
 });
