@@ -1,0 +1,98 @@
+import { type Database, integrationConfigs } from '@switchboard/database';
+import { and, eq, sql } from 'drizzle-orm';
+import type { PgUpdateSetSource } from 'drizzle-orm/pg-core';
+import { notFound, validationFailed } from '../../api/http/errors.ts';
+import { zodDetails } from '../../api/http/validate.ts';
+import type { KeyRing } from '../../common/config.ts';
+import { recordAudit } from '../audit.ts';
+import { parseInput } from '../parse-input.ts';
+import type { Scope } from '../scope.ts';
+import { integrationSchemas } from './config-schemas.ts';
+import { type Credentials, credentialsHint, sealCredentials } from './credentials.ts';
+import { type IntegrationRow, toIntegrationView } from './read-integrations.ts';
+import { type IntegrationView, type UpdateIntegrationInput, updateIntegrationInput } from './schemas.ts';
+
+/**
+ * Renames, switches on/off, replaces the config (checked against the integration's own type, which
+ * never changes) or replaces/removes the credentials. Switching an integration back on clears the
+ * reason the system disabled it for.
+ */
+export async function updateIntegration(
+  db: Database,
+  keys: KeyRing,
+  scope: Scope,
+  integrationId: string,
+  rawInput: UpdateIntegrationInput,
+): Promise<IntegrationView> {
+  const input = parseInput(updateIntegrationInput, rawInput);
+  return db.transaction(async (tx) => {
+    const [current] = await tx
+      .select()
+      .from(integrationConfigs)
+      .where(and(eq(integrationConfigs.id, integrationId), eq(integrationConfigs.organizationId, scope.organizationId)))
+      .for('update');
+    if (!current) throw notFound('integration');
+    const schemas = integrationSchemas[current.integrationType];
+    const config = input.config === undefined ? undefined : parseTyped(schemas.config, input.config, 'config');
+    const credentials =
+      input.credentials == null
+        ? input.credentials
+        : (parseTyped(schemas.credentials, input.credentials, 'credentials') as Credentials);
+
+    const set: PgUpdateSetSource<typeof integrationConfigs> = {};
+    const changed: string[] = [];
+    if (input.name !== undefined && input.name !== current.name) {
+      set.name = input.name;
+      changed.push('name');
+    }
+    if (input.isActive !== undefined && input.isActive !== current.isActive) {
+      set.isActive = input.isActive;
+      if (input.isActive) set.disabledReason = null;
+      changed.push('isActive');
+    }
+    if (config !== undefined && JSON.stringify(config) !== JSON.stringify(current.config)) {
+      set.config = config;
+      changed.push('config');
+    }
+    if (credentials !== undefined && !(credentials === null && current.credentials === null)) {
+      set.credentials = credentials && sealCredentials(keys, scope.organizationId, integrationId, credentials);
+      set.credentialsHint = credentials && credentialsHint(credentials);
+      changed.push('credentials');
+    }
+    if (changed.length === 0) return toIntegrationView(current);
+
+    const [updated] = await tx
+      .update(integrationConfigs)
+      .set({ ...set, updatedAt: sql`now()` })
+      .where(eq(integrationConfigs.id, integrationId))
+      .returning();
+    await recordAudit(tx, scope, {
+      action: 'integration.updated',
+      entityType: 'integration',
+      entityId: integrationId,
+      metadata: { changed, ...configChange(current, set) },
+    });
+    return toIntegrationView(updated!);
+  });
+}
+
+function parseTyped<S extends (typeof integrationSchemas)[keyof typeof integrationSchemas]['config' | 'credentials']>(
+  schema: S,
+  value: unknown,
+  field: 'config' | 'credentials',
+) {
+  const result = schema.safeParse(value);
+  if (!result.success) {
+    const details = zodDetails(result.error).map((d) => ({
+      path: d.path === '(root)' ? field : `${field}.${d.path}`,
+      message: d.message,
+    }));
+    throw validationFailed(`invalid ${field}: ${details.map((d) => `${d.path}: ${d.message}`).join('; ')}`, details);
+  }
+  return result.data;
+}
+
+/** Config is not secret, so the audit row keeps both versions; credentials are only ever "changed". */
+function configChange(current: IntegrationRow, set: PgUpdateSetSource<typeof integrationConfigs>) {
+  return set.config === undefined ? {} : { config: { from: current.config, to: set.config } };
+}
