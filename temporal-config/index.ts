@@ -1,5 +1,5 @@
 // Temporal settings in one place: search attributes, task queues and their limits, dev-server flags.
-import { defineSearchAttributeKey, SearchAttributeType } from '@temporalio/common';
+import { defineSearchAttributeKey, type SearchAttributePair, SearchAttributeType } from '@temporalio/common';
 
 /** Custom search attributes, registered on the dev server by scripts/temporal.sh and set on every workflow. */
 export const searchAttributes = {
@@ -26,3 +26,28 @@ export const workflowIds = {
   ticket: (ticketId: string) => `ticket/${ticketId}`,
   sla: (ticketId: string) => `sla/${ticketId}`,
 };
+
+/** Workflow type names, shared by the relay (which starts ticket workflows by name) and the workflows' own exports. */
+export const workflowTypes = {
+  ticket: 'ticketWorkflow',
+  sla: 'slaWatchWorkflow',
+} as const;
+
+/** The value of the IntegrationType search attribute for the core workflows (integrations use their own type). */
+export const coreIntegrationTypes = { ticket: 'ticket', sla: 'sla' } as const;
+
+/** Dev-server settings for scripts/temporal.sh and the test server: SQLite tuned for a throwaway local store. */
+export const devServerSqlitePragmas = ['journal_mode=WAL', 'synchronous=OFF'] as const;
+
+/** The search attributes of every workflow about one ticket; `integrationType` says which story it tells. */
+export function ticketSearchAttributes(
+  ticketId: string,
+  organizationId: string,
+  integrationType: string,
+): SearchAttributePair[] {
+  return [
+    { key: searchAttributes.TicketId, value: ticketId },
+    { key: searchAttributes.OrganizationId, value: organizationId },
+    { key: searchAttributes.IntegrationType, value: integrationType },
+  ];
+}

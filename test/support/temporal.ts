@@ -1,0 +1,194 @@
+// One real Temporal dev server per mocha run (SQLite under .data/test-temporal/, the project's search attributes),
+// started by the first test that asks for it and stopped after the run. The outbox outage test stops and
+// restarts it on the same database file, so it is a plain child process rather than the SDK's test environment.
+import { type ChildProcess, spawn } from 'node:child_process';
+import { randomUUID } from 'node:crypto';
+import { createWriteStream, existsSync, mkdirSync, rmSync } from 'node:fs';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import type { Database } from '@switchboard/database';
+import { Connection } from '@temporalio/client';
+import { NativeConnection, Runtime, type Worker, type WorkflowBundle } from '@temporalio/worker';
+import { type KeyRing, parseKeyRing } from '../../common/config.ts';
+import { connectTemporalClient, type TemporalClientHandle } from '../../common/temporal-client.ts';
+import { devServerSqlitePragmas } from '../../temporal-config/index.ts';
+import searchAttributeTypes from '../../temporal-config/search-attributes.json' with { type: 'json' };
+import { bundleWorkflows, createTicketsWorker } from '../../worker/create-worker.ts';
+import { afterRun } from './root-hooks.ts';
+
+const ROOT = fileURLToPath(new URL('../..', import.meta.url));
+const NAMESPACE = 'default';
+
+/**
+ * Fixed, test-only codec keys (the same key test-env.ts gives the API), so histories recorded by one run can be
+ * committed as fixtures and replayed by any later run.
+ */
+export const TEST_CODEC_KEYS: KeyRing = parseKeyRing(
+  `c1:${Buffer.alloc(32, 2).toString('base64')}`,
+  undefined,
+  'test codec keys',
+);
+
+export type TestTemporal = {
+  address: string;
+  namespace: string;
+  codecKeys: KeyRing;
+  client: TemporalClientHandle['client'];
+  /** Stops the server process (the outage); the database file stays. */
+  stop(): Promise<void>;
+  /** Starts the server again on the same database file and waits until it answers. */
+  restart(): Promise<void>;
+  /** The workflow bundle, built once per run. */
+  workflowBundle(): Promise<WorkflowBundle>;
+  /** A worker for the ticket and SLA workflows on its own task queue; stop it with `worker.shutdown()` or `stop()`. */
+  startWorker(options: { db: Database; taskQueue: string }): Promise<RunningWorker>;
+};
+
+export type RunningWorker = { worker: Worker; stop(): Promise<void> };
+
+let started: Promise<TestTemporal> | undefined;
+
+/** The run's Temporal server and a client for it (with the test codec), started on first use. */
+export function testTemporal(): Promise<TestTemporal> {
+  started ??= startTestTemporal();
+  return started;
+}
+
+/** A task queue no other test file uses, so no worker picks up another file's workflows. */
+export function uniqueTaskQueue(name: string): string {
+  return `${name}-${randomUUID().slice(0, 8)}`;
+}
+
+function temporalBinary(): string {
+  for (const dir of (process.env.PATH ?? '').split(':')) {
+    if (dir && existsSync(join(dir, 'temporal'))) return join(dir, 'temporal');
+  }
+  return join(ROOT, '.tools/bin/temporal');
+}
+
+async function startTestTemporal(): Promise<TestTemporal> {
+  const port = Number(process.env.TEST_TEMPORAL_PORT ?? 7253);
+  const address = `127.0.0.1:${port}`;
+  const dataDir = join(ROOT, '.data/test-temporal');
+  const dbFile = join(dataDir, `temporal-${port}.sqlite`);
+  mkdirSync(dataDir, { recursive: true });
+  for (const suffix of ['', '-wal', '-shm']) rmSync(dbFile + suffix, { force: true });
+  // The SDK's Rust core would log every failed poll during the outage test.
+  Runtime.install({ logger: { log() {}, trace() {}, debug() {}, info() {}, warn() {}, error: console.error } });
+
+  const args = ['server', 'start-dev', '--ip', '127.0.0.1', '--port', String(port), '--headless'];
+  args.push('--db-filename', dbFile, '--log-level', 'error', '--namespace', NAMESPACE);
+  for (const pragma of devServerSqlitePragmas) args.push('--sqlite-pragma', pragma);
+  for (const [name, type] of Object.entries(searchAttributeTypes)) args.push('--search-attribute', `${name}=${type}`);
+
+  let proc: ChildProcess | undefined;
+  const log = createWriteStream(join(dataDir, `temporal-${port}.log`), { flags: 'a' });
+  const spawnServer = async () => {
+    proc = spawn(temporalBinary(), args, { stdio: ['ignore', 'pipe', 'pipe'] });
+    proc.stdout?.pipe(log, { end: false });
+    proc.stderr?.pipe(log, { end: false });
+    await waitUntilServing(address);
+  };
+  const stopServer = async () => {
+    const p = proc;
+    proc = undefined;
+    if (!p || p.exitCode !== null) return;
+    const exited = new Promise<void>((resolve) => p.once('exit', () => resolve()));
+    p.kill('SIGTERM');
+    const timer = setTimeout(() => p.kill('SIGKILL'), 10_000);
+    await exited;
+    clearTimeout(timer);
+  };
+
+  await spawnServer();
+  const clientHandle = await connectTemporalClient({ address, namespace: NAMESPACE, codecKeys: TEST_CODEC_KEYS });
+  let bundle: Promise<WorkflowBundle> | undefined;
+  const workers: RunningWorker[] = [];
+  let nativeConnection: NativeConnection | undefined;
+
+  const temporal: TestTemporal = {
+    address,
+    namespace: NAMESPACE,
+    codecKeys: TEST_CODEC_KEYS,
+    client: clientHandle.client,
+    stop: stopServer,
+    restart: spawnServer,
+    workflowBundle: () => {
+      bundle ??= bundleWorkflows();
+      return bundle;
+    },
+    async startWorker({ db, taskQueue }) {
+      nativeConnection ??= await NativeConnection.connect({ address });
+      const worker = await createTicketsWorker({
+        connection: nativeConnection,
+        namespace: NAMESPACE,
+        codecKeys: TEST_CODEC_KEYS,
+        db,
+        taskQueue,
+        workflowBundle: await temporal.workflowBundle(),
+      });
+      const running = worker.run();
+      const handle: RunningWorker = {
+        worker,
+        async stop() {
+          if (worker.getState() === 'RUNNING') worker.shutdown();
+          await running;
+        },
+      };
+      workers.push(handle);
+      return handle;
+    },
+  };
+
+  afterRun(async () => {
+    for (const w of workers) await w.stop().catch(() => {});
+    await nativeConnection?.close().catch(() => {});
+    await clientHandle.close();
+    await stopServer();
+    log.end();
+  });
+  return temporal;
+}
+
+/** Waits until the frontend answers and the namespace and search attributes are usable. */
+async function waitUntilServing(address: string, timeoutMs = 60_000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  let lastError: unknown;
+  while (Date.now() < deadline) {
+    try {
+      const connection = await Connection.connect({ address, connectTimeout: 1_000 });
+      try {
+        await connection.withDeadline(Date.now() + 2_000, async () => {
+          await connection.workflowService.describeNamespace({ namespace: NAMESPACE });
+          const attrs = await connection.operatorService.listSearchAttributes({ namespace: NAMESPACE });
+          for (const name of Object.keys(searchAttributeTypes)) {
+            if (!attrs.customAttributes?.[name]) throw new Error(`search attribute ${name} not registered yet`);
+          }
+        });
+        return;
+      } finally {
+        await connection.close();
+      }
+    } catch (err) {
+      lastError = err;
+      await new Promise((r) => setTimeout(r, 200));
+    }
+  }
+  throw new Error(`Temporal dev server at ${address} did not become ready: ${String(lastError)}`);
+}
+
+/** Retries `check` until it stops throwing (assertions included) or the time is up; returns its last value. */
+export async function eventually<T>(
+  check: () => Promise<T>,
+  { timeoutMs = 15_000, intervalMs = 100 } = {},
+): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    try {
+      return await check();
+    } catch (err) {
+      if (Date.now() > deadline) throw err;
+      await new Promise((r) => setTimeout(r, intervalMs));
+    }
+  }
+}

@@ -1,0 +1,4 @@
+// The worker's workflow bundle: every workflow type, exported under the name the clients start it by
+// (temporal-config workflowTypes).
+export { slaWatchWorkflow } from './sla.ts';
+export { ticketWorkflow } from './ticket.ts';

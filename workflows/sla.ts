@@ -1,0 +1,180 @@
+// The SLA watch (`sla/<ticketId>`): for a ticket with a first-response or resolution deadline, warn once a share
+// of the window (ticket created → due) has passed and report the breach at the due time, as ticket events
+// through the outbox. The database is the source of truth: the watch re-reads the ticket whenever the ticket
+// workflow says it changed, and the activity re-checks the deadline under the ticket lock before writing.
+
+import { WorkflowExecutionAlreadyStartedError } from '@temporalio/common';
+import {
+  ApplicationFailure,
+  allHandlersFinished,
+  condition,
+  getExternalWorkflowHandle,
+  makeContinueAsNewFunc,
+  ParentClosePolicy,
+  proxyActivities,
+  setHandler,
+  startChild,
+  TemporalFailure,
+  workflowInfo,
+} from '@temporalio/workflow';
+import type { DbActivities, SlaTicketFacts } from '../activities/db/index.ts';
+import type { DispatchedTicketEvent, TicketSnapshot } from '../common/ticket-events.ts';
+import { coreIntegrationTypes, workflowIds } from '../temporal-config/index.ts';
+import { type SlaMilestone, type SlaWatchInput, slaStateQuery, slaTicketChangedSignal } from './messages.ts';
+import type { Subscription, SubscriptionContext } from './registry.ts';
+
+export const DEFAULT_SLA_WARNING_SHARE = 0.75;
+
+const { loadSlaTicket, emitSlaEvent } = proxyActivities<DbActivities>({
+  startToCloseTimeout: '30 seconds',
+  retry: { initialInterval: '1 second', maximumInterval: '1 minute' },
+});
+
+export async function slaWatchWorkflow(input: SlaWatchInput): Promise<void> {
+  if (!(input.warningShare > 0 && input.warningShare < 1)) {
+    throw ApplicationFailure.nonRetryable(`warningShare must be between 0 and 1, got ${input.warningShare}`);
+  }
+  let changed = false;
+  const emitted = new Set<string>();
+  let planned: SlaMilestone[] = [];
+  let replans = 0;
+  setHandler(slaTicketChangedSignal, () => {
+    changed = true;
+  });
+  setHandler(slaStateQuery, () => ({ planned, emitted: [...emitted], replans }));
+
+  for (;;) {
+    if (workflowInfo().continueAsNewSuggested) {
+      await condition(allHandlersFinished);
+      return makeContinueAsNewFunc<typeof slaWatchWorkflow>({
+        typedSearchAttributes: workflowInfo().typedSearchAttributes,
+      })(input);
+    }
+    changed = false;
+    const facts = await loadSlaTicket({ organizationId: input.organizationId, ticketId: input.ticketId });
+    replans += 1;
+    for (const e of facts?.emitted ?? []) emitted.add(milestoneKey(e));
+    planned = facts
+      ? planMilestones(facts, input.warningShare, Date.now()).filter((m) => !emitted.has(milestoneKey(m)))
+      : [];
+    const next = planned[0];
+    if (!next) {
+      // Nothing left to watch. A change that raced in is re-read; later ones restart the watch from the ticket workflow.
+      if (changed) continue;
+      return;
+    }
+    const wait = next.at - Date.now();
+    if (wait > 0 && (await condition(() => changed, wait))) continue;
+    if (changed) continue;
+    await emitSlaEvent({
+      organizationId: input.organizationId,
+      ticketId: input.ticketId,
+      type: next.type,
+      kind: next.kind,
+      dueAt: next.dueAt,
+      elapsedShare: next.type === 'sla.warning' ? elapsedShare(facts!.createdAt, next.dueAt, Date.now()) : undefined,
+    });
+    // Whatever the outcome (written, written by an earlier attempt, no longer applies), this milestone is done;
+    // the next loop re-reads the ticket.
+    emitted.add(milestoneKey(next));
+  }
+}
+
+/**
+ * The milestones still ahead for a ticket, soonest first. A solved or closed ticket has none; a first response
+ * deadline ends when the first response is recorded. A deadline already past when planned gets only its breach:
+ * a warning after the fact tells no one anything.
+ */
+export function planMilestones(facts: SlaTicketFacts, warningShare: number, now: number): SlaMilestone[] {
+  if (facts.status === 'solved' || facts.status === 'closed') return [];
+  const created = Date.parse(facts.createdAt);
+  const deadlines: Array<[SlaMilestone['kind'], string | null]> = [
+    ['first_response', facts.firstRespondedAt === null ? facts.firstResponseDueAt : null],
+    ['resolution', facts.resolutionDueAt],
+  ];
+  const breachedAlready = new Set(
+    facts.emitted.filter((e) => e.type === 'sla.breached').map((e) => `${e.kind}|${e.dueAt}`),
+  );
+  const milestones: SlaMilestone[] = [];
+  for (const [kind, dueAt] of deadlines) {
+    if (dueAt === null) continue;
+    const due = Date.parse(dueAt);
+    milestones.push({ kind, type: 'sla.breached', dueAt, at: due });
+    if (due > now && due > created && !breachedAlready.has(`${kind}|${dueAt}`)) {
+      milestones.push({ kind, type: 'sla.warning', dueAt, at: created + Math.round(warningShare * (due - created)) });
+    }
+  }
+  return milestones.sort((a, b) => a.at - b.at || (a.type === 'sla.warning' ? -1 : 1));
+}
+
+function milestoneKey(m: { type: string; kind: string; dueAt: string }): string {
+  return `${m.type}|${m.kind}|${new Date(m.dueAt).toISOString()}`;
+}
+
+function elapsedShare(createdAt: string, dueAt: string, now: number): number {
+  const created = Date.parse(createdAt);
+  const share = (now - created) / (Date.parse(dueAt) - created);
+  return Math.round(Math.min(1, Math.max(0, share)) * 100) / 100;
+}
+
+/**
+ * The ticket workflow's side of the watch: start it when a ticket has an open deadline, tell it when a change
+ * may move one. `ticket.updated` accompanies every change of a ticket's fields, so status changes need no
+ * separate subscription.
+ */
+export const slaSubscription: Subscription = {
+  name: 'sla',
+  eventTypes: ['ticket.created', 'ticket.updated', 'comment.created'],
+  async handle(event, ctx) {
+    const ticket = (event.payload as { ticket: TicketSnapshot }).ticket;
+    if (hasOpenDeadline(ticket)) {
+      // A comment only matters while a first response is awaited; the watch re-reads whether it was one.
+      if (event.type === 'comment.created' && ticket.firstResponseDueAt === null) return;
+      await startOrSignalWatch(ctx);
+    } else if (event.type === 'ticket.updated' && touchesDeadlines(event)) {
+      await signalWatchIfRunning(ctx);
+    }
+  },
+};
+
+function hasOpenDeadline(ticket: TicketSnapshot): boolean {
+  const open = ticket.status !== 'solved' && ticket.status !== 'closed';
+  return open && (ticket.firstResponseDueAt !== null || ticket.resolutionDueAt !== null);
+}
+
+function touchesDeadlines(event: DispatchedTicketEvent): boolean {
+  const changes = (event.payload as { changes?: Record<string, unknown> }).changes ?? {};
+  return ['status', 'firstResponseDueAt', 'resolutionDueAt'].some((field) => field in changes);
+}
+
+/** The watch is a child that outlives the ticket workflow's runs (ABANDON), so it survives continue-as-new. */
+async function startOrSignalWatch(ctx: SubscriptionContext): Promise<void> {
+  const workflowId = workflowIds.sla(ctx.ticketId);
+  // Two rounds cover the watch finishing between "already started" and the signal.
+  for (let round = 0; round < 2; round++) {
+    try {
+      await startChild(slaWatchWorkflow, {
+        workflowId,
+        args: [
+          { ticketId: ctx.ticketId, organizationId: ctx.organizationId, warningShare: ctx.settings.slaWarningShare },
+        ],
+        parentClosePolicy: ParentClosePolicy.ABANDON,
+        typedSearchAttributes: ctx.searchAttributes(coreIntegrationTypes.sla),
+      });
+      return;
+    } catch (err) {
+      if (!(err instanceof WorkflowExecutionAlreadyStartedError)) throw err;
+    }
+    if (await signalWatchIfRunning(ctx)) return;
+  }
+}
+
+async function signalWatchIfRunning(ctx: SubscriptionContext): Promise<boolean> {
+  try {
+    await getExternalWorkflowHandle(workflowIds.sla(ctx.ticketId)).signal(slaTicketChangedSignal);
+    return true;
+  } catch (err) {
+    if (err instanceof TemporalFailure) return false; // not running: nothing to re-plan
+    throw err;
+  }
+}
