@@ -76,7 +76,7 @@ export function describeEvent(event: TicketEvent, nameOf: NameOf, commentIds: Re
     case 'sla.breached':
       return `${slaKinds[asText(payload.kind)] ?? 'SLA'} target breached: was due ${formatTime(asText(payload.dueAt))}`;
     default:
-      return humanize(event.type);
+      return `Event ${event.type}`;
   }
 }
 

@@ -1,0 +1,223 @@
+// The dashboard in a real browser against the real API: a support agent's day, through the UI only.
+// The steps build on each other (one browser session signs in once), so they run in order.
+import assert from 'node:assert/strict';
+import { mkdir } from 'node:fs/promises';
+import path from 'node:path';
+import type { Page } from 'playwright-core';
+import { createTestOrganization, startTestApi, type TestApi, type TestUser } from '../support/api.ts';
+import { type Browser, launchChromium } from './support/chromium.ts';
+import { buildDashboard } from './support/dashboard-build.ts';
+
+const SCREENSHOTS = path.resolve(import.meta.dirname, '../../.artifacts/screenshots');
+
+async function screenshot(page: Page, name: string): Promise<void> {
+  await mkdir(SCREENSHOTS, { recursive: true });
+  await page.screenshot({ path: path.join(SCREENSHOTS, `${name}.png`), fullPage: true });
+}
+
+describe('dashboard (Chromium against the real API)', function () {
+  this.timeout(60_000);
+  let api: TestApi;
+  let admin: TestUser;
+  let browser: Browser;
+  let page: Page;
+  const pageErrors: string[] = [];
+  const subject = `Printer on fire ${Date.now()}`;
+  let ticketUrl = '';
+
+  before(async function () {
+    this.timeout(180_000);
+    // Launch first: a missing Chromium should fail fast with its install hint, before the build.
+    browser = await launchChromium();
+    const dashboardDir = await buildDashboard();
+    api = await startTestApi({ dashboardDir });
+    admin = await createTestOrganization({ role: 'admin', api, name: 'Acme Support', userName: 'Ada Admin' });
+    page = await browser.context.newPage();
+    page.setDefaultTimeout(10_000);
+    page.on('pageerror', (error) => pageErrors.push(error.message));
+  });
+
+  afterEach(() => {
+    assert.deepEqual(pageErrors, [], 'the page threw uncaught errors');
+  });
+
+  after(async () => {
+    await browser?.close();
+    await api?.close();
+  });
+
+  it('sends a visitor to the login page, rejects a wrong password, then signs in and shows who is signed in', async () => {
+    await page.goto(`${api.baseUrl}/tickets`);
+    await page.getByRole('heading', { name: 'Sign in to Switchboard' }).waitFor();
+    assert.match(page.url(), /\/login\?next=%2Ftickets$/);
+
+    await page.getByLabel('Email').fill(admin.email);
+    await page.getByLabel('Password').fill('not-the-password');
+    await page.getByRole('button', { name: 'Sign in' }).click();
+    await page
+      .getByRole('alert')
+      .filter({ hasText: /invalid/i })
+      .waitFor();
+    await screenshot(page, 'login');
+
+    await page.getByLabel('Password').fill(admin.password);
+    await page.getByRole('button', { name: 'Sign in' }).click();
+    await page.getByRole('heading', { name: 'Tickets', exact: true }).waitFor();
+    const account = page.getByRole('region', { name: 'Signed-in user' });
+    await account.getByText('Ada Admin').waitFor();
+    await account.getByText('Acme Support').waitFor();
+    assert.equal(await account.locator('.role').textContent(), 'admin');
+  });
+
+  it('creates a ticket with the New ticket form and opens it', async () => {
+    await page.getByRole('navigation', { name: 'Main' }).getByRole('link', { name: 'New ticket' }).click();
+    await page.getByLabel('Subject').fill(subject);
+    await page.getByLabel('Description').fill('The office printer is emitting smoke.\nPlease advise.');
+    await page.getByLabel('Requester email').fill('grace@customer.test');
+    await page.getByLabel('Requester name').fill('Grace Hopper');
+    await page.getByLabel('Priority').selectOption('high');
+    await page.getByLabel('Tags').fill('hardware, urgent-ish');
+    await screenshot(page, 'new-ticket');
+    await page.getByRole('button', { name: 'Create ticket' }).click();
+
+    await page.getByRole('heading', { level: 1, name: subject }).waitFor();
+    assert.match(page.url(), /\/tickets\/[0-9a-f-]{36}$/);
+    ticketUrl = page.url();
+    await page.getByText('Ticket created').waitFor();
+  });
+
+  it('finds the ticket in the list by searching its subject, and opens it from there', async () => {
+    await page.getByRole('navigation', { name: 'Main' }).getByRole('link', { name: 'Tickets' }).click();
+    await page.getByLabel('Search').fill('printer on fire');
+    await page.getByRole('button', { name: 'Apply filters' }).click();
+    const row = page.getByRole('row').filter({ hasText: subject });
+    await row.waitFor();
+    assert.match(await row.innerText(), /open\s+high/);
+    assert.match(page.url(), /q=printer/);
+    await screenshot(page, 'ticket-list');
+
+    await page.getByRole('link', { name: subject }).click();
+    await page.getByRole('heading', { level: 1, name: subject }).waitFor();
+    assert.equal(page.url(), ticketUrl);
+  });
+
+  it('adds a public reply and an internal note, and shows both in the timeline', async () => {
+    await page.getByLabel('Comment').fill('We have dispatched a fire extinguisher.');
+    await page.getByRole('button', { name: 'Send reply' }).click();
+    const reply = page.getByRole('article', { name: 'Reply by Ada Admin' });
+    await reply.getByText('We have dispatched a fire extinguisher.').waitFor();
+
+    await page.getByLabel('Comment').fill('Customer sounds calm; keep an eye on it.');
+    await page.getByRole('radio', { name: 'Internal note' }).check();
+    await page.getByRole('button', { name: 'Add internal note' }).click();
+    await page.getByRole('article', { name: 'Internal note by Ada Admin' }).waitFor();
+
+    const timeline = page.getByRole('list', { name: 'Timeline' });
+    const items = await timeline.getByRole('listitem').allInnerTexts();
+    assert.equal(items.length, 3, `timeline: ${JSON.stringify(items)}`);
+    assert.match(items[0]!, /^Ticket created by Ada Admin/);
+    assert.match(items[1]!, /Public reply[\s\S]*fire extinguisher/);
+    assert.match(items[2]!, /Internal note[\s\S]*keep an eye/);
+  });
+
+  it('changes the status and shows the status-change event in the timeline', async () => {
+    await page.getByLabel('Status', { exact: true }).selectOption('pending');
+    await page.getByRole('button', { name: 'Save changes' }).click();
+    await page.getByText('Status changed open → pending').waitFor();
+    await page.getByText('Ticket updated.').waitFor();
+    const badges = page.locator('.page-heading .badges');
+    assert.match(await badges.innerText(), /pending/);
+    await screenshot(page, 'ticket-detail');
+  });
+
+  it('on a stale version (409) says so, reloads the ticket, and keeps nothing half-saved', async () => {
+    // Someone else changes the ticket after this page loaded it.
+    const ticketId = ticketUrl.split('/').pop()!;
+    const current = await admin.fetch('GET', `/api/tickets/${ticketId}`);
+    const patched = await admin.fetch('PATCH', `/api/tickets/${ticketId}`, {
+      version: current.body.version,
+      priority: 'urgent',
+    });
+    assert.equal(patched.status, 200, JSON.stringify(patched.body));
+
+    await page.getByLabel('Status', { exact: true }).selectOption('solved');
+    await page.getByRole('button', { name: 'Save changes' }).click();
+    await page.getByRole('alert').filter({ hasText: 'Someone else changed this ticket' }).waitFor();
+    // The reloaded ticket shows the other person's change and still the old status.
+    await page.locator('.page-heading .badges').getByText('urgent').waitFor();
+    assert.equal(await page.getByLabel('Status', { exact: true }).inputValue(), 'pending');
+    await page.getByText('Priority changed high → urgent').waitFor();
+    const after = await admin.fetch('GET', `/api/tickets/${ticketId}`);
+    assert.equal(after.body.status, 'pending');
+  });
+
+  it('pages through a long list with Load more', async () => {
+    for (let i = 1; i <= 27; i++) {
+      const created = await admin.fetch('POST', '/api/tickets', { subject: `Batch ticket ${i}`, tags: ['batch'] });
+      assert.equal(created.status, 201, JSON.stringify(created.body));
+    }
+    await page.goto(`${api.baseUrl}/tickets?tag=batch`);
+    const rows = page.locator('.ticket-table tbody tr');
+    await page.getByRole('button', { name: 'Load more' }).waitFor();
+    assert.equal(await rows.count(), 25);
+    assert.equal(await page.getByLabel('Tag').inputValue(), 'batch');
+    await page.getByRole('button', { name: 'Load more' }).click();
+    await page.getByRole('link', { name: 'Batch ticket 1', exact: true }).waitFor();
+    assert.equal(await rows.count(), 27);
+    assert.equal(await page.getByRole('button', { name: 'Load more' }).count(), 0);
+  });
+
+  it('adds a webhook integration on the Integration settings page, with JSON and API errors shown beside the form', async () => {
+    await page.getByRole('navigation', { name: 'Main' }).getByRole('link', { name: 'Integrations' }).click();
+    await page.getByRole('heading', { name: 'Integrations', level: 1 }).waitFor();
+    await page.getByText('No integrations yet.').waitFor();
+    await page.getByRole('button', { name: 'Add integration' }).click();
+    await page.getByLabel('Type').selectOption('webhook');
+    await page.getByLabel('Name').fill('Ops webhook');
+
+    // Not JSON: caught in the browser, nothing sent.
+    await page.getByLabel('Config (JSON)').fill('{ url: nope');
+    await page.getByRole('button', { name: 'Add integration' }).click();
+    await page.getByText(/Config is not valid JSON/).waitFor();
+
+    // JSON, but not a valid webhook config: the API's details appear beside the form.
+    await page.getByLabel('Config (JSON)').fill('{"url": "not a url"}');
+    await page.getByRole('button', { name: 'Add integration' }).click();
+    const apiError = page.locator('.form-errors').getByRole('alert');
+    await apiError.waitFor();
+    assert.match(await apiError.innerText(), /url/i);
+    await screenshot(page, 'integration-form-errors');
+
+    await page.getByLabel('Config (JSON)').fill(JSON.stringify(webhookConfig, null, 2));
+    await page.getByRole('button', { name: 'Add integration' }).click();
+    await page.getByText('Ops webhook added.').waitFor();
+    const item = page.getByRole('list', { name: 'Configured integrations' }).getByRole('listitem');
+    await item.getByRole('heading', { name: 'Ops webhook' }).waitFor();
+    assert.match(await item.innerText(), /Webhook[\s\S]*Active/);
+    await screenshot(page, 'integrations');
+
+    const listed = await admin.fetch('GET', '/api/integrations');
+    assert.equal(listed.status, 200);
+    assert.deepEqual(
+      listed.body.data.map((i: { integrationType: string; name: string; isActive: boolean }) => [
+        i.integrationType,
+        i.name,
+        i.isActive,
+      ]),
+      [['webhook', 'Ops webhook', true]],
+    );
+
+    await page.getByRole('button', { name: 'Disable Ops webhook' }).click();
+    await page.getByText('Ops webhook disabled.').waitFor();
+    await item.getByText('Inactive').waitFor();
+  });
+
+  it('signs out and is asked to sign in again', async () => {
+    await page.getByRole('button', { name: 'Sign out' }).click();
+    await page.getByRole('heading', { name: 'Sign in to Switchboard' }).waitFor();
+    await page.goto(ticketUrl);
+    await page.getByRole('heading', { name: 'Sign in to Switchboard' }).waitFor();
+  });
+});
+
+const webhookConfig = { url: 'https://hooks.example.test/switchboard', events: ['ticket.created'] };
