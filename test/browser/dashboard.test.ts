@@ -92,7 +92,7 @@ describe('dashboard (Chromium against the real API)', function () {
     await page.getByRole('button', { name: 'Apply filters' }).click();
     const row = page.getByRole('row').filter({ hasText: subject });
     await row.waitFor();
-    assert.match(await row.innerText(), /open\s+high/);
+    assert.match((await row.textContent()) ?? '', /open\s*high/);
     assert.match(page.url(), /q=printer/);
     await screenshot(page, 'ticket-list');
 
@@ -126,7 +126,7 @@ describe('dashboard (Chromium against the real API)', function () {
     await page.getByText('Status changed open → pending').waitFor();
     await page.getByText('Ticket updated.').waitFor();
     const badges = page.locator('.page-heading .badges');
-    assert.match(await badges.innerText(), /pending/);
+    assert.match((await badges.textContent()) ?? '', /pending/);
     await screenshot(page, 'ticket-detail');
   });
 
@@ -185,7 +185,7 @@ describe('dashboard (Chromium against the real API)', function () {
     await page.getByRole('button', { name: 'Add integration' }).click();
     const apiError = page.locator('.form-errors').getByRole('alert');
     await apiError.waitFor();
-    assert.match(await apiError.innerText(), /url/i);
+    assert.match((await apiError.textContent()) ?? '', /url/i);
     await screenshot(page, 'integration-form-errors');
 
     await page.getByLabel('Config (JSON)').fill(JSON.stringify(webhookConfig, null, 2));
@@ -193,7 +193,7 @@ describe('dashboard (Chromium against the real API)', function () {
     await page.getByText('Ops webhook added.').waitFor();
     const item = page.getByRole('list', { name: 'Configured integrations' }).getByRole('listitem');
     await item.getByRole('heading', { name: 'Ops webhook' }).waitFor();
-    assert.match(await item.innerText(), /Webhook[\s\S]*Active/);
+    assert.match((await item.textContent()) ?? '', /Webhook\s*Active/);
     await screenshot(page, 'integrations');
 
     const listed = await admin.fetch('GET', '/api/integrations');

@@ -22,7 +22,7 @@ export function ErrorNotice({
     <div className="notice notice-error" role="alert">
       <p>{message}</p>
       {details && details.length > 0 && (
-        <ul>
+        <ul className="notice-details">
           {details.map((d) => (
             <li key={`${d.path}:${d.message}`}>
               {d.path ? <code>{d.path}</code> : null}

@@ -190,7 +190,9 @@ export function TicketListPage() {
               <tr key={t.id}>
                 <td className="ticket-number">{t.number}</td>
                 <td>
-                  <Link to={`/tickets/${t.id}`}>{t.subject}</Link>
+                  <Link className="ticket-link" to={`/tickets/${t.id}`}>
+                    {t.subject}
+                  </Link>
                   {t.requester && <div className="muted">{t.requester.name || t.requester.email}</div>}
                 </td>
                 <td>
