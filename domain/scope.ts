@@ -12,3 +12,11 @@ export type Scope = {
   /** Correlates audit rows with the request log. */
   requestId?: string;
 };
+
+/** The scope of an authenticated API request (its AuthContext) or anything shaped like it. */
+export function scopeOf(
+  auth: { organizationId: string; actor: Actor; userId: string | null },
+  requestId?: string,
+): Scope {
+  return { organizationId: auth.organizationId, actor: auth.actor, userId: auth.userId, requestId };
+}

@@ -2,8 +2,9 @@
 // (visible to any member) and one for the credentials (encrypted at rest, never returned). Adding an
 // integration type means adding its entry here; the API routes, validation errors and OpenAPI document
 // follow from it.
-import { z } from 'zod';
+
 import { ticketEventTypes } from '../../common/ticket-events.ts';
+import { z } from '../zod.ts';
 
 export const integrationTypes = ['linear', 'slack', 'email', 'webhook'] as const;
 export type IntegrationType = (typeof integrationTypes)[number];

@@ -1,6 +1,6 @@
 // Integration configs at the edge: create/update input (strict) and the Integration view. The view
 // has no credentials field at all, only a masked hint, so no code path can return a secret by accident.
-import { z } from 'zod';
+import { z } from '../zod.ts';
 import { type IntegrationType, integrationSchemas, integrationTypes } from './config-schemas.ts';
 
 const name = z.string().trim().min(1, 'name must not be empty').max(200, 'name is at most 200 characters');

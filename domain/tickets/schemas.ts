@@ -1,7 +1,7 @@
 // The shapes tickets take at the edge: what callers may send (strict: unknown fields are errors)
 // and what they get back. Routes register these in the OpenAPI document; other callers (Slack, email,
 // Linear sync) parse their input with the same schemas, so every way in obeys the same rules.
-import { z } from 'zod';
+import { z } from '../zod.ts';
 
 export const ticketStatuses = ['open', 'pending', 'on_hold', 'solved', 'closed'] as const;
 export const ticketPriorities = ['low', 'normal', 'high', 'urgent'] as const;

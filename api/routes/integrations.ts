@@ -1,0 +1,95 @@
+// Integration configs: any member may look, admins change. Responses never carry credentials (the
+// Integration schema has no field for them), only a masked hint.
+import { Router } from 'express';
+import { z } from 'zod';
+import { createIntegration } from '../../domain/integrations/create-integration.ts';
+import { deleteIntegration } from '../../domain/integrations/delete-integration.ts';
+import { getIntegration, listIntegrations } from '../../domain/integrations/read-integrations.ts';
+import { createIntegrationInput, integrationView, updateIntegrationInput } from '../../domain/integrations/schemas.ts';
+import { updateIntegration } from '../../domain/integrations/update-integration.ts';
+import { scopeOf } from '../../domain/scope.ts';
+import type { ApiDeps } from '../http/deps.ts';
+import { defineRoute } from '../http/route.ts';
+import { registry } from '../openapi/registry.ts';
+
+const Integration = registry.register('Integration', integrationView);
+const IntegrationList = registry.register('IntegrationList', z.object({ data: z.array(Integration) }));
+const NewIntegration = registry.register('NewIntegration', createIntegrationInput);
+const IntegrationChanges = registry.register('IntegrationChanges', updateIntegrationInput);
+const integrationParams = z.object({ id: z.uuid() }).strict();
+
+export function integrationsRouter({ db, config }: Pick<ApiDeps, 'db' | 'config'>): Router {
+  const router = Router();
+  const keys = config.credentialKeys;
+
+  defineRoute(router, {
+    method: 'get',
+    path: '/api/integrations',
+    summary: "The organisation's integrations",
+    tags: ['Integrations'],
+    minRole: 'viewer',
+    responses: { 200: { description: 'Integrations, oldest first', schema: IntegrationList } },
+    handler: async ({ auth, req }) => ({
+      status: 200,
+      body: { data: await listIntegrations(db, scopeOf(auth, req.id)) },
+    }),
+  });
+
+  defineRoute(router, {
+    method: 'post',
+    path: '/api/integrations',
+    summary: 'Add an integration (config checked against its type; credentials stored encrypted)',
+    tags: ['Integrations'],
+    minRole: 'admin',
+    request: { body: NewIntegration },
+    responses: { 201: { description: 'The new integration', schema: Integration } },
+    handler: async ({ auth, req, body }) => ({
+      status: 201,
+      body: await createIntegration(db, keys, scopeOf(auth, req.id), body),
+    }),
+  });
+
+  defineRoute(router, {
+    method: 'get',
+    path: '/api/integrations/{id}',
+    summary: 'An integration with its health',
+    tags: ['Integrations'],
+    minRole: 'viewer',
+    request: { params: integrationParams },
+    responses: { 200: { description: 'The integration', schema: Integration } },
+    handler: async ({ auth, req, params }) => ({
+      status: 200,
+      body: await getIntegration(db, scopeOf(auth, req.id), params.id),
+    }),
+  });
+
+  defineRoute(router, {
+    method: 'patch',
+    path: '/api/integrations/{id}',
+    summary: 'Rename, switch on/off, replace config or credentials (credentials: null removes them)',
+    tags: ['Integrations'],
+    minRole: 'admin',
+    request: { params: integrationParams, body: IntegrationChanges },
+    responses: { 200: { description: 'The integration after the change', schema: Integration } },
+    handler: async ({ auth, req, params, body }) => ({
+      status: 200,
+      body: await updateIntegration(db, keys, scopeOf(auth, req.id), params.id, body),
+    }),
+  });
+
+  defineRoute(router, {
+    method: 'delete',
+    path: '/api/integrations/{id}',
+    summary: 'Delete an integration and its sync records',
+    tags: ['Integrations'],
+    minRole: 'admin',
+    request: { params: integrationParams },
+    responses: { 204: { description: 'Deleted', schema: null } },
+    handler: async ({ auth, req, params }) => {
+      await deleteIntegration(db, scopeOf(auth, req.id), params.id);
+      return { status: 204 };
+    },
+  });
+
+  return router;
+}
