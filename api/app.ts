@@ -13,22 +13,10 @@ import { createMetrics } from './http/metrics.ts';
 import { apiNotFound, errorHandler, requestId, requestLogger, requireJsonBody } from './http/middleware.ts';
 import { apiKeysRouter } from './routes/api-keys.ts';
 import { codecRouter } from './routes/codec.ts';
+import { integrationsRouter } from './routes/integrations.ts';
 import { meRouter } from './routes/me.ts';
 import { platformRouter } from './routes/platform.ts';
-
-// TEMPORARY until domain's routers land: replaced by plain imports.
-type RouterFactory = (deps: ApiDeps) => express.Router;
-async function optionalRouter(file: string, name: string): Promise<RouterFactory | null> {
-  try {
-    return (await import(file))[name] as RouterFactory;
-  } catch (error) {
-    if ((error as { code?: string }).code === 'ERR_MODULE_NOT_FOUND' && String(error).includes(file.slice(2)))
-      return null;
-    throw error;
-  }
-}
-const ticketsRouter = await optionalRouter('./routes/tickets.ts', 'ticketsRouter');
-const integrationsRouter = await optionalRouter('./routes/integrations.ts', 'integrationsRouter');
+import { ticketsRouter } from './routes/tickets.ts';
 
 export type { ApiDeps } from './http/deps.ts';
 
@@ -61,8 +49,8 @@ export function createApp(deps: ApiDeps): App {
   );
   app.use(meRouter(deps));
   app.use(apiKeysRouter(deps));
-  if (ticketsRouter) app.use(ticketsRouter(deps));
-  if (integrationsRouter) app.use(integrationsRouter(deps));
+  app.use(ticketsRouter(deps));
+  app.use(integrationsRouter(deps));
   app.use('/api', apiNotFound);
 
   serveDashboard(app, deps.dashboardDir ?? DEFAULT_DASHBOARD_DIR);

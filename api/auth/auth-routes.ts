@@ -3,9 +3,51 @@
 
 import { fromNodeHeaders } from 'better-auth/node';
 import express, { type Request, type Response, Router } from 'express';
+import { z } from 'zod';
 import type { Config } from '../../common/config.ts';
 import { requireJsonBody } from '../http/middleware.ts';
+import { errorResponse, registry } from '../openapi/registry.ts';
 import type { Auth } from './better-auth.ts';
+
+// better-auth serves many endpoints; these are the ones the dashboard and the contract rely on.
+const sessionUser = z.object({ id: z.string(), name: z.string(), email: z.string() });
+const errors = { description: 'Error', content: { 'application/json': { schema: errorResponse } } };
+registry.registerPath({
+  method: 'post',
+  path: '/api/auth/sign-in/email',
+  summary: 'Sign in with email and password (sets the session cookie)',
+  tags: ['Account'],
+  request: {
+    body: {
+      required: true,
+      content: { 'application/json': { schema: z.object({ email: z.string(), password: z.string() }) } },
+    },
+  },
+  responses: {
+    200: {
+      description: 'Signed in; Set-Cookie carries the session',
+      content: { 'application/json': { schema: z.object({ user: sessionUser }).passthrough() } },
+    },
+    401: errors,
+    403: errors,
+  },
+});
+registry.registerPath({
+  method: 'post',
+  path: '/api/auth/sign-out',
+  summary: 'Sign out (ends the session, clears the cookie)',
+  tags: ['Account'],
+  security: [{ sessionCookie: [] }],
+  responses: { 200: { description: 'Signed out' }, 403: errors },
+});
+registry.registerPath({
+  method: 'get',
+  path: '/api/auth/get-session',
+  summary: 'The current session, or null',
+  tags: ['Account'],
+  security: [{ sessionCookie: [] }],
+  responses: { 200: { description: 'The session and its user, or null' } },
+});
 
 function snakeCase(code: string): string {
   return code.replace(/([a-z0-9])([A-Z])/g, '$1_$2').toLowerCase();
