@@ -82,6 +82,19 @@ function refusalReason(address: Address): string | undefined {
 }
 
 /**
+ * IPv6 text as the operating system reads it. ipaddr.js parses "::127.0.0.1" as IPv4-mapped, while inet_pton (what
+ * a connect uses) reads the IPv4-compatible ::7f00:1; the WHATWG URL parser agrees with inet_pton.
+ */
+function canonicalIPv6(text: string): string {
+  if (!text.includes(':')) return text;
+  try {
+    return new URL(`http://[${text}]/`).hostname.slice(1, -1);
+  } catch {
+    return text; // zone ids ("fe80::1%eth0") are not URL syntax; ipaddr.js reads them
+  }
+}
+
+/**
  * May a delivery connect to this IP address? Only globally routable unicast addresses, unless the allow-list
  * names it. IPv6 forms that embed an IPv4 address (mapped, NAT64, 6to4) are judged by the IPv4 address they
  * reach, so "::ffff:127.0.0.1" is refused like 127.0.0.1 and allowed by an allow-list naming 127.0.0.0/8.
@@ -89,7 +102,7 @@ function refusalReason(address: Address): string | undefined {
 export function checkAddress(text: string, allowList: AllowList = []): AddressVerdict {
   let address: Address;
   try {
-    address = ipaddr.parse(text);
+    address = ipaddr.parse(canonicalIPv6(text));
   } catch {
     return { allowed: false, reason: `${text} is not an IP address` };
   }

@@ -11,9 +11,11 @@ import { Connection } from '@temporalio/client';
 import { NativeConnection, Runtime, type Worker, type WorkflowBundle } from '@temporalio/worker';
 import { type KeyRing, parseKeyRing } from '../../common/config.ts';
 import { connectTemporalClient, type TemporalClientHandle } from '../../common/temporal-client.ts';
+import { createOutboxRelay, type OutboxRelay, type OutboxRelayOptions } from '../../outbox/relay.ts';
 import { devServerSqlitePragmas } from '../../temporal-config/index.ts';
 import searchAttributeTypes from '../../temporal-config/search-attributes.json' with { type: 'json' };
 import { bundleWorkflows, createTicketsWorker } from '../../worker/create-worker.ts';
+import { testDatabase } from './database.ts';
 import { afterRun } from './root-hooks.ts';
 
 const ROOT = fileURLToPath(new URL('../..', import.meta.url));
@@ -191,4 +193,36 @@ export async function eventually<T>(
       await new Promise((r) => setTimeout(r, intervalMs));
     }
   }
+}
+
+export type TestPipeline = { relay: OutboxRelay; worker: RunningWorker; stop(): Promise<void> };
+
+/**
+ * The path from outbox to workflows as production runs it (relay + worker on the test database), on a task queue
+ * of its own. The relay polls often so tests do not wait for the 1 s fallback when a NOTIFY is not enough.
+ */
+export async function startPipeline(
+  taskQueue: string,
+  relayOptions: Partial<OutboxRelayOptions> = {},
+): Promise<TestPipeline> {
+  const temporal = await testTemporal();
+  const { db, pool } = testDatabase();
+  const worker = await temporal.startWorker({ db, taskQueue });
+  const relay = createOutboxRelay({
+    db,
+    pool,
+    temporal: temporal.client,
+    taskQueue,
+    pollIntervalMs: 200,
+    ...relayOptions,
+  });
+  relay.start();
+  return {
+    relay,
+    worker,
+    async stop() {
+      await relay.stop();
+      await worker.stop();
+    },
+  };
 }
