@@ -30,7 +30,8 @@ describe('the API app', () => {
     });
 
     it('makes one up when none (or a suspicious one) is given', async () => {
-      for (const headers of [{}, { 'x-request-id': 'spaces and\ttabs' }]) {
+      const given: Record<string, string>[] = [{}, { 'x-request-id': 'spaces and\ttabs' }];
+      for (const headers of given) {
         const response = await apiFetch(api, 'GET', '/healthz', undefined, headers);
         assert.match(response.headers.get('x-request-id')!, /^[0-9a-f-]{36}$/);
       }

@@ -163,13 +163,14 @@ describe('authentication', () => {
     it('refuse unknown, malformed and non-Bearer credentials with 401', async () => {
       const admin = await createTestOrganization();
       const unknownKey = `sb_${'A'.repeat(43)}`;
-      for (const headers of <Record<string, string>[]>[
+      const attempts: Record<string, string>[] = [
         { authorization: `Bearer ${unknownKey}` },
         { 'x-api-key': 'sb_short' },
         { authorization: `Basic ${Buffer.from('a:b').toString('base64')}` },
         // A bad key is not rescued by a good cookie: the caller said who they are.
         { authorization: `Bearer ${unknownKey}`, cookie: admin.cookie },
-      ]) {
+      ];
+      for (const headers of attempts) {
         const response = await apiFetch(api, 'GET', '/api/me', undefined, headers);
         assert.equal(response.status, 401, JSON.stringify(Object.keys(headers)));
       }
