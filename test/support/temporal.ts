@@ -8,7 +8,7 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { Database } from '@switchboard/database';
 import { Connection } from '@temporalio/client';
-import { NativeConnection, Runtime, type Worker, type WorkflowBundle } from '@temporalio/worker';
+import { DefaultLogger, NativeConnection, Runtime, type Worker, type WorkflowBundle } from '@temporalio/worker';
 import { type KeyRing, parseKeyRing } from '../../common/config.ts';
 import { connectTemporalClient, type TemporalClientHandle } from '../../common/temporal-client.ts';
 import { createOutboxRelay, type OutboxRelay, type OutboxRelayOptions } from '../../outbox/relay.ts';
@@ -75,8 +75,15 @@ async function startTestTemporal(): Promise<TestTemporal> {
   const dbFile = join(dataDir, `temporal-${port}.sqlite`);
   mkdirSync(dataDir, { recursive: true });
   for (const suffix of ['', '-wal', '-shm']) rmSync(dbFile + suffix, { force: true });
-  // The SDK's Rust core would log every failed poll during the outage test.
-  Runtime.install({ logger: { log() {}, trace() {}, debug() {}, info() {}, warn() {}, error: console.error } });
+  // The SDK's Rust core would log every failed poll during the outage test; errors are still shown.
+  try {
+    Runtime.install({
+      logger: new DefaultLogger('ERROR'),
+      telemetryOptions: { logging: { filter: { core: 'ERROR', other: 'ERROR' }, forward: {} } },
+    });
+  } catch {
+    // Another helper installed the runtime first; its settings stand.
+  }
 
   const args = ['server', 'start-dev', '--ip', '127.0.0.1', '--port', String(port), '--headless'];
   args.push('--db-filename', dbFile, '--log-level', 'error', '--namespace', NAMESPACE);

@@ -1,0 +1,85 @@
+// The promise of the outbox: a ticket change made while Temporal is down is not lost and not duplicated. It waits
+// in ticket_events, and when Temporal is back every event reaches its ticket workflow exactly once, in order.
+import assert from 'node:assert/strict';
+import { ticketEvents } from '@switchboard/database';
+import { asc, inArray } from 'drizzle-orm';
+import { makeOrganization } from '../domain/test-fixtures.ts';
+import { addComment } from '../domain/tickets/comments.ts';
+import { createTicket } from '../domain/tickets/create-ticket.ts';
+import { updateTicket } from '../domain/tickets/update-ticket.ts';
+import { workflowIds } from '../temporal-config/index.ts';
+import { ticketStateQuery } from '../workflows/messages.ts';
+import { testDatabase } from './support/database.ts';
+import { eventually, startPipeline, type TestPipeline, testTemporal, uniqueTaskQueue } from './support/temporal.ts';
+
+describe('outbox during a Temporal outage', function () {
+  this.timeout(180_000);
+  const { db } = testDatabase();
+  let pipeline: TestPipeline;
+
+  before(async () => {
+    pipeline = await startPipeline(uniqueTaskQueue('outage'), { retryInitialMs: 100, retryMaxMs: 1_000 });
+  });
+  after(async () => {
+    await pipeline?.stop();
+  });
+
+  async function eventsOf(ticketIds: string[]) {
+    return db
+      .select({ id: ticketEvents.id, ticketId: ticketEvents.supportRequestId, dispatchedAt: ticketEvents.dispatchedAt })
+      .from(ticketEvents)
+      .where(inArray(ticketEvents.supportRequestId, ticketIds))
+      .orderBy(asc(ticketEvents.id));
+  }
+
+  it('keeps changes in the outbox while Temporal is down, then delivers each exactly once and in order', async () => {
+    const temporal = await testTemporal();
+    const org = await makeOrganization();
+    const before = await Promise.all([1, 2].map((i) => createTicket(db, org.scope, { subject: `before ${i}` })));
+    await eventually(async () => assert.ok((await eventsOf(before.map((t) => t.id))).every((e) => e.dispatchedAt)));
+
+    const during: typeof before = [];
+    await temporal.stop();
+    try {
+      for (let i = 1; i <= 3; i++) during.push(await createTicket(db, org.scope, { subject: `during ${i}` }));
+      let version = before[0]!.version;
+      for (const priority of ['high', 'urgent', 'low'] as const) {
+        version = (await updateTicket(db, org.scope, before[0]!.id, { version, priority })).version;
+      }
+      await addComment(db, org.scope, before[1]!.id, { body: 'Still there?' });
+      await updateTicket(db, org.scope, during[0]!.id, { version: during[0]!.version, status: 'pending' });
+      for (const ticket of during) await addComment(db, org.scope, ticket.id, { body: 'while down' });
+
+      const failedBefore = pipeline.relay.metrics().failed;
+      await eventually(async () =>
+        assert.ok(pipeline.relay.metrics().failed > failedBefore + 2, 'the relay keeps trying'),
+      );
+      const waiting = (await eventsOf([...before, ...during].map((t) => t.id))).filter((e) => !e.dispatchedAt);
+      assert.equal(waiting.length, 3 + 1 + 2 + 3 + 3, 'every change made during the outage waits in the outbox');
+    } finally {
+      await temporal.restart();
+    }
+
+    const ticketIds = [...before, ...during].map((t) => t.id);
+    await eventually(
+      async () =>
+        assert.deepEqual(
+          (await eventsOf(ticketIds)).filter((e) => !e.dispatchedAt),
+          [],
+        ),
+      { timeoutMs: 60_000 },
+    );
+    for (const ticketId of ticketIds) {
+      const expected = (await eventsOf([ticketId])).map((e) => e.id);
+      await eventually(async () => {
+        const state = await temporal.client.workflow.getHandle(workflowIds.ticket(ticketId)).query(ticketStateQuery);
+        assert.deepEqual(
+          state.recent.map((r) => r.id),
+          expected,
+          `ticket ${ticketId} applied its events in order, each once`,
+        );
+        assert.equal(state.appliedTotal, expected.length);
+      });
+    }
+  });
+});
