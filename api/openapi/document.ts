@@ -20,8 +20,13 @@ registry.registerComponent('securitySchemes', 'bearer', {
   description: 'The same API key, as Authorization: Bearer <key>.',
 });
 
+function sortedByKey<T>(record: Record<string, T> | undefined): Record<string, T> | undefined {
+  return record && Object.fromEntries(Object.entries(record).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)));
+}
+
+/** Paths and schemas sorted by name, so the document does not depend on the order modules were loaded in. */
 export function buildOpenApiDocument() {
-  return new OpenApiGeneratorV31(registry.definitions).generateDocument({
+  const document = new OpenApiGeneratorV31(registry.definitions).generateDocument({
     openapi: '3.1.0',
     info: {
       title: 'Switchboard API',
@@ -32,4 +37,7 @@ export function buildOpenApiDocument() {
     },
     servers: [{ url: '/' }],
   });
+  document.paths = sortedByKey(document.paths);
+  if (document.components) document.components.schemas = sortedByKey(document.components.schemas);
+  return document;
 }

@@ -6,7 +6,7 @@ import type { AddressInfo } from 'node:net';
 import { member } from '@switchboard/database';
 import type { Client } from '@temporalio/client';
 import { and, eq } from 'drizzle-orm';
-import { type ApiDeps, createApp } from '../../api/app.ts';
+import { type ApiDeps, type App, createApp } from '../../api/app.ts';
 import { createApiKey } from '../../api/auth/api-keys.ts';
 import type { Auth } from '../../api/auth/better-auth.ts';
 import type { Role } from '../../api/http/context.ts';
@@ -31,6 +31,7 @@ export function testConfig(publicUrl: string, overrides: Partial<Config> = {}): 
 export type TestApi = {
   baseUrl: string;
   deps: ApiDeps;
+  app: App;
   auth: Auth;
   close(): Promise<void>;
 };
@@ -60,6 +61,7 @@ export async function startTestApi(opts: StartTestApiOptions = {}): Promise<Test
   const api: TestApi = {
     baseUrl,
     deps,
+    app,
     auth: app.locals.auth,
     close: async () => {
       server.closeAllConnections();

@@ -1,0 +1,138 @@
+import assert from 'node:assert/strict';
+import { type ChildProcess, spawn } from 'node:child_process';
+import { mkdirSync, rmSync } from 'node:fs';
+import { createConnection } from 'node:net';
+import { fileURLToPath } from 'node:url';
+import { Client, Connection } from '@temporalio/client';
+import { apiFetch, createTestOrganization, startTestApi, type TestApi } from '../../test/support/api.ts';
+import { truncateAll } from '../../test/support/database.ts';
+
+const ROOT = fileURLToPath(new URL('../..', import.meta.url));
+/** This file's own Temporal dev server (no other test uses the port). */
+const TEMPORAL_PORT = 7291;
+
+function portAnswers(port: number): Promise<boolean> {
+  return new Promise((resolve) => {
+    const socket = createConnection({ host: '127.0.0.1', port });
+    socket.once('connect', () => socket.end(() => resolve(true)));
+    socket.once('error', () => resolve(false));
+  });
+}
+
+async function startTemporalDevServer(): Promise<{ process: ChildProcess; stop(): Promise<void> }> {
+  const dataDir = `${ROOT}.data/test-platform-temporal`;
+  rmSync(dataDir, { recursive: true, force: true });
+  mkdirSync(dataDir, { recursive: true });
+  const child = spawn(
+    `${ROOT}.tools/bin/temporal`,
+    [
+      'server',
+      'start-dev',
+      '--headless',
+      '--ip',
+      '127.0.0.1',
+      '--port',
+      String(TEMPORAL_PORT),
+      '--db-filename',
+      `${dataDir}/dev.sqlite`,
+      '--log-level',
+      'error',
+    ],
+    { stdio: 'ignore' },
+  );
+  for (let i = 0; i < 300 && !(await portAnswers(TEMPORAL_PORT)); i++) await new Promise((r) => setTimeout(r, 100));
+  return {
+    process: child,
+    stop: async () => {
+      if (child.exitCode !== null) return;
+      const exited = new Promise((resolve) => child.once('exit', resolve));
+      child.kill('SIGTERM');
+      await exited;
+    },
+  };
+}
+
+describe('platform endpoints', () => {
+  let api: TestApi;
+  before(async () => {
+    await truncateAll();
+    api = await startTestApi();
+  });
+  after(() => api.close());
+
+  it('/healthz answers ok without authentication', async () => {
+    const response = await apiFetch(api, 'GET', '/healthz');
+    assert.equal(response.status, 200);
+    assert.deepEqual(response.body, { status: 'ok' });
+  });
+
+  it('/readyz is 503 naming Temporal when there is no Temporal client', async () => {
+    const response = await apiFetch(api, 'GET', '/readyz');
+    assert.equal(response.status, 503);
+    assert.deepEqual(response.body, {
+      status: 'not_ready',
+      checks: { database: 'ok', temporal: 'not connected' },
+    });
+  });
+
+  it('/metrics exposes process metrics and request durations by route template and status', async () => {
+    const admin = await createTestOrganization();
+    await admin.fetch('GET', '/api/me');
+    await admin.fetch('DELETE', '/api/api-keys/no-such-key');
+    const response = await apiFetch(api, 'GET', '/metrics');
+    assert.equal(response.status, 200);
+    assert.match(response.headers.get('content-type')!, /^text\/plain/);
+    assert.match(response.body, /^process_cpu_user_seconds_total /m);
+    assert.match(response.body, /http_request_duration_seconds_count\{method="GET",route="\/api\/me",status="200"\} 1/);
+    assert.match(
+      response.body,
+      /http_request_duration_seconds_count\{method="DELETE",route="\/api\/api-keys\/:id",status="404"\} 1/,
+    );
+    assert.ok(!response.body.includes('no-such-key'), 'raw paths never become labels');
+  });
+
+  it('/openapi.json serves the document with its security schemes', async () => {
+    const response = await apiFetch(api, 'GET', '/openapi.json');
+    assert.equal(response.status, 200);
+    assert.equal(response.body.openapi, '3.1.0');
+    assert.deepEqual(Object.keys(response.body.components.securitySchemes).sort(), [
+      'apiKey',
+      'bearer',
+      'sessionCookie',
+    ]);
+    assert.ok(response.body.paths['/api/api-keys/{id}'].delete);
+  });
+
+  describe('/readyz with a Temporal server', function () {
+    this.timeout(60_000);
+    let temporal: Awaited<ReturnType<typeof startTemporalDevServer>>;
+    let connection: Connection;
+    let withTemporal: TestApi;
+    before(async () => {
+      temporal = await startTemporalDevServer();
+      connection = await Connection.connect({ address: `127.0.0.1:${TEMPORAL_PORT}` });
+      withTemporal = await startTestApi({ temporal: new Client({ connection }) });
+    });
+    after(async () => {
+      await withTemporal?.close();
+      await connection?.close();
+      await temporal?.stop();
+    });
+
+    it('is 200 when the database and Temporal answer', async () => {
+      const response = await apiFetch(withTemporal, 'GET', '/readyz');
+      assert.equal(response.status, 200);
+      assert.deepEqual(response.body, { status: 'ready', checks: { database: 'ok', temporal: 'ok' } });
+    });
+
+    it('is 503 naming Temporal, within seconds, when Temporal goes away', async () => {
+      await temporal.stop();
+      const started = Date.now();
+      const response = await apiFetch(withTemporal, 'GET', '/readyz');
+      assert.equal(response.status, 503);
+      assert.equal(response.body.checks.database, 'ok');
+      assert.notEqual(response.body.checks.temporal, 'ok');
+      assert.ok(Date.now() - started < 5000, 'the check has a short timeout');
+    });
+  });
+});
