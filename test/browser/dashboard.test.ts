@@ -102,12 +102,12 @@ describe('dashboard (Chromium against the real API)', function () {
   });
 
   it('adds a public reply and an internal note, and shows both in the timeline', async () => {
-    await page.getByLabel('Comment').fill('We have dispatched a fire extinguisher.');
+    await page.getByRole('textbox', { name: 'Comment' }).fill('We have dispatched a fire extinguisher.');
     await page.getByRole('button', { name: 'Send reply' }).click();
     const reply = page.getByRole('article', { name: 'Reply by Ada Admin' });
     await reply.getByText('We have dispatched a fire extinguisher.').waitFor();
 
-    await page.getByLabel('Comment').fill('Customer sounds calm; keep an eye on it.');
+    await page.getByRole('textbox', { name: 'Comment' }).fill('Customer sounds calm; keep an eye on it.');
     await page.getByRole('radio', { name: 'Internal note' }).check();
     await page.getByRole('button', { name: 'Add internal note' }).click();
     await page.getByRole('article', { name: 'Internal note by Ada Admin' }).waitFor();
@@ -207,9 +207,22 @@ describe('dashboard (Chromium against the real API)', function () {
       [['webhook', 'Ops webhook', true]],
     );
 
-    await page.getByRole('button', { name: 'Disable Ops webhook' }).click();
-    await page.getByText('Ops webhook disabled.').waitFor();
+    // Edit: rename it and give it credentials, which come back only as a hint.
+    await page.getByRole('button', { name: 'Edit Ops webhook' }).click();
+    await page.getByLabel('Name').fill('Ops webhook EU');
+    await page.getByLabel('Credentials (JSON)').fill('{"signingSecret": "whsec_dashboard_test_secret_7q"}');
+    await page.getByRole('button', { name: 'Save integration' }).click();
+    await page.getByText('Ops webhook EU saved.').waitFor();
+    await item.getByRole('heading', { name: 'Ops webhook EU' }).waitFor();
+    const meta = (await item.locator('.integration-meta').textContent()) ?? '';
+    assert.match(meta, /credentials \S+/);
+    assert.doesNotMatch(meta, /whsec_dashboard_test_secret_7q/);
+
+    await page.getByRole('button', { name: 'Disable Ops webhook EU' }).click();
+    await page.getByText('Ops webhook EU disabled.').waitFor();
     await item.getByText('Inactive').waitFor();
+    const stored = await admin.fetch('GET', '/api/integrations');
+    assert.equal(stored.body.data[0].isActive, false);
   });
 
   it('signs out and is asked to sign in again', async () => {
@@ -220,4 +233,7 @@ describe('dashboard (Chromium against the real API)', function () {
   });
 });
 
-const webhookConfig = { url: 'https://hooks.example.test/switchboard', events: ['ticket.created'] };
+const webhookConfig = {
+  url: 'https://hooks.example.test/switchboard',
+  eventTypes: ['ticket.created', 'ticket.status_changed'],
+};

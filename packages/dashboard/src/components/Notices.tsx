@@ -9,6 +9,11 @@ export function Loading({ what }: { what: string }) {
   );
 }
 
+/** "body.config.url" → "config.url": the form is the body, so the prefix says nothing to the reader. */
+function fieldPath(path: string): string {
+  return path.replace(/^(body|query|params)\./, '');
+}
+
 export function ErrorNotice({
   message,
   details,
@@ -20,12 +25,13 @@ export function ErrorNotice({
 }) {
   return (
     <div className="notice notice-error" role="alert">
-      <p>{message}</p>
+      {/* With details, the message only repeats them; the list says it more readably. */}
+      <p>{details && details.length > 0 ? 'Please correct the following:' : message}</p>
       {details && details.length > 0 && (
         <ul className="notice-details">
           {details.map((d) => (
             <li key={`${d.path}:${d.message}`}>
-              {d.path ? <code>{d.path}</code> : null}
+              {d.path ? <code>{fieldPath(d.path)}</code> : null}
               {d.path ? ': ' : ''}
               {d.message}
             </li>

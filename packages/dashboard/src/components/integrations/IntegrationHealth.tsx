@@ -12,6 +12,7 @@ const labels: Record<Integration['health']['status'], string> = {
 export function IntegrationHealth({ health }: { health: Integration['health'] }) {
   return (
     <div className="health">
+      <span className="muted">Health </span>
       <span className={`badge health-${health.status}`}>{labels[health.status]}</span>
       {health.lastSuccessAt && <span className="muted"> last success {formatTime(health.lastSuccessAt)}</span>}
       {health.disabledReason && <p className="health-error">Disabled: {health.disabledReason}</p>}

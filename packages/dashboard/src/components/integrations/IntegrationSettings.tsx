@@ -10,6 +10,7 @@ import {
   listIntegrations,
   updateIntegration,
 } from '../../api.ts';
+import { formatTime } from '../../format.ts';
 import { canManageIntegrations, useMe } from '../../session.tsx';
 import { useLoader } from '../../useLoader.ts';
 import { ErrorNotice, Loading, SuccessNotice } from '../Notices.tsx';
@@ -36,8 +37,9 @@ export function IntegrationSettings() {
 
   async function afterSaved(saved: Integration, verb: string) {
     setEditing(null);
-    setMessage(`${saved.name} ${verb}.`);
     await integrations.reload();
+    // Announced once the list shows the change, not before.
+    setMessage(`${saved.name} ${verb}.`);
   }
 
   async function runAction(action: () => Promise<unknown>, success: string) {
@@ -45,8 +47,8 @@ export function IntegrationSettings() {
     setMessage(null);
     try {
       await action();
-      setMessage(success);
       await integrations.reload();
+      setMessage(success);
     } catch (e) {
       setActionError(describeError(e));
     }
@@ -77,7 +79,7 @@ export function IntegrationSettings() {
             {editing.mode === 'new' ? 'Add integration' : `Edit ${editing.integration.name}`}
           </h2>
           {editing.mode === 'new' && (
-            <div className="field">
+            <div className="field integration-type-field">
               <label htmlFor="integration-type">Type</label>
               <select
                 id="integration-type"
@@ -121,6 +123,10 @@ export function IntegrationSettings() {
                 </span>
               </div>
               <IntegrationHealth health={integration.health} />
+              <p className="integration-meta">
+                Added {formatTime(integration.createdAt)}
+                {integration.credentialsHint ? ` · credentials ${integration.credentialsHint}` : ' · no credentials'}
+              </p>
               {canManage && (
                 <div className="integration-actions">
                   <button
