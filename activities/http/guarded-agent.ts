@@ -94,8 +94,13 @@ function guard<A extends http.Agent>(agent: A, options: GuardOptions): A {
 
 export type GuardedAgents = { http: http.Agent; https: https.Agent; destroy(): void };
 
-export function createGuardedAgents(options: GuardOptions & { maxSocketsPerOrigin: number }): GuardedAgents {
-  const agentOptions = { keepAlive: true, maxSockets: options.maxSocketsPerOrigin, scheduling: 'lifo' as const };
+/**
+ * No maxSockets: Node's agent does not count connections whose createConnection is still resolving, so the limit
+ * would not hold. Connections to an origin are bounded by the concurrent POSTs to it, which the delivery layer caps
+ * per endpoint.
+ */
+export function createGuardedAgents(options: GuardOptions): GuardedAgents {
+  const agentOptions = { keepAlive: true, scheduling: 'lifo' as const };
   const httpAgent = guard(new http.Agent(agentOptions), options);
   const httpsAgent = guard(new https.Agent(agentOptions), options);
   return {

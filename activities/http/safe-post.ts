@@ -31,8 +31,6 @@ export type SafePostOptions = {
   /** How much of a response body is read in total to keep the connection reusable; past it the connection is
    * dropped instead. Default 64 KiB. */
   drainBytes?: number;
-  /** Concurrent connections per origin. Default 256; per-endpoint concurrency caps belong to the caller. */
-  maxSocketsPerOrigin?: number;
   userAgent?: string;
 };
 
@@ -70,7 +68,6 @@ const defaults = {
   maxPayloadBytes: 256 * 1024,
   excerptBytes: 2048,
   drainBytes: 64 * 1024,
-  maxSocketsPerOrigin: 256,
   userAgent: 'Switchboard-Webhooks/1.0',
 };
 
@@ -87,10 +84,9 @@ export function createSafePoster(options: SafePostOptions = {}): SafePoster {
   const agents = createGuardedAgents({
     allowList,
     resolve: options.resolve ?? systemResolve,
-    maxSocketsPerOrigin: settings.maxSocketsPerOrigin,
   });
 
-  function send(url: URL, headers: Record<string, string | number>, body: Uint8Array, started: number) {
+  function send(url: URL, headers: Record<string, string | number>, body: string | Uint8Array, started: number) {
     return new Promise<PostResponse>((resolve, reject) => {
       const request = url.protocol === 'https:' ? https.request : http.request;
       const agent = url.protocol === 'https:' ? agents.https : agents.http;
@@ -185,11 +181,10 @@ export function createSafePoster(options: SafePostOptions = {}): SafePoster {
         ? new SsrfRefusedError(verdict.reason)
         : new InvalidUrlError(verdict.reason);
     }
-    const bytes = typeof body === 'string' ? Buffer.from(body) : body;
-    if (bytes.byteLength > settings.maxPayloadBytes) {
-      throw new PayloadTooLargeError(
-        `payload is ${bytes.byteLength} bytes, over the ${settings.maxPayloadBytes}-byte limit`,
-      );
+    // A string body goes out as is: Node then writes headers and body in one piece, a measurable gain per POST.
+    const length = typeof body === 'string' ? Buffer.byteLength(body) : body.byteLength;
+    if (length > settings.maxPayloadBytes) {
+      throw new PayloadTooLargeError(`payload is ${length} bytes, over the ${settings.maxPayloadBytes}-byte limit`);
     }
     for (const name of Object.keys(headers)) {
       const reason = name.toLowerCase().startsWith('webhook-') ? undefined : reservedHeaderReason(name);
@@ -199,13 +194,13 @@ export function createSafePoster(options: SafePostOptions = {}): SafePoster {
       'content-type': 'application/json',
       'user-agent': settings.userAgent,
       ...headers,
-      'content-length': bytes.byteLength,
+      'content-length': length,
     };
     try {
-      return await send(verdict.url, outgoing, bytes, started);
+      return await send(verdict.url, outgoing, body, started);
     } catch (error) {
       if (!(error instanceof StaleSocketError)) throw error;
-      return await send(verdict.url, outgoing, bytes, started).catch((retryError) => {
+      return await send(verdict.url, outgoing, body, started).catch((retryError) => {
         throw retryError instanceof StaleSocketError ? retryError.original : retryError;
       });
     }
