@@ -156,7 +156,7 @@ describe('integrations API', () => {
       config: { url: 'ftp://example.com', eventTypes: ['ticket.created'] },
     });
     assert.equal(response.status, 422);
-    assert.ok(response.body.error.details.some((d: { path: string }) => d.path === 'config.url'));
+    assert.ok(response.body.error.details.some((d: { path: string }) => d.path === 'body.config.url'));
     assert.deepEqual(await writeCounts(), before);
   });
 

@@ -2,6 +2,7 @@
 // Integration schema has no field for them), only a masked hint.
 import { Router } from 'express';
 import { z } from 'zod';
+import { nestFieldPaths } from '../../domain/field-paths.ts';
 import { createIntegration } from '../../domain/integrations/create-integration.ts';
 import { deleteIntegration } from '../../domain/integrations/delete-integration.ts';
 import { getIntegration, listIntegrations } from '../../domain/integrations/read-integrations.ts';
@@ -45,7 +46,7 @@ export function integrationsRouter({ db, config }: Pick<ApiDeps, 'db' | 'config'
     responses: { 201: { description: 'The new integration', schema: Integration } },
     handler: async ({ auth, req, body }) => ({
       status: 201,
-      body: await createIntegration(db, keys, scopeOf(auth, req.id), body),
+      body: await nestFieldPaths('body', createIntegration(db, keys, scopeOf(auth, req.id), body)),
     }),
   });
 
@@ -73,7 +74,7 @@ export function integrationsRouter({ db, config }: Pick<ApiDeps, 'db' | 'config'
     responses: { 200: { description: 'The integration after the change', schema: Integration } },
     handler: async ({ auth, req, params, body }) => ({
       status: 200,
-      body: await updateIntegration(db, keys, scopeOf(auth, req.id), params.id, body),
+      body: await nestFieldPaths('body', updateIntegration(db, keys, scopeOf(auth, req.id), params.id, body)),
     }),
   });
 

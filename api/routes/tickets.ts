@@ -2,6 +2,7 @@
 // which own the transactions, events and audit rows.
 import { Router } from 'express';
 import { z } from 'zod';
+import { nestFieldPaths } from '../../domain/field-paths.ts';
 import { scopeOf } from '../../domain/scope.ts';
 import { addComment, listComments } from '../../domain/tickets/comments.ts';
 import { createTicket } from '../../domain/tickets/create-ticket.ts';
@@ -48,7 +49,7 @@ export function ticketsRouter({ db }: Pick<ApiDeps, 'db'>): Router {
     responses: { 201: { description: 'The new ticket, at version 1', schema: Ticket } },
     handler: async ({ auth, req, body }) => ({
       status: 201,
-      body: await createTicket(db, scopeOf(auth, req.id), body),
+      body: await nestFieldPaths('body', createTicket(db, scopeOf(auth, req.id), body)),
     }),
   });
 
@@ -62,7 +63,7 @@ export function ticketsRouter({ db }: Pick<ApiDeps, 'db'>): Router {
     responses: { 200: { description: 'One page of tickets; pass nextCursor back for the next', schema: TicketPage } },
     handler: async ({ auth, req, query }) => ({
       status: 200,
-      body: await listTickets(db, scopeOf(auth, req.id), query),
+      body: await nestFieldPaths('query', listTickets(db, scopeOf(auth, req.id), query)),
     }),
   });
 
@@ -90,7 +91,7 @@ export function ticketsRouter({ db }: Pick<ApiDeps, 'db'>): Router {
     responses: { 200: { description: 'The ticket after the change', schema: Ticket } },
     handler: async ({ auth, req, params, body }) => ({
       status: 200,
-      body: await updateTicket(db, scopeOf(auth, req.id), params.id, body),
+      body: await nestFieldPaths('body', updateTicket(db, scopeOf(auth, req.id), params.id, body)),
     }),
   });
 
@@ -118,7 +119,7 @@ export function ticketsRouter({ db }: Pick<ApiDeps, 'db'>): Router {
     responses: { 201: { description: 'The new comment', schema: Comment } },
     handler: async ({ auth, req, params, body }) => ({
       status: 201,
-      body: await addComment(db, scopeOf(auth, req.id), params.id, body),
+      body: await nestFieldPaths('body', addComment(db, scopeOf(auth, req.id), params.id, body)),
     }),
   });
 

@@ -1,3 +1,4 @@
+import { isDeepStrictEqual } from 'node:util';
 import { type Database, integrationConfigs } from '@switchboard/database';
 import { and, eq, sql } from 'drizzle-orm';
 import type { PgUpdateSetSource } from 'drizzle-orm/pg-core';
@@ -50,7 +51,7 @@ export async function updateIntegration(
       if (input.isActive) set.disabledReason = null;
       changed.push('isActive');
     }
-    if (config !== undefined && JSON.stringify(config) !== JSON.stringify(current.config)) {
+    if (config !== undefined && !isDeepStrictEqual(config, current.config)) {
       set.config = config;
       changed.push('config');
     }

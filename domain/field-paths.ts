@@ -1,0 +1,16 @@
+import { HttpError } from '../api/http/errors.ts';
+
+/**
+ * Domain errors name fields relative to the domain function's input ("assigneeId", "cursor"). A caller
+ * that wraps that input in something larger, like an HTTP route's request body or query, renames them
+ * so every error it returns names fields the same way ("body.assigneeId", "query.cursor").
+ */
+export async function nestFieldPaths<T>(prefix: string, work: Promise<T>): Promise<T> {
+  try {
+    return await work;
+  } catch (error) {
+    if (!(error instanceof HttpError) || !error.details) throw error;
+    const details = error.details.map((d) => ({ ...d, path: `${prefix}.${d.path}` }));
+    throw new HttpError(error.status, error.code, error.message, details);
+  }
+}
