@@ -241,10 +241,11 @@ describe('safePost', () => {
       assert.equal(receiver.count(), 0);
     });
 
-    it('refuses custom headers that would override framing', async () => {
+    it('refuses custom headers that would override framing or inject lines', async () => {
       const p = poster(loopbackAllowed);
       for (const name of ['Host', 'content-length', 'Transfer-Encoding'])
         await assert.rejects(p.post({ url: receiver.url('/'), headers: { [name]: 'x' }, body }), TypeError);
+      await assert.rejects(p.post({ url: receiver.url('/'), headers: { 'X-Token': 'a\r\nHost: b' }, body }), TypeError);
       assert.equal(receiver.count(), 0);
     });
   });

@@ -156,8 +156,9 @@ export function createSafePoster(options: SafePostOptions = {}): SafePoster {
       }, remaining);
 
       req.on('error', (error) => {
-        // A kept-alive socket the receiver closed while idle fails before anything reached the receiver's
-        // application: that is a race on our side, not an answer, so the caller may send once more on a fresh one.
+        // A reset on a reused keep-alive socket before any answer is almost always the receiver having closed it
+        // while idle: a race on our side, not an answer, so send once more on a fresh connection. Should the request
+        // have reached the receiver after all, that is one more at-least-once duplicate with the same webhook-id.
         const mapped = toSafePostError(error);
         if (req.reusedSocket && response === undefined && mapped.code === 'connection_reset') {
           if (!settled) {
@@ -186,8 +187,10 @@ export function createSafePoster(options: SafePostOptions = {}): SafePoster {
     if (length > settings.maxPayloadBytes) {
       throw new PayloadTooLargeError(`payload is ${length} bytes, over the ${settings.maxPayloadBytes}-byte limit`);
     }
-    for (const name of Object.keys(headers)) {
-      const reason = name.toLowerCase().startsWith('webhook-') ? undefined : reservedHeaderReason(name);
+    // The API refuses such custom headers when an endpoint is saved; reaching here with one is a bug, not a failed
+    // attempt. Our own webhook-* signature headers are the exception to the reservation.
+    for (const [name, value] of Object.entries(headers)) {
+      const reason = name.toLowerCase().startsWith('webhook-') ? undefined : reservedHeaderReason(name, value);
       if (reason !== undefined) throw new TypeError(reason);
     }
     const outgoing = {

@@ -145,7 +145,6 @@ export function checkEndpointUrl(text: string, policy: UrlPolicy): UrlVerdict {
     return { ok: false, code: 'invalid_url', reason: 'https is required (plain http is not allowed here)' };
   if (url.username !== '' || url.password !== '')
     return { ok: false, code: 'invalid_url', reason: 'credentials in the URL are not allowed; use a custom header' };
-  if (url.hostname === '') return { ok: false, code: 'invalid_url', reason: 'the URL has no host' };
   const literal = literalAddress(url);
   if (literal !== undefined) {
     const verdict = checkAddress(literal, policy.allowList);
