@@ -13,7 +13,7 @@ import type { Client } from '@temporalio/client';
 import { and, asc, inArray, isNull, notInArray, sql } from 'drizzle-orm';
 import type pg from 'pg';
 import type { Logger } from '../common/logger.ts';
-import { dispatchTicketEvent, type TicketEventRow, toDispatchedEvent } from './dispatch.ts';
+import { chunkForSignals, dispatchTicketEvents, type TicketEventRow, toDispatchedEvent } from './dispatch.ts';
 
 /** Key of the session advisory lock that makes one relay the active one (the others stand by). */
 export const RELAY_LOCK_KEY = 0x53_57_42_4f_58n; // "SWBOX"
@@ -39,7 +39,7 @@ export type OutboxRelayOptions = {
 export type RelayMetrics = {
   /** Events Temporal accepted (and the relay marked dispatched), since start. */
   dispatched: number;
-  /** Dispatch attempts that failed (each is retried later), since start. */
+  /** Events whose dispatch attempt failed (each is retried later), since start. */
   failed: number;
   batches: number;
   /** Age of the oldest event still waiting after the last batch (0 when the outbox is empty). */
@@ -62,7 +62,7 @@ export function createOutboxRelay(options: OutboxRelayOptions): OutboxRelay {
     pool,
     temporal,
     taskQueue,
-    batchSize = 200,
+    batchSize = 500,
     concurrency = 32,
     pollIntervalMs = 1_000,
     dispatchTimeoutMs = 5_000,
@@ -163,17 +163,23 @@ export function createOutboxRelay(options: OutboxRelayOptions): OutboxRelay {
     const delivered: TicketEventRow[] = [];
     let failedTickets = 0;
     await forEachConcurrently([...byTicket], concurrency, async ([ticketId, events]) => {
-      for (const row of events) {
+      for (const chunk of chunkForSignals(events)) {
         try {
-          await dispatchTicketEvent(temporal, toDispatchedEvent(row), { taskQueue, timeoutMs: dispatchTimeoutMs });
-          delivered.push(row);
+          await dispatchTicketEvents(temporal, chunk.map(toDispatchedEvent), {
+            taskQueue,
+            timeoutMs: dispatchTimeoutMs,
+          });
+          delivered.push(...chunk);
         } catch (err) {
-          metrics.failed += 1;
+          metrics.failed += chunk.length;
           failedTickets += 1;
           const delayMs = Math.min(retryMaxMs, (blockedTickets.get(ticketId)?.delayMs ?? retryInitialMs / 2) * 2);
           blockedTickets.set(ticketId, { retryAt: Date.now() + delayMs, delayMs });
-          logger?.warn({ err, eventId: row.id, ticketId, retryInMs: delayMs }, 'outbox dispatch failed; ticket waits');
-          return; // later events of this ticket must not overtake this one
+          logger?.warn(
+            { err, eventIds: chunk.map((r) => r.id), ticketId, retryInMs: delayMs },
+            'outbox dispatch failed; ticket waits',
+          );
+          return; // later events of this ticket must not overtake these
         }
       }
       blockedTickets.delete(ticketId);

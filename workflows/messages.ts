@@ -5,6 +5,8 @@ import type { DispatchedTicketEvent, TicketEventType } from '../common/ticket-ev
 
 /** One outbox row, delivered by the relay (Signal-With-Start `ticket/<id>`); the event id is the dedupe key. */
 export const ticketEventSignal = defineSignal<[DispatchedTicketEvent]>('ticketEvent');
+/** Several consecutive events of one ticket, in id order: what the relay sends when a ticket has a backlog. */
+export const ticketEventsSignal = defineSignal<[DispatchedTicketEvent[]]>('ticketEvents');
 
 export type TicketWorkflowInput = {
   ticketId: string;

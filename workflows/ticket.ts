@@ -17,6 +17,7 @@ import {
   type TicketWorkflowCarriedState,
   type TicketWorkflowInput,
   ticketEventSignal,
+  ticketEventsSignal,
   ticketStateQuery,
 } from './messages.ts';
 import { type Subscription, type SubscriptionContext, subscribersOf, subscriptions } from './registry.ts';
@@ -38,6 +39,9 @@ export function createTicketWorkflow(registry: readonly Subscription[]) {
     let appliedThisRun = 0;
 
     setHandler(ticketEventSignal, (event) => insertInIdOrder(pending, event));
+    setHandler(ticketEventsSignal, (events) => {
+      for (const event of events) insertInIdOrder(pending, event);
+    });
     setHandler(ticketStateQuery, () => ({
       ...state,
       recent: [...state.recent],

@@ -1,0 +1,61 @@
+// The worker process: runs the `tickets` task queue (ticket and SLA workflows, database activities) and the
+// outbox relay that feeds it. Several can run at once: Temporal shares the task queue among them and only one
+// relay is active at a time (the others stand by for its lock).
+import { connectDatabase } from '@switchboard/database';
+import { NativeConnection } from '@temporalio/worker';
+import { loadConfig } from '../common/config.ts';
+import { createLogger } from '../common/logger.ts';
+import { connectTemporalClient } from '../common/temporal-client.ts';
+import { createOutboxRelay } from '../outbox/relay.ts';
+import { createTicketsWorker } from './create-worker.ts';
+
+const config = loadConfig();
+const logger = createLogger(config.logLevel, 'worker');
+const database = connectDatabase(config.databaseUrl);
+
+// Temporal may still be starting (docker compose, npm start): wait for it rather than crash-loop.
+const connection = await untilConnected(() => NativeConnection.connect({ address: config.temporal.address }));
+const temporal = await untilConnected(() =>
+  connectTemporalClient({
+    address: config.temporal.address,
+    namespace: config.temporal.namespace,
+    codecKeys: config.codecKeys,
+  }),
+);
+
+const worker = await createTicketsWorker({
+  connection,
+  namespace: config.temporal.namespace,
+  codecKeys: config.codecKeys,
+  db: database.db,
+});
+const relay = createOutboxRelay({ db: database.db, pool: database.pool, temporal: temporal.client, logger });
+
+// The SDK's runtime shuts the worker down on SIGINT/SIGTERM (in-flight tasks finish first); the relay stops with it.
+relay.start();
+logger.info({ taskQueue: worker.options.taskQueue, address: config.temporal.address }, 'worker started');
+let exitCode = 0;
+try {
+  await worker.run();
+} catch (err) {
+  logger.error({ err }, 'worker stopped with an error');
+  exitCode = 1;
+} finally {
+  await relay.stop();
+  logger.info({ relay: relay.metrics() }, 'worker stopped');
+  await temporal.close();
+  await connection.close();
+  await database.close();
+}
+process.exit(exitCode);
+
+async function untilConnected<T>(connect: () => Promise<T>): Promise<T> {
+  for (let delayMs = 500; ; delayMs = Math.min(delayMs * 2, 10_000)) {
+    try {
+      return await connect();
+    } catch (err) {
+      logger.warn({ err: String(err), retryInMs: delayMs }, `waiting for Temporal at ${config.temporal.address}`);
+      await new Promise((resolve) => setTimeout(resolve, delayMs));
+    }
+  }
+}
