@@ -4,7 +4,7 @@ import assert from 'node:assert/strict';
 import { mkdir } from 'node:fs/promises';
 import path from 'node:path';
 import type { Page } from 'playwright-core';
-import { createTestOrganization, startTestApi, type TestApi, type TestUser } from '../support/api.ts';
+import { addTestMember, createTestOrganization, startTestApi, type TestApi, type TestUser } from '../support/api.ts';
 import { type Browser, launchChromium } from './support/chromium.ts';
 import { buildDashboard } from './support/dashboard-build.ts';
 
@@ -13,6 +13,14 @@ const SCREENSHOTS = path.resolve(import.meta.dirname, '../../.artifacts/screensh
 async function screenshot(page: Page, name: string): Promise<void> {
   await mkdir(SCREENSHOTS, { recursive: true });
   await page.screenshot({ path: path.join(SCREENSHOTS, `${name}.png`), fullPage: true });
+}
+
+async function signInThroughBrowser(page: Page, api: TestApi, user: TestUser): Promise<void> {
+  await page.goto(`${api.baseUrl}/login`);
+  await page.getByLabel('Email').fill(user.email);
+  await page.getByLabel('Password').fill(user.password);
+  await page.getByRole('button', { name: 'Sign in' }).click();
+  await page.getByRole('heading', { name: 'Tickets', exact: true }).waitFor();
 }
 
 describe('dashboard (Chromium against the real API)', function () {
@@ -99,6 +107,8 @@ describe('dashboard (Chromium against the real API)', function () {
     await page.getByRole('link', { name: subject }).click();
     await page.getByRole('heading', { level: 1, name: subject }).waitFor();
     assert.equal(page.url(), ticketUrl);
+    assert.equal(await page.getByRole('form', { name: 'Update ticket' }).count(), 1);
+    assert.equal(await page.getByRole('form', { name: 'Add a comment' }).count(), 1);
   });
 
   it('adds a public reply and an internal note, and shows both in the timeline', async () => {
@@ -230,6 +240,68 @@ describe('dashboard (Chromium against the real API)', function () {
     await page.getByRole('heading', { name: 'Sign in to Switchboard' }).waitFor();
     await page.goto(ticketUrl);
     await page.getByRole('heading', { name: 'Sign in to Switchboard' }).waitFor();
+  });
+});
+
+describe('dashboard for a viewer (Chromium against the real API)', function () {
+  this.timeout(60_000);
+  let api: TestApi;
+  let viewer: TestUser;
+  let browser: Browser;
+  let page: Page;
+  const pageErrors: string[] = [];
+
+  before(async function () {
+    this.timeout(180_000);
+    browser = await launchChromium();
+    api = await startTestApi({ dashboardDir: await buildDashboard() });
+    const admin = await createTestOrganization({ role: 'admin', api });
+    viewer = await addTestMember(admin.organizationId, { role: 'viewer', name: 'Vera Viewer', api });
+    const created = await admin.fetch('POST', '/api/tickets', { subject: 'Read-only ticket', priority: 'low' });
+    assert.equal(created.status, 201, JSON.stringify(created.body));
+    page = await browser.context.newPage();
+    page.setDefaultTimeout(10_000);
+    page.on('pageerror', (error) => pageErrors.push(error.message));
+    await signInThroughBrowser(page, api, viewer);
+  });
+
+  afterEach(() => {
+    assert.deepEqual(pageErrors, [], 'the page threw uncaught errors');
+  });
+
+  after(async () => {
+    await browser?.close();
+    await api?.close();
+  });
+
+  it('shows a ticket and its timeline without the controls a viewer may not use', async () => {
+    await page.getByRole('link', { name: 'Read-only ticket' }).click();
+    await page.getByRole('heading', { level: 1, name: 'Read-only ticket' }).waitFor();
+    await page.getByText('Ticket created').waitFor();
+    assert.equal(await page.getByRole('form', { name: 'Update ticket' }).count(), 0);
+    assert.equal(await page.getByRole('form', { name: 'Add a comment' }).count(), 0);
+    assert.equal(await page.getByRole('region', { name: 'Signed-in user' }).locator('.role').textContent(), 'viewer');
+  });
+
+  it('explains that only agents open tickets and only admins change integrations', async () => {
+    assert.equal(await page.getByRole('link', { name: 'New ticket' }).count(), 0);
+    await page.goto(`${api.baseUrl}/tickets/new`);
+    await page.getByText('can read tickets but not open them').waitFor();
+    assert.equal(await page.getByRole('button', { name: 'Create ticket' }).count(), 0);
+
+    await page.getByRole('navigation', { name: 'Main' }).getByRole('link', { name: 'Integrations' }).click();
+    await page.getByText('Only admins can add or change integrations').waitFor();
+    await page.getByText('No integrations yet.').waitFor();
+    assert.equal(await page.getByRole('button', { name: 'Add integration' }).count(), 0);
+  });
+
+  it("says so when a ticket does not exist (or is another organisation's)", async () => {
+    await page.goto(`${api.baseUrl}/tickets/00000000-0000-4000-8000-000000000000`);
+    await page
+      .getByRole('alert')
+      .filter({ hasText: /There is no such ticket/ })
+      .waitFor();
+    await screenshot(page, 'ticket-not-found');
   });
 });
 

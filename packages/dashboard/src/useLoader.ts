@@ -1,10 +1,12 @@
 // Loads data for a page and keeps its loading and error states, so every page can show them.
 import { useCallback, useEffect, useRef, useState } from 'react';
-import { describeError } from './api.ts';
+import { ApiError, describeError } from './api.ts';
 
 export type Loaded<T> = {
   data: T | undefined;
   error: string | null;
+  /** The HTTP status of a failed load (404: there is no such thing), null when it did not get an answer. */
+  errorStatus: number | null;
   loading: boolean;
   /** Loads again (after a change, or a conflict); resolves once the new data is in. */
   reload: () => Promise<void>;
@@ -14,6 +16,7 @@ export type Loaded<T> = {
 export function useLoader<T>(key: string, load: () => Promise<T>): Loaded<T> {
   const [data, setData] = useState<T | undefined>(undefined);
   const [error, setError] = useState<string | null>(null);
+  const [errorStatus, setErrorStatus] = useState<number | null>(null);
   const [loading, setLoading] = useState(true);
   // Only the latest request may write state: a slow answer for old filters must not replace a newer one.
   const latest = useRef(0);
@@ -23,11 +26,15 @@ export function useLoader<T>(key: string, load: () => Promise<T>): Loaded<T> {
     const request = ++latest.current;
     setLoading(true);
     setError(null);
+    setErrorStatus(null);
     try {
       const result = await load();
       if (request === latest.current) setData(result);
     } catch (e) {
-      if (request === latest.current) setError(describeError(e));
+      if (request === latest.current) {
+        setError(describeError(e));
+        setErrorStatus(e instanceof ApiError ? e.status : null);
+      }
     } finally {
       if (request === latest.current) setLoading(false);
     }
@@ -37,5 +44,5 @@ export function useLoader<T>(key: string, load: () => Promise<T>): Loaded<T> {
     void reload();
   }, [reload]);
 
-  return { data, error, loading, reload };
+  return { data, error, errorStatus, loading, reload };
 }

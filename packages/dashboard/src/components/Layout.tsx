@@ -3,7 +3,7 @@ import { useState } from 'react';
 import { NavLink, Outlet, useNavigate } from 'react-router';
 import { describeError } from '../api.ts';
 import { humanize } from '../format.ts';
-import { useMe, useSession } from '../session.tsx';
+import { canEditTickets, useMe, useSession } from '../session.tsx';
 
 export function Layout() {
   const me = useMe();
@@ -35,9 +35,11 @@ export function Layout() {
                 Tickets
               </NavLink>
             </li>
-            <li>
-              <NavLink to="/tickets/new">New ticket</NavLink>
-            </li>
+            {canEditTickets(me) && (
+              <li>
+                <NavLink to="/tickets/new">New ticket</NavLink>
+              </li>
+            )}
             <li>
               <NavLink to="/settings/integrations">Integrations</NavLink>
             </li>

@@ -14,6 +14,11 @@ function fieldPath(path: string): string {
   return path.replace(/^(body|query|params)\./, '');
 }
 
+/** API messages start lower-case ("ticket not found"); on screen they read as sentences. */
+function sentence(message: string): string {
+  return message.charAt(0).toUpperCase() + message.slice(1);
+}
+
 export function ErrorNotice({
   message,
   details,
@@ -26,7 +31,7 @@ export function ErrorNotice({
   return (
     <div className="notice notice-error" role="alert">
       {/* With details, the message only repeats them; the list says it more readably. */}
-      <p>{details && details.length > 0 ? 'Please correct the following:' : message}</p>
+      <p>{details && details.length > 0 ? 'Please correct the following:' : sentence(message)}</p>
       {details && details.length > 0 && (
         <ul className="notice-details">
           {details.map((d) => (

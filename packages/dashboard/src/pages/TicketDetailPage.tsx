@@ -35,7 +35,15 @@ export function TicketDetailPage() {
       <section aria-labelledby="ticket-title">
         <h1 id="ticket-title">Ticket</h1>
         {page.loading && <Loading what="the ticket" />}
-        {page.error && <ErrorNotice message={page.error} onRetry={() => void page.reload()} />}
+        {page.errorStatus === 404 ? (
+          <div className="notice notice-error" role="alert">
+            <p>
+              There is no such ticket in {me.organization.name}. <Link to="/tickets">Back to the tickets</Link>
+            </p>
+          </div>
+        ) : (
+          page.error && <ErrorNotice message={page.error} onRetry={() => void page.reload()} />
+        )}
       </section>
     );
   }

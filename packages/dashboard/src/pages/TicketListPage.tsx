@@ -15,6 +15,7 @@ import { ErrorNotice, Loading } from '../components/Notices.tsx';
 import { PriorityBadge, StatusBadge } from '../components/tickets/TicketBadges.tsx';
 import { formatTime, humanize, memberName } from '../format.ts';
 import { useMembers } from '../members.ts';
+import { canEditTickets, useMe } from '../session.tsx';
 
 const filterKeys = ['status', 'priority', 'assigneeId', 'tag', 'q'] as const;
 
@@ -31,6 +32,7 @@ function filtersFrom(params: URLSearchParams): TicketFilters {
 type ListState = { tickets: Ticket[]; nextCursor: string | null };
 
 export function TicketListPage() {
+  const me = useMe();
   const [params, setParams] = useSearchParams();
   const filters = filtersFrom(params);
   const filterKey = filterKeys.map((k) => filters[k] ?? '').join('\u0000');
@@ -92,9 +94,11 @@ export function TicketListPage() {
     <section aria-labelledby="tickets-title">
       <div className="page-heading">
         <h1 id="tickets-title">Tickets</h1>
-        <Link className="button" to="/tickets/new">
-          New ticket
-        </Link>
+        {canEditTickets(me) && (
+          <Link className="button" to="/tickets/new">
+            New ticket
+          </Link>
+        )}
       </div>
 
       <search aria-label="Filter tickets">
