@@ -2,8 +2,10 @@ import assert from 'node:assert/strict';
 import { mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { Writable } from 'node:stream';
 import { supportRequests } from '@switchboard/database';
 import { count } from 'drizzle-orm';
+import { createLogger } from '../common/logger.ts';
 import { apiFetch, createTestOrganization, startTestApi, type TestApi, type TestUser } from '../test/support/api.ts';
 import { truncateAll } from '../test/support/database.ts';
 
@@ -102,6 +104,40 @@ describe('the API app', () => {
     assert.equal(response.status, 404);
     assert.equal(response.body.error.code, 'not_found');
     assert.equal((await apiFetch(api, 'GET', '/api/nothing-here')).status, 401);
+  });
+});
+
+describe('request logs', () => {
+  it('carry the request id, route and status, never credentials or bodies', async () => {
+    const lines: string[] = [];
+    const stream = new Writable({
+      write(chunk, _encoding, done) {
+        lines.push(String(chunk));
+        done();
+      },
+    });
+    const api = await startTestApi({ logger: createLogger('info', 'test', stream) });
+    try {
+      const admin = await createTestOrganization({ api });
+      await admin.fetch('POST', '/api/tickets', { subject: 'Password is hunter2' }, { as: 'apiKey' });
+      await apiFetch(
+        api,
+        'POST',
+        '/api/auth/sign-in/email',
+        { email: admin.email, password: admin.password },
+        { origin: api.baseUrl, 'x-request-id': 'login-1' },
+      );
+      const text = lines.join('');
+      for (const secret of [admin.apiKey, admin.password, admin.cookie.split('=')[1]!, 'hunter2'])
+        assert.ok(!text.includes(secret), `log contains ${secret.slice(0, 6)}…`);
+      const login = lines.map((l) => JSON.parse(l)).find((l) => l.requestId === 'login-1');
+      assert.deepEqual(
+        { method: login.method, path: login.path, status: login.status },
+        { method: 'POST', path: '/api/auth/sign-in/email', status: 200 },
+      );
+    } finally {
+      await api.close();
+    }
   });
 });
 

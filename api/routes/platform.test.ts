@@ -110,7 +110,8 @@ describe('platform endpoints', () => {
     let withTemporal: TestApi;
     before(async () => {
       temporal = await startTemporalDevServer();
-      connection = await Connection.connect({ address: `127.0.0.1:${TEMPORAL_PORT}` });
+      // No gRPC retry interceptor: its retry timers outlive a failed call and would fire after close().
+      connection = await Connection.connect({ address: `127.0.0.1:${TEMPORAL_PORT}`, interceptors: [] });
       withTemporal = await startTestApi({ temporal: new Client({ connection }) });
     });
     after(async () => {

@@ -82,7 +82,14 @@ export function platformRouter({ db, temporal }: ApiDeps, metrics: Metrics): Rou
       const [database, temporalCheck] = await Promise.all([
         check(() => db.execute(sql`select 1`), 'database'),
         temporal
-          ? check(() => temporal.workflowService.getSystemInfo({}), 'temporal')
+          ? check(
+              // The signal ends the call and its retries; the race in check() alone would leave them running.
+              () =>
+                temporal.connection.withAbortSignal(AbortSignal.timeout(READINESS_TIMEOUT_MS), () =>
+                  temporal.workflowService.getSystemInfo({}),
+                ),
+              'temporal',
+            )
           : Promise.resolve('not connected'),
       ]);
       const ready = database === 'ok' && temporalCheck === 'ok';

@@ -11,7 +11,7 @@ import { createApiKey } from '../../api/auth/api-keys.ts';
 import type { Auth } from '../../api/auth/better-auth.ts';
 import type { Role } from '../../api/http/context.ts';
 import { type Config, loadConfig } from '../../common/config.ts';
-import { createLogger } from '../../common/logger.ts';
+import { createLogger, type Logger } from '../../common/logger.ts';
 import { testDatabase } from './database.ts';
 
 const fixedKey = (byte: number) => Buffer.alloc(32, byte).toString('base64');
@@ -36,12 +36,15 @@ export type TestApi = {
   close(): Promise<void>;
 };
 
-let current: TestApi | undefined;
+/** Running test APIs, newest last: helpers called without `api` use the newest. */
+const running: TestApi[] = [];
 
 export type StartTestApiOptions = {
   temporal?: Client | null;
   config?: Partial<Config>;
   dashboardDir?: string;
+  /** Defaults to a logger at LOG_LEVEL (silent unless set). */
+  logger?: Logger;
 };
 
 /** Starts the real app on 127.0.0.1:<ephemeral port>. Close it in `after`. */
@@ -52,7 +55,7 @@ export async function startTestApi(opts: StartTestApiOptions = {}): Promise<Test
   const deps: ApiDeps = {
     db: testDatabase().db,
     config: testConfig(baseUrl, opts.config),
-    logger: createLogger(process.env.LOG_LEVEL ?? 'silent'),
+    logger: opts.logger ?? createLogger(process.env.LOG_LEVEL ?? 'silent'),
     temporal: opts.temporal ?? null,
     dashboardDir: opts.dashboardDir ?? '/nonexistent-dashboard',
   };
@@ -66,10 +69,10 @@ export async function startTestApi(opts: StartTestApiOptions = {}): Promise<Test
     close: async () => {
       server.closeAllConnections();
       await new Promise<void>((resolve, reject) => server.close((e) => (e ? reject(e) : resolve())));
-      if (current === api) current = undefined;
+      running.splice(running.indexOf(api), 1);
     },
   };
-  current = api;
+  running.push(api);
   return api;
 }
 
@@ -132,7 +135,7 @@ export async function signIn(api: TestApi, email: string, password: string): Pro
 }
 
 function resolveApi(api: TestApi | undefined): TestApi {
-  const found = api ?? current;
+  const found = api ?? running.at(-1);
   if (!found) throw new Error('start the test API first (startTestApi)');
   return found;
 }
