@@ -1,11 +1,12 @@
 // POSTs per second against a local receiver in another process: a plain Node keep-alive loop (the ceiling), safePost,
-// and signing + safePost (one delivery attempt minus the bookkeeping). Run: node activities/http/safe-post.bench.ts
+// and deliverWebhook (signing + safePost: one delivery attempt minus the bookkeeping). Run: node activities/http/safe-post.bench.ts
 // Options (env): SECONDS per run (default 5), CONCURRENCY in flight (default 64), ROUNDS (default 3).
 import { spawn } from 'node:child_process';
 import http from 'node:http';
 import { availableParallelism, loadavg } from 'node:os';
 import { createInterface } from 'node:readline';
-import { generateSecret, sign } from '../../common/webhooks/standard-webhooks.ts';
+import { generateSecret } from '../../common/webhooks/standard-webhooks.ts';
+import { deliverWebhook } from './deliver-webhook.ts';
 import { createSafePoster } from './safe-post.ts';
 
 const seconds = Number(process.env.SECONDS ?? 5);
@@ -74,9 +75,9 @@ let n = 0;
 const senders: Record<string, () => Promise<number>> = {
   'raw Node keep-alive loop': rawPost,
   safePost: async () => (await poster.post({ url, headers: {}, body })).status,
-  'sign (2 secrets) + safePost': async () => {
-    const headers = sign({ msgId: `msg_${n++}`, timestamp: Math.floor(Date.now() / 1000), body, secrets });
-    return (await poster.post({ url, headers, body })).status;
+  'deliverWebhook (sign with 2 secrets + safePost)': async () => {
+    const attempt = await deliverWebhook(poster, { url, msgId: `msg_${n++}`, body, secrets });
+    return attempt.kind === 'response' ? attempt.status : 0;
   },
 };
 
