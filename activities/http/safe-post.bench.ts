@@ -1,5 +1,6 @@
-// POSTs per second against a local receiver in another process: a plain Node keep-alive loop (the ceiling), safePost,
-// and deliverWebhook (signing + safePost: one delivery attempt minus the bookkeeping). Run: node activities/http/safe-post.bench.ts
+// POSTs per second against a local receiver in another process: a plain Node keep-alive loop (the ceiling),
+// safePost, and deliverWebhook (signing + safePost: one delivery attempt minus the bookkeeping).
+// Run: node activities/http/safe-post.bench.ts
 // Options (env): SECONDS per run (default 5), CONCURRENCY in flight (default 64), ROUNDS (default 3).
 import { spawn } from 'node:child_process';
 import http from 'node:http';

@@ -94,7 +94,7 @@ export function createSafePoster(options: SafePostOptions = {}): SafePoster {
       let response: IncomingMessage | undefined;
       const remaining = Math.max(0, settings.timeoutMs - (performance.now() - started));
 
-      const fail = (error: SafePostError) => {
+      const fail = (error: SafePostError | StaleSocketError) => {
         if (settled) return;
         settled = true;
         clearTimeout(timer);
@@ -160,15 +160,8 @@ export function createSafePoster(options: SafePostOptions = {}): SafePoster {
         // while idle: a race on our side, not an answer, so send once more on a fresh connection. Should the request
         // have reached the receiver after all, that is one more at-least-once duplicate with the same webhook-id.
         const mapped = toSafePostError(error);
-        if (req.reusedSocket && response === undefined && mapped.code === 'connection_reset') {
-          if (!settled) {
-            settled = true;
-            clearTimeout(timer);
-            reject(new StaleSocketError(mapped));
-          }
-          return;
-        }
-        fail(mapped);
+        const stale = req.reusedSocket && response === undefined && mapped.code === 'connection_reset';
+        fail(stale ? new StaleSocketError(mapped) : mapped);
       });
       req.end(body);
     });
