@@ -6,7 +6,8 @@ import { nestFieldPaths } from '../../domain/field-paths.ts';
 import { scopeOf } from '../../domain/scope.ts';
 import { addComment, listComments } from '../../domain/tickets/comments.ts';
 import { createTicket } from '../../domain/tickets/create-ticket.ts';
-import { getTicket, listTickets } from '../../domain/tickets/list-tickets.ts';
+import { getTicket } from '../../domain/tickets/get-ticket.ts';
+import { listTickets } from '../../domain/tickets/list-tickets.ts';
 import {
   addCommentInput,
   commentView,

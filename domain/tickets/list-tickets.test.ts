@@ -3,7 +3,8 @@ import { testDatabase } from '../../test/support/database.ts';
 import { httpError, makeOrganization } from '../test-fixtures.ts';
 import { createTicket } from './create-ticket.ts';
 import { encodeCursor } from './cursor.ts';
-import { getTicket, listTickets } from './list-tickets.ts';
+import { getTicket } from './get-ticket.ts';
+import { listTickets } from './list-tickets.ts';
 
 describe('listTickets', () => {
   const { db, pool } = testDatabase();

@@ -4,7 +4,7 @@ import { parseInput } from '../parse-input.ts';
 import type { Scope } from '../scope.ts';
 import { decodeCursor, encodeCursor } from './cursor.ts';
 import { type ListTicketsQuery, listTicketsQuery, type TicketView } from './schemas.ts';
-import { loadTicketView, toTicketView } from './ticket-record.ts';
+import { toTicketView } from './ticket-record.ts';
 
 export type TicketPage = { data: TicketView[]; nextCursor: string | null };
 
@@ -47,10 +47,6 @@ export async function listTickets(db: Database, scope: Scope, rawQuery: ListTick
     nextCursor:
       rows.length > query.limit && last ? encodeCursor({ createdAt: last.cursorTime, id: last.ticket.id }) : null,
   };
-}
-
-export async function getTicket(db: Database, scope: Scope, ticketId: string): Promise<TicketView> {
-  return loadTicketView(db, scope.organizationId, ticketId);
 }
 
 /** `q` is text, not a pattern: %, _ and the escape character itself match literally. */
