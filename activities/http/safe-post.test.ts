@@ -22,14 +22,24 @@ import { createSafePoster, type SafePoster, type SafePostOptions } from './safe-
 const loopbackAllowed: SafePostOptions = { allowHttp: true, allowCidrs: ['127.0.0.0/8', '::1/128'] };
 const body = JSON.stringify({ type: 'ticket.created', data: { id: 't_1' } });
 
-/** Counts every socket connect in this process (TLS sockets are net.Sockets too) while `fn` runs. */
+/**
+ * Counts socket connects (TLS sockets are net.Sockets too) aimed at the URL's host and port while `fn` runs. Other
+ * connects in this process (a database pool reconnecting) are not ours to count.
+ */
 async function countingConnects<T>(
+  url: string,
   fn: () => Promise<T>,
 ): Promise<{ connects: number; result: PromiseSettledResult<T> }> {
+  const target = new URL(url);
+  const host = target.hostname.replace(/^\[|\]$/g, '');
+  const port = Number(target.port || (target.protocol === 'https:' ? 443 : 80));
   const original = net.Socket.prototype.connect;
   let connects = 0;
   net.Socket.prototype.connect = function (this: net.Socket, ...args: unknown[]) {
-    connects++;
+    // net.createConnection passes its normalised arguments as one array; tls.connect passes the options object.
+    const first = Array.isArray(args[0]) ? args[0][0] : args[0];
+    const options = (first ?? {}) as { host?: string; port?: number | string };
+    if (Number(options.port) === port && options.host === host) connects++;
     return (original as (...a: unknown[]) => net.Socket).apply(this, args);
   } as typeof original;
   try {
@@ -92,7 +102,7 @@ describe('safePost', () => {
       },
     });
     const url = `http://hooks.customer.test:${receiver.port}/reuse`;
-    const { connects, result } = await countingConnects(async () => {
+    const { connects, result } = await countingConnects(url, async () => {
       for (let i = 0; i < 5; i++) assert.equal((await p.post({ url, headers: {}, body })).status, 200);
     });
     assert.equal(result.status, 'fulfilled');
@@ -105,7 +115,7 @@ describe('safePost', () => {
     for (const host of ['127.0.0.1', '[::ffff:127.0.0.1]', '[::1]', 'localhost']) {
       it(`refuses http://${host} without the allow-list: no connect, nothing reaches the receiver`, async () => {
         const p = poster({ allowHttp: true });
-        const { connects, result } = await countingConnects(() =>
+        const { connects, result } = await countingConnects(`http://${host}:${receiver.port}/ssrf`, () =>
           p.post({ url: `http://${host}:${receiver.port}/ssrf`, headers: {}, body }),
         );
         const error = rejectionOf(result);
@@ -120,8 +130,11 @@ describe('safePost', () => {
     it('delivers to 127.0.0.1 and [::ffff:127.0.0.1] when the allow-list names 127.0.0.0/8', async () => {
       const p = poster({ allowHttp: true, allowCidrs: ['127.0.0.0/8'] });
       for (const host of ['127.0.0.1', '[::ffff:127.0.0.1]']) {
-        const response = await p.post({ url: `http://${host}:${receiver.port}/allowed`, headers: {}, body });
-        assert.equal(response.status, 200, host);
+        const url = `http://${host}:${receiver.port}/allowed`;
+        // The same connect counter that shows zero for refused addresses sees this one.
+        const { connects, result } = await countingConnects(url, () => p.post({ url, headers: {}, body }));
+        assert.equal(result.status === 'fulfilled' && result.value.status, 200, host);
+        assert.equal(connects, 1, host);
       }
       assert.equal(receiver.requestsTo('/allowed').length, 2);
     });
@@ -157,7 +170,7 @@ describe('safePost', () => {
             return [{ address, family: address.includes(':') ? 6 : 4 }];
           },
         });
-        const { connects, result } = await countingConnects(() =>
+        const { connects, result } = await countingConnects('https://hooks.customer.test/webhooks', () =>
           p.post({ url: 'https://hooks.customer.test/webhooks', headers: {}, body }),
         );
         const error = rejectionOf(result);
@@ -181,7 +194,7 @@ describe('safePost', () => {
         { address: '10.0.0.5', family: 4 },
       ];
       const p = poster({ ...loopbackAllowed, resolve: async () => mixed });
-      const { connects, result } = await countingConnects(() =>
+      const { connects, result } = await countingConnects(`http://rebind.customer.test:${receiver.port}/`, () =>
         p.post({ url: `http://rebind.customer.test:${receiver.port}/`, headers: {}, body }),
       );
       assert.ok(rejectionOf(result) instanceof SsrfRefusedError);
@@ -197,7 +210,7 @@ describe('safePost', () => {
           return [];
         },
       });
-      const { connects, result } = await countingConnects(() =>
+      const { connects, result } = await countingConnects('https://169.254.169.254/latest/meta-data/', () =>
         p.post({ url: 'https://169.254.169.254/latest/meta-data/', headers: {}, body }),
       );
       assert.ok(rejectionOf(result) instanceof SsrfRefusedError);
@@ -211,7 +224,7 @@ describe('safePost', () => {
           throw Object.assign(new Error('getaddrinfo ENOTFOUND'), { code: 'ENOTFOUND' });
         },
       });
-      const { connects, result } = await countingConnects(() =>
+      const { connects, result } = await countingConnects('https://missing.customer.test/', () =>
         p.post({ url: 'https://missing.customer.test/', headers: {}, body }),
       );
       const error = rejectionOf(result);
