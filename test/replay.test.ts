@@ -1,0 +1,146 @@
+// Determinism guard: today's workflow code must replay the histories that earlier code wrote, or every running
+// ticket workflow would fail after a deploy. Committed fixtures catch a change that breaks old histories; fresh
+// recordings cover the paths the fixtures may not (continue-as-new, the SLA watch's timers and re-plans).
+// `UPDATE_HISTORY_FIXTURES=1 mocha test/replay.test.ts` rewrites the fixtures from a fresh run.
+import assert from 'node:assert/strict';
+import { randomUUID } from 'node:crypto';
+import { readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import type { WorkflowHandle } from '@temporalio/client';
+import protos from '@temporalio/proto';
+import { type ReplayHistoriesIterable, Worker } from '@temporalio/worker';
+import { temporalDataConverter } from '../common/temporal-client.ts';
+import { makeOrganization } from '../domain/test-fixtures.ts';
+import { createTicket } from '../domain/tickets/create-ticket.ts';
+import { updateTicket } from '../domain/tickets/update-ticket.ts';
+import { workflowIds, workflowTypes } from '../temporal-config/index.ts';
+import { type TicketWorkflowInput, ticketEventSignal, ticketStateQuery } from '../workflows/messages.ts';
+import { testDatabase } from './support/database.ts';
+import { eventually, startPipeline, TEST_CODEC_KEYS, testTemporal, uniqueTaskQueue } from './support/temporal.ts';
+
+const HISTORIES = fileURLToPath(new URL('./histories/', import.meta.url));
+
+// The SDK's historyToJSON trips over a second protobufjs copy in node_modules; protobufjs' own object form is exact.
+const { History } = protos.temporal.api.history.v1;
+type RecordedHistory = { workflowId: string; history: protos.temporal.api.history.v1.IHistory };
+
+describe('workflow replay', function () {
+  this.timeout(120_000);
+
+  async function replay(histories: RecordedHistory[]) {
+    const temporal = await testTemporal();
+    const results = Worker.runReplayHistories(
+      { workflowBundle: await temporal.workflowBundle(), dataConverter: temporalDataConverter(TEST_CODEC_KEYS) },
+      histories as ReplayHistoriesIterable,
+    );
+    const outcomes: Array<{ workflowId: string; error?: string }> = [];
+    for await (const result of results) {
+      outcomes.push({ workflowId: result.workflowId, error: result.error ? String(result.error) : undefined });
+    }
+    return outcomes;
+  }
+
+  it('replays the committed histories of the ticket and SLA workflows with the current code', async () => {
+    const files = readdirSync(HISTORIES).filter((f) => f.endsWith('.json'));
+    const histories = files.map((file) => ({
+      workflowId: file.replace(/\.json$/, ''),
+      history: History.fromObject(JSON.parse(readFileSync(join(HISTORIES, file), 'utf8'))),
+    }));
+    const types = new Set(
+      histories.map((h) => h.history.events?.[0]?.workflowExecutionStartedEventAttributes?.workflowType?.name),
+    );
+    assert.deepEqual(
+      [...types].sort(),
+      ['slaWatchWorkflow', 'ticketWorkflow'],
+      'fixtures of both workflows are committed',
+    );
+    const outcomes = await replay(histories);
+    assert.deepEqual(
+      outcomes.filter((o) => o.error),
+      [],
+    );
+    assert.equal(outcomes.length, histories.length);
+  });
+
+  it('replays histories recorded just now: ticket events, a moved deadline with its warning and breach, a run that continued as new', async () => {
+    const { db } = testDatabase();
+    const temporal = await testTemporal();
+    const pipeline = await startPipeline(uniqueTaskQueue('replay'));
+    try {
+      const org = await makeOrganization();
+      const soon = (s: number) => new Date(Date.now() + s * 1000).toISOString();
+      const ticket = await createTicket(db, org.scope, { subject: 'Recorded', firstResponseDueAt: soon(2) });
+      const moved = await updateTicket(db, org.scope, ticket.id, {
+        version: ticket.version,
+        firstResponseDueAt: soon(3),
+      });
+      await updateTicket(db, org.scope, ticket.id, { version: moved.version, priority: 'high' });
+      const ticketHandle = temporal.client.workflow.getHandle(workflowIds.ticket(ticket.id));
+      const slaHandle = temporal.client.workflow.getHandle(workflowIds.sla(ticket.id));
+      await eventually(
+        async () => {
+          const state = await ticketHandle.query(ticketStateQuery);
+          assert.ok(state.recent.some((r) => r.type === 'sla.breached'));
+          assert.equal((await slaHandle.describe()).status.name, 'COMPLETED');
+        },
+        { timeoutMs: 15_000 },
+      );
+      const recorded = [
+        await record(ticketHandle, 'ticket-workflow'),
+        await record(slaHandle, 'sla-watch'),
+        await record(
+          await runThatContinuedAsNew(pipeline.worker.worker.options.taskQueue),
+          'ticket-workflow-continued',
+        ),
+      ];
+      const outcomes = await replay(recorded);
+      assert.deepEqual(
+        outcomes.map((o) => [o.workflowId, o.error]),
+        recorded.map((r) => [r.workflowId, undefined]),
+      );
+    } finally {
+      await pipeline.stop();
+    }
+  });
+});
+
+async function record(handle: WorkflowHandle, fixtureName: string): Promise<RecordedHistory> {
+  const history = await handle.fetchHistory();
+  if (process.env.UPDATE_HISTORY_FIXTURES === '1') {
+    // Bytes as base64 and int64 as strings: readable in review, exact on the way back.
+    const json = History.toObject(History.fromObject(history), { longs: String, enums: String, bytes: String });
+    writeFileSync(join(HISTORIES, `${fixtureName}.json`), `${JSON.stringify(json, null, 1)}\n`);
+  }
+  return { workflowId: handle.workflowId, history };
+}
+
+/** A ticket workflow allowed two events per run, sent three: its first run ends in continue-as-new. */
+async function runThatContinuedAsNew(taskQueue: string): Promise<WorkflowHandle> {
+  const temporal = await testTemporal();
+  const ticketId = randomUUID();
+  const input: TicketWorkflowInput = { ticketId, organizationId: 'org-replay', maxEventsPerRun: 2 };
+  let firstRunId: string | undefined;
+  for (let id = 1; id <= 3; id++) {
+    const handle = await temporal.client.workflow.signalWithStart(workflowTypes.ticket, {
+      workflowId: workflowIds.ticket(ticketId),
+      taskQueue,
+      args: [input],
+      signal: ticketEventSignal,
+      signalArgs: [
+        {
+          id,
+          organizationId: input.organizationId,
+          ticketId,
+          type: 'ticket.assigned',
+          payload: { from: null, to: null },
+          actor: { type: 'system', id: null },
+          createdAt: new Date().toISOString(),
+        },
+      ],
+    });
+    firstRunId ??= handle.signaledRunId;
+    await eventually(async () => assert.equal((await handle.query(ticketStateQuery)).lastAppliedId, id));
+  }
+  return temporal.client.workflow.getHandle(workflowIds.ticket(ticketId), firstRunId);
+}
