@@ -303,6 +303,20 @@ describe('dashboard for a viewer (Chromium against the real API)', function () {
       .waitFor();
     await screenshot(page, 'ticket-not-found');
   });
+
+  it('sends the viewer to the login page when the session is gone, and back after signing in', async () => {
+    await page.goto(`${api.baseUrl}/tickets`);
+    await page.getByRole('link', { name: 'Read-only ticket' }).waitFor();
+    await browser.context.clearCookies();
+    await page.getByRole('navigation', { name: 'Main' }).getByRole('link', { name: 'Integrations' }).click();
+    await page.getByRole('heading', { name: 'Sign in to Switchboard' }).waitFor();
+    assert.match(page.url(), /\/login\?next=%2Fsettings%2Fintegrations$/);
+
+    await page.getByLabel('Email').fill(viewer.email);
+    await page.getByLabel('Password').fill(viewer.password);
+    await page.getByRole('button', { name: 'Sign in' }).click();
+    await page.getByRole('heading', { name: 'Integrations', level: 1 }).waitFor();
+  });
 });
 
 const webhookConfig = {

@@ -22,7 +22,7 @@ export type Ticket = {
   id: string;
   number: number;
   subject: string;
-  description: string | null;
+  description: string;
   status: TicketStatus;
   priority: TicketPriority;
   requester: { id: string; email: string; name: string | null } | null;
@@ -119,6 +119,16 @@ function toApiError(status: number, body: unknown): ApiError {
   return new ApiError(status, code, message, Array.isArray(inner?.details) ? inner.details : [], inner?.requestId);
 }
 
+let onUnauthenticated: (() => void) | null = null;
+
+/**
+ * Called when an API call answers 401 (the session expired or was signed out elsewhere), so the app can
+ * send the person to the login page instead of showing "authentication required" on every page.
+ */
+export function whenUnauthenticated(handler: (() => void) | null): void {
+  onUnauthenticated = handler;
+}
+
 async function request<T>(method: string, path: string, body?: unknown): Promise<T> {
   const init: RequestInit = { method, credentials: 'include', headers: { accept: 'application/json' } };
   if (body !== undefined) {
@@ -135,6 +145,8 @@ async function request<T>(method: string, path: string, body?: unknown): Promise
       parsed = undefined;
     }
   }
+  // better-auth's own routes answer 401 for a wrong password: that is not a lost session.
+  if (response.status === 401 && !path.startsWith('/api/auth/')) onUnauthenticated?.();
   if (!response.ok) throw toApiError(response.status, parsed);
   return parsed as T;
 }

@@ -1,6 +1,6 @@
 // Who is signed in: loaded once from GET /api/me, refreshed after signing in, cleared after signing out.
 import { createContext, type ReactNode, useCallback, useContext, useEffect, useMemo, useState } from 'react';
-import { ApiError, signOut as apiSignOut, describeError, getMe, type Me } from './api.ts';
+import { ApiError, signOut as apiSignOut, describeError, getMe, type Me, whenUnauthenticated } from './api.ts';
 
 export type SessionState =
   | { status: 'loading' }
@@ -43,6 +43,11 @@ export function SessionProvider({ children }: { children: ReactNode }) {
   useEffect(() => {
     void refresh();
   }, [refresh]);
+
+  useEffect(() => {
+    whenUnauthenticated(() => setState({ status: 'signed-out' }));
+    return () => whenUnauthenticated(null);
+  }, []);
 
   const value = useMemo(() => ({ state, refresh, signOut }), [state, refresh, signOut]);
   return <SessionContext.Provider value={value}>{children}</SessionContext.Provider>;
