@@ -90,6 +90,7 @@ describe('dashboard (Chromium against the real API)', function () {
 
     await page.getByRole('heading', { level: 1, name: subject }).waitFor();
     assert.match(page.url(), /\/tickets\/[0-9a-f-]{36}$/);
+    assert.equal(await page.title(), `#1 ${subject} · Switchboard`);
     ticketUrl = page.url();
     await page.getByText('Ticket created').waitFor();
   });

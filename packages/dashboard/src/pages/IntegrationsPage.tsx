@@ -1,5 +1,7 @@
 import { IntegrationSettings } from '../components/integrations/IntegrationSettings.tsx';
+import { usePageTitle } from '../usePageTitle.ts';
 
 export function IntegrationsPage() {
+  usePageTitle('Integrations');
   return <IntegrationSettings />;
 }

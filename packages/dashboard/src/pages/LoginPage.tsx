@@ -4,6 +4,7 @@ import { Navigate, useNavigate, useSearchParams } from 'react-router';
 import { describeError, signIn } from '../api.ts';
 import { ErrorNotice, Loading } from '../components/Notices.tsx';
 import { useSession } from '../session.tsx';
+import { usePageTitle } from '../usePageTitle.ts';
 
 /** Only paths inside the dashboard: a `next` pointing elsewhere would make the login page an open redirect. */
 function safeNext(next: string | null): string {
@@ -12,6 +13,7 @@ function safeNext(next: string | null): string {
 
 export function LoginPage() {
   const { state, refresh } = useSession();
+  usePageTitle('Sign in');
   const navigate = useNavigate();
   const [params] = useSearchParams();
   const next = safeNext(params.get('next'));

@@ -6,9 +6,11 @@ import { ErrorNotice } from '../components/Notices.tsx';
 import { parseTags } from '../format.ts';
 import { useMembers } from '../members.ts';
 import { canEditTickets, useMe } from '../session.tsx';
+import { usePageTitle } from '../usePageTitle.ts';
 
 export function NewTicketPage() {
   const me = useMe();
+  usePageTitle('New ticket');
   const navigate = useNavigate();
   const members = useMembers();
   const [subject, setSubject] = useState('');

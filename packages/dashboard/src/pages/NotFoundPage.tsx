@@ -1,6 +1,8 @@
 import { Link } from 'react-router';
+import { usePageTitle } from '../usePageTitle.ts';
 
 export function NotFoundPage() {
+  usePageTitle('Page not found');
   return (
     <section aria-labelledby="not-found-title">
       <h1 id="not-found-title">Page not found</h1>

@@ -12,6 +12,7 @@ import { useMembers } from '../members.ts';
 import { canEditTickets, useMe } from '../session.tsx';
 import { buildTimeline } from '../timeline.ts';
 import { useLoader } from '../useLoader.ts';
+import { usePageTitle } from '../usePageTitle.ts';
 
 async function loadTicketPage(ticketId: string) {
   const [ticket, comments, events] = await Promise.all([
@@ -29,6 +30,7 @@ export function TicketDetailPage() {
   const page = useLoader(ticketId, () => loadTicketPage(ticketId));
   const [notice, setNotice] = useState<string | null>(null);
   const [conflict, setConflict] = useState(false);
+  usePageTitle(page.data ? `#${page.data.ticket.number} ${page.data.ticket.subject}` : 'Ticket');
 
   if (!page.data) {
     return (

@@ -16,6 +16,7 @@ import { PriorityBadge, StatusBadge } from '../components/tickets/TicketBadges.t
 import { formatTime, humanize, memberName } from '../format.ts';
 import { useMembers } from '../members.ts';
 import { canEditTickets, useMe } from '../session.tsx';
+import { usePageTitle } from '../usePageTitle.ts';
 
 const filterKeys = ['status', 'priority', 'assigneeId', 'tag', 'q'] as const;
 
@@ -33,6 +34,7 @@ type ListState = { tickets: Ticket[]; nextCursor: string | null };
 
 export function TicketListPage() {
   const me = useMe();
+  usePageTitle('Tickets');
   const [params, setParams] = useSearchParams();
   const filters = filtersFrom(params);
   const filterKey = filterKeys.map((k) => filters[k] ?? '').join('\u0000');
