@@ -53,10 +53,16 @@ function snakeCase(code: string): string {
   return code.replace(/([a-z0-9])([A-Z])/g, '$1_$2').toLowerCase();
 }
 
+const codeForStatus: Record<number, string> = {
+  401: 'unauthenticated',
+  403: 'forbidden',
+  404: 'not_found',
+  429: 'rate_limited',
+};
+
 /** better-auth's `{ code, message }` (or plain text) becomes our `{ error: { code, message, requestId } }`. */
 function asErrorBody(status: number, text: string, requestId: string) {
-  let code =
-    status === 404 ? 'not_found' : status === 401 ? 'unauthenticated' : status === 403 ? 'forbidden' : 'bad_request';
+  let code = codeForStatus[status] ?? 'bad_request';
   let message = text || `request failed with status ${status}`;
   try {
     const parsed = JSON.parse(text) as { code?: unknown; message?: unknown };
@@ -70,7 +76,8 @@ function asErrorBody(status: number, text: string, requestId: string) {
 
 async function forward(auth: Auth, config: Config, req: Request, res: Response): Promise<void> {
   const body = Buffer.isBuffer(req.body) && req.body.length > 0 ? new Uint8Array(req.body) : undefined;
-  const request = new Request(new URL(req.originalUrl, config.publicUrl), {
+  // better-auth speaks the Fetch API: the global Request, not Express's.
+  const request = new globalThis.Request(new URL(req.originalUrl, config.publicUrl), {
     method: req.method,
     headers: fromNodeHeaders(req.headers),
     body: req.method === 'GET' || req.method === 'HEAD' ? undefined : body,

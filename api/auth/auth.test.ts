@@ -124,6 +124,36 @@ describe('authentication', () => {
     });
   });
 
+  describe('organisation roles through better-auth', () => {
+    it('lets an admin change a member’s role, and nobody below admin change their own', async () => {
+      const admin = await createTestOrganization();
+      const agent = await addTestMember(admin.organizationId, { role: 'agent' });
+      const roleOf = async (userId: string) =>
+        (await api.deps.db.select({ role: member.role }).from(member).where(eq(member.userId, userId)))[0]!.role;
+      const [agentMembership] = await api.deps.db
+        .select({ id: member.id })
+        .from(member)
+        .where(eq(member.userId, agent.userId));
+
+      const escalate = await agent.fetch('POST', '/api/auth/organization/update-member-role', {
+        memberId: agentMembership!.id,
+        role: 'admin',
+        organizationId: admin.organizationId,
+      });
+      assert.equal(escalate.status, 403);
+      assert.equal(await roleOf(agent.userId), 'agent');
+
+      const demote = await admin.fetch('POST', '/api/auth/organization/update-member-role', {
+        memberId: agentMembership!.id,
+        role: 'viewer',
+        organizationId: admin.organizationId,
+      });
+      assert.equal(demote.status, 200);
+      assert.equal(await roleOf(agent.userId), 'viewer');
+      assert.equal((await agent.fetch('GET', '/api/me')).body.role, 'viewer');
+    });
+  });
+
   describe('CSRF protection for cookie-authenticated writes', () => {
     it('refuses a write without Origin, or from another origin, writing nothing', async () => {
       const admin = await createTestOrganization();
