@@ -118,7 +118,13 @@ export function TicketDetailPage() {
             <h2 id="details-title">Details</h2>
             <dl className="details">
               <dt>Requester</dt>
-              <dd>{ticket.requester ? `${ticket.requester.name ?? ''} <${ticket.requester.email}>` : '—'}</dd>
+              <dd>
+                {ticket.requester
+                  ? ticket.requester.name
+                    ? `${ticket.requester.name} <${ticket.requester.email}>`
+                    : ticket.requester.email
+                  : '—'}
+              </dd>
               <dt>Assignee</dt>
               <dd>{nameOf(ticket.assigneeId)}</dd>
               <dt>Channel</dt>
