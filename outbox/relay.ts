@@ -131,10 +131,14 @@ export function createOutboxRelay(options: OutboxRelayOptions): OutboxRelay {
     return metrics.isLeader;
   }
 
+  // A broken connection can report through both the failed query and its 'error' event: release it once.
+  const released = new WeakSet<pg.PoolClient>();
   function dropListener(client: pg.PoolClient, err?: Error) {
     if (listener === client) listener = undefined;
     metrics.isLeader = false;
     client.removeListener('notification', wakeUp);
+    if (released.has(client)) return;
+    released.add(client);
     client.release(err ?? true);
   }
 
@@ -243,14 +247,8 @@ export function createOutboxRelay(options: OutboxRelayOptions): OutboxRelay {
       for (const done of [...sleepers]) done();
       await running;
       running = undefined;
-      const client = listener;
-      if (client) {
-        listener = undefined;
-        metrics.isLeader = false;
-        client.removeListener('notification', wakeUp);
-        // Closing the session releases the advisory lock; the connection is not reused with LISTEN state.
-        client.release(true);
-      }
+      // Closing the session (not returning it to the pool) releases the advisory lock and the LISTEN.
+      if (listener) dropListener(listener);
     },
     metrics: () => ({ ...metrics }),
   };
