@@ -159,6 +159,7 @@ describe('dashboard (Chromium against the real API)', function () {
     await page.locator('.page-heading .badges').getByText('urgent').waitFor();
     assert.equal(await page.getByLabel('Status', { exact: true }).inputValue(), 'pending');
     await page.getByText('Priority changed high → urgent').waitFor();
+    await screenshot(page, 'ticket-conflict');
     const after = await admin.fetch('GET', `/api/tickets/${ticketId}`);
     assert.equal(after.body.status, 'pending');
   });
