@@ -14,7 +14,7 @@ import {
   uniqueTaskQueue,
 } from '../test/support/temporal.ts';
 import { ticketStateQuery } from '../workflows/messages.ts';
-import { createOutboxRelay, type OutboxRelay, type OutboxRelayOptions } from './relay.ts';
+import { createOutboxRelay, type OutboxRelay, type OutboxRelayOptions, RELAY_LOCK_KEY } from './relay.ts';
 
 describe('outbox relay', function () {
   this.timeout(60_000);
@@ -151,5 +151,22 @@ describe('outbox relay', function () {
     await eventually(async () => assert.equal(second.metrics().isLeader, true));
     await eventually(async () => assert.deepEqual((await applied(ticket.id)).ids, await eventIds(ticket.id)));
     assert.equal((await applied(ticket.id)).duplicatesDropped, 0);
+  });
+
+  it('recovers when its database session is cut: takes the lock again and carries on', async () => {
+    const ticket = await createTicket(db, org.scope, { subject: 'cut session' });
+    const relay = startRelay();
+    await eventually(async () => assert.deepEqual(await undispatched(await eventIds(ticket.id)), []));
+    const key = RELAY_LOCK_KEY;
+    const cut = await pool.query(
+      `select pg_terminate_backend(pid) as cut from pg_locks
+        where locktype = 'advisory' and granted and classid = $1 and objid = $2`,
+      [Number(key >> 32n), Number(key & 0xffffffffn)],
+    );
+    assert.equal(cut.rowCount, 1, 'the relay held the lock on its own session');
+    await eventually(async () => assert.equal(relay.metrics().isLeader, false));
+    const id = await append(ticket.id);
+    await eventually(async () => assert.deepEqual(await undispatched([id]), []));
+    assert.equal(relay.metrics().isLeader, true);
   });
 });
