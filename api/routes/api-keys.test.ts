@@ -119,7 +119,7 @@ describe('/api/api-keys', () => {
       assert.equal(response.body.error.code, 'validation_failed');
       assert.deepEqual(
         response.body.error.details.map((d: { path: string }) => d.path),
-        ['body.(root)'],
+        ['body.role'],
       );
       assert.match(response.body.error.message, /role/);
     });
