@@ -99,7 +99,7 @@ describe('integration configs', () => {
     assert.equal(created.credentialsHint, '••••');
     await assert.rejects(
       updateIntegration(db, keys, org.scope, created.id, { config: { url: 'https://example.com' } }),
-      httpError(422, 'config'),
+      httpError(422, 'config.url'),
     );
     const updated = await updateIntegration(db, keys, org.scope, created.id, {
       name: 'Mail',
