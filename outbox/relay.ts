@@ -1,5 +1,5 @@
-// The outbox relay: moves committed ticket_events rows to their ticket workflows, oldest first, and marks each
-// dispatched once Temporal has accepted it. Never drops an event and never marks one it did not deliver; a
+// The outbox relay: moves committed ticket_events rows to their ticket workflows, oldest first, and marks them
+// dispatched once Temporal has accepted them. Never drops an event and never marks one it did not deliver; a
 // ticket whose event fails waits (its later events too) while other tickets go on.
 //
 // Why order holds: one ticket's ids grow in commit order (they are allocated under the ticket row lock), every
@@ -7,10 +7,14 @@
 // ticket workflow drops any id at or below the last one it applied. So redeliveries (a retry after a timeout
 // that did reach Temporal, a crash before marking, a second relay) are dropped, and nothing is skipped.
 // Only one relay works at a time (a session advisory lock) so several workers don't send everything twice.
+//
+// Throughput: each ticket with waiting events gets a lane (up to `concurrency` at once) that sends its backlog in
+// as few signals as possible and marks them; the loop fills free lanes as soon as one finishes, so one slow ticket
+// never holds up a whole batch.
 import type { Database } from '@switchboard/database';
 import { OUTBOX_CHANNEL, ticketEvents } from '@switchboard/database';
 import type { Client } from '@temporalio/client';
-import { and, asc, inArray, isNull, notInArray, sql } from 'drizzle-orm';
+import { inArray, sql } from 'drizzle-orm';
 import type pg from 'pg';
 import type { Logger } from '../common/logger.ts';
 import { chunkForSignals, dispatchTicketEvents, type TicketEventRow, toDispatchedEvent } from './dispatch.ts';
@@ -24,34 +28,34 @@ export type OutboxRelayOptions = {
   pool: pg.Pool;
   temporal: Client;
   taskQueue?: string;
+  /** Rows read per look at the outbox. */
   batchSize?: number;
   /** Tickets dispatched at the same time (one ticket's events are always sequential). */
   concurrency?: number;
   /** Poll even without a NOTIFY: after a missed notification, or on a standby relay watching for the lock. */
   pollIntervalMs?: number;
   dispatchTimeoutMs?: number;
-  /** Backoff after failures (Temporal down, database down), doubling up to the maximum. */
+  /** Backoff after failures (per ticket; for everyone when nothing gets through), doubling up to the maximum. */
   retryInitialMs?: number;
   retryMaxMs?: number;
   logger?: Pick<Logger, 'info' | 'warn' | 'error'>;
 };
 
 export type RelayMetrics = {
-  /** Events Temporal accepted (and the relay marked dispatched), since start. */
+  /** Events Temporal accepted and the relay marked dispatched, since start. */
   dispatched: number;
   /** Events whose dispatch attempt failed (each is retried later), since start. */
   failed: number;
-  batches: number;
-  /** Age of the oldest event still waiting after the last batch (0 when the outbox is empty). */
+  /** Age of the oldest waiting event the relay saw at its last look (0 when the outbox was empty). */
   oldestPendingAgeMs: number;
-  /** The largest commit-to-accept delay among the events of the last batch. */
-  lastBatchLagMs: number;
+  /** Commit-to-accept delay of the most recently dispatched event. */
+  lastLagMs: number;
   isLeader: boolean;
 };
 
 export type OutboxRelay = {
   start(): void;
-  /** Finishes the batch in flight, releases the lock and the connection. */
+  /** Lets the lanes in flight finish, then releases the lock and the connection. */
   stop(): Promise<void>;
   metrics(): RelayMetrics;
 };
@@ -70,47 +74,51 @@ export function createOutboxRelay(options: OutboxRelayOptions): OutboxRelay {
     retryMaxMs = 10_000,
     logger,
   } = options;
-  const metrics: RelayMetrics = {
-    dispatched: 0,
-    failed: 0,
-    batches: 0,
-    oldestPendingAgeMs: 0,
-    lastBatchLagMs: 0,
-    isLeader: false,
-  };
+  const metrics: RelayMetrics = { dispatched: 0, failed: 0, oldestPendingAgeMs: 0, lastLagMs: 0, isLeader: false };
+  /** Tickets being dispatched right now: their rows are not read again until the lane has marked what it sent. */
+  const lanes = new Map<string, Promise<void>>();
   /** Tickets whose last dispatch failed: not retried before `retryAt`, so one bad ticket does not slow the rest. */
   const blockedTickets = new Map<string, { retryAt: number; delayMs: number }>();
+  /** Failures in a row with no success between: Temporal is most likely down, so everyone pauses. */
+  let failuresInARow = 0;
+  let pausedUntil = 0;
+  let pauseMs = 0;
   let listener: pg.PoolClient | undefined;
   let running: Promise<void> | undefined;
   let stopping = false;
-  let notified = false;
-  let wake: (() => void) | undefined;
-  let globalDelayMs = 0;
 
-  const wakeUp = () => {
+  // Wake-ups: a lane finishing, stop(), and a NOTIFY when the loop wants one (a standby, a paused relay or one with
+  // its lanes mostly busy does not). The flags remember a wake-up that came while the loop was busy.
+  let laneFinished = false;
+  let notified = false;
+  let acceptsNotify = false;
+  let wake: (() => void) | undefined;
+  const onNotify = () => {
     notified = true;
+    if (acceptsNotify) wake?.();
+  };
+  const onLaneFinished = () => {
+    laneFinished = true;
     wake?.();
   };
-  /** Sleeps until the timeout, stop(), or (if asked) a NOTIFY, including one that came during the last batch. */
-  const sleepers = new Set<() => void>();
-  const sleep = (ms: number, wakeOnNotify: boolean) =>
-    new Promise<void>((resolve) => {
-      if (stopping || (wakeOnNotify && notified)) return resolve();
-      const done = () => {
+  const sleep = (ms: number, { notify }: { notify: boolean }) =>
+    new Promise<'timeout' | 'woken'>((resolve) => {
+      if (stopping || laneFinished || (notify && notified)) return resolve('woken');
+      acceptsNotify = notify;
+      const timer = setTimeout(() => done('timeout'), ms);
+      function done(reason: 'timeout' | 'woken') {
         clearTimeout(timer);
-        sleepers.delete(done);
-        if (wake === done) wake = undefined;
-        resolve();
-      };
-      const timer = setTimeout(done, ms);
-      sleepers.add(done);
-      if (wakeOnNotify) wake = done;
+        wake = undefined;
+        acceptsNotify = false;
+        resolve(reason);
+      }
+      wake = () => done('woken');
     });
 
   async function becomeLeader(): Promise<boolean> {
     if (!listener) {
       const client = await pool.connect();
-      client.on('notification', wakeUp);
+      client.on('notification', onNotify);
       client.on('error', (err) => {
         logger?.warn({ err }, 'outbox relay lost its database connection');
         dropListener(client, err);
@@ -136,104 +144,120 @@ export function createOutboxRelay(options: OutboxRelayOptions): OutboxRelay {
   function dropListener(client: pg.PoolClient, err?: Error) {
     if (listener === client) listener = undefined;
     metrics.isLeader = false;
-    client.removeListener('notification', wakeUp);
+    client.removeListener('notification', onNotify);
     if (released.has(client)) return;
     released.add(client);
     client.release(err ?? true);
   }
 
-  async function relayBatch(): Promise<{ claimed: number; failedTickets: number; attemptedTickets: number }> {
+  /** The oldest waiting events of tickets that are neither in a lane nor waiting out a failure. */
+  async function readWaitingEvents(): Promise<TicketEventRow[]> {
     const now = Date.now();
     for (const [ticketId, block] of blockedTickets) if (block.retryAt <= now) blockedTickets.delete(ticketId);
-    const waiting = [...blockedTickets.keys()];
-    const rows = await db
-      .select()
-      .from(ticketEvents)
-      .where(
-        and(
-          isNull(ticketEvents.dispatchedAt),
-          waiting.length ? notInArray(ticketEvents.supportRequestId, waiting) : undefined,
-        ),
-      )
-      .orderBy(asc(ticketEvents.id))
-      .limit(batchSize);
-    const byTicket = new Map<string, TicketEventRow[]>();
-    for (const row of rows) {
-      const list = byTicket.get(row.supportRequestId);
-      if (list) list.push(row);
-      else byTicket.set(row.supportRequestId, [row]);
-    }
+    const excluded = [...lanes.keys(), ...blockedTickets.keys()];
+    // One array parameter, however many tickets are excluded.
+    const result = await db.execute<Record<string, unknown>>(sql`
+      select id, organization_id, support_request_id, type, payload, actor_type, actor_id, created_at
+      from ticket_events
+      where dispatched_at is null and not (support_request_id = any(${`{${excluded.join(',')}}`}::uuid[]))
+      order by id
+      limit ${batchSize}`);
+    return result.rows.map((r) => ({
+      id: Number(r.id),
+      organizationId: r.organization_id as string,
+      supportRequestId: r.support_request_id as string,
+      type: r.type as string,
+      payload: r.payload,
+      actorType: r.actor_type as TicketEventRow['actorType'],
+      actorId: r.actor_id as string | null,
+      createdAt: new Date(r.created_at as string),
+      dispatchedAt: null,
+    }));
+  }
 
-    const delivered: TicketEventRow[] = [];
-    let failedTickets = 0;
-    await forEachConcurrently([...byTicket], concurrency, async ([ticketId, events]) => {
-      for (const chunk of chunkForSignals(events)) {
-        try {
-          await dispatchTicketEvents(temporal, chunk.map(toDispatchedEvent), {
-            taskQueue,
-            timeoutMs: dispatchTimeoutMs,
-          });
-          delivered.push(...chunk);
-        } catch (err) {
-          metrics.failed += chunk.length;
-          failedTickets += 1;
-          const delayMs = Math.min(retryMaxMs, (blockedTickets.get(ticketId)?.delayMs ?? retryInitialMs / 2) * 2);
-          blockedTickets.set(ticketId, { retryAt: Date.now() + delayMs, delayMs });
-          logger?.warn(
-            { err, eventIds: chunk.map((r) => r.id), ticketId, retryInMs: delayMs },
-            'outbox dispatch failed; ticket waits',
-          );
-          return; // later events of this ticket must not overtake these
+  /** Sends one ticket's events in order, marking each signal's events as soon as Temporal accepted it. */
+  async function runLane(ticketId: string, events: TicketEventRow[]): Promise<void> {
+    for (const chunk of chunkForSignals(events)) {
+      try {
+        await dispatchTicketEvents(temporal, chunk.map(toDispatchedEvent), { taskQueue, timeoutMs: dispatchTimeoutMs });
+      } catch (err) {
+        metrics.failed += chunk.length;
+        failuresInARow += 1;
+        const delayMs = Math.min(retryMaxMs, (blockedTickets.get(ticketId)?.delayMs ?? retryInitialMs / 2) * 2);
+        blockedTickets.set(ticketId, { retryAt: Date.now() + delayMs, delayMs });
+        if (failuresInARow >= 3) {
+          pauseMs = Math.min(retryMaxMs, Math.max(retryInitialMs, pauseMs * 2));
+          pausedUntil = Date.now() + pauseMs;
         }
+        logger?.warn(
+          { err, eventIds: chunk.map((r) => r.id), ticketId, retryInMs: delayMs },
+          'outbox dispatch failed; ticket waits',
+        );
+        return; // later events of this ticket must not overtake these
       }
-      blockedTickets.delete(ticketId);
-    });
-
-    if (delivered.length) {
+      failuresInARow = 0;
+      pauseMs = 0;
+      // If this update fails the events are sent again later, and the workflow drops them as already applied.
       await db
         .update(ticketEvents)
         .set({ dispatchedAt: sql`now()` })
         .where(
           inArray(
             ticketEvents.id,
-            delivered.map((r) => r.id),
+            chunk.map((r) => r.id),
           ),
         );
+      metrics.dispatched += chunk.length;
+      metrics.lastLagMs = Date.now() - chunk.at(-1)!.createdAt.getTime();
     }
-    const after = Date.now();
-    metrics.dispatched += delivered.length;
-    metrics.batches += 1;
-    metrics.lastBatchLagMs = Math.max(0, ...delivered.map((r) => after - r.createdAt.getTime()));
-    const deliveredIds = new Set(delivered.map((r) => r.id));
-    const left = rows.filter((r) => !deliveredIds.has(r.id));
-    metrics.oldestPendingAgeMs = left.length ? after - Math.min(...left.map((r) => r.createdAt.getTime())) : 0;
-    return { claimed: rows.length, failedTickets, attemptedTickets: byTicket.size };
+    blockedTickets.delete(ticketId);
+  }
+
+  function startLane(ticketId: string, events: TicketEventRow[]) {
+    const lane = runLane(ticketId, events)
+      .catch((err) => logger?.error({ err, ticketId }, 'outbox lane failed; the ticket is retried'))
+      .finally(() => {
+        lanes.delete(ticketId);
+        onLaneFinished();
+      });
+    lanes.set(ticketId, lane);
   }
 
   async function loop(): Promise<void> {
+    let errorDelayMs = 0;
+    let woke: 'timeout' | 'woken' = 'timeout';
     while (!stopping) {
       try {
+        laneFinished = false;
         if (!metrics.isLeader && !(await becomeLeader())) {
-          await sleep(pollIntervalMs, false);
+          woke = await sleep(pollIntervalMs, { notify: false });
           continue;
         }
-        notified = false;
-        const batch = await relayBatch();
-        if (batch.attemptedTickets > 0 && batch.failedTickets === batch.attemptedTickets) {
-          // Nothing got through: Temporal is most likely down. Back off instead of hammering it.
-          globalDelayMs = Math.min(retryMaxMs, Math.max(retryInitialMs, globalDelayMs * 2));
-          await sleep(globalDelayMs, false);
+        const pausedFor = pausedUntil - Date.now();
+        if (pausedFor > 0) {
+          woke = await sleep(pausedFor, { notify: false });
           continue;
         }
-        globalDelayMs = 0;
-        if (batch.claimed === batchSize) continue; // more are waiting
-        await sleep(pollIntervalMs, true);
+        // Refill lanes once at least half are free (or the poll came round): one read then starts many lanes,
+        // instead of one read per finished lane.
+        if (lanes.size < concurrency && (lanes.size <= concurrency / 2 || woke === 'timeout')) {
+          notified = false;
+          const rows = await readWaitingEvents();
+          metrics.oldestPendingAgeMs = rows[0] ? Date.now() - rows[0].createdAt.getTime() : 0;
+          for (const [ticketId, events] of groupByTicket(rows)) {
+            if (lanes.size >= concurrency) break;
+            startLane(ticketId, events);
+          }
+        }
+        errorDelayMs = 0;
+        woke = await sleep(pollIntervalMs, { notify: lanes.size <= concurrency / 2 });
       } catch (err) {
         logger?.error({ err }, 'outbox relay cycle failed; retrying');
-        globalDelayMs = Math.min(retryMaxMs, Math.max(retryInitialMs, globalDelayMs * 2));
-        await sleep(globalDelayMs, false);
+        errorDelayMs = Math.min(retryMaxMs, Math.max(retryInitialMs, errorDelayMs * 2));
+        woke = await sleep(errorDelayMs, { notify: false });
       }
     }
+    await Promise.all(lanes.values());
   }
 
   return {
@@ -244,7 +268,7 @@ export function createOutboxRelay(options: OutboxRelayOptions): OutboxRelay {
     },
     async stop() {
       stopping = true;
-      for (const done of [...sleepers]) done();
+      wake?.();
       await running;
       running = undefined;
       // Closing the session (not returning it to the pool) releases the advisory lock and the LISTEN.
@@ -254,13 +278,12 @@ export function createOutboxRelay(options: OutboxRelayOptions): OutboxRelay {
   };
 }
 
-async function forEachConcurrently<T>(items: T[], limit: number, fn: (item: T) => Promise<void>): Promise<void> {
-  let next = 0;
-  const lanes = Array.from({ length: Math.min(limit, items.length) }, async () => {
-    while (next < items.length) {
-      const item = items[next++]!;
-      await fn(item);
-    }
-  });
-  await Promise.all(lanes);
+function groupByTicket(rows: TicketEventRow[]): Map<string, TicketEventRow[]> {
+  const byTicket = new Map<string, TicketEventRow[]>();
+  for (const row of rows) {
+    const list = byTicket.get(row.supportRequestId);
+    if (list) list.push(row);
+    else byTicket.set(row.supportRequestId, [row]);
+  }
+  return byTicket;
 }
