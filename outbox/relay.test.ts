@@ -5,7 +5,7 @@ import { makeOrganization, type TestOrganization } from '../domain/test-fixtures
 import { createTicket } from '../domain/tickets/create-ticket.ts';
 import { lockTicket } from '../domain/tickets/ticket-record.ts';
 import { workflowIds } from '../temporal-config/index.ts';
-import { testDatabase } from '../test/support/database.ts';
+import { testDatabase, truncateAll } from '../test/support/database.ts';
 import {
   eventually,
   type RunningWorker,
@@ -26,6 +26,7 @@ describe('outbox relay', function () {
   const relays: OutboxRelay[] = [];
 
   before(async () => {
+    await truncateAll(); // earlier test files' events are not this relay's business
     temporal = await testTemporal();
     worker = await temporal.startWorker({ db, taskQueue });
     org = await makeOrganization();

@@ -9,7 +9,7 @@ import { createTicket } from '../domain/tickets/create-ticket.ts';
 import { updateTicket } from '../domain/tickets/update-ticket.ts';
 import { workflowIds } from '../temporal-config/index.ts';
 import { ticketStateQuery } from '../workflows/messages.ts';
-import { testDatabase } from './support/database.ts';
+import { testDatabase, truncateAll } from './support/database.ts';
 import { eventually, startPipeline, type TestPipeline, testTemporal, uniqueTaskQueue } from './support/temporal.ts';
 
 describe('outbox during a Temporal outage', function () {
@@ -18,6 +18,7 @@ describe('outbox during a Temporal outage', function () {
   let pipeline: TestPipeline;
 
   before(async () => {
+    await truncateAll(); // the relay would otherwise first deliver every earlier test file's events
     pipeline = await startPipeline(uniqueTaskQueue('outage'), { retryInitialMs: 100, retryMaxMs: 1_000 });
   });
   after(async () => {

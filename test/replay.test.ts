@@ -16,7 +16,7 @@ import { createTicket } from '../domain/tickets/create-ticket.ts';
 import { updateTicket } from '../domain/tickets/update-ticket.ts';
 import { workflowIds, workflowTypes } from '../temporal-config/index.ts';
 import { type TicketWorkflowInput, ticketEventSignal, ticketStateQuery } from '../workflows/messages.ts';
-import { testDatabase } from './support/database.ts';
+import { testDatabase, truncateAll } from './support/database.ts';
 import { eventually, startPipeline, TEST_CODEC_KEYS, testTemporal, uniqueTaskQueue } from './support/temporal.ts';
 
 const HISTORIES = fileURLToPath(new URL('./histories/', import.meta.url));
@@ -66,6 +66,7 @@ describe('workflow replay', function () {
   it('replays histories recorded just now: ticket events, a moved deadline with its warning and breach, a run that continued as new', async () => {
     const { db } = testDatabase();
     const temporal = await testTemporal();
+    await truncateAll(); // the relay would otherwise first deliver every earlier test file's events
     const pipeline = await startPipeline(uniqueTaskQueue('replay'));
     try {
       const org = await makeOrganization();

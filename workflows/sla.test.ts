@@ -7,7 +7,7 @@ import { addComment } from '../domain/tickets/comments.ts';
 import { createTicket } from '../domain/tickets/create-ticket.ts';
 import { updateTicket } from '../domain/tickets/update-ticket.ts';
 import { searchAttributes, workflowIds } from '../temporal-config/index.ts';
-import { testDatabase } from '../test/support/database.ts';
+import { testDatabase, truncateAll } from '../test/support/database.ts';
 import {
   eventually,
   startPipeline,
@@ -84,6 +84,7 @@ describe('SLA watch', function () {
     let org: TestOrganization;
 
     before(async () => {
+      await truncateAll(); // the relay would otherwise first deliver every earlier test file's events
       pipeline = await startPipeline(taskQueue);
       org = await makeOrganization();
     });
