@@ -4,6 +4,7 @@
 import { type ChildProcess, spawn } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
 import { createWriteStream, existsSync, mkdirSync, rmSync } from 'node:fs';
+import { createConnection } from 'node:net';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { Database } from '@switchboard/database';
@@ -93,6 +94,10 @@ async function startTestTemporal(): Promise<TestTemporal> {
   let proc: ChildProcess | undefined;
   const log = createWriteStream(join(dataDir, `temporal-${port}.log`), { flags: 'a' });
   const spawnServer = async () => {
+    // Another developer's server on this port would answer the readiness check and take our tests' traffic.
+    if (await portAnswers(port)) {
+      throw new Error(`port ${port} is already in use: set TEST_TEMPORAL_PORT to a free port for this run`);
+    }
     proc = spawn(temporalBinary(), args, { stdio: ['ignore', 'pipe', 'pipe'] });
     proc.stdout?.pipe(log, { end: false });
     proc.stderr?.pipe(log, { end: false });
@@ -110,6 +115,8 @@ async function startTestTemporal(): Promise<TestTemporal> {
   };
 
   await spawnServer();
+  // A run that ends without its after-hooks (a crash, --bail, Ctrl-C) must not leave the server running.
+  process.once('exit', () => proc?.kill('SIGKILL'));
   const clientHandle = await connectTemporalClient({ address, namespace: NAMESPACE, codecKeys: TEST_CODEC_KEYS });
   let bundle: Promise<WorkflowBundle> | undefined;
   const workers: RunningWorker[] = [];
@@ -157,6 +164,17 @@ async function startTestTemporal(): Promise<TestTemporal> {
     log.end();
   });
   return temporal;
+}
+
+function portAnswers(port: number): Promise<boolean> {
+  return new Promise((resolve) => {
+    const socket = createConnection({ host: '127.0.0.1', port });
+    socket.once('connect', () => {
+      socket.destroy();
+      resolve(true);
+    });
+    socket.once('error', () => resolve(false));
+  });
 }
 
 /** Waits until the frontend answers and the namespace and search attributes are usable. */
