@@ -12,12 +12,14 @@ export class FailureSwitches {
 
   /** The next `count` GraphQL requests get Linear's RATELIMITED answer (HTTP 400, `extensions.code: RATELIMITED`). */
   rateLimitNext(count = 1, options: { resetInMs?: number } = {}): void {
-    for (let i = 0; i < count; i++) this.queues.graphql.push({ kind: 'ratelimited', resetInMs: options.resetInMs ?? 60_000 });
+    for (let i = 0; i < count; i++)
+      this.queues.graphql.push({ kind: 'ratelimited', resetInMs: options.resetInMs ?? 60_000 });
   }
 
   /** The next `count` requests answer with this HTTP status (default 500, Linear's internal error body). */
   failNext(count = 1, options: { status?: number; target?: FailureTarget } = {}): void {
-    for (let i = 0; i < count; i++) this.queues[options.target ?? 'graphql'].push({ kind: 'status', status: options.status ?? 500 });
+    for (let i = 0; i < count; i++)
+      this.queues[options.target ?? 'graphql'].push({ kind: 'status', status: options.status ?? 500 });
   }
 
   /** The next `count` requests are accepted and never answered (until the fake closes): the caller's timeout fires. */

@@ -3,7 +3,7 @@
 // a relation takes the related type's filter, a connection takes a collection filter (`some`, `every`,
 // `length`, or fields directly, meaning "some"). A key the views don't carry fails loudly instead of
 // matching everything.
-import { FakeLinearError } from './store.ts';
+import { NotModelledError } from './store.ts';
 
 type Filter = Record<string, unknown>;
 type Value = unknown;
@@ -91,14 +91,16 @@ function compare(value: Value, comparator: Filter, alsoMatches: Value[] = []): b
       case 'lte':
         return value != null && comparable(value) <= comparable(operand);
       default:
-        throw new FakeLinearError('invalid-input', `The Linear fake does not model the ${op} comparator`);
+        throw new NotModelledError(`the ${op} comparator`);
     }
   });
 }
 
 function fieldValue(view: Record<string, Value>, key: string): Value {
   const value = view[key];
-  return typeof value === 'function' ? (value as (args: object) => Value)({ first: 10_000, includeArchived: true }) : value;
+  return typeof value === 'function'
+    ? (value as (args: object) => Value)({ first: 10_000, includeArchived: true })
+    : value;
 }
 
 function isConnection(value: Value): value is { nodes: Array<Record<string, Value>> } {
@@ -112,10 +114,7 @@ export function matchesFilter(view: Record<string, Value>, filter: Filter | null
     if (key === 'and') return (condition as Filter[]).every((f) => matchesFilter(view, f));
     if (key === 'or') return (condition as Filter[]).some((f) => matchesFilter(view, f));
     if (!(key in view)) {
-      throw new FakeLinearError(
-        'invalid-input',
-        `The Linear fake does not model filtering ${String(view.__typename)} by ${key}`,
-      );
+      throw new NotModelledError(`filtering ${String(view.__typename)} by ${key}`);
     }
     const value = fieldValue(view, key);
     const sub = condition as Filter;

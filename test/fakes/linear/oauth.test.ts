@@ -51,7 +51,10 @@ describe('Linear fake: OAuth and credentials', () => {
 
   it('runs the authorization-code flow with PKCE S256 and the token works with the SDK', async () => {
     const { verifier, challenge } = pkce();
-    const callback = await authorize(fake, authorizeParams({ code_challenge: challenge, code_challenge_method: 'S256' }));
+    const callback = await authorize(
+      fake,
+      authorizeParams({ code_challenge: challenge, code_challenge_method: 'S256' }),
+    );
     assert.equal(callback.get('state'), 'csrf-123');
     const code = callback.get('code');
     assert.ok(code);
@@ -96,7 +99,12 @@ describe('Linear fake: OAuth and credentials', () => {
 
   it('requires the client secret when the flow had no PKCE challenge, and a form-encoded body', async () => {
     const code = (await authorize(fake, authorizeParams())).get('code') ?? '';
-    const base = { grant_type: 'authorization_code', code, redirect_uri: REDIRECT, client_id: fake.oauth.client.clientId };
+    const base = {
+      grant_type: 'authorization_code',
+      code,
+      redirect_uri: REDIRECT,
+      client_id: fake.oauth.client.clientId,
+    };
     assert.equal((await token(fake, base)).body.error, 'invalid_client');
     assert.equal((await token(fake, { ...base, client_secret: 'wrong' })).body.error, 'invalid_client');
     const json = await fetch(fake.oauth.tokenUrl, {
@@ -114,9 +122,12 @@ describe('Linear fake: OAuth and credentials', () => {
     assert.equal(denied.get('error'), 'access_denied');
     assert.equal(denied.get('state'), 'csrf-123');
     assert.equal((await authorize(fake, authorizeParams({ scope: 'read,everything' }))).get('error'), 'invalid_scope');
-    const unknown = await fetch(`${fake.oauth.authorizeUrl}?client_id=nope&redirect_uri=${REDIRECT}&response_type=code`, {
-      redirect: 'manual',
-    });
+    const unknown = await fetch(
+      `${fake.oauth.authorizeUrl}?client_id=nope&redirect_uri=${REDIRECT}&response_type=code`,
+      {
+        redirect: 'manual',
+      },
+    );
     assert.equal(unknown.status, 400);
   });
 
@@ -124,14 +135,22 @@ describe('Linear fake: OAuth and credentials', () => {
     const code = (await authorize(fake, authorizeParams())).get('code') ?? '';
     const client = { client_id: fake.oauth.client.clientId, client_secret: fake.oauth.client.clientSecret };
     const first = await token(fake, { grant_type: 'authorization_code', code, redirect_uri: REDIRECT, ...client });
-    const refreshed = await token(fake, { grant_type: 'refresh_token', refresh_token: String(first.body.refresh_token), ...client });
+    const refreshed = await token(fake, {
+      grant_type: 'refresh_token',
+      refresh_token: String(first.body.refresh_token),
+      ...client,
+    });
     assert.equal(refreshed.status, 200);
     assert.notEqual(refreshed.body.access_token, first.body.access_token);
     assert.notEqual(refreshed.body.refresh_token, first.body.refresh_token);
     assert.equal(fake.oauth.refreshCount(), 1);
 
     // A second refresher racing with the first would present the same, now rotated, token.
-    const raced = await token(fake, { grant_type: 'refresh_token', refresh_token: String(first.body.refresh_token), ...client });
+    const raced = await token(fake, {
+      grant_type: 'refresh_token',
+      refresh_token: String(first.body.refresh_token),
+      ...client,
+    });
     assert.equal(raced.status, 400);
     assert.equal(raced.body.error, 'invalid_grant');
     assert.equal(fake.oauth.refreshCount(), 2);
@@ -169,7 +188,11 @@ describe('Linear fake: OAuth and credentials', () => {
     assert.equal(revoke.status, 200);
     const sdk = new LinearClient({ accessToken: String(granted.body.access_token), apiUrl: fake.graphqlUrl });
     await assert.rejects(sdk.viewer, AuthenticationLinearError);
-    const refresh = await token(fake, { grant_type: 'refresh_token', refresh_token: String(granted.body.refresh_token), ...client });
+    const refresh = await token(fake, {
+      grant_type: 'refresh_token',
+      refresh_token: String(granted.body.refresh_token),
+      ...client,
+    });
     assert.equal(refresh.body.error, 'invalid_grant');
   });
 

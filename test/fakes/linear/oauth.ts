@@ -155,7 +155,8 @@ export class CredentialRegistry {
     // Linear takes API keys bare and OAuth tokens as Bearer; the other way round is rejected.
     if (record.credential.kind === 'api-key' && bearer)
       return { ok: false, reason: 'API keys are sent without the Bearer prefix' };
-    if (record.credential.kind === 'oauth' && !bearer) return { ok: false, reason: 'OAuth tokens need the Bearer prefix' };
+    if (record.credential.kind === 'oauth' && !bearer)
+      return { ok: false, reason: 'OAuth tokens need the Bearer prefix' };
     if (record.revoked) return { ok: false, reason: 'token revoked' };
     if (record.expiresAt !== null && record.expiresAt <= Date.now()) return { ok: false, reason: 'token expired' };
     return { ok: true, credential: record.credential };
@@ -163,13 +164,16 @@ export class CredentialRegistry {
 
   // ---- HTTP endpoints ----
 
-  handleAuthorize(req: IncomingMessage, res: ServerResponse, url: URL): void {
+  handleAuthorize(res: ServerResponse, url: URL) {
     const q = url.searchParams;
     const client = this.clients.get(q.get('client_id') ?? '');
     const redirectUri = q.get('redirect_uri') ?? '';
     // Without a known client and a registered redirect URI there is nowhere safe to send an error: show it.
     if (!client) return this.page(res, 400, 'authorize', 'invalid_client', 'Unknown client_id');
-    if (!/^https?:\/\//.test(redirectUri) || (client.redirectUris.length > 0 && !client.redirectUris.includes(redirectUri)))
+    if (
+      !/^https?:\/\//.test(redirectUri) ||
+      (client.redirectUris.length > 0 && !client.redirectUris.includes(redirectUri))
+    )
       return this.page(res, 400, 'authorize', 'invalid_request', 'redirect_uri is not registered for this application');
     const back = new URL(redirectUri);
     const state = q.get('state');
@@ -209,18 +213,27 @@ export class CredentialRegistry {
     res.writeHead(302, { location: back.toString() }).end();
   }
 
-  handleToken(req: IncomingMessage, res: ServerResponse, body: string): void {
+  handleToken(req: IncomingMessage, res: ServerResponse, body: string) {
     const respond = (status: number, payload: object, grantType?: string) => {
       const outcome = status === 200 ? 'ok' : String((payload as { error?: string }).error);
       this.calls.push({ endpoint: 'token', grantType, outcome, at: new Date() });
-      res.writeHead(status, { 'content-type': 'application/json', 'cache-control': 'no-store' }).end(JSON.stringify(payload));
+      res
+        .writeHead(status, { 'content-type': 'application/json', 'cache-control': 'no-store' })
+        .end(JSON.stringify(payload));
     };
     if (!String(req.headers['content-type'] ?? '').startsWith('application/x-www-form-urlencoded'))
-      return respond(400, { error: 'invalid_request', error_description: 'Body must be application/x-www-form-urlencoded' });
+      return respond(400, {
+        error: 'invalid_request',
+        error_description: 'Body must be application/x-www-form-urlencoded',
+      });
     const form = new URLSearchParams(body);
     const grantType = form.get('grant_type') ?? '';
     const basic = /^Basic\s+(.+)$/i.exec(String(req.headers.authorization ?? ''));
-    const [basicId, basicSecret] = basic ? Buffer.from(basic[1] ?? '', 'base64').toString().split(':') : [];
+    const [basicId, basicSecret] = basic
+      ? Buffer.from(basic[1] ?? '', 'base64')
+          .toString()
+          .split(':')
+      : [];
     const client = this.clients.get(form.get('client_id') ?? basicId ?? '');
     const secret = form.get('client_secret') ?? basicSecret ?? null;
     if (!client) return respond(401, { error: 'invalid_client', error_description: 'Unknown client' }, grantType);
@@ -230,7 +243,11 @@ export class CredentialRegistry {
     if (grantType === 'authorization_code') {
       const code = this.codes.get(form.get('code') ?? '');
       if (!code || code.clientId !== client.clientId || code.used || code.expiresAt < Date.now())
-        return respond(400, { error: 'invalid_grant', error_description: 'Invalid or expired authorization code' }, grantType);
+        return respond(
+          400,
+          { error: 'invalid_grant', error_description: 'Invalid or expired authorization code' },
+          grantType,
+        );
       if (form.get('redirect_uri') !== code.redirectUri)
         return respond(400, { error: 'invalid_grant', error_description: 'redirect_uri does not match' }, grantType);
       if (code.codeChallenge) {
@@ -238,7 +255,11 @@ export class CredentialRegistry {
         if (!verifier || pkceChallenge(verifier) !== code.codeChallenge)
           return respond(400, { error: 'invalid_grant', error_description: 'code_verifier does not match' }, grantType);
       } else if (secret === null) {
-        return respond(401, { error: 'invalid_client', error_description: 'client_secret is required without PKCE' }, grantType);
+        return respond(
+          401,
+          { error: 'invalid_client', error_description: 'client_secret is required without PKCE' },
+          grantType,
+        );
       }
       code.used = true;
       return respond(200, this.issueTokens(code.grant), grantType);
@@ -247,7 +268,8 @@ export class CredentialRegistry {
       const refresh = this.refreshTokens.get(form.get('refresh_token') ?? '');
       if (!refresh || refresh.grant.clientId !== client.clientId)
         return respond(400, { error: 'invalid_grant', error_description: 'Unknown refresh token' }, grantType);
-      if (refresh.used) return respond(400, { error: 'invalid_grant', error_description: 'Refresh token already used' }, grantType);
+      if (refresh.used)
+        return respond(400, { error: 'invalid_grant', error_description: 'Refresh token already used' }, grantType);
       if (refresh.grant.revoked)
         return respond(400, { error: 'invalid_grant', error_description: 'Authorization revoked' }, grantType);
       refresh.used = true;
@@ -256,7 +278,7 @@ export class CredentialRegistry {
     return respond(400, { error: 'unsupported_grant_type', error_description: `grant_type ${grantType}` }, grantType);
   }
 
-  handleRevoke(req: IncomingMessage, res: ServerResponse, body: string): void {
+  handleRevoke(req: IncomingMessage, res: ServerResponse, body: string) {
     const form = new URLSearchParams(body);
     const bearer = /^Bearer\s+(.+)$/i.exec(String(req.headers.authorization ?? ''));
     const value = form.get('token') ?? bearer?.[1] ?? '';
@@ -269,7 +291,13 @@ export class CredentialRegistry {
     res.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify({ success: true }));
   }
 
-  private page(res: ServerResponse, status: number, endpoint: OAuthCall['endpoint'], error: string, description: string) {
+  private page(
+    res: ServerResponse,
+    status: number,
+    endpoint: OAuthCall['endpoint'],
+    error: string,
+    description: string,
+  ) {
     this.calls.push({ endpoint, outcome: error, at: new Date() });
     res.writeHead(status, { 'content-type': 'text/plain' }).end(`${error}: ${description}`);
   }

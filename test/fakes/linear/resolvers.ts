@@ -3,7 +3,7 @@
 // API finds out in its first test run.
 import type { FakeContext } from './context.ts';
 import { matchesFilter } from './filters.ts';
-import { FakeLinearError, type IssueChanges, type IssueRecord } from './store.ts';
+import { FakeLinearError, type IssueChanges, type IssueRecord, NotModelledError } from './store.ts';
 import { connection, Views } from './views.ts';
 
 type Args = Record<string, unknown>;
@@ -11,16 +11,31 @@ type Input = Record<string, unknown>;
 type Root = Record<string, (args: Args) => unknown>;
 
 /** Fields of an input object the fake applies; any other field sent with a value is a gap and fails loudly. */
-function pick<T extends string>(inputType: string, input: Input, handled: readonly T[], ignored: readonly string[] = []) {
+function pick<T extends string>(
+  inputType: string,
+  input: Input,
+  handled: readonly T[],
+  ignored: readonly string[] = [],
+) {
   for (const [key, value] of Object.entries(input)) {
     if (value === undefined || value === null) continue;
     if (!(handled as readonly string[]).includes(key) && !ignored.includes(key))
-      throw new FakeLinearError('invalid-input', `The Linear fake does not model ${inputType}.${key}`);
+      throw new NotModelledError(`${inputType}.${key}`);
   }
   return input as Partial<Record<T, unknown>>;
 }
 
-const ISSUE_FIELDS = ['title', 'description', 'priority', 'stateId', 'assigneeId', 'labelIds', 'dueDate', 'estimate', 'sortOrder'] as const;
+const ISSUE_FIELDS = [
+  'title',
+  'description',
+  'priority',
+  'stateId',
+  'assigneeId',
+  'labelIds',
+  'dueDate',
+  'estimate',
+  'sortOrder',
+] as const;
 // Presentation-only inputs Linear accepts from apps (the "created as" name and icon); they change nothing the
 // integration reads back, so the fake accepts and drops them.
 const PRESENTATION_ONLY = ['createAsUser', 'displayIconUrl'];
@@ -62,12 +77,16 @@ export function createRoots(context: FakeContext): { query: Root; mutation: Root
     issue: ({ id }) => views.issue(store.issue(String(id))),
     issues: (args) => views.issues(store.issues.values(), args),
     comment: ({ id }) => {
-      if (typeof id !== 'string') throw new FakeLinearError('invalid-input', 'The Linear fake finds comments by id only');
+      if (typeof id !== 'string') throw new NotModelledError('finding a comment by hash');
       return views.comment(store.comment(id));
     },
     comments: (args) =>
-      connection('CommentConnection', store.comments.values(), args, (c) => views.comment(c), (v) =>
-        matchesFilter(v, args.filter as Input | undefined),
+      connection(
+        'CommentConnection',
+        store.comments.values(),
+        args,
+        (c) => views.comment(c),
+        (v) => matchesFilter(v, args.filter as Input | undefined),
       ),
     attachment: ({ id }) => {
       const attachment = store.attachments.get(String(id));
@@ -75,8 +94,12 @@ export function createRoots(context: FakeContext): { query: Root; mutation: Root
       return views.attachment(attachment);
     },
     attachments: (args) =>
-      connection('AttachmentConnection', store.attachments.values(), args, (a) => views.attachment(a), (v) =>
-        matchesFilter(v, args.filter as Input | undefined),
+      connection(
+        'AttachmentConnection',
+        store.attachments.values(),
+        args,
+        (a) => views.attachment(a),
+        (v) => matchesFilter(v, args.filter as Input | undefined),
       ),
     attachmentsForURL: (args) =>
       connection(
@@ -92,8 +115,12 @@ export function createRoots(context: FakeContext): { query: Root; mutation: Root
       return views.label(label);
     },
     workflowStates: (args) =>
-      connection('WorkflowStateConnection', store.states.values(), args, (s) => views.workflowState(s), (v) =>
-        matchesFilter(v, args.filter as Input | undefined),
+      connection(
+        'WorkflowStateConnection',
+        store.states.values(),
+        args,
+        (s) => views.workflowState(s),
+        (v) => matchesFilter(v, args.filter as Input | undefined),
       ),
     workflowState: ({ id }) => views.workflowState(store.workflowState(String(id))),
     webhooks: (args) => {
@@ -130,7 +157,12 @@ export function createRoots(context: FakeContext): { query: Root; mutation: Root
   const mutation: Root = {
     issueCreate: ({ input }) => {
       context.requireScope(['write', 'issues:create']);
-      const fields = pick('IssueCreateInput', input as Input, [...ISSUE_FIELDS, 'teamId', 'id', 'createdAt'], PRESENTATION_ONLY);
+      const fields = pick(
+        'IssueCreateInput',
+        input as Input,
+        [...ISSUE_FIELDS, 'teamId', 'id', 'createdAt'],
+        PRESENTATION_ONLY,
+      );
       const issue = store.createIssue(
         {
           ...issueChanges(fields),
@@ -174,11 +206,13 @@ export function createRoots(context: FakeContext): { query: Root; mutation: Root
     },
     commentCreate: ({ input }) => {
       context.requireScope(['write', 'comments:create']);
-      const fields = pick('CommentCreateInput', input as Input, ['issueId', 'body', 'parentId', 'id', 'createdAt'], [
-        ...PRESENTATION_ONLY,
-        'doNotSubscribeToIssue',
-      ]);
-      if (!fields.issueId) throw new FakeLinearError('invalid-input', 'The Linear fake models comments on issues only');
+      const fields = pick(
+        'CommentCreateInput',
+        input as Input,
+        ['issueId', 'body', 'parentId', 'id', 'createdAt'],
+        [...PRESENTATION_ONLY, 'doNotSubscribeToIssue'],
+      );
+      if (!fields.issueId) throw new NotModelledError('comments on anything but issues');
       if (typeof fields.body !== 'string' || fields.body.trim() === '')
         throw new FakeLinearError('invalid-input', 'body must not be empty');
       const comment = store.createComment(

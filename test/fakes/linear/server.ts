@@ -3,11 +3,11 @@
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo, Socket } from 'node:net';
 import {
-  execute,
+  type DocumentNode,
   type ExecutionResult,
+  execute,
   GraphQLError,
   getOperationAST,
-  type DocumentNode,
   parse,
   validate,
 } from 'graphql';
@@ -26,7 +26,14 @@ import { FailureSwitches, type FailureTarget } from './failures.ts';
 import { CredentialRegistry, type OAuthClient } from './oauth.ts';
 import { createRoots } from './resolvers.ts';
 import { linearSchema } from './schema.ts';
-import { FakeLinearError, type IssueChanges, LinearStore, seedWorkspace, type WorkflowStateType } from './store.ts';
+import {
+  FakeLinearError,
+  type IssueChanges,
+  LinearStore,
+  NotModelledError,
+  seedWorkspace,
+  type WorkflowStateType,
+} from './store.ts';
 import { fakeFieldResolver } from './views.ts';
 import { WebhookSender } from './webhooks.ts';
 
@@ -122,9 +129,21 @@ export async function createLinearFake(options: LinearFakeOptions = {}) {
         ? entityNotFoundError(original.message, error.path)
         : invalidInputError(original.message, error.path);
     }
+    if (original instanceof NotModelledError) {
+      gaps.add(original.what);
+      return {
+        ...internalError(original.message),
+        path: error.path,
+        extensions: { type: 'internal error', code: 'FAKE_NOT_MODELLED' },
+      };
+    }
     if (original instanceof ScopeError) return { ...forbiddenError(original.message), path: error.path };
     if (error.extensions?.code === 'FAKE_NOT_MODELLED')
-      return { ...internalError(error.message), path: error.path, extensions: { type: 'internal error', code: 'FAKE_NOT_MODELLED' } };
+      return {
+        ...internalError(error.message),
+        path: error.path,
+        extensions: { type: 'internal error', code: 'FAKE_NOT_MODELLED' },
+      };
     if (!original) return { ...graphqlValidationError(error.message, error.locations), path: error.path };
     return { ...internalError(`Linear fake failed: ${original.message}`), path: error.path };
   }
@@ -143,14 +162,25 @@ export async function createLinearFake(options: LinearFakeOptions = {}) {
     }
     if (failure.kind === 'ratelimited') {
       const resetAt = Date.now() + failure.resetInMs;
-      sendJson(res, 400, { errors: [ratelimitedError(requestsPerHour)] }, {
-        ...rateLimitHeaders(0, resetAt),
-        'retry-after': String(Math.ceil(failure.resetInMs / 1000)),
-      });
+      sendJson(
+        res,
+        400,
+        { errors: [ratelimitedError(requestsPerHour)] },
+        {
+          ...rateLimitHeaders(0, resetAt),
+          'retry-after': String(Math.ceil(failure.resetInMs / 1000)),
+        },
+      );
       return true;
     }
-    if (target === 'graphql') sendJson(res, failure.status, { errors: [internalError()] });
-    else sendJson(res, failure.status, { error: 'server_error', error_description: 'Internal server error' });
+    if (target === 'oauth-token') {
+      sendJson(res, failure.status, { error: 'server_error', error_description: 'Internal server error' });
+    } else if (failure.status === 500) {
+      sendJson(res, 500, { errors: [internalError()] });
+    } else {
+      // Any other status comes from in front of Linear (a load balancer, a gateway): plain text, no GraphQL body.
+      res.writeHead(failure.status, { 'content-type': 'text/plain' }).end(`${failure.status} upstream unavailable`);
+    }
     return true;
   }
 
@@ -164,10 +194,15 @@ export async function createLinearFake(options: LinearFakeOptions = {}) {
     const remaining = requestsPerHour - budget.used;
     const headers = rateLimitHeaders(remaining, budget.resetAt);
     if (remaining < 0) {
-      return sendJson(res, 400, { errors: [ratelimitedError(requestsPerHour)] }, {
-        ...headers,
-        'retry-after': String(Math.ceil((budget.resetAt - Date.now()) / 1000)),
-      });
+      return sendJson(
+        res,
+        400,
+        { errors: [ratelimitedError(requestsPerHour)] },
+        {
+          ...headers,
+          'retry-after': String(Math.ceil((budget.resetAt - Date.now()) / 1000)),
+        },
+      );
     }
 
     let request: { query?: unknown; variables?: unknown; operationName?: unknown };
@@ -193,7 +228,9 @@ export async function createLinearFake(options: LinearFakeOptions = {}) {
     const validationErrors = validate(schema, document);
     if (validationErrors.length > 0) return reject(validationErrors);
     const operation = getOperationAST(document, operationName ?? undefined);
-    const rootFields = (operation?.selectionSet.selections ?? []).flatMap((s) => (s.kind === 'Field' ? [s.name.value] : []));
+    const rootFields = (operation?.selectionSet.selections ?? []).flatMap((s) =>
+      s.kind === 'Field' ? [s.name.value] : [],
+    );
 
     const context: FakeContext = {
       store,
@@ -237,7 +274,9 @@ export async function createLinearFake(options: LinearFakeOptions = {}) {
       credential: credential.kind,
       status,
     });
-    const body = result.errors?.length ? { data: result.data, errors: result.errors.map(linearError) } : { data: result.data };
+    const body = result.errors?.length
+      ? { data: result.data, errors: result.errors.map(linearError) }
+      : { data: result.data };
     sendJson(res, status, body, headers);
   }
 
@@ -251,7 +290,7 @@ export async function createLinearFake(options: LinearFakeOptions = {}) {
     try {
       const url = new URL(req.url ?? '/', 'http://fake.linear');
       const route = `${req.method} ${url.pathname}`;
-      if (route === 'GET /oauth/authorize') return credentials.handleAuthorize(req, res, url);
+      if (route === 'GET /oauth/authorize') return credentials.handleAuthorize(res, url);
       const body = await readBody(req);
       if (route === 'POST /graphql') return handleGraphql(req, res, body);
       if (route === 'POST /oauth/token') {
@@ -329,7 +368,8 @@ export async function createLinearFake(options: LinearFakeOptions = {}) {
       registerClient: (input?: Partial<OAuthClient>) => credentials.registerClient(input),
       /** Every authorize/token/revoke call, in order. */
       calls: credentials.calls,
-      refreshCount: () => credentials.calls.filter((c) => c.endpoint === 'token' && c.grantType === 'refresh_token').length,
+      refreshCount: () =>
+        credentials.calls.filter((c) => c.endpoint === 'token' && c.grantType === 'refresh_token').length,
       denyNext: () => credentials.denyNext(),
       setAccessTokenTtl: (ms: number) => {
         credentials.accessTokenTtlMs = ms;
@@ -358,7 +398,10 @@ export async function createLinearFake(options: LinearFakeOptions = {}) {
     },
     /** Changes "made by a Linear user" in Linear's UI: they change the store and send webhooks. */
     simulate: {
-      createIssue(input: SimulatedIssueChanges & { teamKey?: string; teamId?: string; title: string }, opts?: SimulateOptions) {
+      createIssue(
+        input: SimulatedIssueChanges & { teamKey?: string; teamId?: string; title: string },
+        opts?: SimulateOptions,
+      ) {
         const team = input.teamId ? store.team(input.teamId) : store.teamByKey(input.teamKey ?? 'ENG');
         if (!team) throw new Error(`no team ${input.teamKey}`);
         const { teamKey: _k, teamId: _t, ...changes } = input;
@@ -370,9 +413,12 @@ export async function createLinearFake(options: LinearFakeOptions = {}) {
       },
       /** Linear's delete: to the trash, or gone for good with `permanently` ("Entity not found" afterwards). */
       deleteIssue(idOrIdentifier: string, opts: SimulateOptions & { permanently?: boolean } = {}) {
-        return opts.permanently ? store.purgeIssue(idOrIdentifier, actorId(opts)) : store.trashIssue(idOrIdentifier, actorId(opts));
+        return opts.permanently
+          ? store.purgeIssue(idOrIdentifier, actorId(opts))
+          : store.trashIssue(idOrIdentifier, actorId(opts));
       },
-      archiveIssue: (idOrIdentifier: string, opts?: SimulateOptions) => store.archiveIssue(idOrIdentifier, actorId(opts)),
+      archiveIssue: (idOrIdentifier: string, opts?: SimulateOptions) =>
+        store.archiveIssue(idOrIdentifier, actorId(opts)),
       createComment: (issueIdOrIdentifier: string, body: string, opts?: SimulateOptions) =>
         store.createComment({ issueId: store.issue(issueIdOrIdentifier).id, body }, actorId(opts)),
       updateComment: (commentId: string, body: string, opts?: SimulateOptions) =>

@@ -159,6 +159,15 @@ export class FakeLinearError extends Error {
   }
 }
 
+/** The request used a part of Linear's API (an input field, a filter) that the fake has no behaviour for. */
+export class NotModelledError extends Error {
+  readonly what: string;
+  constructor(what: string) {
+    super(`The Linear fake does not model ${what}`);
+    this.what = what;
+  }
+}
+
 const PRIORITY_LABELS = ['No priority', 'Urgent', 'High', 'Medium', 'Low'];
 export function priorityLabel(priority: number): string {
   return PRIORITY_LABELS[priority] ?? 'No priority';
@@ -436,7 +445,11 @@ export class LinearStore {
   trashIssue(idOrIdentifier: string, actorId: string | null): IssueRecord {
     const issue = this.issue(idOrIdentifier);
     const now = this.now();
-    const updatedFrom = { trashed: issue.trashed, archivedAt: issue.archivedAt, updatedAt: issue.updatedAt.toISOString() };
+    const updatedFrom = {
+      trashed: issue.trashed,
+      archivedAt: issue.archivedAt,
+      updatedAt: issue.updatedAt.toISOString(),
+    };
     issue.trashed = true;
     issue.archivedAt = now;
     issue.updatedAt = now;
@@ -526,13 +539,24 @@ export class LinearStore {
     const now = this.now();
     const existing = this.issueAttachments(issue.id).find((a) => a.url === input.url);
     if (existing) {
-      const updatedFrom = { title: existing.title, subtitle: existing.subtitle, updatedAt: existing.updatedAt.toISOString() };
+      const updatedFrom = {
+        title: existing.title,
+        subtitle: existing.subtitle,
+        updatedAt: existing.updatedAt.toISOString(),
+      };
       existing.title = input.title;
       existing.subtitle = input.subtitle ?? existing.subtitle;
       existing.metadata = input.metadata ?? existing.metadata;
       existing.iconUrl = input.iconUrl ?? existing.iconUrl;
       existing.updatedAt = now;
-      this.emit({ type: 'Attachment', action: 'update', id: existing.id, updatedFrom, actorId, snapshot: { ...existing } });
+      this.emit({
+        type: 'Attachment',
+        action: 'update',
+        id: existing.id,
+        updatedFrom,
+        actorId,
+        snapshot: { ...existing },
+      });
       return existing;
     }
     const attachment: AttachmentRecord = {
@@ -602,7 +626,8 @@ export class LinearStore {
 
   private defaultStateId(teamId: string): string {
     // Linear files new issues in the team's first "unstarted" state (Todo), falling back to backlog.
-    const state = this.stateOfType(teamId, 'unstarted') ?? this.stateOfType(teamId, 'backlog') ?? this.teamStates(teamId)[0];
+    const state =
+      this.stateOfType(teamId, 'unstarted') ?? this.stateOfType(teamId, 'backlog') ?? this.teamStates(teamId)[0];
     if (!state) throw new FakeLinearError('invalid-input', 'team has no workflow states');
     return state.id;
   }

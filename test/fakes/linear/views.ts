@@ -199,13 +199,23 @@ export class Views {
           args,
         ),
       teams: (args: ConnectionArgs) =>
-        this.teams(args, [...this.store.teams.values()].filter((t) => t.memberIds.includes(user.id))),
+        this.teams(
+          args,
+          [...this.store.teams.values()].filter((t) => t.memberIds.includes(user.id)),
+        ),
       organization: () => this.organization(),
     };
   }
 
   users(args: ConnectionArgs, records: Iterable<UserRecord> = this.store.users.values()): View {
-    return connection('UserConnection', records, args, (u) => this.user(u), this.filtered(args), (u) => !u.active);
+    return connection(
+      'UserConnection',
+      records,
+      args,
+      (u) => this.user(u),
+      this.filtered(args),
+      (u) => !u.active,
+    );
   }
 
   team(team: TeamRecord): View {
@@ -382,10 +392,15 @@ export class Views {
       state: () => this.workflowState(store.workflowState(issue.stateId)),
       assignee: () => userOrNull(issue.assigneeId),
       creator: () => userOrNull(issue.creatorId),
-      labels: (args: ConnectionArgs) =>
-        this.labels(args, (l) => issue.labelIds.includes(l.id)),
+      labels: (args: ConnectionArgs) => this.labels(args, (l) => issue.labelIds.includes(l.id)),
       comments: (args: ConnectionArgs) =>
-        connection('CommentConnection', store.issueComments(issue.id), args, (c) => this.comment(c), this.filtered(args)),
+        connection(
+          'CommentConnection',
+          store.issueComments(issue.id),
+          args,
+          (c) => this.comment(c),
+          this.filtered(args),
+        ),
       attachments: (args: ConnectionArgs) =>
         connection(
           'AttachmentConnection',

@@ -4,8 +4,8 @@
 // `linear-event` and `user-agent: Linear-Webhook`. Tests can also forge bad ones: wrong or missing signature,
 // a stale timestamp, a duplicate delivery, or a delivery that never arrives.
 import { createHmac, randomUUID } from 'node:crypto';
-import { priorityLabel } from './store.ts';
 import type { AttachmentRecord, CommentRecord, IssueRecord, LinearStore, StoreChange, WebhookRecord } from './store.ts';
+import { priorityLabel } from './store.ts';
 
 export interface WebhookDelivery {
   deliveryId: string;
@@ -51,7 +51,13 @@ export class WebhookSender {
   }
 
   /** Registers a webhook directly, as an admin would in Linear's settings (for tokens without the admin scope). */
-  register(input: { url: string; secret?: string; resourceTypes?: string[]; teamId?: string; label?: string }): WebhookRecord {
+  register(input: {
+    url: string;
+    secret?: string;
+    resourceTypes?: string[];
+    teamId?: string;
+    label?: string;
+  }): WebhookRecord {
     return this.store.addWebhook({ resourceTypes: ['Issue', 'Comment', 'Attachment'], ...input });
   }
 
@@ -69,7 +75,13 @@ export class WebhookSender {
   redeliver(deliveryId: string): Promise<void> {
     const original = this.deliveries.find((d) => d.deliveryId === deliveryId);
     if (!original) throw new Error(`no delivery ${deliveryId}`);
-    const copy: WebhookDelivery = { ...original, forged: 'duplicate', dropped: false, status: undefined, error: undefined };
+    const copy: WebhookDelivery = {
+      ...original,
+      forged: 'duplicate',
+      dropped: false,
+      status: undefined,
+      error: undefined,
+    };
     this.deliveries.push(copy);
     return this.track(this.post(copy));
   }
@@ -103,7 +115,9 @@ export class WebhookSender {
       actor: this.actor(change.actorId),
       createdAt: new Date(timestamp).toISOString(),
       data: this.data(change),
-      ...(change.action === 'update' && change.updatedFrom ? { updatedFrom: this.webhookValues(change.updatedFrom) } : {}),
+      ...(change.action === 'update' && change.updatedFrom
+        ? { updatedFrom: this.webhookValues(change.updatedFrom) }
+        : {}),
       url: this.url(change),
       type: change.type,
       organizationId: this.store.organization.id,
