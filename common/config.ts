@@ -56,6 +56,17 @@ export function loadConfig(env = process.env) {
       env.SWITCHBOARD_CODEC_KEY_ID,
       'SWITCHBOARD_CODEC_KEYS',
     ),
+    webhooks: {
+      /** Plain-http endpoints are refused unless a deployment opts in (tests do, for their loopback receivers). */
+      allowHttp: env.SWITCHBOARD_WEBHOOK_ALLOW_HTTP === '1',
+      /** CIDRs that outbound webhooks may reach although they are private/loopback (empty: none). */
+      allowCidrs: (env.SWITCHBOARD_WEBHOOK_ALLOW_CIDRS ?? '')
+        .split(',')
+        .map((s) => s.trim())
+        .filter(Boolean),
+      timeoutMs: Number(env.SWITCHBOARD_WEBHOOK_TIMEOUT_MS ?? 15_000),
+      payloadLimitBytes: Number(env.SWITCHBOARD_WEBHOOK_PAYLOAD_LIMIT_BYTES ?? 256 * 1024),
+    },
     logLevel: env.LOG_LEVEL ?? 'info',
     bodyLimit: env.BODY_LIMIT ?? '1mb',
   };

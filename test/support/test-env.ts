@@ -7,5 +7,8 @@ const testDefaults: Record<string, string> = {
   SWITCHBOARD_MASTER_KEYS: `k1:${Buffer.alloc(32, 1).toString('base64')}`,
   SWITCHBOARD_CODEC_KEYS: `c1:${Buffer.alloc(32, 2).toString('base64')}`,
   SWITCHBOARD_VALIDATE_RESPONSES: '1',
+  // The test receivers listen on loopback over plain http.
+  SWITCHBOARD_WEBHOOK_ALLOW_HTTP: '1',
+  SWITCHBOARD_WEBHOOK_ALLOW_CIDRS: '127.0.0.0/8,::1/128',
 };
 for (const [name, value] of Object.entries(testDefaults)) process.env[name] ??= value;
