@@ -261,6 +261,7 @@ export async function createLinearFake(options: LinearFakeOptions = {}) {
         contextValue: context,
         fieldResolver: fakeFieldResolver,
       }) as ExecutionResult;
+      if (result instanceof Promise) throw new Error('Linear fake resolvers must be synchronous');
     } finally {
       changeSource = 'simulated';
     }
