@@ -286,3 +286,112 @@ export const notificationRules = pgTable(
   },
   (t) => [index('notification_rules_org_idx').on(t.organizationId)],
 );
+
+// ---- Outbound webhooks (issue 3). An endpoint is an integration_configs row of type `webhook`.
+
+export const webhookDeliveryStatus = pgEnum('webhook_delivery_status', ['pending', 'succeeded', 'failed']);
+
+/**
+ * One event to be sent: the body is frozen at enqueue time so every retry sends the same bytes.
+ * The id (`msg_…`) is the Standard Webhooks `webhook-id`, stable across retries and endpoints.
+ */
+export const webhookMessages = pgTable(
+  'webhook_messages',
+  {
+    id: text('id').primaryKey(),
+    organizationId: organizationId(),
+    /** ticket_events.id; unique so that one event becomes one message however often it is enqueued. */
+    eventId: bigint('event_id', { mode: 'number' }),
+    ticketId: uuid('ticket_id'),
+    eventType: text('event_type').notNull(),
+    payload: jsonb('payload').notNull(),
+    createdAt: createdAt(),
+  },
+  (t) => [
+    uniqueIndex('webhook_messages_event_uq').on(t.eventId).where(sql`${t.eventId} is not null`),
+    index('webhook_messages_org_created_idx').on(t.organizationId, t.createdAt),
+  ],
+);
+
+/** A message to one endpoint: the unit that is retried, leased by the endpoint workflow while in flight. */
+export const webhookDeliveries = pgTable(
+  'webhook_deliveries',
+  {
+    id: uuid('id').primaryKey().defaultRandom(),
+    organizationId: organizationId(),
+    endpointId: uuid('endpoint_id')
+      .notNull()
+      .references(() => integrationConfigs.id, { onDelete: 'cascade' }),
+    messageId: text('message_id')
+      .notNull()
+      .references(() => webhookMessages.id, { onDelete: 'cascade' }),
+    status: webhookDeliveryStatus('status').notNull().default('pending'),
+    attemptCount: integer('attempt_count').notNull().default(0),
+    nextAttemptAt: timestamp('next_attempt_at', { withTimezone: true }),
+    /** Set while a batch holds the delivery; a crashed batch's lease simply expires. */
+    leaseUntil: timestamp('lease_until', { withTimezone: true }),
+    lastAttemptAt: timestamp('last_attempt_at', { withTimezone: true }),
+    succeededAt: timestamp('succeeded_at', { withTimezone: true }),
+    createdAt: createdAt(),
+    updatedAt: updatedAt(),
+  },
+  (t) => [
+    uniqueIndex('webhook_deliveries_message_endpoint_uq').on(t.messageId, t.endpointId),
+    index('webhook_deliveries_due_idx').on(t.endpointId, t.status, t.nextAttemptAt),
+    index('webhook_deliveries_endpoint_created_idx').on(t.endpointId, t.createdAt),
+  ],
+);
+
+export const webhookAttempts = pgTable(
+  'webhook_attempts',
+  {
+    id: bigserial('id', { mode: 'number' }).primaryKey(),
+    organizationId: organizationId(),
+    deliveryId: uuid('delivery_id')
+      .notNull()
+      .references(() => webhookDeliveries.id, { onDelete: 'cascade' }),
+    endpointId: uuid('endpoint_id')
+      .notNull()
+      .references(() => integrationConfigs.id, { onDelete: 'cascade' }),
+    attemptNumber: integer('attempt_number').notNull(),
+    startedAt: timestamp('started_at', { withTimezone: true }).notNull(),
+    durationMs: integer('duration_ms').notNull(),
+    statusCode: integer('status_code'),
+    /** Bounded excerpt of the response body (the receiver's text, never ours). */
+    responseExcerpt: text('response_excerpt'),
+    errorClass: text('error_class'),
+    /** 'succeeded' | 'retry' | 'failed' | 'disabled' */
+    outcome: text('outcome').notNull(),
+    createdAt: createdAt(),
+  },
+  (t) => [
+    index('webhook_attempts_delivery_idx').on(t.deliveryId, t.attemptNumber),
+    index('webhook_attempts_endpoint_started_idx').on(t.endpointId, t.startedAt),
+  ],
+);
+
+/** Organisation-level integration events shown in the dashboard (endpoint.disabled, secret.rotated, …). */
+export const integrationEvents = pgTable(
+  'integration_events',
+  {
+    id: bigserial('id', { mode: 'number' }).primaryKey(),
+    organizationId: organizationId(),
+    integrationConfigId: uuid('integration_config_id')
+      .notNull()
+      .references(() => integrationConfigs.id, { onDelete: 'cascade' }),
+    type: text('type').notNull(),
+    payload: jsonb('payload').notNull().default({}),
+    createdAt: createdAt(),
+  },
+  (t) => [index('integration_events_config_idx').on(t.integrationConfigId, t.id)],
+);
+
+/** Per-organisation overrides; null columns mean the built-in default. */
+export const organizationSettings = pgTable('organization_settings', {
+  organizationId: text('organization_id')
+    .primaryKey()
+    .references(() => organization.id, { onDelete: 'cascade' }),
+  webhookRetryScheduleMs: integer('webhook_retry_schedule_ms').array(),
+  webhookFailureDisableAfterMs: bigint('webhook_failure_disable_after_ms', { mode: 'number' }),
+  updatedAt: updatedAt(),
+});
