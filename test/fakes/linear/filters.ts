@@ -113,7 +113,7 @@ export function matchesFilter(view: Record<string, Value>, filter: Filter | null
     if (condition === undefined || condition === null) return true;
     if (key === 'and') return (condition as Filter[]).every((f) => matchesFilter(view, f));
     if (key === 'or') return (condition as Filter[]).some((f) => matchesFilter(view, f));
-    if (!(key in view)) {
+    if (!Object.hasOwn(view, key)) {
       throw new NotModelledError(`filtering ${String(view.__typename)} by ${key}`);
     }
     const value = fieldValue(view, key);

@@ -33,7 +33,7 @@ type ConnectionArgs = {
 
 /** Field resolver for every type: the view's value when it has one; null or a loud "not modelled" error otherwise. */
 export const fakeFieldResolver: GraphQLFieldResolver<unknown, FakeContext> = (source, args, context, info) => {
-  if (source !== null && typeof source === 'object' && info.fieldName in source) {
+  if (source !== null && typeof source === 'object' && Object.hasOwn(source, info.fieldName)) {
     return defaultFieldResolver(source, args, context, info);
   }
   if (isNonNullType(info.returnType)) {
