@@ -144,8 +144,8 @@ export async function createLinearFake(options: LinearFakeOptions = {}) {
         path: error.path,
         extensions: { type: 'internal error', code: 'FAKE_NOT_MODELLED' },
       };
-    if (!original) return { ...graphqlValidationError(error.message, error.locations), path: error.path };
-    return { ...internalError(`Linear fake failed: ${original.message}`), path: error.path };
+    // Anything else (a null in a non-null field, an exception in a resolver) is a bug in the fake itself.
+    return { ...internalError(`Linear fake failed: ${original?.message ?? error.message}`), path: error.path };
   }
 
   /** Applies a queued failure; true when the request has been dealt with. */

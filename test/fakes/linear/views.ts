@@ -61,7 +61,6 @@ export function connection<T extends { id: string; createdAt: Date; updatedAt: D
     .sort((a, b) => a[orderKey].getTime() - b[orderKey].getTime() || a.id.localeCompare(b.id))
     .map((record) => ({ record, view: toView(record) }))
     .filter(({ view }) => (filter ? filter(view) : true));
-  const total = items.length;
   let startIndex = 0;
   if (args.after) {
     const at = items.findIndex((i) => i.record.id === args.after);
@@ -90,7 +89,6 @@ export function connection<T extends { id: string; createdAt: Date; updatedAt: D
       hasNextPage: args.last == null && items.length < beforeSlice,
       hasPreviousPage: startIndex > 0 || (args.last != null && items.length < beforeSlice),
     },
-    totalCount: total,
   };
 }
 
