@@ -8,6 +8,7 @@ import { NewTicketPage } from './pages/NewTicketPage.tsx';
 import { NotFoundPage } from './pages/NotFoundPage.tsx';
 import { TicketDetailPage } from './pages/TicketDetailPage.tsx';
 import { TicketListPage } from './pages/TicketListPage.tsx';
+import { WebhooksPage } from './pages/WebhooksPage.tsx';
 import { SessionProvider } from './session.tsx';
 
 export function App() {
@@ -28,6 +29,7 @@ export function App() {
             <Route path="tickets/new" element={<NewTicketPage />} />
             <Route path="tickets/:ticketId" element={<TicketDetailPage />} />
             <Route path="settings/integrations" element={<IntegrationsPage />} />
+            <Route path="settings/integrations/webhooks" element={<WebhooksPage />} />
             <Route path="*" element={<NotFoundPage />} />
           </Route>
         </Routes>

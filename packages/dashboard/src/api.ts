@@ -273,3 +273,139 @@ export function updateIntegration(id: string, changes: IntegrationChanges): Prom
 export function deleteIntegration(id: string): Promise<void> {
   return request('DELETE', `/api/integrations/${encodeURIComponent(id)}`);
 }
+
+// Outbound webhooks (each endpoint is an integration of type webhook, managed through /api/webhooks)
+
+export type WebhookHealthStatus = 'healthy' | 'failing' | 'unknown' | 'disabled';
+
+export type WebhookEndpoint = {
+  id: string;
+  url: string;
+  description: string;
+  eventTypes: string[];
+  enabled: boolean;
+  disabledReason: string | null;
+  rateLimitPerSecond: number;
+  maxConcurrency: number;
+  headerNames: string[];
+  secretHint: string;
+  health: {
+    status: WebhookHealthStatus;
+    successRate24h: number | null;
+    lastAttemptAt: string | null;
+    lastSuccessAt: string | null;
+    lastError: string | null;
+  };
+  createdAt: string;
+  updatedAt: string;
+};
+
+export const webhookDeliveryStatuses = ['pending', 'succeeded', 'failed'] as const;
+export type WebhookDeliveryStatus = (typeof webhookDeliveryStatuses)[number];
+
+export type WebhookDelivery = {
+  id: string;
+  endpointId: string;
+  messageId: string;
+  eventType: string;
+  ticketId: string | null;
+  status: WebhookDeliveryStatus;
+  attemptCount: number;
+  nextAttemptAt: string | null;
+  lastAttemptAt: string | null;
+  createdAt: string;
+};
+
+export type WebhookAttempt = {
+  id: number | string;
+  attemptNumber: number;
+  startedAt: string;
+  durationMs: number;
+  statusCode: number | null;
+  responseExcerpt: string | null;
+  errorClass: string | null;
+  outcome: string;
+};
+
+export type WebhookDeliveryDetail = WebhookDelivery & { attempts: WebhookAttempt[]; payload: unknown };
+export type WebhookEventType = { type: string; description: string; schema: unknown };
+export type WebhookEndpointEvent = { id: number | string; type: string; payload: unknown; createdAt: string };
+
+export type NewWebhookEndpoint = {
+  url: string;
+  description?: string;
+  eventTypes: string[];
+  enabled?: boolean;
+  rateLimitPerSecond?: number;
+  maxConcurrency?: number;
+};
+
+export type WebhookEndpointChanges = Partial<NewWebhookEndpoint>;
+
+const endpointPath = (id: string) => `/api/webhooks/endpoints/${encodeURIComponent(id)}`;
+
+export function listWebhookEventTypes(): Promise<{ data: WebhookEventType[] }> {
+  return request('GET', '/api/webhooks/event-types');
+}
+
+export function listWebhookEndpoints(): Promise<{ data: WebhookEndpoint[] }> {
+  return request('GET', '/api/webhooks/endpoints');
+}
+
+export function getWebhookEndpoint(id: string): Promise<WebhookEndpoint> {
+  return request('GET', endpointPath(id));
+}
+
+/** The answer carries the signing secret in full: the only time besides a rotation that it is shown. */
+export function createWebhookEndpoint(
+  input: NewWebhookEndpoint,
+): Promise<{ endpoint: WebhookEndpoint; secret: string }> {
+  return request('POST', '/api/webhooks/endpoints', input);
+}
+
+export function updateWebhookEndpoint(id: string, changes: WebhookEndpointChanges): Promise<WebhookEndpoint> {
+  return request('PATCH', endpointPath(id), changes);
+}
+
+export function deleteWebhookEndpoint(id: string): Promise<void> {
+  return request('DELETE', endpointPath(id));
+}
+
+export function rotateWebhookSecret(
+  id: string,
+  overlapHours: number,
+): Promise<{ secret: string; previousSecretValidUntil: string | null }> {
+  return request('POST', `${endpointPath(id)}/rotate-secret`, { overlapHours });
+}
+
+export function sendWebhookTestEvent(id: string): Promise<{ messageId: string; deliveryId: string }> {
+  return request('POST', `${endpointPath(id)}/test`, {});
+}
+
+export function listWebhookDeliveries(
+  endpointId: string,
+  status: WebhookDeliveryStatus | '',
+  cursor?: string | null,
+  limit = 25,
+): Promise<{ data: WebhookDelivery[]; nextCursor: string | null }> {
+  return request(
+    'GET',
+    `${endpointPath(endpointId)}/deliveries${query({ status, limit, cursor: cursor ?? undefined })}`,
+  );
+}
+
+export function getWebhookDelivery(id: string): Promise<WebhookDeliveryDetail> {
+  return request('GET', `/api/webhooks/deliveries/${encodeURIComponent(id)}`);
+}
+
+export function resendWebhookDelivery(id: string): Promise<WebhookDelivery> {
+  return request('POST', `/api/webhooks/deliveries/${encodeURIComponent(id)}/resend`, {});
+}
+
+export function resendFailedWebhookDeliveries(endpointId: string, since: string): Promise<{ count: number }> {
+  return request('POST', `${endpointPath(endpointId)}/resend-failed`, { since });
+}
+
+export function listWebhookEndpointEvents(endpointId: string): Promise<{ data: WebhookEndpointEvent[] }> {
+  return request('GET', `${endpointPath(endpointId)}/events`);
+}

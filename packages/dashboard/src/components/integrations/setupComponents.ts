@@ -4,6 +4,7 @@
 import type { ComponentType } from 'react';
 import type { Integration, IntegrationType } from '../../api.ts';
 import { GenericIntegrationForm } from './GenericIntegrationForm.tsx';
+import { WebhookManager } from './WebhookManager.tsx';
 
 export type IntegrationSetupProps = {
   integrationType: IntegrationType;
@@ -13,7 +14,9 @@ export type IntegrationSetupProps = {
   onCancel: () => void;
 };
 
-const setupComponents: Partial<Record<IntegrationType, ComponentType<IntegrationSetupProps>>> = {};
+const setupComponents: Partial<Record<IntegrationType, ComponentType<IntegrationSetupProps>>> = {
+  webhook: WebhookManager,
+};
 
 export function setupComponentFor(type: IntegrationType): ComponentType<IntegrationSetupProps> {
   return setupComponents[type] ?? GenericIntegrationForm;

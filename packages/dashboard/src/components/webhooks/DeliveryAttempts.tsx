@@ -1,0 +1,55 @@
+// Every attempt of one delivery: when, how long, what the receiver answered (or why there was no answer).
+import { getWebhookDelivery, type WebhookAttempt } from '../../api.ts';
+import { formatTime, humanize } from '../../format.ts';
+import { useLoader } from '../../useLoader.ts';
+import { ErrorNotice, Loading } from '../Notices.tsx';
+
+function statusCodeText(attempt: WebhookAttempt): string {
+  return attempt.statusCode === null ? 'no response' : `HTTP ${attempt.statusCode}`;
+}
+
+export function DeliveryAttempts({ deliveryId, id }: { deliveryId: string; id: string }) {
+  const delivery = useLoader(`webhook-delivery-${deliveryId}`, () => getWebhookDelivery(deliveryId));
+  return (
+    <div id={id} className="delivery-attempts">
+      {delivery.loading && !delivery.data && <Loading what="attempts" />}
+      {delivery.error && <ErrorNotice message={delivery.error} onRetry={() => void delivery.reload()} />}
+      {delivery.data && delivery.data.attempts.length === 0 && (
+        <p className="empty">No attempt yet: the delivery is queued and will be sent shortly.</p>
+      )}
+      {delivery.data && delivery.data.attempts.length > 0 && (
+        <table className="attempt-table">
+          <caption className="visually-hidden">Attempts of delivery {deliveryId}</caption>
+          <thead>
+            <tr>
+              <th scope="col">#</th>
+              <th scope="col">Time</th>
+              <th scope="col">Result</th>
+              <th scope="col">Status code</th>
+              <th scope="col">Duration</th>
+              <th scope="col">Error</th>
+              <th scope="col">Response</th>
+            </tr>
+          </thead>
+          <tbody>
+            {delivery.data.attempts.map((attempt) => (
+              <tr key={attempt.id}>
+                <td>{attempt.attemptNumber}</td>
+                <td>{formatTime(attempt.startedAt)}</td>
+                <td>
+                  <span className={`badge attempt-${attempt.outcome}`}>{humanize(attempt.outcome)}</span>
+                </td>
+                <td>{statusCodeText(attempt)}</td>
+                <td>{attempt.durationMs} ms</td>
+                <td>{attempt.errorClass ? <code>{attempt.errorClass}</code> : '—'}</td>
+                <td>
+                  {attempt.responseExcerpt ? <pre className="response-excerpt">{attempt.responseExcerpt}</pre> : '—'}
+                </td>
+              </tr>
+            ))}
+          </tbody>
+        </table>
+      )}
+    </div>
+  );
+}

@@ -1,0 +1,269 @@
+// An endpoint's delivery log, newest first: filter by status, open a delivery's attempts, resend one, or resend
+// every failed delivery since a chosen time. While deliveries are pending it refreshes itself, so a test event
+// can be watched going through.
+import { type FormEvent, useCallback, useEffect, useRef, useState } from 'react';
+import {
+  describeError,
+  listWebhookDeliveries,
+  resendFailedWebhookDeliveries,
+  resendWebhookDelivery,
+  type WebhookDelivery,
+  type WebhookDeliveryStatus,
+  webhookDeliveryStatuses,
+} from '../../api.ts';
+import { formatTime } from '../../format.ts';
+import { ErrorNotice, SuccessNotice } from '../Notices.tsx';
+import { DeliveryAttempts } from './DeliveryAttempts.tsx';
+
+const PENDING_POLL_MS = 2_000;
+
+type Props = {
+  endpointId: string;
+  canManage: boolean;
+  /** Changes when something outside the log queued a delivery (a test event), so the log reloads. */
+  refreshKey: number;
+  /** Called when the last pending delivery settled, so the endpoint's health can be read again. */
+  onSettled?: () => void;
+};
+
+type Page = { deliveries: WebhookDelivery[]; nextCursor: string | null };
+
+/** A datetime-local value ("2026-11-26T09:30") for a moment, in the browser's time zone. */
+function localInputValue(date: Date): string {
+  const shifted = new Date(date.getTime() - date.getTimezoneOffset() * 60_000);
+  return shifted.toISOString().slice(0, 16);
+}
+
+export function DeliveryLog({ endpointId, canManage, refreshKey, onSettled }: Props) {
+  const [status, setStatus] = useState<WebhookDeliveryStatus | ''>('');
+  const [page, setPage] = useState<Page | null>(null);
+  const [loading, setLoading] = useState(true);
+  const [loadError, setLoadError] = useState<string | null>(null);
+  const [expanded, setExpanded] = useState<string[]>([]);
+  const [message, setMessage] = useState<string | null>(null);
+  const [actionError, setActionError] = useState<string | null>(null);
+  const [since, setSince] = useState(() => localInputValue(new Date(Date.now() - 24 * 3_600_000)));
+  const [sinceError, setSinceError] = useState<string | null>(null);
+  const latest = useRef(0);
+
+  // Reloads the first page for the current filter; a slower, older request never overwrites a newer one.
+  const load = useCallback(async () => {
+    const request = ++latest.current;
+    setLoading(true);
+    try {
+      const result = await listWebhookDeliveries(endpointId, status);
+      if (request !== latest.current) return;
+      setPage({ deliveries: result.data, nextCursor: result.nextCursor });
+      setLoadError(null);
+    } catch (e) {
+      if (request === latest.current) setLoadError(describeError(e));
+    } finally {
+      if (request === latest.current) setLoading(false);
+    }
+  }, [endpointId, status]);
+
+  // biome-ignore lint/correctness/useExhaustiveDependencies: refreshKey is a reload trigger, not read
+  useEffect(() => {
+    void load();
+  }, [load, refreshKey]);
+
+  const hasPending = page?.deliveries.some((d) => d.status === 'pending') ?? false;
+  const hadPending = useRef(false);
+  useEffect(() => {
+    if (hadPending.current && !hasPending) onSettled?.();
+    hadPending.current = hasPending;
+    if (!hasPending) return;
+    const timer = setInterval(() => void load(), PENDING_POLL_MS);
+    return () => clearInterval(timer);
+  }, [hasPending, load, onSettled]);
+
+  async function loadMore() {
+    if (!page?.nextCursor) return;
+    try {
+      const result = await listWebhookDeliveries(endpointId, status, page.nextCursor);
+      setPage({ deliveries: [...page.deliveries, ...result.data], nextCursor: result.nextCursor });
+    } catch (e) {
+      setLoadError(describeError(e));
+    }
+  }
+
+  async function resend(delivery: WebhookDelivery) {
+    setMessage(null);
+    setActionError(null);
+    try {
+      await resendWebhookDelivery(delivery.id);
+      await load();
+      setMessage(`Delivery of ${delivery.eventType} queued again.`);
+    } catch (e) {
+      setActionError(describeError(e));
+    }
+  }
+
+  async function resendFailed(event: FormEvent) {
+    event.preventDefault();
+    setMessage(null);
+    setActionError(null);
+    const sinceDate = new Date(since);
+    if (!since || Number.isNaN(sinceDate.getTime())) {
+      setSinceError('Choose the date and time to resend failed deliveries from.');
+      return;
+    }
+    setSinceError(null);
+    try {
+      const { count } = await resendFailedWebhookDeliveries(endpointId, sinceDate.toISOString());
+      await load();
+      setMessage(
+        count === 0
+          ? `No failed deliveries since ${formatTime(sinceDate.toISOString())}.`
+          : `${count} failed ${count === 1 ? 'delivery' : 'deliveries'} queued again.`,
+      );
+    } catch (e) {
+      setActionError(describeError(e));
+    }
+  }
+
+  function toggle(id: string) {
+    setExpanded((open) => (open.includes(id) ? open.filter((x) => x !== id) : [...open, id]));
+  }
+
+  return (
+    <section className="delivery-log" aria-labelledby={`delivery-log-${endpointId}`}>
+      <div className="section-heading">
+        <h3 id={`delivery-log-${endpointId}`}>Delivery log</h3>
+        <div className="delivery-log-tools">
+          <div className="field">
+            <label htmlFor={`delivery-status-${endpointId}`}>Status</label>
+            <select
+              id={`delivery-status-${endpointId}`}
+              value={status}
+              onChange={(e) => setStatus(e.target.value as WebhookDeliveryStatus | '')}
+            >
+              <option value="">All</option>
+              {webhookDeliveryStatuses.map((s) => (
+                <option key={s} value={s}>
+                  {s}
+                </option>
+              ))}
+            </select>
+          </div>
+          <button type="button" className="button-secondary" onClick={() => void load()} disabled={loading}>
+            {loading ? 'Refreshing…' : 'Refresh'}
+          </button>
+        </div>
+      </div>
+
+      {canManage && (
+        <form className="resend-failed" aria-label="Resend failed deliveries" onSubmit={(e) => void resendFailed(e)}>
+          <div className="field">
+            <label htmlFor={`resend-since-${endpointId}`}>Resend all failed deliveries since</label>
+            <input
+              id={`resend-since-${endpointId}`}
+              type="datetime-local"
+              value={since}
+              onChange={(e) => setSince(e.target.value)}
+              aria-invalid={sinceError ? true : undefined}
+              aria-describedby={sinceError ? `resend-since-${endpointId}-error` : undefined}
+            />
+            {sinceError && (
+              <span id={`resend-since-${endpointId}-error`} className="field-error">
+                {sinceError}
+              </span>
+            )}
+          </div>
+          <button type="submit" className="button-secondary">
+            Resend failed
+          </button>
+        </form>
+      )}
+
+      <div aria-live="polite">{message && <SuccessNotice message={message} />}</div>
+      {actionError && <ErrorNotice message={actionError} />}
+      {loadError && <ErrorNotice message={loadError} onRetry={() => void load()} />}
+      {!page && loading && <p className="notice notice-loading">Loading deliveries…</p>}
+      {page && page.deliveries.length === 0 && (
+        <p className="empty">
+          {status ? `No ${status} deliveries.` : 'No deliveries yet. Send a test event to see one here.'}
+        </p>
+      )}
+      {page && page.deliveries.length > 0 && (
+        <table className="delivery-table">
+          <caption className="visually-hidden">Deliveries, newest first</caption>
+          <thead>
+            <tr>
+              <th scope="col">Event</th>
+              <th scope="col">Status</th>
+              <th scope="col">Attempts</th>
+              <th scope="col">Last attempt</th>
+              <th scope="col">Next attempt</th>
+              <th scope="col">Created</th>
+              <th scope="col">
+                <span className="visually-hidden">Actions</span>
+              </th>
+            </tr>
+          </thead>
+          {page.deliveries.map((delivery) => {
+            const open = expanded.includes(delivery.id);
+            const attemptsId = `attempts-${delivery.id}`;
+            return (
+              <tbody key={delivery.id} className="delivery-row" aria-label={`Delivery ${delivery.messageId}`}>
+                <tr>
+                  <td>
+                    <code>{delivery.eventType}</code>
+                    <span className="muted delivery-message-id"> {delivery.messageId}</span>
+                  </td>
+                  <td>
+                    <span className={`badge delivery-${delivery.status}`}>{delivery.status}</span>
+                  </td>
+                  <td>{delivery.attemptCount}</td>
+                  <td>{formatTime(delivery.lastAttemptAt)}</td>
+                  <td>{delivery.status === 'pending' ? formatTime(delivery.nextAttemptAt) : '—'}</td>
+                  <td>{formatTime(delivery.createdAt)}</td>
+                  <td className="delivery-actions">
+                    <button
+                      type="button"
+                      className="button-secondary"
+                      aria-expanded={open}
+                      aria-controls={open ? attemptsId : undefined}
+                      onClick={() => toggle(delivery.id)}
+                    >
+                      {open ? 'Hide attempts' : 'Show attempts'}
+                    </button>
+                    {canManage && delivery.status !== 'pending' && (
+                      <button
+                        type="button"
+                        className="button-secondary"
+                        aria-label={`Resend ${delivery.eventType} ${delivery.messageId}`}
+                        onClick={() => void resend(delivery)}
+                      >
+                        Resend
+                      </button>
+                    )}
+                  </td>
+                </tr>
+                {open && (
+                  <tr className="delivery-attempts-row">
+                    <td colSpan={7}>
+                      {/* Keyed by progress, so a new attempt or a settled status shows without reopening. */}
+                      <DeliveryAttempts
+                        key={`${delivery.id}-${delivery.attemptCount}-${delivery.status}`}
+                        id={attemptsId}
+                        deliveryId={delivery.id}
+                      />
+                    </td>
+                  </tr>
+                )}
+              </tbody>
+            );
+          })}
+        </table>
+      )}
+      {page?.nextCursor && (
+        <div className="load-more">
+          <button type="button" className="button-secondary" onClick={() => void loadMore()}>
+            Load more
+          </button>
+        </div>
+      )}
+    </section>
+  );
+}

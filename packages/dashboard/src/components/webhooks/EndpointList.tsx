@@ -1,0 +1,45 @@
+// The organisation's webhook endpoints at a glance: where each sends, whether it is healthy, how often its
+// deliveries succeed, and why it was disabled when it was.
+import type { WebhookEndpoint } from '../../api.ts';
+import { formatTime } from '../../format.ts';
+import { formatSuccessRate } from './EndpointHealth.tsx';
+
+const healthLabels: Record<WebhookEndpoint['health']['status'], string> = {
+  healthy: 'Healthy',
+  failing: 'Failing',
+  unknown: 'No deliveries yet',
+  disabled: 'Disabled',
+};
+
+export function EndpointList({ endpoints, onOpen }: { endpoints: WebhookEndpoint[]; onOpen: (id: string) => void }) {
+  return (
+    <ul className="integration-list webhook-endpoint-list" aria-label="Webhook endpoints">
+      {endpoints.map((endpoint) => (
+        <li key={endpoint.id} className="card integration-item webhook-endpoint-item">
+          <div className="integration-summary">
+            <h3 className="endpoint-url">{endpoint.url}</h3>
+            <span className={`badge health-${endpoint.health.status}`}>{healthLabels[endpoint.health.status]}</span>
+            {!endpoint.enabled && <span className="badge badge-inactive">Disabled</span>}
+          </div>
+          <p className="integration-meta">
+            {endpoint.description ? `${endpoint.description} · ` : ''}
+            {endpoint.eventTypes.length} event {endpoint.eventTypes.length === 1 ? 'type' : 'types'} · success rate (24
+            h) {formatSuccessRate(endpoint.health.successRate24h)} · last attempt{' '}
+            {formatTime(endpoint.health.lastAttemptAt)}
+          </p>
+          {endpoint.disabledReason && <p className="health-error">Disabled: {endpoint.disabledReason}</p>}
+          <div className="integration-actions">
+            <button
+              type="button"
+              className="button-secondary"
+              aria-label={`Manage ${endpoint.url}`}
+              onClick={() => onOpen(endpoint.id)}
+            >
+              Manage
+            </button>
+          </div>
+        </li>
+      ))}
+    </ul>
+  );
+}
