@@ -1,0 +1,42 @@
+// The BullMQ baseline's worker process: what a Node team would otherwise build. Each job is one signed
+// delivery (Standard Webhooks headers, same signer as ours) POSTed over a keep-alive agent; a non-2xx answer
+// throws so BullMQ retries it with exponential backoff. Env: QUEUE, CONCURRENCY, SECRET.
+import http from 'node:http';
+import { Worker } from 'bullmq';
+import { Redis } from 'ioredis';
+import { sign } from '../../common/webhooks/standard-webhooks.ts';
+
+// BullMQ under native ESM wants a constructed client; workers need maxRetriesPerRequest: null.
+const connection = new Redis({ host: '127.0.0.1', port: 6379, maxRetriesPerRequest: null });
+const agent = new http.Agent({ keepAlive: true, maxSockets: 256 });
+const secret = process.env.SECRET!;
+
+function post(url: string, headers: Record<string, string>, body: string): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const req = http.request(url, { method: 'POST', agent, headers, timeout: 15_000 }, (res) => {
+      res.resume();
+      res.on('end', () => resolve(res.statusCode ?? 0));
+    });
+    req.on('timeout', () => req.destroy(new Error('timeout')));
+    req.on('error', reject);
+    req.end(body);
+  });
+}
+
+const worker = new Worker(
+  process.env.QUEUE!,
+  async (job) => {
+    const { url, msgId, body } = job.data as { url: string; msgId: string; body: string };
+    const headers = sign({ msgId, timestamp: Math.floor(Date.now() / 1000), body, secrets: [secret] });
+    const status = await post(url, { 'content-type': 'application/json', ...headers }, body);
+    if (status < 200 || status >= 300) throw new Error(`receiver answered ${status}`);
+  },
+  { connection, concurrency: Number(process.env.CONCURRENCY ?? 64), removeOnComplete: { count: 0 } },
+);
+await worker.waitUntilReady();
+process.stdout.write('ready\n');
+process.stdin.on('end', async () => {
+  await worker.close();
+  process.exit(0);
+});
+process.stdin.resume();
