@@ -288,7 +288,7 @@ export type WebhookEndpoint = {
   rateLimitPerSecond: number;
   maxConcurrency: number;
   headerNames: string[];
-  secretHint: string;
+  secretHint: string | null;
   health: {
     status: WebhookHealthStatus;
     successRate24h: number | null;

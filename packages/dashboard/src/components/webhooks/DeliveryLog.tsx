@@ -228,14 +228,14 @@ export function DeliveryLog({ endpointId, canManage, refreshKey, onSettled }: Pr
                     >
                       {open ? 'Hide attempts' : 'Show attempts'}
                     </button>
-                    {canManage && delivery.status !== 'pending' && (
+                    {canManage && (
                       <button
                         type="button"
                         className="button-secondary"
-                        aria-label={`Resend ${delivery.eventType} ${delivery.messageId}`}
+                        aria-label={`${delivery.status === 'pending' ? 'Send now' : 'Resend'} ${delivery.eventType} ${delivery.messageId}`}
                         onClick={() => void resend(delivery)}
                       >
-                        Resend
+                        {delivery.status === 'pending' ? 'Send now' : 'Resend'}
                       </button>
                     )}
                   </td>

@@ -99,9 +99,7 @@ export function EndpointDetail({ endpointId, canManage, onChanged, onDeleted, on
           {current.rateLimitPerSecond} requests/s, {current.maxConcurrency} in parallel
         </dd>
         <dt>Signing secret</dt>
-        <dd>
-          <code>{current.secretHint}</code>
-        </dd>
+        <dd>{current.secretHint ? <code>{current.secretHint}</code> : '—'}</dd>
         {current.headerNames.length > 0 && (
           <>
             <dt>Custom headers</dt>

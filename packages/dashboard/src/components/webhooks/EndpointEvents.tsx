@@ -5,6 +5,7 @@ import { useLoader } from '../../useLoader.ts';
 import { ErrorNotice, Loading } from '../Notices.tsx';
 
 const labels: Record<string, string> = {
+  'endpoint.created': 'Endpoint created',
   'endpoint.disabled': 'Endpoint disabled',
   'endpoint.enabled': 'Endpoint enabled',
   'secret.rotated': 'Signing secret rotated',

@@ -23,10 +23,10 @@ export function EndpointHealth({ endpoint }: { endpoint: WebhookEndpoint }) {
     <div className="webhook-health">
       <div className="badges">
         <span className={`badge health-${health.status}`}>{labels[health.status]}</span>
-        {!endpoint.enabled && (
-          <span className="badge badge-inactive" title={endpoint.disabledReason ?? undefined}>
-            {endpoint.disabledReason ? 'Disabled automatically' : 'Disabled'}
-          </span>
+        {endpoint.disabledReason ? (
+          <span className="badge badge-inactive">Disabled: {endpoint.disabledReason}</span>
+        ) : (
+          !endpoint.enabled && health.status !== 'disabled' && <span className="badge badge-inactive">Disabled</span>
         )}
       </div>
       <dl className="details webhook-health-figures">
@@ -37,7 +37,6 @@ export function EndpointHealth({ endpoint }: { endpoint: WebhookEndpoint }) {
         <dt>Last success</dt>
         <dd>{formatTime(health.lastSuccessAt)}</dd>
       </dl>
-      {endpoint.disabledReason && <p className="health-error">Disabled: {endpoint.disabledReason}</p>}
       {health.lastError && <p className="health-error">Last error: {health.lastError}</p>}
     </div>
   );

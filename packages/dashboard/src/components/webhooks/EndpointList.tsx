@@ -19,7 +19,12 @@ export function EndpointList({ endpoints, onOpen }: { endpoints: WebhookEndpoint
           <div className="integration-summary">
             <h3 className="endpoint-url">{endpoint.url}</h3>
             <span className={`badge health-${endpoint.health.status}`}>{healthLabels[endpoint.health.status]}</span>
-            {!endpoint.enabled && <span className="badge badge-inactive">Disabled</span>}
+            {endpoint.disabledReason ? (
+              <span className="badge badge-inactive">Disabled: {endpoint.disabledReason}</span>
+            ) : (
+              !endpoint.enabled &&
+              endpoint.health.status !== 'disabled' && <span className="badge badge-inactive">Disabled</span>
+            )}
           </div>
           <p className="integration-meta">
             {endpoint.description ? `${endpoint.description} · ` : ''}
@@ -27,7 +32,7 @@ export function EndpointList({ endpoints, onOpen }: { endpoints: WebhookEndpoint
             h) {formatSuccessRate(endpoint.health.successRate24h)} · last attempt{' '}
             {formatTime(endpoint.health.lastAttemptAt)}
           </p>
-          {endpoint.disabledReason && <p className="health-error">Disabled: {endpoint.disabledReason}</p>}
+          {endpoint.health.lastError && <p className="health-error">Last error: {endpoint.health.lastError}</p>}
           <div className="integration-actions">
             <button
               type="button"
