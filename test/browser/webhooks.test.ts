@@ -111,7 +111,7 @@ describe('WebhookManager (Chromium against the real API, delivery workflow and r
 
     await page.getByRole('heading', { name: 'Endpoint created' }).waitFor();
     await page.getByText("you won't see it again").waitFor();
-    firstSecret = await page.getByLabel('Signing secret').inputValue();
+    firstSecret = await page.getByRole('textbox', { name: 'Signing secret' }).inputValue();
     assert.match(firstSecret, /^whsec_[A-Za-z0-9+/]+=*$/);
     await page.getByRole('button', { name: 'Copy secret' }).click();
     await page.getByText('Secret copied to the clipboard.').waitFor();
@@ -214,13 +214,13 @@ describe('WebhookManager (Chromium against the real API, delivery workflow and r
       .getByRole('button', { name: 'Rotate secret' })
       .click();
     await page.getByRole('heading', { name: 'New signing secret' }).waitFor();
-    const rotated = await page.getByLabel('Signing secret').inputValue();
+    const rotated = await page.getByRole('textbox', { name: 'Signing secret' }).inputValue();
     assert.match(rotated, /^whsec_/);
     assert.notEqual(rotated, firstSecret);
     await page.getByText('also signed with the previous secret until').waitFor();
     await screenshot(page, 'rotated');
     await page.getByRole('button', { name: 'Done' }).click();
-    assert.equal(await page.getByLabel('Signing secret').count(), 0);
+    assert.equal(await page.getByRole('textbox', { name: 'Signing secret' }).count(), 0);
 
     await page.getByRole('button', { name: 'Disable' }).click();
     await page.getByText('Endpoint disabled: nothing is sent to it until enabled.').waitFor();
@@ -238,5 +238,26 @@ describe('WebhookManager (Chromium against the real API, delivery workflow and r
     await items.first().waitFor();
     assert.equal(await items.count(), 1);
     assert.equal((await admin.fetch('GET', '/api/webhooks/endpoints')).body.data.length, 1);
+  });
+  it('is the webhook editor of Integration settings: adding creates an endpoint, Edit opens it', async () => {
+    await page.getByRole('navigation', { name: 'Main' }).getByRole('link', { name: 'Integrations' }).click();
+    await page.getByRole('heading', { name: 'Integrations', level: 1 }).waitFor();
+    await page.getByRole('button', { name: 'Add integration' }).click();
+    await page.getByLabel('Type').selectOption('webhook');
+    const form = page.getByRole('form', { name: 'New webhook endpoint' });
+    await form.getByLabel('Endpoint URL').fill(receiver.url('/from-settings'));
+    await form.getByLabel('Description').fill('From settings');
+    await form.getByLabel('comment.created', { exact: true }).check();
+    await form.getByRole('button', { name: 'Create endpoint' }).click();
+    assert.match(await page.getByRole('textbox', { name: 'Signing secret' }).inputValue(), /^whsec_/);
+    await page.getByRole('button', { name: 'I have saved the secret' }).click();
+    await page.getByText('From settings added.').waitFor();
+
+    await page.getByRole('button', { name: 'Edit From settings' }).click();
+    await page.getByRole('heading', { level: 2, name: receiver.url('/from-settings') }).waitFor();
+    await page.getByText('No deliveries yet.').waitFor();
+    await screenshot(page, 'integration-settings');
+    await page.getByRole('button', { name: 'Close', exact: true }).click();
+    await page.getByRole('heading', { name: 'Edit From settings' }).waitFor({ state: 'detached' });
   });
 });

@@ -66,6 +66,7 @@ function WebhookSetup({ integration, onSaved, onCancel }: IntegrationSetupProps)
           canManage={canManageIntegrations(me)}
           onDeleted={onCancel}
           onClose={onCancel}
+          closeLabel="Close"
         />
       ) : (
         <CreateEndpoint onDone={(endpoint) => void finish(endpoint)} onCancel={onCancel} />

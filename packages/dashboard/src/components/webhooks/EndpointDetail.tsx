@@ -25,11 +25,20 @@ type Props = {
   onChanged?: (endpoint: WebhookEndpoint) => void;
   onDeleted: () => void;
   onClose: () => void;
+  /** What closing is called where the detail is shown ("Back to endpoints" on the webhooks page). */
+  closeLabel?: string;
 };
 
 type Panel = 'none' | 'edit' | 'rotate' | 'confirm-delete';
 
-export function EndpointDetail({ endpointId, canManage, onChanged, onDeleted, onClose }: Props) {
+export function EndpointDetail({
+  endpointId,
+  canManage,
+  onChanged,
+  onDeleted,
+  onClose,
+  closeLabel = 'Back to endpoints',
+}: Props) {
   const endpoint = useLoader(`webhook-endpoint-${endpointId}`, () => getWebhookEndpoint(endpointId));
   const [panel, setPanel] = useState<Panel>('none');
   const [busy, setBusy] = useState(false);
@@ -65,7 +74,7 @@ export function EndpointDetail({ endpointId, canManage, onChanged, onDeleted, on
           onRetry={endpoint.errorStatus === 404 ? undefined : () => void endpoint.reload()}
         />
         <button type="button" className="button-secondary" onClick={onClose}>
-          Back to endpoints
+          {closeLabel}
         </button>
       </div>
     );
@@ -80,7 +89,7 @@ export function EndpointDetail({ endpointId, canManage, onChanged, onDeleted, on
           {current.url}
         </h2>
         <button type="button" className="button-secondary" onClick={onClose}>
-          Back to endpoints
+          {closeLabel}
         </button>
       </div>
       {current.description && <p>{current.description}</p>}
