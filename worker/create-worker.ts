@@ -1,10 +1,14 @@
-// Builds the workers of the `tickets` task queue: the ticket and SLA workflows and the database activities.
-// Used by worker/main.ts and by the tests (which pass their own task queue, so runs never share work).
+// Builds the workers: the `tickets` task queue (ticket and SLA workflows, database activities) and the `webhooks`
+// one (endpoint delivery workflows and the webhook activities). Used by worker/main.ts and by the tests (which pass
+// their own task queue, so runs never share work).
 import { fileURLToPath } from 'node:url';
 import type { Database } from '@switchboard/database';
+import type { Client } from '@temporalio/client';
 import { bundleWorkflowCode, type NativeConnection, Worker, type WorkflowBundle } from '@temporalio/worker';
 import { createDbActivities } from '../activities/db/index.ts';
-import type { KeyRing } from '../common/config.ts';
+import type { SafePoster } from '../activities/http/safe-post.ts';
+import { createWebhookActivities } from '../activities/webhooks/index.ts';
+import type { Config, KeyRing } from '../common/config.ts';
 import { temporalDataConverter } from '../common/temporal-client.ts';
 import { taskQueues } from '../temporal-config/index.ts';
 
@@ -32,6 +36,47 @@ export async function createTicketsWorker(options: TicketsWorkerOptions): Promis
     workflowBundle: options.workflowBundle ?? (await bundleWorkflows()),
     activities: createDbActivities({ db: options.db }),
     dataConverter: temporalDataConverter(options.codecKeys),
+  });
+}
+
+export type WebhooksWorkerOptions = {
+  connection: NativeConnection;
+  namespace: string;
+  codecKeys: KeyRing;
+  db: Database;
+  config: Pick<Config, 'credentialKeys' | 'webhooks'>;
+  /** The client the enqueue activity wakes endpoint workflows with. */
+  temporalClient: Client;
+  taskQueue?: string;
+  workflowBundle?: WorkflowBundle;
+  poster?: SafePoster;
+  /** Tests only: divides retry waits (SWITCHBOARD_WEBHOOK_RETRY_COMPRESSION). */
+  retryCompression?: number;
+  leaseMarginMs?: number;
+  /**
+   * Batch activities running at once on this worker: each is one endpoint's batch, mostly waiting on the network,
+   * so this is roughly how many endpoints are served in parallel. Default 200.
+   */
+  maxConcurrentActivities?: number;
+};
+
+export async function createWebhooksWorker(options: WebhooksWorkerOptions): Promise<Worker> {
+  return Worker.create({
+    connection: options.connection,
+    namespace: options.namespace,
+    taskQueue: options.taskQueue ?? taskQueues.webhooks,
+    workflowBundle: options.workflowBundle ?? (await bundleWorkflows()),
+    activities: createWebhookActivities({
+      db: options.db,
+      config: options.config,
+      temporalClient: options.temporalClient,
+      ...(options.poster ? { poster: options.poster } : {}),
+      ...(options.retryCompression ? { retryCompression: options.retryCompression } : {}),
+      ...(options.leaseMarginMs !== undefined ? { leaseMarginMs: options.leaseMarginMs } : {}),
+    }),
+    dataConverter: temporalDataConverter(options.codecKeys),
+    maxConcurrentActivityTaskExecutions: options.maxConcurrentActivities ?? 200,
+    maxConcurrentWorkflowTaskExecutions: 100,
   });
 }
 

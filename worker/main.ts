@@ -1,5 +1,5 @@
-// The worker process: runs the `tickets` task queue (ticket and SLA workflows, database activities) and the
-// outbox relay that feeds it. Several can run at once: Temporal shares the task queue among them and only one
+// The worker process: runs the `tickets` task queue (ticket and SLA workflows, database activities), the
+// `webhooks` task queue (endpoint delivery workflows and their activities) and the outbox relay that feeds them. Several can run at once: Temporal shares the task queue among them and only one
 // relay is active at a time (the others stand by for its lock).
 import { connectDatabase } from '@switchboard/database';
 import { NativeConnection } from '@temporalio/worker';
@@ -7,11 +7,12 @@ import { loadConfig } from '../common/config.ts';
 import { createLogger } from '../common/logger.ts';
 import { connectTemporalClient } from '../common/temporal-client.ts';
 import { createOutboxRelay } from '../outbox/relay.ts';
-import { createTicketsWorker } from './create-worker.ts';
+import { bundleWorkflows, createTicketsWorker, createWebhooksWorker } from './create-worker.ts';
 
 const config = loadConfig();
 const logger = createLogger(config.logLevel, 'worker');
-const database = connectDatabase(config.databaseUrl);
+// Webhook batches of many endpoints write at once; the relay and ticket activities share the rest.
+const database = connectDatabase(config.databaseUrl, 20);
 
 // Temporal may still be starting (docker compose, npm start): wait for it rather than crash-loop.
 const connection = await untilConnected(() => NativeConnection.connect({ address: config.temporal.address }));
@@ -23,20 +24,40 @@ const temporal = await untilConnected(() =>
   }),
 );
 
+const workflowBundle = await bundleWorkflows();
 const worker = await createTicketsWorker({
   connection,
   namespace: config.temporal.namespace,
   codecKeys: config.codecKeys,
   db: database.db,
+  workflowBundle,
+});
+const webhooksWorker = await createWebhooksWorker({
+  connection,
+  namespace: config.temporal.namespace,
+  codecKeys: config.codecKeys,
+  db: database.db,
+  config,
+  temporalClient: temporal.client,
+  workflowBundle,
+  // For test deployments that run the day-long retry schedule in minutes; unset (1) in production.
+  retryCompression: Number(process.env.SWITCHBOARD_WEBHOOK_RETRY_COMPRESSION ?? 1),
 });
 const relay = createOutboxRelay({ db: database.db, pool: database.pool, temporal: temporal.client, logger });
 
 // The SDK's runtime shuts the worker down on SIGINT/SIGTERM (in-flight tasks finish first); the relay stops with it.
 relay.start();
-logger.info({ taskQueue: worker.options.taskQueue, address: config.temporal.address }, 'worker started');
+logger.info(
+  { taskQueues: [worker.options.taskQueue, webhooksWorker.options.taskQueue], address: config.temporal.address },
+  'worker started',
+);
 let exitCode = 0;
 try {
-  await worker.run();
+  // One stopping (a fatal error) stops the other, so the process never runs half a worker.
+  await Promise.all([
+    worker.run().finally(() => webhooksWorker.getState() === 'RUNNING' && webhooksWorker.shutdown()),
+    webhooksWorker.run().finally(() => worker.getState() === 'RUNNING' && worker.shutdown()),
+  ]);
 } catch (err) {
   logger.error({ err }, 'worker stopped with an error');
   exitCode = 1;

@@ -2,3 +2,4 @@
 // (temporal-config workflowTypes).
 export { slaWatchWorkflow } from './sla.ts';
 export { ticketWorkflow } from './ticket.ts';
+export { webhookEndpointWorkflow } from './webhook-endpoint.ts';

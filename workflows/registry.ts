@@ -3,6 +3,7 @@
 import type { SearchAttributePair } from '@temporalio/common';
 import type { DispatchedTicketEvent, TicketEventType } from '../common/ticket-events.ts';
 import { slaSubscription } from './sla.ts';
+import { webhookSubscription } from './webhook-endpoint.ts';
 
 /** What a subscription knows about the ticket whose workflow is calling it. */
 export type SubscriptionContext = {
@@ -28,7 +29,7 @@ export type Subscription = {
 };
 
 /** Order matters only for readability: subscriptions of one event run concurrently. */
-export const subscriptions: readonly Subscription[] = [slaSubscription];
+export const subscriptions: readonly Subscription[] = [slaSubscription, webhookSubscription];
 
 export function subscribersOf(registry: readonly Subscription[], type: TicketEventType): Subscription[] {
   return registry.filter((s) => s.eventTypes.includes(type));

@@ -10,12 +10,18 @@ import { fileURLToPath } from 'node:url';
 import type { Database } from '@switchboard/database';
 import { Connection } from '@temporalio/client';
 import { DefaultLogger, NativeConnection, Runtime, type Worker, type WorkflowBundle } from '@temporalio/worker';
-import { type KeyRing, parseKeyRing } from '../../common/config.ts';
+import { type KeyRing, loadConfig, parseKeyRing } from '../../common/config.ts';
 import { connectTemporalClient, type TemporalClientHandle } from '../../common/temporal-client.ts';
 import { createOutboxRelay, type OutboxRelay, type OutboxRelayOptions } from '../../outbox/relay.ts';
 import { devServerSqlitePragmas } from '../../temporal-config/index.ts';
 import searchAttributeTypes from '../../temporal-config/search-attributes.json' with { type: 'json' };
-import { bundleWorkflows, createTicketsWorker } from '../../worker/create-worker.ts';
+import {
+  bundleWorkflows,
+  createTicketsWorker,
+  createWebhooksWorker,
+  type WebhooksWorkerOptions,
+} from '../../worker/create-worker.ts';
+import { webhooksTaskQueueFor } from '../../workflows/webhook-endpoint-contract.ts';
 import { testDatabase } from './database.ts';
 import { afterRun } from './root-hooks.ts';
 
@@ -43,11 +49,32 @@ export type TestTemporal = {
   restart(): Promise<void>;
   /** The workflow bundle, built once per run. */
   workflowBundle(): Promise<WorkflowBundle>;
-  /** A worker for the ticket and SLA workflows on its own task queue; stop it with `worker.shutdown()` or `stop()`. */
-  startWorker(options: { db: Database; taskQueue: string }): Promise<RunningWorker>;
+  /**
+   * A worker for the ticket and SLA workflows on its own task queue; stop it with `stop()`. Unless `webhooks` is
+   * false, a webhooks worker runs next to it on the sibling queue (the ticket workflow hands every event to it).
+   */
+  startWorker(options: {
+    db: Database;
+    taskQueue: string;
+    webhooks?: TestWebhooksOptions | false;
+  }): Promise<RunningWorker>;
+  /** A webhooks worker alone, on the webhooks queue of `ticketsTaskQueue`, to stop and restart on its own. */
+  startWebhooksWorker(
+    options: { db: Database; ticketsTaskQueue: string } & TestWebhooksOptions,
+  ): Promise<RunningWorker>;
 };
 
-export type RunningWorker = { worker: Worker; stop(): Promise<void> };
+/** What a test may change in the webhooks worker: config (short timeouts), the poster, retry compression. */
+export type TestWebhooksOptions = Partial<
+  Pick<WebhooksWorkerOptions, 'config' | 'poster' | 'retryCompression' | 'leaseMarginMs' | 'maxConcurrentActivities'>
+>;
+
+export type RunningWorker = {
+  worker: Worker;
+  /** The webhooks worker started with it, if any. */
+  webhooksWorker?: Worker;
+  stop(): Promise<void>;
+};
 
 let started: Promise<TestTemporal> | undefined;
 
@@ -133,7 +160,36 @@ async function startTestTemporal(): Promise<TestTemporal> {
       bundle ??= bundleWorkflows();
       return bundle;
     },
-    async startWorker({ db, taskQueue }) {
+    async startWebhooksWorker({ db, ticketsTaskQueue, ...options }) {
+      nativeConnection ??= await NativeConnection.connect({ address });
+      const worker = await createWebhooksWorker({
+        connection: nativeConnection,
+        namespace: NAMESPACE,
+        codecKeys: TEST_CODEC_KEYS,
+        db,
+        config: loadConfig(),
+        temporalClient: clientHandle.client,
+        taskQueue: webhooksTaskQueueFor(ticketsTaskQueue),
+        workflowBundle: await temporal.workflowBundle(),
+        leaseMarginMs: 500,
+        ...options,
+      });
+      const running = worker.run();
+      const handle: RunningWorker = {
+        worker,
+        async stop() {
+          if (worker.getState() === 'RUNNING') worker.shutdown();
+          await running;
+        },
+      };
+      workers.push(handle);
+      return handle;
+    },
+    async startWorker({ db, taskQueue, webhooks = {} }) {
+      const webhooksWorker =
+        webhooks === false
+          ? undefined
+          : await temporal.startWebhooksWorker({ db, ticketsTaskQueue: taskQueue, ...webhooks });
       nativeConnection ??= await NativeConnection.connect({ address });
       const worker = await createTicketsWorker({
         connection: nativeConnection,
@@ -146,9 +202,11 @@ async function startTestTemporal(): Promise<TestTemporal> {
       const running = worker.run();
       const handle: RunningWorker = {
         worker,
+        ...(webhooksWorker ? { webhooksWorker: webhooksWorker.worker } : {}),
         async stop() {
           if (worker.getState() === 'RUNNING') worker.shutdown();
           await running;
+          await webhooksWorker?.stop();
         },
       };
       workers.push(handle);
@@ -229,10 +287,11 @@ export type TestPipeline = { relay: OutboxRelay; worker: RunningWorker; stop(): 
 export async function startPipeline(
   taskQueue: string,
   relayOptions: Partial<OutboxRelayOptions> = {},
+  webhooks: TestWebhooksOptions | false = {},
 ): Promise<TestPipeline> {
   const temporal = await testTemporal();
   const { db, pool } = testDatabase();
-  const worker = await temporal.startWorker({ db, taskQueue });
+  const worker = await temporal.startWorker({ db, taskQueue, webhooks });
   const relay = createOutboxRelay({
     db,
     pool,

@@ -1,0 +1,67 @@
+// The webhook activities, run by the `webhooks` task queue worker: turning a ticket event into deliveries, and
+// sending an endpoint's due deliveries in batches.
+import type { Database } from '@switchboard/database';
+import { Context } from '@temporalio/activity';
+import type { Client } from '@temporalio/client';
+import type { Config } from '../../common/config.ts';
+import type { DispatchedTicketEvent } from '../../common/ticket-events.ts';
+import { createSafePoster, type SafePoster } from '../http/safe-post.ts';
+import { type DeliverBatchInput, type DeliverBatchResult, deliverDueBatch } from './deliver-batch.ts';
+import { type EnqueueResult, enqueueDeliveries } from './enqueue.ts';
+import { wakeEndpoint } from './wake.ts';
+
+export type WebhookActivitiesOptions = {
+  db: Database;
+  config: Pick<Config, 'credentialKeys' | 'webhooks'>;
+  temporalClient: Client;
+  /** Defaults to a keep-alive poster built from config.webhooks (SSRF policy, timeout, payload limit). */
+  poster?: SafePoster;
+  /** Divides retry waits: tests run the day-long schedule in seconds. 1 in production. */
+  retryCompression?: number;
+  /** Slack added to a batch's lease beyond its worst-case duration (default 5 s). */
+  leaseMarginMs?: number;
+};
+
+export function createWebhookActivities(options: WebhookActivitiesOptions) {
+  const { db, config, temporalClient } = options;
+  const poster =
+    options.poster ??
+    createSafePoster({
+      allowHttp: config.webhooks.allowHttp,
+      allowCidrs: config.webhooks.allowCidrs,
+      timeoutMs: config.webhooks.timeoutMs,
+      maxPayloadBytes: config.webhooks.payloadLimitBytes,
+    });
+
+  return {
+    /** Idempotent: retried after a crash it finds its message and deliveries and only wakes the endpoints again. */
+    async enqueueWebhookDeliveries(event: DispatchedTicketEvent): Promise<EnqueueResult> {
+      const result = await enqueueDeliveries(db, event, config.webhooks.payloadLimitBytes);
+      // Endpoint workflows live on this same queue, next to the activities that feed them.
+      const taskQueue = Context.current().info.taskQueue;
+      await Promise.all(
+        result.endpointIds.map((id) => wakeEndpoint(temporalClient, id, event.organizationId, { taskQueue })),
+      );
+      return result;
+    },
+
+    async deliverDueBatch(input: DeliverBatchInput): Promise<DeliverBatchResult> {
+      const context = Context.current();
+      return deliverDueBatch(
+        {
+          db,
+          credentialKeys: config.credentialKeys,
+          poster,
+          timeoutMs: config.webhooks.timeoutMs,
+          retryCompression: options.retryCompression ?? 1,
+          leaseMarginMs: options.leaseMarginMs ?? 5_000,
+          heartbeat: () => context.heartbeat(),
+        },
+        input,
+      );
+    },
+  };
+}
+
+export type WebhookActivities = ReturnType<typeof createWebhookActivities>;
+export { wakeEndpoint } from './wake.ts';

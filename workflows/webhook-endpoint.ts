@@ -1,0 +1,84 @@
+// The delivery loop of one webhook endpoint (`webhook-endpoint/<endpointId>`). PostgreSQL is the queue: each
+// iteration runs one activity that sends a batch of due deliveries, then the workflow sleeps until the next one
+// falls due or a `wake` signal says new ones arrived. History therefore grows per batch, not per delivery, and is
+// cut by continuing as new. Each endpoint has its own loop, so one slow endpoint only ever delays itself.
+import {
+  allHandlersFinished,
+  condition,
+  makeContinueAsNewFunc,
+  proxyActivities,
+  setHandler,
+  workflowInfo,
+} from '@temporalio/workflow';
+import type { WebhookActivities } from '../activities/webhooks/index.ts';
+import { ticketEventTypes } from '../common/ticket-events.ts';
+import type { Subscription } from './registry.ts';
+import { type WebhookEndpointInput, wakeSignal, webhooksTaskQueueFor } from './webhook-endpoint-contract.ts';
+
+export const DEFAULT_MAX_BATCH = 200;
+export const DEFAULT_BATCHES_PER_RUN = 500;
+/** An endpoint with nothing pending keeps its workflow this long, then lets it end until the next wake. */
+export const DEFAULT_IDLE_MS = 15 * 60 * 1000;
+
+const { deliverDueBatch } = proxyActivities<WebhookActivities>({
+  // A batch is bounded by ~10 s of rate-limited sending plus one request timeout; heartbeats catch a dead worker
+  // sooner, and the deliveries it held come back when their lease expires.
+  startToCloseTimeout: '2 minutes',
+  heartbeatTimeout: '30 seconds',
+  retry: { initialInterval: '1 second', maximumInterval: '30 seconds' },
+});
+
+export async function webhookEndpointWorkflow(input: WebhookEndpointInput): Promise<void> {
+  let woken = false;
+  setHandler(wakeSignal, () => {
+    woken = true;
+  });
+  const maxBatch = input.maxBatch ?? DEFAULT_MAX_BATCH;
+  const batchesPerRun = input.batchesPerRun ?? DEFAULT_BATCHES_PER_RUN;
+  const idleMs = input.idleMs ?? DEFAULT_IDLE_MS;
+
+  for (let batch = 0; batch < batchesPerRun && !workflowInfo().continueAsNewSuggested; batch++) {
+    // A wake that arrives while the batch runs is kept: whatever it announced may not have been claimable yet.
+    woken = false;
+    const result = await deliverDueBatch({
+      endpointId: input.endpointId,
+      organizationId: input.organizationId,
+      maxBatch,
+    });
+    if (result.endpoint === 'deleted') return;
+    if (result.endpoint === 'disabled') {
+      // Nothing is sent until an admin switches it back on, which wakes a new run.
+      if (woken) continue;
+      return;
+    }
+    if (result.more || woken) continue;
+    if (result.nextDueAt === null) {
+      if (await condition(() => woken, idleMs)) continue;
+      return;
+    }
+    const wait = result.nextDueAt - Date.now();
+    if (wait > 0) await condition(() => woken, wait);
+  }
+  await condition(allHandlersFinished);
+  await makeContinueAsNewFunc<typeof webhookEndpointWorkflow>({
+    typedSearchAttributes: workflowInfo().typedSearchAttributes,
+  })(input);
+}
+
+/**
+ * The ticket workflow's side: every catalogue event goes to the enqueue activity on the webhooks queue, which
+ * turns it into deliveries for the subscribed endpoints and wakes their workflows. One activity per event, however
+ * many endpoints; nothing is sent from the ticket workflow itself, so a slow endpoint never holds a ticket back.
+ */
+export const webhookSubscription: Subscription = {
+  name: 'webhooks',
+  eventTypes: ticketEventTypes,
+  async handle(event) {
+    const { enqueueWebhookDeliveries } = proxyActivities<WebhookActivities>({
+      taskQueue: webhooksTaskQueueFor(workflowInfo().taskQueue),
+      startToCloseTimeout: '30 seconds',
+      retry: { initialInterval: '1 second', maximumInterval: '1 minute' },
+    });
+    await enqueueWebhookDeliveries(event);
+  },
+};
