@@ -17,6 +17,7 @@ import { integrationsRouter } from './routes/integrations.ts';
 import { meRouter } from './routes/me.ts';
 import { platformRouter } from './routes/platform.ts';
 import { ticketsRouter } from './routes/tickets.ts';
+import { webhooksRouter } from './routes/webhooks.ts';
 
 export type { ApiDeps } from './http/deps.ts';
 
@@ -51,6 +52,7 @@ export function createApp(deps: ApiDeps): App {
   app.use(apiKeysRouter(deps));
   app.use(ticketsRouter(deps));
   app.use(integrationsRouter(deps));
+  app.use(webhooksRouter(deps));
   app.use('/api', apiNotFound);
 
   serveDashboard(app, deps.dashboardDir ?? DEFAULT_DASHBOARD_DIR);

@@ -9,6 +9,7 @@ import { getIntegration, listIntegrations } from '../../domain/integrations/read
 import { createIntegrationInput, integrationView, updateIntegrationInput } from '../../domain/integrations/schemas.ts';
 import { updateIntegration } from '../../domain/integrations/update-integration.ts';
 import { scopeOf } from '../../domain/scope.ts';
+import { createWebhookThroughIntegrations } from '../../domain/webhooks/from-integration-input.ts';
 import type { ApiDeps } from '../http/deps.ts';
 import { defineRoute } from '../http/route.ts';
 import { registry } from '../openapi/registry.ts';
@@ -39,15 +40,22 @@ export function integrationsRouter({ db, config }: Pick<ApiDeps, 'db' | 'config'
   defineRoute(router, {
     method: 'post',
     path: '/api/integrations',
-    summary: 'Add an integration (config checked against its type; credentials stored encrypted)',
+    summary:
+      'Add an integration (config checked against its type; credentials stored encrypted). A webhook gets a generated ' +
+      'signing secret and takes no credentials: POST /api/webhooks/endpoints shows the secret, rotate-secret renews it.',
     tags: ['Integrations'],
     minRole: 'admin',
     request: { body: NewIntegration },
     responses: { 201: { description: 'The new integration', schema: Integration } },
-    handler: async ({ auth, req, body }) => ({
-      status: 201,
-      body: await nestFieldPaths('body', createIntegration(db, keys, scopeOf(auth, req.id), body)),
-    }),
+    handler: async ({ auth, req, body }) => {
+      const scope = scopeOf(auth, req.id);
+      // A webhook is created the one way that generates its signing secret (shown by POST /api/webhooks/endpoints).
+      if (body.integrationType === 'webhook') {
+        const id = await createWebhookThroughIntegrations(db, { keys, policy: config.webhooks }, scope, body);
+        return { status: 201, body: await getIntegration(db, scope, id) };
+      }
+      return { status: 201, body: await nestFieldPaths('body', createIntegration(db, keys, scope, body)) };
+    },
   });
 
   defineRoute(router, {
