@@ -1,15 +1,26 @@
 // Every attempt of one delivery: when, how long, what the receiver answered (or why there was no answer).
 import { getWebhookDelivery, type WebhookAttempt } from '../../api.ts';
-import { formatTime, humanize } from '../../format.ts';
+import { humanize } from '../../format.ts';
 import { useLoader } from '../../useLoader.ts';
 import { ErrorNotice, Loading } from '../Notices.tsx';
+
+// Attempts of one delivery can be seconds apart, so their times show seconds.
+const attemptTime = new Intl.DateTimeFormat(undefined, { dateStyle: 'medium', timeStyle: 'medium' });
 
 function statusCodeText(attempt: WebhookAttempt): string {
   return attempt.statusCode === null ? 'no response' : `HTTP ${attempt.statusCode}`;
 }
 
-export function DeliveryAttempts({ deliveryId, id }: { deliveryId: string; id: string }) {
-  const delivery = useLoader(`webhook-delivery-${deliveryId}`, () => getWebhookDelivery(deliveryId));
+type Props = {
+  deliveryId: string;
+  id: string;
+  /** Changes when the delivery made progress (another attempt, a settled status): the attempts load again. */
+  version: string;
+};
+
+export function DeliveryAttempts({ deliveryId, id, version }: Props) {
+  // The previous attempts stay on screen while the new list loads, so an open list does not flicker.
+  const delivery = useLoader(`webhook-delivery-${deliveryId}-${version}`, () => getWebhookDelivery(deliveryId));
   return (
     <div id={id} className="delivery-attempts">
       {delivery.loading && !delivery.data && <Loading what="attempts" />}
@@ -35,7 +46,7 @@ export function DeliveryAttempts({ deliveryId, id }: { deliveryId: string; id: s
             {delivery.data.attempts.map((attempt) => (
               <tr key={attempt.id}>
                 <td>{attempt.attemptNumber}</td>
-                <td>{formatTime(attempt.startedAt)}</td>
+                <td>{attemptTime.format(new Date(attempt.startedAt))}</td>
                 <td>
                   <span className={`badge attempt-${attempt.outcome}`}>{humanize(attempt.outcome)}</span>
                 </td>

@@ -243,11 +243,10 @@ export function DeliveryLog({ endpointId, canManage, refreshKey, onSettled }: Pr
                 {open && (
                   <tr className="delivery-attempts-row">
                     <td colSpan={7}>
-                      {/* Keyed by progress, so a new attempt or a settled status shows without reopening. */}
                       <DeliveryAttempts
-                        key={`${delivery.id}-${delivery.attemptCount}-${delivery.status}`}
                         id={attemptsId}
                         deliveryId={delivery.id}
+                        version={`${delivery.attemptCount}-${delivery.status}`}
                       />
                     </td>
                   </tr>

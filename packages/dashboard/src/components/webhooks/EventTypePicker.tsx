@@ -3,6 +3,8 @@ import { listWebhookEventTypes } from '../../api.ts';
 import { useLoader } from '../../useLoader.ts';
 import { ErrorNotice, Loading } from '../Notices.tsx';
 
+const TEST_EVENT_TYPE = 'webhook.test';
+
 type Props = {
   idPrefix: string;
   selected: string[];
@@ -11,7 +13,10 @@ type Props = {
 };
 
 export function EventTypePicker({ idPrefix, selected, onChange, error }: Props) {
-  const eventTypes = useLoader('webhook-event-types', async () => (await listWebhookEventTypes()).data);
+  // webhook.test goes only to the endpoint a test is sent to, whatever it subscribes to: nothing to choose.
+  const eventTypes = useLoader('webhook-event-types', async () =>
+    (await listWebhookEventTypes()).data.filter((t) => t.type !== TEST_EVENT_TYPE),
+  );
   const errorId = `${idPrefix}-event-types-error`;
 
   function toggle(type: string, checked: boolean) {
