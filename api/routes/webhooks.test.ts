@@ -543,6 +543,22 @@ describe('webhooks API', () => {
       assert.ok(Date.parse(response.body.nextAttemptAt) <= Date.now() + 1000);
     });
 
+    it('never resends an event that was refused at the source for its size (its body was not kept)', async () => {
+      const { endpoint } = await create();
+      // As the enqueue activity leaves an event over the payload limit.
+      const refused = await storeDelivery(admin.organizationId, endpoint.id, { status: 'failed' });
+      await storeAttempt(admin.organizationId, refused, 0, { outcome: 'failed', errorClass: 'payload_too_large' });
+      const before = await webhookWriteCounts();
+      const one = await admin.fetch('POST', `/api/webhooks/deliveries/${refused.id}/resend`);
+      assert.equal(one.status, 409);
+      assert.match(one.body.error.message, /payload limit/);
+      const all = await admin.fetch('POST', `/api/webhooks/endpoints/${endpoint.id}/resend-failed`, {
+        since: '2020-01-01T00:00:00Z',
+      });
+      assert.deepEqual(all.body, { count: 0 });
+      assert.deepEqual(await webhookWriteCounts(), before);
+    });
+
     it('resends every failed delivery created since a time, and only those', async () => {
       const { endpoint } = await create();
       const other = await create();

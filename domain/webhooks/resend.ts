@@ -1,7 +1,7 @@
 // Sending again: a test event, one delivery, or every failed delivery since a time. Each only puts deliveries back
 // in the queue (pending, due now); the endpoint workflow sends them, through the same path, signing and retry
 // schedule as any other delivery, with the same webhook-id as before. The caller then wakes that workflow.
-import { type Database, webhookDeliveries, webhookMessages } from '@switchboard/database';
+import { type Database, webhookAttempts, webhookDeliveries, webhookMessages } from '@switchboard/database';
 import { and, eq, gte, sql } from 'drizzle-orm';
 import { webhookBody } from '../../activities/webhooks/enqueue.ts';
 import { newMessageId } from '../../activities/webhooks/message-id.ts';
@@ -21,6 +21,14 @@ function assertEnabled(endpoint: EndpointRow): void {
       `the endpoint is disabled${endpoint.disabledReason ? ` (${endpoint.disabledReason})` : ''}; enable it first`,
     );
 }
+
+/**
+ * An event over the payload limit was refused at the source: its message keeps no body (data is null) and its one
+ * attempt says payload_too_large. Sending it again would deliver an empty event under the real event's id.
+ */
+const refusedAtSource = (deliveryId: typeof webhookDeliveries.id) =>
+  sql`exists (select 1 from ${webhookAttempts} where ${webhookAttempts.deliveryId} = ${deliveryId} and ${webhookAttempts.errorClass} = ${PAYLOAD_TOO_LARGE})`;
+const PAYLOAD_TOO_LARGE = 'payload_too_large';
 
 export type QueuedTest = { messageId: string; deliveryId: string };
 
@@ -65,6 +73,13 @@ export async function resendDelivery(db: Database, scope: Scope, deliveryId: str
   return db.transaction(async (tx) => {
     const current = await loadDelivery(tx, scope, deliveryId);
     assertEnabled(await loadEndpointRow(tx, scope, current.delivery.endpointId));
+    const [refused] = await tx
+      .select({ id: webhookAttempts.id })
+      .from(webhookAttempts)
+      .where(and(eq(webhookAttempts.deliveryId, deliveryId), eq(webhookAttempts.errorClass, PAYLOAD_TOO_LARGE)))
+      .limit(1);
+    if (refused)
+      throw conflict('this event was over the payload limit and was never stored in full, so it cannot be sent');
     const [delivery] = await tx
       .update(webhookDeliveries)
       .set({ status: 'pending', nextAttemptAt: sql`now()`, updatedAt: sql`now()` })
@@ -99,6 +114,7 @@ export async function resendFailedDeliveries(
           eq(webhookDeliveries.endpointId, endpointId),
           eq(webhookDeliveries.status, 'failed'),
           gte(webhookDeliveries.createdAt, new Date(input.since)),
+          sql`not ${refusedAtSource(webhookDeliveries.id)}`,
         ),
       )
       .returning({ id: webhookDeliveries.id });
