@@ -1,0 +1,107 @@
+// Throttling: each endpoint is served by its own workflow within its own rate limit and concurrency cap, so a
+// slow receiver slows only itself. Measured at real receivers.
+import assert from 'node:assert/strict';
+import { loadConfig } from '../../common/config.ts';
+import { makeOrganization } from '../../domain/test-fixtures.ts';
+import { behaviours, type Receiver, startReceiver } from '../../test/receivers/webhook-receiver.ts';
+import { testDatabase } from '../../test/support/database.ts';
+import { eventually, type RunningWorker, testTemporal, uniqueTaskQueue } from '../../test/support/temporal.ts';
+import { webhooksTaskQueueFor } from '../../workflows/webhook-endpoint-contract.ts';
+import { enqueueDeliveries } from './enqueue.ts';
+import { attemptsOf, deliveriesOf, makeEndpoint, syntheticEvent } from './test-support.ts';
+import { wakeEndpoint } from './wake.ts';
+
+describe('webhook throttling', function () {
+  this.timeout(60_000);
+  const ticketsQueue = uniqueTaskQueue('webhook-throttling');
+  let worker: RunningWorker;
+  let receiver: Receiver;
+
+  before(async () => {
+    const temporal = await testTemporal();
+    worker = await temporal.startWebhooksWorker({ db: testDatabase().db, ticketsTaskQueue: ticketsQueue });
+    receiver = await startReceiver();
+  });
+  after(async () => {
+    await worker?.stop();
+    await receiver?.close();
+  });
+
+  async function publish(organizationId: string, count: number) {
+    const temporal = await testTemporal();
+    const woken = new Set<string>();
+    for (let i = 0; i < count; i++) {
+      const result = await enqueueDeliveries(
+        testDatabase().db,
+        syntheticEvent(organizationId),
+        loadConfig().webhooks.payloadLimitBytes,
+      );
+      for (const id of result.endpointIds) woken.add(id);
+    }
+    for (const id of woken) {
+      await wakeEndpoint(temporal.client, id, organizationId, { taskQueue: webhooksTaskQueueFor(ticketsQueue) });
+    }
+  }
+
+  const succeeded = async (endpointId: string) =>
+    (await deliveriesOf(endpointId)).filter((d) => d.status === 'succeeded').length;
+
+  /** The most requests in flight at once, from arrival times and a known answer time. */
+  function peakConcurrency(arrivals: number[], answerMs: number): number {
+    return Math.max(...arrivals.map((t) => arrivals.filter((u) => u <= t && u + answerMs > t).length));
+  }
+
+  it("does not delay a fast endpoint's deliveries while a slow one hangs", async () => {
+    const org = await makeOrganization();
+    receiver.route('/slow', behaviours.slow(3_000));
+    receiver.route('/fast', behaviours.ok());
+    const slow = await makeEndpoint(org.organizationId, { url: receiver.url('/slow'), maxConcurrency: 5 });
+    const fast = await makeEndpoint(org.organizationId, { url: receiver.url('/fast') });
+    await publish(org.organizationId, 10);
+
+    await eventually(async () => assert.equal(await succeeded(fast.id), 10), { timeoutMs: 2_500 });
+    // Done while every request to the slow endpoint is still waiting for its answer.
+    assert.equal(receiver.requestsTo('/slow').length, 5, 'the slow endpoint has its 5 concurrent requests open');
+    const slowDeliveries = await deliveriesOf(slow.id);
+    assert.equal(slowDeliveries.filter((d) => d.attemptCount > 0).length, 0, 'no slow attempt has finished yet');
+    await eventually(async () => assert.equal(await succeeded(slow.id), 10), { timeoutMs: 30_000 });
+  });
+
+  it('keeps to the concurrency cap of an endpoint', async () => {
+    const org = await makeOrganization();
+    receiver.route('/capped', behaviours.slow(200));
+    const endpoint = await makeEndpoint(org.organizationId, {
+      url: receiver.url('/capped'),
+      maxConcurrency: 3,
+      rateLimitPerSecond: 1000,
+    });
+    await publish(org.organizationId, 24);
+    await eventually(async () => assert.equal(await succeeded(endpoint.id), 24), { timeoutMs: 20_000 });
+    const arrivals = receiver.requestsTo('/capped').map((r) => r.receivedAt);
+    assert.equal(arrivals.length, 24);
+    const peak = peakConcurrency(arrivals, 200);
+    assert.ok(peak <= 3, `at most 3 requests at once, saw ${peak}`);
+    assert.ok(peak >= 2, `the cap is used, saw ${peak}`);
+  });
+
+  it('keeps to the rate limit of an endpoint', async () => {
+    const org = await makeOrganization();
+    receiver.route('/paced', behaviours.ok());
+    const endpoint = await makeEndpoint(org.organizationId, {
+      url: receiver.url('/paced'),
+      maxConcurrency: 10,
+      rateLimitPerSecond: 10,
+    });
+    await publish(org.organizationId, 25);
+    await eventually(async () => assert.equal(await succeeded(endpoint.id), 25), { timeoutMs: 20_000 });
+    const arrivals = receiver
+      .requestsTo('/paced')
+      .map((r) => r.receivedAt)
+      .sort((a, b) => a - b);
+    const busiestSecond = Math.max(...arrivals.map((t) => arrivals.filter((u) => u >= t && u < t + 1000).length));
+    assert.ok(busiestSecond <= 11, `at most 10 per second (+1 for timer jitter), saw ${busiestSecond}`);
+    assert.ok(arrivals.at(-1)! - arrivals[0]! >= 2_200, 'the 25 requests were spread over at least 2.4 s');
+    const [first] = await deliveriesOf(endpoint.id);
+    assert.equal((await attemptsOf(first!.id)).length, 1);
+  });
+});
