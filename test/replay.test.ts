@@ -10,12 +10,18 @@ import { fileURLToPath } from 'node:url';
 import type { WorkflowHandle } from '@temporalio/client';
 import protos from '@temporalio/proto';
 import { type ReplayHistoriesIterable, Worker } from '@temporalio/worker';
+import { enqueueDeliveries } from '../activities/webhooks/enqueue.ts';
+import { makeEndpoint, setWebhookPolicy, syntheticEvent } from '../activities/webhooks/test-support.ts';
+import { wakeEndpoint } from '../activities/webhooks/wake.ts';
+import { loadConfig } from '../common/config.ts';
 import { temporalDataConverter } from '../common/temporal-client.ts';
 import { makeOrganization } from '../domain/test-fixtures.ts';
 import { createTicket } from '../domain/tickets/create-ticket.ts';
 import { updateTicket } from '../domain/tickets/update-ticket.ts';
 import { workflowIds, workflowTypes } from '../temporal-config/index.ts';
 import { type TicketWorkflowInput, ticketEventSignal, ticketStateQuery } from '../workflows/messages.ts';
+import { webhookEndpointWorkflowId, webhooksTaskQueueFor } from '../workflows/webhook-endpoint-contract.ts';
+import { behaviours, startReceiver } from './receivers/webhook-receiver.ts';
 import { testDatabase, truncateAll } from './support/database.ts';
 import { eventually, startPipeline, TEST_CODEC_KEYS, testTemporal, uniqueTaskQueue } from './support/temporal.ts';
 
@@ -41,7 +47,7 @@ describe('workflow replay', function () {
     return outcomes;
   }
 
-  it('replays the committed histories of the ticket and SLA workflows with the current code', async () => {
+  it('replays the committed histories of the ticket, SLA and webhook endpoint workflows with the current code', async () => {
     const files = readdirSync(HISTORIES).filter((f) => f.endsWith('.json'));
     const histories = files.map((file) => ({
       workflowId: file.replace(/\.json$/, ''),
@@ -52,8 +58,8 @@ describe('workflow replay', function () {
     );
     assert.deepEqual(
       [...types].sort(),
-      ['slaWatchWorkflow', 'ticketWorkflow'],
-      'fixtures of both workflows are committed',
+      ['slaWatchWorkflow', 'ticketWorkflow', 'webhookEndpointWorkflow'],
+      'fixtures of every workflow are committed',
     );
     const outcomes = await replay(histories);
     assert.deepEqual(
@@ -102,6 +108,44 @@ describe('workflow replay', function () {
       );
     } finally {
       await pipeline.stop();
+    }
+  });
+
+  it('replays a webhook endpoint run recorded just now: batches, a retry wait, a wake, continue-as-new', async () => {
+    const { db } = testDatabase();
+    const temporal = await testTemporal();
+    const ticketsQueue = uniqueTaskQueue('replay-webhooks');
+    const worker = await temporal.startWebhooksWorker({ db, ticketsTaskQueue: ticketsQueue });
+    const receiver = await startReceiver({ behaviour: behaviours.failTimes(1, 503) });
+    try {
+      const org = await makeOrganization();
+      await setWebhookPolicy(org.organizationId, { retryScheduleMs: [0, 200] });
+      const endpoint = await makeEndpoint(org.organizationId, { url: receiver.url('/replay') });
+      const wake = (workflow?: { maxBatch: number; batchesPerRun: number }) =>
+        wakeEndpoint(temporal.client, endpoint.id, org.organizationId, {
+          taskQueue: webhooksTaskQueueFor(ticketsQueue),
+          ...(workflow ? { workflow } : {}),
+        });
+      const limit = loadConfig().webhooks.payloadLimitBytes;
+      for (let i = 0; i < 3; i++) await enqueueDeliveries(db, syntheticEvent(org.organizationId), limit);
+      await wake({ maxBatch: 2, batchesPerRun: 3 });
+      const handle = temporal.client.workflow.getHandle(webhookEndpointWorkflowId(endpoint.id));
+      const firstRunId = (await handle.describe()).runId;
+      await eventually(async () => {
+        const first = temporal.client.workflow.getHandle(handle.workflowId, firstRunId);
+        assert.equal((await first.describe()).status.name, 'CONTINUED_AS_NEW');
+      });
+      const recorded = [
+        await record(temporal.client.workflow.getHandle(handle.workflowId, firstRunId), 'webhook-endpoint'),
+      ];
+      const outcomes = await replay(recorded);
+      assert.deepEqual(
+        outcomes.map((o) => [o.workflowId, o.error]),
+        recorded.map((r) => [r.workflowId, undefined]),
+      );
+    } finally {
+      await worker.stop();
+      await receiver.close();
     }
   });
 });
