@@ -13,9 +13,9 @@ export const SIGNING_AND_DELIVERY = [
   'Each event is a POST with a JSON body { type, timestamp, data }, signed per Standard Webhooks ' +
     '(https://www.standardwebhooks.com): webhook-id is the message id (the same on every retry: use it to ' +
     'deduplicate), webhook-timestamp is Unix seconds at sending, webhook-signature is "v1,<base64 HMAC-SHA256 of ' +
-    '`${webhook-id}.${webhook-timestamp}.${body}` keyed with the base64-decoded part of your whsec_ secret>", several ' +
+    '"<webhook-id>.<webhook-timestamp>.<body>" keyed with the base64-decoded part of your whsec_ secret>", several ' +
     'space-separated during a secret rotation (accept the request if any one verifies).',
-  'Answer 2xx within 15 seconds to acknowledge. Anything else is a failure: 3xx redirects are not followed, 410 Gone ' +
+  'Answer 2xx within 15 seconds (the default request timeout) to acknowledge. Anything else is a failure: 3xx redirects are not followed, 410 Gone ' +
     'disables the endpoint, 429/502/503/504 may send Retry-After. Failed deliveries are retried after 5 s, 5 min, ' +
     '30 min, 2 h, 5 h, 10 h and 10 h (with jitter); an endpoint whose every attempt has failed for 5 days is disabled.',
   'Bodies are at most 256 KB by default; a larger event is not sent (its delivery fails with a reason).',
