@@ -186,6 +186,7 @@ describe('WebhookManager (Chromium against the real API, delivery workflow and r
     await page.getByLabel('Status', { exact: true }).selectOption('succeeded');
     await page.getByText('No succeeded deliveries.').waitFor();
     await page.getByLabel('Status', { exact: true }).selectOption('');
+    await row.locator('.attempt-table').waitFor();
     await screenshot(page, 'failed');
 
     // The receiver is fixed; "resend all failed since" (a day ago by default) sends it again, and it succeeds.
@@ -203,7 +204,10 @@ describe('WebhookManager (Chromium against the real API, delivery workflow and r
     await items.nth(1).waitFor();
     assert.equal(await items.count(), 2);
     const hooks = items.filter({ hasText: receiver.url('/hooks') });
-    assert.match((await hooks.textContent()) ?? '', /Healthy[\s\S]*success rate \(24\s*h\) 100 %/);
+    await hooks.locator('.health-healthy').waitFor();
+    await hooks.getByText(/success rate \(24\s*h\) 100 % · last attempt \d/).waitFor();
+    const failing = items.filter({ hasText: receiver.url('/failing') });
+    await failing.getByText(/success rate \(24\s*h\) \d+(\.\d)? %/).waitFor();
     await screenshot(page, 'list');
   });
 
@@ -227,8 +231,10 @@ describe('WebhookManager (Chromium against the real API, delivery workflow and r
     await page.getByRole('button', { name: 'Disable' }).click();
     await page.getByText('Endpoint disabled: nothing is sent to it until enabled.').waitFor();
     await page.locator('.webhook-health').getByText('Disabled', { exact: true }).first().waitFor();
+    await page.getByRole('list', { name: 'Endpoint events' }).getByText('Endpoint disabled').waitFor();
     await page.getByRole('button', { name: 'Enable' }).click();
     await page.getByText('Endpoint enabled.').waitFor();
+    await page.getByRole('list', { name: 'Endpoint events' }).getByText('Endpoint enabled').waitFor();
 
     await page.getByRole('button', { name: 'Delete' }).click();
     await page.getByText('Delete this endpoint and its delivery log?').waitFor();
@@ -261,5 +267,38 @@ describe('WebhookManager (Chromium against the real API, delivery workflow and r
     await screenshot(page, 'integration-settings');
     await page.getByRole('button', { name: 'Close', exact: true }).click();
     await page.getByRole('heading', { name: 'Edit From settings' }).waitFor({ state: 'detached' });
+  });
+  it('shows an endpoint the receiver retired with 410 as disabled, with the reason and its endpoint.disabled event', async () => {
+    receiver.route('/gone', behaviours.gone());
+    await page.goto(`${api.baseUrl}/settings/integrations/webhooks`);
+    await page.getByRole('button', { name: 'Add endpoint' }).click();
+    const form = page.getByRole('form', { name: 'New webhook endpoint' });
+    await form.getByLabel('Endpoint URL').fill(receiver.url('/gone'));
+    await form.getByLabel('ticket.created', { exact: true }).check();
+    await form.getByRole('button', { name: 'Create endpoint' }).click();
+    await page.getByRole('button', { name: 'I have saved the secret' }).click();
+    await page.getByRole('button', { name: 'Send test event' }).click();
+
+    const row = deliveries(page, 'webhook.test');
+    await row.locator('.delivery-failed').waitFor({ timeout: 20_000 });
+    await row.getByRole('button', { name: 'Show attempts' }).click();
+    await row.locator('.attempt-table').getByText('HTTP 410').waitFor();
+    const reason = page.locator('.webhook-health .badge-inactive');
+    await reason.waitFor();
+    assert.match((await reason.textContent()) ?? '', /^Disabled: .*410/);
+    const events = page.getByRole('list', { name: 'Endpoint events' });
+    await events.getByText('Endpoint disabled').waitFor();
+    assert.match((await events.textContent()) ?? '', /410/);
+    assert.equal(await page.getByRole('button', { name: 'Enable', exact: true }).count(), 1);
+    await screenshot(page, 'disabled');
+
+    await page.getByRole('button', { name: 'Back to endpoints' }).click();
+    const item = page
+      .getByRole('list', { name: 'Webhook endpoints' })
+      .getByRole('listitem')
+      .filter({
+        hasText: receiver.url('/gone'),
+      });
+    await item.getByText(/^Disabled: .*410/).waitFor();
   });
 });

@@ -47,7 +47,11 @@ export function EndpointDetail({
   // Bumped whenever something here queues a delivery or records an endpoint event, so those sections reload.
   const [refreshKey, setRefreshKey] = useState(0);
   const { reload } = endpoint;
-  const reloadEndpoint = useCallback(() => void reload(), [reload]);
+  // Settled deliveries change the health, and may have disabled the endpoint (410, failing too long).
+  const afterDeliveriesSettled = useCallback(() => {
+    void reload();
+    setRefreshKey((k) => k + 1);
+  }, [reload]);
 
   async function run(action: () => Promise<string>) {
     setBusy(true);
@@ -216,7 +220,12 @@ export function EndpointDetail({
       )}
 
       <EndpointEvents endpointId={current.id} refreshKey={refreshKey} />
-      <DeliveryLog endpointId={current.id} canManage={canManage} refreshKey={refreshKey} onSettled={reloadEndpoint} />
+      <DeliveryLog
+        endpointId={current.id}
+        canManage={canManage}
+        refreshKey={refreshKey}
+        onSettled={afterDeliveriesSettled}
+      />
     </article>
   );
 }
