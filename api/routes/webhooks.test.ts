@@ -6,6 +6,7 @@ import { Webhook } from 'standardwebhooks';
 import { newMessageId } from '../../activities/webhooks/message-id.ts';
 import { isValidSecret, maskSecret, secretsInEffect, sign } from '../../common/webhooks/standard-webhooks.ts';
 import { loadIntegrationCredentials } from '../../domain/integrations/credentials.ts';
+import { recordIntegrationOutcome } from '../../domain/integrations/record-outcome.ts';
 import { writeCounts } from '../../domain/test-fixtures.ts';
 import { searchAttributes } from '../../temporal-config/index.ts';
 import {
@@ -482,6 +483,7 @@ describe('webhooks API', () => {
 
     it('shows a delivery’s attempts in order and derives the endpoint’s health from them', async () => {
       const { endpoint } = await create();
+      const { db } = testDatabase();
       const delivery = await storeDelivery(admin.organizationId, endpoint.id, { status: 'succeeded' });
       const old = await storeDelivery(admin.organizationId, endpoint.id, { status: 'failed' });
       const hourAgo = new Date(Date.now() - 3600_000);
@@ -490,16 +492,19 @@ describe('webhooks API', () => {
         statusCode: 200,
         startedAt: new Date(Date.now() - 48 * 3600_000),
       });
+      const succeededAt = new Date();
       await storeAttempt(admin.organizationId, delivery, 2, {
         outcome: 'succeeded',
         statusCode: 204,
-        startedAt: new Date(),
+        startedAt: succeededAt,
       });
       await storeAttempt(admin.organizationId, delivery, 1, {
         outcome: 'retry',
         errorClass: 'timeout',
         startedAt: hourAgo,
       });
+      // What the delivery activity records on the endpoint after each batch.
+      await recordIntegrationOutcome(db, admin.organizationId, endpoint.id, { ok: true, at: succeededAt });
 
       const detail = await admin.fetch('GET', `/api/webhooks/deliveries/${delivery.id}`);
       assert.deepEqual(
@@ -516,20 +521,29 @@ describe('webhooks API', () => {
       assert.equal(detail.body.attempts[0].errorClass, 'timeout');
 
       let health = (await admin.fetch('GET', `/api/webhooks/endpoints/${endpoint.id}`)).body.health;
-      assert.equal(health.status, 'healthy');
-      assert.equal(health.successRate24h, 0.5, 'the 48-hour-old attempt is outside the window');
-      assert.equal(health.lastError, null);
-
-      await storeAttempt(admin.organizationId, old, 2, {
-        outcome: 'failed',
-        statusCode: 500,
-        startedAt: new Date(Date.now() + 1000),
+      assert.deepEqual(health, {
+        status: 'healthy',
+        successRate24h: 0.5, // the 48-hour-old success is outside the window
+        lastAttemptAt: succeededAt.toISOString(),
+        lastSuccessAt: succeededAt.toISOString(),
+        lastError: null,
       });
+
+      const failedAt = new Date(Date.now() + 1000);
+      await storeAttempt(admin.organizationId, old, 2, { outcome: 'failed', statusCode: 500, startedAt: failedAt });
       health = (await admin.fetch('GET', '/api/webhooks/endpoints')).body.data[0].health;
       assert.equal(health.status, 'failing');
-      assert.equal(health.lastError, 'HTTP 500');
+      assert.equal(health.lastError, 'HTTP 500', 'described from the attempt until the activity records its wording');
       assert.ok(Math.abs(health.successRate24h - 1 / 3) < 1e-9);
-      assert.ok(Date.parse(health.lastSuccessAt) < Date.parse(health.lastAttemptAt));
+      assert.equal(health.lastAttemptAt, failedAt.toISOString());
+      await recordIntegrationOutcome(db, admin.organizationId, endpoint.id, {
+        ok: false,
+        error: 'HTTP 500 (server error)',
+        at: failedAt,
+      });
+      health = (await admin.fetch('GET', `/api/webhooks/endpoints/${endpoint.id}`)).body.health;
+      assert.equal(health.lastError, 'HTTP 500 (server error)');
+      assert.equal(health.lastSuccessAt, succeededAt.toISOString());
     });
 
     it('resends one delivery, whatever its status, keeping its message id', async () => {

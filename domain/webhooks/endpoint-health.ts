@@ -1,5 +1,6 @@
-// An endpoint's health, derived from its delivery attempts (the record of what actually happened), not from a
-// status someone has to remember to update.
+// An endpoint's health: its status and 24-hour success rate derived from its delivery attempts (the record of what
+// actually happened); the last success and the wording of the last error from the summary the delivery activity
+// keeps on the endpoint row (recordIntegrationOutcome), which costs nothing to read however long it has been failing.
 import type { Executor } from '@switchboard/database';
 import { sql } from 'drizzle-orm';
 import type { EndpointHealth, EndpointRow } from './endpoint-record.ts';
@@ -12,13 +13,9 @@ type AttemptSummary = {
   last_outcome: string | null;
   last_status_code: number | null;
   last_error_class: string | null;
-  last_success_at: Date | null;
 };
 
-/**
- * One query for any number of endpoints. Each part reads the (endpoint_id, started_at) index: the latest attempt,
- * the latest success, and the last 24 hours' attempts.
- */
+/** One query for any number of endpoints; both parts read the (endpoint_id, started_at) index. */
 export async function endpointHealth(db: Executor, rows: readonly EndpointRow[]): Promise<Map<string, EndpointHealth>> {
   const health = new Map<string, EndpointHealth>();
   if (rows.length === 0) return health;
@@ -33,17 +30,12 @@ export async function endpointHealth(db: Executor, rows: readonly EndpointRow[])
       latest.started_at as last_attempt_at,
       latest.outcome as last_outcome,
       latest.status_code as last_status_code,
-      latest.error_class as last_error_class,
-      success.started_at as last_success_at
+      latest.error_class as last_error_class
     from unnest(array[${ids}]) as e(id)
     left join lateral (
       select started_at, outcome, status_code, error_class from webhook_attempts
       where endpoint_id = e.id order by started_at desc limit 1
     ) latest on true
-    left join lateral (
-      select started_at from webhook_attempts
-      where endpoint_id = e.id and outcome = 'succeeded' order by started_at desc limit 1
-    ) success on true
     left join lateral (
       select count(*) as attempts, count(*) filter (where outcome = 'succeeded') as succeeded from webhook_attempts
       where endpoint_id = e.id and started_at > now() - interval '24 hours'
@@ -62,8 +54,8 @@ function summarise(row: EndpointRow, s: AttemptSummary | undefined): EndpointHea
     status,
     successRate24h: s && s.attempts_24h > 0 ? s.succeeded_24h / s.attempts_24h : null,
     lastAttemptAt: lastAttemptAt?.toISOString() ?? null,
-    lastSuccessAt: s?.last_success_at ? new Date(s.last_success_at).toISOString() : null,
-    lastError: lastFailed ? describeFailure(s!) : null,
+    lastSuccessAt: row.lastSuccessAt?.toISOString() ?? null,
+    lastError: lastFailed ? (row.lastError ?? describeFailure(s!)) : null,
   };
 }
 
