@@ -290,6 +290,8 @@ describe('WebhookManager (Chromium against the real API, delivery workflow and r
     await events.getByText('Endpoint disabled').waitFor();
     assert.match((await events.textContent()) ?? '', /410/);
     assert.equal(await page.getByRole('button', { name: 'Enable', exact: true }).count(), 1);
+    assert.equal(await page.getByRole('button', { name: 'Send test event' }).isDisabled(), true);
+    await page.getByText('Nothing is sent to a disabled endpoint').waitFor();
     await screenshot(page, 'disabled');
 
     await page.getByRole('button', { name: 'Back to endpoints' }).click();

@@ -127,7 +127,8 @@ export function EndpointDetail({
         <div className="integration-actions endpoint-actions">
           <button
             type="button"
-            disabled={busy}
+            disabled={busy || !current.enabled}
+            aria-describedby={current.enabled ? undefined : `test-disabled-${current.id}`}
             onClick={() =>
               void run(async () => {
                 await sendWebhookTestEvent(current.id);
@@ -187,6 +188,11 @@ export function EndpointDetail({
         </div>
       )}
 
+      {canManage && !current.enabled && (
+        <p id={`test-disabled-${current.id}`} className="hint">
+          Nothing is sent to a disabled endpoint: enable it to send a test event or resend deliveries.
+        </p>
+      )}
       <div aria-live="polite">{message && <SuccessNotice message={message} />}</div>
       {actionError && <ErrorNotice message={actionError} />}
 

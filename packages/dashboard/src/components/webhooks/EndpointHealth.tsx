@@ -22,7 +22,10 @@ export function EndpointHealth({ endpoint }: { endpoint: WebhookEndpoint }) {
   return (
     <div className="webhook-health">
       <div className="badges">
-        <span className={`badge health-${health.status}`}>{labels[health.status]}</span>
+        {/* A disabled endpoint with a reason says it once, with the reason. */}
+        {!(health.status === 'disabled' && endpoint.disabledReason) && (
+          <span className={`badge health-${health.status}`}>{labels[health.status]}</span>
+        )}
         {endpoint.disabledReason ? (
           <span className="badge badge-inactive">Disabled: {endpoint.disabledReason}</span>
         ) : (

@@ -18,7 +18,9 @@ export function EndpointList({ endpoints, onOpen }: { endpoints: WebhookEndpoint
         <li key={endpoint.id} className="card integration-item webhook-endpoint-item">
           <div className="integration-summary">
             <h3 className="endpoint-url">{endpoint.url}</h3>
-            <span className={`badge health-${endpoint.health.status}`}>{healthLabels[endpoint.health.status]}</span>
+            {!(endpoint.health.status === 'disabled' && endpoint.disabledReason) && (
+              <span className={`badge health-${endpoint.health.status}`}>{healthLabels[endpoint.health.status]}</span>
+            )}
             {endpoint.disabledReason ? (
               <span className="badge badge-inactive">Disabled: {endpoint.disabledReason}</span>
             ) : (
