@@ -1,0 +1,89 @@
+// Deliveries per second through the delivery engine: pending deliveries in PostgreSQL → endpoint workflows →
+// batches → a receiver in another process, with everything recorded (attempt rows, delivery updates). Not part
+// of `npm test`; run: TEST_TEMPORAL_PORT=<free port> mocha --no-config --require test/support/root-hooks.ts
+// --timeout 600000 activities/webhooks/delivery.bench.ts  (env: MESSAGES per endpoint count, default 20000 total).
+import assert from 'node:assert/strict';
+import { type ChildProcess, spawn } from 'node:child_process';
+import { createInterface } from 'node:readline';
+import { sql } from 'drizzle-orm';
+import { makeOrganization } from '../../domain/test-fixtures.ts';
+import { testDatabase } from '../../test/support/database.ts';
+import { type RunningWorker, testTemporal, uniqueTaskQueue } from '../../test/support/temporal.ts';
+import { webhooksTaskQueueFor } from '../../workflows/webhook-endpoint-contract.ts';
+import { makeEndpoint } from './test-support.ts';
+import { wakeEndpoint } from './wake.ts';
+
+const TOTAL = Number(process.env.MESSAGES ?? 20_000);
+
+async function startReceiverProcess(): Promise<{ port: number; child: ChildProcess }> {
+  const child = spawn(process.execPath, [new URL('../../test/receivers/serve.ts', import.meta.url).pathname], {
+    stdio: ['pipe', 'pipe', 'inherit'],
+  });
+  const first = await createInterface({ input: child.stdout! })[Symbol.asyncIterator]().next();
+  return { port: (JSON.parse(first.value as string) as { port: number }).port, child };
+}
+
+describe('webhook delivery throughput', function () {
+  this.timeout(600_000);
+  let worker: RunningWorker;
+  let receiver: { port: number; child: ChildProcess };
+  const ticketsQueue = uniqueTaskQueue('webhook-bench');
+
+  before(async () => {
+    const temporal = await testTemporal();
+    worker = await temporal.startWebhooksWorker({ db: testDatabase().db, ticketsTaskQueue: ticketsQueue });
+    receiver = await startReceiverProcess();
+  });
+  after(async () => {
+    await worker?.stop();
+    receiver?.child.kill('SIGTERM');
+  });
+
+  for (const endpointCount of [1, 10, 100]) {
+    it(`${endpointCount} endpoint(s)`, async () => {
+      const { db } = testDatabase();
+      const temporal = await testTemporal();
+      const org = await makeOrganization();
+      const endpoints = [];
+      for (let i = 0; i < endpointCount; i++) {
+        endpoints.push(
+          await makeEndpoint(org.organizationId, {
+            url: `http://127.0.0.1:${receiver.port}/e${i}`,
+            rateLimitPerSecond: 1000,
+            maxConcurrency: Math.max(4, Math.ceil(64 / endpointCount)),
+          }),
+        );
+      }
+      const perEndpoint = Math.ceil(TOTAL / endpointCount);
+      const payload = JSON.stringify({
+        type: 'ticket.updated',
+        timestamp: new Date().toISOString(),
+        data: { ticket: { id: 'c0ffee', number: 4821, status: 'open', subject: 'Printer on fire'.repeat(4) } },
+      });
+      await db.execute(sql`insert into webhook_messages (id, organization_id, event_type, payload)
+        select 'msg_bench' || ${endpointCount} || '_' || g, ${org.organizationId}, 'ticket.updated', ${payload}::jsonb
+        from generate_series(1, ${perEndpoint}) g`);
+      await db.execute(sql`insert into webhook_deliveries (organization_id, endpoint_id, message_id, next_attempt_at)
+        select ${org.organizationId}, e.id, 'msg_bench' || ${endpointCount} || '_' || g, now()
+        from generate_series(1, ${perEndpoint}) g, unnest(${sql.raw(`array[${endpoints.map((e) => `'${e.id}'::uuid`).join(',')}]`)}) as e(id)`);
+      const total = perEndpoint * endpointCount;
+      const started = performance.now();
+      await Promise.all(
+        endpoints.map((e) =>
+          wakeEndpoint(temporal.client, e.id, org.organizationId, { taskQueue: webhooksTaskQueueFor(ticketsQueue) }),
+        ),
+      );
+      for (;;) {
+        const result = await db.execute<{ n: number }>(sql`select count(*)::int as n from webhook_deliveries
+          where organization_id = ${org.organizationId} and status = 'succeeded'`);
+        if (result.rows[0]!.n >= total) break;
+        await new Promise((r) => setTimeout(r, 100));
+      }
+      const seconds = (performance.now() - started) / 1000;
+      console.log(
+        `      ${endpointCount} endpoint(s): ${total} deliveries in ${seconds.toFixed(1)} s = ${Math.round(total / seconds)}/s`,
+      );
+      assert.ok(total / seconds > 0);
+    });
+  }
+});
