@@ -5,7 +5,7 @@ import { mkdir } from 'node:fs/promises';
 import path from 'node:path';
 import type { Locator, Page } from 'playwright-core';
 import { behaviours, type Receiver, startReceiver } from '../receivers/webhook-receiver.ts';
-import { createTestOrganization, startTestApi, type TestApi, type TestUser } from '../support/api.ts';
+import { addTestMember, createTestOrganization, startTestApi, type TestApi, type TestUser } from '../support/api.ts';
 import { testDatabase } from '../support/database.ts';
 import { type RunningWorker, testTemporal } from '../support/temporal.ts';
 import { type Browser, launchChromium } from './support/chromium.ts';
@@ -225,6 +225,17 @@ describe('WebhookManager (Chromium against the real API, delivery workflow and r
     assert.notEqual(rotated, firstSecret);
     await page.getByText('also signed with the previous secret until').waitFor();
     await screenshot(page, 'rotated');
+    // Where the browser refuses the clipboard, the secret is selected for copying by hand, and the page says so.
+    await page.evaluate(() => {
+      navigator.clipboard.writeText = () => Promise.reject(new DOMException('denied', 'NotAllowedError'));
+    });
+    await page.getByRole('button', { name: 'Copy secret' }).click();
+    await page.getByText('The browser did not allow copying.').waitFor();
+    const selected = await page.evaluate(() => {
+      const input = document.activeElement as HTMLInputElement;
+      return input.value.slice(input.selectionStart ?? 0, input.selectionEnd ?? 0);
+    });
+    assert.equal(selected, rotated);
     await page.getByRole('button', { name: 'Done' }).click();
     assert.equal(await page.getByRole('textbox', { name: 'Signing secret' }).count(), 0);
 
@@ -302,5 +313,26 @@ describe('WebhookManager (Chromium against the real API, delivery workflow and r
         hasText: receiver.url('/gone'),
       });
     await item.getByText(/^Disabled: .*410/).waitFor();
+  });
+  it('shows a viewer the endpoints, health and delivery log, without the controls only admins may use', async () => {
+    const viewer = await addTestMember(admin.organizationId, { role: 'viewer', name: 'Vera Viewer', api });
+    await page.getByRole('button', { name: 'Sign out' }).click();
+    await page.getByRole('heading', { name: 'Sign in to Switchboard' }).waitFor();
+    await page.goto(`${api.baseUrl}/login?next=${encodeURIComponent('/settings/integrations/webhooks')}`);
+    await page.getByLabel('Email').fill(viewer.email);
+    await page.getByLabel('Password').fill(viewer.password);
+    await page.getByRole('button', { name: 'Sign in' }).click();
+    await page.getByText('Only admins can add or change webhook endpoints').waitFor();
+    assert.equal(await page.getByRole('button', { name: 'Add endpoint' }).count(), 0);
+
+    await page.getByRole('button', { name: `Manage ${receiver.url('/failing')}` }).click();
+    const row = deliveries(page, 'webhook.test');
+    await row.getByRole('button', { name: 'Show attempts' }).click();
+    await row.locator('.attempt-table').getByText('HTTP 200').waitFor();
+    for (const name of ['Send test event', 'Edit', 'Disable', 'Rotate secret', 'Delete', 'Resend failed']) {
+      assert.equal(await page.getByRole('button', { name, exact: true }).count(), 0, `no ${name} button`);
+    }
+    assert.equal(await row.getByRole('button', { name: /^Resend / }).count(), 0);
+    await screenshot(page, 'viewer');
   });
 });
