@@ -175,7 +175,7 @@ async function sendAll(deps: BatchDeps, endpoint: DeliveryEndpoint, claimed: Cla
         const delivery = claimed[index];
         if (delivery === undefined) return;
         const wait = started + index * interval - Date.now();
-        if (wait > 0) await new Promise((r) => setTimeout(r, wait));
+        if (wait > 0 && throttledUntil === undefined) await new Promise((r) => setTimeout(r, wait));
         if (throttledUntil !== undefined) {
           unsent.push(delivery);
           continue;

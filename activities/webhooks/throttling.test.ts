@@ -104,4 +104,18 @@ describe('webhook throttling', function () {
     const [first] = await deliveriesOf(endpoint.id);
     assert.equal((await attemptsOf(first!.id)).length, 1);
   });
+
+  it('pauses the whole endpoint when a receiver answers 429 with Retry-After, not only the throttled message', async () => {
+    const org = await makeOrganization();
+    let answered = 0;
+    receiver.route('/busy', () =>
+      ++answered === 1 ? { status: 429, headers: { 'retry-after': '2' } } : { status: 200 },
+    );
+    const endpoint = await makeEndpoint(org.organizationId, { url: receiver.url('/busy'), maxConcurrency: 1 });
+    await publish(org.organizationId, 5);
+    await eventually(async () => assert.equal(await succeeded(endpoint.id), 5), { timeoutMs: 20_000 });
+    const arrivals = receiver.requestsTo('/busy').map((r) => r.receivedAt);
+    assert.equal(arrivals.length, 6, 'five messages, one of them twice');
+    assert.ok(arrivals[1]! - arrivals[0]! >= 1_900, `next request ${arrivals[1]! - arrivals[0]!} ms after the 429`);
+  });
 });
