@@ -15,7 +15,19 @@ import { formatTime } from '../../format.ts';
 import { ErrorNotice, SuccessNotice } from '../Notices.tsx';
 import { DeliveryAttempts } from './DeliveryAttempts.tsx';
 
-const PENDING_POLL_MS = 2_000;
+// While a pending delivery is due (or nearly), the log looks again every 2 s; one waiting hours for its next
+// retry only needs a look now and then, not a request every 2 s for as long as the page is open.
+const DUE_POLL_MS = 2_000;
+const WAITING_POLL_MS = 30_000;
+
+function pollDelayMs(deliveries: WebhookDelivery[], now: number): number | null {
+  const pending = deliveries.filter((d) => d.status === 'pending');
+  if (pending.length === 0) return null;
+  const soonest = Math.min(...pending.map((d) => (d.nextAttemptAt ? Date.parse(d.nextAttemptAt) : now)));
+  // Overdue by a minute: nothing is sending right now (the delivery worker is down), so no hurry either.
+  if (soonest < now - 60_000) return WAITING_POLL_MS;
+  return Math.min(Math.max(soonest - now, DUE_POLL_MS), WAITING_POLL_MS);
+}
 
 type Props = {
   endpointId: string;
@@ -72,10 +84,15 @@ export function DeliveryLog({ endpointId, canManage, refreshKey, onSettled }: Pr
   useEffect(() => {
     if (hadPending.current && !hasPending) onSettled?.();
     hadPending.current = hasPending;
-    if (!hasPending) return;
-    const timer = setInterval(() => void load(), PENDING_POLL_MS);
-    return () => clearInterval(timer);
-  }, [hasPending, load, onSettled]);
+  }, [hasPending, onSettled]);
+
+  // Each answer schedules the next look (a new `page` object), so one timer is pending at a time.
+  useEffect(() => {
+    const delay = page ? pollDelayMs(page.deliveries, Date.now()) : null;
+    if (delay === null) return;
+    const timer = setTimeout(() => void load(), delay);
+    return () => clearTimeout(timer);
+  }, [page, load]);
 
   async function loadMore() {
     if (!page?.nextCursor) return;
