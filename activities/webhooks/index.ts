@@ -6,6 +6,7 @@ import type { Client } from '@temporalio/client';
 import type { Config } from '../../common/config.ts';
 import type { DispatchedTicketEvent } from '../../common/ticket-events.ts';
 import { createSafePoster, type SafePoster } from '../http/safe-post.ts';
+import { coalesceByKey } from './coalesce.ts';
 import { type DeliverBatchInput, type DeliverBatchResult, deliverDueBatch } from './deliver-batch.ts';
 import { type EnqueueResult, enqueueDeliveries } from './enqueue.ts';
 import { wakeEndpoint } from './wake.ts';
@@ -33,15 +34,19 @@ export function createWebhookActivities(options: WebhookActivitiesOptions) {
       maxPayloadBytes: config.webhooks.payloadLimitBytes,
     });
 
+  // Endpoint workflows live on the same queue as these activities, next to the activities that feed them. Wakes are
+  // merged per endpoint and queue: the id of an endpoint is unique, the queue differs only between test runs.
+  const wake = coalesceByKey((key) => {
+    const [endpointId, organizationId, taskQueue] = key.split('|') as [string, string, string];
+    return wakeEndpoint(temporalClient, endpointId, organizationId, { taskQueue });
+  });
+
   return {
     /** Idempotent: retried after a crash it finds its message and deliveries and only wakes the endpoints again. */
     async enqueueWebhookDeliveries(event: DispatchedTicketEvent): Promise<EnqueueResult> {
       const result = await enqueueDeliveries(db, event, config.webhooks.payloadLimitBytes);
-      // Endpoint workflows live on this same queue, next to the activities that feed them.
       const taskQueue = Context.current().info.taskQueue;
-      await Promise.all(
-        result.endpointIds.map((id) => wakeEndpoint(temporalClient, id, event.organizationId, { taskQueue })),
-      );
+      await Promise.all(result.endpointIds.map((id) => wake(`${id}|${event.organizationId}|${taskQueue}`)));
       return result;
     },
 
