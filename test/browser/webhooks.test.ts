@@ -211,8 +211,34 @@ describe('WebhookManager (Chromium against the real API, delivery workflow and r
     await screenshot(page, 'list');
   });
 
-  it('rotates the secret (showing the new one once), disables and enables, and deletes after confirmation', async () => {
+  it('edits an endpoint, with the API’s refusal shown beside the field', async () => {
     await page.getByRole('button', { name: `Manage ${receiver.url('/hooks')}` }).click();
+    await page.getByRole('button', { name: 'Edit', exact: true }).click();
+    const form = page.getByRole('form', { name: 'Edit webhook endpoint' });
+    assert.equal(await form.getByLabel('ticket.created', { exact: true }).isChecked(), true);
+    await form.getByLabel('Parallel requests at most').fill('500');
+    await form.getByRole('button', { name: 'Save endpoint' }).click();
+    const concurrency = form.getByLabel('Parallel requests at most');
+    const invalid = form.locator('input[aria-invalid="true"]');
+    await invalid.waitFor();
+    assert.equal(await invalid.getAttribute('id'), await concurrency.getAttribute('id'));
+    const describedBy = (await concurrency.getAttribute('aria-describedby')) ?? '';
+    assert.match((await form.locator(`[id="${describedBy}"]`).textContent()) ?? '', /100/);
+
+    await concurrency.fill('4');
+    await form.getByLabel('Description').fill('Ops automation (EU)');
+    await form.getByLabel('comment.created', { exact: true }).check();
+    await form.getByRole('button', { name: 'Save endpoint' }).click();
+    await page.getByText('Endpoint saved.').waitFor();
+    await page.getByText('50 requests/s, 4 in parallel').waitFor();
+    await page.getByText('Ops automation (EU)').waitFor();
+    const [saved] = (await admin.fetch('GET', '/api/webhooks/endpoints')).body.data.filter(
+      (e: { url: string }) => e.url === receiver.url('/hooks'),
+    );
+    assert.deepEqual(saved.eventTypes.toSorted(), ['comment.created', 'ticket.created', 'ticket.status_changed']);
+  });
+
+  it('rotates the secret (showing the new one once), disables and enables, and deletes after confirmation', async () => {
     await page.getByRole('button', { name: 'Rotate secret' }).click();
     await page.getByLabel('Keep signing with the old secret for (hours)').fill('2');
     await page
