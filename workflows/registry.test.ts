@@ -10,7 +10,13 @@ import { dispatchTicketEvent } from '../outbox/dispatch.ts';
 import { workflowIds } from '../temporal-config/index.ts';
 import { testDatabase } from '../test/support/database.ts';
 import type { ProbeActivities } from '../test/support/probe-workflows.ts';
-import { eventually, type TestTemporal, testTemporal, uniqueTaskQueue } from '../test/support/temporal.ts';
+import {
+  eventually,
+  type RunningWorker,
+  type TestTemporal,
+  testTemporal,
+  uniqueTaskQueue,
+} from '../test/support/temporal.ts';
 import { bundleWorkflows } from '../worker/create-worker.ts';
 import { ticketStateQuery } from './messages.ts';
 import { type Subscription, subscribersOf } from './registry.ts';
@@ -39,6 +45,8 @@ describe('subscription registry', function () {
     let connection: NativeConnection;
     let worker: Worker;
     let running: Promise<void>;
+    // The real registry includes the webhooks subscription: its enqueue activity needs the webhooks worker.
+    let webhooksWorker: RunningWorker;
     const taskQueue = uniqueTaskQueue('registry');
     const recorded: Array<[string, number, string]> = [];
 
@@ -63,10 +71,12 @@ describe('subscription registry', function () {
         dataConverter: temporalDataConverter(temporal.codecKeys),
       });
       running = worker.run();
+      webhooksWorker = await temporal.startWebhooksWorker({ db: testDatabase().db, ticketsTaskQueue: taskQueue });
     });
     after(async () => {
       worker?.shutdown();
       await running;
+      await webhooksWorker?.stop();
       await connection?.close();
     });
 
@@ -91,10 +101,10 @@ describe('subscription registry', function () {
       assert.deepEqual(
         state.recent.map((r) => [r.id, r.subscribers, r.failed.map((f) => f.subscriber)]),
         [
-          [1, ['sla'], []],
-          [2, ['sla', 'comments-probe'], []],
-          [3, ['sla', 'failing-probe'], ['failing-probe']],
-          [4, ['sla', 'comments-probe'], []],
+          [1, ['sla', 'webhooks'], []],
+          [2, ['sla', 'webhooks', 'comments-probe'], []],
+          [3, ['sla', 'webhooks', 'failing-probe'], ['failing-probe']],
+          [4, ['sla', 'webhooks', 'comments-probe'], []],
         ],
       );
     });

@@ -94,8 +94,8 @@ describe('ticket workflow', function () {
     assert.deepEqual(
       s.recent.map((r) => [r.type, r.subscribers, r.failed]),
       [
-        ['ticket.created', ['sla'], []],
-        ['ticket.assigned', [], []],
+        ['ticket.created', ['sla', 'webhooks'], []],
+        ['ticket.assigned', ['webhooks'], []],
       ],
     );
   });
