@@ -146,17 +146,33 @@ describe('integrations API', () => {
 
   it('validates a config change against the stored type', async () => {
     const created = await admin.fetch('POST', '/api/integrations', {
+      integrationType: 'email',
+      name: 'Mail',
+      config: { fromAddress: 'support@acme.test' },
+    });
+    assert.equal(created.status, 201, JSON.stringify(created.body));
+    const before = await writeCounts();
+    const response = await admin.fetch('PATCH', `/api/integrations/${created.body.id}`, {
+      config: { fromAddress: 'not an address' },
+    });
+    assert.equal(response.status, 422);
+    assert.ok(response.body.error.details.some((d: { path: string }) => d.path === 'body.config.fromAddress'));
+    assert.deepEqual(await writeCounts(), before);
+  });
+
+  it('sends changes of a webhook endpoint to the webhooks API (409), writing nothing', async () => {
+    const created = await admin.fetch('POST', '/api/integrations', {
       integrationType: 'webhook',
       name: 'Hook',
       config: { url: 'https://example.com/hook', eventTypes: ['ticket.created', 'comment.created'] },
     });
     assert.equal(created.status, 201, JSON.stringify(created.body));
     const before = await writeCounts();
-    const response = await admin.fetch('PATCH', `/api/integrations/${created.body.id}`, {
-      config: { url: 'ftp://example.com', eventTypes: ['ticket.created'] },
-    });
-    assert.equal(response.status, 422);
-    assert.ok(response.body.error.details.some((d: { path: string }) => d.path === 'body.config.url'));
+    for (const body of [{ isActive: false }, { credentials: { secret: 'x' } }, { config: created.body.config }]) {
+      const response = await admin.fetch('PATCH', `/api/integrations/${created.body.id}`, body);
+      assert.equal(response.status, 409, JSON.stringify(body));
+      assert.match(response.body.error.message, new RegExp(`/api/webhooks/endpoints/${created.body.id}`));
+    }
     assert.deepEqual(await writeCounts(), before);
   });
 

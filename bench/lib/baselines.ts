@@ -26,10 +26,14 @@ export async function rawKeepAliveLoop(receiver: Receiver, seconds = 5, concurre
   const stopAt = Date.now() + seconds * 1000;
   const post = (i: number) =>
     new Promise<void>((resolve, reject) => {
-      const req = http.request(url, { method: 'POST', agent, headers: { 'content-type': 'application/json' } }, (res) => {
-        res.resume();
-        res.on('end', () => resolve());
-      });
+      const req = http.request(
+        url,
+        { method: 'POST', agent, headers: { 'content-type': 'application/json' } },
+        (res) => {
+          res.resume();
+          res.on('end', () => resolve());
+        },
+      );
       req.on('error', reject);
       req.end(body(i));
     });

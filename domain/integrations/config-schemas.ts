@@ -61,14 +61,19 @@ export const integrationSchemas = {
       .strict(),
     credentials: namedSecrets,
   },
+  // Created through createEndpoint (domain/webhooks), which applies the URL and header policy and generates the
+  // secret; this schema is the generic API's view of the same fields.
   webhook: {
     config: z
       .object({
         url: httpsUrl,
+        description: z.string().max(500).optional(),
         eventTypes: z
           .array(z.enum(ticketEventTypes as [string, ...string[]]))
           .min(1, 'subscribe to at least one event type')
           .transform((types) => [...new Set(types)]),
+        rateLimitPerSecond: z.number().int().min(1).max(1000).optional(),
+        maxConcurrency: z.number().int().min(1).max(100).optional(),
       })
       .strict(),
     credentials: namedSecrets,

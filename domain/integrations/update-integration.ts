@@ -2,7 +2,7 @@ import { isDeepStrictEqual } from 'node:util';
 import { type Database, integrationConfigs } from '@switchboard/database';
 import { and, eq, sql } from 'drizzle-orm';
 import type { PgUpdateSetSource } from 'drizzle-orm/pg-core';
-import { notFound, validationFailed } from '../../api/http/errors.ts';
+import { conflict, notFound, validationFailed } from '../../api/http/errors.ts';
 import { zodDetails } from '../../api/http/validate.ts';
 import type { KeyRing } from '../../common/config.ts';
 import { recordAudit } from '../audit.ts';
@@ -33,6 +33,10 @@ export async function updateIntegration(
       .where(and(eq(integrationConfigs.id, integrationId), eq(integrationConfigs.organizationId, scope.organizationId)))
       .for('update');
     if (!current) throw notFound('integration');
+    // One path changes an endpoint, so its URL policy, sealed secret and header set, endpoint events and the wake
+    // of its delivery workflow can't be bypassed.
+    if (current.integrationType === 'webhook')
+      throw conflict(`webhook endpoints are changed with PATCH /api/webhooks/endpoints/${integrationId}`);
     const schemas = integrationSchemas[current.integrationType];
     const config = input.config === undefined ? undefined : parseTyped(schemas.config, input.config, 'config');
     const credentials =

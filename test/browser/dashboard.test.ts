@@ -180,33 +180,33 @@ describe('dashboard (Chromium against the real API)', function () {
     assert.equal(await page.getByRole('button', { name: 'Load more' }).count(), 0);
   });
 
-  it('adds a webhook integration on the Integration settings page, with JSON and API errors shown beside the form', async () => {
+  it('adds an email integration with the generic form on the Integration settings page, with JSON and API errors shown beside the form', async () => {
     await page.getByRole('navigation', { name: 'Main' }).getByRole('link', { name: 'Integrations' }).click();
     await page.getByRole('heading', { name: 'Integrations', level: 1 }).waitFor();
     await page.getByText('No integrations yet.').waitFor();
     await page.getByRole('button', { name: 'Add integration' }).click();
-    await page.getByLabel('Type').selectOption('webhook');
-    await page.getByLabel('Name').fill('Ops webhook');
+    await page.getByLabel('Type').selectOption('email');
+    await page.getByLabel('Name').fill('Support mail');
 
     // Not JSON: caught in the browser, nothing sent.
     await page.getByLabel('Config (JSON)').fill('{ url: nope');
     await page.getByRole('button', { name: 'Add integration' }).click();
     await page.getByText(/Config is not valid JSON/).waitFor();
 
-    // JSON, but not a valid webhook config: the API's details appear beside the form.
-    await page.getByLabel('Config (JSON)').fill('{"url": "not a url"}');
+    // JSON, but not a valid email config: the API's details appear beside the form.
+    await page.getByLabel('Config (JSON)').fill('{"fromAddress": "not an address"}');
     await page.getByRole('button', { name: 'Add integration' }).click();
     const apiError = page.locator('.form-errors').getByRole('alert');
     await apiError.waitFor();
-    assert.match((await apiError.textContent()) ?? '', /url/i);
+    assert.match((await apiError.textContent()) ?? '', /fromAddress/);
     await screenshot(page, 'integration-form-errors');
 
-    await page.getByLabel('Config (JSON)').fill(JSON.stringify(webhookConfig, null, 2));
+    await page.getByLabel('Config (JSON)').fill(JSON.stringify(emailConfig, null, 2));
     await page.getByRole('button', { name: 'Add integration' }).click();
-    await page.getByText('Ops webhook added.').waitFor();
+    await page.getByText('Support mail added.').waitFor();
     const item = page.getByRole('list', { name: 'Configured integrations' }).getByRole('listitem');
-    await item.getByRole('heading', { name: 'Ops webhook' }).waitFor();
-    assert.match((await item.textContent()) ?? '', /Webhook\s*Active/);
+    await item.getByRole('heading', { name: 'Support mail' }).waitFor();
+    assert.match((await item.textContent()) ?? '', /Email\s*Active/);
     await screenshot(page, 'integrations');
 
     const listed = await admin.fetch('GET', '/api/integrations');
@@ -217,22 +217,22 @@ describe('dashboard (Chromium against the real API)', function () {
         i.name,
         i.isActive,
       ]),
-      [['webhook', 'Ops webhook', true]],
+      [['email', 'Support mail', true]],
     );
 
     // Edit: rename it and give it credentials, which come back only as a hint.
-    await page.getByRole('button', { name: 'Edit Ops webhook' }).click();
-    await page.getByLabel('Name').fill('Ops webhook EU');
-    await page.getByLabel('Credentials (JSON)').fill('{"signingSecret": "whsec_dashboard_test_secret_7q"}');
+    await page.getByRole('button', { name: 'Edit Support mail' }).click();
+    await page.getByLabel('Name').fill('Support mail EU');
+    await page.getByLabel('Credentials (JSON)').fill('{"smtpPassword": "smtp-dashboard-test-secret-7q"}');
     await page.getByRole('button', { name: 'Save integration' }).click();
-    await page.getByText('Ops webhook EU saved.').waitFor();
-    await item.getByRole('heading', { name: 'Ops webhook EU' }).waitFor();
+    await page.getByText('Support mail EU saved.').waitFor();
+    await item.getByRole('heading', { name: 'Support mail EU' }).waitFor();
     const meta = (await item.locator('.integration-meta').textContent()) ?? '';
     assert.match(meta, /credentials \S+/);
-    assert.doesNotMatch(meta, /whsec_dashboard_test_secret_7q/);
+    assert.doesNotMatch(meta, /smtp-dashboard-test-secret-7q/);
 
-    await page.getByRole('button', { name: 'Disable Ops webhook EU' }).click();
-    await page.getByText('Ops webhook EU disabled.').waitFor();
+    await page.getByRole('button', { name: 'Disable Support mail EU' }).click();
+    await page.getByText('Support mail EU disabled.').waitFor();
     await item.getByText('Inactive').waitFor();
     const stored = await admin.fetch('GET', '/api/integrations');
     assert.equal(stored.body.data[0].isActive, false);
@@ -323,7 +323,4 @@ describe('dashboard for a viewer (Chromium against the real API)', function () {
   });
 });
 
-const webhookConfig = {
-  url: 'https://hooks.example.test/switchboard',
-  eventTypes: ['ticket.created', 'ticket.status_changed'],
-};
+const emailConfig = { fromAddress: 'support@acme.test' };

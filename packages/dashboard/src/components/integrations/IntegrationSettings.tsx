@@ -9,6 +9,7 @@ import {
   integrationTypes,
   listIntegrations,
   updateIntegration,
+  updateWebhookEndpoint,
 } from '../../api.ts';
 import { formatTime } from '../../format.ts';
 import { canManageIntegrations, useMe } from '../../session.tsx';
@@ -143,7 +144,12 @@ export function IntegrationSettings() {
                     aria-label={`${integration.isActive ? 'Disable' : 'Enable'} ${integration.name}`}
                     onClick={() =>
                       void runAction(
-                        () => updateIntegration(integration.id, { isActive: !integration.isActive }),
+                        () =>
+                          // A webhook endpoint is switched through its own API, which records the endpoint event
+                          // and wakes its delivery workflow.
+                          integration.integrationType === 'webhook'
+                            ? updateWebhookEndpoint(integration.id, { enabled: !integration.isActive })
+                            : updateIntegration(integration.id, { isActive: !integration.isActive }),
                         `${integration.name} ${integration.isActive ? 'disabled' : 'enabled'}.`,
                       )
                     }
