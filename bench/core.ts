@@ -4,89 +4,17 @@
 //
 // Run: npm run bench (or: bash scripts/bench.sh core). Rounds alternate relay-off and relay-on so drift on the
 // machine hits both sides; each figure is the median over rounds.
-import { execFileSync } from 'node:child_process';
-import { rmSync } from 'node:fs';
-import { join } from 'node:path';
-import { connectDatabase, ensureDatabaseExists, runMigrations } from '@switchboard/database';
-import pg from 'pg';
+import type pg from 'pg';
 import { runOpenLoop } from './lib/open-loop.ts';
-import { repoRoot, type Started, startProcess } from './lib/processes.ts';
+import type { Started } from './lib/processes.ts';
+import { benchStack, waitForOutboxEmpty } from './lib/stack.ts';
 import { formatMs, median, percentile, printTable } from './lib/stats.ts';
 
 const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 3);
 const CREATE_COUNT = Number(process.env.BENCH_CREATE_COUNT ?? 500);
 const LAG_SECONDS = Number(process.env.BENCH_LAG_SECONDS ?? 10);
-const API_PORT = 3083;
-const TEMPORAL_PORT = 7283;
-const databaseUrl = process.env.BENCH_DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/switchboard_bench';
-const baseUrl = `http://127.0.0.1:${API_PORT}`;
-
-const env: Record<string, string> = {
-  DATABASE_URL: databaseUrl,
-  TEMPORAL_ADDRESS: `127.0.0.1:${TEMPORAL_PORT}`,
-  PORT: String(API_PORT),
-  PUBLIC_URL: baseUrl,
-  LOG_LEVEL: 'info',
-  SEED_ADMIN_PASSWORD: 'bench-password-1234',
-  BETTER_AUTH_SECRET: process.env.BETTER_AUTH_SECRET ?? 'bench-secret-bench-secret-bench-secret',
-  SWITCHBOARD_MASTER_KEYS: process.env.SWITCHBOARD_MASTER_KEYS ?? `k1:${Buffer.alloc(32, 5).toString('base64')}`,
-  SWITCHBOARD_CODEC_KEYS: process.env.SWITCHBOARD_CODEC_KEYS ?? `c1:${Buffer.alloc(32, 6).toString('base64')}`,
-};
-
-async function freshDatabase() {
-  const admin = new pg.Client({ connectionString: databaseUrl.replace(/\/[^/]+$/, '/postgres') });
-  await admin.connect();
-  await admin.query(`drop database if exists "${new URL(databaseUrl).pathname.slice(1)}" with (force)`);
-  await admin.end();
-  await ensureDatabaseExists(databaseUrl);
-  const handle = connectDatabase(databaseUrl, 1);
-  await runMigrations(handle.db);
-  await handle.close();
-}
-
-function startTemporal() {
-  const dataDir = join(repoRoot, '.data/bench-temporal');
-  rmSync(dataDir, { recursive: true, force: true });
-  execFileSync('bash', [join(repoRoot, 'scripts/temporal.sh'), 'start'], {
-    env: {
-      ...process.env,
-      TEMPORAL_PORT: String(TEMPORAL_PORT),
-      TEMPORAL_UI_PORT: '8283',
-      TEMPORAL_DB_FILE: join(dataDir, 'bench.sqlite'),
-    },
-    stdio: 'inherit',
-  });
-}
-
-function stopTemporal() {
-  execFileSync('bash', [join(repoRoot, 'scripts/temporal.sh'), 'stop'], {
-    env: { ...process.env, TEMPORAL_PORT: String(TEMPORAL_PORT) },
-    stdio: 'inherit',
-  });
-}
-
-const startApi = () => startProcess('api', 'api/server.ts', env, (line) => line.includes('API listening'));
-const startWorker = () => startProcess('worker', 'worker/main.ts', env, (line) => line.includes('worker started'));
-
-async function apiKey(): Promise<string> {
-  const signIn = await fetch(`${baseUrl}/api/auth/sign-in/email`, {
-    method: 'POST',
-    headers: { 'content-type': 'application/json', origin: baseUrl },
-    body: JSON.stringify({ email: 'admin@acme.test', password: env.SEED_ADMIN_PASSWORD }),
-  });
-  if (!signIn.ok) throw new Error(`sign-in failed: ${signIn.status} ${await signIn.text()}`);
-  const cookie = signIn.headers
-    .getSetCookie()
-    .map((c) => c.split(';')[0])
-    .join('; ');
-  const created = await fetch(`${baseUrl}/api/api-keys`, {
-    method: 'POST',
-    headers: { 'content-type': 'application/json', origin: baseUrl, cookie },
-    body: JSON.stringify({ name: 'bench' }),
-  });
-  if (created.status !== 201) throw new Error(`api key failed: ${created.status} ${await created.text()}`);
-  return ((await created.json()) as { key: string }).key;
-}
+const stack = benchStack('core', { api: 3083, temporal: 7283, temporalUi: 8283 });
+const baseUrl = stack.baseUrl;
 
 function client(key: string) {
   const headers = { 'content-type': 'application/json', authorization: `Bearer ${key}` };
@@ -110,16 +38,6 @@ function client(key: string) {
       return ((await res.json()) as { version: number }).version;
     },
   };
-}
-
-async function waitForOutboxEmpty(pool: pg.Pool, timeoutMs = 120_000) {
-  const deadline = Date.now() + timeoutMs;
-  while (Date.now() < deadline) {
-    const { rows } = await pool.query('select count(*)::int as n from ticket_events where dispatched_at is null');
-    if (rows[0].n === 0) return;
-    await new Promise((r) => setTimeout(r, 200));
-  }
-  throw new Error('outbox did not drain');
 }
 
 async function lagSince(pool: pg.Pool, sinceId: number): Promise<number[]> {
@@ -159,14 +77,8 @@ async function main() {
   console.log(
     `core benchmark: ${ROUNDS} rounds, ${CREATE_COUNT} creates at 50/s per side, lag runs of ${LAG_SECONDS}s`,
   );
-  await freshDatabase();
-  startTemporal();
-  execFileSync(process.execPath, ['scripts/seed.ts'], {
-    cwd: repoRoot,
-    env: { ...process.env, ...env },
-    stdio: 'ignore',
-  });
-  const pool = new pg.Pool({ connectionString: databaseUrl, max: 2 });
+  await stack.prepare();
+  const pool = stack.pool();
   let apiProcess: Started | undefined;
   let worker: Started | undefined;
   const results = {
@@ -176,10 +88,10 @@ async function main() {
     lag200: [] as Array<{ p50: number; p99: number; achieved: number }>,
   };
   try {
-    apiProcess = await startApi();
-    const api = client(await apiKey());
+    apiProcess = await stack.startApi();
+    const api = client(await stack.apiKey());
     // Warm up connections, JIT and the ticket workflow code path.
-    worker = await startWorker();
+    worker = await stack.startWorker();
     for (let i = 0; i < 50; i++) await api.createTicket(i);
     await waitForOutboxEmpty(pool);
 
@@ -194,7 +106,7 @@ async function main() {
       if (off.errors) throw new Error(`relay-off run had ${off.errors} errors: ${off.firstError}`);
       results.createOff.push({ p50: percentile(off.latenciesMs, 50), p99: percentile(off.latenciesMs, 99) });
 
-      worker = await startWorker();
+      worker = await stack.startWorker();
       await waitForOutboxEmpty(pool); // the backlog from the relay-off run goes out before we measure
       let since = await maxEventId(pool);
       const on = await runOpenLoop({
@@ -227,7 +139,7 @@ async function main() {
     await worker?.stop();
     await apiProcess?.stop();
     await pool.end();
-    stopTemporal();
+    stack.stopTemporal();
   }
 
   const m = (xs: Array<{ p50: number; p99: number }>, k: 'p50' | 'p99') => median(xs.map((x) => x[k]));

@@ -1,14 +1,14 @@
 // POSTs per second against a local receiver in another process: a plain Node keep-alive loop (the ceiling),
 // safePost, and deliverWebhook (signing + safePost: one delivery attempt minus the bookkeeping).
-// Run: node activities/http/safe-post.bench.ts
+// Run: npm run bench -- http-sender
 // Options (env): SECONDS per run (default 5), CONCURRENCY in flight (default 64), ROUNDS (default 3).
 import { spawn } from 'node:child_process';
 import http from 'node:http';
 import { availableParallelism, loadavg } from 'node:os';
 import { createInterface } from 'node:readline';
-import { generateSecret } from '../../common/webhooks/standard-webhooks.ts';
-import { deliverWebhook } from './deliver-webhook.ts';
-import { createSafePoster } from './safe-post.ts';
+import { generateSecret } from '../common/webhooks/standard-webhooks.ts';
+import { deliverWebhook } from '../activities/http/deliver-webhook.ts';
+import { createSafePoster } from '../activities/http/safe-post.ts';
 
 const seconds = Number(process.env.SECONDS ?? 5);
 const concurrency = Number(process.env.CONCURRENCY ?? 64);
@@ -20,7 +20,7 @@ const body = JSON.stringify({
 });
 
 async function startReceiverProcess() {
-  const child = spawn(process.execPath, [new URL('../../test/receivers/serve.ts', import.meta.url).pathname], {
+  const child = spawn(process.execPath, [new URL('../test/receivers/serve.ts', import.meta.url).pathname], {
     stdio: ['pipe', 'pipe', 'inherit'],
   });
   const [line] = await createInterface({ input: child.stdout! })

@@ -1,22 +1,22 @@
 // Deliveries per second through the delivery engine: pending deliveries in PostgreSQL → endpoint workflows →
 // batches → a receiver in another process, with everything recorded (attempt rows, delivery updates). Not part
 // of `npm test`; run: TEST_TEMPORAL_PORT=<free port> mocha --no-config --require test/support/root-hooks.ts
-// --timeout 600000 activities/webhooks/delivery.bench.ts  (env: MESSAGES per endpoint count, default 20000 total).
+// --timeout 600000 bench/webhook-batches.ts  (env: MESSAGES per endpoint count, default 20000 total).
 import assert from 'node:assert/strict';
 import { type ChildProcess, spawn } from 'node:child_process';
 import { createInterface } from 'node:readline';
 import { sql } from 'drizzle-orm';
-import { makeOrganization } from '../../domain/test-fixtures.ts';
-import { testDatabase } from '../../test/support/database.ts';
-import { type RunningWorker, testTemporal, uniqueTaskQueue } from '../../test/support/temporal.ts';
-import { webhooksTaskQueueFor } from '../../workflows/webhook-endpoint-contract.ts';
-import { makeEndpoint } from './test-support.ts';
-import { wakeEndpoint } from './wake.ts';
+import { makeOrganization } from '../domain/test-fixtures.ts';
+import { testDatabase } from '../test/support/database.ts';
+import { type RunningWorker, testTemporal, uniqueTaskQueue } from '../test/support/temporal.ts';
+import { webhooksTaskQueueFor } from '../workflows/webhook-endpoint-contract.ts';
+import { makeEndpoint } from '../activities/webhooks/test-support.ts';
+import { wakeEndpoint } from '../activities/webhooks/wake.ts';
 
 const TOTAL = Number(process.env.MESSAGES ?? 20_000);
 
 async function startReceiverProcess(): Promise<{ port: number; child: ChildProcess }> {
-  const child = spawn(process.execPath, [new URL('../../test/receivers/serve.ts', import.meta.url).pathname], {
+  const child = spawn(process.execPath, [new URL('../test/receivers/serve.ts', import.meta.url).pathname], {
     stdio: ['pipe', 'pipe', 'inherit'],
   });
   const first = await createInterface({ input: child.stdout! })[Symbol.asyncIterator]().next();

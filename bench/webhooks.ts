@@ -1,0 +1,181 @@
+// Webhooks benchmark (issue 3): end-to-end deliveries per second, ticket event to receiver, with 1, 10 and 100
+// endpoints; event-to-delivery latency at a fixed offered load; and, in the same run against the same receiver,
+// two baselines: a plain Node keep-alive POST loop (the ceiling) and a BullMQ-on-Redis sender doing the same signed
+// deliveries with retries. Real PostgreSQL, Temporal (its own dev server), Redis, the product's API and worker.
+//
+// Run: npm run bench -- webhooks. Ticket events are written through the domain (updateTicket: the change, its
+// ticket_events row, the audit row), exactly as the API writes them, so the HTTP layer does not cap the event rate.
+import { connectDatabase } from '@switchboard/database';
+import type { Scope } from '../domain/scope.ts';
+import { createTicket } from '../domain/tickets/create-ticket.ts';
+import { updateTicket } from '../domain/tickets/update-ticket.ts';
+import { bullmqSender, rawKeepAliveLoop } from './lib/baselines.ts';
+import { runOpenLoop } from './lib/open-loop.ts';
+import type { Started } from './lib/processes.ts';
+import { startLatencyReceiver } from './lib/receiver-process.ts';
+import { apiClient, benchStack } from './lib/stack.ts';
+import { formatMs, median, percentile, printTable } from './lib/stats.ts';
+
+const TARGET_DELIVERIES = Number(process.env.BENCH_DELIVERIES ?? 6000);
+const LATENCY_SECONDS = Number(process.env.BENCH_LATENCY_SECONDS ?? 10);
+const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 3);
+const stack = benchStack('webhooks', { api: 3084, temporal: 7284, temporalUi: 8284 });
+
+type Endpoint = { id: string };
+
+async function main() {
+  console.log(
+    `webhooks benchmark: ${TARGET_DELIVERIES} deliveries per throughput run, ${ROUNDS} rounds, ` +
+      `latency at 500 deliveries/s for ${LATENCY_SECONDS}s`,
+  );
+  await stack.prepare();
+  const receiver = await startLatencyReceiver();
+  const database = connectDatabase(stack.databaseUrl, 16);
+  let api: Started | undefined;
+  let worker: Started | undefined;
+  const rows: Array<Array<string | number>> = [];
+  try {
+    api = await stack.startApi();
+    worker = await stack.startWorker();
+    const call = apiClient(stack.baseUrl, await stack.apiKey());
+    const me = await call<{ organization: { id: string }; user: { id: string } }>('GET', '/api/me');
+    const scope: Scope = {
+      organizationId: me.organization.id,
+      actor: { type: 'user', id: me.user.id },
+      userId: me.user.id,
+    };
+    const tickets = await Promise.all(
+      Array.from({ length: 200 }, (_, i) => createTicket(database.db, scope, { subject: `Bench ${i}` })),
+    );
+    const versions = new Map(tickets.map((t) => [t.id, t.version]));
+    let nextTicket = 0;
+    /** One ticket change (a `ticket.updated` event), on the next ticket round robin. */
+    const change = async (i: number) => {
+      const ticket = tickets[nextTicket++ % tickets.length]!;
+      const version = versions.get(ticket.id)!;
+      versions.set(ticket.id, version + 1);
+      await updateTicket(database.db, scope, ticket.id, { version, priority: i % 2 ? 'high' : 'low' });
+    };
+
+    const endpoints = async (n: number): Promise<Endpoint[]> => {
+      const created: Endpoint[] = [];
+      for (let i = 0; i < n; i++) {
+        const { endpoint } = await call<{ endpoint: Endpoint }>(
+          'POST',
+          '/api/webhooks/endpoints',
+          { url: receiver.url(`/e${i}`), eventTypes: ['ticket.updated'], rateLimitPerSecond: 1000, maxConcurrency: 50 },
+          201,
+        );
+        created.push(endpoint);
+      }
+      return created;
+    };
+    const disable = (list: Endpoint[]) =>
+      Promise.all(list.map((e) => call('PATCH', `/api/webhooks/endpoints/${e.id}`, { enabled: false })));
+
+    // Warm-up: JIT, connections, workflow code paths.
+    const warm = await endpoints(1);
+    await runBurst(change, receiver, 200, 1);
+    await disable(warm);
+
+    const throughput: Record<number, number[]> = { 1: [], 10: [], 100: [] };
+    const raw: number[] = [];
+    const bull: number[] = [];
+    for (let round = 1; round <= ROUNDS; round++) {
+      raw.push(await rawKeepAliveLoop(receiver, 5));
+      bull.push((await bullmqSender(receiver, 10_000)).perSecond);
+      for (const n of [1, 10, 100]) {
+        const list = await endpoints(n);
+        throughput[n]!.push(await runBurst(change, receiver, TARGET_DELIVERIES / n, n));
+        await disable(list);
+      }
+      console.log(`round ${round} done`);
+    }
+
+    // Latency at a fixed offered load: 10 endpoints × 50 events/s = 500 deliveries/s.
+    const latencyEndpoints = await endpoints(10);
+    const since = Date.now();
+    const run = await runOpenLoop({ ratePerSecond: 50, count: 50 * LATENCY_SECONDS, call: change });
+    if (run.errors) throw new Error(`latency run had ${run.errors} errors: ${run.firstError}`);
+    const expected = 50 * LATENCY_SECONDS * 10;
+    const stats = await waitForDeliveries(receiver, since, expected);
+    await disable(latencyEndpoints);
+
+    const rawM = median(raw);
+    const bullM = median(bull);
+    rows.push(['raw keep-alive POST loop (ceiling)', Math.round(rawM), '1.00', '-']);
+    rows.push(['BullMQ signed sender (baseline)', Math.round(bullM), (bullM / rawM).toFixed(2), '1.00']);
+    for (const n of [1, 10, 100]) {
+      const m = median(throughput[n]!);
+      rows.push([
+        `Switchboard, ${n} endpoint(s), event → receiver`,
+        Math.round(m),
+        (m / rawM).toFixed(2),
+        (m / bullM).toFixed(2),
+      ]);
+    }
+    console.log('\nDeliveries per second (median of rounds; same receiver, same machine):');
+    printTable(['sender', 'deliveries/s', 'of raw', 'of BullMQ'], rows);
+    console.log(
+      `\nEvent-to-delivery latency at 500 deliveries/s (10 endpoints × 50 events/s, ${expected} deliveries):`,
+    );
+    printTable(
+      ['p50 ms', 'p99 ms', 'max ms', 'received', 'distinct webhook-ids'],
+      [
+        [
+          formatMs(percentile(stats.latenciesMs, 50)),
+          formatMs(percentile(stats.latenciesMs, 99)),
+          formatMs(Math.max(...stats.latenciesMs)),
+          stats.count,
+          stats.distinctIds,
+        ],
+      ],
+    );
+  } finally {
+    await worker?.stop();
+    await api?.stop();
+    receiver.stop();
+    await database.close();
+    stack.stopTemporal();
+  }
+}
+
+/**
+ * Writes `events` ticket changes as fast as the database takes them (16 at a time) and returns deliveries per
+ * second from the first write to the last delivery at the receiver (`events × endpoints` of them).
+ */
+async function runBurst(
+  change: (i: number) => Promise<void>,
+  receiver: Awaited<ReturnType<typeof startLatencyReceiver>>,
+  events: number,
+  endpoints: number,
+): Promise<number> {
+  const since = Date.now();
+  const started = performance.now();
+  let i = 0;
+  await Promise.all(
+    Array.from({ length: 16 }, async () => {
+      while (i < events) await change(i++);
+    }),
+  );
+  const expected = Math.round(events) * endpoints;
+  await waitForDeliveries(receiver, since, expected);
+  return expected / ((performance.now() - started) / 1000);
+}
+
+async function waitForDeliveries(
+  receiver: Awaited<ReturnType<typeof startLatencyReceiver>>,
+  since: number,
+  expected: number,
+  timeoutMs = 300_000,
+) {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const stats = await receiver.stats(since);
+    if (stats.count >= expected) return stats;
+    if (Date.now() > deadline) throw new Error(`only ${stats.count} of ${expected} deliveries arrived`);
+    await new Promise((r) => setTimeout(r, 100));
+  }
+}
+
+await main();
