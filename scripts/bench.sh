@@ -6,7 +6,13 @@ ensure_node
 export PATH="$ROOT/node_modules/.bin:$PATH"
 cd "$ROOT"
 names=("$@")
-[ ${#names[@]} -gt 0 ] || names=(core)
+[ ${#names[@]} -gt 0 ] || names=(core webhooks)
+# The webhooks benchmark's BullMQ baseline needs Redis on 127.0.0.1:6379.
+if [[ " ${names[*]} " == *" webhooks "* ]] && ! (echo >/dev/tcp/127.0.0.1/6379) 2>/dev/null; then
+  command -v redis-server >/dev/null || { log "installing redis-server for the BullMQ baseline"; apt_install redis-server; }
+  redis-server --daemonize yes --bind 127.0.0.1 --port 6379 --save "" --appendonly no
+  wait_for_port 127.0.0.1 6379 10
+fi
 for name in "${names[@]}"; do
   log "bench/$name.ts"
   node "bench/$name.ts"
