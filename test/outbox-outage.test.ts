@@ -72,15 +72,19 @@ describe('outbox during a Temporal outage', function () {
     );
     for (const ticketId of ticketIds) {
       const expected = (await eventsOf([ticketId])).map((e) => e.id);
-      await eventually(async () => {
-        const state = await temporal.client.workflow.getHandle(workflowIds.ticket(ticketId)).query(ticketStateQuery);
-        assert.deepEqual(
-          state.recent.map((r) => r.id),
-          expected,
-          `ticket ${ticketId} applied its events in order, each once`,
-        );
-        assert.equal(state.appliedTotal, expected.length);
-      });
+      await eventually(
+        async () => {
+          const state = await temporal.client.workflow.getHandle(workflowIds.ticket(ticketId)).query(ticketStateQuery);
+          assert.deepEqual(
+            state.recent.map((r) => r.id),
+            expected,
+            `ticket ${ticketId} applied its events in order, each once`,
+          );
+          assert.equal(state.appliedTotal, expected.length);
+          // An activity whose completion was lost with the server is retried after its start-to-close timeout.
+        },
+        { timeoutMs: 60_000 },
+      );
     }
   });
 });

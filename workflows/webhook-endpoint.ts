@@ -79,7 +79,9 @@ export const webhookSubscription: Subscription = {
     if (!patched('webhooks-subscription')) return;
     const { enqueueWebhookDeliveries } = proxyActivities<WebhookActivities>({
       taskQueue: webhooksTaskQueueFor(workflowInfo().taskQueue),
-      startToCloseTimeout: '30 seconds',
+      // A few statements and signals; the ticket waits on it, so a lost completion (worker or Temporal restart)
+      // must be retried soon.
+      startToCloseTimeout: '10 seconds',
       retry: { initialInterval: '1 second', maximumInterval: '1 minute' },
     });
     await enqueueWebhookDeliveries(event);
