@@ -6,9 +6,9 @@ import { spawn } from 'node:child_process';
 import http from 'node:http';
 import { availableParallelism, loadavg } from 'node:os';
 import { createInterface } from 'node:readline';
-import { generateSecret } from '../common/webhooks/standard-webhooks.ts';
 import { deliverWebhook } from '../activities/http/deliver-webhook.ts';
 import { createSafePoster } from '../activities/http/safe-post.ts';
+import { generateSecret } from '../common/webhooks/standard-webhooks.ts';
 
 const seconds = Number(process.env.SECONDS ?? 5);
 const concurrency = Number(process.env.CONCURRENCY ?? 64);

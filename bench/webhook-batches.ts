@@ -6,12 +6,12 @@ import assert from 'node:assert/strict';
 import { type ChildProcess, spawn } from 'node:child_process';
 import { createInterface } from 'node:readline';
 import { sql } from 'drizzle-orm';
+import { makeEndpoint } from '../activities/webhooks/test-support.ts';
+import { wakeEndpoint } from '../activities/webhooks/wake.ts';
 import { makeOrganization } from '../domain/test-fixtures.ts';
 import { testDatabase } from '../test/support/database.ts';
 import { type RunningWorker, testTemporal, uniqueTaskQueue } from '../test/support/temporal.ts';
 import { webhooksTaskQueueFor } from '../workflows/webhook-endpoint-contract.ts';
-import { makeEndpoint } from '../activities/webhooks/test-support.ts';
-import { wakeEndpoint } from '../activities/webhooks/wake.ts';
 
 const TOTAL = Number(process.env.MESSAGES ?? 20_000);
 

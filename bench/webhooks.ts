@@ -48,13 +48,25 @@ async function main() {
       Array.from({ length: 200 }, (_, i) => createTicket(database.db, scope, { subject: `Bench ${i}` })),
     );
     const versions = new Map(tickets.map((t) => [t.id, t.version]));
+    const busy = new Map(tickets.map((t) => [t.id, Promise.resolve()]));
     let nextTicket = 0;
-    /** One ticket change (a `ticket.updated` event), on the next ticket round robin. */
-    const change = async (i: number) => {
+    /** One ticket change (a `ticket.updated` event), on the next ticket round robin; one ticket's changes in turn. */
+    const change = (_i: number) => {
       const ticket = tickets[nextTicket++ % tickets.length]!;
-      const version = versions.get(ticket.id)!;
-      versions.set(ticket.id, version + 1);
-      await updateTicket(database.db, scope, ticket.id, { version, priority: i % 2 ? 'high' : 'low' });
+      const next = busy.get(ticket.id)!.then(async () => {
+        // Alternate per ticket: an update that changes nothing writes no event.
+        const version = versions.get(ticket.id)!;
+        const updated = await updateTicket(database.db, scope, ticket.id, {
+          version,
+          priority: version % 2 ? 'high' : 'low',
+        });
+        versions.set(ticket.id, updated.version);
+      });
+      busy.set(
+        ticket.id,
+        next.catch(() => {}),
+      );
+      return next;
     };
 
     const endpoints = async (n: number): Promise<Endpoint[]> => {
