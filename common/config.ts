@@ -67,6 +67,8 @@ export function loadConfig(env = process.env) {
       timeoutMs: Number(env.SWITCHBOARD_WEBHOOK_TIMEOUT_MS ?? 15_000),
       payloadLimitBytes: Number(env.SWITCHBOARD_WEBHOOK_PAYLOAD_LIMIT_BYTES ?? 256 * 1024),
     },
+    /** The worker's Prometheus endpoint (GET /metrics on 127.0.0.1); 0 turns it off. */
+    workerMetricsPort: Number(env.WORKER_METRICS_PORT ?? 9464),
     logLevel: env.LOG_LEVEL ?? 'info',
     bodyLimit: env.BODY_LIMIT ?? '1mb',
   };

@@ -1,6 +1,7 @@
 // The worker process: runs the `tickets` task queue (ticket and SLA workflows, database activities), the
-// `webhooks` task queue (endpoint delivery workflows and their activities) and the outbox relay that feeds them. Several can run at once: Temporal shares the task queue among them and only one
-// relay is active at a time (the others stand by for its lock).
+// `webhooks` task queue (endpoint delivery workflows and their activities) and the outbox relay that feeds them.
+// Several can run at once: Temporal shares the task queues among them and only one relay is active at a time (the
+// others stand by for its lock). GET /metrics on WORKER_METRICS_PORT shows the relay's counters.
 import { connectDatabase } from '@switchboard/database';
 import { NativeConnection } from '@temporalio/worker';
 import { loadConfig } from '../common/config.ts';
@@ -8,6 +9,7 @@ import { createLogger } from '../common/logger.ts';
 import { connectTemporalClient } from '../common/temporal-client.ts';
 import { createOutboxRelay } from '../outbox/relay.ts';
 import { bundleWorkflows, createTicketsWorker, createWebhooksWorker } from './create-worker.ts';
+import { relayRegistry, startMetricsServer } from './metrics-server.ts';
 
 const config = loadConfig();
 const logger = createLogger(config.logLevel, 'worker');
@@ -47,6 +49,10 @@ const relay = createOutboxRelay({ db: database.db, pool: database.pool, temporal
 
 // The SDK's runtime shuts the worker down on SIGINT/SIGTERM (in-flight tasks finish first); the relay stops with it.
 relay.start();
+const metricsServer =
+  config.workerMetricsPort > 0
+    ? await startMetricsServer(relayRegistry(relay.metrics), config.workerMetricsPort)
+    : undefined;
 logger.info(
   { taskQueues: [worker.options.taskQueue, webhooksWorker.options.taskQueue], address: config.temporal.address },
   'worker started',
@@ -63,6 +69,7 @@ try {
   exitCode = 1;
 } finally {
   await relay.stop();
+  metricsServer?.close();
   logger.info({ relay: relay.metrics() }, 'worker stopped');
   await temporal.close();
   await connection.close();

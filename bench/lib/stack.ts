@@ -25,6 +25,8 @@ export function benchStack(name: string, ports: { api: number; temporal: number;
     // The benchmark's receivers listen on loopback over plain http.
     SWITCHBOARD_WEBHOOK_ALLOW_HTTP: '1',
     SWITCHBOARD_WEBHOOK_ALLOW_CIDRS: '127.0.0.0/8',
+    // A running `npm start` worker may hold the default metrics port.
+    WORKER_METRICS_PORT: '0',
   };
   const temporalEnv = {
     ...process.env,
