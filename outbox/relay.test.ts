@@ -161,7 +161,8 @@ describe('outbox relay', function () {
     const key = RELAY_LOCK_KEY;
     const cut = await pool.query(
       `select pg_terminate_backend(pid) as cut from pg_locks
-        where locktype = 'advisory' and granted and classid = $1 and objid = $2`,
+        where locktype = 'advisory' and granted and classid = $1 and objid = $2
+          and database = (select oid from pg_database where datname = current_database())`,
       [Number(key >> 32n), Number(key & 0xffffffffn)],
     );
     assert.equal(cut.rowCount, 1, 'the relay held the lock on its own session');
