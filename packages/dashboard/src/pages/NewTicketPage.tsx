@@ -1,8 +1,9 @@
 // Opening a ticket on someone's behalf; the API validates it and answers with the new ticket.
 import { type FormEvent, useState } from 'react';
 import { Link, useNavigate } from 'react-router';
-import { ApiError, createTicket, describeError, type ErrorDetail, type NewTicket, ticketPriorities } from '../api.ts';
+import { ApiError, createTicket, describeError, type ErrorDetail, type NewTicket } from '../api.ts';
 import { ErrorNotice } from '../components/Notices.tsx';
+import { PriorityOptions } from '../components/tickets/TicketFieldOptions.tsx';
 import { parseTags } from '../format.ts';
 import { useMembers } from '../members.ts';
 import { canEditTickets, useMe } from '../session.tsx';
@@ -98,11 +99,7 @@ export function NewTicketPage() {
             value={priority}
             onChange={(e) => setPriority(e.target.value as NewTicket['priority'])}
           >
-            {ticketPriorities.map((p) => (
-              <option key={p} value={p}>
-                {p}
-              </option>
-            ))}
+            <PriorityOptions />
           </select>
         </div>
         <div className="field">

@@ -8,12 +8,11 @@ import {
   type TicketFilters,
   type TicketPriority,
   type TicketStatus,
-  ticketPriorities,
-  ticketStatuses,
 } from '../api.ts';
 import { ErrorNotice, Loading } from '../components/Notices.tsx';
 import { PriorityBadge, StatusBadge } from '../components/tickets/TicketBadges.tsx';
-import { formatTime, humanize, memberName } from '../format.ts';
+import { PriorityOptions, StatusOptions } from '../components/tickets/TicketFieldOptions.tsx';
+import { formatTime, memberName } from '../format.ts';
 import { useMembers } from '../members.ts';
 import { canEditTickets, useMe } from '../session.tsx';
 import { usePageTitle } from '../usePageTitle.ts';
@@ -119,11 +118,7 @@ export function TicketListPage() {
             <label htmlFor="filter-status">Status</label>
             <select id="filter-status" value={draft.status ?? ''} onChange={(e) => setField('status')(e.target.value)}>
               <option value="">Any status</option>
-              {ticketStatuses.map((s) => (
-                <option key={s} value={s}>
-                  {humanize(s)}
-                </option>
-              ))}
+              <StatusOptions />
             </select>
           </div>
           <div className="field">
@@ -134,11 +129,7 @@ export function TicketListPage() {
               onChange={(e) => setField('priority')(e.target.value)}
             >
               <option value="">Any priority</option>
-              {ticketPriorities.map((p) => (
-                <option key={p} value={p}>
-                  {p}
-                </option>
-              ))}
+              <PriorityOptions />
             </select>
           </div>
           <div className="field">

@@ -9,12 +9,10 @@ import {
   type TicketChanges,
   type TicketPriority,
   type TicketStatus,
-  ticketPriorities,
-  ticketStatuses,
   updateTicket,
 } from '../../api.ts';
-import { humanize } from '../../format.ts';
 import { ErrorNotice } from '../Notices.tsx';
+import { PriorityOptions, StatusOptions } from './TicketFieldOptions.tsx';
 
 type Props = {
   ticket: Ticket;
@@ -60,21 +58,13 @@ export function TicketControls({ ticket, members, onSaved, onConflict }: Props) 
       <div className="field">
         <label htmlFor="control-status">Status</label>
         <select id="control-status" value={status} onChange={(e) => setStatus(e.target.value as TicketStatus)}>
-          {ticketStatuses.map((s) => (
-            <option key={s} value={s}>
-              {humanize(s)}
-            </option>
-          ))}
+          <StatusOptions />
         </select>
       </div>
       <div className="field">
         <label htmlFor="control-priority">Priority</label>
         <select id="control-priority" value={priority} onChange={(e) => setPriority(e.target.value as TicketPriority)}>
-          {ticketPriorities.map((p) => (
-            <option key={p} value={p}>
-              {p}
-            </option>
-          ))}
+          <PriorityOptions />
         </select>
       </div>
       <div className="field">
