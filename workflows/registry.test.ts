@@ -5,7 +5,7 @@ import { ApplicationFailure } from '@temporalio/common';
 import { NativeConnection, Worker } from '@temporalio/worker';
 import { createDbActivities } from '../activities/db/index.ts';
 import { temporalDataConverter } from '../common/temporal-client.ts';
-import type { DispatchedTicketEvent, TicketEventType } from '../common/ticket-events.ts';
+import type { TicketEventType } from '../common/ticket-events.ts';
 import { dispatchTicketEvent } from '../outbox/dispatch.ts';
 import { workflowIds } from '../temporal-config/index.ts';
 import { testDatabase } from '../test/support/database.ts';
@@ -17,6 +17,7 @@ import {
   testTemporal,
   uniqueTaskQueue,
 } from '../test/support/temporal.ts';
+import { syntheticTicketEvent } from '../test/support/ticket-events.ts';
 import { bundleWorkflows } from '../worker/create-worker.ts';
 import { ticketStateQuery } from './messages.ts';
 import { type Subscription, subscribersOf } from './registry.ts';
@@ -111,30 +112,5 @@ describe('subscription registry', function () {
   });
 });
 
-function event(ticketId: string, id: number, type: TicketEventType): DispatchedTicketEvent {
-  return {
-    id,
-    organizationId: 'org-registry',
-    ticketId,
-    type,
-    payload: {
-      ticket: {
-        id: ticketId,
-        number: 1,
-        subject: 'Probe',
-        status: 'open',
-        priority: 'normal',
-        assigneeId: null,
-        requesterId: null,
-        tags: [],
-        channel: 'web',
-        firstResponseDueAt: null,
-        resolutionDueAt: null,
-        version: 1,
-      },
-      changes: {},
-    },
-    actor: { type: 'system', id: null },
-    createdAt: new Date().toISOString(),
-  };
-}
+const event = (ticketId: string, id: number, type: TicketEventType) =>
+  syntheticTicketEvent('org-registry', ticketId, id, type);

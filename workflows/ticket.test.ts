@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { randomUUID } from 'node:crypto';
-import type { DispatchedTicketEvent, TicketEventType, TicketSnapshot } from '../common/ticket-events.ts';
+import type { DispatchedTicketEvent, TicketEventType } from '../common/ticket-events.ts';
 import { dispatchTicketEvent } from '../outbox/dispatch.ts';
 import { searchAttributes, workflowIds, workflowTypes } from '../temporal-config/index.ts';
 import { testDatabase } from '../test/support/database.ts';
@@ -11,6 +11,7 @@ import {
   testTemporal,
   uniqueTaskQueue,
 } from '../test/support/temporal.ts';
+import { syntheticTicketEvent } from '../test/support/ticket-events.ts';
 import { type TicketWorkflowInput, ticketEventSignal, ticketStateQuery } from './messages.ts';
 
 describe('ticket workflow', function () {
@@ -132,32 +133,6 @@ describe('ticket workflow', function () {
     assert.equal(description.typedSearchAttributes.get(searchAttributes.TicketId), ticketId);
   });
 
-  function event(ticketId: string, id: number, type: TicketEventType): DispatchedTicketEvent {
-    return {
-      id,
-      organizationId,
-      ticketId,
-      type,
-      payload: { ticket: snapshot(ticketId) },
-      actor: { type: 'system', id: null },
-      createdAt: new Date().toISOString(),
-    };
-  }
+  const event = (ticketId: string, id: number, type: TicketEventType) =>
+    syntheticTicketEvent(organizationId, ticketId, id, type);
 });
-
-function snapshot(ticketId: string): TicketSnapshot {
-  return {
-    id: ticketId,
-    number: 1,
-    subject: 'Printer on fire',
-    status: 'open',
-    priority: 'normal',
-    assigneeId: null,
-    requesterId: null,
-    tags: [],
-    channel: 'web',
-    firstResponseDueAt: null,
-    resolutionDueAt: null,
-    version: 1,
-  };
-}
