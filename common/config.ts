@@ -67,6 +67,27 @@ export function loadConfig(env = process.env) {
       timeoutMs: Number(env.SWITCHBOARD_WEBHOOK_TIMEOUT_MS ?? 15_000),
       payloadLimitBytes: Number(env.SWITCHBOARD_WEBHOOK_PAYLOAD_LIMIT_BYTES ?? 256 * 1024),
     },
+    linear: {
+      /** Linear's endpoints; tests and self-hosted proxies point these at another server. */
+      apiUrl: env.LINEAR_API_URL ?? 'https://api.linear.app/graphql',
+      authorizeUrl: env.LINEAR_AUTHORIZE_URL ?? 'https://linear.app/oauth/authorize',
+      tokenUrl: env.LINEAR_TOKEN_URL ?? 'https://api.linear.app/oauth/token',
+      revokeUrl: env.LINEAR_REVOKE_URL ?? 'https://api.linear.app/oauth/revoke',
+      /** The OAuth application (Linear → Settings → API → OAuth applications); without it only API keys connect. */
+      clientId: env.LINEAR_CLIENT_ID ?? null,
+      clientSecret: env.LINEAR_CLIENT_SECRET ?? null,
+      /** Must be registered on the OAuth application exactly as written here. */
+      redirectUri: env.LINEAR_REDIRECT_URI ?? `${publicUrl}/api/linear/oauth/callback`,
+      /** Scopes asked for: `admin` lets us register the webhook ourselves; without it the admin pastes it. */
+      scopes: (env.LINEAR_SCOPES ?? 'read,write,admin')
+        .split(',')
+        .map((s) => s.trim())
+        .filter(Boolean),
+      /** Refresh an access token this long before it expires. */
+      refreshMarginMs: Number(env.LINEAR_REFRESH_MARGIN_MS ?? 5 * 60 * 1000),
+      /** Per request to Linear. */
+      timeoutMs: Number(env.LINEAR_TIMEOUT_MS ?? 15_000),
+    },
     /** The worker's Prometheus endpoint (GET /metrics on 127.0.0.1); 0 turns it off. */
     workerMetricsPort: Number(env.WORKER_METRICS_PORT ?? 9464),
     logLevel: env.LOG_LEVEL ?? 'info',

@@ -20,17 +20,28 @@ export const taskQueues = {
 export type TaskQueue = (typeof taskQueues)[keyof typeof taskQueues];
 
 /** Activity rate limits per task queue (activities per second across all workers), where a third party imposes one. */
-export const taskQueueRateLimits: Partial<Record<TaskQueue, number>> = {};
+export const taskQueueRateLimits: Partial<Record<TaskQueue, number>> = {
+  // Linear allows 5,000 requests an hour per credential (~1.4/s sustained) with bursts; the queue-wide cap keeps a
+  // backlog (reconnect, reconciliation after an outage) from spending an installation's budget in seconds. The
+  // activities also honour Linear's own RATELIMITED answers and Retry-After.
+  linear: 20,
+};
 
 export const workflowIds = {
   ticket: (ticketId: string) => `ticket/${ticketId}`,
   sla: (ticketId: string) => `sla/${ticketId}`,
+  /** The only writer of one ticket ↔ Linear issue link. */
+  linearSync: (ticketId: string, issueId: string) => `linear-sync/${ticketId}/${issueId}`,
+  /** Creating or linking an issue for a ticket; `key` is the request's idempotency key (`auto/<integrationId>` for rules). */
+  linearIssue: (ticketId: string, key: string) => `linear-issue/${ticketId}/${key}`,
 };
 
 /** Workflow type names, shared by the relay (which starts ticket workflows by name) and the workflows' own exports. */
 export const workflowTypes = {
   ticket: 'ticketWorkflow',
   sla: 'slaWatchWorkflow',
+  linearSync: 'linearSyncWorkflow',
+  linearIssue: 'linearIssueWorkflow',
 } as const;
 
 /** The value of the IntegrationType search attribute for the core workflows (integrations use their own type). */

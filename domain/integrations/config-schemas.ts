@@ -5,6 +5,7 @@
 
 import { ticketEventTypes } from '../../common/ticket-events.ts';
 import { z } from '../zod.ts';
+import { linearConfigSchema, linearCredentialsSchema } from './linear-config.ts';
 
 export const integrationTypes = ['linear', 'slack', 'email', 'webhook'] as const;
 export type IntegrationType = (typeof integrationTypes)[number];
@@ -32,15 +33,8 @@ const httpsUrl = z
 
 export const integrationSchemas = {
   linear: {
-    config: z
-      .object({
-        /** The Linear team new issues are created in. */
-        teamId: z.string().min(1).max(100).optional(),
-        /** Create a Linear issue for every new ticket, not only on request. */
-        autoCreateIssues: z.boolean().default(false),
-      })
-      .strict(),
-    credentials: namedSecrets,
+    config: linearConfigSchema,
+    credentials: linearCredentialsSchema,
   },
   slack: {
     config: z

@@ -205,6 +205,8 @@ export const externalSyncRecords = pgTable(
       .notNull()
       .references(() => integrationConfigs.id, { onDelete: 'cascade' }),
     externalId: text('external_id').notNull(),
+    /** The human-readable key (Linear's `ENG-123`), for display and lookup by identifier. */
+    externalKey: text('external_key'),
     externalUrl: text('external_url'),
     syncStatus: syncStatus('sync_status').notNull().default('pending'),
     lastSyncAt: timestamp('last_sync_at', { withTimezone: true }),
@@ -395,3 +397,82 @@ export const organizationSettings = pgTable('organization_settings', {
   webhookFailureDisableAfterMs: bigint('webhook_failure_disable_after_ms', { mode: 'number' }),
   updatedAt: updatedAt(),
 });
+
+// ---- Linear (issue 4). An installation is an integration_configs row of type `linear`; a link between a ticket
+// and a Linear issue is an external_sync_records row, synced by the workflow `linear-sync/<ticketId>/<issueId>`.
+
+/**
+ * A pending OAuth authorisation: the `state` we sent to Linear (CSRF) and the PKCE verifier that goes with it.
+ * Single use, short-lived, bound to the admin who started it.
+ */
+export const linearOauthStates = pgTable(
+  'linear_oauth_states',
+  {
+    /** SHA-256 (hex) of the `state` parameter; the state itself is only ever in the admin's browser. */
+    stateHash: text('state_hash').primaryKey(),
+    organizationId: organizationId(),
+    userId: text('user_id')
+      .notNull()
+      .references(() => user.id, { onDelete: 'cascade' }),
+    /** Reconnecting an existing installation keeps its id (and its links); null creates a new one. */
+    integrationConfigId: uuid('integration_config_id').references(() => integrationConfigs.id, {
+      onDelete: 'cascade',
+    }),
+    /** The PKCE code verifier, sealed like credentials (it is a secret until the code is exchanged). */
+    codeVerifier: jsonb('code_verifier').$type<CredentialEnvelope>().notNull(),
+    /** 'user' or 'app' (Linear's actor=app: changes appear as the application, not the admin). */
+    actor: text('actor').notNull().default('user'),
+    expiresAt: timestamp('expires_at', { withTimezone: true }).notNull(),
+    createdAt: createdAt(),
+  },
+  (t) => [index('linear_oauth_states_expires_idx').on(t.expiresAt)],
+);
+
+/**
+ * Which ticket comment is which external comment, per link: a comment is mirrored once, and its mirror coming
+ * back as a webhook is recognised as our own.
+ */
+export const externalCommentLinks = pgTable(
+  'external_comment_links',
+  {
+    id: uuid('id').primaryKey().defaultRandom(),
+    organizationId: organizationId(),
+    syncRecordId: uuid('sync_record_id')
+      .notNull()
+      .references(() => externalSyncRecords.id, { onDelete: 'cascade' }),
+    ticketCommentId: uuid('ticket_comment_id')
+      .notNull()
+      .references(() => ticketComments.id, { onDelete: 'cascade' }),
+    externalCommentId: text('external_comment_id').notNull(),
+    /** 'outbound' (a ticket comment we posted to the external system) or 'inbound' (imported from it). */
+    direction: text('direction').notNull(),
+    createdAt: createdAt(),
+  },
+  (t) => [
+    uniqueIndex('external_comment_links_ticket_uq').on(t.syncRecordId, t.ticketCommentId),
+    uniqueIndex('external_comment_links_external_uq').on(t.syncRecordId, t.externalCommentId),
+  ],
+);
+
+/** A field both sides changed since the last sync, and how the configured policy settled it. */
+export const externalSyncConflicts = pgTable(
+  'external_sync_conflicts',
+  {
+    id: bigserial('id', { mode: 'number' }).primaryKey(),
+    organizationId: organizationId(),
+    syncRecordId: uuid('sync_record_id')
+      .notNull()
+      .references(() => externalSyncRecords.id, { onDelete: 'cascade' }),
+    field: text('field').notNull(),
+    ticketValue: jsonb('ticket_value'),
+    externalValue: jsonb('external_value'),
+    /** 'ticket' or 'external': whose value both sides now hold. */
+    winner: text('winner').notNull(),
+    /** The policy that decided ('latest', 'ticket', 'linear'). */
+    policy: text('policy').notNull(),
+    ticketChangedAt: timestamp('ticket_changed_at', { withTimezone: true }),
+    externalChangedAt: timestamp('external_changed_at', { withTimezone: true }),
+    createdAt: createdAt(),
+  },
+  (t) => [index('external_sync_conflicts_record_idx').on(t.syncRecordId, t.id)],
+);
