@@ -1,0 +1,108 @@
+// A LinearClient for one installation. OAuth access tokens expire, so the loader refreshes them shortly before
+// they do; Linear rotates refresh tokens (the old one is refused once used), so two processes refreshing at once
+// would lock one of them out. One refresher per installation: the refresh runs under a PostgreSQL advisory lock
+// keyed by the installation, and whoever waited re-reads the credentials the winner stored instead of refreshing.
+import { LinearClient } from '@linear/sdk';
+import { type Database, integrationConfigs } from '@switchboard/database';
+import { and, eq, sql } from 'drizzle-orm';
+import { credentialContext, sealCredentials } from '../../domain/integrations/credentials.ts';
+import type { LinearCredentials } from '../../domain/integrations/linear-config.ts';
+import type { KeyRing } from '../config.ts';
+import { openJson } from '../crypto/envelope.ts';
+import { LinearNotConnectedError, LinearTokenRevokedError } from './errors.ts';
+import { type LinearEndpoints, LinearOAuthError, refreshAccessToken } from './oauth.ts';
+
+export type LinearClientDeps = { db: Database; keys: KeyRing; linear: LinearEndpoints };
+
+export type InstallationClient = {
+  client: LinearClient;
+  kind: 'apiKey' | 'oauth';
+  /** The webhook signing secret, when one is stored. */
+  webhookSecret: string | null;
+};
+
+/**
+ * The client for an installation, refreshing its OAuth token first if it expires within the margin (or at once with
+ * `forceRefresh`, after Linear refused a token we thought valid). Throws LinearNotConnectedError when the
+ * installation has no usable credentials and LinearTokenRevokedError when Linear refuses the refresh for good.
+ */
+export async function linearClientFor(
+  deps: LinearClientDeps,
+  organizationId: string,
+  integrationId: string,
+  options: { forceRefresh?: boolean } = {},
+): Promise<InstallationClient> {
+  let credentials = await readCredentials(deps.db, deps.keys, organizationId, integrationId);
+  if (!credentials) throw new LinearNotConnectedError('the Linear installation has no credentials: connect it again');
+  if (credentials.apiKey) return clientOf(deps, credentials, 'apiKey');
+  const expiring =
+    credentials.expiresAt !== undefined && credentials.expiresAt - Date.now() < deps.linear.refreshMarginMs;
+  if ((expiring || options.forceRefresh) && credentials.refreshToken)
+    credentials = await refreshUnderLock(deps, organizationId, integrationId, credentials.accessToken!);
+  return clientOf(deps, credentials, 'oauth');
+}
+
+function clientOf(
+  deps: LinearClientDeps,
+  credentials: LinearCredentials,
+  kind: 'apiKey' | 'oauth',
+): InstallationClient {
+  const client =
+    kind === 'apiKey'
+      ? new LinearClient({ apiKey: credentials.apiKey!, apiUrl: deps.linear.apiUrl })
+      : new LinearClient({ accessToken: credentials.accessToken!, apiUrl: deps.linear.apiUrl });
+  return { client, kind, webhookSecret: credentials.webhookSecret ?? null };
+}
+
+async function refreshUnderLock(
+  deps: LinearClientDeps,
+  organizationId: string,
+  integrationId: string,
+  staleAccessToken: string,
+): Promise<LinearCredentials> {
+  return deps.db.transaction(async (tx) => {
+    await tx.execute(sql`select pg_advisory_xact_lock(hashtext('linear-token-refresh'), hashtext(${integrationId}))`);
+    const current = await readCredentials(tx as unknown as Database, deps.keys, organizationId, integrationId);
+    if (!current?.accessToken || !current.refreshToken)
+      throw new LinearNotConnectedError('the Linear installation was disconnected');
+    // Someone refreshed while we waited for the lock: use their token rather than spend the rotated refresh token.
+    if (current.accessToken !== staleAccessToken) return current;
+    let tokens: Awaited<ReturnType<typeof refreshAccessToken>>;
+    try {
+      tokens = await refreshAccessToken(deps.linear, current.refreshToken);
+    } catch (err) {
+      if (err instanceof LinearOAuthError && err.permanent)
+        throw new LinearTokenRevokedError(
+          `Linear refused to refresh the access token (${err.error}): reconnect Linear`,
+        );
+      throw err;
+    }
+    const next: LinearCredentials = {
+      ...current,
+      accessToken: tokens.accessToken,
+      refreshToken: tokens.refreshToken ?? current.refreshToken,
+      ...(tokens.expiresAt !== undefined ? { expiresAt: tokens.expiresAt } : {}),
+      scopes: tokens.scopes.length > 0 ? tokens.scopes : current.scopes,
+    };
+    await tx
+      .update(integrationConfigs)
+      .set({ credentials: sealCredentials(deps.keys, organizationId, integrationId, next), updatedAt: sql`now()` })
+      .where(and(eq(integrationConfigs.id, integrationId), eq(integrationConfigs.organizationId, organizationId)));
+    return next;
+  });
+}
+
+async function readCredentials(
+  db: Database,
+  keys: KeyRing,
+  organizationId: string,
+  integrationId: string,
+): Promise<LinearCredentials | null> {
+  const [row] = await db
+    .select({ credentials: integrationConfigs.credentials, type: integrationConfigs.integrationType })
+    .from(integrationConfigs)
+    .where(and(eq(integrationConfigs.id, integrationId), eq(integrationConfigs.organizationId, organizationId)));
+  if (!row || row.type !== 'linear') throw new LinearNotConnectedError('the Linear installation no longer exists');
+  if (!row.credentials) return null;
+  return openJson(keys, row.credentials, credentialContext(organizationId, integrationId)) as LinearCredentials;
+}

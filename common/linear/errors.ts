@@ -1,0 +1,96 @@
+// What a failed call to Linear means for us. The SDK raises one LinearError subclass per kind of failure; this maps
+// each to what the caller should do: retry soon, retry after Linear's Retry-After, or stop and ask a person (a
+// revoked token, a deleted issue, a missing scope, input Linear refuses). Activities turn the result into a typed
+// ApplicationFailure; the API turns it into a 4xx/5xx.
+import {
+  AuthenticationLinearError,
+  ForbiddenLinearError,
+  GraphqlLinearError,
+  InvalidInputLinearError,
+  LinearError,
+  RatelimitedLinearError,
+} from '@linear/sdk';
+import { ApplicationFailure } from '@temporalio/common';
+import { linearFailureTypes } from '../../activities/linear/contract.ts';
+
+/** The installation has no usable credentials (never connected, disconnected, deleted). */
+export class LinearNotConnectedError extends Error {
+  override name = 'LinearNotConnectedError';
+}
+/** Linear refused our token and a refresh cannot fix it. */
+export class LinearTokenRevokedError extends Error {
+  override name = 'LinearTokenRevokedError';
+}
+
+export type LinearFailureKind =
+  | 'auth-revoked'
+  | 'not-connected'
+  | 'issue-not-found'
+  | 'forbidden'
+  | 'invalid-input'
+  | 'rate-limited'
+  | 'transient';
+
+export type ClassifiedLinearFailure = { kind: LinearFailureKind; message: string; retryAfterMs?: number };
+
+export function classifyLinearError(err: unknown): ClassifiedLinearFailure {
+  if (err instanceof LinearNotConnectedError) return { kind: 'not-connected', message: err.message };
+  if (err instanceof LinearTokenRevokedError) return { kind: 'auth-revoked', message: err.message };
+  if (err instanceof RatelimitedLinearError) {
+    const retryAfterMs =
+      err.retryAfter !== undefined
+        ? err.retryAfter * 1000
+        : err.requestsResetAt !== undefined
+          ? Math.max(1000, err.requestsResetAt - Date.now())
+          : 60_000;
+    return { kind: 'rate-limited', message: 'Linear rate limit reached', retryAfterMs };
+  }
+  if (err instanceof AuthenticationLinearError)
+    return { kind: 'auth-revoked', message: 'Linear refused the access token (revoked or expired): reconnect Linear' };
+  if (err instanceof ForbiddenLinearError)
+    return { kind: 'forbidden', message: `Linear refused the request: the token lacks a scope (${firstMessage(err)})` };
+  if (err instanceof InvalidInputLinearError) {
+    const message = firstMessage(err);
+    if (/entity not found/i.test(message)) return { kind: 'issue-not-found', message: `Linear: ${message}` };
+    return { kind: 'invalid-input', message: `Linear refused the input: ${message}` };
+  }
+  // A query the schema rejects is our bug; retrying will not fix it, so surface it like bad input.
+  if (err instanceof GraphqlLinearError)
+    return { kind: 'invalid-input', message: `Linear GraphQL error: ${firstMessage(err)}` };
+  if (err instanceof LinearError) return { kind: 'transient', message: `Linear: ${firstMessage(err)}` };
+  return { kind: 'transient', message: err instanceof Error ? err.message : String(err) };
+}
+
+/** The ApplicationFailure an activity throws for a failed Linear call (transient failures stay retryable). */
+export function toActivityFailure(err: unknown): ApplicationFailure {
+  const failure = classifyLinearError(err);
+  switch (failure.kind) {
+    case 'rate-limited':
+      return ApplicationFailure.create({
+        type: linearFailureTypes.rateLimited,
+        message: failure.message,
+        nonRetryable: false,
+        nextRetryDelay: failure.retryAfterMs,
+      });
+    case 'transient':
+      return ApplicationFailure.create({ type: 'LinearUnavailable', message: failure.message, nonRetryable: false });
+    default:
+      return ApplicationFailure.create({
+        type: failureTypeOf[failure.kind],
+        message: failure.message,
+        nonRetryable: true,
+      });
+  }
+}
+
+const failureTypeOf: Record<Exclude<LinearFailureKind, 'rate-limited' | 'transient'>, string> = {
+  'auth-revoked': linearFailureTypes.authRevoked,
+  'not-connected': linearFailureTypes.notConnected,
+  'issue-not-found': linearFailureTypes.issueNotFound,
+  forbidden: linearFailureTypes.forbidden,
+  'invalid-input': linearFailureTypes.invalidInput,
+};
+
+function firstMessage(err: LinearError): string {
+  return err.errors?.[0]?.message ?? err.message;
+}
