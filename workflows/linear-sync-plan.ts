@@ -66,3 +66,338 @@ export type SyncPlan = {
   /** What both sides hold once the plan is applied: the next lastSynced. */
   synced: SyncedValues;
 };
+
+// ---------------------------------------------------------------------------------------------------------------
+// Mapping between the two sides' vocabularies.
+
+const ticketStatusOrder: readonly TicketStatus[] = ['open', 'pending', 'on_hold', 'solved', 'closed'];
+
+/** The team's first state of a type (by Linear's position, as its UI orders them). */
+function firstStateOfType(states: readonly LinearState[], type: LinearStateType): LinearState | undefined {
+  return [...states].sort((a, b) => a.position - b.position).find((s) => s.type === type);
+}
+
+/**
+ * Where each ticket status goes when nobody configured it: open → the first unstarted state (Todo), pending → the
+ * first started one (In Progress), on_hold → the first backlog state (Backlog; Todo if the team has none),
+ * solved and closed → the first completed one (Done). A status with no state of its kind is left out (not written).
+ */
+export function defaultStatusToLinear(states: readonly LinearState[]): Partial<Record<TicketStatus, string>> {
+  const unstarted = firstStateOfType(states, 'unstarted');
+  const picks: Record<TicketStatus, LinearState | undefined> = {
+    open: unstarted,
+    pending: firstStateOfType(states, 'started'),
+    on_hold: firstStateOfType(states, 'backlog') ?? unstarted,
+    solved: firstStateOfType(states, 'completed'),
+    closed: firstStateOfType(states, 'completed'),
+  };
+  const mapping: Partial<Record<TicketStatus, string>> = {};
+  for (const status of ticketStatusOrder) {
+    const state = picks[status];
+    if (state) mapping[status] = state.id;
+  }
+  return mapping;
+}
+
+/**
+ * The ticket status a Linear state stands for when nobody configured it, by the state's type: triage, backlog and
+ * unstarted → open, started → pending, completed → solved, canceled → closed. A type Linear adds later reads as open.
+ */
+export function defaultLinearToStatus(state: Pick<LinearState, 'type'>): TicketStatus {
+  switch (state.type) {
+    case 'started':
+      return 'pending';
+    case 'completed':
+      return 'solved';
+    case 'canceled':
+      return 'closed';
+    default:
+      return 'open';
+  }
+}
+
+/** The Linear state a ticket status is written as: the configured one, else the default. Undefined: none fits. */
+export function linearStateForStatus(status: TicketStatus, settings: SyncSettings): string | undefined {
+  return settings.statusToLinear[status] ?? defaultStatusToLinear(settings.states)[status];
+}
+
+/** The ticket status a Linear state is written as: the configured one, else by its type. Null: an unknown state. */
+export function statusForLinearState(stateId: string, settings: SyncSettings): TicketStatus | null {
+  const configured = settings.linearToStatus[stateId];
+  if (configured) return configured;
+  const state = settings.states.find((s) => s.id === stateId);
+  return state ? defaultLinearToStatus(state) : null;
+}
+
+const linearPriorityOf: Record<TicketPriority, number> = { urgent: 1, high: 2, normal: 3, low: 4 };
+
+export function linearPriorityForTicket(priority: TicketPriority): number {
+  return linearPriorityOf[priority];
+}
+
+/** Linear's 0 ("No priority") and anything unexpected read as normal. */
+export function ticketPriorityForLinear(priority: number): TicketPriority {
+  switch (priority) {
+    case 1:
+      return 'urgent';
+    case 2:
+      return 'high';
+    case 4:
+      return 'low';
+    default:
+      return 'normal';
+  }
+}
+
+function normalEmail(email: string | null): string | null {
+  return email ? email.trim().toLowerCase() : null;
+}
+
+// ---------------------------------------------------------------------------------------------------------------
+// The merge.
+
+/**
+ * How one field looks on both sides. Two values are equivalent when either side's mapping takes one to the other:
+ * ticket `on_hold` and Linear Backlog are equivalent (on_hold is written as Backlog) and so are `open` and Backlog
+ * (Backlog reads as open), so neither side is rewritten just because the mappings are not one-to-one.
+ */
+type FieldRules<T, L> = {
+  field: SyncedField;
+  ticketValue: T;
+  linearValue: L;
+  lastTicket: T | undefined;
+  lastLinear: L | undefined;
+  toLinear(value: T): L | undefined;
+  toTicket(value: L): T | undefined;
+  sameTicket(a: T, b: T): boolean;
+  sameLinear(a: L, b: L): boolean;
+};
+
+type FieldOutcome<T, L> = {
+  writeLinear?: L;
+  writeTicket?: T;
+  synced: { ticket: T; linear: L };
+  conflict?: FieldConflict;
+};
+
+function equivalent<T, L>(r: FieldRules<T, L>): boolean {
+  const asLinear = r.toLinear(r.ticketValue);
+  if (asLinear !== undefined && r.sameLinear(asLinear, r.linearValue)) return true;
+  const asTicket = r.toTicket(r.linearValue);
+  return asTicket !== undefined && r.sameTicket(asTicket, r.ticketValue);
+}
+
+/** Writes the ticket's value to Linear (if it maps to anything), or Linear's to the ticket. */
+function adopt<T, L>(r: FieldRules<T, L>, from: 'ticket' | 'linear'): FieldOutcome<T, L> {
+  if (from === 'ticket') {
+    const value = r.toLinear(r.ticketValue);
+    if (value === undefined) return { synced: { ticket: r.ticketValue, linear: r.linearValue } };
+    return { writeLinear: value, synced: { ticket: r.ticketValue, linear: value } };
+  }
+  const value = r.toTicket(r.linearValue);
+  if (value === undefined) return { synced: { ticket: r.ticketValue, linear: r.linearValue } };
+  return { writeTicket: value, synced: { ticket: value, linear: r.linearValue } };
+}
+
+function mergeField<T, L>(
+  r: FieldRules<T, L>,
+  policy: SyncSettings['conflictPolicy'],
+  ticketChangedAt: string | null,
+  linearChangedAt: string,
+  firstSync: boolean,
+): FieldOutcome<T, L> {
+  const unchanged: FieldOutcome<T, L> = { synced: { ticket: r.ticketValue, linear: r.linearValue } };
+  if (equivalent(r)) return unchanged;
+  // Nothing to compare with yet: the ticket is what the link was made from, so it wins.
+  if (firstSync) return adopt(r, 'ticket');
+  const ticketChanged = r.lastTicket === undefined || !r.sameTicket(r.ticketValue, r.lastTicket);
+  const linearChanged = r.lastLinear === undefined || !r.sameLinear(r.linearValue, r.lastLinear);
+  if (ticketChanged && !linearChanged) return adopt(r, 'ticket');
+  if (linearChanged && !ticketChanged) return adopt(r, 'linear');
+  // Neither changed yet they differ: a value one side could not take (an assignee unknown to the other side, a
+  // status with no state). Leave both; writing again would change nothing.
+  if (!ticketChanged && !linearChanged) return unchanged;
+  const winner = conflictWinner(policy, ticketChangedAt, linearChangedAt);
+  return {
+    ...adopt(r, winner),
+    conflict: {
+      field: r.field,
+      ticketValue: r.ticketValue,
+      linearValue: r.linearValue,
+      winner,
+      policy,
+      ticketChangedAt,
+      linearChangedAt,
+    },
+  };
+}
+
+/**
+ * Under `latest` the later change wins. Linear keeps one `updatedAt` per issue, which is never earlier than the
+ * field's real change, so a tie goes to the ticket (whose time is the field's own); a ticket change of unknown time
+ * counts as older.
+ */
+export function conflictWinner(
+  policy: SyncSettings['conflictPolicy'],
+  ticketChangedAt: string | null,
+  linearChangedAt: string | null,
+): 'ticket' | 'linear' {
+  if (policy !== 'latest') return policy;
+  if (ticketChangedAt === null) return 'linear';
+  if (linearChangedAt === null) return 'ticket';
+  return Date.parse(ticketChangedAt) >= Date.parse(linearChangedAt) ? 'ticket' : 'linear';
+}
+
+/**
+ * The three-way merge of one link, per field (status, assignee, and priority when `syncPriority` is on):
+ * - equivalent values under the mappings: nothing to write;
+ * - only one side changed since `last`: that side's value is written to the other;
+ * - both changed to values that are not equivalent: a conflict, settled by `settings.conflictPolicy` and reported;
+ * - the first sync (`last` null): the ticket's value is written where the two are not already equivalent.
+ * `synced` is what both sides hold once the plan is applied. Because it becomes `last`, a webhook reporting the
+ * value we just wrote (or a ticket event for the value we just set) finds nothing changed: no echoes.
+ */
+export function planSync(
+  ticket: TicketSide,
+  linear: LinearSide,
+  last: SyncedValues | null,
+  settings: SyncSettings,
+  now: string,
+): SyncPlan {
+  const firstSync = last === null;
+  const plan: SyncPlan = {
+    toLinear: {},
+    toTicket: {},
+    conflicts: [],
+    synced: {
+      ticket: { status: ticket.status, priority: ticket.priority, assigneeEmail: normalEmail(ticket.assigneeEmail) },
+      linear: { stateId: linear.stateId, priority: linear.priority, assigneeEmail: normalEmail(linear.assigneeEmail) },
+      issueUpdatedAt: linear.updatedAt,
+      at: now,
+    },
+  };
+  const same = <V>(a: V, b: V) => a === b;
+
+  const status = mergeField<TicketStatus, string>(
+    {
+      field: 'status',
+      ticketValue: ticket.status,
+      linearValue: linear.stateId,
+      lastTicket: last?.ticket.status,
+      lastLinear: last?.linear.stateId,
+      toLinear: (s) => linearStateForStatus(s, settings),
+      toTicket: (id) => statusForLinearState(id, settings) ?? undefined,
+      sameTicket: same,
+      sameLinear: same,
+    },
+    settings.conflictPolicy,
+    ticket.changedAt.status,
+    linear.updatedAt,
+    firstSync,
+  );
+  if (status.writeLinear !== undefined) plan.toLinear.stateId = status.writeLinear;
+  if (status.writeTicket !== undefined) plan.toTicket.status = status.writeTicket;
+  if (status.conflict) plan.conflicts.push(status.conflict);
+  plan.synced.ticket.status = status.synced.ticket;
+  plan.synced.linear.stateId = status.synced.linear;
+
+  const assignee = mergeField<string | null, string | null>(
+    {
+      field: 'assignee',
+      ticketValue: normalEmail(ticket.assigneeEmail),
+      linearValue: normalEmail(linear.assigneeEmail),
+      lastTicket: last ? normalEmail(last.ticket.assigneeEmail) : undefined,
+      lastLinear: last ? normalEmail(last.linear.assigneeEmail) : undefined,
+      toLinear: (e) => e,
+      toTicket: (e) => e,
+      sameTicket: same,
+      sameLinear: same,
+    },
+    settings.conflictPolicy,
+    ticket.changedAt.assignee,
+    linear.updatedAt,
+    firstSync,
+  );
+  if (assignee.writeLinear !== undefined) plan.toLinear.assigneeEmail = assignee.writeLinear;
+  if (assignee.writeTicket !== undefined) plan.toTicket.assigneeEmail = assignee.writeTicket;
+  if (assignee.conflict) plan.conflicts.push(assignee.conflict);
+  plan.synced.ticket.assigneeEmail = assignee.synced.ticket;
+  plan.synced.linear.assigneeEmail = assignee.synced.linear;
+
+  if (settings.syncPriority) {
+    const priority = mergeField<TicketPriority, number>(
+      {
+        field: 'priority',
+        ticketValue: ticket.priority,
+        linearValue: linear.priority,
+        lastTicket: last?.ticket.priority,
+        lastLinear: last?.linear.priority,
+        toLinear: linearPriorityForTicket,
+        toTicket: ticketPriorityForLinear,
+        sameTicket: same,
+        sameLinear: same,
+      },
+      settings.conflictPolicy,
+      ticket.changedAt.priority,
+      linear.updatedAt,
+      firstSync,
+    );
+    if (priority.writeLinear !== undefined) plan.toLinear.priority = priority.writeLinear;
+    if (priority.writeTicket !== undefined) plan.toTicket.priority = priority.writeTicket;
+    if (priority.conflict) plan.conflicts.push(priority.conflict);
+    plan.synced.ticket.priority = priority.synced.ticket;
+    plan.synced.linear.priority = priority.synced.linear;
+  }
+  return plan;
+}
+
+/** True when the plan writes nothing anywhere. */
+export function planIsEmpty(plan: SyncPlan): boolean {
+  return Object.keys(plan.toLinear).length === 0 && Object.keys(plan.toTicket).length === 0;
+}
+
+/**
+ * After writing, the synced values as the sides really hold them. An assignee email the other side does not know
+ * is written as "unassigned"; recording the email anyway would make the next sync see that side "change" to
+ * unassigned and copy that back. Any other difference is someone's newer change and stays visible to the next sync.
+ */
+export function settleAssignee(
+  planned: SyncedValues,
+  plan: SyncPlan,
+  after: { ticketAssigneeEmail: string | null; linearAssigneeEmail: string | null },
+): SyncedValues {
+  const settled: SyncedValues = { ...planned, ticket: { ...planned.ticket }, linear: { ...planned.linear } };
+  if (plan.toLinear.assigneeEmail && after.linearAssigneeEmail === null) settled.linear.assigneeEmail = null;
+  if (plan.toTicket.assigneeEmail && after.ticketAssigneeEmail === null) settled.ticket.assigneeEmail = null;
+  return settled;
+}
+
+// ---------------------------------------------------------------------------------------------------------------
+// Auto-create rules.
+
+/** An auto-create rule as the installation stores it (domain/integrations/linear-config.ts `autoCreateRule`). */
+export type AutoCreateRuleLike = { tags?: string[]; priorities?: TicketPriority[] };
+
+/**
+ * Whether a ticket event should create an issue for an installation the ticket is not linked to yet: every new
+ * ticket when `autoCreateAll`, else when any rule matches the ticket as the event shows it. A rule matches when
+ * each condition it sets holds: the ticket has any of its tags (case-insensitive), its priority is one listed.
+ */
+export function autoCreateMatches(
+  installation: { autoCreateAll: boolean; rules: readonly AutoCreateRuleLike[]; linked: boolean },
+  eventType: string,
+  ticket: { tags: readonly string[]; priority: TicketPriority } | null,
+): boolean {
+  if (installation.linked) return false;
+  if (installation.autoCreateAll && eventType === 'ticket.created') return true;
+  if (!ticket) return false;
+  const tags = new Set(ticket.tags.map((t) => t.toLowerCase()));
+  return installation.rules.some((rule) => {
+    const wantsTags = (rule.tags?.length ?? 0) > 0;
+    const wantsPriorities = (rule.priorities?.length ?? 0) > 0;
+    if (!wantsTags && !wantsPriorities) return false;
+    if (wantsTags && !rule.tags!.some((t) => tags.has(t.toLowerCase()))) return false;
+    if (wantsPriorities && !rule.priorities!.includes(ticket.priority)) return false;
+    return true;
+  });
+}
