@@ -409,3 +409,134 @@ export function resendFailedWebhookDeliveries(endpointId: string, since: string)
 export function listWebhookEndpointEvents(endpointId: string): Promise<{ data: WebhookEndpointEvent[] }> {
   return request('GET', `${endpointPath(endpointId)}/events`);
 }
+
+// Linear (the installation's settings are its integration config, changed with updateIntegration; the shapes
+// mirror domain/linear/schemas.ts and domain/integrations/linear-config.ts)
+
+export type LinearActor = 'user' | 'app';
+export type LinearAutoCreateRule = { tags?: string[]; priorities?: TicketPriority[] };
+
+export type LinearConfig = {
+  teamId?: string;
+  autoCreateIssues: boolean;
+  autoCreateRules: LinearAutoCreateRule[];
+  statusToLinear: Partial<Record<TicketStatus, string>>;
+  linearToStatus: Record<string, TicketStatus>;
+  syncPriority: boolean;
+  commentsToLinear: 'public' | 'all' | 'none';
+  commentsFromLinear: 'internal' | 'public' | 'none';
+  conflictPolicy: 'latest' | 'ticket' | 'linear';
+  reconcileIntervalMinutes: number;
+  labelIds: string[];
+  /** Set by the server; sent back unchanged when the wizard saves. */
+  workspace?: { id: string; name: string; urlKey: string };
+  actor?: LinearActor;
+  viewerId?: string;
+  webhookId?: string;
+};
+
+export type LinearWorkflowState = { id: string; name: string; type: string; position: number };
+export type LinearTeam = {
+  id: string;
+  key: string;
+  name: string;
+  states: LinearWorkflowState[];
+  labels: { id: string; name: string }[];
+};
+
+export type LinearConnectionTest = {
+  ok: boolean;
+  viewer: { name: string; email: string | null; app: boolean } | null;
+  organization: { name: string; urlKey: string } | null;
+  team: { id: string; key: string; name: string } | null;
+  webhook: 'registered' | 'secret-set' | 'missing';
+  error: string | null;
+};
+
+export type LinearWebhookRegistration =
+  | { registered: true; webhookId: string; url: string }
+  | { registered: false; url: string; reason: string };
+
+export type LinearConflict = {
+  field: 'status' | 'priority' | 'assignee';
+  ticketValue: unknown;
+  linearValue: unknown;
+  winner: 'ticket' | 'linear';
+  policy: string;
+  at: string;
+};
+
+export type LinearSyncStatus = 'synced' | 'pending' | 'failed';
+
+export type LinearLink = {
+  id: string;
+  integrationId: string;
+  issueId: string;
+  identifier: string | null;
+  title: string | null;
+  url: string | null;
+  state: { name: string; type: string } | null;
+  assignee: { name: string; email: string | null } | null;
+  syncStatus: LinearSyncStatus;
+  lastSyncAt: string | null;
+  lastError: string | null;
+  /** Most recent first. */
+  conflicts: LinearConflict[];
+  createdAt: string;
+};
+
+export type NewLinearLink =
+  | { action: 'create'; integrationId?: string; title?: string; idempotencyKey?: string }
+  | { action: 'link'; integrationId?: string; issue: string };
+
+/** A create or link that did not finish within the request: it goes on in its workflow. */
+export type LinearLinkPending = { pending: true; workflowId: string };
+
+const linearInstallationPath = (id: string) => `/api/linear/installations/${encodeURIComponent(id)}`;
+const linearLinksPath = (ticketId: string) => `/api/tickets/${encodeURIComponent(ticketId)}/linear-links`;
+
+/** Where to send the browser to approve Switchboard in Linear; with `integrationId`, reconnects that one. */
+export function linearAuthorizeUrl(actor: LinearActor, integrationId?: string): Promise<{ authorizeUrl: string }> {
+  return request('GET', `/api/linear/oauth/authorize${query({ actor, integrationId })}`);
+}
+
+export function createLinearApiKeyInstallation(name: string, apiKey: string): Promise<Integration> {
+  return request('POST', '/api/linear/installations', { name, apiKey });
+}
+
+export function listLinearTeams(integrationId: string): Promise<{ data: LinearTeam[] }> {
+  return request('GET', `${linearInstallationPath(integrationId)}/teams`);
+}
+
+export function testLinearInstallation(integrationId: string): Promise<LinearConnectionTest> {
+  return request('POST', `${linearInstallationPath(integrationId)}/test`, {});
+}
+
+export function registerLinearWebhook(integrationId: string): Promise<LinearWebhookRegistration> {
+  return request('POST', `${linearInstallationPath(integrationId)}/webhook`, {});
+}
+
+export function setLinearWebhookSecret(integrationId: string, secret: string): Promise<void> {
+  return request('PUT', `${linearInstallationPath(integrationId)}/webhook-secret`, { secret });
+}
+
+export function disconnectLinear(integrationId: string): Promise<void> {
+  return request('POST', `${linearInstallationPath(integrationId)}/disconnect`, {});
+}
+
+export function listLinearLinks(ticketId: string): Promise<{ data: LinearLink[] }> {
+  return request('GET', linearLinksPath(ticketId));
+}
+
+/** 201 answers the link; 202 means it goes on in the background (the list shows it once done). */
+export function createLinearLink(ticketId: string, input: NewLinearLink): Promise<LinearLink | LinearLinkPending> {
+  return request('POST', linearLinksPath(ticketId), input);
+}
+
+export function deleteLinearLink(ticketId: string, linkId: string): Promise<void> {
+  return request('DELETE', `${linearLinksPath(ticketId)}/${encodeURIComponent(linkId)}`);
+}
+
+export function retryLinearLink(ticketId: string, linkId: string): Promise<unknown> {
+  return request('POST', `${linearLinksPath(ticketId)}/${encodeURIComponent(linkId)}/retry`, {});
+}

@@ -2,6 +2,7 @@
 import { useState } from 'react';
 import { Link, useParams } from 'react-router';
 import { getTicket, listComments, listTicketEvents } from '../api.ts';
+import { LinearIssueLink } from '../components/integrations/LinearIssueLink.tsx';
 import { ErrorNotice, Loading } from '../components/Notices.tsx';
 import { CommentBox } from '../components/tickets/CommentBox.tsx';
 import { PriorityBadge, StatusBadge } from '../components/tickets/TicketBadges.tsx';
@@ -141,6 +142,11 @@ export function TicketDetailPage() {
               <dd>{formatTime(ticket.updatedAt)}</dd>
             </dl>
           </section>
+          <LinearIssueLink
+            ticketId={ticket.id}
+            canEdit={canEditTickets(me)}
+            onLinksChanged={() => void page.reload()}
+          />
         </aside>
       </div>
     </section>

@@ -1,6 +1,7 @@
 // Integration settings: every integration of the organisation with its health, and (for admins) adding,
 // editing, disabling and deleting them. The form for a type comes from setupComponentFor.
-import { useState } from 'react';
+import { useEffect, useRef, useState } from 'react';
+import { useSearchParams } from 'react-router';
 import {
   deleteIntegration,
   describeError,
@@ -35,6 +36,20 @@ export function IntegrationSettings() {
   const [message, setMessage] = useState<string | null>(null);
   const [actionError, setActionError] = useState<string | null>(null);
   const [confirmingDelete, setConfirmingDelete] = useState<string | null>(null);
+  const [params] = useSearchParams();
+  const linearReturn = useRef(false);
+
+  // Back from Linear's consent page (?linear=connected&integration=… or ?linear=error&reason=…): the Linear wizard
+  // goes on where it left off, for the installation the callback created or reconnected.
+  useEffect(() => {
+    const outcome = params.get('linear');
+    if (!outcome || linearReturn.current || !integrations.data || !canManage) return;
+    linearReturn.current = true;
+    const returned = integrations.data.find(
+      (i) => i.id === params.get('integration') && i.integrationType === 'linear',
+    );
+    setEditing(returned ? { mode: 'edit', integration: returned } : { mode: 'new', integrationType: 'linear' });
+  }, [params, integrations.data, canManage]);
 
   async function afterSaved(saved: Integration, verb: string) {
     setEditing(null);

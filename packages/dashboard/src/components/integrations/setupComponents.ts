@@ -4,6 +4,7 @@
 import type { ComponentType } from 'react';
 import type { Integration, IntegrationType } from '../../api.ts';
 import { GenericIntegrationForm } from './GenericIntegrationForm.tsx';
+import { LinearIntegrationSetup } from './LinearIntegrationSetup.tsx';
 import { WebhookManager } from './WebhookManager.tsx';
 
 export type IntegrationSetupProps = {
@@ -15,6 +16,7 @@ export type IntegrationSetupProps = {
 };
 
 const setupComponents: Partial<Record<IntegrationType, ComponentType<IntegrationSetupProps>>> = {
+  linear: LinearIntegrationSetup,
   webhook: WebhookManager,
 };
 
