@@ -117,7 +117,7 @@ export function ExternalSyncStatus({
       {link.conflicts.length > 0 && (
         <details className="sync-conflicts">
           <summary>{link.conflicts.length === 1 ? '1 conflict' : `${link.conflicts.length} conflicts`} settled</summary>
-          <ul aria-label={`Conflicts on ${name}`}>
+          <ul className="sync-conflict-list" aria-label={`Conflicts on ${name}`}>
             {link.conflicts.map((c) => (
               <Conflict key={`${c.field}:${c.at}`} conflict={c} />
             ))}
