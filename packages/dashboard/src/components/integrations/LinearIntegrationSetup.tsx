@@ -599,6 +599,11 @@ function RulesStep({
 
   function updateRule(key: number, change: Partial<RuleDraft>) {
     setRules(rules.map((r) => (r.key === key ? { ...r, ...change } : r)));
+    // The rule's error described the rule as it was.
+    if (errors[`rule-${key}`]) {
+      const { [`rule-${key}`]: _fixed, ...rest } = errors;
+      setErrors(rest);
+    }
   }
 
   function submit(event: FormEvent) {
@@ -655,6 +660,7 @@ function RulesStep({
                 return (
                   <li key={rule.key}>
                     <fieldset
+                      className="linear-rule"
                       aria-describedby={error ? `${id}-rule-${rule.key}-error` : undefined}
                       aria-invalid={error ? true : undefined}
                     >

@@ -117,6 +117,7 @@ export function LinearIssueLink({ ticketId, canEdit, onLinksChanged }: Props) {
 
   async function create() {
     setCreateError(null);
+    setLinkError(null);
     setMessage(null);
     setCreating('request');
     countBeforeCreate.current = links?.length ?? 0;
