@@ -30,27 +30,30 @@ export async function linearClientFor(
   deps: LinearClientDeps,
   organizationId: string,
   integrationId: string,
-  options: { forceRefresh?: boolean } = {},
+  options: { forceRefresh?: boolean; signal?: AbortSignal } = {},
 ): Promise<InstallationClient> {
   let credentials = await readCredentials(deps.db, deps.keys, organizationId, integrationId);
   if (!credentials) throw new LinearNotConnectedError('the Linear installation has no credentials: connect it again');
-  if (credentials.apiKey) return clientOf(deps, credentials, 'apiKey');
+  if (credentials.apiKey) return clientOf(deps, credentials, 'apiKey', options.signal);
   const expiring =
     credentials.expiresAt !== undefined && credentials.expiresAt - Date.now() < deps.linear.refreshMarginMs;
   if ((expiring || options.forceRefresh) && credentials.refreshToken)
     credentials = await refreshUnderLock(deps, organizationId, integrationId, credentials.accessToken!);
-  return clientOf(deps, credentials, 'oauth');
+  return clientOf(deps, credentials, 'oauth', options.signal);
 }
 
 function clientOf(
   deps: LinearClientDeps,
   credentials: LinearCredentials,
   kind: 'apiKey' | 'oauth',
+  signal: AbortSignal | undefined,
 ): InstallationClient {
+  // The SDK hands extra options to every fetch: a signal bounds all requests made with this client.
+  const extra = signal ? { signal } : {};
   const client =
     kind === 'apiKey'
-      ? new LinearClient({ apiKey: credentials.apiKey!, apiUrl: deps.linear.apiUrl })
-      : new LinearClient({ accessToken: credentials.accessToken!, apiUrl: deps.linear.apiUrl });
+      ? new LinearClient({ apiKey: credentials.apiKey!, apiUrl: deps.linear.apiUrl, ...extra })
+      : new LinearClient({ accessToken: credentials.accessToken!, apiUrl: deps.linear.apiUrl, ...extra });
   return { client, kind, webhookSecret: credentials.webhookSecret ?? null };
 }
 

@@ -1,0 +1,217 @@
+// Comments both ways, each mapped to its counterpart per link (external_comment_links) so nothing is posted twice
+// and our own mirror coming back from Linear is recognised. A mirrored comment's Linear id is derived from the
+// link and the ticket comment: a retried attempt finds the comment its predecessor created instead of another.
+import {
+  customers,
+  type Database,
+  externalCommentLinks,
+  supportRequests,
+  ticketComments,
+  user,
+} from '@switchboard/database';
+import { and, eq } from 'drizzle-orm';
+import type { Scope } from '../../domain/scope.ts';
+import { addComment } from '../../domain/tickets/comments.ts';
+import type { LinearCommentPayload } from '../../workflows/linear-contract.ts';
+import { callLinear, isNotFound, type LinearActivityDeps, rawRequest } from './call.ts';
+import { mirroredCommentId } from './comment-ids.ts';
+import type { LinkRef } from './contract.ts';
+import { type LinkRow, requireLink } from './link-status.ts';
+
+const COMMENT_BY_ID = `query SwitchboardComment($id: String!) { comment(id: $id) { id issueId } }`;
+const COMMENT_CREATE = `
+  mutation SwitchboardCommentCreate($input: CommentCreateInput!) {
+    commentCreate(input: $input) { success comment { id } }
+  }
+`;
+
+export async function mirrorTicketComment(
+  deps: LinearActivityDeps,
+  ref: LinkRef & { commentId: string },
+): Promise<{ linearCommentId: string | null }> {
+  const link = await requireLink(deps.db, ref);
+  const policy = link.config.commentsToLinear;
+  if (policy === 'none') return { linearCommentId: null };
+  const comment = await loadComment(deps.db, link, ref.commentId);
+  // Comments that came from Linear are already there; internal notes only go where the installation says so.
+  if (!comment || comment.source === 'linear') return { linearCommentId: null };
+  if (!comment.isPublic && policy !== 'all') return { linearCommentId: null };
+
+  const [mapped] = await deps.db
+    .select({ externalId: externalCommentLinks.externalCommentId })
+    .from(externalCommentLinks)
+    .where(
+      and(
+        eq(externalCommentLinks.organizationId, ref.organizationId),
+        eq(externalCommentLinks.syncRecordId, link.id),
+        eq(externalCommentLinks.ticketCommentId, comment.id),
+      ),
+    );
+  if (mapped) return { linearCommentId: mapped.externalId };
+
+  const linearCommentId = mirroredCommentId(link.id, comment.id);
+  const asApp = link.config.actor === 'app';
+  await callLinear(
+    deps,
+    link,
+    async (linear) => {
+      try {
+        await rawRequest(linear, COMMENT_BY_ID, { id: linearCommentId });
+        return; // An earlier attempt created it and lost the answer.
+      } catch (err) {
+        if (!isNotFound(err)) throw err;
+      }
+      const input: Record<string, unknown> = {
+        id: linearCommentId,
+        issueId: link.issueId,
+        body: mirrorBody(comment, asApp),
+      };
+      // An app token posts as the application; Linear then shows the author's name on the comment.
+      if (asApp) input.createAsUser = comment.authorName;
+      await rawRequest(linear, COMMENT_CREATE, { input });
+    },
+    { requests: 2 },
+  );
+  await deps.db
+    .insert(externalCommentLinks)
+    .values({
+      organizationId: ref.organizationId,
+      syncRecordId: link.id,
+      ticketCommentId: comment.id,
+      externalCommentId: linearCommentId,
+      direction: 'outbound',
+    })
+    .onConflictDoNothing();
+  return { linearCommentId };
+}
+
+type TicketComment = {
+  id: string;
+  body: string;
+  isPublic: boolean;
+  source: string;
+  authorName: string;
+  ticketNumber: number;
+};
+
+async function loadComment(db: Database, link: LinkRow, commentId: string): Promise<TicketComment | null> {
+  const [row] = await db
+    .select({
+      id: ticketComments.id,
+      body: ticketComments.body,
+      isPublic: ticketComments.isPublic,
+      source: ticketComments.source,
+      userName: user.name,
+      customerName: customers.name,
+      customerEmail: customers.email,
+      displayName: ticketComments.authorDisplayName,
+      ticketNumber: supportRequests.number,
+    })
+    .from(ticketComments)
+    .innerJoin(supportRequests, eq(supportRequests.id, ticketComments.supportRequestId))
+    .leftJoin(user, eq(user.id, ticketComments.authorUserId))
+    .leftJoin(customers, eq(customers.id, ticketComments.authorCustomerId))
+    .where(
+      and(
+        eq(ticketComments.id, commentId),
+        eq(ticketComments.organizationId, link.organizationId),
+        eq(ticketComments.supportRequestId, link.ticketId),
+      ),
+    );
+  if (!row) return null;
+  return {
+    id: row.id,
+    body: row.body,
+    isPublic: row.isPublic,
+    source: row.source,
+    authorName: row.userName ?? row.customerName ?? row.customerEmail ?? row.displayName ?? 'Someone',
+    ticketNumber: row.ticketNumber,
+  };
+}
+
+/** "**Ada Lovelace** replied on ticket #12:" (or "added an internal note"), then the comment. */
+export function mirrorBody(comment: TicketComment, asApp: boolean): string {
+  const what = comment.isPublic ? 'replied' : 'added an internal note';
+  const header = asApp
+    ? `${comment.isPublic ? 'Reply' : 'Internal note'} on ticket #${comment.ticketNumber}:`
+    : `**${escapeMarkdown(comment.authorName)}** ${what} on ticket #${comment.ticketNumber}:`;
+  return `${header}\n\n${comment.body}`;
+}
+
+function escapeMarkdown(text: string): string {
+  return text.replace(/([\\*_`[\]])/g, '\\$1');
+}
+
+export async function importLinearComment(
+  deps: LinearActivityDeps,
+  ref: LinkRef & { comment: LinearCommentPayload },
+): Promise<{ ticketCommentId: string | null }> {
+  const link = await requireLink(deps.db, ref);
+  const [mapped] = await deps.db
+    .select({ ticketCommentId: externalCommentLinks.ticketCommentId, direction: externalCommentLinks.direction })
+    .from(externalCommentLinks)
+    .where(
+      and(
+        eq(externalCommentLinks.organizationId, ref.organizationId),
+        eq(externalCommentLinks.syncRecordId, link.id),
+        eq(externalCommentLinks.externalCommentId, ref.comment.id),
+      ),
+    );
+  // Our own mirror coming back, or a comment imported already (a retry, a duplicate webhook).
+  if (mapped) return { ticketCommentId: mapped.direction === 'inbound' ? mapped.ticketCommentId : null };
+  if (await isOurMirror(deps.db, link, ref.comment.id)) return { ticketCommentId: null };
+
+  const policy = link.config.commentsFromLinear;
+  if (policy === 'none') return { ticketCommentId: null };
+  const body = ref.comment.body.trim();
+  if (body === '') return { ticketCommentId: null };
+  const scope: Scope = {
+    organizationId: ref.organizationId,
+    actor: { type: 'integration', id: link.integrationId },
+    userId: null,
+  };
+  const created = await addComment(
+    deps.db,
+    scope,
+    link.ticketId,
+    { body: body.slice(0, 65_535), isPublic: policy === 'public' },
+    { source: 'linear', externalId: ref.comment.id, author: { displayName: `${ref.comment.authorName} via Linear` } },
+  );
+  await deps.db
+    .insert(externalCommentLinks)
+    .values({
+      organizationId: ref.organizationId,
+      syncRecordId: link.id,
+      ticketCommentId: created.id,
+      externalCommentId: ref.comment.id,
+      direction: 'inbound',
+    })
+    .onConflictDoNothing();
+  return { ticketCommentId: created.id };
+}
+
+/**
+ * A mirror whose mapping row is not written yet (the create's answer was lost, the activity retries) still has
+ * the id we derived from a ticket comment: recognise it by that, and record the mapping it was missing.
+ */
+async function isOurMirror(db: Database, link: LinkRow, linearCommentId: string): Promise<boolean> {
+  const comments = await db
+    .select({ id: ticketComments.id })
+    .from(ticketComments)
+    .where(
+      and(eq(ticketComments.organizationId, link.organizationId), eq(ticketComments.supportRequestId, link.ticketId)),
+    );
+  const source = comments.find((c) => mirroredCommentId(link.id, c.id) === linearCommentId);
+  if (!source) return false;
+  await db
+    .insert(externalCommentLinks)
+    .values({
+      organizationId: link.organizationId,
+      syncRecordId: link.id,
+      ticketCommentId: source.id,
+      externalCommentId: linearCommentId,
+      direction: 'outbound',
+    })
+    .onConflictDoNothing();
+  return true;
+}

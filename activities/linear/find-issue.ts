@@ -1,0 +1,74 @@
+// Linking an existing issue: by identifier (`ENG-123`) or by its Linear URL, then attaching the ticket to it.
+import { ApplicationFailure } from '@temporalio/common';
+import type { LinearIssueRequest } from '../../workflows/linear-contract.ts';
+import { callLinear, invalidInput, type LinearActivityDeps, rawRequest } from './call.ts';
+import { type LinearIssueDisplay, linearFailureTypes } from './contract.ts';
+import { ATTACHMENT_CREATE } from './create-issue.ts';
+import { fetchIssueDisplay, toDisplay } from './issue-query.ts';
+import { loadInstallationConfig } from './link-status.ts';
+import { attachmentTitle, loadTicketForIssue, ticketUrl } from './ticket-summary.ts';
+
+const identifierPattern = /^([A-Za-z][A-Za-z0-9_]{0,14})-(\d{1,9})$/;
+
+/**
+ * `ENG-123`, or `https://linear.app/<workspace>/issue/ENG-123/<slug>`: the identifier (upper case) and the
+ * workspace the URL names. Anything else is null.
+ */
+export function parseIssueRef(ref: string): { identifier: string; workspace: string | null } | null {
+  const text = ref.trim();
+  const bare = identifierPattern.exec(text);
+  if (bare) return { identifier: text.toUpperCase(), workspace: null };
+  let url: URL;
+  try {
+    url = new URL(text);
+  } catch {
+    return null;
+  }
+  if (url.protocol !== 'https:' || url.hostname !== 'linear.app') return null;
+  const [workspace, kind, identifier] = url.pathname.split('/').filter(Boolean);
+  if (!workspace || kind !== 'issue' || !identifier || !identifierPattern.test(identifier)) return null;
+  return { identifier: identifier.toUpperCase(), workspace };
+}
+
+export async function findAndAttachLinearIssue(
+  deps: LinearActivityDeps,
+  request: Extract<LinearIssueRequest, { mode: 'link' }>,
+): Promise<LinearIssueDisplay> {
+  const parsed = parseIssueRef(request.issueRef);
+  if (!parsed)
+    throw invalidInput(
+      `"${request.issueRef.slice(0, 200)}" is not a Linear issue: give its identifier (ENG-123) or its linear.app URL`,
+    );
+  const config = await loadInstallationConfig(deps.db, request.organizationId, request.integrationId);
+  if (parsed.workspace && config.workspace && parsed.workspace !== config.workspace.urlKey)
+    throw invalidInput(
+      `the issue is in the Linear workspace "${parsed.workspace}", not "${config.workspace.urlKey}" that this installation is connected to`,
+    );
+  const ticket = await loadTicketForIssue(deps.db, request.organizationId, request.ticketId);
+  const url = ticketUrl(deps.config.publicUrl, ticket.id);
+
+  return callLinear(
+    deps,
+    request,
+    async (linear) => {
+      const issue = await fetchIssueDisplay(linear, parsed.identifier);
+      if (issue.trashed)
+        throw ApplicationFailure.create({
+          type: linearFailureTypes.issueNotFound,
+          message: `the Linear issue ${issue.identifier} was deleted`,
+          nonRetryable: true,
+        });
+      await rawRequest(linear, ATTACHMENT_CREATE, {
+        input: {
+          issueId: issue.id,
+          url,
+          title: attachmentTitle(ticket),
+          subtitle: `Status: ${ticket.status}`,
+          metadata: { source: 'switchboard', ticketId: ticket.id, ticketNumber: ticket.number },
+        },
+      });
+      return toDisplay(issue);
+    },
+    { requests: 2 },
+  );
+}

@@ -1,0 +1,92 @@
+// The Linear subscription's entry point for a ticket event: every link of the ticket gets the event as a signal
+// (Signal-With-Start, so a link whose workflow ended or never ran gets one), and the caller learns which
+// installations might create an issue for the ticket by rule.
+import { externalSyncRecords, integrationConfigs } from '@switchboard/database';
+import { Context } from '@temporalio/activity';
+import { and, eq, inArray } from 'drizzle-orm';
+import type { DispatchedTicketEvent } from '../../common/ticket-events.ts';
+import { type AutoCreateRule, linearConfigSchema } from '../../domain/integrations/linear-config.ts';
+import { ticketSearchAttributes, workflowIds, workflowTypes } from '../../temporal-config/index.ts';
+import { type LinearSyncInput, linearChangeSignal } from '../../workflows/linear-contract.ts';
+import type { LinearActivityDeps } from './call.ts';
+
+type RoutedInstallation = { integrationId: string; autoCreateAll: boolean; rules: AutoCreateRule[]; linked: boolean };
+
+/**
+ * The sync workflows run on the tickets queue this Linear queue serves (`linear` ↔ `tickets`,
+ * `<x>.linear` ↔ `<x>`, the inverse of linearTaskQueueFor); their activities come back to the Linear queue.
+ */
+export function ticketsTaskQueueFor(linearTaskQueue: string): string {
+  if (linearTaskQueue === 'linear') return 'tickets';
+  if (linearTaskQueue.endsWith('.linear')) return linearTaskQueue.slice(0, -'.linear'.length);
+  throw new Error(`${linearTaskQueue} is not a Linear task queue`);
+}
+
+export async function routeTicketEventToLinear(
+  deps: LinearActivityDeps,
+  event: DispatchedTicketEvent,
+): Promise<{ installations: RoutedInstallation[] }> {
+  const installations = await deps.db
+    .select({ id: integrationConfigs.id, config: integrationConfigs.config })
+    .from(integrationConfigs)
+    .where(
+      and(
+        eq(integrationConfigs.organizationId, event.organizationId),
+        eq(integrationConfigs.integrationType, 'linear'),
+        eq(integrationConfigs.isActive, true),
+      ),
+    );
+  if (installations.length === 0) return { installations: [] };
+
+  const links = await deps.db
+    .select({
+      id: externalSyncRecords.id,
+      issueId: externalSyncRecords.externalId,
+      integrationId: externalSyncRecords.integrationConfigId,
+    })
+    .from(externalSyncRecords)
+    .where(
+      and(
+        eq(externalSyncRecords.organizationId, event.organizationId),
+        eq(externalSyncRecords.supportRequestId, event.ticketId),
+        inArray(
+          externalSyncRecords.integrationConfigId,
+          installations.map((i) => i.id),
+        ),
+      ),
+    );
+
+  const taskQueue = ticketsTaskQueueFor(Context.current().info.taskQueue);
+  await Promise.all(
+    links.map((link) => {
+      const input: LinearSyncInput = {
+        organizationId: event.organizationId,
+        ticketId: event.ticketId,
+        linkId: link.id,
+        integrationId: link.integrationId,
+        issueId: link.issueId,
+      };
+      return deps.temporalClient.workflow.signalWithStart(workflowTypes.linearSync, {
+        workflowId: workflowIds.linearSync(event.ticketId, link.issueId),
+        taskQueue,
+        args: [input],
+        signal: linearChangeSignal,
+        signalArgs: [{ kind: 'ticket-event', event }],
+        typedSearchAttributes: ticketSearchAttributes(event.ticketId, event.organizationId, 'linear'),
+      });
+    }),
+  );
+
+  const linked = new Set(links.map((l) => l.integrationId));
+  return {
+    installations: installations.map((installation) => {
+      const parsed = linearConfigSchema.safeParse(installation.config ?? {});
+      return {
+        integrationId: installation.id,
+        autoCreateAll: parsed.success ? parsed.data.autoCreateIssues : false,
+        rules: parsed.success ? parsed.data.autoCreateRules : [],
+        linked: linked.has(installation.id),
+      };
+    }),
+  };
+}

@@ -1,0 +1,83 @@
+// Writes the sync's decisions to the ticket through the domain, as the integration: its events carry the actor
+// `integration/<installation id>`, which is how the sync recognises its own writes when they come back as events.
+import { member, supportRequests, user } from '@switchboard/database';
+import { ApplicationFailure } from '@temporalio/common';
+import { and, eq, sql } from 'drizzle-orm';
+import { HttpError } from '../../api/http/errors.ts';
+import type { Scope } from '../../domain/scope.ts';
+import { updateTicket } from '../../domain/tickets/update-ticket.ts';
+import type { SyncPlan } from '../../workflows/linear-sync-plan.ts';
+import type { LinearActivityDeps } from './call.ts';
+import type { LinkRef } from './contract.ts';
+import { requireLink } from './link-status.ts';
+
+const attempts = 5;
+
+/**
+ * Applies status, priority and assignee (by email among the organisation's members; an email no member has
+ * leaves the ticket unassigned, as the merge's settleAssignee expects). Values the ticket already holds are not
+ * written, so a retried call changes nothing.
+ */
+export async function updateTicketFromLinear(
+  deps: LinearActivityDeps,
+  ref: LinkRef & { changes: SyncPlan['toTicket'] },
+): Promise<void> {
+  const link = await requireLink(deps.db, ref);
+  const scope: Scope = {
+    organizationId: ref.organizationId,
+    actor: { type: 'integration', id: link.integrationId },
+    userId: null,
+  };
+  let assigneeId: string | null | undefined;
+  if (ref.changes.assigneeEmail !== undefined)
+    assigneeId = ref.changes.assigneeEmail
+      ? await memberByEmail(deps, ref.organizationId, ref.changes.assigneeEmail)
+      : null;
+
+  for (let attempt = 1; ; attempt++) {
+    const [ticket] = await deps.db
+      .select({
+        version: supportRequests.version,
+        status: supportRequests.status,
+        priority: supportRequests.priority,
+        assigneeId: supportRequests.assigneeId,
+      })
+      .from(supportRequests)
+      .where(and(eq(supportRequests.id, link.ticketId), eq(supportRequests.organizationId, ref.organizationId)));
+    if (!ticket) return;
+    const input: { version: number; status?: string; priority?: string; assigneeId?: string | null } = {
+      version: ticket.version,
+    };
+    if (ref.changes.status !== undefined && ref.changes.status !== ticket.status) input.status = ref.changes.status;
+    if (ref.changes.priority !== undefined && ref.changes.priority !== ticket.priority)
+      input.priority = ref.changes.priority;
+    if (assigneeId !== undefined && assigneeId !== ticket.assigneeId) input.assigneeId = assigneeId;
+    if (Object.keys(input).length > 1) {
+      try {
+        await updateTicket(deps.db, scope, link.ticketId, input as Parameters<typeof updateTicket>[3]);
+      } catch (err) {
+        // Someone edited the ticket between our read and write: read again and reapply.
+        if (err instanceof HttpError && err.status === 409 && attempt < attempts) continue;
+        // The domain refused the values (a deleted ticket, an assignee who left): retrying cannot change that.
+        if (err instanceof HttpError && err.status < 500)
+          throw ApplicationFailure.create({
+            type: 'TicketUpdateRefused',
+            message: `the ticket refused the change: ${err.message}`,
+            nonRetryable: err.status !== 409,
+          });
+        throw err;
+      }
+    }
+    return;
+  }
+}
+
+async function memberByEmail(deps: LinearActivityDeps, organizationId: string, email: string): Promise<string | null> {
+  const [found] = await deps.db
+    .select({ id: user.id })
+    .from(user)
+    .innerJoin(member, and(eq(member.userId, user.id), eq(member.organizationId, organizationId)))
+    .where(eq(sql`lower(${user.email})`, email.trim().toLowerCase()))
+    .limit(1);
+  return found?.id ?? null;
+}
