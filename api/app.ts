@@ -14,6 +14,9 @@ import { apiNotFound, errorHandler, requestId, requestLogger, requireJsonBody } 
 import { apiKeysRouter } from './routes/api-keys.ts';
 import { codecRouter } from './routes/codec.ts';
 import { integrationsRouter } from './routes/integrations.ts';
+import { linearRouter } from './routes/linear.ts';
+import { linearLinksRouter } from './routes/linear-links.ts';
+import { linearWebhooksRouter } from './routes/linear-webhooks.ts';
 import { meRouter } from './routes/me.ts';
 import { platformRouter } from './routes/platform.ts';
 import { ticketsRouter } from './routes/tickets.ts';
@@ -40,6 +43,8 @@ export function createApp(deps: ApiDeps): App {
   app.use(platformRouter(deps, metrics));
   app.use(codecRouter(deps, auth));
   app.use(authRoutes({ auth, config }));
+  // Signed by Linear over the raw body: before the JSON parser and authentication.
+  app.use(linearWebhooksRouter(deps));
 
   app.use(
     '/api',
@@ -53,6 +58,8 @@ export function createApp(deps: ApiDeps): App {
   app.use(ticketsRouter(deps));
   app.use(integrationsRouter(deps));
   app.use(webhooksRouter(deps));
+  app.use(linearRouter(deps));
+  app.use(linearLinksRouter(deps));
   app.use('/api', apiNotFound);
 
   serveDashboard(app, deps.dashboardDir ?? DEFAULT_DASHBOARD_DIR);

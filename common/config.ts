@@ -44,6 +44,8 @@ export function loadConfig(env = process.env) {
       address: env.TEMPORAL_ADDRESS ?? '127.0.0.1:7233',
       namespace: env.TEMPORAL_NAMESPACE ?? 'default',
       uiOrigin: env.TEMPORAL_UI_ORIGIN ?? 'http://localhost:8233',
+      /** Where the API starts and signals ticket-side workflows (Linear links); tests use a queue of their own. */
+      ticketsTaskQueue: env.TEMPORAL_TICKETS_TASK_QUEUE ?? 'tickets',
     },
     authSecret: required('BETTER_AUTH_SECRET', env.BETTER_AUTH_SECRET),
     credentialKeys: parseKeyRing(

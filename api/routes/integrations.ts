@@ -8,11 +8,13 @@ import { deleteIntegration } from '../../domain/integrations/delete-integration.
 import { getIntegration, listIntegrations } from '../../domain/integrations/read-integrations.ts';
 import { createIntegrationInput, integrationView, updateIntegrationInput } from '../../domain/integrations/schemas.ts';
 import { updateIntegration } from '../../domain/integrations/update-integration.ts';
+import { prepareInstallationDelete } from '../../domain/linear/installations.ts';
 import { scopeOf } from '../../domain/scope.ts';
 import { createWebhookThroughIntegrations } from '../../domain/webhooks/from-integration-input.ts';
 import type { ApiDeps } from '../http/deps.ts';
 import { defineRoute } from '../http/route.ts';
 import { registry } from '../openapi/registry.ts';
+import { linearDepsOf } from './linear.ts';
 
 const Integration = registry.register('Integration', integrationView);
 const IntegrationList = registry.register('IntegrationList', z.object({ data: z.array(Integration) }));
@@ -20,7 +22,8 @@ const NewIntegration = registry.register('NewIntegration', createIntegrationInpu
 const IntegrationChanges = registry.register('IntegrationChanges', updateIntegrationInput);
 const integrationParams = z.object({ id: z.uuid() }).strict();
 
-export function integrationsRouter({ db, config }: Pick<ApiDeps, 'db' | 'config'>): Router {
+export function integrationsRouter(deps: ApiDeps): Router {
+  const { db, config } = deps;
   const router = Router();
   const keys = config.credentialKeys;
 
@@ -95,7 +98,11 @@ export function integrationsRouter({ db, config }: Pick<ApiDeps, 'db' | 'config'
     request: { params: integrationParams },
     responses: { 204: { description: 'Deleted', schema: null } },
     handler: async ({ auth, req, params }) => {
-      await deleteIntegration(db, scopeOf(auth, req.id), params.id);
+      const scope = scopeOf(auth, req.id);
+      // A Linear installation gives its grant back to Linear first (while the token still works).
+      const afterDelete = await prepareInstallationDelete(linearDepsOf(deps), scope, params.id);
+      await deleteIntegration(db, scope, params.id);
+      await afterDelete();
       return { status: 204 };
     },
   });
