@@ -8,7 +8,7 @@ import type { Client } from '@temporalio/client';
 import { ApplicationFailure } from '@temporalio/common';
 import type { Config } from '../../common/config.ts';
 import { type InstallationClient, linearClientFor } from '../../common/linear/client.ts';
-import { toActivityFailure } from '../../common/linear/errors.ts';
+import { isLinearNotFound, toActivityFailure } from '../../common/linear/errors.ts';
 
 export type LinearActivityDeps = {
   db: Database;
@@ -60,11 +60,7 @@ export async function rawRequest<T>(
 }
 
 /** Linear answered "Entity not found" (the id names nothing, or nothing this token may see). */
-export function isNotFound(err: unknown): boolean {
-  return (
-    err instanceof InvalidInputLinearError && (err.errors ?? []).some((e) => /entity not found/i.test(e.message ?? ''))
-  );
-}
+export const isNotFound = isLinearNotFound;
 
 /** The activity's cancellation (when running in one) and a timeout, whichever comes first. */
 function deadline(ms: number): AbortSignal {

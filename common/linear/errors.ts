@@ -51,7 +51,7 @@ export function classifyLinearError(err: unknown): ClassifiedLinearFailure {
     return { kind: 'forbidden', message: `Linear refused the request: the token lacks a scope (${firstMessage(err)})` };
   if (err instanceof InvalidInputLinearError) {
     const message = firstMessage(err);
-    if (/entity not found/i.test(message)) return { kind: 'issue-not-found', message: `Linear: ${message}` };
+    if (isLinearNotFound(err)) return { kind: 'issue-not-found', message: `Linear: ${message}` };
     return { kind: 'invalid-input', message: `Linear refused the input: ${message}` };
   }
   // A query the schema rejects is our bug; retrying will not fix it, so surface it like bad input.
@@ -90,6 +90,16 @@ const failureTypeOf: Record<Exclude<LinearFailureKind, 'rate-limited' | 'transie
   forbidden: linearFailureTypes.forbidden,
   'invalid-input': linearFailureTypes.invalidInput,
 };
+
+/**
+ * Linear answered "Entity not found" (the id names nothing, or nothing the token may see). The SDK keeps the
+ * user-presentable text ("Could not find referenced Issue.") rather than the message, so both forms count.
+ */
+export function isLinearNotFound(err: unknown): boolean {
+  if (!(err instanceof InvalidInputLinearError)) return false;
+  const messages = [err.message, ...(err.errors ?? []).map((e) => e.message ?? '')];
+  return messages.some((m) => /entity not found|could not find referenced/i.test(m));
+}
 
 function firstMessage(err: LinearError): string {
   return err.errors?.[0]?.message ?? err.message;
