@@ -1,5 +1,6 @@
-// Builds the workers: the `tickets` task queue (ticket and SLA workflows, database activities) and the `webhooks`
-// one (endpoint delivery workflows and the webhook activities). Used by worker/main.ts and by the tests (which pass
+// Builds the workers: the `tickets` task queue (ticket, SLA and Linear workflows, database activities), the
+// `webhooks` one (endpoint delivery workflows and the webhook activities) and the `linear` one (the Linear
+// activities, rate limited queue-wide). Used by worker/main.ts and by the tests (which pass
 // their own task queue, so runs never share work).
 import { fileURLToPath } from 'node:url';
 import type { Database } from '@switchboard/database';
@@ -7,10 +8,11 @@ import type { Client } from '@temporalio/client';
 import { bundleWorkflowCode, type NativeConnection, Worker, type WorkflowBundle } from '@temporalio/worker';
 import { createDbActivities } from '../activities/db/index.ts';
 import type { SafePoster } from '../activities/http/safe-post.ts';
+import { createLinearActivities } from '../activities/linear/index.ts';
 import { createWebhookActivities } from '../activities/webhooks/index.ts';
 import type { Config, KeyRing } from '../common/config.ts';
 import { temporalDataConverter } from '../common/temporal-client.ts';
-import { taskQueues } from '../temporal-config/index.ts';
+import { taskQueueRateLimits, taskQueues } from '../temporal-config/index.ts';
 
 export const workflowsPath = fileURLToPath(new URL('../workflows/index.ts', import.meta.url));
 
@@ -77,6 +79,40 @@ export async function createWebhooksWorker(options: WebhooksWorkerOptions): Prom
     dataConverter: temporalDataConverter(options.codecKeys),
     maxConcurrentActivityTaskExecutions: options.maxConcurrentActivities ?? 200,
     maxConcurrentWorkflowTaskExecutions: 100,
+  });
+}
+
+export type LinearWorkerOptions = {
+  connection: NativeConnection;
+  namespace: string;
+  codecKeys: KeyRing;
+  db: Database;
+  config: Pick<Config, 'credentialKeys' | 'linear' | 'publicUrl'>;
+  /** The client the routing activity signals (and starts) link workflows with. */
+  temporalClient: Client;
+  /** `linear`, or a test's sibling of its ticket queue (linearTaskQueueFor). */
+  taskQueue?: string;
+  /** Activities running at once on this worker (mostly waiting on Linear). Default 50. */
+  maxConcurrentActivities?: number;
+};
+
+/**
+ * Activities only: the Linear workflows run on the ticket queue and send their Linear work here, where the queue-wide
+ * rate limit spreads every installation's calls, however many workers poll.
+ */
+export async function createLinearWorker(options: LinearWorkerOptions): Promise<Worker> {
+  return Worker.create({
+    connection: options.connection,
+    namespace: options.namespace,
+    taskQueue: options.taskQueue ?? taskQueues.linear,
+    activities: createLinearActivities({
+      db: options.db,
+      config: options.config,
+      temporalClient: options.temporalClient,
+    }),
+    dataConverter: temporalDataConverter(options.codecKeys),
+    maxConcurrentActivityTaskExecutions: options.maxConcurrentActivities ?? 50,
+    ...(taskQueueRateLimits.linear ? { maxTaskQueueActivitiesPerSecond: taskQueueRateLimits.linear } : {}),
   });
 }
 

@@ -1,5 +1,6 @@
-// The worker process: runs the `tickets` task queue (ticket and SLA workflows, database activities), the
-// `webhooks` task queue (endpoint delivery workflows and their activities) and the outbox relay that feeds them.
+// The worker process: runs the `tickets` task queue (ticket, SLA and Linear workflows, database activities), the
+// `webhooks` task queue (endpoint delivery workflows and their activities), the `linear` task queue (the Linear
+// activities) and the outbox relay that feeds them.
 // Several can run at once: Temporal shares the task queues among them and only one relay is active at a time (the
 // others stand by for its lock). GET /metrics on WORKER_METRICS_PORT shows the relay's counters.
 import { connectDatabase } from '@switchboard/database';
@@ -8,7 +9,7 @@ import { loadConfig } from '../common/config.ts';
 import { createLogger } from '../common/logger.ts';
 import { connectTemporalClient } from '../common/temporal-client.ts';
 import { createOutboxRelay } from '../outbox/relay.ts';
-import { bundleWorkflows, createTicketsWorker, createWebhooksWorker } from './create-worker.ts';
+import { bundleWorkflows, createLinearWorker, createTicketsWorker, createWebhooksWorker } from './create-worker.ts';
 import { relayRegistry, startMetricsServer } from './metrics-server.ts';
 
 const config = loadConfig();
@@ -45,6 +46,14 @@ const webhooksWorker = await createWebhooksWorker({
   // For test deployments that run the day-long retry schedule in minutes; unset (1) in production.
   retryCompression: Number(process.env.SWITCHBOARD_WEBHOOK_RETRY_COMPRESSION ?? 1),
 });
+const linearWorker = await createLinearWorker({
+  connection,
+  namespace: config.temporal.namespace,
+  codecKeys: config.codecKeys,
+  db: database.db,
+  config,
+  temporalClient: temporal.client,
+});
 const relay = createOutboxRelay({ db: database.db, pool: database.pool, temporal: temporal.client, logger });
 
 // The SDK's runtime shuts the worker down on SIGINT/SIGTERM (in-flight tasks finish first); the relay stops with it.
@@ -54,16 +63,20 @@ const metricsServer =
     ? await startMetricsServer(relayRegistry(relay.metrics), config.workerMetricsPort)
     : undefined;
 logger.info(
-  { taskQueues: [worker.options.taskQueue, webhooksWorker.options.taskQueue], address: config.temporal.address },
+  {
+    taskQueues: [worker.options.taskQueue, webhooksWorker.options.taskQueue, linearWorker.options.taskQueue],
+    address: config.temporal.address,
+  },
   'worker started',
 );
 let exitCode = 0;
 try {
-  // One stopping (a fatal error) stops the other, so the process never runs half a worker.
-  await Promise.all([
-    worker.run().finally(() => webhooksWorker.getState() === 'RUNNING' && webhooksWorker.shutdown()),
-    webhooksWorker.run().finally(() => worker.getState() === 'RUNNING' && worker.shutdown()),
-  ]);
+  // One stopping (a fatal error) stops the others, so the process never runs part of a worker.
+  const workers = [worker, webhooksWorker, linearWorker];
+  const stopOthers = () => {
+    for (const w of workers) if (w.getState() === 'RUNNING') w.shutdown();
+  };
+  await Promise.all(workers.map((w) => w.run().finally(stopOthers)));
 } catch (err) {
   logger.error({ err }, 'worker stopped with an error');
   exitCode = 1;

@@ -46,8 +46,9 @@ describe('subscription registry', function () {
     let connection: NativeConnection;
     let worker: Worker;
     let running: Promise<void>;
-    // The real registry includes the webhooks subscription: its enqueue activity needs the webhooks worker.
+    // The real registry includes the webhooks and Linear subscriptions: their activities need their workers.
     let webhooksWorker: RunningWorker;
+    let linearWorker: RunningWorker;
     const taskQueue = uniqueTaskQueue('registry');
     const recorded: Array<[string, number, string]> = [];
 
@@ -73,11 +74,13 @@ describe('subscription registry', function () {
       });
       running = worker.run();
       webhooksWorker = await temporal.startWebhooksWorker({ db: testDatabase().db, ticketsTaskQueue: taskQueue });
+      linearWorker = await temporal.startLinearWorker({ db: testDatabase().db, ticketsTaskQueue: taskQueue });
     });
     after(async () => {
       worker?.shutdown();
       await running;
       await webhooksWorker?.stop();
+      await linearWorker?.stop();
       await connection?.close();
     });
 
@@ -102,10 +105,10 @@ describe('subscription registry', function () {
       assert.deepEqual(
         state.recent.map((r) => [r.id, r.subscribers, r.failed.map((f) => f.subscriber)]),
         [
-          [1, ['sla', 'webhooks'], []],
-          [2, ['sla', 'webhooks', 'comments-probe'], []],
-          [3, ['sla', 'webhooks', 'failing-probe'], ['failing-probe']],
-          [4, ['sla', 'webhooks', 'comments-probe'], []],
+          [1, ['sla', 'webhooks', 'linear'], []],
+          [2, ['sla', 'webhooks', 'linear', 'comments-probe'], []],
+          [3, ['sla', 'webhooks', 'linear', 'failing-probe'], ['failing-probe']],
+          [4, ['sla', 'webhooks', 'linear', 'comments-probe'], []],
         ],
       );
     });

@@ -2,6 +2,7 @@
 // event it applies; an integration plugs in by adding its entry below, without touching the ticket workflow.
 import type { SearchAttributePair } from '@temporalio/common';
 import type { DispatchedTicketEvent, TicketEventType } from '../common/ticket-events.ts';
+import { linearSubscription } from './linear-subscription.ts';
 import { slaSubscription } from './sla.ts';
 import { webhookSubscription } from './webhook-endpoint.ts';
 
@@ -29,7 +30,7 @@ export type Subscription = {
 };
 
 /** Order matters only for readability: subscriptions of one event run concurrently. */
-export const subscriptions: readonly Subscription[] = [slaSubscription, webhookSubscription];
+export const subscriptions: readonly Subscription[] = [slaSubscription, webhookSubscription, linearSubscription];
 
 export function subscribersOf(registry: readonly Subscription[], type: TicketEventType): Subscription[] {
   return registry.filter((s) => s.eventTypes.includes(type));

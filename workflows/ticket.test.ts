@@ -95,8 +95,8 @@ describe('ticket workflow', function () {
     assert.deepEqual(
       s.recent.map((r) => [r.type, r.subscribers, r.failed]),
       [
-        ['ticket.created', ['sla', 'webhooks'], []],
-        ['ticket.assigned', ['webhooks'], []],
+        ['ticket.created', ['sla', 'webhooks', 'linear'], []],
+        ['ticket.assigned', ['webhooks', 'linear'], []],
       ],
     );
   });

@@ -17,10 +17,13 @@ import { devServerSqlitePragmas } from '../../temporal-config/index.ts';
 import searchAttributeTypes from '../../temporal-config/search-attributes.json' with { type: 'json' };
 import {
   bundleWorkflows,
+  createLinearWorker,
   createTicketsWorker,
   createWebhooksWorker,
+  type LinearWorkerOptions,
   type WebhooksWorkerOptions,
 } from '../../worker/create-worker.ts';
+import { linearTaskQueueFor } from '../../workflows/linear-contract.ts';
 import { webhooksTaskQueueFor } from '../../workflows/webhook-endpoint-contract.ts';
 import { testDatabase } from './database.ts';
 import { afterRun } from './root-hooks.ts';
@@ -50,14 +53,18 @@ export type TestTemporal = {
   /** The workflow bundle, built once per run. */
   workflowBundle(): Promise<WorkflowBundle>;
   /**
-   * A worker for the ticket and SLA workflows on its own task queue; stop it with `stop()`. Unless `webhooks` is
-   * false, a webhooks worker runs next to it on the sibling queue (the ticket workflow hands every event to it).
+   * A worker for the ticket, SLA and Linear workflows on its own task queue; stop it with `stop()`. Unless
+   * `webhooks` is false, a webhooks worker runs next to it on the sibling queue (the ticket workflow hands every
+   * event to it); unless `linear` is false, so does a Linear worker (the ticket workflow routes events through it).
    */
   startWorker(options: {
     db: Database;
     taskQueue: string;
     webhooks?: TestWebhooksOptions | false;
+    linear?: TestLinearOptions | false;
   }): Promise<RunningWorker>;
+  /** A Linear worker alone, on the Linear queue of `ticketsTaskQueue`, to stop and restart on its own. */
+  startLinearWorker(options: { db: Database; ticketsTaskQueue: string } & TestLinearOptions): Promise<RunningWorker>;
   /** A webhooks worker alone, on the webhooks queue of `ticketsTaskQueue`, to stop and restart on its own. */
   startWebhooksWorker(
     options: { db: Database; ticketsTaskQueue: string } & TestWebhooksOptions,
@@ -69,10 +76,15 @@ export type TestWebhooksOptions = Partial<
   Pick<WebhooksWorkerOptions, 'config' | 'poster' | 'retryCompression' | 'leaseMarginMs' | 'maxConcurrentActivities'>
 >;
 
+/** What a test may change in the Linear worker: its config (the Linear fake's URLs, short timeouts). */
+export type TestLinearOptions = Partial<Pick<LinearWorkerOptions, 'config' | 'maxConcurrentActivities'>>;
+
 export type RunningWorker = {
   worker: Worker;
   /** The webhooks worker started with it, if any. */
   webhooksWorker?: Worker;
+  /** The Linear worker started with it, if any. */
+  linearWorker?: Worker;
   stop(): Promise<void>;
 };
 
@@ -185,11 +197,36 @@ async function startTestTemporal(): Promise<TestTemporal> {
       workers.push(handle);
       return handle;
     },
-    async startWorker({ db, taskQueue, webhooks = {} }) {
+    async startLinearWorker({ db, ticketsTaskQueue, ...options }) {
+      nativeConnection ??= await NativeConnection.connect({ address });
+      const worker = await createLinearWorker({
+        connection: nativeConnection,
+        namespace: NAMESPACE,
+        codecKeys: TEST_CODEC_KEYS,
+        db,
+        config: loadConfig(),
+        temporalClient: clientHandle.client,
+        taskQueue: linearTaskQueueFor(ticketsTaskQueue),
+        ...options,
+      });
+      const running = worker.run();
+      const handle: RunningWorker = {
+        worker,
+        async stop() {
+          if (worker.getState() === 'RUNNING') worker.shutdown();
+          await running;
+        },
+      };
+      workers.push(handle);
+      return handle;
+    },
+    async startWorker({ db, taskQueue, webhooks = {}, linear = {} }) {
       const webhooksWorker =
         webhooks === false
           ? undefined
           : await temporal.startWebhooksWorker({ db, ticketsTaskQueue: taskQueue, ...webhooks });
+      const linearWorker =
+        linear === false ? undefined : await temporal.startLinearWorker({ db, ticketsTaskQueue: taskQueue, ...linear });
       nativeConnection ??= await NativeConnection.connect({ address });
       const worker = await createTicketsWorker({
         connection: nativeConnection,
@@ -203,10 +240,12 @@ async function startTestTemporal(): Promise<TestTemporal> {
       const handle: RunningWorker = {
         worker,
         ...(webhooksWorker ? { webhooksWorker: webhooksWorker.worker } : {}),
+        ...(linearWorker ? { linearWorker: linearWorker.worker } : {}),
         async stop() {
           if (worker.getState() === 'RUNNING') worker.shutdown();
           await running;
           await webhooksWorker?.stop();
+          await linearWorker?.stop();
         },
       };
       workers.push(handle);
@@ -288,10 +327,11 @@ export async function startPipeline(
   taskQueue: string,
   relayOptions: Partial<OutboxRelayOptions> = {},
   webhooks: TestWebhooksOptions | false = {},
+  linear: TestLinearOptions | false = {},
 ): Promise<TestPipeline> {
   const temporal = await testTemporal();
   const { db, pool } = testDatabase();
-  const worker = await temporal.startWorker({ db, taskQueue, webhooks });
+  const worker = await temporal.startWorker({ db, taskQueue, webhooks, linear });
   const relay = createOutboxRelay({
     db,
     pool,
