@@ -2,11 +2,10 @@
 // own (no worker needed to see a workflow started or signalled), and fixtures for links as the workflows leave them.
 import { externalSyncRecords } from '@switchboard/database';
 import { WorkflowNotFoundError } from '@temporalio/client';
-import { testConfig } from '../../test/support/api.ts';
-import { startTestApi, type TestApi, type TestUser } from '../../test/support/api.ts';
+import type { LinearFake } from '../../test/fakes/linear/server.ts';
+import { startTestApi, type TestApi, type TestUser, testConfig } from '../../test/support/api.ts';
 import { testDatabase } from '../../test/support/database.ts';
 import { testTemporal, uniqueTaskQueue } from '../../test/support/temporal.ts';
-import type { LinearFake } from '../../test/fakes/linear/server.ts';
 
 export type LinearTestApi = TestApi & { taskQueue: string };
 
@@ -39,7 +38,8 @@ export async function startLinearTestApi(
 
 export async function createTicket(user: TestUser, subject = 'Printer on fire'): Promise<string> {
   const response = await user.fetch('POST', '/api/tickets', { subject });
-  if (response.status !== 201) throw new Error(`ticket not created: ${response.status} ${JSON.stringify(response.body)}`);
+  if (response.status !== 201)
+    throw new Error(`ticket not created: ${response.status} ${JSON.stringify(response.body)}`);
   return response.body.id as string;
 }
 

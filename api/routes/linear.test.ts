@@ -5,9 +5,9 @@ import { and, eq, sql } from 'drizzle-orm';
 import { hashOAuthState } from '../../common/linear/oauth.ts';
 import { loadIntegrationCredentials } from '../../domain/integrations/credentials.ts';
 import { workflowIds } from '../../temporal-config/index.ts';
+import { createLinearFake, type LinearFake } from '../../test/fakes/linear/server.ts';
 import { addTestMember, createTestOrganization, type TestUser } from '../../test/support/api.ts';
 import { testDatabase } from '../../test/support/database.ts';
-import { createLinearFake, type LinearFake } from '../../test/fakes/linear/server.ts';
 import {
   createTicket,
   insertLink,
@@ -218,7 +218,10 @@ describe('Linear API: connecting an installation', () => {
 
   describe('API key', () => {
     it('connects with a key Linear accepts', async () => {
-      const response = await admin.fetch('POST', '/api/linear/installations', { name: 'Acme Linear', apiKey: linear.apiKey });
+      const response = await admin.fetch('POST', '/api/linear/installations', {
+        name: 'Acme Linear',
+        apiKey: linear.apiKey,
+      });
       assert.equal(response.status, 201, JSON.stringify(response.body));
       assert.equal(response.body.name, 'Acme Linear');
       assert.equal(response.body.config.workspace.urlKey, 'acme');
@@ -228,7 +231,9 @@ describe('Linear API: connecting an installation', () => {
 
     it('refuses a key Linear refuses, naming apiKey, and stores nothing', async () => {
       const before = await admin.fetch('GET', '/api/integrations');
-      const response = await admin.fetch('POST', '/api/linear/installations', { apiKey: 'lin_api_not_a_real_key_0000' });
+      const response = await admin.fetch('POST', '/api/linear/installations', {
+        apiKey: 'lin_api_not_a_real_key_0000',
+      });
       assert.equal(response.status, 422);
       assert.equal(response.body.error.details[0].path, 'body.apiKey');
       const after = await admin.fetch('GET', '/api/integrations');
