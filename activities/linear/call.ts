@@ -1,7 +1,7 @@
 // The one way an activity talks to Linear: the installation's client (token refreshed if it is about to expire),
 // one retry with a forced refresh when Linear refuses an OAuth token we thought valid (it expired early, or another
 // process rotated it), and every failure mapped to the typed ApplicationFailure the workflows branch on.
-import { AuthenticationLinearError, InvalidInputLinearError, type LinearRawResponse } from '@linear/sdk';
+import { AuthenticationLinearError, type LinearRawResponse } from '@linear/sdk';
 import type { Database } from '@switchboard/database';
 import { Context } from '@temporalio/activity';
 import type { Client } from '@temporalio/client';
