@@ -127,12 +127,27 @@ describe('Linear activities: issues', function () {
       const integrationId = await makeInstallation(world, 'apiKey');
       const ticket = await makeTicket(world);
       const first = await world.activities.createLinearIssue(createRequest(integrationId, ticket.id));
-      // The first attempt's answer was lost after Linear had created the issue: the activity runs again.
+      // Called again with the same key (a replayed request): the same issue.
       const again = await world.activities.createLinearIssue(createRequest(integrationId, ticket.id));
       assert.deepEqual(again, first);
       assert.equal(world.linear.countCalls('issueCreate'), 1);
       assert.equal(world.linear.state.issues.size, 1);
       assert.equal(world.linear.state.issueAttachments(first.id).length, 1, 'the attachment is an upsert');
+
+      // Linear created the issue but the answer was lost: the retried attempt finds it by its id.
+      world.linear.failures.dropResponseNext(1, { rootField: 'issueCreate' });
+      await assert.rejects(
+        world.activities.createLinearIssue(createRequest(integrationId, ticket.id, { requestKey: 'lost' })),
+        failure('LinearUnavailable', false),
+      );
+      assert.equal(world.linear.state.issues.size, 2, 'the lost attempt did create it');
+      const found = await world.activities.createLinearIssue(
+        createRequest(integrationId, ticket.id, { requestKey: 'lost' }),
+      );
+      assert.equal(found.identifier, 'ENG-2');
+      assert.equal(world.linear.countCalls('issueCreate'), 2);
+      assert.equal(world.linear.state.issues.size, 2);
+      assert.equal(world.linear.state.issueAttachments(found.id).length, 1, 'the retry attached the ticket');
 
       // A retry whose first request never reached Linear creates it then, once.
       world.linear.failures.dropConnectionNext(1);
@@ -144,7 +159,7 @@ describe('Linear activities: issues', function () {
         createRequest(integrationId, ticket.id, { requestKey: 'manual-2' }),
       );
       assert.notEqual(second.id, first.id, 'another request key is another issue');
-      assert.equal(world.linear.countCalls('issueCreate'), 2);
+      assert.equal(world.linear.countCalls('issueCreate'), 3);
     });
 
     it('refuses to create without a team, for good', async () => {

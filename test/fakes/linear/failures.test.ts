@@ -104,6 +104,15 @@ describe('Linear fake: rate limits and failures', () => {
     assert.ok(await client.viewer);
   });
 
+  it('can lose the answer of a request that took effect', async () => {
+    fake.failures.dropResponseNext(1, { rootField: 'issueCreate' });
+    const team = fake.state.teamByKey('ENG')!;
+    assert.ok(await client.viewer, 'requests without that root field are answered');
+    await assert.rejects(client.createIssue({ teamId: team.id, title: 'Lost answer' }));
+    assert.equal(fake.state.issue('ENG-1').title, 'Lost answer', 'the issue was created all the same');
+    assert.ok(await client.createIssue({ teamId: team.id, title: 'Answered' }));
+  });
+
   it('fails the token endpoint on demand, so refresh failures can be tested', async () => {
     fake.failures.failNext(1, { status: 503, target: 'oauth-token' });
     const response = await fetch(fake.oauth.tokenUrl, {

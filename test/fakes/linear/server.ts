@@ -95,6 +95,8 @@ export async function createLinearFake(options: LinearFakeOptions = {}) {
   const requestsPerHour = options.requestsPerHour ?? 5000;
   const budgets = new Map<string, { used: number; resetAt: number }>();
   const hungResponses = new Set<ServerResponse>();
+  /** Root fields (null: any request) whose next answer is cut after the request took effect. */
+  const droppedResponses: Array<string | null> = [];
   const sockets = new Set<Socket>();
   // Changes made while executing an API request are the integration's own; all others are "a Linear user".
   let changeSource: 'api' | 'simulated' = 'simulated';
@@ -278,6 +280,13 @@ export async function createLinearFake(options: LinearFakeOptions = {}) {
     const body = result.errors?.length
       ? { data: result.data, errors: result.errors.map(linearError) }
       : { data: result.data };
+    // The request took effect; only its answer is lost (the caller cannot tell whether it did).
+    const drop = droppedResponses.findIndex((rootField) => rootField === null || rootFields.includes(rootField));
+    if (drop >= 0) {
+      droppedResponses.splice(drop, 1);
+      res.socket?.destroy();
+      return;
+    }
     sendJson(res, status, body, headers);
   }
 
@@ -393,9 +402,19 @@ export async function createLinearFake(options: LinearFakeOptions = {}) {
       failNext: failures.failNext.bind(failures),
       hangNext: failures.hangNext.bind(failures),
       dropConnectionNext: failures.dropConnectionNext.bind(failures),
+      /**
+       * The next `count` GraphQL requests (only those selecting `rootField`, if given) are executed, then their
+       * connection is cut before the answer: the change happened, the caller sees "fetch failed".
+       */
+      dropResponseNext: (count = 1, options: { rootField?: string } = {}) => {
+        for (let i = 0; i < count; i++) droppedResponses.push(options.rootField ?? null);
+      },
       revokeToken: (token: string) => credentials.revoke(token),
       expireToken: (token: string) => credentials.expire(token),
-      clear: () => failures.clear(),
+      clear: () => {
+        failures.clear();
+        droppedResponses.length = 0;
+      },
     },
     /** Changes "made by a Linear user" in Linear's UI: they change the store and send webhooks. */
     simulate: {
