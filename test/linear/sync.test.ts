@@ -1,0 +1,283 @@
+// Linear sync end to end: tickets changed through the domain, the outbox relay, the ticket workflow and its Linear
+// subscription, each link's sync workflow and the real Linear activities against the local Linear server, whose
+// webhooks (also for our own API changes, as Linear sends them) come back through the API's signed webhook route.
+import assert from 'node:assert/strict';
+import { randomUUID } from 'node:crypto';
+import { externalSyncConflicts, externalSyncRecords, supportRequests, ticketComments } from '@switchboard/database';
+import { and, eq } from 'drizzle-orm';
+import {
+  type LinearWorld,
+  linearWorld,
+  makeInstallation,
+  makeTicket,
+  memberKnownToLinear,
+} from '../../activities/linear/test-support.ts';
+import type { LinearConfig } from '../../domain/integrations/linear-config.ts';
+import { addComment } from '../../domain/tickets/comments.ts';
+import { updateTicket } from '../../domain/tickets/update-ticket.ts';
+import { workflowIds, workflowTypes } from '../../temporal-config/index.ts';
+import {
+  type LinearIssueRequest,
+  type LinearIssueResult,
+  linearReconcileSignal,
+  linearSyncStateQuery,
+} from '../../workflows/linear-contract.ts';
+import { startTestApi, type TestApi, testConfig } from '../support/api.ts';
+import { testDatabase, truncateAll } from '../support/database.ts';
+import {
+  eventually,
+  type RunningWorker,
+  startPipeline,
+  type TestPipeline,
+  testTemporal,
+  uniqueTaskQueue,
+} from '../support/temporal.ts';
+
+describe('Linear sync, end to end against the local Linear server', function () {
+  this.timeout(120_000);
+  const taskQueue = uniqueTaskQueue('linear-e2e');
+  let world: LinearWorld;
+  let pipeline: TestPipeline;
+  let linearWorker: RunningWorker;
+  let api: TestApi;
+  let integrationId: string;
+
+  async function startLinearWorker() {
+    const temporal = await testTemporal();
+    linearWorker = await temporal.startLinearWorker({
+      db: testDatabase().db,
+      ticketsTaskQueue: taskQueue,
+      config: world.config,
+    });
+  }
+
+  before(async () => {
+    await truncateAll(); // the relay would otherwise first deliver every earlier test file's events
+    const temporal = await testTemporal();
+    world = await linearWorld({ temporalClient: temporal.client });
+    // The Linear worker runs on its own so one test can stop it.
+    pipeline = await startPipeline(taskQueue, {}, {}, false);
+    await startLinearWorker();
+    const base = testConfig('http://placeholder');
+    api = await startTestApi({
+      temporal: temporal.client,
+      config: { linear: world.config.linear, temporal: { ...base.temporal, ticketsTaskQueue: taskQueue } },
+    });
+  });
+  after(async () => {
+    await pipeline?.stop();
+    await linearWorker?.stop();
+    await api?.close();
+    await world?.close();
+  });
+
+  async function install(config: Partial<LinearConfig> = {}) {
+    const secret = `whsec-${randomUUID()}`;
+    integrationId = await makeInstallation(world, { apiKey: world.linear.apiKey, webhookSecret: secret }, config);
+    const webhook = world.linear.webhooks.register({
+      url: `${api.baseUrl}/api/linear/webhooks/${integrationId}`,
+      secret,
+    });
+    registered.push(webhook.id);
+  }
+  const registered: string[] = [];
+  // Every installation's webhook receives the workspace's changes: one test's links must not see the last test's
+  // (and `dropNext` must drop the delivery this test's link would get).
+  afterEach(() => {
+    for (const id of registered.splice(0)) world.linear.state.webhooks.delete(id);
+    world.linear.assertNoRejectedOperations();
+  });
+
+  /** A ticket with an issue created from it, synced once. */
+  async function linkedTicket(input: Parameters<typeof makeTicket>[1] = {}) {
+    const ticket = await makeTicket(world, input);
+    const temporal = await testTemporal();
+    const requestKey = randomUUID();
+    const request: LinearIssueRequest = {
+      organizationId: world.org.organizationId,
+      ticketId: ticket.id,
+      integrationId,
+      requestKey,
+      requestedBy: { type: 'user', id: world.org.scope.userId },
+      mode: 'create',
+    };
+    const result: LinearIssueResult = await temporal.client.workflow.execute(workflowTypes.linearIssue, {
+      workflowId: workflowIds.linearIssue(ticket.id, requestKey),
+      taskQueue,
+      args: [request],
+    });
+    const sync = temporal.client.workflow.getHandle(workflowIds.linearSync(ticket.id, result.issueId));
+    await eventually(async () => assert.ok((await sync.query(linearSyncStateQuery)).lastSynced));
+    await world.linear.webhooks.settle();
+    return { ticket, issueId: result.issueId, linkId: result.linkId, sync };
+  }
+
+  const ticketRow = async (id: string) => {
+    const [row] = await testDatabase().db.select().from(supportRequests).where(eq(supportRequests.id, id));
+    return row!;
+  };
+  const change = async (id: string, fields: Record<string, unknown>) =>
+    updateTicket(testDatabase().db, world.org.scope, id, { version: (await ticketRow(id)).version, ...fields });
+  const issue = (id: string) => world.linear.state.issue(id);
+  const stateName = (id: string) => world.linear.state.workflowState(issue(id).stateId).name;
+  const commentsOnIssue = (id: string) => [...world.linear.state.comments.values()].filter((c) => c.issueId === id);
+  const ticketCommentBodies = async (ticketId: string) =>
+    (
+      await testDatabase()
+        .db.select({ body: ticketComments.body, author: ticketComments.authorDisplayName })
+        .from(ticketComments)
+        .where(eq(ticketComments.supportRequestId, ticketId))
+    ).map((c) => c.body);
+
+  /** Nothing moves any more: no ping-pong between the two sides. */
+  async function assertQuiet(ticketId: string, issueId: string) {
+    await world.linear.webhooks.settle();
+    const before = { version: (await ticketRow(ticketId)).version, updatedAt: issue(issueId).updatedAt.getTime() };
+    await new Promise((r) => setTimeout(r, 1500));
+    await world.linear.webhooks.settle();
+    assert.deepEqual(
+      { version: (await ticketRow(ticketId)).version, updatedAt: issue(issueId).updatedAt.getTime() },
+      before,
+      'neither side changed again',
+    );
+  }
+
+  it('ticket → Linear: status, assignee and priority, without echoes', async () => {
+    await install();
+    const agent = await memberKnownToLinear(world, 'Linus Agent');
+    const { ticket, issueId } = await linkedTicket();
+    const updatesBefore = world.linear.countCalls('issueUpdate');
+
+    await change(ticket.id, { status: 'pending' });
+    await eventually(async () => assert.equal(stateName(issueId), 'In Progress'));
+    await change(ticket.id, { assigneeId: agent.userId });
+    await eventually(async () =>
+      assert.equal(world.linear.state.users.get(issue(issueId).assigneeId ?? '')?.email, agent.email),
+    );
+    await change(ticket.id, { priority: 'urgent' });
+    await eventually(async () => assert.equal(issue(issueId).priority, 1));
+
+    await assertQuiet(ticket.id, issueId);
+    assert.equal(world.linear.countCalls('issueUpdate') - updatesBefore, 3, 'one write per change, none echoed');
+    const row = await ticketRow(ticket.id);
+    assert.deepEqual([row.status, row.priority, row.assigneeId], ['pending', 'urgent', agent.userId]);
+  });
+
+  it('Linear → ticket: status, assignee and priority, without echoes', async () => {
+    await install();
+    const agent = await memberKnownToLinear(world, 'Grace Agent');
+    const { ticket, issueId } = await linkedTicket();
+    const updatesBefore = world.linear.countCalls('issueUpdate');
+
+    world.linear.simulate.updateIssue(issueId, { stateName: 'Done' });
+    await eventually(async () => assert.equal((await ticketRow(ticket.id)).status, 'solved'));
+    world.linear.simulate.updateIssue(issueId, { assigneeEmail: agent.email });
+    await eventually(async () => assert.equal((await ticketRow(ticket.id)).assigneeId, agent.userId));
+    world.linear.simulate.updateIssue(issueId, { priority: 4 });
+    await eventually(async () => assert.equal((await ticketRow(ticket.id)).priority, 'low'));
+
+    await assertQuiet(ticket.id, issueId);
+    assert.equal(world.linear.countCalls('issueUpdate'), updatesBefore, 'nothing written back to Linear');
+    assert.equal(stateName(issueId), 'Done');
+  });
+
+  it('comments both ways, each once: redelivered webhooks and our own comments’ webhooks add nothing', async () => {
+    await install();
+    const { ticket, issueId } = await linkedTicket();
+    await addComment(testDatabase().db, world.org.scope, ticket.id, { body: 'Customer says it fails on Safari' });
+    await eventually(async () =>
+      assert.deepEqual(
+        commentsOnIssue(issueId).map((c) => c.body.includes('Customer says it fails on Safari')),
+        [true],
+      ),
+    );
+    world.linear.simulate.createComment(issueId, 'Reproduced, fix coming');
+    await eventually(async () =>
+      assert.ok((await ticketCommentBodies(ticket.id)).some((b) => b.includes('Reproduced, fix coming'))),
+    );
+    await world.linear.webhooks.settle();
+    const commentDelivery = world.linear.webhooks.deliveries.filter((d) => d.event === 'Comment').at(-1)!;
+    await world.linear.webhooks.redeliver(commentDelivery.deliveryId);
+    await new Promise((r) => setTimeout(r, 1500));
+    await world.linear.webhooks.settle();
+
+    assert.equal(commentsOnIssue(issueId).length, 2, 'the mirrored comment and Grace’s');
+    const bodies = await ticketCommentBodies(ticket.id);
+    assert.equal(bodies.length, 2, `the agent's and the imported one: ${JSON.stringify(bodies)}`);
+  });
+
+  it('a conflict on the same field: the later change wins and the conflict is recorded', async () => {
+    await install({ conflictPolicy: 'latest' });
+    const { ticket, issueId, linkId } = await linkedTicket();
+    // Linear's change is not seen before the ticket's (its webhook is lost), so both changed since the last sync.
+    world.linear.webhooks.dropNext(1);
+    world.linear.simulate.updateIssue(issueId, { stateName: 'Canceled' });
+    await world.linear.webhooks.settle();
+    await new Promise((r) => setTimeout(r, 20));
+    await change(ticket.id, { status: 'pending' });
+
+    await eventually(async () => assert.equal(stateName(issueId), 'In Progress'));
+    const conflicts = await eventually(async () => {
+      const rows = await testDatabase()
+        .db.select()
+        .from(externalSyncConflicts)
+        .where(eq(externalSyncConflicts.syncRecordId, linkId));
+      assert.equal(rows.length, 1);
+      return rows;
+    });
+    assert.deepEqual(
+      conflicts.map((c) => [c.field, c.winner, c.policy]),
+      [['status', 'ticket', 'latest']],
+    );
+    await assertQuiet(ticket.id, issueId);
+    assert.equal((await ticketRow(ticket.id)).status, 'pending');
+  });
+
+  it('a missed webhook is caught by reconciliation', async () => {
+    await install();
+    const { ticket, issueId, sync } = await linkedTicket();
+    world.linear.webhooks.dropNext(1);
+    world.linear.simulate.updateIssue(issueId, { stateName: 'In Progress' });
+    await world.linear.webhooks.settle();
+    await new Promise((r) => setTimeout(r, 500));
+    assert.equal((await ticketRow(ticket.id)).status, 'open', 'nobody told the link');
+    await sync.signal(linearReconcileSignal);
+    await eventually(async () => assert.equal((await ticketRow(ticket.id)).status, 'pending'));
+  });
+
+  it('a Linear worker stopped mid-sync loses and doubles nothing', async () => {
+    await install();
+    const { ticket, issueId, linkId } = await linkedTicket();
+    // The sync step of this change is inside a Linear request (one that never answers) when the worker goes down;
+    // more changes on both sides arrive while it stays down.
+    world.linear.failures.hangNext(1);
+    await change(ticket.id, { status: 'on_hold' });
+    // Outbox → ticket workflow → routing → the sync step's first Linear request, which hangs.
+    await new Promise((r) => setTimeout(r, 1500));
+    await addComment(testDatabase().db, world.org.scope, ticket.id, { body: 'While the worker was down' });
+    await linearWorker.stop();
+    world.linear.simulate.createComment(issueId, 'Linear side, meanwhile');
+    world.linear.simulate.updateIssue(issueId, { priority: 2 });
+    await world.linear.webhooks.settle();
+    await new Promise((r) => setTimeout(r, 500));
+
+    await startLinearWorker();
+    await eventually(
+      async () => {
+        assert.equal(stateName(issueId), 'Backlog');
+        assert.equal((await ticketRow(ticket.id)).priority, 'high');
+        assert.ok((await ticketCommentBodies(ticket.id)).some((b) => b.includes('Linear side, meanwhile')));
+        assert.ok(commentsOnIssue(issueId).some((c) => c.body.includes('While the worker was down')));
+      },
+      { timeoutMs: 30_000 },
+    );
+    await assertQuiet(ticket.id, issueId);
+    assert.equal(commentsOnIssue(issueId).length, 2);
+    assert.equal((await ticketCommentBodies(ticket.id)).length, 2);
+    const [link] = await testDatabase()
+      .db.select()
+      .from(externalSyncRecords)
+      .where(and(eq(externalSyncRecords.id, linkId)));
+    assert.equal(link!.syncStatus, 'synced');
+  });
+});
