@@ -47,7 +47,7 @@ describe('workflow replay', function () {
     return outcomes;
   }
 
-  it('replays the committed histories of the ticket, SLA and webhook endpoint workflows with the current code', async () => {
+  it('replays the committed histories of the ticket, SLA, webhook endpoint and Linear link workflows with the current code', async () => {
     const files = readdirSync(HISTORIES).filter((f) => f.endsWith('.json'));
     const histories = files.map((file) => ({
       workflowId: file.replace(/\.json$/, ''),
@@ -58,7 +58,7 @@ describe('workflow replay', function () {
     );
     assert.deepEqual(
       [...types].sort(),
-      ['slaWatchWorkflow', 'ticketWorkflow', 'webhookEndpointWorkflow'],
+      ['linearSyncWorkflow', 'slaWatchWorkflow', 'ticketWorkflow', 'webhookEndpointWorkflow'],
       'fixtures of every workflow are committed',
     );
     const outcomes = await replay(histories);

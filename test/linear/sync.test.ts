@@ -3,7 +3,11 @@
 // webhooks (also for our own API changes, as Linear sends them) come back through the API's signed webhook route.
 import assert from 'node:assert/strict';
 import { randomUUID } from 'node:crypto';
+import { writeFileSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
 import { externalSyncConflicts, externalSyncRecords, supportRequests, ticketComments } from '@switchboard/database';
+import protos from '@temporalio/proto';
+import { type ReplayHistoriesIterable, Worker } from '@temporalio/worker';
 import { and, eq } from 'drizzle-orm';
 import {
   type LinearWorld,
@@ -12,6 +16,7 @@ import {
   makeTicket,
   memberKnownToLinear,
 } from '../../activities/linear/test-support.ts';
+import { temporalDataConverter } from '../../common/temporal-client.ts';
 import type { LinearConfig } from '../../domain/integrations/linear-config.ts';
 import { addComment } from '../../domain/tickets/comments.ts';
 import { updateTicket } from '../../domain/tickets/update-ticket.ts';
@@ -161,6 +166,27 @@ describe('Linear sync, end to end against the local Linear server', function () 
     assert.equal(world.linear.countCalls('issueUpdate') - updatesBefore, 3, 'one write per change, none echoed');
     const row = await ticketRow(ticket.id);
     assert.deepEqual([row.status, row.priority, row.assigneeId], ['pending', 'urgent', agent.userId]);
+  });
+
+  it('replays the link workflow’s history with the current code (UPDATE_HISTORY_FIXTURES=1 records the fixture)', async () => {
+    const temporal = await testTemporal();
+    let record: { workflowId: string; runId: string } | undefined;
+    for await (const r of temporal.client.workflow.list({ query: `WorkflowType = '${workflowTypes.linearSync}'` })) {
+      record = r;
+    }
+    assert.ok(record, 'the previous test left a link workflow');
+    const history = await temporal.client.workflow.getHandle(record.workflowId, record.runId).fetchHistory();
+    const results = Worker.runReplayHistories(
+      { workflowBundle: await temporal.workflowBundle(), dataConverter: temporalDataConverter(temporal.codecKeys) },
+      [{ workflowId: record.workflowId, history }] as ReplayHistoriesIterable,
+    );
+    for await (const result of results) assert.equal(result.error, undefined);
+    if (process.env.UPDATE_HISTORY_FIXTURES === '1') {
+      const { History } = protos.temporal.api.history.v1;
+      const json = History.toObject(History.fromObject(history), { longs: String, enums: String, bytes: String });
+      const file = fileURLToPath(new URL('../histories/linear-sync.json', import.meta.url));
+      writeFileSync(file, `${JSON.stringify(json, null, 1)}\n`);
+    }
   });
 
   it('Linear → ticket: status, assignee and priority, without echoes', async () => {
