@@ -29,7 +29,10 @@ describe('integration configs', () => {
     });
     assert.equal(created.credentialsHint, 'lin_…W4yZ');
     assert.ok(!JSON.stringify(created).includes(token));
-    assert.deepEqual(created.config, { teamId: 'team-1', autoCreateIssues: false });
+    // Defaults of the Linear config are filled in, so the stored config is complete.
+    assert.equal(created.config.teamId, 'team-1');
+    assert.equal(created.config.autoCreateIssues, false);
+    assert.equal(created.config.conflictPolicy, 'latest');
     const row = await storedRow(created.id);
     assert.ok(!JSON.stringify(row.credentials).includes(token));
     assert.deepEqual(await loadIntegrationCredentials(db, keys, org.organizationId, created.id), { apiKey: token });
