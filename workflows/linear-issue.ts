@@ -21,6 +21,7 @@ export async function linearIssueWorkflow(request: LinearIssueRequest): Promise<
       ticketId: request.ticketId,
       integrationId: request.integrationId,
       issue,
+      origin: request.mode === 'create' ? 'created' : 'linked',
     });
   } catch (err) {
     // The activity's own failure (issue not found, token revoked, ...) is the workflow's, so whoever waits on the

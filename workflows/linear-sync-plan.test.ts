@@ -424,7 +424,20 @@ describe('Linear sync plan', () => {
       assert.deepEqual(plan.synced.linear, { stateId: 'backlog', priority: 0, assigneeEmail: 'ada@acme.test' });
     });
 
-    it('otherwise the ticket wins, without reporting a conflict', () => {
+    it('an existing issue that was linked keeps its values: the ticket takes them', () => {
+      const plan = planSync(
+        ticket({ status: 'open', priority: 'high' }),
+        linear({ stateId: 'progress', priority: 1, updatedAt: T2 }),
+        null,
+        settings({ firstSyncWinner: 'linear' }),
+        NOW,
+      );
+      assert.deepEqual(plan.toLinear, {});
+      assert.deepEqual(plan.toTicket, { status: 'pending', priority: 'urgent' });
+      assert.deepEqual(plan.conflicts, []);
+    });
+
+    it('otherwise (an issue created from the ticket) the ticket wins, without reporting a conflict', () => {
       const plan = planSync(
         ticket({ status: 'pending', priority: 'high', assigneeEmail: null }),
         linear({ updatedAt: T2 }),

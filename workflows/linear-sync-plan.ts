@@ -45,6 +45,11 @@ export type SyncSettings = {
   conflictPolicy: 'latest' | 'ticket' | 'linear';
   /** The team's workflow states, for default mappings by state type. */
   states: LinearState[];
+  /**
+   * Who the first sync (no synced values yet) takes values from where the sides disagree: the ticket for an issue
+   * created from it, Linear for an existing issue that was linked (engineers' work is not rolled back by a link).
+   */
+  firstSyncWinner?: 'ticket' | 'linear';
 };
 
 export type FieldConflict = {
@@ -205,11 +210,12 @@ function mergeField<T, L>(
   ticketChangedAt: string | null,
   linearChangedAt: string,
   firstSync: boolean,
+  firstSyncWinner: 'ticket' | 'linear' = 'ticket',
 ): FieldOutcome<T, L> {
   const unchanged: FieldOutcome<T, L> = { synced: { ticket: r.ticketValue, linear: r.linearValue } };
   if (equivalent(r)) return unchanged;
-  // Nothing to compare with yet: the ticket is what the link was made from, so it wins.
-  if (firstSync) return adopt(r, 'ticket');
+  // Nothing to compare with yet: the side the link was made from wins (see SyncSettings.firstSyncWinner).
+  if (firstSync) return adopt(r, firstSyncWinner);
   const ticketChanged = r.lastTicket === undefined || !r.sameTicket(r.ticketValue, r.lastTicket);
   const linearChanged = r.lastLinear === undefined || !r.sameLinear(r.linearValue, r.lastLinear);
   if (ticketChanged && !linearChanged) return adopt(r, 'ticket');
@@ -253,7 +259,8 @@ export function conflictWinner(
  * - equivalent values under the mappings: nothing to write;
  * - only one side changed since `last`: that side's value is written to the other;
  * - both changed to values that are not equivalent: a conflict, settled by `settings.conflictPolicy` and reported;
- * - the first sync (`last` null): the ticket's value is written where the two are not already equivalent.
+ * - the first sync (`last` null): `settings.firstSyncWinner`'s value (the ticket's by default) is written where the
+ *   two are not already equivalent.
  * `synced` is what both sides hold once the plan is applied. Because it becomes `last`, a webhook reporting the
  * value we just wrote (or a ticket event for the value we just set) finds nothing changed: no echoes.
  */
@@ -294,6 +301,7 @@ export function planSync(
     ticket.changedAt.status,
     linear.updatedAt,
     firstSync,
+    settings.firstSyncWinner,
   );
   if (status.writeLinear !== undefined) plan.toLinear.stateId = status.writeLinear;
   if (status.writeTicket !== undefined) plan.toTicket.status = status.writeTicket;
@@ -317,6 +325,7 @@ export function planSync(
     ticket.changedAt.assignee,
     linear.updatedAt,
     firstSync,
+    settings.firstSyncWinner,
   );
   if (assignee.writeLinear !== undefined) plan.toLinear.assigneeEmail = assignee.writeLinear;
   if (assignee.writeTicket !== undefined) plan.toTicket.assigneeEmail = assignee.writeTicket;
@@ -341,6 +350,7 @@ export function planSync(
       ticket.changedAt.priority,
       linear.updatedAt,
       firstSync,
+      settings.firstSyncWinner,
     );
     if (priority.writeLinear !== undefined) plan.toLinear.priority = priority.writeLinear;
     if (priority.writeTicket !== undefined) plan.toTicket.priority = priority.writeTicket;

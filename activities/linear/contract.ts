@@ -99,5 +99,7 @@ export type LinearActivities = {
     ticketId: string;
     integrationId: string;
     issue: LinearIssueDisplay;
+    /** A linked existing issue takes Linear's values at the first sync; a created one the ticket's. */
+    origin?: 'created' | 'linked';
   }): Promise<{ linkId: string; created: boolean }>;
 };

@@ -14,7 +14,12 @@ import type { SyncedValues } from '../../workflows/linear-sync-plan.ts';
 import type { LinearIssueDisplay, LinkRef } from './contract.ts';
 
 /** What external_sync_records.state holds for a Linear link. */
-export type LinkState = { lastSynced?: SyncedValues; issue?: LinearIssueDisplay };
+export type LinkState = {
+  lastSynced?: SyncedValues;
+  issue?: LinearIssueDisplay;
+  /** How the link was made: an issue created from the ticket, or an existing issue linked to it. */
+  origin?: 'created' | 'linked';
+};
 
 export type LinkRow = {
   id: string;

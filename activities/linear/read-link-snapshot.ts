@@ -47,6 +47,7 @@ export async function readLinkSnapshot(deps: LinearActivityDeps, ref: LinkRef): 
       syncPriority: link.config.syncPriority,
       conflictPolicy: link.config.conflictPolicy,
       states: issue.states,
+      firstSyncWinner: link.state.origin === 'linked' ? 'linear' : 'ticket',
       commentsToLinear: link.config.commentsToLinear,
       commentsFromLinear: link.config.commentsFromLinear,
       reconcileIntervalMs: link.config.reconcileIntervalMinutes * 60_000,

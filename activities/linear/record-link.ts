@@ -8,7 +8,13 @@ import type { LinkState } from './link-status.ts';
 
 export async function recordLink(
   deps: LinearActivityDeps,
-  request: { organizationId: string; ticketId: string; integrationId: string; issue: LinearIssueDisplay },
+  request: {
+    organizationId: string;
+    ticketId: string;
+    integrationId: string;
+    issue: LinearIssueDisplay;
+    origin?: 'created' | 'linked';
+  },
 ): Promise<{ linkId: string; created: boolean }> {
   const { db } = deps;
   // The foreign keys would accept another organisation's ticket or installation: check both belong to this one.
@@ -33,7 +39,7 @@ export async function recordLink(
       nonRetryable: true,
     });
 
-  const state: LinkState = { issue: request.issue };
+  const state: LinkState = { issue: request.issue, origin: request.origin ?? 'created' };
   const [inserted] = await db
     .insert(externalSyncRecords)
     .values({
