@@ -6,9 +6,9 @@ import { mkdir } from 'node:fs/promises';
 import path from 'node:path';
 import type { Page } from 'playwright-core';
 import { createLinearFake, type LinearFake } from '../fakes/linear/server.ts';
-import { createTestOrganization, startTestApi, type TestApi, type TestUser } from '../support/api.ts';
+import { createTestOrganization, startTestApi, type TestApi, type TestUser, testConfig } from '../support/api.ts';
 import { truncateAll } from '../support/database.ts';
-import { startPipeline, type TestPipeline, testTemporal } from '../support/temporal.ts';
+import { startPipeline, type TestPipeline, testTemporal, uniqueTaskQueue } from '../support/temporal.ts';
 import { type Browser, launchChromium } from './support/chromium.ts';
 import { buildDashboard } from './support/dashboard-build.ts';
 
@@ -60,10 +60,16 @@ describe('Linear in the dashboard (Chromium against the real API, workflows and 
     restoreEnv = pointAtFake(linear);
     // The relay would otherwise first hand every earlier test file's events to this file's workers.
     await truncateAll();
-    // The API starts ticket and Linear workflows on the production queues (tickets, linear): this file's worker
-    // serves them while it runs.
-    pipeline = await startPipeline('tickets');
-    api = await startTestApi({ dashboardDir, temporal: (await testTemporal()).client });
+    // Ticket, SLA and Linear workflows on queues of this file's own (the Linear worker reads the fake's URLs from
+    // the environment set above), and the API starting its workflows there.
+    const taskQueue = uniqueTaskQueue('linear-browser');
+    pipeline = await startPipeline(taskQueue);
+    const base = testConfig('http://placeholder');
+    api = await startTestApi({
+      dashboardDir,
+      temporal: (await testTemporal()).client,
+      config: { temporal: { ...base.temporal, ticketsTaskQueue: taskQueue } },
+    });
     admin = await createTestOrganization({ role: 'admin', api, name: 'Acme Support', userName: 'Ada Admin' });
 
     page = await browser.context.newPage();
@@ -207,5 +213,57 @@ describe('Linear in the dashboard (Chromium against the real API, workflows and 
     const ticket = await admin.fetch('GET', `/api/tickets/${ticketId}`);
     assert.equal(ticket.body.status, 'pending');
     await screenshot(page, 'synced');
+  });
+  it('links an existing issue by identifier, says inline when there is no such issue, and unlinks after confirmation', async () => {
+    const section = page.getByRole('region', { name: 'Linear', exact: true });
+    const field = section.getByLabel('Link existing issue');
+    await field.fill('ENG-999');
+    await section.getByRole('button', { name: 'Link', exact: true }).click();
+    await section.getByText('Linear has no issue ENG-999 that Switchboard can see.').waitFor({ timeout: 20_000 });
+    assert.equal(await field.getAttribute('aria-invalid'), 'true');
+
+    const created = linear.simulate.createIssue({ title: 'Payments provider times out', stateName: 'Backlog' });
+    const existing = { identifier: linear.state.identifier(created) };
+    await field.fill(existing.identifier);
+    await section.getByRole('button', { name: 'Link', exact: true }).click();
+    const items = section.getByRole('list', { name: 'Linked Linear issues' }).getByRole('listitem');
+    const linked = items.filter({ hasText: existing.identifier });
+    await linked.getByText('Payments provider times out').waitFor({ timeout: 20_000 });
+    assert.equal(await field.getAttribute('aria-invalid'), null, 'the earlier error is gone');
+    assert.equal(await items.count(), 2);
+    await screenshot(page, 'two-links');
+
+    await linked.getByRole('button', { name: `Unlink ${existing.identifier}` }).click();
+    await linked.getByRole('button', { name: 'Keep link' }).click();
+    assert.equal(await items.count(), 2, 'keeping the link changes nothing');
+    await linked.getByRole('button', { name: `Unlink ${existing.identifier}` }).click();
+    await linked.getByRole('button', { name: 'Confirm unlink' }).click();
+    await section.getByText(`${existing.identifier} unlinked.`).waitFor();
+    await page.waitForFunction(() => document.querySelectorAll('.linear-link').length === 1);
+    const links = await admin.fetch('GET', `/api/tickets/${ticketId}/linear-links`);
+    assert.deepEqual(
+      links.body.data.map((l: { identifier: string }) => l.identifier),
+      ['ENG-1'],
+    );
+  });
+
+  it('disconnects the installation after confirmation, revoking its token in Linear', async () => {
+    await page.goto(`${api.baseUrl}/settings/integrations`);
+    await page.getByRole('button', { name: /^Edit Linear/ }).click();
+    await page.getByRole('heading', { name: 'Step 2 of 7: Team' }).waitFor();
+    // Editing opens at the team, with the stored choice.
+    assert.equal(await page.getByRole('radio', { name: 'Engineering (ENG)' }).isChecked(), true);
+    await page.getByRole('button', { name: 'Disconnect' }).click();
+    await page.getByText('Disconnect from Linear?').waitFor();
+    assert.equal(await page.evaluate(() => document.activeElement?.textContent), 'Keep connected');
+    await page.getByRole('button', { name: 'Confirm disconnect' }).click();
+    await page.getByText(/Disconnected from Linear/).waitFor();
+    await page.getByRole('heading', { name: 'Step 1 of 7: Connect' }).waitFor();
+    await page.getByText('Reconnect this installation to Linear.').waitFor();
+    assert.ok(
+      linear.oauth.calls.some((c) => c.endpoint === 'revoke' && c.outcome === 'ok'),
+      'the token was revoked in Linear',
+    );
+    await screenshot(page, 'disconnected');
   });
 });

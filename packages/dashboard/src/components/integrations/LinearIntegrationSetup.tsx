@@ -1259,7 +1259,8 @@ export function LinearIntegrationSetup({ integration, onSaved, onCancel }: Integ
       <nav aria-label="Linear setup steps">
         <ol className="wizard-steps">
           {steps.map((s, i) => {
-            const reachable = s.id === 'connect' || current !== null;
+            // Past the first step everything reads Linear through the installation's token.
+            const reachable = s.id === 'connect' || (current !== null && current.credentialsHint !== null);
             return (
               <li key={s.id} className={i < stepIndex ? 'wizard-step-done' : undefined}>
                 <button
