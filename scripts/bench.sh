@@ -6,7 +6,7 @@ ensure_node
 export PATH="$ROOT/node_modules/.bin:$PATH"
 cd "$ROOT"
 names=("$@")
-[ ${#names[@]} -gt 0 ] || names=(core webhooks)
+[ ${#names[@]} -gt 0 ] || names=(core webhooks linear-sync)
 # The webhooks benchmark's BullMQ baseline needs Redis on 127.0.0.1:6379.
 if [[ " ${names[*]} " == *" webhooks "* ]] && ! (echo >/dev/tcp/127.0.0.1/6379) 2>/dev/null; then
   command -v redis-server >/dev/null || { log "installing redis-server for the BullMQ baseline"; apt_install redis-server; }

@@ -258,7 +258,7 @@ describe('Linear activities: sync', function () {
       assert.equal(row!.syncStatus, 'synced');
       assert.equal(row!.lastError, null);
       assert.ok(row!.lastSyncAt);
-      assert.deepEqual(row!.state, { lastSynced: input.synced, issue });
+      assert.deepEqual(row!.state, { lastSynced: input.synced, issue, origin: 'created' });
       const conflicts = await db()
         .select()
         .from(externalSyncConflicts)

@@ -105,7 +105,7 @@ async function readCredentials(
     .select({ credentials: integrationConfigs.credentials, type: integrationConfigs.integrationType })
     .from(integrationConfigs)
     .where(and(eq(integrationConfigs.id, integrationId), eq(integrationConfigs.organizationId, organizationId)));
-  if (!row || row.type !== 'linear') throw new LinearNotConnectedError('the Linear installation no longer exists');
+  if (row?.type !== 'linear') throw new LinearNotConnectedError('the Linear installation no longer exists');
   if (!row.credentials) return null;
   return openJson(keys, row.credentials, credentialContext(organizationId, integrationId)) as LinearCredentials;
 }

@@ -5,7 +5,14 @@ import assert from 'node:assert/strict';
 import { randomUUID } from 'node:crypto';
 import { writeFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
-import { externalSyncConflicts, externalSyncRecords, supportRequests, ticketComments } from '@switchboard/database';
+import {
+  externalSyncConflicts,
+  externalSyncRecords,
+  integrationConfigs,
+  integrationEvents,
+  supportRequests,
+  ticketComments,
+} from '@switchboard/database';
 import protos from '@temporalio/proto';
 import { type ReplayHistoriesIterable, Worker } from '@temporalio/worker';
 import { and, eq } from 'drizzle-orm';
@@ -17,6 +24,7 @@ import {
   memberKnownToLinear,
 } from '../../activities/linear/test-support.ts';
 import { temporalDataConverter } from '../../common/temporal-client.ts';
+import { sealCredentials } from '../../domain/integrations/credentials.ts';
 import type { LinearConfig } from '../../domain/integrations/linear-config.ts';
 import { addComment } from '../../domain/tickets/comments.ts';
 import { updateTicket } from '../../domain/tickets/update-ticket.ts';
@@ -25,6 +33,7 @@ import {
   type LinearIssueRequest,
   type LinearIssueResult,
   linearReconcileSignal,
+  linearResumeSignal,
   linearSyncStateQuery,
 } from '../../workflows/linear-contract.ts';
 import { startTestApi, type TestApi, testConfig } from '../support/api.ts';
@@ -76,9 +85,9 @@ describe('Linear sync, end to end against the local Linear server', function () 
     await world?.close();
   });
 
-  async function install(config: Partial<LinearConfig> = {}) {
+  async function install(config: Partial<LinearConfig> = {}, apiKey = world.linear.apiKey) {
     const secret = `whsec-${randomUUID()}`;
-    integrationId = await makeInstallation(world, { apiKey: world.linear.apiKey, webhookSecret: secret }, config);
+    integrationId = await makeInstallation(world, { apiKey, webhookSecret: secret }, config);
     const webhook = world.linear.webhooks.register({
       url: `${api.baseUrl}/api/linear/webhooks/${integrationId}`,
       secret,
@@ -96,7 +105,16 @@ describe('Linear sync, end to end against the local Linear server', function () 
   /** A ticket with an issue created from it, synced once. */
   async function linkedTicket(input: Parameters<typeof makeTicket>[1] = {}) {
     const ticket = await makeTicket(world, input);
+    return { ...(await linkIssue(ticket.id, { mode: 'create' })), ticket };
+  }
+
+  /** Runs the create/link workflow for a ticket and waits until its link synced once. */
+  async function linkIssue(
+    ticketId: string,
+    how: { mode: 'create' } | { mode: 'link'; issueRef: string },
+  ): Promise<{ issueId: string; linkId: string; sync: ReturnType<TestTemporalClient['workflow']['getHandle']> }> {
     const temporal = await testTemporal();
+    const ticket = { id: ticketId };
     const requestKey = randomUUID();
     const request: LinearIssueRequest = {
       organizationId: world.org.organizationId,
@@ -104,7 +122,7 @@ describe('Linear sync, end to end against the local Linear server', function () 
       integrationId,
       requestKey,
       requestedBy: { type: 'user', id: world.org.scope.userId },
-      mode: 'create',
+      ...how,
     };
     const result: LinearIssueResult = await temporal.client.workflow.execute(workflowTypes.linearIssue, {
       workflowId: workflowIds.linearIssue(ticket.id, requestKey),
@@ -114,8 +132,11 @@ describe('Linear sync, end to end against the local Linear server', function () 
     const sync = temporal.client.workflow.getHandle(workflowIds.linearSync(ticket.id, result.issueId));
     await eventually(async () => assert.ok((await sync.query(linearSyncStateQuery)).lastSynced));
     await world.linear.webhooks.settle();
-    return { ticket, issueId: result.issueId, linkId: result.linkId, sync };
+    return { issueId: result.issueId, linkId: result.linkId, sync };
   }
+  type TestTemporalClient = Awaited<ReturnType<typeof testTemporal>>['client'];
+  const linkRow = async (linkId: string) =>
+    (await testDatabase().db.select().from(externalSyncRecords).where(eq(externalSyncRecords.id, linkId)))[0]!;
 
   const ticketRow = async (id: string) => {
     const [row] = await testDatabase().db.select().from(supportRequests).where(eq(supportRequests.id, id));
@@ -305,5 +326,97 @@ describe('Linear sync, end to end against the local Linear server', function () 
       .from(externalSyncRecords)
       .where(and(eq(externalSyncRecords.id, linkId)));
     assert.equal(link!.syncStatus, 'synced');
+  });
+
+  it('links an existing issue engineers already work on: the ticket follows Linear, the issue is not moved back', async () => {
+    await install();
+    const existing = world.linear.simulate.createIssue({ title: 'Checkout times out', stateName: 'In Progress' });
+    await world.linear.webhooks.settle();
+    const ticket = await makeTicket(world);
+    const updatesBefore = world.linear.countCalls('issueUpdate');
+    const { issueId } = await linkIssue(ticket.id, { mode: 'link', issueRef: world.linear.state.identifier(existing) });
+    assert.equal(issueId, existing.id);
+    await eventually(async () => assert.equal((await ticketRow(ticket.id)).status, 'pending'));
+    assert.equal(stateName(issueId), 'In Progress');
+    assert.equal(world.linear.countCalls('issueUpdate'), updatesBefore, 'the issue was not written');
+    await assertQuiet(ticket.id, issueId);
+  });
+
+  it('creates one issue by rule for a matching ticket, however many of its events follow, and none otherwise', async () => {
+    await install({ autoCreateRules: [{ tags: ['bug'] }] });
+    const creates = world.linear.countCalls('issueCreate');
+    const bug = await makeTicket(world, { subject: 'Crash on save', tags: ['bug'] });
+    const question = await makeTicket(world, { subject: 'How do I export?', tags: ['question'] });
+    const links = async (ticketId: string) =>
+      testDatabase().db.select().from(externalSyncRecords).where(eq(externalSyncRecords.supportRequestId, ticketId));
+    await eventually(async () => assert.equal((await links(bug.id)).length, 1), { timeoutMs: 30_000 });
+    await change(bug.id, { priority: 'high' });
+    await change(bug.id, { tags: ['bug', 'customer'] });
+    await eventually(async () => assert.equal((await ticketRow(bug.id)).version, 3));
+    const [link] = await links(bug.id);
+    const created = issue(link!.externalId);
+    assert.equal(created.title, 'Crash on save');
+    assert.ok(
+      world.linear.state.issueAttachments(created.id).some((a) => a.url.endsWith(`/tickets/${bug.id}`)),
+      'the ticket is attached to the issue',
+    );
+    await eventually(async () => assert.equal(issue(created.id).priority, 2), { timeoutMs: 30_000 });
+    assert.equal((await links(bug.id)).length, 1);
+    assert.equal((await links(question.id)).length, 0);
+    assert.equal(world.linear.countCalls('issueCreate') - creates, 1);
+  });
+
+  it('a revoked token pauses the link, keeping its queued change; resumed after reconnecting, the change is applied', async () => {
+    const key = world.linear.issueApiKey('ada@acme.test');
+    await install({}, key);
+    const ticket = await makeTicket(world);
+    const { issueId, linkId, sync } = await linkIssue(ticket.id, { mode: 'create' });
+    world.linear.failures.revokeToken(key);
+    await change(ticket.id, { status: 'pending' });
+    await eventually(async () => {
+      const link = await linkRow(linkId);
+      assert.equal(link.syncStatus, 'failed');
+      assert.match(link.lastError ?? '', /LinearAuthRevoked.*reconnect/i);
+    });
+    const state = await sync.query(linearSyncStateQuery);
+    assert.equal(state.paused?.code, 'LinearAuthRevoked');
+    assert.ok(state.pending >= 1, 'the change waits in the queue');
+    const events = await testDatabase()
+      .db.select()
+      .from(integrationEvents)
+      .where(eq(integrationEvents.integrationConfigId, integrationId));
+    assert.ok(
+      events.some((e) => e.type === 'linear.link_failed'),
+      'admins are told',
+    );
+    assert.equal(stateName(issueId), 'Todo');
+
+    // Reconnecting stores new credentials; the dashboard's retry (or the reconnect itself) resumes the link.
+    const { db } = testDatabase();
+    await db
+      .update(integrationConfigs)
+      .set({
+        credentials: sealCredentials(world.config.credentialKeys, world.org.organizationId, integrationId, {
+          apiKey: world.linear.issueApiKey('ada@acme.test'),
+          webhookSecret: 'unused-after-registration',
+        }),
+      })
+      .where(eq(integrationConfigs.id, integrationId));
+    await sync.signal(linearResumeSignal);
+    await eventually(async () => {
+      assert.equal(stateName(issueId), 'In Progress');
+      assert.equal((await linkRow(linkId)).syncStatus, 'synced');
+    });
+  });
+
+  it('a deleted issue marks the link failed with a clear reason', async () => {
+    await install();
+    const { issueId, linkId } = await linkedTicket();
+    world.linear.simulate.deleteIssue(issueId, { permanently: true });
+    await eventually(async () => {
+      const link = await linkRow(linkId);
+      assert.equal(link.syncStatus, 'failed');
+      assert.match(link.lastError ?? '', /LinearIssueNotFound/);
+    });
   });
 });

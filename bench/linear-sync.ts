@@ -1,0 +1,210 @@
+// Linear sync benchmark (issue 4): sync lag in both directions over 200 changes across 20 links, with the product's
+// own API and worker processes, its own Temporal dev server and real PostgreSQL, against the local Linear server
+// (test/fakes/linear) running in this process.
+//   Linear → ticket: a Linear user moves the issue (the fake sends the signed webhook) until the ticket's status
+//                    follows (read from PostgreSQL every 5 ms).
+//   ticket → Linear: an agent changes the ticket's status (the domain write the API makes) until the fake's issue
+//                    changes state (the fake's change listener, so no polling delay).
+// Baselines in the same run, the floor each direction cannot beat: one ticket write through the domain, and one
+// `issueUpdate` round trip through @linear/sdk to the same fake.
+//
+// Run: npm run bench -- linear-sync
+import { LinearClient } from '@linear/sdk';
+import { connectDatabase } from '@switchboard/database';
+import type { Scope } from '../domain/scope.ts';
+import { createTicket } from '../domain/tickets/create-ticket.ts';
+import { updateTicket } from '../domain/tickets/update-ticket.ts';
+import { createLinearFake } from '../test/fakes/linear/server.ts';
+import type { Started } from './lib/processes.ts';
+import { apiClient, benchStack } from './lib/stack.ts';
+import { formatMs, median, percentile, printTable } from './lib/stats.ts';
+
+const LINKS = Number(process.env.BENCH_LINKS ?? 20);
+const CHANGES_PER_LINK = Number(process.env.BENCH_CHANGES_PER_LINK ?? 10);
+/** Pause between one link's consecutive changes: a person's pace, and it keeps each change measurable on its own. */
+const GAP_MS = Number(process.env.BENCH_GAP_MS ?? 200);
+const TIMEOUT_MS = 30_000;
+
+async function main() {
+  const linear = await createLinearFake({ requestsPerHour: 1_000_000 });
+  const stack = benchStack('linear', { api: 3085, temporal: 7285, temporalUi: 8285 });
+  Object.assign(stack.env, {
+    LINEAR_API_URL: linear.graphqlUrl,
+    LINEAR_AUTHORIZE_URL: linear.oauth.authorizeUrl,
+    LINEAR_TOKEN_URL: linear.oauth.tokenUrl,
+    LINEAR_REVOKE_URL: linear.oauth.revokeUrl,
+  });
+  console.log(`linear-sync benchmark: ${LINKS} links × ${CHANGES_PER_LINK} changes each way, ${GAP_MS} ms apart`);
+  await stack.prepare();
+  const database = connectDatabase(stack.databaseUrl, 8);
+  let api: Started | undefined;
+  let worker: Started | undefined;
+  try {
+    api = await stack.startApi();
+    worker = await stack.startWorker();
+    const call = apiClient(stack.baseUrl, await stack.apiKey());
+    const me = await call<{ organization: { id: string }; user: { id: string } }>('GET', '/api/me');
+    const scope: Scope = {
+      organizationId: me.organization.id,
+      actor: { type: 'user', id: me.user.id },
+      userId: me.user.id,
+    };
+
+    // Connect with Ada's API key, sync to team ENG, let the API register the webhook (an API key has the admin scope).
+    const installation = await call<{ id: string; config: Record<string, unknown> }>(
+      'POST',
+      '/api/linear/installations',
+      { name: 'Linear (bench)', apiKey: linear.apiKey },
+      201,
+    );
+    const team = linear.state.teamByKey('ENG')!;
+    await call('PATCH', `/api/integrations/${installation.id}`, {
+      config: { ...installation.config, teamId: team.id, commentsToLinear: 'none', syncPriority: false },
+    });
+    await call('POST', `/api/linear/installations/${installation.id}/webhook`);
+    const todo = linear.state.stateByName(team.id, 'Todo')!;
+    const inProgress = linear.state.stateByName(team.id, 'In Progress')!;
+
+    const links: Array<{ ticketId: string; issueId: string; version: number }> = [];
+    for (let i = 0; i < LINKS; i++) {
+      const ticket = await createTicket(database.db, scope, { subject: `Bench link ${i}` });
+      const link = await call<{ issueId: string }>(
+        'POST',
+        `/api/tickets/${ticket.id}/linear-links`,
+        { action: 'create' },
+        201,
+      );
+      links.push({ ticketId: ticket.id, issueId: link.issueId, version: ticket.version });
+    }
+    // Let each link's first sync settle (the new issue starts in Todo, the ticket is open: already in agreement).
+    await waitFor(async () => {
+      const { rows } = await database.pool.query(
+        `select count(*)::int as n from external_sync_records where sync_status = 'synced'`,
+      );
+      return rows[0].n === LINKS;
+    }, 'every link synced once');
+
+    // --- Linear → ticket
+    const linearToTicket: number[] = [];
+    await Promise.all(
+      links.map(async (link, l) => {
+        await sleep((l * GAP_MS) / LINKS);
+        for (let c = 0; c < CHANGES_PER_LINK; c++) {
+          const toStarted = c % 2 === 0;
+          const started = performance.now();
+          linear.simulate.updateIssue(link.issueId, { stateId: (toStarted ? inProgress : todo).id });
+          const want = toStarted ? 'pending' : 'open';
+          await waitFor(
+            async () => {
+              const { rows } = await database.pool.query('select status, version from support_requests where id = $1', [
+                link.ticketId,
+              ]);
+              if (rows[0].status !== want) return false;
+              link.version = rows[0].version;
+              return true;
+            },
+            `ticket ${link.ticketId} → ${want}`,
+            5,
+          );
+          linearToTicket.push(performance.now() - started);
+          await sleep(GAP_MS);
+        }
+      }),
+    );
+
+    // --- ticket → Linear
+    const issueStates = new Map<string, string>();
+    const stateWaiters = new Map<string, () => void>();
+    linear.state.onChange((change) => {
+      if (change.type !== 'Issue') return;
+      const issue = change.snapshot as { id: string; stateId: string };
+      issueStates.set(issue.id, issue.stateId);
+      stateWaiters.get(`${issue.id}:${issue.stateId}`)?.();
+    });
+    const ticketToLinear: number[] = [];
+    await Promise.all(
+      links.map(async (link, l) => {
+        await sleep((l * GAP_MS) / LINKS);
+        for (let c = 0; c < CHANGES_PER_LINK; c++) {
+          const toPending = c % 2 === 0;
+          const wantState = (toPending ? inProgress : todo).id;
+          const arrived = new Promise<void>((resolve) => stateWaiters.set(`${link.issueId}:${wantState}`, resolve));
+          const started = performance.now();
+          const updated = await updateTicket(database.db, scope, link.ticketId, {
+            version: link.version,
+            status: toPending ? 'pending' : 'open',
+          });
+          link.version = updated.version;
+          await withTimeout(arrived, `issue ${link.issueId} → ${wantState}`);
+          ticketToLinear.push(performance.now() - started);
+          await sleep(GAP_MS);
+        }
+      }),
+    );
+
+    // --- Baselines: the same two writes with nothing in between.
+    const domainWrite: number[] = [];
+    const sdkWrite: number[] = [];
+    const client = new LinearClient({ apiKey: linear.apiKey, apiUrl: linear.graphqlUrl });
+    const probe = await createTicket(database.db, scope, { subject: 'Bench baseline' });
+    let version = probe.version;
+    const probeIssue = (await client.createIssue({ teamId: team.id, title: 'Baseline' })).issueId!;
+    for (let i = 0; i < LINKS * CHANGES_PER_LINK; i++) {
+      let started = performance.now();
+      version = (await updateTicket(database.db, scope, probe.id, { version, status: i % 2 ? 'open' : 'pending' }))
+        .version;
+      domainWrite.push(performance.now() - started);
+      started = performance.now();
+      await client.updateIssue(probeIssue, { stateId: (i % 2 ? todo : inProgress).id });
+      sdkWrite.push(performance.now() - started);
+    }
+
+    const row = (name: string, values: number[], baseline: number[]) => [
+      name,
+      values.length,
+      formatMs(median(values)),
+      formatMs(percentile(values, 99)),
+      formatMs(Math.max(...values)),
+      (median(values) / median(baseline)).toFixed(1),
+    ];
+    printTable(
+      ['direction', 'changes', 'p50', 'p99', 'max', 'p50 / floor p50'],
+      [
+        row('Linear → ticket (webhook to ticket updated)', linearToTicket, domainWrite),
+        row('ticket → Linear (ticket write to issue updated)', ticketToLinear, sdkWrite),
+        row('floor: ticket write through the domain', domainWrite, domainWrite),
+        row('floor: issueUpdate through @linear/sdk', sdkWrite, sdkWrite),
+      ],
+    );
+    linear.assertNoRejectedOperations();
+  } finally {
+    await worker?.stop();
+    await api?.stop();
+    await database.close();
+    stack.stopTemporal();
+    await linear.close();
+  }
+}
+
+async function waitFor(check: () => Promise<boolean>, what: string, everyMs = 50): Promise<void> {
+  const deadline = Date.now() + TIMEOUT_MS;
+  while (!(await check())) {
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    await sleep(everyMs);
+  }
+}
+
+function withTimeout(promise: Promise<void>, what: string): Promise<void> {
+  return Promise.race([
+    promise,
+    sleep(TIMEOUT_MS).then(() => {
+      throw new Error(`timed out waiting for ${what}`);
+    }),
+  ]);
+}
+
+function sleep(ms: number): Promise<void> {
+  return new Promise((resolve) => setTimeout(resolve, ms));
+}
+
+await main();
