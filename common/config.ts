@@ -1,5 +1,6 @@
 // One place that reads the environment. Every process (API, worker, relay, scripts) uses it.
 import { DEFAULT_DATABASE_URL } from '@switchboard/database';
+import { taskQueueRateLimits } from '../temporal-config/index.ts';
 
 function required(name: string, fallback?: string): string {
   const value = process.env[name] ?? fallback;
@@ -89,6 +90,8 @@ export function loadConfig(env = process.env) {
       refreshMarginMs: Number(env.LINEAR_REFRESH_MARGIN_MS ?? 5 * 60 * 1000),
       /** Per request to Linear. */
       timeoutMs: Number(env.LINEAR_TIMEOUT_MS ?? 15_000),
+      /** The linear task queue's activity rate limit across all workers (temporal-config holds the default). */
+      activitiesPerSecond: Number(env.LINEAR_ACTIVITIES_PER_SECOND ?? taskQueueRateLimits.linear),
     },
     /** The worker's Prometheus endpoint (GET /metrics on 127.0.0.1); 0 turns it off. */
     workerMetricsPort: Number(env.WORKER_METRICS_PORT ?? 9464),

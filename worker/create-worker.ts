@@ -12,7 +12,7 @@ import { createLinearActivities } from '../activities/linear/index.ts';
 import { createWebhookActivities } from '../activities/webhooks/index.ts';
 import type { Config, KeyRing } from '../common/config.ts';
 import { temporalDataConverter } from '../common/temporal-client.ts';
-import { taskQueueRateLimits, taskQueues } from '../temporal-config/index.ts';
+import { taskQueues } from '../temporal-config/index.ts';
 
 export const workflowsPath = fileURLToPath(new URL('../workflows/index.ts', import.meta.url));
 
@@ -112,7 +112,9 @@ export async function createLinearWorker(options: LinearWorkerOptions): Promise<
     }),
     dataConverter: temporalDataConverter(options.codecKeys),
     maxConcurrentActivityTaskExecutions: options.maxConcurrentActivities ?? 50,
-    ...(taskQueueRateLimits.linear ? { maxTaskQueueActivitiesPerSecond: taskQueueRateLimits.linear } : {}),
+    ...(options.config.linear.activitiesPerSecond > 0
+      ? { maxTaskQueueActivitiesPerSecond: options.config.linear.activitiesPerSecond }
+      : {}),
   });
 }
 

@@ -16,6 +16,7 @@ import {
   settleAssignee,
   statusForLinearState,
   type TicketSide,
+  ticketEventNeedsSync,
   ticketPriorityForLinear,
 } from './linear-sync-plan.ts';
 
@@ -501,5 +502,49 @@ describe('Linear auto-create rules', () => {
   it('never for a ticket already linked to the installation, nor without a ticket snapshot', () => {
     assert.equal(autoCreateMatches(install({ autoCreateAll: true, linked: true }), 'ticket.created', t([])), false);
     assert.equal(autoCreateMatches(install({ rules: [{ priorities: ['low'] }] }), 'comment.created', null), false);
+  });
+});
+
+describe('Linear: which ticket events need a sync step', () => {
+  const synced = {
+    ticket: { status: 'pending' as const, priority: 'high' as const, assigneeEmail: null },
+    linear: { stateId: 'progress', priority: 2, assigneeEmail: null },
+    issueUpdatedAt: T1,
+    at: T1,
+  };
+  const updated = (ticket: { status: string; priority: string }, ...fields: string[]) => ({
+    id: 1,
+    organizationId: 'o',
+    ticketId: 't',
+    type: 'ticket.updated' as const,
+    payload: { ticket, changes: Object.fromEntries(fields.map((f) => [f, { from: null, to: null }])) },
+    actor: { type: 'integration' as const, id: 'i' },
+    createdAt: T1,
+  });
+
+  it('the echo of our own write (the values the last step left) needs none', () => {
+    assert.equal(ticketEventNeedsSync(updated({ status: 'pending', priority: 'high' }, 'status'), synced), false);
+  });
+  it('a status or priority the link has not synced yet does', () => {
+    assert.equal(ticketEventNeedsSync(updated({ status: 'solved', priority: 'high' }, 'status'), synced), true);
+    assert.equal(ticketEventNeedsSync(updated({ status: 'pending', priority: 'low' }, 'priority'), synced), true);
+    assert.equal(ticketEventNeedsSync(updated({ status: 'pending', priority: 'high' }, 'status'), null), true);
+  });
+  it('an assignee change always does (the event names a member, the sync compares emails)', () => {
+    assert.equal(ticketEventNeedsSync(updated({ status: 'pending', priority: 'high' }, 'assigneeId'), synced), true);
+  });
+  it('fields the link does not sync, and the events that repeat ticket.updated, need none', () => {
+    assert.equal(
+      ticketEventNeedsSync(updated({ status: 'solved', priority: 'low' }, 'subject', 'tags'), synced),
+      false,
+    );
+    const statusChanged = {
+      ...updated({ status: 'solved', priority: 'high' }),
+      type: 'ticket.status_changed' as const,
+    };
+    assert.equal(ticketEventNeedsSync(statusChanged, synced), false);
+  });
+  it('an event of an unexpected shape takes a step rather than being guessed at', () => {
+    assert.equal(ticketEventNeedsSync({ ...updated({ status: 'x', priority: 'y' }), payload: {} }, synced), true);
   });
 });

@@ -2,6 +2,7 @@
 // held after the last sync, decide per field what to write where, and which changes collide. Deterministic and
 // free of I/O, so the sync workflow can call it and tests can state its rules directly.
 // (Types first: the activities and the workflow share them. The functions follow below.)
+import type { DispatchedTicketEvent } from '../common/ticket-events.ts';
 
 export type TicketStatus = 'open' | 'pending' | 'on_hold' | 'solved' | 'closed';
 export type TicketPriority = 'low' | 'normal' | 'high' | 'urgent';
@@ -380,6 +381,30 @@ export function settleAssignee(
   if (plan.toLinear.assigneeEmail && after.linearAssigneeEmail === null) settled.linear.assigneeEmail = null;
   if (plan.toTicket.assigneeEmail && after.ticketAssigneeEmail === null) settled.ticket.assigneeEmail = null;
   return settled;
+}
+
+// ---------------------------------------------------------------------------------------------------------------
+// Which ticket events need a sync step.
+
+/**
+ * Whether a ticket event can change what the link syncs. `ticket.updated` carries every change (the status and
+ * assignment events repeat parts of it); a change of fields the link does not sync, or to exactly the values the
+ * last step left both sides with (the echo of our own write to the ticket), needs no step and no Linear read. An
+ * assignee change always takes a step: the event names a member id, the sync compares emails.
+ */
+export function ticketEventNeedsSync(event: DispatchedTicketEvent, lastSynced: SyncedValues | null): boolean {
+  if (event.type !== 'ticket.updated') return false;
+  const { ticket, changes } = (event.payload ?? {}) as {
+    ticket?: { status: string; priority: string };
+    changes?: Record<string, unknown>;
+  };
+  // An event of another shape than the catalogue's (a newer producer): look rather than guess.
+  if (!ticket || !changes) return true;
+  if ('assigneeId' in changes) return true;
+  const synced = ['status', 'priority'].filter((field) => field in changes);
+  if (synced.length === 0) return false;
+  if (lastSynced === null) return true;
+  return ticket.status !== lastSynced.ticket.status || ticket.priority !== lastSynced.ticket.priority;
 }
 
 // ---------------------------------------------------------------------------------------------------------------

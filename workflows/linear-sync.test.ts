@@ -101,11 +101,16 @@ class FakeLink {
           ...(priority !== undefined ? { priority } : {}),
           ...(assigneeEmail !== undefined ? { assigneeEmail } : {}),
         });
-        return { updatedAt: this.linear.updatedAt };
+        return {
+          updatedAt: this.linear.updatedAt,
+          assigneeEmail: this.linear.assigneeEmail,
+          issue: display(this.linear),
+        };
       },
       updateTicketFromLinear: async ({ changes }) => {
         this.calls.push(['updateTicketFromLinear', changes]);
         this.ticket = { ...this.ticket, ...changes };
+        return { assigneeEmail: changes.assigneeEmail };
       },
       recordSyncState: async ({ synced, conflicts }) => {
         this.calls.push(['recordSyncState', conflicts]);
@@ -236,6 +241,12 @@ describe('Linear sync workflow (workflow logic, in-memory link)', function () {
       ...over,
     },
   });
+  /** The `ticket.updated` event the domain writes for a change of these fields, as the ticket now stands. */
+  const ticketUpdated = (...fields: string[]): LinearLinkChange =>
+    ticketEvent('ticket.updated', {
+      ticket: { status: link.ticket.status, priority: link.ticket.priority },
+      changes: Object.fromEntries(fields.map((f) => [f, { from: null, to: null }])),
+    });
   const comment = (id: string, source = 'web') =>
     ticketEvent('comment.created', { comment: { id, source, isPublic: true } });
 
@@ -245,7 +256,7 @@ describe('Linear sync workflow (workflow logic, in-memory link)', function () {
     assert.equal(link.count('updateLinearIssue'), 0, 'open and Todo already agree');
 
     link.ticket = { ...link.ticket, status: 'solved', changedAt: { ...link.ticket.changedAt, status: iso(5) } };
-    await handle.signal(linearChangeSignal, ticketEvent('ticket.status_changed'));
+    await handle.signal(linearChangeSignal, ticketUpdated('status'));
     await eventually(async () => assert.equal((await state(handle)).lastSynced?.linear.stateId, 'done'));
     assert.deepEqual(link.argsOf('updateLinearIssue'), [{ stateId: 'done' }]);
     assert.equal(link.linear.stateId, 'done');
@@ -310,7 +321,7 @@ describe('Linear sync workflow (workflow logic, in-memory link)', function () {
     link.failure = { type: 'LinearAuthRevoked', message: 'the Linear token was revoked' };
     await handle.signal(linearChangeSignal, comment('c-1'));
     link.ticket = { ...link.ticket, priority: 'high', changedAt: { ...link.ticket.changedAt, priority: iso(3) } };
-    await handle.signal(linearChangeSignal, ticketEvent('ticket.updated'));
+    await handle.signal(linearChangeSignal, ticketUpdated('priority'));
     await eventually(async () =>
       assert.deepEqual((await state(handle)).paused, {
         code: 'LinearAuthRevoked',

@@ -17,7 +17,7 @@ import {
   setHandler,
   workflowInfo,
 } from '@temporalio/workflow';
-import type { LinearActivities, LinkRef, LinkSnapshot } from '../activities/linear/contract.ts';
+import type { LinearActivities, LinkRef } from '../activities/linear/contract.ts';
 import {
   type LinearLinkChange,
   type LinearSyncCarried,
@@ -30,7 +30,7 @@ import {
   linearTaskQueueFor,
   linearUnlinkSignal,
 } from './linear-contract.ts';
-import { planSync, type SyncedValues, settleAssignee } from './linear-sync-plan.ts';
+import { planSync, type SyncedValues, settleAssignee, ticketEventNeedsSync } from './linear-sync-plan.ts';
 
 export const DEFAULT_RECONCILE_INTERVAL_MS = 10 * 60 * 1000;
 export const DEFAULT_MAX_CHANGES_PER_RUN = 200;
@@ -147,29 +147,26 @@ export async function linearSyncWorkflow(input: LinearSyncInput): Promise<void> 
     if (snapshot.link === 'unlinked') return false;
     if (input.reconcileIntervalMs === undefined) reconcileIntervalMs = snapshot.settings.reconcileIntervalMs;
     const plan = planSync(snapshot.ticket, snapshot.linear, snapshot.lastSynced, snapshot.settings, now());
-    let synced = plan.synced;
     let issue = snapshot.issue;
+    // What the sides hold after the writes, as the writes report it (an assignee the other side does not know
+    // ends up unassigned there).
+    let linearAssigneeEmail = snapshot.linear.assigneeEmail;
+    let ticketAssigneeEmail = snapshot.ticket.assigneeEmail;
     if (Object.keys(plan.toLinear).length > 0) {
-      const { updatedAt } = await acts.updateLinearIssue({ ...ref, changes: plan.toLinear });
+      const written = await acts.updateLinearIssue({ ...ref, changes: plan.toLinear });
       // The webhook of our own write carries exactly this updatedAt (Linear never gives two writes the same one),
       // so that echo can be dropped without reading Linear. `synced.issueUpdatedAt` stays the time of the state the
       // plan was made from: a change someone made between that read and our write is still ahead of it.
-      ownWrites.push(Date.parse(updatedAt));
+      ownWrites.push(Date.parse(written.updatedAt));
       if (ownWrites.length > 20) ownWrites.shift();
+      issue = written.issue;
+      linearAssigneeEmail = written.assigneeEmail;
     }
     if (Object.keys(plan.toTicket).length > 0) {
-      await acts.updateTicketFromLinear({ ...ref, changes: plan.toTicket });
+      const written = await acts.updateTicketFromLinear({ ...ref, changes: plan.toTicket });
+      if (written.assigneeEmail !== undefined) ticketAssigneeEmail = written.assigneeEmail;
     }
-    if (Object.keys(plan.toLinear).length > 0 || plan.toTicket.assigneeEmail) {
-      // What the sides really hold now: the issue as displayed, and an assignee the other side did not know.
-      const after: LinkSnapshot = await acts.readLinkSnapshot(ref);
-      if (after.link === 'unlinked') return false;
-      issue = after.issue;
-      synced = settleAssignee(synced, plan, {
-        ticketAssigneeEmail: after.ticket.assigneeEmail,
-        linearAssigneeEmail: after.linear.assigneeEmail,
-      });
-    }
+    const synced = settleAssignee(plan.synced, plan, { ticketAssigneeEmail, linearAssigneeEmail });
     await acts.recordSyncState({ ...ref, synced, issue, conflicts: plan.conflicts });
     lastSynced = synced;
     if (reconcile) {
@@ -185,7 +182,7 @@ export async function linearSyncWorkflow(input: LinearSyncInput): Promise<void> 
   const handleAlone = async (change: LinearLinkChange): Promise<'done' | 'sync'> => {
     if (change.kind === 'ticket-event') {
       const { event } = change;
-      if (event.type !== 'comment.created') return 'sync';
+      if (event.type !== 'comment.created') return ticketEventNeedsSync(event, lastSynced) ? 'sync' : 'done';
       const comment = (event.payload as { comment?: { id: string; source?: string } }).comment;
       // A comment we imported from Linear is already there.
       if (comment && comment.source !== 'linear') await acts.mirrorTicketComment({ ...ref, commentId: comment.id });

@@ -64,9 +64,13 @@ export type LinearActivities = {
   /** The link, both sides' current values (one Linear query) and the last synced values. */
   readLinkSnapshot(ref: LinkRef): Promise<LinkSnapshot>;
   /** Writes raw values to the issue (assignee resolved by email; an unknown email leaves it unassigned). */
-  updateLinearIssue(ref: LinkRef & { changes: SyncPlan['toLinear'] }): Promise<{ updatedAt: string }>;
+  updateLinearIssue(
+    ref: LinkRef & { changes: SyncPlan['toLinear'] },
+  ): Promise<{ updatedAt: string; assigneeEmail: string | null; issue: LinearIssueDisplay }>;
   /** Writes the ticket as the integration (actor type `integration`), so its events are recognisably ours. */
-  updateTicketFromLinear(ref: LinkRef & { changes: SyncPlan['toTicket'] }): Promise<void>;
+  updateTicketFromLinear(
+    ref: LinkRef & { changes: SyncPlan['toTicket'] },
+  ): Promise<{ assigneeEmail: string | null | undefined }>;
   /** Stores the new synced values, the display snapshot and the conflicts; the link becomes `synced`. */
   recordSyncState(
     ref: LinkRef & { synced: SyncedValues; issue: LinearIssueDisplay; conflicts: FieldConflict[] },

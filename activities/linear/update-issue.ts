@@ -2,30 +2,31 @@
 
 import type { SyncPlan } from '../../workflows/linear-sync-plan.ts';
 import { callLinear, type LinearActivityDeps, rawRequest } from './call.ts';
-import type { LinkRef } from './contract.ts';
-import { findLinearUserId, normalEmail } from './issue-query.ts';
+import type { LinearIssueDisplay, LinkRef } from './contract.ts';
+import { findLinearUserId, ISSUE_DISPLAY_FIELDS, normalEmail, type RawIssueDisplay, toDisplay } from './issue-query.ts';
 import { requireLink } from './link-status.ts';
 
+// The issue as it is after the write comes back with it, so the sync needs no second read to show it.
 const ISSUE_UPDATE = `
   mutation SwitchboardIssueUpdate($id: String!, $input: IssueUpdateInput!) {
-    issueUpdate(id: $id, input: $input) { success issue { id updatedAt assignee { email } } }
+    issueUpdate(id: $id, input: $input) { success issue { ${ISSUE_DISPLAY_FIELDS} } }
   }
 `;
-const ISSUE_UPDATED_AT = `
-  query SwitchboardIssueUpdatedAt($id: String!) { issue(id: $id) { id updatedAt assignee { email } } }
+const ISSUE_CURRENT = `
+  query SwitchboardIssueCurrent($id: String!) { issue(id: $id) { ${ISSUE_DISPLAY_FIELDS} } }
 `;
 
-type UpdatedIssue = { id: string; updatedAt: string; assignee: { email: string | null } | null };
+type UpdatedIssue = RawIssueDisplay;
 
 /**
  * Raw Linear values to the issue. An assignee email no Linear user has is written as "unassigned" (the merge's
- * settleAssignee records it so, and the next sync does not read it as a change). Returns the issue's updatedAt
- * and the assignee it now has.
+ * settleAssignee records it so, and the next sync does not read it as a change). Returns the issue's updatedAt,
+ * the assignee it now has, and the issue for display.
  */
 export async function updateLinearIssue(
   deps: LinearActivityDeps,
   ref: LinkRef & { changes: SyncPlan['toLinear'] },
-): Promise<{ updatedAt: string; assigneeEmail: string | null }> {
+): Promise<{ updatedAt: string; assigneeEmail: string | null; issue: LinearIssueDisplay }> {
   const link = await requireLink(deps.db, ref);
   return callLinear(
     deps,
@@ -38,7 +39,7 @@ export async function updateLinearIssue(
         input.assigneeId = ref.changes.assigneeEmail ? await findLinearUserId(linear, ref.changes.assigneeEmail) : null;
       let issue: UpdatedIssue;
       if (Object.keys(input).length === 0) {
-        ({ issue } = await rawRequest<{ issue: UpdatedIssue }>(linear, ISSUE_UPDATED_AT, { id: link.issueId }));
+        ({ issue } = await rawRequest<{ issue: UpdatedIssue }>(linear, ISSUE_CURRENT, { id: link.issueId }));
       } else {
         const result = await rawRequest<{ issueUpdate: { issue: UpdatedIssue | null } }>(linear, ISSUE_UPDATE, {
           id: link.issueId,
@@ -46,7 +47,7 @@ export async function updateLinearIssue(
         });
         issue = result.issueUpdate.issue!;
       }
-      return { updatedAt: issue.updatedAt, assigneeEmail: normalEmail(issue.assignee?.email) };
+      return { updatedAt: issue.updatedAt, assigneeEmail: normalEmail(issue.assignee?.email), issue: toDisplay(issue) };
     },
     { requests: 2 },
   );

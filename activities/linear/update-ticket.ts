@@ -21,7 +21,7 @@ const attempts = 5;
 export async function updateTicketFromLinear(
   deps: LinearActivityDeps,
   ref: LinkRef & { changes: SyncPlan['toTicket'] },
-): Promise<void> {
+): Promise<{ assigneeEmail: string | null | undefined }> {
   const link = await requireLink(deps.db, ref);
   const scope: Scope = {
     organizationId: ref.organizationId,
@@ -44,7 +44,7 @@ export async function updateTicketFromLinear(
       })
       .from(supportRequests)
       .where(and(eq(supportRequests.id, link.ticketId), eq(supportRequests.organizationId, ref.organizationId)));
-    if (!ticket) return;
+    if (!ticket) return { assigneeEmail: undefined };
     const input: { version: number; status?: string; priority?: string; assigneeId?: string | null } = {
       version: ticket.version,
     };
@@ -68,7 +68,10 @@ export async function updateTicketFromLinear(
         throw err;
       }
     }
-    return;
+    // The assignee the ticket now has, when the change named one: an email no member has leaves it unassigned.
+    const assigneeEmail =
+      ref.changes.assigneeEmail === undefined ? undefined : assigneeId ? ref.changes.assigneeEmail : null;
+    return { assigneeEmail };
   }
 }
 
