@@ -5,6 +5,7 @@
 //                    follows (read from PostgreSQL every 5 ms).
 //   ticket → Linear: an agent changes the ticket's status (the domain write the API makes) until the fake's issue
 //                    changes state (the fake's change listener, so no polling delay).
+// Each direction runs at every offered rate in BENCH_RATES (default 5 and 15 changes/s, round robin over the links).
 // Baselines in the same run, the floor each direction cannot beat: one ticket write through the domain, and one
 // `issueUpdate` round trip through @linear/sdk to the same fake.
 //
@@ -21,8 +22,12 @@ import { formatMs, median, percentile, printTable } from './lib/stats.ts';
 
 const LINKS = Number(process.env.BENCH_LINKS ?? 20);
 const CHANGES_PER_LINK = Number(process.env.BENCH_CHANGES_PER_LINK ?? 10);
-/** Pause between one link's consecutive changes: a person's pace, and it keeps each change measurable on its own. */
-const GAP_MS = Number(process.env.BENCH_GAP_MS ?? 200);
+/**
+ * Offered load, in changes per second in one direction, spread evenly over the links (round robin). A link's next
+ * change waits for its previous one to have arrived (so each change is measured on its own), but not past its
+ * scheduled time: the lag is measured from when a change was made, whatever the backlog.
+ */
+const RATES = (process.env.BENCH_RATES ?? '5,15').split(',').map(Number);
 const TIMEOUT_MS = 30_000;
 
 async function main() {
@@ -34,7 +39,9 @@ async function main() {
     LINEAR_TOKEN_URL: linear.oauth.tokenUrl,
     LINEAR_REVOKE_URL: linear.oauth.revokeUrl,
   });
-  console.log(`linear-sync benchmark: ${LINKS} links × ${CHANGES_PER_LINK} changes each way, ${GAP_MS} ms apart`);
+  console.log(
+    `linear-sync benchmark: ${LINKS} links, ${LINKS * CHANGES_PER_LINK} changes each way at ${RATES.join(' and ')} changes/s`,
+  );
   await stack.prepare();
   const database = connectDatabase(stack.databaseUrl, 8);
   let api: Started | undefined;
@@ -84,63 +91,68 @@ async function main() {
       return rows[0].n === LINKS;
     }, 'every link synced once');
 
-    // --- Linear → ticket
-    const linearToTicket: number[] = [];
-    await Promise.all(
-      links.map(async (link, l) => {
-        await sleep((l * GAP_MS) / LINKS);
-        for (let c = 0; c < CHANGES_PER_LINK; c++) {
-          const toStarted = c % 2 === 0;
-          const started = performance.now();
-          linear.simulate.updateIssue(link.issueId, { stateId: (toStarted ? inProgress : todo).id });
-          const want = toStarted ? 'pending' : 'open';
-          await waitFor(
-            async () => {
-              const { rows } = await database.pool.query('select status, version from support_requests where id = $1', [
-                link.ticketId,
-              ]);
-              if (rows[0].status !== want) return false;
-              link.version = rows[0].version;
-              return true;
-            },
-            `ticket ${link.ticketId} → ${want}`,
-            5,
-          );
-          linearToTicket.push(performance.now() - started);
-          await sleep(GAP_MS);
-        }
-      }),
-    );
-
-    // --- ticket → Linear
-    const issueStates = new Map<string, string>();
     const stateWaiters = new Map<string, () => void>();
     linear.state.onChange((change) => {
       if (change.type !== 'Issue') return;
       const issue = change.snapshot as { id: string; stateId: string };
-      issueStates.set(issue.id, issue.stateId);
       stateWaiters.get(`${issue.id}:${issue.stateId}`)?.();
     });
-    const ticketToLinear: number[] = [];
-    await Promise.all(
-      links.map(async (link, l) => {
-        await sleep((l * GAP_MS) / LINKS);
-        for (let c = 0; c < CHANGES_PER_LINK; c++) {
-          const toPending = c % 2 === 0;
-          const wantState = (toPending ? inProgress : todo).id;
-          const arrived = new Promise<void>((resolve) => stateWaiters.set(`${link.issueId}:${wantState}`, resolve));
-          const started = performance.now();
-          const updated = await updateTicket(database.db, scope, link.ticketId, {
-            version: link.version,
-            status: toPending ? 'pending' : 'open',
-          });
-          link.version = updated.version;
-          await withTimeout(arrived, `issue ${link.issueId} → ${wantState}`);
-          ticketToLinear.push(performance.now() - started);
-          await sleep(GAP_MS);
-        }
-      }),
-    );
+    const results: Array<{ rate: number; linearToTicket: number[]; ticketToLinear: number[] }> = [];
+    for (const rate of RATES) {
+      // --- Linear → ticket
+      const linearToTicket: number[] = [];
+      const intervalMs = (LINKS * 1000) / rate;
+      let phaseStart = performance.now();
+      await Promise.all(
+        links.map(async (link, l) => {
+          for (let c = 0; c < CHANGES_PER_LINK; c++) {
+            await sleepUntil(phaseStart + c * intervalMs + (l * intervalMs) / LINKS);
+            const toStarted = c % 2 === 0;
+            const started = performance.now();
+            linear.simulate.updateIssue(link.issueId, { stateId: (toStarted ? inProgress : todo).id });
+            const want = toStarted ? 'pending' : 'open';
+            await waitFor(
+              async () => {
+                const { rows } = await database.pool.query(
+                  'select status, version from support_requests where id = $1',
+                  [link.ticketId],
+                );
+                if (rows[0].status !== want) return false;
+                link.version = rows[0].version;
+                return true;
+              },
+              `ticket ${link.ticketId} → ${want}`,
+              5,
+            );
+            linearToTicket.push(performance.now() - started);
+          }
+        }),
+      );
+
+      // --- ticket → Linear
+      const ticketToLinear: number[] = [];
+      phaseStart = performance.now();
+      await Promise.all(
+        links.map(async (link, l) => {
+          for (let c = 0; c < CHANGES_PER_LINK; c++) {
+            await sleepUntil(phaseStart + c * intervalMs + (l * intervalMs) / LINKS);
+            const toPending = c % 2 === 0;
+            const wantState = (toPending ? inProgress : todo).id;
+            const arrived = new Promise<void>((resolve) => stateWaiters.set(`${link.issueId}:${wantState}`, resolve));
+            const started = performance.now();
+            const updated = await updateTicket(database.db, scope, link.ticketId, {
+              version: link.version,
+              status: toPending ? 'pending' : 'open',
+            });
+            link.version = updated.version;
+            await withTimeout(arrived, `issue ${link.issueId} → ${wantState}`);
+            ticketToLinear.push(performance.now() - started);
+          }
+        }),
+      );
+      results.push({ rate, linearToTicket, ticketToLinear });
+      await sleep(2000); // let the echoes of the last changes settle before the next load
+    }
 
     // --- Baselines: the same two writes with nothing in between.
     const domainWrite: number[] = [];
@@ -170,8 +182,10 @@ async function main() {
     printTable(
       ['direction', 'changes', 'p50', 'p99', 'max', 'p50 / floor p50'],
       [
-        row('Linear → ticket (webhook to ticket updated)', linearToTicket, domainWrite),
-        row('ticket → Linear (ticket write to issue updated)', ticketToLinear, sdkWrite),
+        ...results.flatMap((r) => [
+          row(`${r.rate}/s Linear → ticket (webhook to ticket updated)`, r.linearToTicket, domainWrite),
+          row(`${r.rate}/s ticket → Linear (ticket write to issue updated)`, r.ticketToLinear, sdkWrite),
+        ]),
         row('floor: ticket write through the domain', domainWrite, domainWrite),
         row('floor: issueUpdate through @linear/sdk', sdkWrite, sdkWrite),
       ],
@@ -201,6 +215,10 @@ function withTimeout(promise: Promise<void>, what: string): Promise<void> {
       throw new Error(`timed out waiting for ${what}`);
     }),
   ]);
+}
+
+function sleepUntil(at: number): Promise<void> {
+  return sleep(Math.max(0, at - performance.now()));
 }
 
 function sleep(ms: number): Promise<void> {

@@ -21,10 +21,11 @@ export type TaskQueue = (typeof taskQueues)[keyof typeof taskQueues];
 
 /** Activity rate limits per task queue (activities per second across all workers), where a third party imposes one. */
 export const taskQueueRateLimits: Partial<Record<TaskQueue, number>> = {
-  // Linear allows 5,000 requests an hour per credential (~1.4/s sustained) with bursts; the queue-wide cap keeps a
-  // backlog (reconnect, reconciliation after an outage) from spending an installation's budget in seconds. The
-  // activities also honour Linear's own RATELIMITED answers and Retry-After.
-  linear: 20,
+  // Linear meters each credential with a leaky bucket (about 5,000 requests an hour, refilled continuously, with
+  // room for bursts), so a queue-wide cap cannot be the budget: the activities honour Linear's RATELIMITED answers
+  // and their Retry-After for that. This cap keeps a backlog (a reconnect, reconciliation after an outage) from
+  // flooding Linear and the database at once. Overridden by LINEAR_ACTIVITIES_PER_SECOND.
+  linear: 100,
 };
 
 export const workflowIds = {

@@ -26,6 +26,11 @@ export type TicketsWorkerOptions = {
   namespace: string;
   codecKeys: KeyRing;
   db: Database;
+  /**
+   * What the Linear workflows' local activities need (database work and signals run in this worker, next to the
+   * workflows; the calls to Linear go to the linear queue).
+   */
+  linear: { config: Pick<Config, 'credentialKeys' | 'linear' | 'publicUrl'>; temporalClient: Client };
   taskQueue?: string;
   workflowBundle?: WorkflowBundle;
 };
@@ -36,7 +41,10 @@ export async function createTicketsWorker(options: TicketsWorkerOptions): Promis
     namespace: options.namespace,
     taskQueue: options.taskQueue ?? taskQueues.tickets,
     workflowBundle: options.workflowBundle ?? (await bundleWorkflows()),
-    activities: createDbActivities({ db: options.db }),
+    activities: {
+      ...createDbActivities({ db: options.db }),
+      ...createLinearActivities({ db: options.db, ...options.linear }),
+    },
     dataConverter: temporalDataConverter(options.codecKeys),
   });
 }

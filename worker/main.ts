@@ -34,6 +34,7 @@ const worker = await createTicketsWorker({
   codecKeys: config.codecKeys,
   db: database.db,
   workflowBundle,
+  linear: { config, temporalClient: temporal.client },
 });
 const webhooksWorker = await createWebhooksWorker({
   connection,

@@ -7,16 +7,19 @@ import { ActivityFailure, ApplicationFailure, ParentClosePolicy, startChild } fr
 import type { LinearIssueDisplay } from '../activities/linear/contract.ts';
 import { ticketSearchAttributes, workflowIds } from '../temporal-config/index.ts';
 import type { LinearIssueRequest, LinearIssueResult, LinearSyncInput } from './linear-contract.ts';
-import { linearActivities, linearSyncWorkflow } from './linear-sync.ts';
+import { linearActivities, linearLocalActivities, linearSyncWorkflow } from './linear-sync.ts';
 
 export async function linearIssueWorkflow(request: LinearIssueRequest): Promise<LinearIssueResult> {
-  const acts = linearActivities();
+  const remote = linearActivities();
+  const local = linearLocalActivities();
   let issue: LinearIssueDisplay;
   let link: { linkId: string; created: boolean };
   try {
     issue =
-      request.mode === 'create' ? await acts.createLinearIssue(request) : await acts.findAndAttachLinearIssue(request);
-    link = await acts.recordLink({
+      request.mode === 'create'
+        ? await remote.createLinearIssue(request)
+        : await remote.findAndAttachLinearIssue(request);
+    link = await local.recordLink({
       organizationId: request.organizationId,
       ticketId: request.ticketId,
       integrationId: request.integrationId,

@@ -8,7 +8,7 @@ import type { TicketEventType, TicketSnapshot } from '../common/ticket-events.ts
 import { workflowIds } from '../temporal-config/index.ts';
 import type { LinearIssueRequest } from './linear-contract.ts';
 import { linearIssueWorkflow } from './linear-issue.ts';
-import { linearActivities } from './linear-sync.ts';
+import { linearLocalActivities } from './linear-sync.ts';
 import { autoCreateMatches } from './linear-sync-plan.ts';
 import type { Subscription } from './registry.ts';
 
@@ -27,7 +27,7 @@ export const linearSubscription: Subscription = {
     // Ticket workflows started before Linear existed replay their earlier events without this activity.
     if (!patched('linear-subscription')) return;
     // The ticket waits on this: a few statements and signals, retried soon when its completion is lost.
-    const { routeTicketEventToLinear } = linearActivities('10 seconds');
+    const { routeTicketEventToLinear } = linearLocalActivities('10 seconds');
     const { installations } = await routeTicketEventToLinear(event);
     const ticket = (event.payload as { ticket?: TicketSnapshot } | null)?.ticket ?? null;
     for (const installation of installations) {

@@ -165,12 +165,6 @@ describe('Linear sync workflow (workflow logic, in-memory link)', function () {
     temporal = await testTemporal();
     connection = await NativeConnection.connect({ address: temporal.address });
     const dataConverter = temporalDataConverter(temporal.codecKeys);
-    const workflows = await Worker.create({
-      connection,
-      taskQueue,
-      workflowBundle: await temporal.workflowBundle(),
-      dataConverter,
-    });
     // Each test gets a fresh link; the activities look it up at call time.
     const forward = new Proxy({} as Record<string, (...args: unknown[]) => unknown>, {
       get:
@@ -180,6 +174,14 @@ describe('Linear sync workflow (workflow logic, in-memory link)', function () {
     });
     const activityNames = Object.keys(new FakeLink().activities());
     const activities = Object.fromEntries(activityNames.map((n) => [n, forward[n]!]));
+    // The database-side activities are local activities of the workflow's own worker.
+    const workflows = await Worker.create({
+      connection,
+      taskQueue,
+      workflowBundle: await temporal.workflowBundle(),
+      activities,
+      dataConverter,
+    });
     const linear = await Worker.create({
       connection,
       taskQueue: linearTaskQueueFor(taskQueue),

@@ -13,13 +13,15 @@ import type { LinearActivityDeps } from './call.ts';
 type RoutedInstallation = { integrationId: string; autoCreateAll: boolean; rules: AutoCreateRule[]; linked: boolean };
 
 /**
- * The sync workflows run on the tickets queue this Linear queue serves (`linear` ↔ `tickets`,
- * `<x>.linear` ↔ `<x>`, the inverse of linearTaskQueueFor); their activities come back to the Linear queue.
+ * The sync workflows run on the tickets queue: the one this activity runs on when it is a local activity of the
+ * ticket workflow, or the one a Linear queue serves (`linear` ↔ `tickets`, `<x>.linear` ↔ `<x>`, the inverse of
+ * linearTaskQueueFor).
  */
-export function ticketsTaskQueueFor(linearTaskQueue: string): string {
-  if (linearTaskQueue === 'linear') return 'tickets';
-  if (linearTaskQueue.endsWith('.linear')) return linearTaskQueue.slice(0, -'.linear'.length);
-  throw new Error(`${linearTaskQueue} is not a Linear task queue`);
+export function ticketsTaskQueueFor(taskQueue: string): string {
+  if (taskQueue === 'linear') return 'tickets';
+  if (taskQueue.endsWith('.linear')) return taskQueue.slice(0, -'.linear'.length);
+  // Run as a local activity of the ticket workflow: already the tickets queue.
+  return taskQueue;
 }
 
 export async function routeTicketEventToLinear(

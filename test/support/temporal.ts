@@ -233,6 +233,10 @@ async function startTestTemporal(): Promise<TestTemporal> {
         namespace: NAMESPACE,
         codecKeys: TEST_CODEC_KEYS,
         db,
+        linear: {
+          config: (linear !== false && linear.config) || loadConfig(),
+          temporalClient: clientHandle.client,
+        },
         taskQueue,
         workflowBundle: await temporal.workflowBundle(),
       });
