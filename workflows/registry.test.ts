@@ -4,6 +4,8 @@ import { fileURLToPath } from 'node:url';
 import { ApplicationFailure } from '@temporalio/common';
 import { NativeConnection, Worker } from '@temporalio/worker';
 import { createDbActivities } from '../activities/db/index.ts';
+import { createLinearActivities } from '../activities/linear/index.ts';
+import { loadConfig } from '../common/config.ts';
 import { temporalDataConverter } from '../common/temporal-client.ts';
 import type { TicketEventType } from '../common/ticket-events.ts';
 import { dispatchTicketEvent } from '../outbox/dispatch.ts';
@@ -46,9 +48,8 @@ describe('subscription registry', function () {
     let connection: NativeConnection;
     let worker: Worker;
     let running: Promise<void>;
-    // The real registry includes the webhooks and Linear subscriptions: their activities need their workers.
+    // The real registry includes the webhooks subscription: its activity needs its worker.
     let webhooksWorker: RunningWorker;
-    let linearWorker: RunningWorker;
     const taskQueue = uniqueTaskQueue('registry');
     const recorded: Array<[string, number, string]> = [];
 
@@ -69,18 +70,21 @@ describe('subscription registry', function () {
         workflowBundle: await bundleWorkflows(
           fileURLToPath(new URL('../test/support/probe-workflows.ts', import.meta.url)),
         ),
-        activities: { ...createDbActivities({ db: testDatabase().db }), ...probeActivities },
+        activities: {
+          ...createDbActivities({ db: testDatabase().db }),
+          // The Linear subscription routes each event with a local activity of this worker.
+          ...createLinearActivities({ db: testDatabase().db, config: loadConfig(), temporalClient: temporal.client }),
+          ...probeActivities,
+        },
         dataConverter: temporalDataConverter(temporal.codecKeys),
       });
       running = worker.run();
       webhooksWorker = await temporal.startWebhooksWorker({ db: testDatabase().db, ticketsTaskQueue: taskQueue });
-      linearWorker = await temporal.startLinearWorker({ db: testDatabase().db, ticketsTaskQueue: taskQueue });
     });
     after(async () => {
       worker?.shutdown();
       await running;
       await webhooksWorker?.stop();
-      await linearWorker?.stop();
       await connection?.close();
     });
 
