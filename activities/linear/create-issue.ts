@@ -14,16 +14,11 @@ import {
   toDisplay,
 } from './issue-query.ts';
 import { loadInstallationConfig } from './link-status.ts';
-import { attachmentTitle, issueDescription, loadTicketForIssue, ticketUrl } from './ticket-summary.ts';
+import { attachTicket, issueDescription, loadTicketForIssue, ticketUrl } from './ticket-summary.ts';
 
 const ISSUE_CREATE = `
   mutation SwitchboardIssueCreate($input: IssueCreateInput!) {
     issueCreate(input: $input) { success issue { ${ISSUE_DISPLAY_FIELDS} } }
-  }
-`;
-export const ATTACHMENT_CREATE = `
-  mutation SwitchboardAttachmentCreate($input: AttachmentCreateInput!) {
-    attachmentCreate(input: $input) { success attachment { id } }
   }
 `;
 
@@ -65,15 +60,7 @@ export async function createLinearIssue(
         });
         issue = created.issueCreate.issue!;
       }
-      await rawRequest(linear, ATTACHMENT_CREATE, {
-        input: {
-          issueId: issue.id,
-          url,
-          title: attachmentTitle(ticket),
-          subtitle: `Status: ${ticket.status}`,
-          metadata: { source: 'switchboard', ticketId: ticket.id, ticketNumber: ticket.number },
-        },
-      });
+      await attachTicket(linear, issue.id, url, ticket);
       return toDisplay(issue);
     },
     { requests: 4 },

@@ -1,12 +1,11 @@
 // Linking an existing issue: by identifier (`ENG-123`) or by its Linear URL, then attaching the ticket to it.
 import { ApplicationFailure } from '@temporalio/common';
 import type { LinearIssueRequest } from '../../workflows/linear-contract.ts';
-import { callLinear, invalidInput, type LinearActivityDeps, rawRequest } from './call.ts';
+import { callLinear, invalidInput, type LinearActivityDeps } from './call.ts';
 import { type LinearIssueDisplay, linearFailureTypes } from './contract.ts';
-import { ATTACHMENT_CREATE } from './create-issue.ts';
 import { fetchIssueDisplay, toDisplay } from './issue-query.ts';
 import { loadInstallationConfig } from './link-status.ts';
-import { attachmentTitle, loadTicketForIssue, ticketUrl } from './ticket-summary.ts';
+import { attachTicket, loadTicketForIssue, ticketUrl } from './ticket-summary.ts';
 
 const identifierPattern = /^([A-Za-z][A-Za-z0-9_]{0,14})-(\d{1,9})$/;
 
@@ -58,15 +57,7 @@ export async function findAndAttachLinearIssue(
           message: `the Linear issue ${issue.identifier} was deleted`,
           nonRetryable: true,
         });
-      await rawRequest(linear, ATTACHMENT_CREATE, {
-        input: {
-          issueId: issue.id,
-          url,
-          title: attachmentTitle(ticket),
-          subtitle: `Status: ${ticket.status}`,
-          metadata: { source: 'switchboard', ticketId: ticket.id, ticketNumber: ticket.number },
-        },
-      });
+      await attachTicket(linear, issue.id, url, ticket);
       return toDisplay(issue);
     },
     { requests: 2 },

@@ -2,7 +2,36 @@
 import { customers, type Database, supportRequests, user } from '@switchboard/database';
 import { ApplicationFailure } from '@temporalio/common';
 import { and, eq } from 'drizzle-orm';
+import type { InstallationClient } from '../../common/linear/client.ts';
 import type { TicketPriority, TicketStatus } from '../../workflows/linear-sync-plan.ts';
+import { rawRequest } from './call.ts';
+
+const ATTACHMENT_CREATE = `
+  mutation SwitchboardAttachmentCreate($input: AttachmentCreateInput!) {
+    attachmentCreate(input: $input) { success attachment { id } }
+  }
+`;
+
+/**
+ * Attaches the ticket's URL to the issue, so Linear shows the ticket in the issue's sidebar. Linear's
+ * attachmentCreate is an upsert by issue and URL: a retried attempt changes the same attachment.
+ */
+export async function attachTicket(
+  linear: InstallationClient,
+  issueId: string,
+  url: string,
+  ticket: Pick<TicketForIssue, 'id' | 'number' | 'subject' | 'status'>,
+): Promise<void> {
+  await rawRequest(linear, ATTACHMENT_CREATE, {
+    input: {
+      issueId,
+      url,
+      title: attachmentTitle(ticket),
+      subtitle: `Status: ${ticket.status}`,
+      metadata: { source: 'switchboard', ticketId: ticket.id, ticketNumber: ticket.number },
+    },
+  });
+}
 
 export type TicketForIssue = {
   id: string;
