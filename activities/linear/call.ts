@@ -1,6 +1,7 @@
 // The one way an activity talks to Linear: the installation's client (token refreshed if it is about to expire),
 // one retry with a forced refresh when Linear refuses an OAuth token we thought valid (it expired early, or another
-// process rotated it), and every failure mapped to the typed ApplicationFailure the workflows branch on.
+// process rotated it), every failure mapped to the typed ApplicationFailure the workflows branch on, and no call
+// at all while the installation's request budget is down to its reserve (rate-budget.ts).
 import { AuthenticationLinearError, type LinearRawResponse } from '@linear/sdk';
 import type { Database } from '@switchboard/database';
 import { Context } from '@temporalio/activity';
@@ -9,6 +10,8 @@ import { ApplicationFailure } from '@temporalio/common';
 import type { Config } from '../../common/config.ts';
 import { type InstallationClient, linearClientFor } from '../../common/linear/client.ts';
 import { isLinearNotFound, toActivityFailure } from '../../common/linear/errors.ts';
+import { linearFailureTypes } from './contract.ts';
+import { budgetWaitMs, noteRateLimitHeaders } from './rate-budget.ts';
 
 export type LinearActivityDeps = {
   db: Database;
@@ -31,6 +34,14 @@ export async function callLinear<T>(
   const clientDeps = { db: deps.db, keys: deps.config.credentialKeys, linear: deps.config.linear };
   const signal = deadline(deps.config.linear.timeoutMs * (options.requests ?? 1));
   const { organizationId, integrationId } = installation;
+  const waitMs = budgetWaitMs(integrationId);
+  if (waitMs > 0)
+    throw ApplicationFailure.create({
+      type: linearFailureTypes.rateLimited,
+      message: 'the Linear request budget of this installation is nearly spent: waiting for it to refill',
+      nonRetryable: false,
+      nextRetryDelay: waitMs,
+    });
   try {
     const first = await linearClientFor(clientDeps, organizationId, integrationId, { signal });
     try {
@@ -56,6 +67,7 @@ export async function rawRequest<T>(
   variables: Record<string, unknown>,
 ): Promise<T> {
   const response = (await linear.client.client.rawRequest(query, variables)) as LinearRawResponse<T>;
+  noteRateLimitHeaders(linear.integrationId, response.headers);
   return response.data as T;
 }
 

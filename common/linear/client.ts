@@ -15,6 +15,8 @@ import { type LinearEndpoints, LinearOAuthError, refreshAccessToken } from './oa
 export type LinearClientDeps = { db: Database; keys: KeyRing; linear: LinearEndpoints };
 
 export type InstallationClient = {
+  /** The installation (integration_configs.id) whose credential this client uses. */
+  integrationId: string;
   client: LinearClient;
   kind: 'apiKey' | 'oauth';
   /** The webhook signing secret, when one is stored. */
@@ -34,16 +36,17 @@ export async function linearClientFor(
 ): Promise<InstallationClient> {
   let credentials = await readCredentials(deps.db, deps.keys, organizationId, integrationId);
   if (!credentials) throw new LinearNotConnectedError('the Linear installation has no credentials: connect it again');
-  if (credentials.apiKey) return clientOf(deps, credentials, 'apiKey', options.signal);
+  if (credentials.apiKey) return clientOf(deps, integrationId, credentials, 'apiKey', options.signal);
   const expiring =
     credentials.expiresAt !== undefined && credentials.expiresAt - Date.now() < deps.linear.refreshMarginMs;
   if ((expiring || options.forceRefresh) && credentials.refreshToken)
     credentials = await refreshUnderLock(deps, organizationId, integrationId, credentials.accessToken!);
-  return clientOf(deps, credentials, 'oauth', options.signal);
+  return clientOf(deps, integrationId, credentials, 'oauth', options.signal);
 }
 
 function clientOf(
   deps: LinearClientDeps,
+  integrationId: string,
   credentials: LinearCredentials,
   kind: 'apiKey' | 'oauth',
   signal: AbortSignal | undefined,
@@ -54,7 +57,7 @@ function clientOf(
     kind === 'apiKey'
       ? new LinearClient({ apiKey: credentials.apiKey!, apiUrl: deps.linear.apiUrl, ...extra })
       : new LinearClient({ accessToken: credentials.accessToken!, apiUrl: deps.linear.apiUrl, ...extra });
-  return { client, kind, webhookSecret: credentials.webhookSecret ?? null };
+  return { integrationId, client, kind, webhookSecret: credentials.webhookSecret ?? null };
 }
 
 async function refreshUnderLock(

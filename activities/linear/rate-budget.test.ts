@@ -1,0 +1,94 @@
+// Linear's request budget as its response headers report it: an installation whose remaining requests are down to
+// the reserve waits for the bucket to refill (a retryable failure with the wait as its delay) instead of spending
+// the last requests and running into RATELIMITED.
+import assert from 'node:assert/strict';
+import { ApplicationFailure } from '@temporalio/common';
+import { linearFailureTypes } from './contract.ts';
+import { budgetWaitMs, forgetBudgets, MAX_BUDGET_WAIT_MS, noteRateLimitHeaders, reserveOf } from './rate-budget.ts';
+import { type LinearWorld, linearWorld, makeInstallation, makeTicket } from './test-support.ts';
+
+const headers = (limit: number, remaining: number, resetAt: number) =>
+  new Headers({
+    'x-ratelimit-requests-limit': String(limit),
+    'x-ratelimit-requests-remaining': String(remaining),
+    'x-ratelimit-requests-reset': String(resetAt),
+  });
+
+describe('Linear request budget', () => {
+  afterEach(() => forgetBudgets());
+
+  it('goes ahead while more than the reserve (1% of the limit, at least 5) remains', () => {
+    assert.equal(reserveOf(5000), 50);
+    assert.equal(reserveOf(100), 5);
+    const now = 1_000_000;
+    noteRateLimitHeaders('i-1', headers(5000, 51, now + 30_000));
+    assert.equal(budgetWaitMs('i-1', now), 0);
+    assert.equal(budgetWaitMs('unknown', now), 0);
+  });
+
+  it('waits until the reset at the reserve, at most a minute at a time, and forgets the budget once it reset', () => {
+    const now = 1_000_000;
+    noteRateLimitHeaders('i-1', headers(5000, 50, now + 30_000));
+    assert.equal(budgetWaitMs('i-1', now), 30_000);
+    noteRateLimitHeaders('i-2', headers(5000, 0, now + 3_600_000));
+    assert.equal(budgetWaitMs('i-2', now), MAX_BUDGET_WAIT_MS);
+    assert.equal(budgetWaitMs('i-1', now + 30_000), 0);
+  });
+
+  it('ignores responses without the headers', () => {
+    noteRateLimitHeaders('i-1', new Headers());
+    noteRateLimitHeaders('i-1', undefined);
+    assert.equal(budgetWaitMs('i-1'), 0);
+  });
+
+  describe('against the local Linear server', function () {
+    this.timeout(30_000);
+    let world: LinearWorld;
+    beforeEach(async () => {
+      // 20 requests an hour, a reserve of 5.
+      world = await linearWorld({ fake: { requestsPerHour: 20 } });
+    });
+    afterEach(async () => {
+      try {
+        world.linear.assertNoRejectedOperations();
+      } finally {
+        await world.close();
+      }
+    });
+
+    it('stops calling Linear at the reserve and asks to be retried after the reset, without a request', async () => {
+      const integrationId = await makeInstallation(world, 'apiKey');
+      const ticket = await makeTicket(world);
+      const issue = world.linear.simulate.createIssue({ title: 'Budget' });
+      const link = () =>
+        world.activities.findAndAttachLinearIssue({
+          organizationId: world.org.organizationId,
+          ticketId: ticket.id,
+          integrationId,
+          requestKey: `link/${issue.id}`,
+          requestedBy: { type: 'system', id: null },
+          mode: 'link',
+          issueRef: world.linear.state.identifier(issue),
+        });
+      // Each link is two requests (the issue, the attachment): after seven, 6 remain (above the reserve); the
+      // eighth leaves 4.
+      let calls = 0;
+      while (calls < 10) {
+        const before = world.linear.operations.length;
+        try {
+          await link();
+        } catch (err) {
+          assert.ok(err instanceof ApplicationFailure, String(err));
+          assert.equal(err.type, linearFailureTypes.rateLimited);
+          assert.equal(err.nonRetryable, false);
+          const delay = Number(err.nextRetryDelay);
+          assert.ok(delay > 0 && delay <= MAX_BUDGET_WAIT_MS, `next retry in ${delay} ms`);
+          assert.equal(world.linear.operations.length, before, 'no request was spent');
+          break;
+        }
+        calls += 1;
+      }
+      assert.equal(calls, 8, 'eight links (16 requests) went through before the reserve held the ninth back');
+    });
+  });
+});
