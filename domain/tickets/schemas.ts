@@ -117,7 +117,12 @@ export const ticketEventView = z.object({
   id: z.number().int(),
   type: z.string(),
   payload: z.unknown(),
-  actor: z.object({ type: z.string(), id: z.string().nullable() }),
+  actor: z.object({
+    type: z.string(),
+    id: z.string().nullable(),
+    /** For an integration (Linear writing a change it synced): the installation's name, while it exists. */
+    name: z.string().optional(),
+  }),
   createdAt: isoDateTime,
   dispatchedAt: isoDateTime.nullable(),
 });

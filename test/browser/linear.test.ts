@@ -212,6 +212,11 @@ describe('Linear in the dashboard (Chromium against the real API, workflows and 
     await page.locator('.page-heading .status-pending').waitFor({ timeout: 15_000 });
     const ticket = await admin.fetch('GET', `/api/tickets/${ticketId}`);
     assert.equal(ticket.body.status, 'pending');
+    // The timeline says who moved the ticket: the Linear installation, by name.
+    const moved = page
+      .getByRole('list', { name: 'Timeline' })
+      .locator('.timeline-event[data-event-type="ticket.status_changed"]');
+    await moved.getByText(/by Linear/).waitFor({ timeout: 15_000 });
     await screenshot(page, 'synced');
   });
   it('links an existing issue by identifier, says inline when there is no such issue, and unlinks after confirmation', async () => {

@@ -52,7 +52,7 @@ export type TicketEvent = {
   id: number;
   type: string;
   payload: unknown;
-  actor: { type: ActorType; id: string | null };
+  actor: { type: ActorType; id: string | null; name?: string };
   createdAt: string;
   dispatchedAt: string | null;
 };

@@ -89,7 +89,7 @@ export function describeActor(actor: TicketEvent['actor'], nameOf: NameOf): stri
     case 'customer':
       return 'the customer';
     case 'integration':
-      return 'an integration';
+      return actor.name ?? 'an integration';
     default:
       return 'Switchboard';
   }
