@@ -14,7 +14,7 @@ import { apiNotFound, errorHandler, requestId, requestLogger, requireJsonBody } 
 import { apiKeysRouter } from './routes/api-keys.ts';
 import { codecRouter } from './routes/codec.ts';
 import { integrationsRouter } from './routes/integrations.ts';
-import { linearRouter } from './routes/linear.ts';
+import { linearCallbackSignIn, linearRouter } from './routes/linear.ts';
 import { linearLinksRouter } from './routes/linear-links.ts';
 import { linearWebhooksRouter } from './routes/linear-webhooks.ts';
 import { meRouter } from './routes/me.ts';
@@ -53,6 +53,7 @@ export function createApp(deps: ApiDeps): App {
     requireTrustedOrigin(trustedOrigins(config)),
     express.json({ limit: config.bodyLimit }),
   );
+  app.use('/api/linear/oauth/callback', linearCallbackSignIn);
   app.use(meRouter(deps));
   app.use(apiKeysRouter(deps));
   app.use(ticketsRouter(deps));

@@ -132,10 +132,14 @@ describe('Linear API: connecting an installation', () => {
       connectedId(await navigate(api, admin, approved.location!));
     });
 
-    it('refuses a callback with a state nobody issued, and one without a session', async () => {
+    it('refuses a callback with a state nobody issued; without a session it sends the browser to sign in', async () => {
       const forged = `/api/linear/oauth/callback?code=abc&state=${randomUUID()}`;
       assert.equal(errorReason(await navigate(api, admin, forged)), 'invalid_state');
-      assert.equal((await navigate(api, null, forged)).status, 401);
+      const signedOut = await navigate(api, null, forged);
+      assert.equal(signedOut.status, 302);
+      const login = new URL(signedOut.location!, api.baseUrl);
+      assert.equal(login.pathname, '/login');
+      assert.equal(login.searchParams.get('next'), '/settings/integrations?linear=error&reason=signed_out');
     });
 
     it('returns to the dashboard with access_denied when the admin cancels in Linear', async () => {

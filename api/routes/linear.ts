@@ -1,7 +1,7 @@
 // Connecting Linear: OAuth (authorize, then Linear sends the admin's browser back to the callback) or a personal API
 // key, then the setup wizard's live reads (teams), the connection test, the webhook, and disconnecting. The
 // installation's settings (team, mappings, rules) are its integration config: PATCH /api/integrations/{id}.
-import { Router } from 'express';
+import { type ErrorRequestHandler, Router } from 'express';
 import { z } from 'zod';
 import { nestFieldPaths } from '../../domain/field-paths.ts';
 import { integrationView } from '../../domain/integrations/schemas.ts';
@@ -31,8 +31,20 @@ import {
 } from '../../domain/linear/schemas.ts';
 import { scopeOf } from '../../domain/scope.ts';
 import type { ApiDeps } from '../http/deps.ts';
+import { HttpError } from '../http/errors.ts';
 import { defineRoute } from '../http/route.ts';
 import { registry } from '../openapi/registry.ts';
+
+/**
+ * Mounted on the callback path right after authentication: the callback is a browser navigation, so an admin
+ * whose session ended during Linear's consent screen is sent to sign in and then to the integrations page, which
+ * says why and offers to connect again (the state stays unused), instead of a JSON 401.
+ */
+export const linearCallbackSignIn: ErrorRequestHandler = (error, req, res, next) => {
+  if (req.method !== 'GET' || !(error instanceof HttpError) || error.status !== 401) return next(error);
+  const back = callbackRedirect({ ok: false, reason: 'signed_out' });
+  res.set('cache-control', 'no-store').redirect(302, `/login?${new URLSearchParams({ next: back })}`);
+};
 
 /** What the Linear domain functions need, from the API's dependencies. */
 export function linearDepsOf({ db, config, logger, temporal }: ApiDeps): LinearDeps {
