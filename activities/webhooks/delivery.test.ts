@@ -194,6 +194,8 @@ describe('webhook delivery', function () {
       attempts.map((a) => [a.statusCode, a.outcome]),
       [[410, 'disabled']],
     );
+    // The attempt is recorded first, then the endpoint switched off, in the same batch.
+    await eventually(async () => assert.equal((await endpointRow(endpoint.id)).isActive, false));
     const row = await endpointRow(endpoint.id);
     assert.equal(row.isActive, false);
     assert.match(row.disabledReason ?? '', /410 Gone/);
