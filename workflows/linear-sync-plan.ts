@@ -285,80 +285,55 @@ export function planSync(
     },
   };
   const same = <V>(a: V, b: V) => a === b;
-
-  const status = mergeField<TicketStatus, string>(
-    {
-      field: 'status',
-      ticketValue: ticket.status,
-      linearValue: linear.stateId,
-      lastTicket: last?.ticket.status,
-      lastLinear: last?.linear.stateId,
-      toLinear: (s) => linearStateForStatus(s, settings),
-      toTicket: (id) => statusForLinearState(id, settings) ?? undefined,
-      sameTicket: same,
-      sameLinear: same,
-    },
-    settings.conflictPolicy,
-    ticket.changedAt.status,
-    linear.updatedAt,
-    firstSync,
-    settings.firstSyncWinner,
-  );
-  if (status.writeLinear !== undefined) plan.toLinear.stateId = status.writeLinear;
-  if (status.writeTicket !== undefined) plan.toTicket.status = status.writeTicket;
-  if (status.conflict) plan.conflicts.push(status.conflict);
-  plan.synced.ticket.status = status.synced.ticket;
-  plan.synced.linear.stateId = status.synced.linear;
-
-  const assignee = mergeField<string | null, string | null>(
-    {
-      field: 'assignee',
-      ticketValue: normalEmail(ticket.assigneeEmail),
-      linearValue: normalEmail(linear.assigneeEmail),
-      lastTicket: last ? normalEmail(last.ticket.assigneeEmail) : undefined,
-      lastLinear: last ? normalEmail(last.linear.assigneeEmail) : undefined,
-      toLinear: (e) => e,
-      toTicket: (e) => e,
-      sameTicket: same,
-      sameLinear: same,
-    },
-    settings.conflictPolicy,
-    ticket.changedAt.assignee,
-    linear.updatedAt,
-    firstSync,
-    settings.firstSyncWinner,
-  );
-  if (assignee.writeLinear !== undefined) plan.toLinear.assigneeEmail = assignee.writeLinear;
-  if (assignee.writeTicket !== undefined) plan.toTicket.assigneeEmail = assignee.writeTicket;
-  if (assignee.conflict) plan.conflicts.push(assignee.conflict);
-  plan.synced.ticket.assigneeEmail = assignee.synced.ticket;
-  plan.synced.linear.assigneeEmail = assignee.synced.linear;
-
-  if (settings.syncPriority) {
-    const priority = mergeField<TicketPriority, number>(
-      {
-        field: 'priority',
-        ticketValue: ticket.priority,
-        linearValue: linear.priority,
-        lastTicket: last?.ticket.priority,
-        lastLinear: last?.linear.priority,
-        toLinear: linearPriorityForTicket,
-        toTicket: ticketPriorityForLinear,
-        sameTicket: same,
-        sameLinear: same,
-      },
+  /** Merges one field and writes its outcome into the plan under each side's key. */
+  const merge = <T extends keyof SyncedValues['ticket'], L extends keyof SyncedValues['linear']>(
+    ticketKey: T,
+    linearKey: L,
+    rules: Omit<FieldRules<SyncedValues['ticket'][T], SyncedValues['linear'][L]>, 'sameTicket' | 'sameLinear'>,
+  ) => {
+    const outcome = mergeField(
+      { ...rules, sameTicket: same, sameLinear: same },
       settings.conflictPolicy,
-      ticket.changedAt.priority,
+      ticket.changedAt[rules.field],
       linear.updatedAt,
       firstSync,
       settings.firstSyncWinner,
     );
-    if (priority.writeLinear !== undefined) plan.toLinear.priority = priority.writeLinear;
-    if (priority.writeTicket !== undefined) plan.toTicket.priority = priority.writeTicket;
-    if (priority.conflict) plan.conflicts.push(priority.conflict);
-    plan.synced.ticket.priority = priority.synced.ticket;
-    plan.synced.linear.priority = priority.synced.linear;
-  }
+    if (outcome.writeLinear !== undefined) (plan.toLinear as SyncedValues['linear'])[linearKey] = outcome.writeLinear;
+    if (outcome.writeTicket !== undefined) (plan.toTicket as SyncedValues['ticket'])[ticketKey] = outcome.writeTicket;
+    if (outcome.conflict) plan.conflicts.push(outcome.conflict);
+    plan.synced.ticket[ticketKey] = outcome.synced.ticket;
+    plan.synced.linear[linearKey] = outcome.synced.linear;
+  };
+
+  merge('status', 'stateId', {
+    field: 'status',
+    ticketValue: ticket.status,
+    linearValue: linear.stateId,
+    lastTicket: last?.ticket.status,
+    lastLinear: last?.linear.stateId,
+    toLinear: (s) => linearStateForStatus(s, settings),
+    toTicket: (id) => statusForLinearState(id, settings) ?? undefined,
+  });
+  merge('assigneeEmail', 'assigneeEmail', {
+    field: 'assignee',
+    ticketValue: normalEmail(ticket.assigneeEmail),
+    linearValue: normalEmail(linear.assigneeEmail),
+    lastTicket: last ? normalEmail(last.ticket.assigneeEmail) : undefined,
+    lastLinear: last ? normalEmail(last.linear.assigneeEmail) : undefined,
+    toLinear: (e) => e,
+    toTicket: (e) => e,
+  });
+  if (settings.syncPriority)
+    merge('priority', 'priority', {
+      field: 'priority',
+      ticketValue: ticket.priority,
+      linearValue: linear.priority,
+      lastTicket: last?.ticket.priority,
+      lastLinear: last?.linear.priority,
+      toLinear: linearPriorityForTicket,
+      toTicket: ticketPriorityForLinear,
+    });
   return plan;
 }
 
