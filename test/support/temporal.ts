@@ -161,6 +161,20 @@ async function startTestTemporal(): Promise<TestTemporal> {
   const workers: RunningWorker[] = [];
   let nativeConnection: NativeConnection | undefined;
 
+  /** Runs a worker until `stop()`, and stops it at the end of the run if a test did not. */
+  const running = (worker: Worker): RunningWorker => {
+    const run = worker.run();
+    const handle: RunningWorker = {
+      worker,
+      async stop() {
+        if (worker.getState() === 'RUNNING') worker.shutdown();
+        await run;
+      },
+    };
+    workers.push(handle);
+    return handle;
+  };
+
   const temporal: TestTemporal = {
     address,
     namespace: NAMESPACE,
@@ -186,16 +200,7 @@ async function startTestTemporal(): Promise<TestTemporal> {
         leaseMarginMs: 500,
         ...options,
       });
-      const running = worker.run();
-      const handle: RunningWorker = {
-        worker,
-        async stop() {
-          if (worker.getState() === 'RUNNING') worker.shutdown();
-          await running;
-        },
-      };
-      workers.push(handle);
-      return handle;
+      return running(worker);
     },
     async startLinearWorker({ db, ticketsTaskQueue, ...options }) {
       nativeConnection ??= await NativeConnection.connect({ address });
@@ -209,16 +214,7 @@ async function startTestTemporal(): Promise<TestTemporal> {
         taskQueue: linearTaskQueueFor(ticketsTaskQueue),
         ...options,
       });
-      const running = worker.run();
-      const handle: RunningWorker = {
-        worker,
-        async stop() {
-          if (worker.getState() === 'RUNNING') worker.shutdown();
-          await running;
-        },
-      };
-      workers.push(handle);
-      return handle;
+      return running(worker);
     },
     async startWorker({ db, taskQueue, webhooks = {}, linear = {} }) {
       const webhooksWorker =
@@ -240,20 +236,17 @@ async function startTestTemporal(): Promise<TestTemporal> {
         taskQueue,
         workflowBundle: await temporal.workflowBundle(),
       });
-      const running = worker.run();
-      const handle: RunningWorker = {
+      const tickets = running(worker);
+      return {
         worker,
         ...(webhooksWorker ? { webhooksWorker: webhooksWorker.worker } : {}),
         ...(linearWorker ? { linearWorker: linearWorker.worker } : {}),
         async stop() {
-          if (worker.getState() === 'RUNNING') worker.shutdown();
-          await running;
+          await tickets.stop();
           await webhooksWorker?.stop();
           await linearWorker?.stop();
         },
       };
-      workers.push(handle);
-      return handle;
     },
   };
 
