@@ -4,6 +4,7 @@
 // Temporal's history grows per batch, never per delivery.
 import {
   type Database,
+  type Executor,
   integrationConfigs,
   integrationEvents,
   webhookAttempts,
@@ -106,6 +107,9 @@ export async function deliverDueBatch(deps: BatchDeps, input: DeliverBatchInput)
           ),
         );
     }
+    // In the same transaction as the 410 attempt, so nobody reads that attempt on an endpoint still shown active.
+    if (disableReason && disableReason.verdict === 'disable_endpoint')
+      await disableEndpoint(tx, endpoint, `the endpoint answered ${disableReason.reason}`);
     const last = sent.at(-1);
     if (succeeded > 0) await recordIntegrationOutcome(tx, endpoint.organizationId, endpoint.id, { ok: true });
     else if (last && last.outcome.verdict !== 'delivered')
@@ -116,8 +120,7 @@ export async function deliverDueBatch(deps: BatchDeps, input: DeliverBatchInput)
   });
 
   let endpointState: DeliverBatchResult['endpoint'] = 'active';
-  if (disableReason && disableReason.verdict === 'disable_endpoint') {
-    await disableEndpoint(db, endpoint, `the endpoint answered ${disableReason.reason}`);
+  if (disableReason) {
     endpointState = 'disabled';
   } else if (succeeded === 0 && sent.length > 0) {
     if (await failingTooLong(db, endpoint, policy.failureDisableAfterMs)) endpointState = 'disabled';
@@ -277,7 +280,7 @@ function describe({ attempt, outcome }: Sent): string {
 }
 
 /** Disables once: only the call that flips is_active records the event, so concurrent batches record one. */
-async function disableEndpoint(db: Database, endpoint: DeliveryEndpoint, reason: string): Promise<void> {
+async function disableEndpoint(db: Executor, endpoint: DeliveryEndpoint, reason: string): Promise<void> {
   await db.transaction(async (tx) => {
     const flipped = await tx
       .update(integrationConfigs)

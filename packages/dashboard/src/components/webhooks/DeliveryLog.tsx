@@ -34,7 +34,7 @@ type Props = {
   canManage: boolean;
   /** Changes when something outside the log queued a delivery (a test event), so the log reloads. */
   refreshKey: number;
-  /** Called when the last pending delivery settled, so the endpoint's health can be read again. */
+  /** Called when deliveries settled since the last look, so the endpoint's health can be read again. */
   onSettled?: () => void;
 };
 
@@ -79,12 +79,24 @@ export function DeliveryLog({ endpointId, canManage, refreshKey, onSettled }: Pr
     void load();
   }, [load, refreshKey]);
 
-  const hasPending = page?.deliveries.some((d) => d.status === 'pending') ?? false;
-  const hadPending = useRef(false);
+  // A delivery that settled since the last look changes the endpoint's health and may have disabled it (410,
+  // failing too long). It counts whether the log saw it pending or not: a fast 410 fails before the first look.
+  const seenSettled = useRef<Set<string> | null>(null);
   useEffect(() => {
-    if (hadPending.current && !hasPending) onSettled?.();
-    hadPending.current = hasPending;
-  }, [hasPending, onSettled]);
+    if (!page) return;
+    const seen = seenSettled.current;
+    const next = new Set(seen);
+    let settledNow = false;
+    for (const d of page.deliveries) {
+      if (d.status === 'pending') next.delete(d.id); // resent: its next outcome is news again
+      else if (!next.has(d.id)) {
+        next.add(d.id);
+        settledNow = true;
+      }
+    }
+    seenSettled.current = next;
+    if (seen && settledNow) onSettled?.();
+  }, [page, onSettled]);
 
   // Each answer schedules the next look (a new `page` object), so one timer is pending at a time.
   useEffect(() => {
