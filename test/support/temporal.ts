@@ -10,7 +10,7 @@ import { fileURLToPath } from 'node:url';
 import type { Database } from '@switchboard/database';
 import { Connection } from '@temporalio/client';
 import { DefaultLogger, NativeConnection, Runtime, type Worker, type WorkflowBundle } from '@temporalio/worker';
-import { type KeyRing, loadConfig, parseKeyRing } from '../../common/config.ts';
+import { type Config, type KeyRing, loadConfig } from '../../common/config.ts';
 import { connectTemporalClient, type TemporalClientHandle } from '../../common/temporal-client.ts';
 import { createOutboxRelay, type OutboxRelay, type OutboxRelayOptions } from '../../outbox/relay.ts';
 import { devServerSqlitePragmas } from '../../temporal-config/index.ts';
@@ -25,21 +25,15 @@ import {
 } from '../../worker/create-worker.ts';
 import { linearTaskQueueFor } from '../../workflows/linear-contract.ts';
 import { webhooksTaskQueueFor } from '../../workflows/webhook-endpoint-contract.ts';
-import { testDatabase } from './database.ts';
+import { TEST_DATABASE_URL, testDatabase } from './database.ts';
+import type { LinearWorkerProcessSettings } from './linear-worker-process.ts';
 import { afterRun } from './root-hooks.ts';
+import { TEST_CODEC_KEYS } from './temporal-keys.ts';
 
 const ROOT = fileURLToPath(new URL('../..', import.meta.url));
 const NAMESPACE = 'default';
 
-/**
- * Fixed, test-only codec keys (the same key test-env.ts gives the API), so histories recorded by one run can be
- * committed as fixtures and replayed by any later run.
- */
-export const TEST_CODEC_KEYS: KeyRing = parseKeyRing(
-  `c1:${Buffer.alloc(32, 2).toString('base64')}`,
-  undefined,
-  'test codec keys',
-);
+export { TEST_CODEC_KEYS };
 
 export type TestTemporal = {
   address: string;
@@ -69,6 +63,19 @@ export type TestTemporal = {
   startWebhooksWorker(
     options: { db: Database; ticketsTaskQueue: string } & TestWebhooksOptions,
   ): Promise<RunningWorker>;
+  /**
+   * A Linear worker in a child process, on the Linear queue of `ticketsTaskQueue`, that a test can kill with
+   * SIGKILL: the crash a graceful `stop()` cannot show (activities neither finish nor report a failure).
+   */
+  startKillableLinearWorker(options: {
+    ticketsTaskQueue: string;
+    config: Pick<Config, 'linear' | 'publicUrl'>;
+  }): Promise<KillableWorker>;
+};
+
+export type KillableWorker = {
+  /** SIGKILL, and resolves once the process is gone. */
+  kill(): Promise<void>;
 };
 
 /** What a test may change in the webhooks worker: config (short timeouts), the poster, retry compression. */
@@ -201,6 +208,36 @@ async function startTestTemporal(): Promise<TestTemporal> {
         ...options,
       });
       return running(worker);
+    },
+    async startKillableLinearWorker({ ticketsTaskQueue, config }) {
+      const settings: LinearWorkerProcessSettings = {
+        address,
+        namespace: NAMESPACE,
+        databaseUrl: TEST_DATABASE_URL,
+        taskQueue: linearTaskQueueFor(ticketsTaskQueue),
+        publicUrl: config.publicUrl,
+        linear: config.linear,
+      };
+      const child = spawn(process.execPath, [join(ROOT, 'test/support/linear-worker-process.ts')], {
+        cwd: ROOT,
+        env: { ...process.env, SWITCHBOARD_TEST_LINEAR_WORKER: JSON.stringify(settings) },
+        stdio: ['ignore', 'pipe', 'inherit'],
+      });
+      const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
+      const kill = async () => {
+        if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
+        await exited;
+      };
+      afterRun(kill);
+      await new Promise<void>((resolve, reject) => {
+        let out = '';
+        child.stdout?.on('data', (chunk: Buffer) => {
+          out += chunk.toString();
+          if (out.includes('linear worker running\n')) resolve();
+        });
+        void exited.then(() => reject(new Error(`the Linear worker process exited before it ran: ${out}`)));
+      });
+      return { kill };
     },
     async startLinearWorker({ db, ticketsTaskQueue, ...options }) {
       nativeConnection ??= await NativeConnection.connect({ address });

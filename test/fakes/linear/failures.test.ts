@@ -9,13 +9,24 @@ import {
 } from '@linear/sdk';
 import { createLinearFake, type LinearFake } from './server.ts';
 
-const viewerQuery = (fake: LinearFake, signal?: AbortSignal) =>
+const graphqlPost = (fake: LinearFake, body: { query: string; variables?: unknown }, signal?: AbortSignal) =>
   fetch(fake.graphqlUrl, {
     method: 'POST',
     headers: { 'content-type': 'application/json', authorization: fake.apiKey },
-    body: JSON.stringify({ query: '{ viewer { id } }' }),
+    body: JSON.stringify(body),
     signal,
   });
+const viewerQuery = (fake: LinearFake, signal?: AbortSignal) =>
+  graphqlPost(fake, { query: '{ viewer { id } }' }, signal);
+const rawCreateIssue = (fake: LinearFake, teamId: string, title: string, signal?: AbortSignal) =>
+  graphqlPost(
+    fake,
+    {
+      query: 'mutation($input: IssueCreateInput!) { issueCreate(input: $input) { success } }',
+      variables: { input: { teamId, title } },
+    },
+    signal,
+  );
 
 describe('Linear fake: rate limits and failures', () => {
   let fake: LinearFake;
@@ -110,6 +121,16 @@ describe('Linear fake: rate limits and failures', () => {
     assert.ok(await client.viewer, 'requests without that root field are answered');
     await assert.rejects(client.createIssue({ teamId: team.id, title: 'Lost answer' }));
     assert.equal(fake.state.issue('ENG-1').title, 'Lost answer', 'the issue was created all the same');
+    assert.ok(await client.createIssue({ teamId: team.id, title: 'Answered' }));
+  });
+
+  it('can take a request into effect and then never answer it', async () => {
+    fake.failures.hangAfterEffectNext(1, { rootField: 'issueCreate' });
+    const team = fake.state.teamByKey('ENG')!;
+    await assert.rejects(rawCreateIssue(fake, team.id, 'Never answered', AbortSignal.timeout(300)), {
+      name: 'TimeoutError',
+    });
+    assert.equal(fake.state.issue('ENG-1').title, 'Never answered', 'the issue was created all the same');
     assert.ok(await client.createIssue({ teamId: team.id, title: 'Answered' }));
   });
 

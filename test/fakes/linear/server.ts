@@ -95,8 +95,8 @@ export async function createLinearFake(options: LinearFakeOptions = {}) {
   const requestsPerHour = options.requestsPerHour ?? 5000;
   const budgets = new Map<string, { used: number; resetAt: number }>();
   const hungResponses = new Set<ServerResponse>();
-  /** Root fields (null: any request) whose next answer is cut after the request took effect. */
-  const droppedResponses: Array<string | null> = [];
+  /** Requests (by root field, null: any) that take effect and then lose their answer: cut, or never sent. */
+  const lostAnswers: Array<{ rootField: string | null; how: 'drop' | 'hang' }> = [];
   const sockets = new Set<Socket>();
   // Changes made while executing an API request are the integration's own; all others are "a Linear user".
   let changeSource: 'api' | 'simulated' = 'simulated';
@@ -281,10 +281,11 @@ export async function createLinearFake(options: LinearFakeOptions = {}) {
       ? { data: result.data, errors: result.errors.map(linearError) }
       : { data: result.data };
     // The request took effect; only its answer is lost (the caller cannot tell whether it did).
-    const drop = droppedResponses.findIndex((rootField) => rootField === null || rootFields.includes(rootField));
-    if (drop >= 0) {
-      droppedResponses.splice(drop, 1);
-      res.socket?.destroy();
+    const lost = lostAnswers.findIndex((l) => l.rootField === null || rootFields.includes(l.rootField));
+    if (lost >= 0) {
+      const [{ how }] = lostAnswers.splice(lost, 1) as [(typeof lostAnswers)[number]];
+      if (how === 'hang') hungResponses.add(res);
+      else res.socket?.destroy();
       return;
     }
     sendJson(res, status, body, headers);
@@ -407,13 +408,20 @@ export async function createLinearFake(options: LinearFakeOptions = {}) {
        * connection is cut before the answer: the change happened, the caller sees "fetch failed".
        */
       dropResponseNext: (count = 1, options: { rootField?: string } = {}) => {
-        for (let i = 0; i < count; i++) droppedResponses.push(options.rootField ?? null);
+        for (let i = 0; i < count; i++) lostAnswers.push({ rootField: options.rootField ?? null, how: 'drop' });
+      },
+      /**
+       * Like `dropResponseNext`, but the answer never comes and the connection stays open: the change happened
+       * while the caller waits, as when a worker dies before Linear answered.
+       */
+      hangAfterEffectNext: (count = 1, options: { rootField?: string } = {}) => {
+        for (let i = 0; i < count; i++) lostAnswers.push({ rootField: options.rootField ?? null, how: 'hang' });
       },
       revokeToken: (token: string) => credentials.revoke(token),
       expireToken: (token: string) => credentials.expire(token),
       clear: () => {
         failures.clear();
-        droppedResponses.length = 0;
+        lostAnswers.length = 0;
       },
     },
     /** Changes "made by a Linear user" in Linear's UI: they change the store and send webhooks. */

@@ -1,0 +1,43 @@
+// A Linear worker in a process of its own (see killableLinearWorker): a test can SIGKILL it mid-activity, which is
+// a crash — no shutdown, no cancellation, the running activity's result never reported — not a graceful stop.
+import './test-env.ts';
+import { connectDatabase } from '@switchboard/database';
+import { DefaultLogger, NativeConnection, Runtime } from '@temporalio/worker';
+import { type Config, loadConfig } from '../../common/config.ts';
+import { connectTemporalClient } from '../../common/temporal-client.ts';
+import { createLinearWorker } from '../../worker/create-worker.ts';
+import { TEST_CODEC_KEYS } from './temporal-keys.ts';
+
+export type LinearWorkerProcessSettings = {
+  address: string;
+  namespace: string;
+  databaseUrl: string;
+  taskQueue: string;
+  publicUrl: string;
+  linear: Config['linear'];
+};
+
+const settings = JSON.parse(process.env.SWITCHBOARD_TEST_LINEAR_WORKER ?? 'null') as LinearWorkerProcessSettings;
+if (!settings) throw new Error('SWITCHBOARD_TEST_LINEAR_WORKER is not set');
+
+// Quiet like the test run's in-process workers; errors still reach the test's output.
+Runtime.install({ logger: new DefaultLogger('ERROR') });
+const database = connectDatabase(settings.databaseUrl, 4);
+const temporal = await connectTemporalClient({
+  address: settings.address,
+  namespace: settings.namespace,
+  codecKeys: TEST_CODEC_KEYS,
+});
+const worker = await createLinearWorker({
+  connection: await NativeConnection.connect({ address: settings.address }),
+  namespace: settings.namespace,
+  codecKeys: TEST_CODEC_KEYS,
+  db: database.db,
+  config: { ...loadConfig(), publicUrl: settings.publicUrl, linear: settings.linear },
+  temporalClient: temporal.client,
+  taskQueue: settings.taskQueue,
+});
+const run = worker.run();
+// The parent waits for this line before it makes the change this worker is to die in the middle of.
+process.stdout.write('linear worker running\n');
+await run;
