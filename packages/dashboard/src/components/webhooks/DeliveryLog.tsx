@@ -88,8 +88,8 @@ export function DeliveryLog({ endpointId, canManage, refreshKey, onSettled }: Pr
     const next = new Set(seen);
     let settledNow = false;
     for (const d of page.deliveries) {
-      if (d.status === 'pending')
-        next.delete(d.id); // resent: its next outcome is news again
+      // A resent delivery is pending again: its next outcome is news again.
+      if (d.status === 'pending') next.delete(d.id);
       else if (!next.has(d.id)) {
         next.add(d.id);
         settledNow = true;
