@@ -1,6 +1,7 @@
 // The sync semantics of a ticket ↔ Linear issue link, stated as the planner's rules. The workflow applies exactly
 // what planSync returns, so these cases are the specification of what gets written where.
 import assert from 'node:assert/strict';
+import type { DispatchedTicketEvent } from '../common/ticket-events.ts';
 import {
   autoCreateMatches,
   conflictWinner,
@@ -9,6 +10,7 @@ import {
   type LinearSide,
   type LinearState,
   linearPriorityForTicket,
+  linkHearsOf,
   planIsEmpty,
   planSync,
   type SyncedValues,
@@ -546,5 +548,48 @@ describe('Linear: which ticket events need a sync step', () => {
   });
   it('an event of an unexpected shape takes a step rather than being guessed at', () => {
     assert.equal(ticketEventNeedsSync({ ...updated({ status: 'x', priority: 'y' }), payload: {} }, synced), true);
+  });
+});
+
+describe('Linear: which links the routing signals with a ticket event', () => {
+  const only = { integrationId: 'acme', onlyLinkOfItsInstallation: true };
+  const event = (type: DispatchedTicketEvent['type'], payload: unknown, actor: DispatchedTicketEvent['actor']) => ({
+    id: 1,
+    organizationId: 'o',
+    ticketId: 't',
+    type,
+    payload,
+    actor,
+    createdAt: T1,
+  });
+  const agent = { type: 'user' as const, id: 'u1' };
+  const statusChange = {
+    ticket: { status: 'solved', priority: 'high' },
+    changes: { status: { from: 'open', to: 'solved' } },
+  };
+
+  it('a change to a synced field, by anyone but the link', () => {
+    assert.equal(linkHearsOf(event('ticket.updated', statusChange, agent), only), true);
+    assert.equal(linkHearsOf(event('ticket.updated', statusChange, { type: 'integration', id: 'other' }), only), true);
+  });
+  it("not the echo of the link's own write, unless another link of its installation may have made it", () => {
+    const own = event('ticket.updated', statusChange, { type: 'integration', id: 'acme' });
+    assert.equal(linkHearsOf(own, only), false);
+    assert.equal(linkHearsOf(own, { ...only, onlyLinkOfItsInstallation: false }), true);
+  });
+  it('not the events the workflow drops unread: other fields, and those repeating ticket.updated', () => {
+    const tags = { ticket: { status: 'open', priority: 'high' }, changes: { tags: { from: [], to: ['x'] } } };
+    assert.equal(linkHearsOf(event('ticket.updated', tags, agent), only), false);
+    assert.equal(linkHearsOf(event('ticket.status_changed', statusChange, agent), only), false);
+    assert.equal(linkHearsOf(event('ticket.created', statusChange, agent), only), false);
+  });
+  it('a new ticket comment, but not one imported from Linear', () => {
+    const comment = (source: string) => ({ comment: { id: 'c', source } });
+    assert.equal(linkHearsOf(event('comment.created', comment('web'), agent), only), true);
+    assert.equal(linkHearsOf(event('comment.created', comment('email'), agent), only), true);
+    assert.equal(
+      linkHearsOf(event('comment.created', comment('linear'), { type: 'integration', id: 'acme' }), only),
+      false,
+    );
   });
 });

@@ -382,6 +382,25 @@ export function ticketEventNeedsSync(event: DispatchedTicketEvent, lastSynced: S
   return ticket.status !== lastSynced.ticket.status || ticket.priority !== lastSynced.ticket.priority;
 }
 
+/**
+ * Whether a link's workflow should hear of a ticket event at all, decided by the routing before it signals: it
+ * leaves out what the workflow would drop unread (events that cannot change a synced field, comments imported from
+ * Linear) and the echo of a write the link made itself, whose values it already recorded. When the ticket has
+ * several links of one installation the integration's write may come from another of them, which must hear of it.
+ */
+export function linkHearsOf(
+  event: DispatchedTicketEvent,
+  link: { integrationId: string; onlyLinkOfItsInstallation: boolean },
+): boolean {
+  if (event.type === 'comment.created') {
+    const comment = (event.payload as { comment?: { source?: string } } | null)?.comment;
+    return comment !== undefined && comment.source !== 'linear';
+  }
+  if (!ticketEventNeedsSync(event, null)) return false;
+  const ownWrite = event.actor.type === 'integration' && event.actor.id === link.integrationId;
+  return !(ownWrite && link.onlyLinkOfItsInstallation);
+}
+
 // ---------------------------------------------------------------------------------------------------------------
 // Auto-create rules.
 

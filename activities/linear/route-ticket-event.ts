@@ -1,6 +1,6 @@
-// The Linear subscription's entry point for a ticket event: every link of the ticket gets the event as a signal
-// (Signal-With-Start, so a link whose workflow ended or never ran gets one), and the caller learns which
-// installations might create an issue for the ticket by rule.
+// The Linear subscription's entry point for a ticket event: every link of the ticket that has something to do with
+// it gets the event as a signal (Signal-With-Start, so a link whose workflow ended or never ran gets one), and the
+// caller learns which installations might create an issue for the ticket by rule.
 import { externalSyncRecords, integrationConfigs } from '@switchboard/database';
 import { Context } from '@temporalio/activity';
 import { and, eq, inArray } from 'drizzle-orm';
@@ -8,6 +8,7 @@ import type { DispatchedTicketEvent } from '../../common/ticket-events.ts';
 import { type AutoCreateRule, linearConfigSchema } from '../../domain/integrations/linear-config.ts';
 import { ticketSearchAttributes, workflowIds, workflowTypes } from '../../temporal-config/index.ts';
 import { type LinearSyncInput, linearChangeSignal } from '../../workflows/linear-contract.ts';
+import { linkHearsOf } from '../../workflows/linear-sync-plan.ts';
 import type { LinearActivityDeps } from './call.ts';
 
 type RoutedInstallation = { integrationId: string; autoCreateAll: boolean; rules: AutoCreateRule[]; linked: boolean };
@@ -59,8 +60,15 @@ export async function routeTicketEventToLinear(
     );
 
   const taskQueue = ticketsTaskQueueFor(Context.current().info.taskQueue);
+  const linksOf = (integrationId: string) => links.filter((l) => l.integrationId === integrationId).length;
+  const hearing = links.filter((link) =>
+    linkHearsOf(event, {
+      integrationId: link.integrationId,
+      onlyLinkOfItsInstallation: linksOf(link.integrationId) === 1,
+    }),
+  );
   await Promise.all(
-    links.map((link) => {
+    hearing.map((link) => {
       const input: LinearSyncInput = {
         organizationId: event.organizationId,
         ticketId: event.ticketId,

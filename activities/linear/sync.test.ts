@@ -16,6 +16,7 @@ import {
 import { ApplicationFailure } from '@temporalio/common';
 import { MockActivityEnvironment } from '@temporalio/testing';
 import { and, desc, eq } from 'drizzle-orm';
+import type { DispatchedTicketEvent } from '../../common/ticket-events.ts';
 import type { LinearConfig } from '../../domain/integrations/linear-config.ts';
 import { makeOrganization } from '../../domain/test-fixtures.ts';
 import { addComment } from '../../domain/tickets/comments.ts';
@@ -433,7 +434,7 @@ describe('Linear activities: sync', function () {
       });
       const other = await makeInstallation(world, 'apiKey', { autoCreateIssues: true });
       const ticketsQueue = uniqueTaskQueue('linear-route');
-      const event = syntheticTicketEvent(world.org.organizationId, ticket.id, 7, 'ticket.updated');
+      const event = statusChanged(syntheticTicketEvent(world.org.organizationId, ticket.id, 7, 'ticket.updated'));
 
       const env = new MockActivityEnvironment({ taskQueue: `${ticketsQueue}.linear` });
       const routed = (await env.run(activities.routeTicketEventToLinear, event)) as Awaited<
@@ -456,6 +457,13 @@ describe('Linear activities: sync', function () {
         assert.equal(description.typedSearchAttributes.get(searchAttributes.IntegrationType), 'linear');
         // A second event for the same link signals the same workflow.
         await env.run(activities.routeTicketEventToLinear, { ...event, id: 8 });
+        // Not: an event that cannot change the link, nor the echo of the link's own write.
+        await env.run(activities.routeTicketEventToLinear, { ...event, id: 9, type: 'ticket.status_changed' as const });
+        await env.run(activities.routeTicketEventToLinear, {
+          ...event,
+          id: 10,
+          actor: { type: 'integration' as const, id: integrationId },
+        });
         const history = await handle.fetchHistory();
         const signals = history.events?.filter((e) => e.workflowExecutionSignaledEventAttributes) ?? [];
         assert.equal(signals.length, 2);
@@ -472,6 +480,12 @@ describe('Linear activities: sync', function () {
     });
   });
 });
+
+/** The event as the domain writes it for a status change, which every link syncs. */
+function statusChanged(event: DispatchedTicketEvent): DispatchedTicketEvent {
+  const { ticket } = event.payload as { ticket: { status: string } };
+  return { ...event, payload: { ticket, changes: { status: { from: 'new', to: ticket.status } } } };
+}
 
 function notFound(err: unknown) {
   assert.ok(err instanceof ApplicationFailure, String(err));
