@@ -1,4 +1,4 @@
-// A Linear worker in a process of its own (see killableLinearWorker): a test can SIGKILL it mid-activity, which is
+// A Linear worker in a process of its own (see startKillableLinearWorker): a test can SIGKILL it mid-activity, which is
 // a crash — no shutdown, no cancellation, the running activity's result never reported — not a graceful stop.
 import './test-env.ts';
 import { connectDatabase } from '@switchboard/database';
