@@ -4,7 +4,7 @@
 import assert from 'node:assert/strict';
 import { randomUUID } from 'node:crypto';
 import { externalSyncRecords, integrationConfigs } from '@switchboard/database';
-import { ApplicationFailure } from '@temporalio/common';
+import type { ApplicationFailure } from '@temporalio/common';
 import { eq } from 'drizzle-orm';
 import { openJson } from '../../common/crypto/envelope.ts';
 import { credentialContext } from '../../domain/integrations/credentials.ts';
@@ -15,7 +15,9 @@ import type { LinearIssueRequest } from '../../workflows/linear-contract.ts';
 import { linearFailureTypes } from './contract.ts';
 import { parseIssueRef } from './find-issue.ts';
 import {
+  closeLinearWorld,
   type LinearWorld,
+  linearFailure,
   linearWorld,
   makeInstallation,
   makeTicket,
@@ -27,17 +29,6 @@ import {
 type CreateRequest = Extract<LinearIssueRequest, { mode: 'create' }>;
 type LinkRequest = Extract<LinearIssueRequest, { mode: 'link' }>;
 
-/** For assert.rejects: an ApplicationFailure of this type, retryable or not as said. */
-function failure(type: string, nonRetryable: boolean, message?: RegExp) {
-  return (err: unknown) => {
-    assert.ok(err instanceof ApplicationFailure, `expected an ApplicationFailure, got ${String(err)}`);
-    assert.equal(err.type, type, err.message);
-    assert.equal(err.nonRetryable, nonRetryable, `nonRetryable for ${err.type}: ${err.message}`);
-    if (message) assert.match(err.message, message);
-    return true;
-  };
-}
-
 describe('Linear activities: issues', function () {
   this.timeout(30_000);
   let world: LinearWorld;
@@ -45,13 +36,7 @@ describe('Linear activities: issues', function () {
   beforeEach(async () => {
     world = await linearWorld();
   });
-  afterEach(async () => {
-    try {
-      world.linear.assertNoRejectedOperations();
-    } finally {
-      await world.close();
-    }
-  });
+  afterEach(() => closeLinearWorld(world));
 
   const createRequest = (integrationId: string, ticketId: string, extra: Partial<CreateRequest> = {}) =>
     ({
@@ -138,7 +123,7 @@ describe('Linear activities: issues', function () {
       world.linear.failures.dropResponseNext(1, { rootField: 'issueCreate' });
       await assert.rejects(
         world.activities.createLinearIssue(createRequest(integrationId, ticket.id, { requestKey: 'lost' })),
-        failure('LinearUnavailable', false),
+        linearFailure('LinearUnavailable', false),
       );
       assert.equal(world.linear.state.issues.size, 2, 'the lost attempt did create it');
       const found = await world.activities.createLinearIssue(
@@ -153,7 +138,7 @@ describe('Linear activities: issues', function () {
       world.linear.failures.dropConnectionNext(1);
       await assert.rejects(
         world.activities.createLinearIssue(createRequest(integrationId, ticket.id, { requestKey: 'manual-2' })),
-        failure('LinearUnavailable', false),
+        linearFailure('LinearUnavailable', false),
       );
       const second = await world.activities.createLinearIssue(
         createRequest(integrationId, ticket.id, { requestKey: 'manual-2' }),
@@ -167,7 +152,7 @@ describe('Linear activities: issues', function () {
       const ticket = await makeTicket(world);
       await assert.rejects(
         world.activities.createLinearIssue(createRequest(integrationId, ticket.id)),
-        failure(linearFailureTypes.invalidInput, true, /choose a team/),
+        linearFailure(linearFailureTypes.invalidInput, true, /choose a team/),
       );
       assert.equal(world.linear.countCalls('issueCreate'), 0);
     });
@@ -223,7 +208,7 @@ describe('Linear activities: issues', function () {
       for (const ref of ['ENG', '123', 'https://github.com/acme/app/issues/1', 'http://linear.app/acme/issue/ENG-1']) {
         await assert.rejects(
           world.activities.findAndAttachLinearIssue(linkRequest(integrationId, ticket.id, ref)),
-          failure(linearFailureTypes.invalidInput, true),
+          linearFailure(linearFailureTypes.invalidInput, true),
           ref,
         );
       }
@@ -231,7 +216,7 @@ describe('Linear activities: issues', function () {
         world.activities.findAndAttachLinearIssue(
           linkRequest(integrationId, ticket.id, 'https://linear.app/other/issue/ENG-1/x'),
         ),
-        failure(linearFailureTypes.invalidInput, true, /workspace "other"/),
+        linearFailure(linearFailureTypes.invalidInput, true, /workspace "other"/),
       );
       assert.equal(world.linear.operations.length, 0, 'nothing was asked of Linear');
     });
@@ -241,7 +226,7 @@ describe('Linear activities: issues', function () {
       const ticket = await makeTicket(world);
       await assert.rejects(
         world.activities.findAndAttachLinearIssue(linkRequest(integrationId, ticket.id, 'ENG-404')),
-        failure(linearFailureTypes.issueNotFound, true),
+        linearFailure(linearFailureTypes.issueNotFound, true),
       );
     });
 
@@ -262,7 +247,7 @@ describe('Linear activities: issues', function () {
       const ticket = await makeTicket(world);
       world.linear.failures.rateLimitNext(1, { resetInMs: 7_000 });
       await assert.rejects(world.activities.createLinearIssue(createRequest(integrationId, ticket.id)), (err) => {
-        failure(linearFailureTypes.rateLimited, false)(err);
+        linearFailure(linearFailureTypes.rateLimited, false)(err);
         assert.equal((err as ApplicationFailure).nextRetryDelay, 7_000);
         return true;
       });
@@ -309,7 +294,7 @@ describe('Linear activities: issues', function () {
       world.linear.failures.revokeToken(tokens.accessToken);
       await assert.rejects(
         world.activities.createLinearIssue(createRequest(integrationId, ticket.id)),
-        failure(linearFailureTypes.authRevoked, true, /reconnect/i),
+        linearFailure(linearFailureTypes.authRevoked, true, /reconnect/i),
       );
       assert.equal(world.linear.countCalls('issueCreate'), 0);
     });
@@ -322,7 +307,7 @@ describe('Linear activities: issues', function () {
           ...createRequest(integrationId, ticket.id),
           organizationId: (await makeOrganization()).organizationId,
         }),
-        failure(linearFailureTypes.notConnected, true),
+        linearFailure(linearFailureTypes.notConnected, true),
       );
     });
   });

@@ -2,10 +2,17 @@
 // the reserve waits for the bucket to refill (a retryable failure with the wait as its delay) instead of spending
 // the last requests and running into RATELIMITED.
 import assert from 'node:assert/strict';
-import { ApplicationFailure } from '@temporalio/common';
+import type { ApplicationFailure } from '@temporalio/common';
 import { linearFailureTypes } from './contract.ts';
 import { budgetWaitMs, forgetBudgets, MAX_BUDGET_WAIT_MS, noteRateLimitHeaders, reserveOf } from './rate-budget.ts';
-import { type LinearWorld, linearWorld, makeInstallation, makeTicket } from './test-support.ts';
+import {
+  closeLinearWorld,
+  type LinearWorld,
+  linearFailure,
+  linearWorld,
+  makeInstallation,
+  makeTicket,
+} from './test-support.ts';
 
 const headers = (limit: number, remaining: number, resetAt: number) =>
   new Headers({
@@ -48,13 +55,7 @@ describe('Linear request budget', () => {
       // 20 requests an hour, a reserve of 5.
       world = await linearWorld({ fake: { requestsPerHour: 20 } });
     });
-    afterEach(async () => {
-      try {
-        world.linear.assertNoRejectedOperations();
-      } finally {
-        await world.close();
-      }
-    });
+    afterEach(() => closeLinearWorld(world));
 
     it('stops calling Linear at the reserve and asks to be retried after the reset, without a request', async () => {
       const integrationId = await makeInstallation(world, 'apiKey');
@@ -78,10 +79,8 @@ describe('Linear request budget', () => {
         try {
           await link();
         } catch (err) {
-          assert.ok(err instanceof ApplicationFailure, String(err));
-          assert.equal(err.type, linearFailureTypes.rateLimited);
-          assert.equal(err.nonRetryable, false);
-          const delay = Number(err.nextRetryDelay);
+          linearFailure(linearFailureTypes.rateLimited, false)(err);
+          const delay = Number((err as ApplicationFailure).nextRetryDelay);
           assert.ok(delay > 0 && delay <= MAX_BUDGET_WAIT_MS, `next retry in ${delay} ms`);
           assert.equal(world.linear.operations.length, before, 'no request was spent');
           break;

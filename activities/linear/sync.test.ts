@@ -13,7 +13,6 @@ import {
   ticketComments,
   ticketEvents,
 } from '@switchboard/database';
-import { ApplicationFailure } from '@temporalio/common';
 import { MockActivityEnvironment } from '@temporalio/testing';
 import { and, desc, eq } from 'drizzle-orm';
 import type { DispatchedTicketEvent } from '../../common/ticket-events.ts';
@@ -30,7 +29,15 @@ import { mirroredCommentId } from './comment-ids.ts';
 import { type LinkRef, linearFailureTypes } from './contract.ts';
 import { createLinearActivities } from './index.ts';
 import { ticketsTaskQueueFor } from './route-ticket-event.ts';
-import { type LinearWorld, linearWorld, makeInstallation, makeTicket, memberKnownToLinear } from './test-support.ts';
+import {
+  closeLinearWorld,
+  type LinearWorld,
+  linearFailure,
+  linearWorld,
+  makeInstallation,
+  makeTicket,
+  memberKnownToLinear,
+} from './test-support.ts';
 
 const db = () => testDatabase().db;
 
@@ -41,13 +48,7 @@ describe('Linear activities: sync', function () {
   beforeEach(async () => {
     world = await linearWorld();
   });
-  afterEach(async () => {
-    try {
-      world.linear.assertNoRejectedOperations();
-    } finally {
-      await world.close();
-    }
-  });
+  afterEach(() => closeLinearWorld(world));
 
   /** A ticket linked to a new issue (ENG-n) through the activities, as the issue workflow does it. */
   async function linkedTicket(config: Partial<LinearConfig> = {}, ticketInput: Parameters<typeof makeTicket>[1] = {}) {
@@ -157,9 +158,15 @@ describe('Linear activities: sync', function () {
     it('a trashed or deleted issue is LinearIssueNotFound, not retried', async () => {
       const { issue, ref } = await linkedTicket();
       world.linear.simulate.deleteIssue(issue.id);
-      await assert.rejects(world.activities.readLinkSnapshot(ref), notFound);
+      await assert.rejects(
+        world.activities.readLinkSnapshot(ref),
+        linearFailure(linearFailureTypes.issueNotFound, true),
+      );
       world.linear.simulate.deleteIssue(issue.id, { permanently: true });
-      await assert.rejects(world.activities.readLinkSnapshot(ref), notFound);
+      await assert.rejects(
+        world.activities.readLinkSnapshot(ref),
+        linearFailure(linearFailureTypes.issueNotFound, true),
+      );
     });
   });
 
@@ -485,13 +492,6 @@ describe('Linear activities: sync', function () {
 function statusChanged(event: DispatchedTicketEvent): DispatchedTicketEvent {
   const { ticket } = event.payload as { ticket: { status: string } };
   return { ...event, payload: { ticket, changes: { status: { from: 'new', to: ticket.status } } } };
-}
-
-function notFound(err: unknown) {
-  assert.ok(err instanceof ApplicationFailure, String(err));
-  assert.equal(err.type, linearFailureTypes.issueNotFound, err.message);
-  assert.equal(err.nonRetryable, true);
-  return true;
 }
 
 /** Until a session of this test database waits for a lock (the activity blocked on the agent's row lock). */

@@ -1,9 +1,11 @@
 // What the Linear activity tests stand on: the local Linear server, config pointing at it, an organisation with
 // members whose emails Linear also knows, an installation row with sealed credentials (API key, or OAuth tokens
 // obtained through the fake's real authorize/token endpoints), tickets made through the domain.
+import assert from 'node:assert/strict';
 import { randomUUID } from 'node:crypto';
 import { integrationConfigs, member, user } from '@switchboard/database';
 import type { Client } from '@temporalio/client';
+import { ApplicationFailure } from '@temporalio/common';
 import { type Config, loadConfig } from '../../common/config.ts';
 import {
   buildAuthorizeUrl,
@@ -73,6 +75,26 @@ export async function linearWorld(
     org: await makeOrganization(),
     teamId: linear.state.teamByKey('ENG')!.id,
     close: () => linear.close(),
+  };
+}
+
+/** Ends a test's world: every request it sent must have been valid against Linear's schema; the fake stops. */
+export async function closeLinearWorld(world: LinearWorld | undefined): Promise<void> {
+  try {
+    world?.linear.assertNoRejectedOperations();
+  } finally {
+    await world?.close();
+  }
+}
+
+/** For assert.rejects: an ApplicationFailure of this type, retryable or not as said. */
+export function linearFailure(type: string, nonRetryable: boolean, message?: RegExp) {
+  return (err: unknown) => {
+    assert.ok(err instanceof ApplicationFailure, `expected an ApplicationFailure, got ${String(err)}`);
+    assert.equal(err.type, type, err.message);
+    assert.equal(err.nonRetryable, nonRetryable, `nonRetryable for ${err.type}: ${err.message}`);
+    if (message) assert.match(err.message, message);
+    return true;
   };
 }
 
