@@ -10,6 +10,7 @@ import {
 import { ApplicationFailure } from '@temporalio/common';
 import { and, eq, or, sql } from 'drizzle-orm';
 import { type LinearConfig, linearConfigSchema } from '../../domain/integrations/linear-config.ts';
+import { lookupInstallation } from '../../domain/linear/installation.ts';
 import type { SyncedValues } from '../../workflows/linear-sync-plan.ts';
 import type { LinearIssueDisplay, LinkRef } from './contract.ts';
 
@@ -83,16 +84,7 @@ export async function loadInstallationConfig(
   organizationId: string,
   integrationId: string,
 ): Promise<LinearConfig> {
-  const [row] = await db
-    .select({ config: integrationConfigs.config })
-    .from(integrationConfigs)
-    .where(
-      and(
-        eq(integrationConfigs.id, integrationId),
-        eq(integrationConfigs.organizationId, organizationId),
-        eq(integrationConfigs.integrationType, 'linear'),
-      ),
-    );
+  const row = await lookupInstallation(db, organizationId, integrationId);
   if (!row)
     throw ApplicationFailure.create({
       type: 'LinearNotConnected',

@@ -32,12 +32,12 @@ export function clientDeps(deps: LinearDeps): LinearClientDeps {
 
 export type InstallationRow = typeof integrationConfigs.$inferSelect;
 
-/** A Linear installation of the organisation; anything else (another org's, another type) is a 404. */
-export async function findInstallation(
+/** A Linear installation of the organisation, or undefined for anything else (another org's, another type). */
+export async function lookupInstallation(
   db: Executor,
   organizationId: string,
   integrationId: string,
-): Promise<InstallationRow> {
+): Promise<InstallationRow | undefined> {
   const [row] = await db
     .select()
     .from(integrationConfigs)
@@ -48,6 +48,16 @@ export async function findInstallation(
         eq(integrationConfigs.integrationType, 'linear'),
       ),
     );
+  return row;
+}
+
+/** A Linear installation of the organisation; anything else (another org's, another type) is a 404. */
+export async function findInstallation(
+  db: Executor,
+  organizationId: string,
+  integrationId: string,
+): Promise<InstallationRow> {
+  const row = await lookupInstallation(db, organizationId, integrationId);
   if (!row) throw notFound('Linear installation');
   return row;
 }
