@@ -15,6 +15,7 @@ import {
   makeContinueAsNewFunc,
   proxyActivities,
   proxyLocalActivities,
+  type RetryPolicy,
   setHandler,
   workflowInfo,
 } from '@temporalio/workflow';
@@ -47,6 +48,15 @@ export const pausingFailureTypes = [
   'LinearInvalidInput',
 ] as const;
 
+/** Transient failures back off from 1 s to a minute; the pausing ones are not retried. */
+const linearRetryPolicy: RetryPolicy = {
+  initialInterval: '1 second',
+  backoffCoefficient: 2,
+  // A rate-limited attempt fails with Linear's Retry-After as its nextRetryDelay, which overrides this.
+  maximumInterval: '1 minute',
+  nonRetryableErrorTypes: [...pausingFailureTypes],
+};
+
 /**
  * The queue of the Linear activities: the sibling of the ticket queue this workflow runs on (or that queue itself,
  * when the workflow was started on the Linear queue).
@@ -65,13 +75,7 @@ export function linearActivities(startToCloseTimeout: '10 seconds' | '30 seconds
     taskQueue: linearActivityQueue(),
     // One Linear request or one transaction each; the SDK's own request timeout is shorter.
     startToCloseTimeout,
-    retry: {
-      initialInterval: '1 second',
-      backoffCoefficient: 2,
-      // A rate-limited attempt fails with Linear's Retry-After as its nextRetryDelay, which overrides this.
-      maximumInterval: '1 minute',
-      nonRetryableErrorTypes: [...pausingFailureTypes],
-    },
+    retry: linearRetryPolicy,
   });
 }
 
@@ -91,12 +95,7 @@ type LinearCallingActivity =
 export function linearLocalActivities(startToCloseTimeout: '10 seconds' | '30 seconds' = '30 seconds') {
   return proxyLocalActivities<Omit<LinearActivities, LinearCallingActivity>>({
     startToCloseTimeout,
-    retry: {
-      initialInterval: '1 second',
-      backoffCoefficient: 2,
-      maximumInterval: '1 minute',
-      nonRetryableErrorTypes: [...pausingFailureTypes],
-    },
+    retry: linearRetryPolicy,
   });
 }
 
