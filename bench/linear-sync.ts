@@ -12,12 +12,11 @@
 // Run: npm run bench -- linear-sync
 import { LinearClient } from '@linear/sdk';
 import { connectDatabase } from '@switchboard/database';
-import type { Scope } from '../domain/scope.ts';
 import { createTicket } from '../domain/tickets/create-ticket.ts';
 import { updateTicket } from '../domain/tickets/update-ticket.ts';
 import { createLinearFake } from '../test/fakes/linear/server.ts';
 import type { Started } from './lib/processes.ts';
-import { apiClient, benchStack } from './lib/stack.ts';
+import { apiClient, benchStack, userScope } from './lib/stack.ts';
 import { formatMs, median, percentile, printTable } from './lib/stats.ts';
 
 const LINKS = Number(process.env.BENCH_LINKS ?? 20);
@@ -50,12 +49,7 @@ async function main() {
     api = await stack.startApi();
     worker = await stack.startWorker();
     const call = apiClient(stack.baseUrl, await stack.apiKey());
-    const me = await call<{ organization: { id: string }; user: { id: string } }>('GET', '/api/me');
-    const scope: Scope = {
-      organizationId: me.organization.id,
-      actor: { type: 'user', id: me.user.id },
-      userId: me.user.id,
-    };
+    const scope = await userScope(call);
 
     // Connect with Ada's API key, sync to team ENG, let the API register the webhook (an API key has the admin scope).
     const installation = await call<{ id: string; config: Record<string, unknown> }>(

@@ -6,14 +6,13 @@
 // Run: npm run bench -- webhooks. Ticket events are written through the domain (updateTicket: the change, its
 // ticket_events row, the audit row), exactly as the API writes them, so the HTTP layer does not cap the event rate.
 import { connectDatabase } from '@switchboard/database';
-import type { Scope } from '../domain/scope.ts';
 import { createTicket } from '../domain/tickets/create-ticket.ts';
 import { updateTicket } from '../domain/tickets/update-ticket.ts';
 import { bullmqSender, rawKeepAliveLoop } from './lib/baselines.ts';
 import { runOpenLoop } from './lib/open-loop.ts';
 import type { Started } from './lib/processes.ts';
 import { startLatencyReceiver } from './lib/receiver-process.ts';
-import { apiClient, benchStack } from './lib/stack.ts';
+import { apiClient, benchStack, userScope } from './lib/stack.ts';
 import { formatMs, median, percentile, printTable } from './lib/stats.ts';
 
 const TARGET_DELIVERIES = Number(process.env.BENCH_DELIVERIES ?? 6000);
@@ -38,12 +37,7 @@ async function main() {
     api = await stack.startApi();
     worker = await stack.startWorker();
     const call = apiClient(stack.baseUrl, await stack.apiKey());
-    const me = await call<{ organization: { id: string }; user: { id: string } }>('GET', '/api/me');
-    const scope: Scope = {
-      organizationId: me.organization.id,
-      actor: { type: 'user', id: me.user.id },
-      userId: me.user.id,
-    };
+    const scope = await userScope(call);
     const tickets = await Promise.all(
       Array.from({ length: 200 }, (_, i) => createTicket(database.db, scope, { subject: `Bench ${i}` })),
     );

@@ -5,6 +5,7 @@ import { rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { connectDatabase, ensureDatabaseExists, runMigrations } from '@switchboard/database';
 import pg from 'pg';
+import type { Scope } from '../../domain/scope.ts';
 import { repoRoot, startProcess } from './processes.ts';
 
 export type BenchStack = ReturnType<typeof benchStack>;
@@ -100,6 +101,12 @@ export function apiClient(baseUrl: string, key: string) {
     if (res.status !== expect) throw new Error(`${method} ${path}: ${res.status} ${await res.text()}`);
     return (res.status === 204 ? undefined : await res.json()) as T;
   };
+}
+
+/** The scope of the API key's user, for changes the benchmark makes through the domain as that user would. */
+export async function userScope(call: ReturnType<typeof apiClient>): Promise<Scope> {
+  const me = await call<{ organization: { id: string }; user: { id: string } }>('GET', '/api/me');
+  return { organizationId: me.organization.id, actor: { type: 'user', id: me.user.id }, userId: me.user.id };
 }
 
 export async function waitForOutboxEmpty(pool: pg.Pool, timeoutMs = 120_000) {
