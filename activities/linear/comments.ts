@@ -1,17 +1,10 @@
 // Comments both ways, each mapped to its counterpart per link (external_comment_links) so nothing is posted twice
 // and our own mirror coming back from Linear is recognised. A mirrored comment's Linear id is derived from the
 // link and the ticket comment: a retried attempt finds the comment its predecessor created instead of another.
-import {
-  customers,
-  type Database,
-  externalCommentLinks,
-  supportRequests,
-  ticketComments,
-  user,
-} from '@switchboard/database';
+import { type Database, externalCommentLinks, supportRequests, ticketComments } from '@switchboard/database';
 import { and, eq } from 'drizzle-orm';
 import type { Scope } from '../../domain/scope.ts';
-import { addComment } from '../../domain/tickets/comments.ts';
+import { addComment, findComment } from '../../domain/tickets/comments.ts';
 import type { LinearCommentPayload } from '../../workflows/linear-contract.ts';
 import { callLinear, isNotFound, type LinearActivityDeps, rawRequest } from './call.ts';
 import { mirroredCommentId } from './comment-ids.ts';
@@ -95,41 +88,23 @@ type TicketComment = {
 };
 
 async function loadComment(db: Database, link: LinkRow, commentId: string): Promise<TicketComment | null> {
-  const [row] = await db
-    .select({
-      id: ticketComments.id,
-      body: ticketComments.body,
-      isPublic: ticketComments.isPublic,
-      source: ticketComments.source,
-      userName: user.name,
-      customerName: customers.name,
-      customerEmail: customers.email,
-      displayName: ticketComments.authorDisplayName,
-      ticketNumber: supportRequests.number,
-    })
-    .from(ticketComments)
-    .innerJoin(supportRequests, eq(supportRequests.id, ticketComments.supportRequestId))
-    .leftJoin(user, eq(user.id, ticketComments.authorUserId))
-    .leftJoin(customers, eq(customers.id, ticketComments.authorCustomerId))
-    .where(
-      and(
-        eq(ticketComments.id, commentId),
-        eq(ticketComments.organizationId, link.organizationId),
-        eq(ticketComments.supportRequestId, link.ticketId),
-      ),
-    );
-  if (!row) return null;
+  const comment = await findComment(db, link.organizationId, link.ticketId, commentId);
+  if (!comment) return null;
+  const [ticket] = await db
+    .select({ number: supportRequests.number })
+    .from(supportRequests)
+    .where(and(eq(supportRequests.id, link.ticketId), eq(supportRequests.organizationId, link.organizationId)));
+  if (!ticket) return null;
   return {
-    id: row.id,
-    body: row.body,
-    isPublic: row.isPublic,
-    source: row.source,
-    authorName: row.userName ?? row.customerName ?? row.customerEmail ?? row.displayName ?? 'Someone',
-    ticketNumber: row.ticketNumber,
+    id: comment.id,
+    body: comment.body,
+    isPublic: comment.isPublic,
+    source: comment.source,
+    authorName: comment.author.name,
+    ticketNumber: ticket.number,
   };
 }
 
-/** "**Ada Lovelace** replied on ticket #12:" (or "added an internal note"), then the comment. */
 export function mirrorBody(comment: TicketComment, asApp: boolean): string {
   const what = comment.isPublic ? 'replied' : 'added an internal note';
   const header = asApp

@@ -83,6 +83,16 @@ export async function listComments(db: Database, scope: Scope, ticketId: string)
   return selectComments(db, scope.organizationId, ticketId);
 }
 
+/** One comment of the ticket, its author resolved as the API shows it; undefined when there is none (in this org). */
+export async function findComment(
+  db: Executor,
+  organizationId: string,
+  ticketId: string,
+  commentId: string,
+): Promise<CommentView | undefined> {
+  return (await selectComments(db, organizationId, ticketId, commentId))[0];
+}
+
 async function findExternalComment(
   tx: Executor,
   organizationId: string,
