@@ -59,3 +59,12 @@ export function SuccessNotice({ message }: { message: string }) {
     </p>
   );
 }
+
+/** The error of one form field, under it; the field names it with aria-describedby={id}. Nothing when none. */
+export function FieldError({ id, message }: { id: string; message: string | null | undefined }) {
+  return message ? (
+    <span id={id} className="field-error">
+      {message}
+    </span>
+  ) : null;
+}

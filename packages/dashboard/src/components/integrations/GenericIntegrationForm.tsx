@@ -9,7 +9,7 @@ import {
   type IntegrationChanges,
   updateIntegration,
 } from '../../api.ts';
-import { ErrorNotice } from '../Notices.tsx';
+import { ErrorNotice, FieldError } from '../Notices.tsx';
 import { parseJsonObject } from './jsonField.ts';
 import type { IntegrationSetupProps } from './setupComponents.ts';
 
@@ -71,11 +71,7 @@ export function GenericIntegrationForm({ integrationType, integration, onSaved, 
             aria-invalid={fieldErrors.name ? true : undefined}
             aria-describedby={fieldErrors.name ? `${idPrefix}-name-error` : undefined}
           />
-          {fieldErrors.name && (
-            <span id={`${idPrefix}-name-error`} className="field-error">
-              {fieldErrors.name}
-            </span>
-          )}
+          <FieldError id={`${idPrefix}-name-error`} message={fieldErrors.name} />
         </div>
         <div className="field field-checkbox">
           <input
@@ -98,11 +94,7 @@ export function GenericIntegrationForm({ integrationType, integration, onSaved, 
             aria-invalid={fieldErrors.config ? true : undefined}
             aria-describedby={fieldErrors.config ? `${idPrefix}-config-error` : undefined}
           />
-          {fieldErrors.config && (
-            <span id={`${idPrefix}-config-error`} className="field-error">
-              {fieldErrors.config}
-            </span>
-          )}
+          <FieldError id={`${idPrefix}-config-error`} message={fieldErrors.config} />
         </div>
         <div className="field">
           <label htmlFor={`${idPrefix}-credentials`}>Credentials (JSON)</label>
@@ -121,11 +113,7 @@ export function GenericIntegrationForm({ integrationType, integration, onSaved, 
             Stored encrypted and never shown again
             {integration?.credentialsHint ? ` (stored: ${integration.credentialsHint})` : ''}.
           </span>
-          {fieldErrors.credentials && (
-            <span id={`${idPrefix}-credentials-error`} className="field-error">
-              {fieldErrors.credentials}
-            </span>
-          )}
+          <FieldError id={`${idPrefix}-credentials-error`} message={fieldErrors.credentials} />
         </div>
         <div className="form-actions">
           <button type="submit" disabled={saving}>

@@ -33,7 +33,7 @@ import {
 } from '../../api.ts';
 import { humanize, parseTags } from '../../format.ts';
 import { useLoader } from '../../useLoader.ts';
-import { ErrorNotice, Loading, SuccessNotice } from '../Notices.tsx';
+import { ErrorNotice, FieldError, Loading, SuccessNotice } from '../Notices.tsx';
 import type { IntegrationSetupProps } from './setupComponents.ts';
 
 type Step = 'connect' | 'team' | 'statuses' | 'priority' | 'rules' | 'webhook' | 'done';
@@ -302,11 +302,7 @@ function ConnectStep({
               <span id={`${id}-key-hint`} className="hint">
                 Linear → Settings → Security &amp; access → Personal API keys. Stored encrypted; changes appear as you.
               </span>
-              {keyFieldError && (
-                <span id={`${id}-key-error`} className="field-error">
-                  {keyFieldError}
-                </span>
-              )}
+              <FieldError id={`${id}-key-error`} message={keyFieldError} />
             </div>
             <div className="form-actions">
               <button type="submit" disabled={savingKey}>
@@ -383,11 +379,7 @@ function TeamStep({
             </label>
           </div>
         ))}
-        {error && (
-          <span id={`${id}-error`} className="field-error">
-            {error}
-          </span>
-        )}
+        <FieldError id={`${id}-error`} message={error} />
       </fieldset>
       <StepActions saving={saving} />
     </form>
@@ -694,11 +686,7 @@ function RulesStep({
                           </span>
                         ))}
                       </fieldset>
-                      {error && (
-                        <span id={`${id}-rule-${rule.key}-error`} className="field-error">
-                          {error}
-                        </span>
-                      )}
+                      <FieldError id={`${id}-rule-${rule.key}-error`} message={error} />
                       <button
                         type="button"
                         className="button-secondary"
@@ -796,11 +784,7 @@ function RulesStep({
           <span id={`${id}-reconcile-hint`} className="hint">
             Catches changes whose webhook never arrived.
           </span>
-          {errors.reconcile && (
-            <span id={`${id}-reconcile-error`} className="field-error">
-              {errors.reconcile}
-            </span>
-          )}
+          <FieldError id={`${id}-reconcile-error`} message={errors.reconcile} />
         </div>
       </div>
       <StepActions saving={saving} onBack={onBack} />
@@ -955,11 +939,7 @@ function WebhookStep({
                 aria-invalid={secretError ? true : undefined}
                 aria-describedby={secretError ? `${id}-secret-error` : undefined}
               />
-              {secretError && (
-                <span id={`${id}-secret-error`} className="field-error">
-                  {secretError}
-                </span>
-              )}
+              <FieldError id={`${id}-secret-error`} message={secretError} />
             </div>
             <div className="form-actions">
               <button type="submit" disabled={savingSecret}>

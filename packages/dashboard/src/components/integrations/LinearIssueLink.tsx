@@ -15,7 +15,7 @@ import {
   listLinearLinks,
 } from '../../api.ts';
 import { useLoader } from '../../useLoader.ts';
-import { ErrorNotice, Loading } from '../Notices.tsx';
+import { ErrorNotice, FieldError, Loading } from '../Notices.tsx';
 import { ExternalSyncStatus } from './ExternalSyncStatus.tsx';
 
 export const LINK_POLL_MS = 2000;
@@ -307,11 +307,7 @@ export function LinearIssueLink({ ticketId, canEdit, onLinksChanged }: Props) {
                   {linking ? 'Linking…' : 'Link'}
                 </button>
               </div>
-              {linkError && (
-                <span id={`${id}-issue-error`} className="field-error">
-                  {linkError}
-                </span>
-              )}
+              <FieldError id={`${id}-issue-error`} message={linkError} />
             </div>
           </form>
         </div>

@@ -12,7 +12,7 @@ import {
   webhookDeliveryStatuses,
 } from '../../api.ts';
 import { formatTime } from '../../format.ts';
-import { ErrorNotice, SuccessNotice } from '../Notices.tsx';
+import { ErrorNotice, FieldError, SuccessNotice } from '../Notices.tsx';
 import { DeliveryAttempts } from './DeliveryAttempts.tsx';
 
 // While a pending delivery is due (or nearly), the log looks again every 2 s; one waiting hours for its next
@@ -194,11 +194,7 @@ export function DeliveryLog({ endpointId, canManage, refreshKey, onSettled }: Pr
               aria-invalid={sinceError ? true : undefined}
               aria-describedby={sinceError ? `resend-since-${endpointId}-error` : undefined}
             />
-            {sinceError && (
-              <span id={`resend-since-${endpointId}-error`} className="field-error">
-                {sinceError}
-              </span>
-            )}
+            <FieldError id={`resend-since-${endpointId}-error`} message={sinceError} />
           </div>
           <button type="submit" className="button-secondary">
             Resend failed

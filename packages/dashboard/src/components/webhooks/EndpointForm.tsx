@@ -2,7 +2,7 @@
 // The API checks the URL (https, no private addresses) and the event types; its errors appear beside each field.
 import { type FormEvent, useState } from 'react';
 import type { NewWebhookEndpoint, WebhookEndpoint } from '../../api.ts';
-import { ErrorNotice } from '../Notices.tsx';
+import { ErrorNotice, FieldError } from '../Notices.tsx';
 import { EventTypePicker } from './EventTypePicker.tsx';
 import { type FormErrors, formErrorsFrom, noFormErrors } from './fieldErrors.ts';
 
@@ -14,14 +14,6 @@ type Props = {
   onSubmit: (input: NewWebhookEndpoint) => Promise<void>;
   onCancel: () => void;
 };
-
-function FieldError({ id, message }: { id: string; message: string | undefined }) {
-  return message ? (
-    <span id={id} className="field-error">
-      {message}
-    </span>
-  ) : null;
-}
 
 export function EndpointForm({ endpoint, onSubmit, onCancel }: Props) {
   const [url, setUrl] = useState(endpoint?.url ?? '');

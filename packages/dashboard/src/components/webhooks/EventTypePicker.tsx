@@ -1,7 +1,7 @@
 // Which event types an endpoint receives: one checkbox per type of the catalogue the API publishes.
 import { listWebhookEventTypes } from '../../api.ts';
 import { useLoader } from '../../useLoader.ts';
-import { ErrorNotice, Loading } from '../Notices.tsx';
+import { ErrorNotice, FieldError, Loading } from '../Notices.tsx';
 
 const TEST_EVENT_TYPE = 'webhook.test';
 
@@ -62,11 +62,7 @@ export function EventTypePicker({ idPrefix, selected, onChange, error }: Props) 
           </ul>
         </>
       )}
-      {error && (
-        <span id={errorId} className="field-error">
-          {error}
-        </span>
-      )}
+      <FieldError id={errorId} message={error} />
     </fieldset>
   );
 }

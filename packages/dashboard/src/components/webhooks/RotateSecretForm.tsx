@@ -3,7 +3,7 @@
 import { type FormEvent, useState } from 'react';
 import { rotateWebhookSecret } from '../../api.ts';
 import { formatTime } from '../../format.ts';
-import { ErrorNotice } from '../Notices.tsx';
+import { ErrorNotice, FieldError } from '../Notices.tsx';
 import { type FormErrors, formErrorsFrom, noFormErrors } from './fieldErrors.ts';
 import { SecretReveal } from './SecretReveal.tsx';
 
@@ -73,11 +73,7 @@ export function RotateSecretForm({ endpointId, onRotated, onClose }: Props) {
         <span id={`${inputId}-hint`} className="hint">
           0 stops the old secret at once; up to 168 (a week).
         </span>
-        {errors.fields.overlapHours && (
-          <span id={`${inputId}-error`} className="field-error">
-            {errors.fields.overlapHours}
-          </span>
-        )}
+        <FieldError id={`${inputId}-error`} message={errors.fields.overlapHours} />
       </div>
       <div className="form-actions">
         <button type="submit" disabled={saving}>
