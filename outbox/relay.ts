@@ -51,6 +51,8 @@ export type RelayMetrics = {
   /** Commit-to-accept delay of the most recently dispatched event. */
   lastLagMs: number;
   isLeader: boolean;
+  /** Times the session holding the lock (and the LISTEN) broke, since start; the relay then takes the lock again. */
+  sessionsLost: number;
 };
 
 export type OutboxRelay = {
@@ -74,7 +76,7 @@ export function createOutboxRelay(options: OutboxRelayOptions): OutboxRelay {
     retryMaxMs = 10_000,
     logger,
   } = options;
-  const metrics: RelayMetrics = { dispatched: 0, failed: 0, oldestPendingAgeMs: 0, lastLagMs: 0, isLeader: false };
+  const metrics: RelayMetrics = { dispatched: 0, failed: 0, oldestPendingAgeMs: 0, lastLagMs: 0, isLeader: false, sessionsLost: 0 };
   /** Tickets being dispatched right now: their rows are not read again until the lane has marked what it sent. */
   const lanes = new Map<string, Promise<void>>();
   /** Tickets whose last dispatch failed: not retried before `retryAt`, so one bad ticket does not slow the rest. */
@@ -147,6 +149,7 @@ export function createOutboxRelay(options: OutboxRelayOptions): OutboxRelay {
     client.removeListener('notification', onNotify);
     if (released.has(client)) return;
     released.add(client);
+    if (err) metrics.sessionsLost++;
     client.release(err ?? true);
   }
 

@@ -31,6 +31,11 @@ export function relayRegistry(metrics: () => RelayMetrics): Registry {
   gauge('outbox_relay_is_leader', '1 when this worker runs the active relay, 0 on a standby', (m) =>
     m.isLeader ? 1 : 0,
   );
+  gauge(
+    'outbox_relay_sessions_lost',
+    'Times the relay lost the database session holding its lock since the worker started',
+    (m) => m.sessionsLost,
+  );
   return registry;
 }
 
