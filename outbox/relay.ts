@@ -76,7 +76,14 @@ export function createOutboxRelay(options: OutboxRelayOptions): OutboxRelay {
     retryMaxMs = 10_000,
     logger,
   } = options;
-  const metrics: RelayMetrics = { dispatched: 0, failed: 0, oldestPendingAgeMs: 0, lastLagMs: 0, isLeader: false, sessionsLost: 0 };
+  const metrics: RelayMetrics = {
+    dispatched: 0,
+    failed: 0,
+    oldestPendingAgeMs: 0,
+    lastLagMs: 0,
+    isLeader: false,
+    sessionsLost: 0,
+  };
   /** Tickets being dispatched right now: their rows are not read again until the lane has marked what it sent. */
   const lanes = new Map<string, Promise<void>>();
   /** Tickets whose last dispatch failed: not retried before `retryAt`, so one bad ticket does not slow the rest. */

@@ -5,7 +5,14 @@ import { relayRegistry, startMetricsServer } from './metrics-server.ts';
 
 describe('worker metrics', () => {
   it('serves the relay counters as they are when scraped, in Prometheus text', async () => {
-    const current: RelayMetrics = { dispatched: 0, failed: 0, oldestPendingAgeMs: 0, lastLagMs: 0, isLeader: false, sessionsLost: 0 };
+    const current: RelayMetrics = {
+      dispatched: 0,
+      failed: 0,
+      oldestPendingAgeMs: 0,
+      lastLagMs: 0,
+      isLeader: false,
+      sessionsLost: 0,
+    };
     const server = await startMetricsServer(
       relayRegistry(() => current),
       0,
