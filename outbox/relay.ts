@@ -62,6 +62,11 @@ export type OutboxRelay = {
   metrics(): RelayMetrics;
 };
 
+/** A relay's counters before it has done anything. */
+export function freshRelayMetrics(): RelayMetrics {
+  return { dispatched: 0, failed: 0, oldestPendingAgeMs: 0, lastLagMs: 0, isLeader: false, sessionsLost: 0 };
+}
+
 export function createOutboxRelay(options: OutboxRelayOptions): OutboxRelay {
   const {
     db,
@@ -76,14 +81,7 @@ export function createOutboxRelay(options: OutboxRelayOptions): OutboxRelay {
     retryMaxMs = 10_000,
     logger,
   } = options;
-  const metrics: RelayMetrics = {
-    dispatched: 0,
-    failed: 0,
-    oldestPendingAgeMs: 0,
-    lastLagMs: 0,
-    isLeader: false,
-    sessionsLost: 0,
-  };
+  const metrics = freshRelayMetrics();
   /** Tickets being dispatched right now: their rows are not read again until the lane has marked what it sent. */
   const lanes = new Map<string, Promise<void>>();
   /** Tickets whose last dispatch failed: not retried before `retryAt`, so one bad ticket does not slow the rest. */

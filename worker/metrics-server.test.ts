@@ -1,18 +1,11 @@
 import assert from 'node:assert/strict';
 import type { AddressInfo } from 'node:net';
-import type { RelayMetrics } from '../outbox/relay.ts';
+import { freshRelayMetrics } from '../outbox/relay.ts';
 import { relayRegistry, startMetricsServer } from './metrics-server.ts';
 
 describe('worker metrics', () => {
   it('serves the relay counters as they are when scraped, in Prometheus text', async () => {
-    const current: RelayMetrics = {
-      dispatched: 0,
-      failed: 0,
-      oldestPendingAgeMs: 0,
-      lastLagMs: 0,
-      isLeader: false,
-      sessionsLost: 0,
-    };
+    const current = freshRelayMetrics();
     const server = await startMetricsServer(
       relayRegistry(() => current),
       0,
