@@ -51,6 +51,8 @@ class FakeLink {
   gate: Promise<void> | null = null;
   /** Holds readLinkSnapshot until released. */
   readGate: Promise<void> | null = null;
+  /** Runs once as the next ticket write starts: someone editing the ticket between the step's read and write. */
+  beforeTicketWrite: (() => void) | null = null;
   clock = 0;
 
   count(name: string): number {
@@ -107,8 +109,13 @@ class FakeLink {
           issue: display(this.linear),
         };
       },
-      updateTicketFromLinear: async ({ changes }) => {
+      updateTicketFromLinear: async ({ changes, expected }) => {
+        this.beforeTicketWrite?.();
+        this.beforeTicketWrite = null;
         this.calls.push(['updateTicketFromLinear', changes]);
+        const fields = Object.keys(changes) as Array<keyof typeof changes>;
+        if (expected && fields.some((f) => this.ticket[f] !== changes[f] && this.ticket[f] !== expected[f]))
+          return { assigneeEmail: undefined, stale: true };
         this.ticket = { ...this.ticket, ...changes };
         return { assigneeEmail: changes.assigneeEmail };
       },
@@ -293,6 +300,28 @@ describe('Linear sync workflow (workflow logic, in-memory link)', function () {
     assert.deepEqual(link.argsOf('updateTicketFromLinear'), [{ status: 'pending', priority: 'urgent' }]);
     assert.equal(link.count('readLinkSnapshot'), 2, 'the second webhook reported what the read already saw');
     assert.equal(link.count('updateLinearIssue'), 0, 'nothing echoed back to Linear');
+    await handle.signal(linearUnlinkSignal);
+    await handle.result();
+  });
+
+  it('plans again when the ticket changed after the step read it: the edit meets the Linear change as a conflict, never overwritten unseen', async () => {
+    const handle = await start();
+    await eventually(async () => assert.ok((await state(handle)).lastSynced));
+    // An engineer starts the issue; while the step that applies it runs, an agent solves the ticket (later).
+    link.touchLinear({ stateId: 'progress' });
+    link.beforeTicketWrite = () => {
+      link.ticket = { ...link.ticket, status: 'solved', changedAt: { ...link.ticket.changedAt, status: iso(30) } };
+    };
+    await handle.signal(linearChangeSignal, webhook());
+    await eventually(async () => assert.equal(link.linear.stateId, 'done'));
+    assert.equal(link.ticket.status, 'solved', "the agent's later change wins");
+    assert.deepEqual(link.argsOf('updateTicketFromLinear'), [{ status: 'pending' }], 'the stale write wrote nothing');
+    const conflicts = link.argsOf('recordSyncState').flat() as Array<{ field: string; winner: string }>;
+    assert.deepEqual(
+      conflicts.map((c) => [c.field, c.winner]),
+      [['status', 'ticket']],
+    );
+    await eventually(async () => assert.equal((await state(handle)).lastSynced?.ticket.status, 'solved'));
     await handle.signal(linearUnlinkSignal);
     await handle.result();
   });

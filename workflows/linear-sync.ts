@@ -209,7 +209,15 @@ export async function linearSyncWorkflow(input: LinearSyncInput): Promise<void> 
       linearAssigneeEmail = written.assigneeEmail;
     }
     if (Object.keys(plan.toTicket).length > 0) {
-      const written = await acts.updateTicketFromLinear({ ...ref, changes: plan.toTicket });
+      const { status, priority, assigneeEmail } = snapshot.ticket;
+      const expected = { status, priority, assigneeEmail };
+      const written = await acts.updateTicketFromLinear({ ...ref, changes: plan.toTicket, expected });
+      if (written.stale) {
+        // Someone changed the ticket since the read: this plan's synced values would hide that edit. Record
+        // nothing and plan again from what both sides hold now (the Linear write above is then seen as agreed).
+        reconcileDue = true;
+        return true;
+      }
       if (written.assigneeEmail !== undefined) ticketAssigneeEmail = written.assigneeEmail;
     }
     const synced = settleAssignee(plan.synced, plan, { ticketAssigneeEmail, linearAssigneeEmail });

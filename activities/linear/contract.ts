@@ -67,10 +67,13 @@ export type LinearActivities = {
   updateLinearIssue(
     ref: LinkRef & { changes: SyncPlan['toLinear'] },
   ): Promise<{ updatedAt: string; assigneeEmail: string | null; issue: LinearIssueDisplay }>;
-  /** Writes the ticket as the integration (actor type `integration`), so its events are recognisably ours. */
+  /**
+   * Writes the ticket as the integration (actor type `integration`), so its events are recognisably ours; writes
+   * nothing and answers `stale` when a field it writes changed since `expected` (the ticket the plan saw).
+   */
   updateTicketFromLinear(
-    ref: LinkRef & { changes: SyncPlan['toTicket'] },
-  ): Promise<{ assigneeEmail: string | null | undefined }>;
+    ref: LinkRef & { changes: SyncPlan['toTicket']; expected?: SyncedValues['ticket'] },
+  ): Promise<{ assigneeEmail: string | null | undefined; stale?: true }>;
   /** Stores the new synced values, the display snapshot and the conflicts; the link becomes `synced`. */
   recordSyncState(
     ref: LinkRef & { synced: SyncedValues; issue: LinearIssueDisplay; conflicts: FieldConflict[] },

@@ -236,6 +236,40 @@ describe('Linear activities: sync', function () {
       assert.deepEqual(after.tags, ['vip'], "the agent's edit stays");
       assert.equal(after.version, ticket.version + 2);
     });
+    it('updateTicketFromLinear writes nothing and answers stale when a field it writes changed since the plan read it', async () => {
+      const { ticket, ref } = await linkedTicket({}, { priority: 'normal' });
+      const expected = { status: 'open', priority: 'normal', assigneeEmail: null } as const;
+      // An agent solves the ticket after the plan read it as open.
+      const solved = await updateTicket(db(), world.org.scope, ticket.id, {
+        version: ticket.version,
+        status: 'solved',
+      });
+      const result = await world.activities.updateTicketFromLinear({
+        ...ref,
+        changes: { status: 'pending' },
+        expected,
+      });
+      assert.equal(result.stale, true);
+      assert.equal((await currentTicket(ticket.id)).version, solved.version, 'nothing written');
+
+      // A change to another field is no reason to stop; nor is our own value already there (a retried write).
+      const tagged = await updateTicket(db(), world.org.scope, ticket.id, { version: solved.version, tags: ['vip'] });
+      const planned = { ...expected, status: 'solved' } as const;
+      const applied = await world.activities.updateTicketFromLinear({
+        ...ref,
+        changes: { priority: 'urgent' },
+        expected: planned,
+      });
+      assert.equal(applied.stale, undefined);
+      assert.equal((await currentTicket(ticket.id)).priority, 'urgent');
+      const retried = await world.activities.updateTicketFromLinear({
+        ...ref,
+        changes: { priority: 'urgent' },
+        expected: planned,
+      });
+      assert.equal(retried.stale, undefined);
+      assert.equal((await currentTicket(ticket.id)).version, tagged.version + 1);
+    });
   });
 
   describe('sync state and link status', () => {
