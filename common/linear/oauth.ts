@@ -79,7 +79,10 @@ export function refreshAccessToken(endpoints: LinearEndpoints, refreshToken: str
   return tokenRequest(endpoints, { grant_type: 'refresh_token', refresh_token: refreshToken });
 }
 
-/** Revokes the whole authorisation (access and refresh token). A token Linear no longer knows counts as revoked. */
+/**
+ * Revokes the whole authorisation (access and refresh token). Only a 2xx counts: RFC 7009 answers 200 for a token
+ * that is already invalid, so a 400 or 401 means our request or client was refused and the grant may still be live.
+ */
 export async function revokeToken(endpoints: LinearEndpoints, token: string): Promise<void> {
   const res = await fetch(endpoints.revokeUrl, {
     method: 'POST',
@@ -87,7 +90,7 @@ export async function revokeToken(endpoints: LinearEndpoints, token: string): Pr
     body: new URLSearchParams({ token }),
     signal: AbortSignal.timeout(endpoints.timeoutMs),
   });
-  if (res.ok || res.status === 400 || res.status === 401) return;
+  if (res.ok) return;
   throw new Error(`Linear OAuth revoke answered HTTP ${res.status}`);
 }
 
