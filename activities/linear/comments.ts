@@ -1,8 +1,15 @@
 // Comments both ways, each mapped to its counterpart per link (external_comment_links) so nothing is posted twice
 // and our own mirror coming back from Linear is recognised. A mirrored comment's Linear id is derived from the
 // link and the ticket comment: a retried attempt finds the comment its predecessor created instead of another.
-import { type Database, externalCommentLinks, supportRequests, ticketComments } from '@switchboard/database';
-import { and, eq } from 'drizzle-orm';
+import {
+  type Database,
+  type Executor,
+  externalCommentLinks,
+  externalSyncRecords,
+  supportRequests,
+  ticketComments,
+} from '@switchboard/database';
+import { and, eq, inArray } from 'drizzle-orm';
 import type { Scope } from '../../domain/scope.ts';
 import { addComment, findComment } from '../../domain/tickets/comments.ts';
 import type { LinearCommentPayload } from '../../workflows/linear-contract.ts';
@@ -134,6 +141,7 @@ export async function importLinearComment(
     );
   // Our own mirror coming back, or a comment imported already (a retry, a duplicate webhook).
   if (mapped) return { ticketCommentId: mapped.direction === 'inbound' ? mapped.ticketCommentId : null };
+  // A mirror posted from this ticket or from another ticket linked to the same issue.
   if (await isOurMirror(deps.db, link, ref.comment.id)) return { ticketCommentId: null };
 
   const policy = link.config.commentsFromLinear;
@@ -166,27 +174,73 @@ export async function importLinearComment(
 }
 
 /**
- * A mirror whose mapping row is not written yet (the create's answer was lost, the activity retries) still has
- * the id we derived from a ticket comment: recognise it by that, and record the mapping it was missing.
+ * Which of these Linear comments Switchboard posted itself, from this ticket or any other ticket of the
+ * organisation linked to the same issue (its webhook reaches every link of the issue, and a reply to one customer
+ * must not become a comment on another's ticket): by their outbound mapping, or, while that is not written yet
+ * (the create's answer was lost, the activity retries), by the id we derive for a mirror.
  */
-async function isOurMirror(db: Database, link: LinkRow, linearCommentId: string): Promise<boolean> {
-  const comments = await db
-    .select({ id: ticketComments.id })
-    .from(ticketComments)
-    .where(
-      and(eq(ticketComments.organizationId, link.organizationId), eq(ticketComments.supportRequestId, link.ticketId)),
-    );
-  const source = comments.find((c) => mirroredCommentId(link.id, c.id) === linearCommentId);
-  if (!source) return false;
-  await db
-    .insert(externalCommentLinks)
-    .values({
-      organizationId: link.organizationId,
-      syncRecordId: link.id,
-      ticketCommentId: source.id,
-      externalCommentId: linearCommentId,
-      direction: 'outbound',
+export async function findOurMirrors(
+  db: Executor,
+  link: { organizationId: string; issueId: string },
+  linearCommentIds: string[],
+): Promise<Map<string, { syncRecordId: string; ticketCommentId: string; mapped: boolean }>> {
+  const found = new Map<string, { syncRecordId: string; ticketCommentId: string; mapped: boolean }>();
+  if (linearCommentIds.length === 0) return found;
+  const mapped = await db
+    .select({
+      externalId: externalCommentLinks.externalCommentId,
+      syncRecordId: externalCommentLinks.syncRecordId,
+      ticketCommentId: externalCommentLinks.ticketCommentId,
     })
-    .onConflictDoNothing();
+    .from(externalCommentLinks)
+    .where(
+      and(
+        eq(externalCommentLinks.organizationId, link.organizationId),
+        eq(externalCommentLinks.direction, 'outbound'),
+        inArray(externalCommentLinks.externalCommentId, linearCommentIds),
+      ),
+    );
+  for (const m of mapped) found.set(m.externalId, { ...m, mapped: true });
+  const wanted = new Set(linearCommentIds.filter((id) => !found.has(id)));
+  if (wanted.size === 0) return found;
+
+  const comments = await db
+    .select({ syncRecordId: externalSyncRecords.id, ticketCommentId: ticketComments.id })
+    .from(externalSyncRecords)
+    .innerJoin(
+      ticketComments,
+      and(
+        eq(ticketComments.organizationId, externalSyncRecords.organizationId),
+        eq(ticketComments.supportRequestId, externalSyncRecords.supportRequestId),
+      ),
+    )
+    .where(
+      and(
+        eq(externalSyncRecords.organizationId, link.organizationId),
+        eq(externalSyncRecords.externalId, link.issueId),
+      ),
+    );
+  for (const c of comments) {
+    const derived = mirroredCommentId(c.syncRecordId, c.ticketCommentId);
+    if (wanted.has(derived)) found.set(derived, { ...c, mapped: false });
+  }
+  return found;
+}
+
+/** Our mirror coming back: true, and its mapping recorded for the link that posted it if it was missing. */
+async function isOurMirror(db: Database, link: LinkRow, linearCommentId: string): Promise<boolean> {
+  const mirror = (await findOurMirrors(db, link, [linearCommentId])).get(linearCommentId);
+  if (!mirror) return false;
+  if (!mirror.mapped)
+    await db
+      .insert(externalCommentLinks)
+      .values({
+        organizationId: link.organizationId,
+        syncRecordId: mirror.syncRecordId,
+        ticketCommentId: mirror.ticketCommentId,
+        externalCommentId: linearCommentId,
+        direction: 'outbound',
+      })
+      .onConflictDoNothing();
   return true;
 }

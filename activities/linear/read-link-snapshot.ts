@@ -1,20 +1,13 @@
 // Everything one sync step decides on, read at once: the link and its settings, the ticket's synced fields with
 // when each last changed, the issue as Linear holds it now (one query), what both sides held after the last sync,
 // and the issue's comments that have no counterpart on the ticket yet.
-import {
-  type Database,
-  externalCommentLinks,
-  supportRequests,
-  ticketComments,
-  ticketEvents,
-  user,
-} from '@switchboard/database';
+import { type Database, externalCommentLinks, supportRequests, ticketEvents, user } from '@switchboard/database';
 import { ApplicationFailure } from '@temporalio/common';
 import { and, eq, inArray, sql } from 'drizzle-orm';
 import type { LinearCommentPayload } from '../../workflows/linear-contract.ts';
 import type { SyncedField, TicketPriority, TicketStatus } from '../../workflows/linear-sync-plan.ts';
 import { callLinear, type LinearActivityDeps } from './call.ts';
-import { mirroredCommentId } from './comment-ids.ts';
+import { findOurMirrors } from './comments.ts';
 import { type LinkRef, type LinkSnapshot, linearFailureTypes } from './contract.ts';
 import { fetchIssueSnapshot, normalEmail } from './issue-query.ts';
 import { loadLink } from './link-status.ts';
@@ -100,12 +93,13 @@ async function readTicketSide(db: Database, organizationId: string, ticketId: st
 }
 
 /**
- * Issue comments with no ticket counterpart: not in this link's comment map, not one we mirrored (their ids are
- * ours), and not older than the link (linking an issue does not replay its history onto the ticket).
+ * Issue comments with no ticket counterpart: not in this link's comment map, not one we mirrored (from this ticket
+ * or another linked to the issue), and not older than the link (linking an issue does not replay its history onto
+ * the ticket).
  */
 async function unmappedComments(
   db: Database,
-  link: { id: string; organizationId: string; ticketId: string; createdAt: Date },
+  link: { id: string; organizationId: string; issueId: string; createdAt: Date },
   comments: LinearCommentPayload[],
 ): Promise<LinearCommentPayload[]> {
   const recent = comments.filter((c) => Date.parse(c.createdAt) >= link.createdAt.getTime());
@@ -121,12 +115,7 @@ async function unmappedComments(
         inArray(externalCommentLinks.externalCommentId, ids),
       ),
     );
-  const ticketCommentIds = await db
-    .select({ id: ticketComments.id })
-    .from(ticketComments)
-    .where(
-      and(eq(ticketComments.organizationId, link.organizationId), eq(ticketComments.supportRequestId, link.ticketId)),
-    );
-  const known = new Set([...mapped.map((m) => m.id), ...ticketCommentIds.map((c) => mirroredCommentId(link.id, c.id))]);
+  const ours = await findOurMirrors(db, link, ids);
+  const known = new Set([...mapped.map((m) => m.id), ...ours.keys()]);
   return recent.filter((c) => !known.has(c.id));
 }

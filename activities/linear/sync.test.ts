@@ -436,6 +436,48 @@ describe('Linear activities: sync', function () {
       assert.equal(after.length, 2, 'the original comment and the reply, no echo');
     });
 
+    it('never imports into one ticket what we mirrored from another ticket linked to the same issue', async () => {
+      const { integrationId, ticket, issue, ref } = await linkedTicket({ commentsToLinear: 'all' });
+      const other = await makeTicket(world, { subject: 'another customer, same bug' });
+      const { linkId } = await world.activities.recordLink({
+        organizationId: world.org.organizationId,
+        ticketId: other.id,
+        integrationId,
+        issue,
+      });
+      const otherRef: LinkRef = { organizationId: world.org.organizationId, linkId };
+      const note = await addComment(db(), world.org.scope, ticket.id, {
+        body: 'Customer is on plan X.',
+        isPublic: false,
+      });
+      const { linearCommentId } = await world.activities.mirrorTicketComment({ ...ref, commentId: note.id });
+      const echo = { id: linearCommentId!, body: 'Customer is on plan X.', authorName: 'Switchboard', authorId: null };
+      const createdAt = new Date().toISOString();
+      assert.deepEqual(await world.activities.importLinearComment({ ...otherRef, comment: { ...echo, createdAt } }), {
+        ticketCommentId: null,
+      });
+      // Nor at reconcile, and nor while the mirror's mapping row is not written yet (known by its derived id).
+      await db().delete(externalCommentLinks).where(eq(externalCommentLinks.externalCommentId, linearCommentId!));
+      const snapshot = await world.activities.readLinkSnapshot(otherRef);
+      assert.ok(snapshot.link === 'active');
+      assert.deepEqual(
+        snapshot.unmappedLinearComments.map((c) => c.id),
+        [],
+      );
+      assert.deepEqual(await world.activities.importLinearComment({ ...otherRef, comment: { ...echo, createdAt } }), {
+        ticketCommentId: null,
+      });
+      assert.deepEqual(
+        await db().select().from(ticketComments).where(eq(ticketComments.supportRequestId, other.id)),
+        [],
+      );
+      // A comment written in Linear still reaches both tickets.
+      const real = world.linear.simulate.createComment(issue.id, 'Fix deployed.');
+      const payload = { id: real.id, body: real.body, authorName: 'Grace', authorId: null, createdAt };
+      assert.ok((await world.activities.importLinearComment({ ...ref, comment: payload })).ticketCommentId);
+      assert.ok((await world.activities.importLinearComment({ ...otherRef, comment: payload })).ticketCommentId);
+    });
+
     it('imports as public replies or not at all, as configured', async () => {
       const { ticket, issue, ref } = await linkedTicket({ commentsFromLinear: 'public' });
       const c = world.linear.simulate.createComment(issue.id, 'Fixed.');
