@@ -147,6 +147,24 @@ describe('Linear API: ticket links', () => {
       assert.equal((await viewer.fetch('POST', linksPath(ticketId), { action: 'create' })).status, 403);
     });
 
+    it('refuses an idempotency key that could name one of the system’s own workflows, starting and writing nothing', async () => {
+      const ticketId = await createTicket(agent);
+      const creates = linear.countCalls('issueCreate');
+      for (const key of [`auto/${integrationId}`, 'link/ENG-5', 'a b', 'x'.repeat(101)]) {
+        const response = await agent.fetch('POST', linksPath(ticketId), { action: 'create', idempotencyKey: key });
+        assert.equal(response.status, 422, key);
+        assert.equal(response.body.error.details[0].path, 'body.idempotencyKey');
+        const temporal = await testTemporal();
+        await assert.rejects(temporal.client.workflow.getHandle(workflowIds.linearIssue(ticketId, key)).describe());
+      }
+      const rows = await testDatabase()
+        .db.select()
+        .from(externalSyncRecords)
+        .where(eq(externalSyncRecords.supportRequestId, ticketId));
+      assert.deepEqual(rows, []);
+      assert.equal(linear.countCalls('issueCreate'), creates);
+    });
+
     it('asks to connect Linear first, and to choose when several installations are connected', async () => {
       const lonely = await createTestOrganization({ api });
       const ticketId = await createTicket(lonely);

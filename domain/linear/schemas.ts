@@ -72,8 +72,16 @@ export const newLinearLinkInput = z.discriminatedUnion('action', [
       action: z.literal('create'),
       integrationId: z.uuid().optional(),
       title: z.string().trim().min(1).max(255).optional(),
-      /** Repeating a request with the same key returns the same issue instead of creating another. */
-      idempotencyKey: z.string().min(1).max(100).optional(),
+      /**
+       * Repeating a request with the same key returns the same issue instead of creating another. The key becomes
+       * part of the workflow id, so no `/`: `auto/…` and `link/…` are the ids the system itself uses.
+       */
+      idempotencyKey: z
+        .string()
+        .min(1)
+        .max(100)
+        .regex(/^[A-Za-z0-9_-]+$/, 'idempotencyKey may contain only letters, digits, "-" and "_"')
+        .optional(),
     })
     .strict(),
   z
