@@ -391,6 +391,14 @@ describe('Linear sync workflow (workflow logic, in-memory link)', function () {
     assert.equal((await gone.describe()).status.name, 'COMPLETED');
   });
 
+  it('ends, rather than pausing for a resume that cannot come, when the link row disappears in the middle of a step', async () => {
+    link.failure = { type: 'LinearLinkNotFound', message: 'link gone no longer exists' };
+    const handle = await start();
+    await handle.result();
+    assert.equal((await handle.describe()).status.name, 'COMPLETED');
+    assert.equal(link.count('markLinkFailed'), 0);
+  });
+
   it('reconciles on its timer and on request: catches a Linear change whose webhook never came, and unmapped comments', async () => {
     const handle = await start({ reconcileIntervalMs: 700 });
     await eventually(async () => assert.ok((await state(handle)).lastSynced));

@@ -13,13 +13,14 @@ import {
   allHandlersFinished,
   condition,
   makeContinueAsNewFunc,
+  patched,
   proxyActivities,
   proxyLocalActivities,
   type RetryPolicy,
   setHandler,
   workflowInfo,
 } from '@temporalio/workflow';
-import type { LinearActivities, LinkRef } from '../activities/linear/contract.ts';
+import { type LinearActivities, type LinkRef, linearFailureTypes } from '../activities/linear/contract.ts';
 import {
   type LinearLinkChange,
   type LinearSyncCarried,
@@ -259,6 +260,11 @@ export async function linearSyncWorkflow(input: LinearSyncInput): Promise<void> 
   const pauseOn = async (err: unknown): Promise<void> => {
     const failure = err instanceof ActivityFailure ? err.cause : err;
     if (!(failure instanceof ApplicationFailure)) throw err;
+    // Unlinked while the step ran (and the unlink signal lost): no resume can ever come for a link that is gone.
+    if (failure.type === linearFailureTypes.linkNotFound && patched('linear-sync-ends-when-link-gone')) {
+      unlinked = true;
+      return;
+    }
     const reason = { code: failure.type ?? 'Error', reason: failure.message };
     await acts.markLinkFailed({ ...ref, ...reason });
     paused = reason;

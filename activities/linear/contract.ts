@@ -27,6 +27,8 @@ export const linearFailureTypes = {
   invalidInput: 'LinearInvalidInput',
   /** The installation was removed or disconnected (no credentials). */
   notConnected: 'LinearNotConnected',
+  /** The link row is gone (unlinked): the link's workflow ends. */
+  linkNotFound: 'LinearLinkNotFound',
   rateLimited: 'LinearRateLimited',
 } as const;
 
