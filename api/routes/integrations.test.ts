@@ -84,6 +84,45 @@ describe('integrations API', () => {
     assert.equal((await admin.fetch('GET', `/api/integrations/${id}`)).status, 404);
   });
 
+  it('never builds the credentials hint, which viewers can read, from a refresh token or a signing secret', async () => {
+    const accessToken = 'lin_oauth_access_0123456789abcdef';
+    const refreshToken = `rfr_${'r'.repeat(80)}_END1`;
+    const webhookSecret = `whs_${'w'.repeat(60)}_END2`;
+    const signing = `sgn_${'s'.repeat(60)}_END3`;
+    const hidesSecrets = (hint: string) => {
+      for (const secret of [refreshToken, webhookSecret, signing])
+        assert.ok(!hint.includes(secret.slice(0, 4)) && !hint.includes(secret.slice(-4)), `${hint} shows ${secret}`);
+    };
+
+    const linear = await admin.fetch('POST', '/api/integrations', {
+      integrationType: 'linear',
+      name: 'Linear',
+      config: {},
+      credentials: { accessToken, refreshToken, webhookSecret },
+    });
+    assert.equal(linear.status, 201, JSON.stringify(linear.body));
+    assert.equal(linear.body.credentialsHint, 'lin_…cdef');
+    const viewer = await addTestMember(admin.organizationId, { role: 'viewer' });
+    const seen = await viewer.fetch('GET', '/api/integrations');
+    assert.equal(seen.status, 200);
+    for (const integration of seen.body.data) hidesSecrets(integration.credentialsHint);
+
+    const rotated = await admin.fetch('PATCH', `/api/integrations/${linear.body.id}`, {
+      credentials: { accessToken: 'short-token', refreshToken, webhookSecret },
+    });
+    assert.equal(rotated.status, 200, JSON.stringify(rotated.body));
+    assert.equal(rotated.body.credentialsHint, '••••');
+
+    const slack = await admin.fetch('POST', '/api/integrations', {
+      integrationType: 'slack',
+      name: 'Slack',
+      config: {},
+      credentials: { botToken: 'xoxb-short', signingSecret: signing },
+    });
+    assert.equal(slack.status, 201, JSON.stringify(slack.body));
+    assert.equal(slack.body.credentialsHint, '••••');
+  });
+
   it('stores only ciphertext: no plaintext secret in the row', async () => {
     const created = await createSlack();
     const { pool } = testDatabase();

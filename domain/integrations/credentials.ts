@@ -41,13 +41,23 @@ export async function loadIntegrationCredentials(
 const MIN_LENGTH_FOR_ENDS = 20;
 
 /**
+ * Never hinted, whichever path stores the credentials: a refresh token (it mints new access tokens) and signing
+ * secrets (webhookSecret, signingSecret, …) are not what an admin recognises a connection by, and the hint is
+ * readable by every member.
+ */
+function mayBeHinted(key: string): boolean {
+  return key !== 'refreshToken' && !/secret$/i.test(key);
+}
+
+/**
  * Enough to recognise which secret is stored ("lin_…3f9a"), never enough to use it: the first and last
  * four characters of the longest string value, and only when that value is long enough (20+) that
  * eight characters leave most of it hidden; shorter secrets show as "••••".
  */
 export function credentialsHint(credentials: Credentials): string {
-  const longest = Object.values(credentials)
-    .filter((v): v is string => typeof v === 'string')
+  const longest = Object.entries(credentials)
+    .filter((entry): entry is [string, string] => typeof entry[1] === 'string' && mayBeHinted(entry[0]))
+    .map(([, value]) => value)
     .reduce((a, b) => (b.length > a.length ? b : a), '');
   return longest.length >= MIN_LENGTH_FOR_ENDS ? `${longest.slice(0, 4)}…${longest.slice(-4)}` : '••••';
 }

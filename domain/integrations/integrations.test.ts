@@ -182,4 +182,10 @@ describe('credentialsHint', () => {
     assert.equal(credentialsHint({ password: 'hunter2hunter2' }), '••••');
     assert.equal(credentialsHint({ port: 587 }), '••••');
   });
+
+  it('never shows a refresh token or a signing secret, however long', () => {
+    const long = 'x'.repeat(40);
+    assert.equal(credentialsHint({ apiKey: 'lin_api_0123456789abcdef', refreshToken: `r${long}` }), 'lin_…cdef');
+    assert.equal(credentialsHint({ webhookSecret: `w${long}`, signingSecret: `s${long}`, clientSecret: long }), '••••');
+  });
 });

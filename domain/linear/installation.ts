@@ -93,17 +93,11 @@ export async function updateCredentials(
       .set({
         ...extra,
         credentials: next ? sealCredentials(deps.keys, organizationId, integrationId, next) : null,
-        credentialsHint: next ? credentialsHint(withoutWebhookSecret(next)) : null,
+        credentialsHint: next ? credentialsHint(next) : null,
         updatedAt: sql`now()`,
       })
       .where(and(eq(integrationConfigs.id, integrationId), eq(integrationConfigs.organizationId, organizationId)));
   });
-}
-
-/** The hint names the token or key an admin would recognise, not the webhook secret. */
-function withoutWebhookSecret(credentials: LinearCredentials): Record<string, unknown> {
-  const { webhookSecret: _secret, refreshToken: _refresh, ...rest } = credentials;
-  return rest;
 }
 
 export type LinearIdentity = {
