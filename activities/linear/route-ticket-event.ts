@@ -1,9 +1,9 @@
 // The Linear subscription's entry point for a ticket event: every link of the ticket that has something to do with
 // it gets the event as a signal (Signal-With-Start, so a link whose workflow ended or never ran gets one), and the
 // caller learns which installations might create an issue for the ticket by rule.
-import { externalSyncRecords, integrationConfigs } from '@switchboard/database';
+import { auditLog, externalSyncRecords, integrationConfigs } from '@switchboard/database';
 import { Context } from '@temporalio/activity';
-import { and, eq, inArray } from 'drizzle-orm';
+import { and, eq, inArray, sql } from 'drizzle-orm';
 import type { DispatchedTicketEvent } from '../../common/ticket-events.ts';
 import { type AutoCreateRule, linearConfigSchema } from '../../domain/integrations/linear-config.ts';
 import { ticketSearchAttributes, workflowIds, workflowTypes } from '../../temporal-config/index.ts';
@@ -88,6 +88,7 @@ export async function routeTicketEventToLinear(
   );
 
   const linked = new Set(links.map((l) => l.integrationId));
+  for (const id of await unlinkedByHand(deps, event, installations, linked)) linked.add(id);
   return {
     installations: installations.map((installation) => {
       const parsed = linearConfigSchema.safeParse(installation.config ?? {});
@@ -99,4 +100,39 @@ export async function routeTicketEventToLinear(
       };
     }),
   };
+}
+
+/**
+ * Installations whose issue someone unlinked from this ticket. A rule must not link the ticket again: its
+ * automatic issue's workflow id stops a second one only while Temporal keeps the closed run, and a rule firing
+ * after that would find the issue it created by its derived id and undo the unlink. Asked only for installations
+ * that could create by rule and have no link now.
+ */
+async function unlinkedByHand(
+  deps: LinearActivityDeps,
+  event: DispatchedTicketEvent,
+  installations: Array<{ id: string; config: unknown }>,
+  linked: Set<string>,
+): Promise<string[]> {
+  const candidates = installations
+    .filter((i) => !linked.has(i.id))
+    .filter((i) => {
+      const parsed = linearConfigSchema.safeParse(i.config ?? {});
+      return parsed.success && (parsed.data.autoCreateIssues || parsed.data.autoCreateRules.length > 0);
+    })
+    .map((i) => i.id);
+  if (candidates.length === 0) return [];
+  const rows = await deps.db
+    .selectDistinct({ integrationId: sql<string>`${auditLog.metadata}->>'integrationId'` })
+    .from(auditLog)
+    .where(
+      and(
+        eq(auditLog.organizationId, event.organizationId),
+        eq(auditLog.entityType, 'ticket'),
+        eq(auditLog.entityId, event.ticketId),
+        eq(auditLog.action, 'linear.issue_unlinked'),
+        inArray(sql<string>`${auditLog.metadata}->>'integrationId'`, candidates),
+      ),
+    );
+  return rows.map((r) => r.integrationId);
 }

@@ -17,6 +17,8 @@ import { MockActivityEnvironment } from '@temporalio/testing';
 import { and, desc, eq } from 'drizzle-orm';
 import type { DispatchedTicketEvent } from '../../common/ticket-events.ts';
 import type { LinearConfig } from '../../domain/integrations/linear-config.ts';
+import type { LinearDeps } from '../../domain/linear/installation.ts';
+import { unlink } from '../../domain/linear/links.ts';
 import { makeOrganization } from '../../domain/test-fixtures.ts';
 import { addComment } from '../../domain/tickets/comments.ts';
 import { updateTicket } from '../../domain/tickets/update-ticket.ts';
@@ -553,6 +555,33 @@ describe('Linear activities: sync', function () {
       } finally {
         await handle.terminate('test done');
       }
+    });
+
+    it('does not let a rule link a ticket again once someone unlinked its issue', async () => {
+      const { integrationId, ticket, ref } = await linkedTicket({ autoCreateIssues: true });
+      const event = syntheticTicketEvent(world.org.organizationId, ticket.id, 11, 'ticket.updated');
+      const env = new MockActivityEnvironment({ taskQueue: `${uniqueTaskQueue('linear-unlinked')}.linear` });
+      const route = async () =>
+        (
+          (await env.run(world.activities.routeTicketEventToLinear, event)) as {
+            installations: Array<{ linked: boolean }>;
+          }
+        ).installations;
+      // The domain's unlink, without a Temporal client to signal (the workflow would notice the row is gone).
+      const domainDeps = { db: db(), temporal: null } as unknown as LinearDeps;
+      await unlink(domainDeps, world.org.scope, ticket.id, ref.linkId);
+      assert.deepEqual(
+        (await route()).map((i) => i.linked),
+        [true],
+        'counted as linked: the automatic issue is not created again',
+      );
+      // Another ticket of the organisation, never linked, still gets its automatic issue.
+      const fresh = await makeTicket(world, { subject: 'never linked' });
+      const freshEvent = syntheticTicketEvent(world.org.organizationId, fresh.id, 12, 'ticket.updated');
+      const routed = (await env.run(world.activities.routeTicketEventToLinear, freshEvent)) as {
+        installations: Array<{ integrationId: string; linked: boolean }>;
+      };
+      assert.deepEqual(routed.installations, [{ integrationId, autoCreateAll: true, rules: [], linked: false }]);
     });
 
     it('derives the tickets queue from the Linear queue', () => {

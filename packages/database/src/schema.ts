@@ -158,7 +158,11 @@ export const auditLog = pgTable(
     requestId: text('request_id'),
     createdAt: createdAt(),
   },
-  (t) => [index('audit_log_org_created_idx').on(t.organizationId, t.createdAt)],
+  (t) => [
+    index('audit_log_org_created_idx').on(t.organizationId, t.createdAt),
+    // One entity's history (e.g. whether someone unlinked a ticket from Linear, asked on every ticket event).
+    index('audit_log_entity_idx').on(t.organizationId, t.entityType, t.entityId),
+  ],
 );
 
 /** Encrypted envelope stored in integration_configs.credentials (see specification/credentials.md). */
