@@ -8,7 +8,7 @@ import { deleteIntegration } from '../../domain/integrations/delete-integration.
 import { getIntegration, listIntegrations } from '../../domain/integrations/read-integrations.ts';
 import { createIntegrationInput, integrationView, updateIntegrationInput } from '../../domain/integrations/schemas.ts';
 import { updateIntegration } from '../../domain/integrations/update-integration.ts';
-import { prepareInstallationDelete } from '../../domain/linear/installations.ts';
+import { prepareInstallationDelete, prepareInstallationUpdate } from '../../domain/linear/installations.ts';
 import { scopeOf } from '../../domain/scope.ts';
 import { createWebhookThroughIntegrations } from '../../domain/webhooks/from-integration-input.ts';
 import type { ApiDeps } from '../http/deps.ts';
@@ -83,10 +83,14 @@ export function integrationsRouter(deps: ApiDeps): Router {
     minRole: 'admin',
     request: { params: integrationParams, body: IntegrationChanges },
     responses: { 200: { description: 'The integration after the change', schema: Integration } },
-    handler: async ({ auth, req, params, body }) => ({
-      status: 200,
-      body: await nestFieldPaths('body', updateIntegration(db, keys, scopeOf(auth, req.id), params.id, body)),
-    }),
+    handler: async ({ auth, req, params, body }) => {
+      const scope = scopeOf(auth, req.id);
+      // A Linear installation switched back on resumes the links that paused while it was off.
+      const afterUpdate = await prepareInstallationUpdate(linearDepsOf(deps), scope, params.id, body);
+      const updated = await nestFieldPaths('body', updateIntegration(db, keys, scope, params.id, body));
+      await afterUpdate();
+      return { status: 200, body: updated };
+    },
   });
 
   defineRoute(router, {

@@ -346,6 +346,40 @@ describe('Linear API: connecting an installation', () => {
       assert.equal(test.body.webhook, 'secret-set');
     });
 
+    it('switched back on through the integrations route, resumes the links that paused while it was off', async () => {
+      const created = await admin.fetch('POST', '/api/linear/installations', { apiKey: linear.apiKey });
+      const id = created.body.id;
+      const ticketId = await createTicket(admin);
+      const link = (status: 'failed' | 'synced', lastError?: string) => {
+        const issueId = randomUUID();
+        return insertLink({
+          organizationId: admin.organizationId,
+          ticketId,
+          integrationId: id,
+          issue: { id: issueId, identifier: 'ENG-90' },
+          syncStatus: status,
+          ...(lastError ? { lastError } : {}),
+        }).then(() => workflowIds.linearSync(ticketId, issueId));
+      };
+      assert.equal((await admin.fetch('PATCH', `/api/integrations/${id}`, { isActive: false })).status, 200);
+      const pausedWhileOff = await link('failed', 'LinearNotConnected: the Linear installation is switched off');
+      const issueDeleted = await link('failed', 'LinearIssueNotFound: the Linear issue ENG-90 was deleted');
+      const synced = await link('synced');
+
+      const renamed = await admin.fetch('PATCH', `/api/integrations/${id}`, { name: 'Still off' });
+      assert.equal(renamed.status, 200);
+      assert.deepEqual(await signalsOf(pausedWhileOff), []);
+      const on = await admin.fetch('PATCH', `/api/integrations/${id}`, { isActive: true });
+      assert.equal(on.status, 200, JSON.stringify(on.body));
+      assert.equal(on.body.isActive, true);
+      assert.deepEqual(await signalsOf(pausedWhileOff), ['resume']);
+      assert.deepEqual(await signalsOf(issueDeleted), []);
+      assert.deepEqual(await signalsOf(synced), []);
+      // Already on: nothing more to resume.
+      assert.equal((await admin.fetch('PATCH', `/api/integrations/${id}`, { isActive: true })).status, 200);
+      assert.deepEqual(await signalsOf(pausedWhileOff), ['resume']);
+    });
+
     it('is another organisation’s 404, and an agent’s 403', async () => {
       const stranger = await createTestOrganization({ api });
       for (const [method, path] of [

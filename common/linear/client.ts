@@ -26,16 +26,21 @@ export type InstallationClient = {
 /**
  * The client for an installation, refreshing its OAuth token first if it expires within the margin (or at once with
  * `forceRefresh`, after Linear refused a token we thought valid). Throws LinearNotConnectedError when the
- * installation has no usable credentials and LinearTokenRevokedError when Linear refuses the refresh for good.
+ * installation has no usable credentials or is switched off, and LinearTokenRevokedError when Linear refuses the
+ * refresh for good. `evenIfSwitchedOff` is for an admin's own actions on the installation (listing teams, testing,
+ * registering or deleting the webhook): switching off stops the syncing, not the setting up.
  */
 export async function linearClientFor(
   deps: LinearClientDeps,
   organizationId: string,
   integrationId: string,
-  options: { forceRefresh?: boolean; signal?: AbortSignal } = {},
+  options: { forceRefresh?: boolean; signal?: AbortSignal; evenIfSwitchedOff?: boolean } = {},
 ): Promise<InstallationClient> {
-  let credentials = await readCredentials(deps.db, deps.keys, organizationId, integrationId);
+  const stored = await readCredentials(deps.db, deps.keys, organizationId, integrationId);
+  let credentials = stored.credentials;
   if (!credentials) throw new LinearNotConnectedError('the Linear installation has no credentials: connect it again');
+  if (!stored.isActive && !options.evenIfSwitchedOff)
+    throw new LinearNotConnectedError('the Linear installation is switched off: switch it on to sync again');
   if (credentials.apiKey) return clientOf(deps, integrationId, credentials, 'apiKey', options.signal);
   const expiring =
     credentials.expiresAt !== undefined && credentials.expiresAt - Date.now() < deps.linear.refreshMarginMs;
@@ -68,7 +73,12 @@ async function refreshUnderLock(
 ): Promise<LinearCredentials> {
   return deps.db.transaction(async (tx) => {
     await tx.execute(sql`select pg_advisory_xact_lock(hashtext('linear-token-refresh'), hashtext(${integrationId}))`);
-    const current = await readCredentials(tx as unknown as Database, deps.keys, organizationId, integrationId);
+    const { credentials: current } = await readCredentials(
+      tx as unknown as Database,
+      deps.keys,
+      organizationId,
+      integrationId,
+    );
     if (!current?.accessToken || !current.refreshToken)
       throw new LinearNotConnectedError('the Linear installation was disconnected');
     // Someone refreshed while we waited for the lock: use their token rather than spend the rotated refresh token.
@@ -103,12 +113,17 @@ async function readCredentials(
   keys: KeyRing,
   organizationId: string,
   integrationId: string,
-): Promise<LinearCredentials | null> {
+): Promise<{ credentials: LinearCredentials | null; isActive: boolean }> {
   const [row] = await db
-    .select({ credentials: integrationConfigs.credentials, type: integrationConfigs.integrationType })
+    .select({
+      credentials: integrationConfigs.credentials,
+      type: integrationConfigs.integrationType,
+      isActive: integrationConfigs.isActive,
+    })
     .from(integrationConfigs)
     .where(and(eq(integrationConfigs.id, integrationId), eq(integrationConfigs.organizationId, organizationId)));
   if (row?.type !== 'linear') throw new LinearNotConnectedError('the Linear installation no longer exists');
-  if (!row.credentials) return null;
-  return openJson(keys, row.credentials, credentialContext(organizationId, integrationId)) as LinearCredentials;
+  if (!row.credentials) return { credentials: null, isActive: row.isActive };
+  const credentials = openJson(keys, row.credentials, credentialContext(organizationId, integrationId));
+  return { credentials: credentials as LinearCredentials, isActive: row.isActive };
 }

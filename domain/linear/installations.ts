@@ -4,7 +4,8 @@
 import { randomBytes } from 'node:crypto';
 import { AuthenticationLinearError, type LinearClient } from '@linear/sdk';
 import { externalSyncRecords, integrationConfigs } from '@switchboard/database';
-import { and, eq } from 'drizzle-orm';
+import { and, eq, like } from 'drizzle-orm';
+import { linearFailureTypes } from '../../activities/linear/contract.ts';
 import { validationFailed } from '../../api/http/errors.ts';
 import { linearClientFor } from '../../common/linear/client.ts';
 import { classifyLinearError } from '../../common/linear/errors.ts';
@@ -24,6 +25,7 @@ import {
   type LinearDeps,
   type LinearIdentity,
   linearHttpError,
+  lookupInstallation,
   openCredentials,
   readIdentity,
   updateCredentials,
@@ -36,7 +38,7 @@ import {
   type linearWebhookRegistration,
   linearWebhookSecretInput,
 } from './schemas.ts';
-import { signalUnlink } from './signals.ts';
+import { resumeLink, signalUnlink } from './signals.ts';
 
 type TeamView = z.infer<typeof linearTeamView>;
 type ConnectionTest = z.infer<typeof linearConnectionTest>;
@@ -101,7 +103,9 @@ const TEAMS_QUERY = `query SwitchboardTeams {
 export async function listTeams(deps: LinearDeps, scope: Scope, integrationId: string): Promise<TeamView[]> {
   await findInstallation(deps.db, scope.organizationId, integrationId);
   const data = await callLinear(async () => {
-    const { client } = await linearClientFor(clientDeps(deps), scope.organizationId, integrationId);
+    const { client } = await linearClientFor(clientDeps(deps), scope.organizationId, integrationId, {
+      evenIfSwitchedOff: true,
+    });
     return (await client.client.rawRequest<TeamsQuery, Record<string, never>>(TEAMS_QUERY, {})).data;
   });
   const workspaceLabels = (data?.issueLabels.nodes ?? [])
@@ -133,7 +137,8 @@ export async function testConnection(deps: LinearDeps, scope: Scope, integration
   const result: ConnectionTest = { ok: false, viewer: null, organization: null, team: null, webhook, error: null };
   let client: LinearClient;
   try {
-    client = (await linearClientFor(clientDeps(deps), scope.organizationId, integrationId)).client;
+    client = (await linearClientFor(clientDeps(deps), scope.organizationId, integrationId, { evenIfSwitchedOff: true }))
+      .client;
     const identity = await readIdentity(client);
     result.viewer = { name: identity.viewer.name, email: identity.viewer.email, app: identity.viewer.app };
     result.organization = { name: identity.organization.name, urlKey: identity.organization.urlKey };
@@ -181,7 +186,8 @@ export async function registerWebhook(
   let webhookId: string;
   let client: LinearClient;
   try {
-    client = (await linearClientFor(clientDeps(deps), scope.organizationId, integrationId)).client;
+    client = (await linearClientFor(clientDeps(deps), scope.organizationId, integrationId, { evenIfSwitchedOff: true }))
+      .client;
     const { data } = await client.client.rawRequest<
       { webhookCreate: { success: boolean; webhook: { id: string } } },
       { input: Record<string, unknown> }
@@ -289,7 +295,9 @@ async function releaseAtLinear(
   if (!credentials) return { webhookDeleted, revoked };
   if (webhookId) {
     try {
-      const { client } = await linearClientFor(clientDeps(deps), organizationId, integrationId);
+      const { client } = await linearClientFor(clientDeps(deps), organizationId, integrationId, {
+        evenIfSwitchedOff: true,
+      });
       webhookDeleted = await deleteWebhookQuietly(deps, client, webhookId, integrationId);
     } catch (error) {
       deps.logger.warn({ integrationId, reason: classifyLinearError(error).message }, 'Linear webhook not deleted');
@@ -359,6 +367,54 @@ export async function prepareInstallationDelete(
     for (const link of links) {
       await signalUnlink(temporal, link.ticketId, link.issueId).catch((error: unknown) =>
         deps.logger.warn({ err: error, integrationId }, 'could not tell a Linear link workflow it was removed'),
+      );
+    }
+  };
+}
+
+/**
+ * Before the generic PATCH /api/integrations/{id} switches a Linear installation back on: the returned function,
+ * called once the change is stored, resumes the links that paused because it was off (LinearNotConnected); links
+ * paused for any other reason keep waiting for their own fix. Does nothing for other changes and types.
+ */
+export async function prepareInstallationUpdate(
+  deps: LinearDeps,
+  scope: Scope,
+  integrationId: string,
+  changes: { isActive?: boolean },
+): Promise<() => Promise<void>> {
+  if (changes.isActive !== true) return async () => {};
+  const row = await lookupInstallation(deps.db, scope.organizationId, integrationId);
+  if (!row || row.isActive) return async () => {};
+  return async () => {
+    const paused = await deps.db
+      .select({
+        linkId: externalSyncRecords.id,
+        ticketId: externalSyncRecords.supportRequestId,
+        issueId: externalSyncRecords.externalId,
+      })
+      .from(externalSyncRecords)
+      .where(
+        and(
+          eq(externalSyncRecords.organizationId, scope.organizationId),
+          eq(externalSyncRecords.integrationConfigId, integrationId),
+          eq(externalSyncRecords.syncStatus, 'failed'),
+          like(externalSyncRecords.lastError, `${linearFailureTypes.notConnected}:%`),
+        ),
+      );
+    const temporal = deps.temporal;
+    if (paused.length === 0) return;
+    if (!temporal) {
+      deps.logger.warn(
+        { integrationId, links: paused.length },
+        'Temporal unreachable: paused Linear links not resumed',
+      );
+      return;
+    }
+    for (const link of paused) {
+      await resumeLink(temporal, deps, { organizationId: scope.organizationId, integrationId, ...link }).catch(
+        (error: unknown) =>
+          deps.logger.warn({ err: error, linkId: link.linkId }, 'could not resume a paused Linear link'),
       );
     }
   };
