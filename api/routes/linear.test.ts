@@ -438,32 +438,6 @@ describe('Linear API: connecting an installation', () => {
       assert.equal(revoked.status, 401);
     });
 
-    it('still disconnects when Linear refuses the revoke request, recording that the token was not revoked', async () => {
-      const id = connectedId((await oauthDance(admin)).back);
-      const credentials = await credentialsOf(admin, id);
-      // 401 is a refused client, not an unknown token: the grant is still live and the audit must say so.
-      linear.failures.failNext(1, { target: 'oauth-revoke', status: 401 });
-
-      const response = await admin.fetch('POST', `/api/linear/installations/${id}/disconnect`, {});
-      assert.equal(response.status, 204);
-      const integration = await admin.fetch('GET', `/api/integrations/${id}`);
-      assert.equal(integration.body.isActive, false);
-      assert.equal(integration.body.health.disabledReason, 'disconnected');
-      assert.equal(await credentialsOf(admin, id), null);
-      const [audit] = await testDatabase()
-        .db.select()
-        .from(auditLog)
-        .where(and(eq(auditLog.entityId, id), eq(auditLog.action, 'linear.disconnected')));
-      assert.ok(audit);
-      assert.equal((audit.metadata as { revoked?: boolean }).revoked, false);
-      const stillLive = await fetch(linear.graphqlUrl, {
-        method: 'POST',
-        headers: { 'content-type': 'application/json', authorization: `Bearer ${credentials!.accessToken}` },
-        body: JSON.stringify({ query: '{ viewer { id } }' }),
-      });
-      assert.equal(stillLive.status, 200);
-    });
-
     it('keeps a personal API key (only its owner can revoke it) but forgets it', async () => {
       const key = linear.issueApiKey('linus@acme.test');
       const created = await admin.fetch('POST', '/api/linear/installations', { apiKey: key });

@@ -80,8 +80,9 @@ export function refreshAccessToken(endpoints: LinearEndpoints, refreshToken: str
 }
 
 /**
- * Revokes the whole authorisation (access and refresh token). Only a 2xx counts: RFC 7009 answers 200 for a token
- * that is already invalid, so a 400 or 401 means our request or client was refused and the grant may still be live.
+ * Revokes the whole authorisation (access and refresh token). A token Linear no longer knows counts as revoked:
+ * Linear documents 400 as "unable to revoke token (e.g. already revoked)" and 401 as "unable to authenticate with
+ * the token", where RFC 7009 would answer 200.
  */
 export async function revokeToken(endpoints: LinearEndpoints, token: string): Promise<void> {
   const res = await fetch(endpoints.revokeUrl, {
@@ -90,7 +91,7 @@ export async function revokeToken(endpoints: LinearEndpoints, token: string): Pr
     body: new URLSearchParams({ token }),
     signal: AbortSignal.timeout(endpoints.timeoutMs),
   });
-  if (res.ok) return;
+  if (res.ok || res.status === 400 || res.status === 401) return;
   throw new Error(`Linear OAuth revoke answered HTTP ${res.status}`);
 }
 

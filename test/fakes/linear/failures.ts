@@ -1,6 +1,6 @@
 // Switches that make the next requests fail the ways Linear (or the network in front of it) can: rate limited,
 // a 500, no answer at all, a cut connection. Each switch is consumed by the requests it affects, in order.
-export type FailureTarget = 'graphql' | 'oauth-token' | 'oauth-revoke';
+export type FailureTarget = 'graphql' | 'oauth-token';
 export type Failure =
   | { kind: 'ratelimited'; resetInMs: number }
   | { kind: 'status'; status: number }
@@ -8,7 +8,7 @@ export type Failure =
   | { kind: 'drop' };
 
 export class FailureSwitches {
-  private readonly queues: Record<FailureTarget, Failure[]> = { graphql: [], 'oauth-token': [], 'oauth-revoke': [] };
+  private readonly queues: Record<FailureTarget, Failure[]> = { graphql: [], 'oauth-token': [] };
 
   /** The next `count` GraphQL requests get Linear's RATELIMITED answer (HTTP 400, `extensions.code: RATELIMITED`). */
   rateLimitNext(count = 1, options: { resetInMs?: number } = {}): void {
@@ -39,6 +39,5 @@ export class FailureSwitches {
   clear(): void {
     this.queues.graphql.length = 0;
     this.queues['oauth-token'].length = 0;
-    this.queues['oauth-revoke'].length = 0;
   }
 }

@@ -284,7 +284,10 @@ export class CredentialRegistry {
     const value = form.get('token') ?? bearer?.[1] ?? '';
     const known = value !== '' && this.revoke(value);
     this.calls.push({ endpoint: 'revoke', outcome: known ? 'ok' : 'invalid_token', at: new Date() });
-    // RFC 7009 §2.2: an unknown or already revoked token is answered 200 too; there is nothing left to revoke.
+    if (!known)
+      return void res
+        .writeHead(400, { 'content-type': 'application/json' })
+        .end(JSON.stringify({ error: 'invalid_token', error_description: 'Unknown token' }));
     res.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify({ success: true }));
   }
 

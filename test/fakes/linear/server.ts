@@ -175,11 +175,7 @@ export async function createLinearFake(options: LinearFakeOptions = {}) {
       );
       return true;
     }
-    if (target === 'oauth-revoke' && (failure.status === 400 || failure.status === 401)) {
-      // RFC 7009 §2.2.1: a malformed request, or a client Linear did not authenticate.
-      const error = failure.status === 400 ? 'invalid_request' : 'invalid_client';
-      sendJson(res, failure.status, { error, error_description: `revoke refused (${error})` });
-    } else if (target !== 'graphql') {
+    if (target === 'oauth-token') {
       sendJson(res, failure.status, { error: 'server_error', error_description: 'Internal server error' });
     } else if (failure.status === 500) {
       sendJson(res, 500, { errors: [internalError()] });
@@ -312,10 +308,7 @@ export async function createLinearFake(options: LinearFakeOptions = {}) {
         if (applyFailure('oauth-token', res)) return;
         return credentials.handleToken(req, res, body);
       }
-      if (route === 'POST /oauth/revoke') {
-        if (applyFailure('oauth-revoke', res)) return;
-        return credentials.handleRevoke(req, res, body);
-      }
+      if (route === 'POST /oauth/revoke') return credentials.handleRevoke(req, res, body);
       sendJson(res, 404, { error: `The Linear fake has no ${route}` });
     } catch (error) {
       sendJson(res, 500, { errors: [internalError(`Linear fake failed: ${(error as Error).message}`)] });
