@@ -313,7 +313,9 @@ describe('Linear sync workflow (workflow logic, in-memory link)', function () {
       link.ticket = { ...link.ticket, status: 'solved', changedAt: { ...link.ticket.changedAt, status: iso(30) } };
     };
     await handle.signal(linearChangeSignal, webhook());
-    await eventually(async () => assert.equal(link.linear.stateId, 'done'));
+    // The step that resolves it records both sides as solved/Done.
+    await eventually(async () => assert.equal((await state(handle)).lastSynced?.ticket.status, 'solved'));
+    assert.equal(link.linear.stateId, 'done');
     assert.equal(link.ticket.status, 'solved', "the agent's later change wins");
     assert.deepEqual(link.argsOf('updateTicketFromLinear'), [{ status: 'pending' }], 'the stale write wrote nothing');
     const conflicts = link.argsOf('recordSyncState').flat() as Array<{ field: string; winner: string }>;
@@ -321,7 +323,6 @@ describe('Linear sync workflow (workflow logic, in-memory link)', function () {
       conflicts.map((c) => [c.field, c.winner]),
       [['status', 'ticket']],
     );
-    await eventually(async () => assert.equal((await state(handle)).lastSynced?.ticket.status, 'solved'));
     await handle.signal(linearUnlinkSignal);
     await handle.result();
   });
@@ -397,6 +398,36 @@ describe('Linear sync workflow (workflow logic, in-memory link)', function () {
     await handle.result();
     assert.equal((await handle.describe()).status.name, 'COMPLETED');
     assert.equal(link.count('markLinkFailed'), 0);
+  });
+
+  it('reconciles on schedule on a busy link too: changes arriving more often than the interval do not postpone it', async () => {
+    const handle = await start({ reconcileIntervalMs: 1_000 });
+    await eventually(async () => assert.equal((await state(handle)).reconciles, 1));
+    // A comment every 250 ms for 3 s: never a quiet second.
+    for (let i = 0; i < 12; i++) {
+      await handle.signal(linearChangeSignal, comment(`busy-${i}`));
+      await new Promise((r) => setTimeout(r, 250));
+    }
+    assert.ok((await state(handle)).reconciles >= 3, 'about one reconcile a second, as scheduled');
+    await handle.signal(linearUnlinkSignal);
+    await handle.result();
+  });
+
+  it('forgets a resume sent while the link is healthy: the next pause holds until someone resumes it then', async () => {
+    const handle = await start();
+    await eventually(async () => assert.ok((await state(handle)).lastSynced));
+    await handle.signal(linearResumeSignal);
+    link.failure = { type: 'LinearAuthRevoked', message: 'token revoked' };
+    await handle.signal(linearChangeSignal, comment('while-revoked'));
+    await eventually(async () => assert.equal((await state(handle)).paused?.code, 'LinearAuthRevoked'));
+    await new Promise((r) => setTimeout(r, 500));
+    assert.equal(link.count('markLinkPending'), 0);
+    assert.equal((await state(handle)).paused?.code, 'LinearAuthRevoked');
+    link.failure = null;
+    await handle.signal(linearResumeSignal);
+    await eventually(async () => assert.equal((await state(handle)).paused, null));
+    await handle.signal(linearUnlinkSignal);
+    await handle.result();
   });
 
   it('reconciles on its timer and on request: catches a Linear change whose webhook never came, and unmapped comments', async () => {

@@ -141,6 +141,11 @@ export async function linearSyncWorkflow(input: LinearSyncInput): Promise<void> 
   // Every run starts by looking: the first links the two sides, later ones cover whatever happened around the
   // continue-as-new.
   let reconcileDue = true;
+  // The next reconcile is due at a fixed time, not after a quiet interval: on a busy link the quiet interval never
+  // comes, and only a reconcile imports Linear comments whose webhooks were missed. (Runs started before this was
+  // so keep the quiet interval, for replay.)
+  const reconcileOnSchedule = patched('linear-sync-reconcile-on-schedule');
+  let nextReconcileAt = Date.now() + reconcileIntervalMs;
   let resumeRequested = false;
   /** updatedAt of the issue after each of our recent writes (epoch ms). */
   const ownWrites: number[] = [];
@@ -157,7 +162,8 @@ export async function linearSyncWorkflow(input: LinearSyncInput): Promise<void> 
     pending.push(change);
   });
   setHandler(linearResumeSignal, () => {
-    resumeRequested = true;
+    // Only a paused link can resume: remembered on a healthy one, it would undo the next pause at once.
+    if (paused) resumeRequested = true;
   });
   setHandler(linearUnlinkSignal, () => {
     unlinked = true;
@@ -226,6 +232,7 @@ export async function linearSyncWorkflow(input: LinearSyncInput): Promise<void> 
     lastSynced = synced;
     if (reconcile) {
       reconciles += 1;
+      nextReconcileAt = Date.now() + reconcileIntervalMs;
       for (const comment of snapshot.unmappedLinearComments) {
         await acts.importLinearComment({ ...ref, comment });
       }
@@ -266,8 +273,9 @@ export async function linearSyncWorkflow(input: LinearSyncInput): Promise<void> 
       return;
     }
     const reason = { code: failure.type ?? 'Error', reason: failure.message };
-    await acts.markLinkFailed({ ...ref, ...reason });
+    // Paused before the mark is written: a resume sent as soon as the link shows failed must find it paused.
     paused = reason;
+    await acts.markLinkFailed({ ...ref, ...reason });
   };
 
   const continueAsNew = async () => {
@@ -305,10 +313,12 @@ export async function linearSyncWorkflow(input: LinearSyncInput): Promise<void> 
     }
     if (changesThisRun >= maxChanges || workflowInfo().continueAsNewSuggested) return continueAsNew();
     if (pending.length === 0 && !reconcileDue) {
-      const woken = await condition(() => pending.length > 0 || reconcileDue || unlinked, reconcileIntervalMs);
+      const wait = reconcileOnSchedule ? Math.max(1, nextReconcileAt - Date.now()) : reconcileIntervalMs;
+      const woken = await condition(() => pending.length > 0 || reconcileDue || unlinked, wait);
       if (unlinked) break;
       if (!woken) reconcileDue = true;
     }
+    if (reconcileOnSchedule && Date.now() >= nextReconcileAt) reconcileDue = true;
 
     try {
       const batch = [...pending];
