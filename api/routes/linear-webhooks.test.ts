@@ -135,6 +135,15 @@ describe('Linear API: inbound webhooks', () => {
     assert.deepEqual(await signalsOf(workflowId), ['linearChange']);
   });
 
+  it('reads nothing of a body before its signature is proven: an unsigned non-JSON body is a 401, not a 400', async () => {
+    const junk = await post(integrationId, '{not json', { 'linear-signature': signWebhookBody('{}', secret) });
+    assert.equal(junk.status, 401);
+    const signedJunk = await post(integrationId, '{not json', {
+      'linear-signature': signWebhookBody('{not json', secret),
+    });
+    assert.equal(signedJunk.status, 400);
+  });
+
   it('refuses a signed body without webhookTimestamp (no freshness to check)', async () => {
     const body = JSON.stringify({ action: 'update', type: 'Issue', data: { id: randomUUID() } });
     const response = await post(integrationId, body, { 'linear-signature': signWebhookBody(body, secret) });

@@ -38,6 +38,12 @@ export async function receiveLinearWebhook(
   if (!row || !secret) throw notFound('Linear installation');
 
   if (!headers.signature) throw unauthorised('the linear-signature header is missing');
+  const verifier = new LinearWebhookClient(secret);
+  try {
+    verifier.verify(rawBody, headers.signature);
+  } catch {
+    throw unauthorised('the signature does not match this installation’s webhook secret');
+  }
   let timestamp: unknown;
   try {
     timestamp = (JSON.parse(rawBody.toString('utf8')) as Payload).webhookTimestamp;
@@ -46,12 +52,6 @@ export async function receiveLinearWebhook(
   }
   // The SDK skips the freshness check when no timestamp is given; a replay must not get through that way.
   if (typeof timestamp !== 'number') throw new HttpError(400, 'bad_request', 'webhookTimestamp is missing');
-  const verifier = new LinearWebhookClient(secret);
-  try {
-    verifier.verify(rawBody, headers.signature);
-  } catch {
-    throw unauthorised('the signature does not match this installation’s webhook secret');
-  }
   let payload: Payload;
   try {
     payload = verifier.parseData(rawBody, headers.signature, timestamp) as Payload;
