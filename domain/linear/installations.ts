@@ -4,7 +4,7 @@
 import { randomBytes } from 'node:crypto';
 import { AuthenticationLinearError, type LinearClient } from '@linear/sdk';
 import { externalSyncRecords, integrationConfigs } from '@switchboard/database';
-import { and, eq, like } from 'drizzle-orm';
+import { and, eq } from 'drizzle-orm';
 import { linearFailureTypes } from '../../activities/linear/contract.ts';
 import { validationFailed } from '../../api/http/errors.ts';
 import { linearClientFor } from '../../common/linear/client.ts';
@@ -38,7 +38,7 @@ import {
   type linearWebhookRegistration,
   linearWebhookSecretInput,
 } from './schemas.ts';
-import { resumeLink, signalUnlink } from './signals.ts';
+import { resumeFailedLinks, signalUnlink } from './signals.ts';
 
 type TeamView = z.infer<typeof linearTeamView>;
 type ConnectionTest = z.infer<typeof linearConnectionTest>;
@@ -387,35 +387,6 @@ export async function prepareInstallationUpdate(
   const row = await lookupInstallation(deps.db, scope.organizationId, integrationId);
   if (!row || row.isActive) return async () => {};
   return async () => {
-    const paused = await deps.db
-      .select({
-        linkId: externalSyncRecords.id,
-        ticketId: externalSyncRecords.supportRequestId,
-        issueId: externalSyncRecords.externalId,
-      })
-      .from(externalSyncRecords)
-      .where(
-        and(
-          eq(externalSyncRecords.organizationId, scope.organizationId),
-          eq(externalSyncRecords.integrationConfigId, integrationId),
-          eq(externalSyncRecords.syncStatus, 'failed'),
-          like(externalSyncRecords.lastError, `${linearFailureTypes.notConnected}:%`),
-        ),
-      );
-    const temporal = deps.temporal;
-    if (paused.length === 0) return;
-    if (!temporal) {
-      deps.logger.warn(
-        { integrationId, links: paused.length },
-        'Temporal unreachable: paused Linear links not resumed',
-      );
-      return;
-    }
-    for (const link of paused) {
-      await resumeLink(temporal, deps, { organizationId: scope.organizationId, integrationId, ...link }).catch(
-        (error: unknown) =>
-          deps.logger.warn({ err: error, linkId: link.linkId }, 'could not resume a paused Linear link'),
-      );
-    }
+    await resumeFailedLinks(deps, scope.organizationId, integrationId, linearFailureTypes.notConnected);
   };
 }

@@ -2,7 +2,7 @@
 // never changes a link's sync state itself; it signals (and, where the workflow may not be running, starts) it.
 import { externalSyncRecords } from '@switchboard/database';
 import { type Client, WorkflowNotFoundError } from '@temporalio/client';
-import { and, eq } from 'drizzle-orm';
+import { and, eq, like } from 'drizzle-orm';
 import { ticketSearchAttributes, workflowIds, workflowTypes } from '../../temporal-config/index.ts';
 import {
   type LinearLinkChange,
@@ -81,6 +81,8 @@ export async function resumeFailedLinks(
   deps: Pick<LinearDeps, 'db' | 'temporal' | 'ticketsTaskQueue' | 'logger'>,
   organizationId: string,
   integrationId: string,
+  /** Only the links that failed with this failure type (their lastError is `<type>: <reason>`). */
+  onlyFailedWith?: string,
 ): Promise<number> {
   const failed = await deps.db
     .select({
@@ -94,6 +96,7 @@ export async function resumeFailedLinks(
         eq(externalSyncRecords.organizationId, organizationId),
         eq(externalSyncRecords.integrationConfigId, integrationId),
         eq(externalSyncRecords.syncStatus, 'failed'),
+        onlyFailedWith ? like(externalSyncRecords.lastError, `${onlyFailedWith}:%`) : undefined,
       ),
     );
   if (failed.length === 0) return 0;
