@@ -28,7 +28,7 @@ import { testTemporal, uniqueTaskQueue } from '../../test/support/temporal.ts';
 import { syntheticTicketEvent } from '../../test/support/ticket-events.ts';
 import type { SyncedValues } from '../../workflows/linear-sync-plan.ts';
 import { mirroredCommentId } from './comment-ids.ts';
-import { type LinkRef, linearFailureTypes } from './contract.ts';
+import { type LinearIssueDisplay, type LinkRef, linearFailureTypes } from './contract.ts';
 import { createLinearActivities } from './index.ts';
 import { ticketsTaskQueueFor } from './route-ticket-event.ts';
 import {
@@ -64,14 +64,15 @@ describe('Linear activities: sync', function () {
       requestedBy: world.org.scope.actor,
       mode: 'create',
     });
-    const { linkId } = await world.activities.recordLink({
-      organizationId: world.org.organizationId,
-      ticketId: ticket.id,
-      integrationId,
-      issue,
-    });
-    const ref: LinkRef = { organizationId: world.org.organizationId, linkId };
+    const ref = await linkTo(ticket.id, integrationId, issue);
     return { integrationId, ticket, issue, ref };
+  }
+
+  /** Links one more ticket to an issue. */
+  async function linkTo(ticketId: string, integrationId: string, issue: LinearIssueDisplay): Promise<LinkRef> {
+    const organizationId = world.org.organizationId;
+    const { linkId } = await world.activities.recordLink({ organizationId, ticketId, integrationId, issue });
+    return { organizationId, linkId };
   }
 
   async function currentTicket(ticketId: string) {
@@ -441,13 +442,7 @@ describe('Linear activities: sync', function () {
     it('never imports into one ticket what we mirrored from another ticket linked to the same issue', async () => {
       const { integrationId, ticket, issue, ref } = await linkedTicket({ commentsToLinear: 'all' });
       const other = await makeTicket(world, { subject: 'another customer, same bug' });
-      const { linkId } = await world.activities.recordLink({
-        organizationId: world.org.organizationId,
-        ticketId: other.id,
-        integrationId,
-        issue,
-      });
-      const otherRef: LinkRef = { organizationId: world.org.organizationId, linkId };
+      const otherRef = await linkTo(other.id, integrationId, issue);
       const note = await addComment(db(), world.org.scope, ticket.id, {
         body: 'Customer is on plan X.',
         isPublic: false,
