@@ -88,18 +88,17 @@ export async function routeTicketEventToLinear(
   );
 
   const linked = new Set(links.map((l) => l.integrationId));
-  for (const id of await unlinkedByHand(deps, event, installations, linked)) linked.add(id);
-  return {
-    installations: installations.map((installation) => {
-      const parsed = linearConfigSchema.safeParse(installation.config ?? {});
-      return {
-        integrationId: installation.id,
-        autoCreateAll: parsed.success ? parsed.data.autoCreateIssues : false,
-        rules: parsed.success ? parsed.data.autoCreateRules : [],
-        linked: linked.has(installation.id),
-      };
-    }),
-  };
+  const routed = installations.map((installation): RoutedInstallation => {
+    const parsed = linearConfigSchema.safeParse(installation.config ?? {});
+    return {
+      integrationId: installation.id,
+      autoCreateAll: parsed.success ? parsed.data.autoCreateIssues : false,
+      rules: parsed.success ? parsed.data.autoCreateRules : [],
+      linked: linked.has(installation.id),
+    };
+  });
+  const unlinked = await unlinkedByHand(deps, event, routed);
+  return { installations: routed.map((i) => (unlinked.has(i.integrationId) ? { ...i, linked: true } : i)) };
 }
 
 /**
@@ -111,17 +110,12 @@ export async function routeTicketEventToLinear(
 async function unlinkedByHand(
   deps: LinearActivityDeps,
   event: DispatchedTicketEvent,
-  installations: Array<{ id: string; config: unknown }>,
-  linked: Set<string>,
-): Promise<string[]> {
+  installations: RoutedInstallation[],
+): Promise<Set<string>> {
   const candidates = installations
-    .filter((i) => !linked.has(i.id))
-    .filter((i) => {
-      const parsed = linearConfigSchema.safeParse(i.config ?? {});
-      return parsed.success && (parsed.data.autoCreateIssues || parsed.data.autoCreateRules.length > 0);
-    })
-    .map((i) => i.id);
-  if (candidates.length === 0) return [];
+    .filter((i) => !i.linked && (i.autoCreateAll || i.rules.length > 0))
+    .map((i) => i.integrationId);
+  if (candidates.length === 0) return new Set();
   const rows = await deps.db
     .selectDistinct({ integrationId: sql<string>`${auditLog.metadata}->>'integrationId'` })
     .from(auditLog)
@@ -134,5 +128,5 @@ async function unlinkedByHand(
         inArray(sql<string>`${auditLog.metadata}->>'integrationId'`, candidates),
       ),
     );
-  return rows.map((r) => r.integrationId);
+  return new Set(rows.map((r) => r.integrationId));
 }
