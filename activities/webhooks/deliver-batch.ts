@@ -80,7 +80,9 @@ export async function deliverDueBatch(deps: BatchDeps, input: DeliverBatchInput)
   const claimed = await claimDue(db, endpoint, limit, leaseMs);
 
   const { sent, unsent, throttledUntil } = await sendAll(deps, endpoint, claimed, retry);
-  const disableReason = sent.find((s) => s.outcome.verdict === 'disable_endpoint')?.outcome;
+  const disableReason = sent
+    .map((s) => s.outcome)
+    .find((o): o is Extract<AttemptOutcome, { verdict: 'disable_endpoint' }> => o.verdict === 'disable_endpoint');
   const succeeded = sent.filter((s) => s.outcome.verdict === 'delivered').length;
 
   await db.transaction(async (tx) => {
@@ -108,8 +110,7 @@ export async function deliverDueBatch(deps: BatchDeps, input: DeliverBatchInput)
         );
     }
     // In the same transaction as the 410 attempt, so nobody reads that attempt on an endpoint still shown active.
-    if (disableReason && disableReason.verdict === 'disable_endpoint')
-      await disableEndpoint(tx, endpoint, `the endpoint answered ${disableReason.reason}`);
+    if (disableReason) await disableEndpoint(tx, endpoint, `the endpoint answered ${disableReason.reason}`);
     const last = sent.at(-1);
     if (succeeded > 0) await recordIntegrationOutcome(tx, endpoint.organizationId, endpoint.id, { ok: true });
     else if (last && last.outcome.verdict !== 'delivered')
