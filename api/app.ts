@@ -4,6 +4,7 @@ import { existsSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import express from 'express';
+import { integrations, loadIntegrationServers } from '../packages/integrations/index.ts';
 import { authRoutes } from './auth/auth-routes.ts';
 import { authenticate, requireTrustedOrigin } from './auth/authenticate.ts';
 import { type Auth, createAuth, trustedOrigins } from './auth/better-auth.ts';
@@ -14,13 +15,9 @@ import { apiNotFound, errorHandler, requestId, requestLogger, requireJsonBody } 
 import { apiKeysRouter } from './routes/api-keys.ts';
 import { codecRouter } from './routes/codec.ts';
 import { integrationsRouter } from './routes/integrations.ts';
-import { linearCallbackSignIn, linearRouter } from './routes/linear.ts';
-import { linearLinksRouter } from './routes/linear-links.ts';
-import { linearWebhooksRouter } from './routes/linear-webhooks.ts';
 import { meRouter } from './routes/me.ts';
 import { platformRouter } from './routes/platform.ts';
 import { ticketsRouter } from './routes/tickets.ts';
-import { webhooksRouter } from './routes/webhooks.ts';
 
 export type { ApiDeps } from './http/deps.ts';
 
@@ -28,8 +25,10 @@ const DEFAULT_DASHBOARD_DIR = fileURLToPath(new URL('../packages/dashboard/dist'
 
 export type App = express.Express & { locals: { auth: Auth } };
 
-export function createApp(deps: ApiDeps): App {
+/** The app, with the routes of every integration module in `deps.integrations` (default: the product's list). */
+export async function createApp(deps: ApiDeps): Promise<App> {
   const { db, config, logger } = deps;
+  const loaded = await loadIntegrationServers(deps.integrations ?? integrations);
   const auth = createAuth({ db, config, logger });
   const metrics = createMetrics();
   const app = express() as App;
@@ -43,8 +42,8 @@ export function createApp(deps: ApiDeps): App {
   app.use(platformRouter(deps, metrics));
   app.use(codecRouter(deps, auth));
   app.use(authRoutes({ auth, config }));
-  // Signed by Linear over the raw body: before the JSON parser and authentication.
-  app.use(linearWebhooksRouter(deps));
+  // Signed by their senders over the raw body (Linear's webhooks, …): before the JSON parser and authentication.
+  for (const { server } of loaded) if (server.routes?.public) app.use(server.routes.public(deps));
 
   app.use(
     '/api',
@@ -53,14 +52,12 @@ export function createApp(deps: ApiDeps): App {
     requireTrustedOrigin(trustedOrigins(config)),
     express.json({ limit: config.bodyLimit }),
   );
-  app.use('/api/linear/oauth/callback', linearCallbackSignIn);
+  for (const { server } of loaded) for (const h of server.routes?.errorHandlers ?? []) app.use(h.path, h.handler);
   app.use(meRouter(deps));
   app.use(apiKeysRouter(deps));
   app.use(ticketsRouter(deps));
-  app.use(integrationsRouter(deps));
-  app.use(webhooksRouter(deps));
-  app.use(linearRouter(deps));
-  app.use(linearLinksRouter(deps));
+  app.use(integrationsRouter(deps, loaded));
+  for (const { server } of loaded) if (server.routes?.authenticated) app.use(server.routes.authenticated(deps));
   app.use('/api', apiNotFound);
 
   serveDashboard(app, deps.dashboardDir ?? DEFAULT_DASHBOARD_DIR);

@@ -21,7 +21,7 @@ try {
   logger.warn({ err: error, address: config.temporal.address }, 'Temporal is unreachable; starting without it');
 }
 
-const app = createApp({ db: database.db, config, logger, temporal: temporal?.client ?? null });
+const app = await createApp({ db: database.db, config, logger, temporal: temporal?.client ?? null });
 const server = app.listen(config.port, () => {
   logger.info({ port: config.port, publicUrl: config.publicUrl, temporal: temporal !== null }, 'API listening');
 });

@@ -1,49 +1,73 @@
 import assert from 'node:assert/strict';
-import { appendTicketEvent, ticketEvents } from '@switchboard/database';
+import { appendTicketEvent, ticketEvents, webhookDeliveries } from '@switchboard/database';
 import { asc, eq, inArray, isNull } from 'drizzle-orm';
+import { webhooksRelaySubscriber } from '../activities/webhooks/relay-subscriber.ts';
+import { makeEndpoint } from '../activities/webhooks/test-support.ts';
+import { groupBy } from '../common/group-by.ts';
+import type { RelaySubscriber } from '../common/integration-contract.ts';
+import type { TicketEventType } from '../common/ticket-events.ts';
 import { makeOrganization, type TestOrganization } from '../domain/test-fixtures.ts';
 import { createTicket } from '../domain/tickets/create-ticket.ts';
 import { lockTicket } from '../domain/tickets/ticket-record.ts';
-import { workflowIds } from '../temporal-config/index.ts';
 import { testDatabase, truncateAll } from '../test/support/database.ts';
+import { eventually, type TestTemporal, testTemporal } from '../test/support/temporal.ts';
 import {
-  eventually,
-  type RunningWorker,
-  type TestTemporal,
-  testTemporal,
-  uniqueTaskQueue,
-} from '../test/support/temporal.ts';
-import { ticketStateQuery } from '../workflows/messages.ts';
-import { createOutboxRelay, type OutboxRelay, type OutboxRelayOptions, RELAY_LOCK_KEY } from './relay.ts';
+  createOutboxRelay,
+  DEFAULT_PARTITIONS,
+  type OutboxRelay,
+  type OutboxRelayOptions,
+  RELAY_MEMBER_LOCK,
+} from './relay.ts';
+
+/** A subscriber that records what reaches it, per ticket, and refuses the tickets a test names. */
+function recorder(kind: RelaySubscriber['kind'] = 'workflow') {
+  const received = new Map<string, number[]>();
+  const refusing = new Set<string>();
+  let sends = 0;
+  const subscriber: RelaySubscriber = {
+    name: `recorder-${kind}`,
+    kind,
+    async plan(events) {
+      return [...groupBy(events, (e) => e.ticketId)].map(([ticketId, ofTicket]) => ({
+        target: `recorder/${ticketId}`,
+        ticketIds: [ticketId],
+        async send() {
+          sends += 1;
+          if (refusing.has(ticketId)) throw new Error('refused by the test');
+          received.set(ticketId, [...(received.get(ticketId) ?? []), ...ofTicket.map((e) => e.id)]);
+        },
+      }));
+    },
+  };
+  return { subscriber, received, refusing, sends: () => sends };
+}
 
 describe('outbox relay', function () {
   this.timeout(60_000);
   const { db, pool } = testDatabase();
-  const taskQueue = uniqueTaskQueue('relay');
   let temporal: TestTemporal;
-  let worker: RunningWorker;
   let org: TestOrganization;
   const relays: OutboxRelay[] = [];
 
   before(async () => {
     await truncateAll(); // earlier test files' events are not this relay's business
     temporal = await testTemporal();
-    worker = await temporal.startWorker({ db, taskQueue });
     org = await makeOrganization();
+  });
+  beforeEach(async () => {
+    // Each test starts from an empty outbox: a relay dispatches whatever is waiting.
+    await db.update(ticketEvents).set({ dispatchedAt: new Date() }).where(isNull(ticketEvents.dispatchedAt));
   });
   afterEach(async () => {
     for (const relay of relays.splice(0)) await relay.stop();
   });
-  after(async () => {
-    await worker?.stop();
-  });
 
-  function startRelay(options: Partial<OutboxRelayOptions> = {}): OutboxRelay {
+  function startRelay(subscribers: RelaySubscriber[], options: Partial<OutboxRelayOptions> = {}): OutboxRelay {
     const relay = createOutboxRelay({
       db,
       pool,
       temporal: temporal.client,
-      taskQueue,
+      subscribers,
       pollIntervalMs: 200,
       ...options,
     });
@@ -53,14 +77,14 @@ describe('outbox relay', function () {
   }
 
   /** Appends an event the way the domain does: in a transaction, after locking the ticket row. */
-  async function append(ticketId: string, payload: unknown = { note: 'test' }): Promise<number> {
+  async function append(ticketId: string, type: TicketEventType = 'ticket.assigned'): Promise<number> {
     return db.transaction(async (tx) => {
       await lockTicket(tx, org.organizationId, ticketId);
       const row = await appendTicketEvent(tx, {
         organizationId: org.organizationId,
         supportRequestId: ticketId,
-        type: 'ticket.assigned',
-        payload,
+        type,
+        payload: { note: 'test' },
         actorType: 'system',
         actorId: null,
       });
@@ -77,100 +101,157 @@ describe('outbox relay', function () {
     return rows.map((r) => r.id);
   }
 
-  const applied = async (ticketId: string) => {
-    const state = await temporal.client.workflow.getHandle(workflowIds.ticket(ticketId)).query(ticketStateQuery);
-    return { ids: state.recent.map((r) => r.id), duplicatesDropped: state.duplicatesDropped };
-  };
-
   async function undispatched(ids: number[]): Promise<number[]> {
-    const rows = await db.select({ id: ticketEvents.id }).from(ticketEvents).where(inArray(ticketEvents.id, ids));
-    const pending = await db
+    if (ids.length === 0) return [];
+    const rows = await db
       .select({ id: ticketEvents.id })
       .from(ticketEvents)
-      .where(isNull(ticketEvents.dispatchedAt));
-    const waiting = new Set(pending.map((r) => r.id));
-    return rows.map((r) => r.id).filter((id) => waiting.has(id));
+      .where(inArray(ticketEvents.id, ids))
+      .orderBy(asc(ticketEvents.id));
+    const pending = new Set(
+      (await db.select({ id: ticketEvents.id }).from(ticketEvents).where(isNull(ticketEvents.dispatchedAt))).map(
+        (r) => r.id,
+      ),
+    );
+    return rows.map((r) => r.id).filter((id) => pending.has(id));
   }
 
-  it("delivers every ticket's events to its workflow in id order and marks them dispatched", async () => {
+  it("hands each ticket's events to its subscribers once, in id order, and marks them dispatched", async () => {
+    const probe = recorder();
     const tickets = await Promise.all([1, 2, 3].map((i) => createTicket(db, org.scope, { subject: `relay ${i}` })));
     for (let round = 0; round < 3; round++) for (const t of tickets) await append(t.id);
-    const relay = startRelay();
+    const relay = startRelay([probe.subscriber]);
     for (const t of tickets) {
       const ids = await eventIds(t.id);
       assert.equal(ids.length, 4);
-      await eventually(async () => assert.deepEqual((await applied(t.id)).ids, ids));
+      await eventually(async () => assert.deepEqual(probe.received.get(t.id), ids));
       await eventually(async () => assert.deepEqual(await undispatched(ids), []));
     }
+    // Everything was waiting before the relay started: one batch, one send per ticket, not one per event.
+    assert.equal(probe.sends(), 3);
     assert.ok(relay.metrics().dispatched >= 12);
     assert.equal(relay.metrics().isLeader, true);
+    assert.equal(relay.metrics().partitions, DEFAULT_PARTITIONS);
   });
 
   it('wakes on NOTIFY instead of waiting for its poll', async () => {
+    const probe = recorder();
     const ticket = await createTicket(db, org.scope, { subject: 'notify' });
-    startRelay({ pollIntervalMs: 60_000 });
+    startRelay([probe.subscriber], { pollIntervalMs: 60_000 });
     await eventually(async () => assert.deepEqual(await undispatched(await eventIds(ticket.id)), []));
     const id = await append(ticket.id);
     await eventually(async () => assert.deepEqual(await undispatched([id]), []), { timeoutMs: 3_000 });
   });
 
-  it("holds back a ticket's later events while one fails, and lets other tickets through", async () => {
+  it("holds back a ticket's later events while a send about it fails, and lets other tickets through", async () => {
+    const probe = recorder();
     const stuck = await createTicket(db, org.scope, { subject: 'stuck' });
     const other = await createTicket(db, org.scope, { subject: 'other' });
-    // Temporal refuses a payload over its 2 MB blob limit: a real dispatch failure for this one ticket.
-    const tooLarge = await append(stuck.id, { blob: 'x'.repeat(2_500_000) });
-    const after = await append(stuck.id);
+    probe.refusing.add(stuck.id);
+    const first = await append(stuck.id);
     const otherId = await append(other.id);
-    const relay = startRelay({ retryInitialMs: 300, retryMaxMs: 600 });
+    const relay = startRelay([probe.subscriber], { retryInitialMs: 100, retryMaxMs: 300 });
 
-    await eventually(async () => assert.deepEqual((await applied(other.id)).ids, await eventIds(other.id)));
-    await eventually(async () => assert.ok(relay.metrics().failed >= 2, 'the failing ticket is retried'));
-    assert.deepEqual(await undispatched([tooLarge, after, otherId]), [tooLarge, after]);
-    assert.deepEqual((await applied(stuck.id)).ids, [(await eventIds(stuck.id))[0]], 'only ticket.created got through');
+    await eventually(async () => assert.deepEqual(probe.received.get(other.id), await eventIds(other.id)));
+    await eventually(async () => assert.ok(relay.metrics().failed >= 4, 'the failing ticket is retried'));
+    const later = await append(stuck.id);
+    await new Promise((r) => setTimeout(r, 500));
+    assert.deepEqual(await undispatched([first, later, otherId]), [first, later]);
+    assert.equal(probe.received.get(stuck.id), undefined, 'nothing of the stuck ticket got through');
 
-    // Once the event can be delivered, the ticket catches up in order.
-    await db
-      .update(ticketEvents)
-      .set({ payload: { blob: 'small now' } })
-      .where(eq(ticketEvents.id, tooLarge));
-    await eventually(async () => assert.deepEqual((await applied(stuck.id)).ids, await eventIds(stuck.id)));
-    // The relay marks them dispatched once Temporal has accepted the signal, which the workflow may apply first.
-    await eventually(async () => assert.deepEqual(await undispatched([tooLarge, after]), []));
+    // Once it can be delivered, the ticket catches up in order, each event once.
+    probe.refusing.delete(stuck.id);
+    await eventually(async () => assert.deepEqual(probe.received.get(stuck.id), await eventIds(stuck.id)));
+    await eventually(async () => assert.deepEqual(await undispatched([first, later]), []));
   });
 
-  it('lets one relay work at a time; a standby takes over when it stops, and nothing is applied twice', async () => {
-    const ticket = await createTicket(db, org.scope, { subject: 'two relays' });
-    const first = startRelay();
-    await eventually(async () => assert.equal(first.metrics().isLeader, true));
-    const second = startRelay();
+  it('marks an event nobody wants without a single send', async () => {
+    const nobody: RelaySubscriber = { name: 'nobody', kind: 'workflow', plan: async () => [] };
+    const ticket = await createTicket(db, org.scope, { subject: 'unwanted' });
     for (let i = 0; i < 5; i++) await append(ticket.id);
-    await eventually(async () => assert.deepEqual((await applied(ticket.id)).ids, await eventIds(ticket.id)));
-    assert.equal(second.metrics().isLeader, false);
-    assert.equal(second.metrics().dispatched, 0);
-
-    await first.stop();
-    for (let i = 0; i < 5; i++) await append(ticket.id);
-    await eventually(async () => assert.equal(second.metrics().isLeader, true));
-    await eventually(async () => assert.deepEqual((await applied(ticket.id)).ids, await eventIds(ticket.id)));
-    assert.equal((await applied(ticket.id)).duplicatesDropped, 0);
-  });
-
-  it('recovers when its database session is cut: takes the lock again and carries on', async () => {
-    const ticket = await createTicket(db, org.scope, { subject: 'cut session' });
-    const relay = startRelay();
+    const relay = startRelay([nobody]);
     await eventually(async () => assert.deepEqual(await undispatched(await eventIds(ticket.id)), []));
-    const key = RELAY_LOCK_KEY;
-    const cut = await pool.query(
-      `select pg_terminate_backend(pid) as cut from pg_locks
-        where locktype = 'advisory' and granted and classid = $1 and objid = $2
-          and database = (select oid from pg_database where datname = current_database())`,
-      [Number(key >> 32n), Number(key & 0xffffffffn)],
+    assert.equal(relay.metrics().sends, 0);
+    assert.equal(relay.metrics().byKind.none, 6);
+  });
+
+  it('fans a batch out to webhook endpoints with SQL and wakes each endpoint once, whatever the event count', async () => {
+    const a = await makeEndpoint(org.organizationId, {
+      url: 'https://a.example.test/hook',
+      eventTypes: ['ticket.assigned'],
+    });
+    const b = await makeEndpoint(org.organizationId, {
+      url: 'https://b.example.test/hook',
+      eventTypes: ['ticket.assigned'],
+    });
+    const tickets = await Promise.all([1, 2, 3, 4].map((i) => createTicket(db, org.scope, { subject: `fan ${i}` })));
+    const ids: number[] = [];
+    for (let round = 0; round < 10; round++) for (const t of tickets) ids.push(await append(t.id));
+    // The wakes go to the real Temporal server: an endpoint workflow on a queue no worker serves just waits.
+    const relay = startRelay([webhooksRelaySubscriber({ payloadLimitBytes: 256 * 1024 })], {
+      taskQueue: 'relay-test-no-worker',
+    });
+    await eventually(async () => assert.deepEqual(await undispatched(ids), []));
+    assert.equal(relay.metrics().sends, 2, 'one wake per endpoint for the whole batch');
+    for (const endpoint of [a, b]) {
+      const rows = await db.select().from(webhookDeliveries).where(eq(webhookDeliveries.endpointId, endpoint.id));
+      assert.equal(rows.length, 40, 'one delivery per event and endpoint (ticket.created is not subscribed)');
+    }
+  });
+
+  it('splits the partitions between two relays; when one dies the other takes them all, and nothing is lost', async () => {
+    const seenA = recorder();
+    const seenB = recorder();
+    const tickets = await Promise.all(
+      Array.from({ length: 24 }, (_, i) => createTicket(db, org.scope, { subject: `two relays ${i}` })),
     );
-    assert.equal(cut.rowCount, 1, 'the relay held the lock on its own session');
-    // It may lose and retake the lock between two looks at isLeader, so count the loss instead.
+    const first = startRelay([seenA.subscriber]);
+    const second = startRelay([seenB.subscriber]);
+    await eventually(async () => {
+      assert.equal(first.metrics().members, 2);
+      assert.equal(second.metrics().members, 2);
+      assert.equal(first.metrics().partitions + second.metrics().partitions, DEFAULT_PARTITIONS);
+      assert.ok(first.metrics().partitions > 0 && second.metrics().partitions > 0);
+    });
+    for (let round = 0; round < 3; round++) for (const t of tickets) await append(t.id);
+    const everything = async () => (await Promise.all(tickets.map((t) => eventIds(t.id)))).flat();
+    await eventually(async () => assert.deepEqual(await undispatched(await everything()), []));
+    assert.ok(seenA.received.size > 0 && seenB.received.size > 0, 'both relays worked');
+
+    // The first relay's session dies (a crashed worker): its locks go with it.
+    const cut = await pool.query(
+      `select pg_terminate_backend(pid) from pg_locks
+        where locktype = 'advisory' and granted and classid = $1 and objsubid = 2
+          and database = (select oid from pg_database where datname = current_database())
+          and objid = $2`,
+      [RELAY_MEMBER_LOCK, first.metrics().memberSlot],
+    );
+    assert.equal(cut.rowCount, 1);
+    await first.stop();
+    await eventually(async () => assert.equal(second.metrics().partitions, DEFAULT_PARTITIONS));
+    for (const t of tickets) await append(t.id);
+    await eventually(async () => assert.deepEqual(await undispatched(await everything()), []));
+    for (const t of tickets) {
+      const got = [...(seenA.received.get(t.id) ?? []), ...(seenB.received.get(t.id) ?? [])].sort((x, y) => x - y);
+      assert.deepEqual(got, await eventIds(t.id), `ticket ${t.id}: every event once`);
+    }
+  });
+
+  it('recovers when its database session is cut: takes its locks again and carries on', async () => {
+    const probe = recorder();
+    const ticket = await createTicket(db, org.scope, { subject: 'cut session' });
+    const relay = startRelay([probe.subscriber]);
+    await eventually(async () => assert.deepEqual(await undispatched(await eventIds(ticket.id)), []));
+    const cut = await pool.query(
+      `select pg_terminate_backend(pid) from pg_locks
+        where locktype = 'advisory' and granted and classid = $1 and objsubid = 2
+          and database = (select oid from pg_database where datname = current_database())`,
+      [RELAY_MEMBER_LOCK],
+    );
+    assert.equal(cut.rowCount, 1, 'the relay held its member lock on its own session');
     await eventually(async () => assert.equal(relay.metrics().sessionsLost, 1));
     const id = await append(ticket.id);
     await eventually(async () => assert.deepEqual(await undispatched([id]), []));
-    assert.equal(relay.metrics().isLeader, true);
+    assert.equal(relay.metrics().partitions, DEFAULT_PARTITIONS);
   });
 });

@@ -1,16 +1,16 @@
-// Builds the workers: the `tickets` task queue (ticket, SLA and Linear workflows, database activities), the
-// `webhooks` one (endpoint delivery workflows and the webhook activities) and the `linear` one (the Linear
-// activities, rate limited queue-wide). Used by worker/main.ts and by the tests (which pass
-// their own task queue, so runs never share work).
+// Builds the workers: the `tickets` task queue (the shared workflow bundle, the database activities and whatever
+// activities the integrations run next to their workflows), and every queue an integration module declares
+// (webhooks: the endpoint delivery loops and their batches; linear: the calls to Linear, rate limited queue-wide).
+// Used by worker/main.ts and by the tests (which pass their own tickets queue, so runs never share work; every
+// other queue is derived from it).
 import { fileURLToPath } from 'node:url';
 import type { Database } from '@switchboard/database';
 import type { Client } from '@temporalio/client';
 import { bundleWorkflowCode, type NativeConnection, Worker, type WorkflowBundle } from '@temporalio/worker';
 import { createDbActivities } from '../activities/db/index.ts';
-import type { SafePoster } from '../activities/http/safe-post.ts';
-import { createLinearActivities } from '../activities/linear/index.ts';
-import { createWebhookActivities } from '../activities/webhooks/index.ts';
 import type { Config, KeyRing } from '../common/config.ts';
+import type { IntegrationServer, WorkerDeps, WorkerSpec } from '../common/integration-contract.ts';
+import type { Logger } from '../common/logger.ts';
 import { temporalDataConverter } from '../common/temporal-client.ts';
 import { taskQueues } from '../temporal-config/index.ts';
 
@@ -21,109 +21,90 @@ export function bundleWorkflows(path = workflowsPath): Promise<WorkflowBundle> {
   return bundleWorkflowCode({ workflowsPath: path, logger: quietBundlerLogger });
 }
 
-export type TicketsWorkerOptions = {
+/** What every worker of a process shares. */
+export type WorkerCommon = {
   connection: NativeConnection;
   namespace: string;
   codecKeys: KeyRing;
-  db: Database;
-  /**
-   * What the Linear workflows' local activities need (database work and signals run in this worker, next to the
-   * workflows; the calls to Linear go to the linear queue).
-   */
-  linear: { config: Pick<Config, 'credentialKeys' | 'linear' | 'publicUrl'>; temporalClient: Client };
-  taskQueue?: string;
+  /** Needed by every worker that runs workflows (the tickets queue, and queues whose module says so). */
   workflowBundle?: WorkflowBundle;
 };
 
+export type TicketsWorkerOptions = WorkerCommon & {
+  db: Database;
+  /** The loaded integration modules: their tickets-queue activities run here, next to their workflows. */
+  servers: readonly IntegrationServer[];
+  deps: WorkerDeps;
+  taskQueue?: string;
+};
+
 export async function createTicketsWorker(options: TicketsWorkerOptions): Promise<Worker> {
+  const activities: WorkerSpec['activities'] = { ...createDbActivities({ db: options.db }) };
+  for (const server of options.servers) Object.assign(activities, server.ticketsQueueActivities?.(options.deps));
   return Worker.create({
     connection: options.connection,
     namespace: options.namespace,
     taskQueue: options.taskQueue ?? taskQueues.tickets,
     workflowBundle: options.workflowBundle ?? (await bundleWorkflows()),
-    activities: {
-      ...createDbActivities({ db: options.db }),
-      ...createLinearActivities({ db: options.db, ...options.linear }),
-    },
+    activities,
     dataConverter: temporalDataConverter(options.codecKeys),
   });
 }
 
-export type WebhooksWorkerOptions = {
-  connection: NativeConnection;
-  namespace: string;
-  codecKeys: KeyRing;
-  db: Database;
-  config: Pick<Config, 'credentialKeys' | 'webhooks'>;
-  /** The client the enqueue activity wakes endpoint workflows with. */
-  temporalClient: Client;
-  taskQueue?: string;
-  workflowBundle?: WorkflowBundle;
-  poster?: SafePoster;
-  /** Tests only: divides retry waits (SWITCHBOARD_WEBHOOK_RETRY_COMPRESSION). */
-  retryCompression?: number;
-  leaseMarginMs?: number;
-  /**
-   * Batch activities running at once on this worker: each is one endpoint's batch, mostly waiting on the network,
-   * so this is roughly how many endpoints are served in parallel. Default 200.
-   */
-  maxConcurrentActivities?: number;
-};
-
-export async function createWebhooksWorker(options: WebhooksWorkerOptions): Promise<Worker> {
+/** One worker of an integration's queue, as its module declares it. */
+export async function createQueueWorker(common: WorkerCommon, spec: WorkerSpec, ticketsTaskQueue: string) {
   return Worker.create({
-    connection: options.connection,
-    namespace: options.namespace,
-    taskQueue: options.taskQueue ?? taskQueues.webhooks,
-    workflowBundle: options.workflowBundle ?? (await bundleWorkflows()),
-    activities: createWebhookActivities({
-      db: options.db,
-      config: options.config,
-      temporalClient: options.temporalClient,
-      ...(options.poster ? { poster: options.poster } : {}),
-      ...(options.retryCompression ? { retryCompression: options.retryCompression } : {}),
-      ...(options.leaseMarginMs !== undefined ? { leaseMarginMs: options.leaseMarginMs } : {}),
-    }),
-    dataConverter: temporalDataConverter(options.codecKeys),
-    maxConcurrentActivityTaskExecutions: options.maxConcurrentActivities ?? 200,
-    maxConcurrentWorkflowTaskExecutions: 100,
-  });
-}
-
-export type LinearWorkerOptions = {
-  connection: NativeConnection;
-  namespace: string;
-  codecKeys: KeyRing;
-  db: Database;
-  config: Pick<Config, 'credentialKeys' | 'linear' | 'publicUrl'>;
-  /** The client the routing activity signals (and starts) link workflows with. */
-  temporalClient: Client;
-  /** `linear`, or a test's sibling of its ticket queue (linearTaskQueueFor). */
-  taskQueue?: string;
-  /** Activities running at once on this worker (mostly waiting on Linear). Default 50. */
-  maxConcurrentActivities?: number;
-};
-
-/**
- * Activities only: the Linear workflows run on the ticket queue and send their Linear work here, where the queue-wide
- * rate limit spreads every installation's calls, however many workers poll.
- */
-export async function createLinearWorker(options: LinearWorkerOptions): Promise<Worker> {
-  return Worker.create({
-    connection: options.connection,
-    namespace: options.namespace,
-    taskQueue: options.taskQueue ?? taskQueues.linear,
-    activities: createLinearActivities({
-      db: options.db,
-      config: options.config,
-      temporalClient: options.temporalClient,
-    }),
-    dataConverter: temporalDataConverter(options.codecKeys),
-    maxConcurrentActivityTaskExecutions: options.maxConcurrentActivities ?? 50,
-    ...(options.config.linear.activitiesPerSecond > 0
-      ? { maxTaskQueueActivitiesPerSecond: options.config.linear.activitiesPerSecond }
+    connection: common.connection,
+    namespace: common.namespace,
+    taskQueue: spec.taskQueue(ticketsTaskQueue),
+    ...(spec.workflows ? { workflowBundle: common.workflowBundle ?? (await bundleWorkflows()) } : {}),
+    activities: spec.activities,
+    dataConverter: temporalDataConverter(common.codecKeys),
+    ...(spec.maxConcurrentActivities !== undefined
+      ? { maxConcurrentActivityTaskExecutions: spec.maxConcurrentActivities }
       : {}),
+    ...(spec.maxConcurrentWorkflowTasks !== undefined
+      ? { maxConcurrentWorkflowTaskExecutions: spec.maxConcurrentWorkflowTasks }
+      : {}),
+    ...(spec.activitiesPerSecond !== undefined ? { maxTaskQueueActivitiesPerSecond: spec.activitiesPerSecond } : {}),
   });
+}
+
+/** The tickets worker and every integration's queue workers, for one process. */
+export async function createAllWorkers(
+  common: WorkerCommon,
+  options: {
+    db: Database;
+    config: Config;
+    logger: Logger;
+    temporal: Client;
+    servers: readonly IntegrationServer[];
+    ticketsTaskQueue?: string;
+    overrides?: WorkerDeps['overrides'];
+  },
+): Promise<Worker[]> {
+  const ticketsTaskQueue = options.ticketsTaskQueue ?? taskQueues.tickets;
+  const deps: WorkerDeps = {
+    db: options.db,
+    config: options.config,
+    logger: options.logger,
+    temporal: options.temporal,
+    ...(options.overrides ? { overrides: options.overrides } : {}),
+  };
+  const workers = [
+    await createTicketsWorker({
+      ...common,
+      db: options.db,
+      servers: options.servers,
+      deps,
+      taskQueue: ticketsTaskQueue,
+    }),
+  ];
+  for (const server of options.servers) {
+    for (const spec of server.workers?.(deps) ?? [])
+      workers.push(await createQueueWorker(common, spec, ticketsTaskQueue));
+  }
+  return workers;
 }
 
 // The bundler reports every module at info level; only its warnings and errors are worth a log line.

@@ -1,6 +1,6 @@
-// The worker process: runs the `tickets` task queue (ticket, SLA and Linear workflows, database activities), the
-// `webhooks` task queue (endpoint delivery workflows and their activities), the `linear` task queue (the Linear
-// activities) and the outbox relay that feeds them.
+// The worker process: runs the `tickets` task queue (the workflows, the database activities), every queue the
+// integration modules declare (packages/integrations: webhooks' delivery loops, Linear's rate-limited calls, …) and
+// the outbox relay that hands ticket events to them.
 // Several can run at once: Temporal shares the task queues among them and only one relay is active at a time (the
 // others stand by for its lock). GET /metrics on WORKER_METRICS_PORT shows the relay's counters.
 import { connectDatabase } from '@switchboard/database';
@@ -9,7 +9,9 @@ import { loadConfig } from '../common/config.ts';
 import { createLogger } from '../common/logger.ts';
 import { connectTemporalClient } from '../common/temporal-client.ts';
 import { createOutboxRelay } from '../outbox/relay.ts';
-import { bundleWorkflows, createLinearWorker, createTicketsWorker, createWebhooksWorker } from './create-worker.ts';
+import { relaySubscribers } from '../outbox/relay-subscribers.ts';
+import { loadIntegrationServers } from '../packages/integrations/index.ts';
+import { bundleWorkflows, createAllWorkers } from './create-worker.ts';
 import { relayRegistry, startMetricsServer } from './metrics-server.ts';
 
 const config = loadConfig();
@@ -27,35 +29,23 @@ const temporal = await untilConnected(() =>
   }),
 );
 
-const workflowBundle = await bundleWorkflows();
-const worker = await createTicketsWorker({
-  connection,
-  namespace: config.temporal.namespace,
-  codecKeys: config.codecKeys,
+const servers = (await loadIntegrationServers()).map((i) => i.server);
+const workers = await createAllWorkers(
+  {
+    connection,
+    namespace: config.temporal.namespace,
+    codecKeys: config.codecKeys,
+    workflowBundle: await bundleWorkflows(),
+  },
+  { db: database.db, config, logger, temporal: temporal.client, servers },
+);
+const relay = createOutboxRelay({
   db: database.db,
-  workflowBundle,
-  linear: { config, temporalClient: temporal.client },
+  pool: database.pool,
+  temporal: temporal.client,
+  subscribers: relaySubscribers(servers, config),
+  logger,
 });
-const webhooksWorker = await createWebhooksWorker({
-  connection,
-  namespace: config.temporal.namespace,
-  codecKeys: config.codecKeys,
-  db: database.db,
-  config,
-  temporalClient: temporal.client,
-  workflowBundle,
-  // For test deployments that run the day-long retry schedule in minutes; unset (1) in production.
-  retryCompression: Number(process.env.SWITCHBOARD_WEBHOOK_RETRY_COMPRESSION ?? 1),
-});
-const linearWorker = await createLinearWorker({
-  connection,
-  namespace: config.temporal.namespace,
-  codecKeys: config.codecKeys,
-  db: database.db,
-  config,
-  temporalClient: temporal.client,
-});
-const relay = createOutboxRelay({ db: database.db, pool: database.pool, temporal: temporal.client, logger });
 
 // The SDK's runtime shuts the worker down on SIGINT/SIGTERM (in-flight tasks finish first); the relay stops with it.
 relay.start();
@@ -65,7 +55,7 @@ const metricsServer =
     : undefined;
 logger.info(
   {
-    taskQueues: [worker.options.taskQueue, webhooksWorker.options.taskQueue, linearWorker.options.taskQueue],
+    taskQueues: workers.map((w) => w.options.taskQueue),
     address: config.temporal.address,
   },
   'worker started',
@@ -73,7 +63,6 @@ logger.info(
 let exitCode = 0;
 try {
   // One stopping (a fatal error) stops the others, so the process never runs part of a worker.
-  const workers = [worker, webhooksWorker, linearWorker];
   const stopOthers = () => {
     for (const w of workers) if (w.getState() === 'RUNNING') w.shutdown();
   };

@@ -69,6 +69,11 @@ export type LinearSyncCarried = {
 
 /** A ticket event or a Linear webhook for this link. */
 export const linearChangeSignal = defineSignal<[LinearLinkChange]>('linearChange');
+/**
+ * Several changes at once, in order: what the outbox relay sends when a batch holds more than one of a ticket's
+ * events for the link (one signal per link per batch, not one per event).
+ */
+export const linearChangesSignal = defineSignal<[LinearLinkChange[]]>('linearChanges');
 /** The link failed (revoked token, deleted issue) and someone fixed it: retry, keeping the queued changes. */
 export const linearResumeSignal = defineSignal('resume');
 /** The link was removed (its row is gone): finish what is running and end. */

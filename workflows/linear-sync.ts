@@ -27,6 +27,7 @@ import {
   type LinearSyncInput,
   type LinearSyncState,
   linearChangeSignal,
+  linearChangesSignal,
   linearReconcileSignal,
   linearResumeSignal,
   linearSyncStateQuery,
@@ -151,7 +152,7 @@ export async function linearSyncWorkflow(input: LinearSyncInput): Promise<void> 
   const ownWrites: number[] = [];
   let unlinked = false;
 
-  setHandler(linearChangeSignal, (change) => {
+  const receive = (change: LinearLinkChange) => {
     if (change.kind === 'linear-webhook') {
       // Linear redelivers when it did not see our 200 in time; the second copy is the same change.
       if (seen.has(change.change.deliveryId)) return;
@@ -160,6 +161,10 @@ export async function linearSyncWorkflow(input: LinearSyncInput): Promise<void> 
       if (recent.length > RECENT_DELIVERIES) seen.delete(recent.shift()!);
     }
     pending.push(change);
+  };
+  setHandler(linearChangeSignal, receive);
+  setHandler(linearChangesSignal, (changes) => {
+    for (const change of changes) receive(change);
   });
   setHandler(linearResumeSignal, () => {
     // Only a paused link can resume: remembered on a healthy one, it would undo the next pause at once.

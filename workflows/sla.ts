@@ -18,12 +18,12 @@ import {
   workflowInfo,
 } from '@temporalio/workflow';
 import type { DbActivities, SlaTicketFacts } from '../activities/db/index.ts';
-import type { DispatchedTicketEvent, TicketSnapshot } from '../common/ticket-events.ts';
 import { coreIntegrationTypes, workflowIds } from '../temporal-config/index.ts';
 import { type SlaMilestone, type SlaWatchInput, slaStateQuery, slaTicketChangedSignal } from './messages.ts';
 import type { Subscription, SubscriptionContext } from './registry.ts';
+import { slaInterest } from './sla-plan-events.ts';
 
-export const DEFAULT_SLA_WARNING_SHARE = 0.75;
+export { DEFAULT_SLA_WARNING_SHARE } from './sla-plan-events.ts';
 
 const { loadSlaTicket, emitSlaEvent } = proxyActivities<DbActivities>({
   startToCloseTimeout: '30 seconds',
@@ -118,34 +118,18 @@ function elapsedShare(createdAt: string, dueAt: string, now: number): number {
 }
 
 /**
- * The ticket workflow's side of the watch: start it when a ticket has an open deadline, tell it when a change
- * may move one. `ticket.updated` accompanies every change of a ticket's fields, so status changes need no
- * separate subscription.
+ * The side of the watch in ticket workflows of earlier releases (the outbox relay now signals the watch itself,
+ * see activities/db/sla-relay.ts): start it when a ticket has an open deadline, tell it when a change may move one.
  */
 export const slaSubscription: Subscription = {
   name: 'sla',
   eventTypes: ['ticket.created', 'ticket.updated', 'comment.created'],
   async handle(event, ctx) {
-    const ticket = (event.payload as { ticket: TicketSnapshot }).ticket;
-    if (hasOpenDeadline(ticket)) {
-      // A comment only matters while a first response is awaited; the watch re-reads whether it was one.
-      if (event.type === 'comment.created' && ticket.firstResponseDueAt === null) return;
-      await startOrSignalWatch(ctx);
-    } else if (event.type === 'ticket.updated' && touchesDeadlines(event)) {
-      await signalWatchIfRunning(ctx);
-    }
+    const interest = slaInterest(event);
+    if (interest === 'start') await startOrSignalWatch(ctx);
+    else if (interest === 'nudge') await signalWatchIfRunning(ctx);
   },
 };
-
-function hasOpenDeadline(ticket: TicketSnapshot): boolean {
-  const open = ticket.status !== 'solved' && ticket.status !== 'closed';
-  return open && (ticket.firstResponseDueAt !== null || ticket.resolutionDueAt !== null);
-}
-
-function touchesDeadlines(event: DispatchedTicketEvent): boolean {
-  const changes = (event.payload as { changes?: Record<string, unknown> }).changes ?? {};
-  return ['status', 'firstResponseDueAt', 'resolutionDueAt'].some((field) => field in changes);
-}
 
 /** The watch is a child that outlives the ticket workflow's runs (ABANDON), so it survives continue-as-new. */
 async function startOrSignalWatch(ctx: SubscriptionContext): Promise<void> {

@@ -1,14 +1,10 @@
-// From a ticket event to pending deliveries: one message per event (its webhook-id), one delivery per enabled
-// endpoint of the organisation subscribed to the type. Idempotent, so the activity can be retried freely: the
-// message is keyed by the event id, a delivery by (message, endpoint).
-import {
-  type Database,
-  integrationConfigs,
-  webhookAttempts,
-  webhookDeliveries,
-  webhookMessages,
-} from '@switchboard/database';
-import { and, eq, sql } from 'drizzle-orm';
+// From ticket events to pending deliveries, for a whole relay batch at once: one message per event (its
+// webhook-id), one delivery per endpoint that was enabled and subscribed to the type when the event happened.
+// Idempotent, so a batch can be planned again after any failure: a message is keyed by its event id, a delivery by
+// (message, endpoint). The statements are set-based (array parameters), so their number does not grow with the
+// batch or with the endpoints.
+import { type Database, integrationConfigs, webhookMessages } from '@switchboard/database';
+import { and, eq, inArray, sql } from 'drizzle-orm';
 import type { DispatchedTicketEvent } from '../../common/ticket-events.ts';
 import { type EndpointConfigFields, subscribedTypes } from './endpoint.ts';
 import { newMessageId } from './message-id.ts';
@@ -26,82 +22,157 @@ export type EnqueueResult = {
   refused?: string;
 };
 
+/** A pending delivery's endpoint, and the tickets whose events it carries (they wait for its wake). */
+export type EndpointToWake = { endpointId: string; organizationId: string; ticketIds: string[] };
+
+export type FanOutResult = {
+  /** Per event id: its message id, or null when no endpoint wanted it; and why it was refused, if it was. */
+  messages: Map<number, { messageId: string; refused?: string }>;
+  /** Every endpoint with a pending delivery from these events, once each. */
+  endpoints: EndpointToWake[];
+};
+
+type EndpointRow = { id: string; organizationId: string; config: unknown; createdAt: Date };
+
+/** Turns a batch of events (any tickets, any organisations) into messages and deliveries. */
+export async function fanOutDeliveries(
+  db: Database,
+  events: readonly DispatchedTicketEvent[],
+  payloadLimitBytes: number,
+): Promise<FanOutResult> {
+  const result: FanOutResult = { messages: new Map(), endpoints: [] };
+  if (events.length === 0) return result;
+  const organizationIds = [...new Set(events.map((e) => e.organizationId))];
+  const endpoints: EndpointRow[] = await db
+    .select({
+      id: integrationConfigs.id,
+      organizationId: integrationConfigs.organizationId,
+      config: integrationConfigs.config,
+      createdAt: integrationConfigs.createdAt,
+    })
+    .from(integrationConfigs)
+    .where(
+      and(
+        inArray(integrationConfigs.organizationId, organizationIds),
+        eq(integrationConfigs.integrationType, 'webhook'),
+        eq(integrationConfigs.isActive, true),
+      ),
+    );
+  if (endpoints.length === 0) return result;
+  const byOrganization = new Map<string, Array<EndpointRow & { types: Set<string> }>>();
+  for (const e of endpoints) {
+    const list = byOrganization.get(e.organizationId) ?? [];
+    list.push({ ...e, types: new Set(subscribedTypes(e.config as EndpointConfigFields)) });
+    byOrganization.set(e.organizationId, list);
+  }
+
+  type Planned = { event: DispatchedTicketEvent; endpointIds: string[]; body: unknown; refused?: string };
+  const planned: Planned[] = [];
+  for (const event of events) {
+    const at = Date.parse(event.createdAt);
+    // An endpoint created after the event never hears of it, however late the relay gets to the event.
+    const wanting = (byOrganization.get(event.organizationId) ?? []).filter(
+      (e) => e.types.has(event.type) && e.createdAt.getTime() <= at,
+    );
+    if (wanting.length === 0) continue;
+    const body = webhookBody(event.type, event.createdAt, event.payload);
+    const size = Buffer.byteLength(JSON.stringify(body));
+    const refused =
+      size > payloadLimitBytes
+        ? `payload is ${size} bytes, over the ${payloadLimitBytes}-byte limit: not sent`
+        : undefined;
+    // An oversized body is not kept: the ticket event still holds it, and storing it would be the cost we refuse.
+    planned.push({
+      event,
+      endpointIds: wanting.map((e) => e.id),
+      body: refused ? webhookBody(event.type, event.createdAt, null) : body,
+      ...(refused ? { refused } : {}),
+    });
+  }
+  if (planned.length === 0) return result;
+
+  const messageIds = await db.transaction(async (tx) => {
+    await tx.execute(sql`
+      insert into webhook_messages (id, organization_id, event_id, ticket_id, event_type, payload)
+      select * from unnest(
+        ${sql.param(planned.map(() => newMessageId()))}::text[],
+        ${sql.param(planned.map((p) => p.event.organizationId))}::uuid[],
+        ${sql.param(planned.map((p) => p.event.id))}::bigint[],
+        ${sql.param(planned.map((p) => p.event.ticketId))}::uuid[],
+        ${sql.param(planned.map((p) => p.event.type))}::text[],
+        ${sql.param(planned.map((p) => JSON.stringify(p.body)))}::jsonb[])
+      on conflict (event_id) where event_id is not null do nothing`);
+    // Ours, or those of an earlier run of the same batch.
+    const rows = await tx
+      .select({ id: webhookMessages.id, eventId: webhookMessages.eventId })
+      .from(webhookMessages)
+      .where(
+        inArray(
+          webhookMessages.eventId,
+          planned.map((p) => p.event.id),
+        ),
+      );
+    const ids = new Map(rows.map((r) => [r.eventId!, r.id]));
+
+    const deliveries = planned.flatMap((p) =>
+      p.endpointIds.map((endpointId) => ({ p, endpointId, messageId: ids.get(p.event.id)! })),
+    );
+    await tx.execute(sql`
+      with inserted as (
+        insert into webhook_deliveries (organization_id, endpoint_id, message_id, status, next_attempt_at)
+        select o, e, m, s::webhook_delivery_status, case when s = 'pending' then now() end
+        from unnest(
+          ${sql.param(deliveries.map((d) => d.p.event.organizationId))}::uuid[],
+          ${sql.param(deliveries.map((d) => d.endpointId))}::uuid[],
+          ${sql.param(deliveries.map((d) => d.messageId))}::text[],
+          ${sql.param(deliveries.map((d) => (d.p.refused ? 'failed' : 'pending')))}::text[]) as x(o, e, m, s)
+        on conflict (message_id, endpoint_id) do nothing
+        returning id, organization_id, endpoint_id, message_id, status)
+      -- A refused payload gets its failed delivery and one attempt saying why, so the log shows it.
+      insert into webhook_attempts
+        (organization_id, delivery_id, endpoint_id, attempt_number, started_at, duration_ms, error_class,
+         response_excerpt, outcome)
+      select i.organization_id, i.id, i.endpoint_id, 0, now(), 0, 'payload_too_large', r.reason, 'failed'
+      from inserted i
+      join unnest(${sql.param(planned.filter((p) => p.refused).map((p) => ids.get(p.event.id)!))}::text[],
+                  ${sql.param(planned.filter((p) => p.refused).map((p) => p.refused!))}::text[]) as r(m, reason)
+        on r.m = i.message_id
+      where i.status = 'failed'`);
+    return ids;
+  });
+
+  const wakes = new Map<string, EndpointToWake & { tickets: Set<string> }>();
+  for (const p of planned) {
+    result.messages.set(p.event.id, {
+      messageId: messageIds.get(p.event.id)!,
+      ...(p.refused ? { refused: p.refused } : {}),
+    });
+    // A retry of the batch finds its deliveries already there; waking their endpoints again is harmless.
+    if (p.refused) continue;
+    for (const endpointId of p.endpointIds) {
+      const wake = wakes.get(endpointId) ?? {
+        endpointId,
+        organizationId: p.event.organizationId,
+        ticketIds: [],
+        tickets: new Set<string>(),
+      };
+      wake.tickets.add(p.event.ticketId);
+      wakes.set(endpointId, wake);
+    }
+  }
+  result.endpoints = [...wakes.values()].map(({ tickets, ...w }) => ({ ...w, ticketIds: [...tickets] }));
+  return result;
+}
+
+/** One event at a time: what the ticket workflows of earlier releases still call through their activity. */
 export async function enqueueDeliveries(
   db: Database,
   event: DispatchedTicketEvent,
   payloadLimitBytes: number,
 ): Promise<EnqueueResult> {
-  const endpoints = await db
-    .select({ id: integrationConfigs.id, config: integrationConfigs.config })
-    .from(integrationConfigs)
-    .where(
-      and(
-        eq(integrationConfigs.organizationId, event.organizationId),
-        eq(integrationConfigs.integrationType, 'webhook'),
-        eq(integrationConfigs.isActive, true),
-      ),
-    );
-  const subscribed = endpoints.filter((e) => subscribedTypes(e.config as EndpointConfigFields).includes(event.type));
-  if (subscribed.length === 0) return { messageId: null, endpointIds: [] };
-
-  const body = webhookBody(event.type, event.createdAt, event.payload);
-  const size = Buffer.byteLength(JSON.stringify(body));
-  const refused =
-    size > payloadLimitBytes
-      ? `payload is ${size} bytes, over the ${payloadLimitBytes}-byte limit: not sent`
-      : undefined;
-
-  return db.transaction(async (tx) => {
-    await tx
-      .insert(webhookMessages)
-      .values({
-        id: newMessageId(),
-        organizationId: event.organizationId,
-        eventId: event.id,
-        ticketId: event.ticketId,
-        eventType: event.type,
-        // An oversized body is not kept: the ticket event still holds it, and storing it would be the cost we refuse.
-        payload: refused ? webhookBody(event.type, event.createdAt, null) : body,
-      })
-      .onConflictDoNothing({ target: webhookMessages.eventId, where: sql`${webhookMessages.eventId} is not null` });
-    const [message] = await tx
-      .select({ id: webhookMessages.id })
-      .from(webhookMessages)
-      .where(eq(webhookMessages.eventId, event.id));
-    const messageId = message!.id;
-    const now = new Date();
-    const inserted = await tx
-      .insert(webhookDeliveries)
-      .values(
-        subscribed.map((e) => ({
-          organizationId: event.organizationId,
-          endpointId: e.id,
-          messageId,
-          status: refused ? ('failed' as const) : ('pending' as const),
-          nextAttemptAt: refused ? null : now,
-        })),
-      )
-      .onConflictDoNothing({ target: [webhookDeliveries.messageId, webhookDeliveries.endpointId] })
-      .returning({ id: webhookDeliveries.id, endpointId: webhookDeliveries.endpointId });
-    if (refused) {
-      if (inserted.length > 0) {
-        await tx.insert(webhookAttempts).values(
-          inserted.map((d) => ({
-            organizationId: event.organizationId,
-            deliveryId: d.id,
-            endpointId: d.endpointId,
-            attemptNumber: 0,
-            startedAt: now,
-            durationMs: 0,
-            errorClass: 'payload_too_large',
-            responseExcerpt: refused,
-            outcome: 'failed',
-          })),
-        );
-      }
-      return { messageId, endpointIds: [], refused };
-    }
-    // A retry of this activity finds its deliveries already there; waking their endpoints again is harmless.
-    return { messageId, endpointIds: subscribed.map((e) => e.id) };
-  });
+  const { messages, endpoints } = await fanOutDeliveries(db, [event], payloadLimitBytes);
+  const message = messages.get(event.id);
+  if (!message) return { messageId: null, endpointIds: [] };
+  if (message.refused) return { messageId: message.messageId, endpointIds: [], refused: message.refused };
+  return { messageId: message.messageId, endpointIds: endpoints.map((e) => e.endpointId) };
 }

@@ -1,15 +1,9 @@
-import type { Database } from '@switchboard/database';
-import type { Client } from '@temporalio/client';
-import type { Config } from '../../common/config.ts';
-import type { Logger } from '../../common/logger.ts';
+import type { IntegrationDefinition, ServiceDeps } from '../../common/integration-contract.ts';
 
 /** What the API needs from the outside world; every router factory receives it. */
-export type ApiDeps = {
-  db: Database;
-  config: Config;
-  logger: Logger;
-  /** Null when Temporal was unreachable at start: /readyz reports it, workflow-starting routes fail with 503. */
-  temporal: Client | null;
+export type ApiDeps = ServiceDeps & {
   /** Built dashboard files served with SPA fallback (default packages/dashboard/dist). */
   dashboardDir?: string;
+  /** The integration modules to serve (default: the product's list, packages/integrations); tests may add one. */
+  integrations?: readonly IntegrationDefinition[];
 };

@@ -13,7 +13,7 @@ export async function generateOpenApiYaml(): Promise<string> {
   // pg pools connect lazily: this one never does.
   const database = connectDatabase('postgres://openapi-generation.invalid/none', 1);
   try {
-    createApp({
+    await createApp({
       db: database.db,
       config: loadConfig({
         BETTER_AUTH_SECRET: 'openapi-generation-only-not-a-real-secret',

@@ -11,6 +11,7 @@ import {
   type TestUser,
 } from '../../test/support/api.ts';
 import { testDatabase } from '../../test/support/database.ts';
+import { withProbes } from '../../test/support/probe-integrations.ts';
 
 const slackToken = 'xoxb-111111111111-222222222222-SECRETsecretSECRET';
 const signingSecret = 'slack-signing-secret-0123456789abcdef';
@@ -27,7 +28,8 @@ describe('integrations API', () => {
   let admin: TestUser;
 
   before(async () => {
-    api = await startTestApi();
+    // The probes stand for integrations the product does not ship; they plug in through the module list.
+    api = await startTestApi({ integrations: withProbes });
   });
   after(() => api.close());
   beforeEach(async () => {
@@ -36,7 +38,7 @@ describe('integrations API', () => {
 
   const createSlack = () =>
     admin.fetch('POST', '/api/integrations', {
-      integrationType: 'slack',
+      integrationType: 'probe',
       name: 'Support Slack',
       config: { defaultChannel: 'C0123' },
       credentials: { botToken: slackToken, signingSecret },
@@ -114,7 +116,7 @@ describe('integrations API', () => {
     assert.equal(rotated.body.credentialsHint, '••••');
 
     const slack = await admin.fetch('POST', '/api/integrations', {
-      integrationType: 'slack',
+      integrationType: 'probe',
       name: 'Slack',
       config: {},
       credentials: { botToken: 'xoxb-short', signingSecret: signing },
@@ -158,12 +160,12 @@ describe('integrations API', () => {
         { integrationType: 'webhook', name: 'w', config: { url: 'https://example.com/hook', eventTypes: ['nope'] } },
         'config.eventTypes.0',
       ],
-      [{ integrationType: 'email', name: 'e', config: { fromAddress: 'not an email' } }, 'config.fromAddress'],
-      [{ integrationType: 'email', name: 'e', config: {} }, 'config.fromAddress'],
+      [{ integrationType: 'probe-mail', name: 'e', config: { fromAddress: 'not an email' } }, 'config.fromAddress'],
+      [{ integrationType: 'probe-mail', name: 'e', config: {} }, 'config.fromAddress'],
       [{ integrationType: 'linear', name: 'l', config: { teamId: 7 } }, 'config.teamId'],
       [{ integrationType: 'jira', name: 'j', config: {} }, 'integrationType'],
-      [{ integrationType: 'slack', name: '', config: {} }, 'name'],
-      [{ integrationType: 'slack', name: 's', config: {}, credentials: 'token' }, 'credentials'],
+      [{ integrationType: 'probe', name: '', config: {} }, 'name'],
+      [{ integrationType: 'probe', name: 's', config: {}, credentials: 'token' }, 'credentials'],
     ];
     for (const [body, field] of cases) {
       const response = await admin.fetch('POST', '/api/integrations', body);
@@ -174,7 +176,7 @@ describe('integrations API', () => {
       );
     }
     const unknown = await admin.fetch('POST', '/api/integrations', {
-      integrationType: 'slack',
+      integrationType: 'probe',
       name: 's',
       config: { channel: 'C1' },
     });
@@ -185,7 +187,7 @@ describe('integrations API', () => {
 
   it('validates a config change against the stored type', async () => {
     const created = await admin.fetch('POST', '/api/integrations', {
-      integrationType: 'email',
+      integrationType: 'probe-mail',
       name: 'Mail',
       config: { fromAddress: 'support@acme.test' },
     });
@@ -224,7 +226,7 @@ describe('integrations API', () => {
       assert.equal(read.status, 200);
       assertNoSecrets(read, slackToken);
       for (const [method, path, body] of [
-        ['POST', '/api/integrations', { integrationType: 'slack', name: 's', config: {} }],
+        ['POST', '/api/integrations', { integrationType: 'probe', name: 's', config: {} }],
         ['PATCH', `/api/integrations/${created.body.id}`, { name: 'renamed' }],
         ['DELETE', `/api/integrations/${created.body.id}`, undefined],
       ] as const) {

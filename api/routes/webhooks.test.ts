@@ -391,13 +391,17 @@ describe('webhooks API', () => {
     });
 
     it('answers 404 for an endpoint or delivery id that does not exist, and for another integration type', async () => {
-      const slack = await admin.fetch('POST', '/api/integrations', { integrationType: 'slack', name: 's', config: {} });
-      for (const id of [randomUUID(), slack.body.id]) {
+      // An integration of another type, as any module would store it.
+      const [other] = await testDatabase()
+        .db.insert(integrationConfigs)
+        .values({ organizationId: admin.organizationId, integrationType: 'probe', name: 's', config: {} })
+        .returning({ id: integrationConfigs.id });
+      for (const id of [randomUUID(), other!.id]) {
         assert.equal((await admin.fetch('GET', `/api/webhooks/endpoints/${id}`)).status, 404);
         assert.equal((await admin.fetch('POST', `/api/webhooks/endpoints/${id}/rotate-secret`, {})).status, 404);
         assert.equal((await admin.fetch('DELETE', `/api/webhooks/endpoints/${id}`)).status, 404);
       }
-      assert.equal((await admin.fetch('GET', `/api/integrations/${slack.body.id}`)).status, 200);
+      assert.equal((await admin.fetch('GET', `/api/integrations/${other!.id}`)).status, 200);
       assert.equal((await admin.fetch('GET', '/api/webhooks/endpoints/not-a-uuid')).status, 422);
     });
   });

@@ -14,7 +14,7 @@ export type IntegrationType = (typeof integrationTypes)[number];
  * Secrets as a flat object of named values (e.g. { apiKey } or { botToken, signingSecret }). Types
  * that know their secrets' shape replace this with a strict schema of their own.
  */
-const namedSecrets = z
+export const namedSecrets = z
   .record(z.string().min(1).max(100), z.union([z.string().min(1).max(10_000), z.number(), z.boolean()]))
   .refine((value) => Object.keys(value).length > 0, 'credentials must name at least one secret')
   .refine((value) => Object.keys(value).length <= 20, 'at most 20 credential fields');

@@ -4,9 +4,15 @@ import type { KeyRing } from '../../common/config.ts';
 import { recordAudit } from '../audit.ts';
 import { parseInput } from '../parse-input.ts';
 import type { Scope } from '../scope.ts';
-import { credentialsHint, sealCredentials } from './credentials.ts';
+import type { IntegrationType } from './config-schemas.ts';
+import { type Credentials, credentialsHint, sealCredentials } from './credentials.ts';
 import { toIntegrationView } from './read-integrations.ts';
-import { type CreateIntegrationInput, createIntegrationInput, type IntegrationView } from './schemas.ts';
+import {
+  type CreateIntegrationInput,
+  createIntegrationInput,
+  type createIntegrationInputFor,
+  type IntegrationView,
+} from './schemas.ts';
 
 /** Stores a new integration; its credentials are sealed before they reach the database. */
 export async function createIntegration(
@@ -14,8 +20,9 @@ export async function createIntegration(
   keys: KeyRing,
   scope: Scope,
   rawInput: CreateIntegrationInput,
+  schema: ReturnType<typeof createIntegrationInputFor> = createIntegrationInput,
 ): Promise<IntegrationView> {
-  const input = parseInput(createIntegrationInput, rawInput);
+  const input = parseInput(schema, rawInput);
   // The id is chosen here because the credentials are sealed to it before the row exists.
   const id = randomUUID();
   return db.transaction(async (tx) => {
@@ -24,12 +31,15 @@ export async function createIntegration(
       .values({
         id,
         organizationId: scope.organizationId,
-        integrationType: input.integrationType,
+        // Only types with a module parse (createIntegrationInput), and each module's type is a stored type.
+        integrationType: input.integrationType as IntegrationType,
         name: input.name,
         isActive: input.isActive ?? true,
         config: input.config,
-        credentials: input.credentials ? sealCredentials(keys, scope.organizationId, id, input.credentials) : null,
-        credentialsHint: input.credentials ? credentialsHint(input.credentials) : null,
+        credentials: input.credentials
+          ? sealCredentials(keys, scope.organizationId, id, input.credentials as Credentials)
+          : null,
+        credentialsHint: input.credentials ? credentialsHint(input.credentials as Credentials) : null,
       })
       .returning();
     await recordAudit(tx, scope, {

@@ -4,13 +4,12 @@ import { eq } from 'drizzle-orm';
 import { loadConfig } from '../../common/config.ts';
 import { openJson } from '../../common/crypto/envelope.ts';
 import { testDatabase } from '../../test/support/database.ts';
+import { createIntegrationWithProbes, updateIntegrationWithProbes } from '../../test/support/probe-integrations.ts';
 import { httpError, makeOrganization, writeCounts } from '../test-fixtures.ts';
-import { createIntegration } from './create-integration.ts';
 import { credentialContext, credentialsHint, loadIntegrationCredentials } from './credentials.ts';
 import { deleteIntegration } from './delete-integration.ts';
 import { integrationHealth } from './health.ts';
 import { getIntegration, listIntegrations } from './read-integrations.ts';
-import { updateIntegration } from './update-integration.ts';
 
 describe('integration configs', () => {
   const { db } = testDatabase();
@@ -21,7 +20,7 @@ describe('integration configs', () => {
 
   it('stores credentials sealed to the record and shows only a hint', async () => {
     const org = await makeOrganization();
-    const created = await createIntegration(db, keys, org.scope, {
+    const created = await createIntegrationWithProbes(db, keys, org.scope, {
       integrationType: 'linear',
       name: 'Linear',
       config: { teamId: 'team-1' },
@@ -40,13 +39,17 @@ describe('integration configs', () => {
 
   it('seals to the record: the envelope opens for neither another row nor another organisation', async () => {
     const org = await makeOrganization();
-    const a = await createIntegration(db, keys, org.scope, {
-      integrationType: 'slack',
+    const a = await createIntegrationWithProbes(db, keys, org.scope, {
+      integrationType: 'probe',
       name: 'A',
       config: {},
       credentials: { botToken: 'xoxb-aaaaaaaaaaaaaaaaaaaaaaaa' },
     });
-    const b = await createIntegration(db, keys, org.scope, { integrationType: 'slack', name: 'B', config: {} });
+    const b = await createIntegrationWithProbes(db, keys, org.scope, {
+      integrationType: 'probe',
+      name: 'B',
+      config: {},
+    });
     const envelope = (await storedRow(a.id)).credentials!;
     await db.update(integrationConfigs).set({ credentials: envelope }).where(eq(integrationConfigs.id, b.id));
     await assert.rejects(loadIntegrationCredentials(db, keys, org.organizationId, b.id), /do not decrypt/);
@@ -73,16 +76,16 @@ describe('integration configs', () => {
         },
         'config.eventTypes.0',
       ],
-      [{ integrationType: 'email', name: 'e', config: { fromAddress: 'nope' } }, 'config.fromAddress'],
-      [{ integrationType: 'slack', name: 's', config: { defaultChannel: 42 } }, 'config.defaultChannel'],
+      [{ integrationType: 'probe-mail', name: 'e', config: { fromAddress: 'nope' } }, 'config.fromAddress'],
+      [{ integrationType: 'probe', name: 's', config: { defaultChannel: 42 } }, 'config.defaultChannel'],
       [{ integrationType: 'linear', name: '', config: {} }, 'name'],
       [{ integrationType: 'linear', name: 'l', config: {}, credentials: {} }, 'credentials'],
     ] as const;
     for (const [input, field] of cases)
-      await assert.rejects(createIntegration(db, keys, org.scope, input as never), httpError(422, field));
+      await assert.rejects(createIntegrationWithProbes(db, keys, org.scope, input as never), httpError(422, field));
     await assert.rejects(
-      createIntegration(db, keys, org.scope, {
-        integrationType: 'slack',
+      createIntegrationWithProbes(db, keys, org.scope, {
+        integrationType: 'probe',
         name: 's',
         config: { channel: 'x' },
       } as never),
@@ -93,18 +96,18 @@ describe('integration configs', () => {
 
   it('updates name, config and credentials, checking config against the stored type', async () => {
     const org = await makeOrganization();
-    const created = await createIntegration(db, keys, org.scope, {
-      integrationType: 'email',
+    const created = await createIntegrationWithProbes(db, keys, org.scope, {
+      integrationType: 'probe-mail',
       name: 'Support mail',
       config: { fromAddress: 'support@acme.test' },
       credentials: { smtpPassword: 'short' },
     });
     assert.equal(created.credentialsHint, '••••');
     await assert.rejects(
-      updateIntegration(db, keys, org.scope, created.id, { config: { url: 'https://example.com' } }),
+      updateIntegrationWithProbes(db, keys, org.scope, created.id, { config: { url: 'https://example.com' } }),
       httpError(422, 'config.url'),
     );
-    const updated = await updateIntegration(db, keys, org.scope, created.id, {
+    const updated = await updateIntegrationWithProbes(db, keys, org.scope, created.id, {
       name: 'Mail',
       config: { fromAddress: 'help@acme.test', fromName: 'Acme' },
       credentials: { smtpPassword: 'a-much-longer-password-123' },
@@ -115,7 +118,7 @@ describe('integration configs', () => {
     assert.deepEqual(await loadIntegrationCredentials(db, keys, org.organizationId, created.id), {
       smtpPassword: 'a-much-longer-password-123',
     });
-    const cleared = await updateIntegration(db, keys, org.scope, created.id, { credentials: null });
+    const cleared = await updateIntegrationWithProbes(db, keys, org.scope, created.id, { credentials: null });
     assert.equal(cleared.credentialsHint, null);
     assert.equal((await storedRow(created.id)).credentials, null);
     const audit = await db.select().from(auditLog).where(eq(auditLog.entityId, created.id));
@@ -125,10 +128,14 @@ describe('integration configs', () => {
   it("treats another organisation's integration as missing, for reading, updating and deleting", async () => {
     const org = await makeOrganization();
     const other = await makeOrganization();
-    const theirs = await createIntegration(db, keys, other.scope, { integrationType: 'slack', name: 's', config: {} });
+    const theirs = await createIntegrationWithProbes(db, keys, other.scope, {
+      integrationType: 'probe',
+      name: 's',
+      config: {},
+    });
     const before = await writeCounts();
     await assert.rejects(getIntegration(db, org.scope, theirs.id), httpError(404));
-    await assert.rejects(updateIntegration(db, keys, org.scope, theirs.id, { name: 'mine' }), httpError(404));
+    await assert.rejects(updateIntegrationWithProbes(db, keys, org.scope, theirs.id, { name: 'mine' }), httpError(404));
     await assert.rejects(deleteIntegration(db, org.scope, theirs.id), httpError(404));
     await assert.rejects(loadIntegrationCredentials(db, keys, org.organizationId, theirs.id), httpError(404));
     assert.deepEqual(await listIntegrations(db, org.scope), []);
@@ -137,7 +144,11 @@ describe('integration configs', () => {
 
   it('deletes, with an audit row', async () => {
     const org = await makeOrganization();
-    const created = await createIntegration(db, keys, org.scope, { integrationType: 'slack', name: 's', config: {} });
+    const created = await createIntegrationWithProbes(db, keys, org.scope, {
+      integrationType: 'probe',
+      name: 's',
+      config: {},
+    });
     await deleteIntegration(db, org.scope, created.id);
     await assert.rejects(getIntegration(db, org.scope, created.id), httpError(404));
     const audit = await db.select().from(auditLog).where(eq(auditLog.entityId, created.id));
@@ -146,13 +157,17 @@ describe('integration configs', () => {
 
   it('re-enabling clears the reason the system disabled it for', async () => {
     const org = await makeOrganization();
-    const created = await createIntegration(db, keys, org.scope, { integrationType: 'slack', name: 's', config: {} });
+    const created = await createIntegrationWithProbes(db, keys, org.scope, {
+      integrationType: 'probe',
+      name: 's',
+      config: {},
+    });
     await db
       .update(integrationConfigs)
       .set({ isActive: false, disabledReason: 'token revoked' })
       .where(eq(integrationConfigs.id, created.id));
     assert.equal((await getIntegration(db, org.scope, created.id)).health.status, 'disabled');
-    const enabled = await updateIntegration(db, keys, org.scope, created.id, { isActive: true });
+    const enabled = await updateIntegrationWithProbes(db, keys, org.scope, created.id, { isActive: true });
     assert.equal(enabled.health.disabledReason, null);
     assert.equal(enabled.health.status, 'unknown');
   });

@@ -1,8 +1,8 @@
 import assert from 'node:assert/strict';
 import { loadConfig } from '../../common/config.ts';
 import { testDatabase } from '../../test/support/database.ts';
+import { createIntegrationWithProbes, updateIntegrationWithProbes } from '../../test/support/probe-integrations.ts';
 import { makeOrganization } from '../test-fixtures.ts';
-import { createIntegration } from './create-integration.ts';
 import { getIntegration } from './read-integrations.ts';
 import { recordIntegrationOutcome } from './record-outcome.ts';
 
@@ -13,8 +13,8 @@ describe('recordIntegrationOutcome', () => {
 
   async function slack() {
     const org = await makeOrganization();
-    const integration = await createIntegration(db, keys, org.scope, {
-      integrationType: 'slack',
+    const integration = await createIntegrationWithProbes(db, keys, org.scope, {
+      integrationType: 'probe',
       name: 's',
       config: {},
     });

@@ -7,8 +7,8 @@ import { integrationConfigs } from '@switchboard/database';
 import { eq } from 'drizzle-orm';
 import { parseKeyRing } from '../../common/config.ts';
 import { TEST_DATABASE_URL, testDatabase, truncateAll } from '../../test/support/database.ts';
+import { createIntegrationWithProbes, updateIntegrationWithProbes } from '../../test/support/probe-integrations.ts';
 import { makeOrganization } from '../test-fixtures.ts';
-import { createIntegration } from './create-integration.ts';
 import { loadIntegrationCredentials } from './credentials.ts';
 import { rotateCredentialKeys } from './rotate-credential-keys.ts';
 
@@ -29,15 +29,19 @@ describe('master key rotation', () => {
     const org = await makeOrganization();
     const ids: string[] = [];
     for (let i = 0; i < count; i++) {
-      const created = await createIntegration(db, before, org.scope, {
-        integrationType: 'slack',
+      const created = await createIntegrationWithProbes(db, before, org.scope, {
+        integrationType: 'probe',
         name: `slack ${i}`,
         config: {},
         credentials: { botToken: `xoxb-secret-number-${i}-abcdefgh` },
       });
       ids.push(created.id);
     }
-    await createIntegration(db, before, org.scope, { integrationType: 'slack', name: 'no secrets', config: {} });
+    await createIntegrationWithProbes(db, before, org.scope, {
+      integrationType: 'probe',
+      name: 'no secrets',
+      config: {},
+    });
     return { org, ids };
   }
 

@@ -1,30 +1,40 @@
 // Integration configs at the edge: create/update input (strict) and the Integration view. The view
 // has no credentials field at all, only a masked hint, so no code path can return a secret by accident.
+
+import type { IntegrationDefinition } from '../../common/integration-contract.ts';
+import { integrations } from '../../packages/integrations/index.ts';
 import { z } from '../zod.ts';
-import { type IntegrationType, integrationSchemas, integrationTypes } from './config-schemas.ts';
 
 const name = z.string().trim().min(1, 'name must not be empty').max(200, 'name is at most 200 characters');
 
-function createInputFor<T extends IntegrationType>(type: T) {
+function createInputFor(definition: IntegrationDefinition) {
   return z
     .object({
-      integrationType: z.literal(type),
+      integrationType: z.literal(definition.type),
       name,
       isActive: z.boolean().optional(),
-      config: integrationSchemas[type].config,
-      credentials: integrationSchemas[type].credentials.optional(),
+      config: definition.configSchema,
+      credentials: definition.credentialsSchema.optional(),
     })
     .strict();
 }
 
-/** One strict shape per integration type, so a config error names the field (config.url, config.fromAddress). */
-export const createIntegrationInput = z.discriminatedUnion('integrationType', [
-  createInputFor('linear'),
-  createInputFor('slack'),
-  createInputFor('email'),
-  createInputFor('webhook'),
-]);
-export type CreateIntegrationInput = z.input<typeof createIntegrationInput>;
+/**
+ * One strict shape per integration module, so a config error names the field (config.url, config.teamId). Only types
+ * that have a module are offered: a type nothing serves would show Active and do nothing.
+ */
+export function createIntegrationInputFor(definitions: readonly IntegrationDefinition[]) {
+  type Shape = ReturnType<typeof createInputFor>;
+  return z.discriminatedUnion('integrationType', definitions.map(createInputFor) as unknown as [Shape, ...Shape[]]);
+}
+export const createIntegrationInput = createIntegrationInputFor(integrations);
+export type CreateIntegrationInput = {
+  integrationType: string;
+  name: string;
+  isActive?: boolean;
+  config: Record<string, unknown>;
+  credentials?: Record<string, unknown>;
+};
 
 /** The config and credentials are checked against the stored integration's type by updateIntegration. */
 export const updateIntegrationInput = z
@@ -44,7 +54,7 @@ export const integrationHealthStatuses = ['healthy', 'failing', 'unknown', 'disa
 
 export const integrationView = z.object({
   id: z.uuid(),
-  integrationType: z.enum(integrationTypes),
+  integrationType: z.string().describe('The integration module it belongs to (GET /api/integrations/catalogue)'),
   name: z.string(),
   isActive: z.boolean(),
   config: z.record(z.string(), z.unknown()),

@@ -2,13 +2,15 @@ import { isDeepStrictEqual } from 'node:util';
 import { type Database, integrationConfigs } from '@switchboard/database';
 import { and, eq, sql } from 'drizzle-orm';
 import type { PgUpdateSetSource } from 'drizzle-orm/pg-core';
+import type { ZodType } from 'zod';
 import { conflict, notFound, validationFailed } from '../../api/http/errors.ts';
 import { zodDetails } from '../../api/http/validate.ts';
 import type { KeyRing } from '../../common/config.ts';
+import type { IntegrationDefinition } from '../../common/integration-contract.ts';
+import { integrations } from '../../packages/integrations/index.ts';
 import { recordAudit } from '../audit.ts';
 import { parseInput } from '../parse-input.ts';
 import type { Scope } from '../scope.ts';
-import { integrationSchemas } from './config-schemas.ts';
 import { type Credentials, credentialsHint, sealCredentials } from './credentials.ts';
 import { type IntegrationRow, toIntegrationView } from './read-integrations.ts';
 import { type IntegrationView, type UpdateIntegrationInput, updateIntegrationInput } from './schemas.ts';
@@ -24,6 +26,7 @@ export async function updateIntegration(
   scope: Scope,
   integrationId: string,
   rawInput: UpdateIntegrationInput,
+  definitions: readonly IntegrationDefinition[] = integrations,
 ): Promise<IntegrationView> {
   const input = parseInput(updateIntegrationInput, rawInput);
   return db.transaction(async (tx) => {
@@ -33,16 +36,13 @@ export async function updateIntegration(
       .where(and(eq(integrationConfigs.id, integrationId), eq(integrationConfigs.organizationId, scope.organizationId)))
       .for('update');
     if (!current) throw notFound('integration');
-    // One path changes an endpoint, so its URL policy, sealed secret and header set, endpoint events and the wake
-    // of its delivery workflow can't be bypassed.
-    if (current.integrationType === 'webhook')
-      throw conflict(`webhook endpoints are changed with PATCH /api/webhooks/endpoints/${integrationId}`);
-    const schemas = integrationSchemas[current.integrationType];
-    const config = input.config === undefined ? undefined : parseTyped(schemas.config, input.config, 'config');
+    const definition = definitions.find((d) => d.type === current.integrationType);
+    if (!definition) throw conflict(`no integration module serves type ${current.integrationType}: it cannot change`);
+    const config = input.config === undefined ? undefined : parseTyped(definition.configSchema, input.config, 'config');
     const credentials =
       input.credentials == null
         ? input.credentials
-        : (parseTyped(schemas.credentials, input.credentials, 'credentials') as Credentials);
+        : (parseTyped(definition.credentialsSchema, input.credentials, 'credentials') as Credentials);
 
     const set: PgUpdateSetSource<typeof integrationConfigs> = {};
     const changed: string[] = [];
@@ -81,11 +81,7 @@ export async function updateIntegration(
   });
 }
 
-function parseTyped<S extends (typeof integrationSchemas)[keyof typeof integrationSchemas]['config' | 'credentials']>(
-  schema: S,
-  value: unknown,
-  field: 'config' | 'credentials',
-) {
+function parseTyped(schema: ZodType, value: unknown, field: 'config' | 'credentials') {
   const result = schema.safeParse(value);
   if (!result.success) {
     const details = zodDetails(result.error).map((d) => ({

@@ -6,7 +6,7 @@ import type { CreateIntegrationInput } from '../integrations/schemas.ts';
 import type { Scope } from '../scope.ts';
 import { createEndpoint, type EndpointSettings } from './create-endpoint.ts';
 
-type WebhookIntegrationInput = Extract<CreateIntegrationInput, { integrationType: 'webhook' }>;
+type WebhookIntegrationInput = CreateIntegrationInput;
 
 /** The new endpoint's id. Errors name fields of the generic body (body.config.url, body.credentials). */
 export async function createWebhookThroughIntegrations(

@@ -5,6 +5,7 @@ import { mkdir } from 'node:fs/promises';
 import path from 'node:path';
 import type { Page } from 'playwright-core';
 import { addTestMember, createTestOrganization, startTestApi, type TestApi, type TestUser } from '../support/api.ts';
+import { withProbes } from '../support/probe-integrations.ts';
 import { type Browser, launchChromium } from './support/chromium.ts';
 import { buildDashboard } from './support/dashboard-build.ts';
 
@@ -38,7 +39,8 @@ describe('dashboard (Chromium against the real API)', function () {
     // Launch first: a missing Chromium should fail fast with its install hint, before the build.
     browser = await launchChromium();
     const dashboardDir = await buildDashboard();
-    api = await startTestApi({ dashboardDir });
+    // The probes plug in through the module list: the dashboard offers them from the server's catalogue.
+    api = await startTestApi({ dashboardDir, integrations: withProbes });
     admin = await createTestOrganization({ role: 'admin', api, name: 'Acme Support', userName: 'Ada Admin' });
     page = await browser.context.newPage();
     page.setDefaultTimeout(10_000);
@@ -180,12 +182,14 @@ describe('dashboard (Chromium against the real API)', function () {
     assert.equal(await page.getByRole('button', { name: 'Load more' }).count(), 0);
   });
 
-  it('adds an email integration with the generic form on the Integration settings page, with JSON and API errors shown beside the form', async () => {
+  it('offers only the types the server has a module for, and adds one without a wizard through the generic form, with JSON and API errors shown beside the form', async () => {
     await page.getByRole('navigation', { name: 'Main' }).getByRole('link', { name: 'Integrations' }).click();
     await page.getByRole('heading', { name: 'Integrations', level: 1 }).waitFor();
     await page.getByText('No integrations yet.').waitFor();
     await page.getByRole('button', { name: 'Add integration' }).click();
-    await page.getByLabel('Type').selectOption('email');
+    const offered = await page.getByLabel('Type').locator('option').allTextContents();
+    assert.deepEqual(offered, ['Webhook', 'Linear', 'Probe', 'Probe mail'], 'no type without a module (email, slack)');
+    await page.getByLabel('Type').selectOption('probe-mail');
     await page.getByLabel('Name').fill('Support mail');
 
     // Not JSON: caught in the browser, nothing sent.
@@ -206,7 +210,7 @@ describe('dashboard (Chromium against the real API)', function () {
     await page.getByText('Support mail added.').waitFor();
     const item = page.getByRole('list', { name: 'Configured integrations' }).getByRole('listitem');
     await item.getByRole('heading', { name: 'Support mail' }).waitFor();
-    assert.match((await item.textContent()) ?? '', /Email\s*Active/);
+    assert.match((await item.textContent()) ?? '', /Probe mail\s*Active/);
     await screenshot(page, 'integrations');
 
     const listed = await admin.fetch('GET', '/api/integrations');
@@ -217,7 +221,7 @@ describe('dashboard (Chromium against the real API)', function () {
         i.name,
         i.isActive,
       ]),
-      [['email', 'Support mail', true]],
+      [['probe-mail', 'Support mail', true]],
     );
 
     // Edit: rename it and give it credentials, which come back only as a hint.

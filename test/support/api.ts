@@ -45,6 +45,8 @@ export type StartTestApiOptions = {
   dashboardDir?: string;
   /** Defaults to a logger at LOG_LEVEL (silent unless set). */
   logger?: Logger;
+  /** The integration modules the app serves (default: the product's list). */
+  integrations?: ApiDeps['integrations'];
 };
 
 /** Starts the real app on 127.0.0.1:<ephemeral port>. Close it in `after`. */
@@ -58,8 +60,9 @@ export async function startTestApi(opts: StartTestApiOptions = {}): Promise<Test
     logger: opts.logger ?? createLogger(process.env.LOG_LEVEL ?? 'silent'),
     temporal: opts.temporal ?? null,
     dashboardDir: opts.dashboardDir ?? '/nonexistent-dashboard',
+    ...(opts.integrations ? { integrations: opts.integrations } : {}),
   };
-  const app = createApp(deps);
+  const app = await createApp(deps);
   server.on('request', app);
   const api: TestApi = {
     baseUrl,

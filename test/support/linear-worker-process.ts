@@ -4,15 +4,18 @@ import './test-env.ts';
 import { connectDatabase } from '@switchboard/database';
 import { DefaultLogger, NativeConnection, Runtime } from '@temporalio/worker';
 import { type Config, loadConfig } from '../../common/config.ts';
+import { createLogger } from '../../common/logger.ts';
 import { connectTemporalClient } from '../../common/temporal-client.ts';
-import { createLinearWorker } from '../../worker/create-worker.ts';
+import { linearServer } from '../../packages/integrations/linear/server.ts';
+import { createQueueWorker } from '../../worker/create-worker.ts';
 import { TEST_CODEC_KEYS } from './temporal-keys.ts';
 
 export type LinearWorkerProcessSettings = {
   address: string;
   namespace: string;
   databaseUrl: string;
-  taskQueue: string;
+  /** The run's tickets queue: the Linear queue is derived from it as in production. */
+  ticketsTaskQueue: string;
   publicUrl: string;
   linear: Config['linear'];
 };
@@ -28,15 +31,18 @@ const temporal = await connectTemporalClient({
   namespace: settings.namespace,
   codecKeys: TEST_CODEC_KEYS,
 });
-const worker = await createLinearWorker({
-  connection: await NativeConnection.connect({ address: settings.address }),
-  namespace: settings.namespace,
-  codecKeys: TEST_CODEC_KEYS,
-  db: database.db,
-  config: { ...loadConfig(), publicUrl: settings.publicUrl, linear: settings.linear },
-  temporalClient: temporal.client,
-  taskQueue: settings.taskQueue,
-});
+const config = { ...loadConfig(), publicUrl: settings.publicUrl, linear: settings.linear };
+const [spec] =
+  linearServer.workers?.({ db: database.db, config, logger: createLogger('error'), temporal: temporal.client }) ?? [];
+const worker = await createQueueWorker(
+  {
+    connection: await NativeConnection.connect({ address: settings.address }),
+    namespace: settings.namespace,
+    codecKeys: TEST_CODEC_KEYS,
+  },
+  spec!,
+  settings.ticketsTaskQueue,
+);
 const run = worker.run();
 // The parent waits for this line before it makes the change this worker is to die in the middle of.
 process.stdout.write('linear worker running\n');

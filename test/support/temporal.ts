@@ -11,20 +11,22 @@ import type { Database } from '@switchboard/database';
 import { Connection } from '@temporalio/client';
 import { DefaultLogger, NativeConnection, Runtime, type Worker, type WorkflowBundle } from '@temporalio/worker';
 import { type Config, type KeyRing, loadConfig } from '../../common/config.ts';
+import type { IntegrationDefinition, IntegrationServer, WorkerDeps } from '../../common/integration-contract.ts';
+import { createLogger } from '../../common/logger.ts';
 import { connectTemporalClient, type TemporalClientHandle } from '../../common/temporal-client.ts';
 import { createOutboxRelay, type OutboxRelay, type OutboxRelayOptions } from '../../outbox/relay.ts';
+import { relaySubscribers } from '../../outbox/relay-subscribers.ts';
+import { integrations, loadIntegrationServers } from '../../packages/integrations/index.ts';
+import type { LinearWorkerOverrides } from '../../packages/integrations/linear/server.ts';
+import type { WebhookWorkerOverrides } from '../../packages/integrations/webhooks/server.ts';
 import { devServerSqlitePragmas } from '../../temporal-config/index.ts';
 import searchAttributeTypes from '../../temporal-config/search-attributes.json' with { type: 'json' };
 import {
   bundleWorkflows,
-  createLinearWorker,
+  createQueueWorker,
   createTicketsWorker,
-  createWebhooksWorker,
-  type LinearWorkerOptions,
-  type WebhooksWorkerOptions,
+  type WorkerCommon,
 } from '../../worker/create-worker.ts';
-import { linearTaskQueueFor } from '../../workflows/linear-contract.ts';
-import { webhooksTaskQueueFor } from '../../workflows/webhook-endpoint-contract.ts';
 import { TEST_DATABASE_URL, testDatabase } from './database.ts';
 import type { LinearWorkerProcessSettings } from './linear-worker-process.ts';
 import { afterRun } from './root-hooks.ts';
@@ -56,6 +58,8 @@ export type TestTemporal = {
     taskQueue: string;
     webhooks?: TestWebhooksOptions | false;
     linear?: TestLinearOptions | false;
+    /** The integration modules to run (default: the product's list); a test may plug in one of its own. */
+    integrations?: readonly IntegrationDefinition[];
   }): Promise<RunningWorker>;
   /** A Linear worker alone, on the Linear queue of `ticketsTaskQueue`, to stop and restart on its own. */
   startLinearWorker(options: { db: Database; ticketsTaskQueue: string } & TestLinearOptions): Promise<RunningWorker>;
@@ -79,12 +83,10 @@ export type KillableWorker = {
 };
 
 /** What a test may change in the webhooks worker: config (short timeouts), the poster, retry compression. */
-export type TestWebhooksOptions = Partial<
-  Pick<WebhooksWorkerOptions, 'config' | 'poster' | 'retryCompression' | 'leaseMarginMs' | 'maxConcurrentActivities'>
->;
+export type TestWebhooksOptions = WebhookWorkerOverrides;
 
 /** What a test may change in the Linear worker: its config (the Linear fake's URLs, short timeouts). */
-export type TestLinearOptions = Partial<Pick<LinearWorkerOptions, 'config' | 'maxConcurrentActivities'>>;
+export type TestLinearOptions = LinearWorkerOverrides;
 
 export type RunningWorker = {
   worker: Worker;
@@ -182,6 +184,34 @@ async function startTestTemporal(): Promise<TestTemporal> {
     return handle;
   };
 
+  const common = async (): Promise<WorkerCommon> => {
+    nativeConnection ??= await NativeConnection.connect({ address });
+    return {
+      connection: nativeConnection,
+      namespace: NAMESPACE,
+      codecKeys: TEST_CODEC_KEYS,
+      workflowBundle: await temporal.workflowBundle(),
+    };
+  };
+  const workerDeps = async (db: Database, overrides: WorkerDeps['overrides']): Promise<WorkerDeps> => ({
+    db,
+    config: loadConfig(),
+    logger: createLogger(process.env.LOG_LEVEL ?? 'silent'),
+    temporal: clientHandle.client,
+    overrides,
+  });
+  /** The queue worker an integration module declares, with a test's overrides of its settings. */
+  const moduleWorker = async (
+    type: string,
+    db: Database,
+    ticketsTaskQueue: string,
+    overrides: Record<string, unknown>,
+  ): Promise<Worker> => {
+    const [loaded] = await loadIntegrationServers(integrations.filter((i) => i.type === type));
+    const [spec] = loaded!.server.workers?.(await workerDeps(db, { [type]: overrides })) ?? [];
+    return createQueueWorker(await common(), spec!, ticketsTaskQueue);
+  };
+
   const temporal: TestTemporal = {
     address,
     namespace: NAMESPACE,
@@ -194,27 +224,14 @@ async function startTestTemporal(): Promise<TestTemporal> {
       return bundle;
     },
     async startWebhooksWorker({ db, ticketsTaskQueue, ...options }) {
-      nativeConnection ??= await NativeConnection.connect({ address });
-      const worker = await createWebhooksWorker({
-        connection: nativeConnection,
-        namespace: NAMESPACE,
-        codecKeys: TEST_CODEC_KEYS,
-        db,
-        config: loadConfig(),
-        temporalClient: clientHandle.client,
-        taskQueue: webhooksTaskQueueFor(ticketsTaskQueue),
-        workflowBundle: await temporal.workflowBundle(),
-        leaseMarginMs: 500,
-        ...options,
-      });
-      return running(worker);
+      return running(await moduleWorker('webhook', db, ticketsTaskQueue, { leaseMarginMs: 500, ...options }));
     },
     async startKillableLinearWorker({ ticketsTaskQueue, config }) {
       const settings: LinearWorkerProcessSettings = {
         address,
         namespace: NAMESPACE,
         databaseUrl: TEST_DATABASE_URL,
-        taskQueue: linearTaskQueueFor(ticketsTaskQueue),
+        ticketsTaskQueue,
         publicUrl: config.publicUrl,
         linear: config.linear,
       };
@@ -240,48 +257,40 @@ async function startTestTemporal(): Promise<TestTemporal> {
       return { kill };
     },
     async startLinearWorker({ db, ticketsTaskQueue, ...options }) {
-      nativeConnection ??= await NativeConnection.connect({ address });
-      const worker = await createLinearWorker({
-        connection: nativeConnection,
-        namespace: NAMESPACE,
-        codecKeys: TEST_CODEC_KEYS,
-        db,
-        config: loadConfig(),
-        temporalClient: clientHandle.client,
-        taskQueue: linearTaskQueueFor(ticketsTaskQueue),
-        ...options,
-      });
-      return running(worker);
+      return running(await moduleWorker('linear', db, ticketsTaskQueue, options));
     },
-    async startWorker({ db, taskQueue, webhooks = {}, linear = {} }) {
-      const webhooksWorker =
-        webhooks === false
-          ? undefined
-          : await temporal.startWebhooksWorker({ db, ticketsTaskQueue: taskQueue, ...webhooks });
-      const linearWorker =
-        linear === false ? undefined : await temporal.startLinearWorker({ db, ticketsTaskQueue: taskQueue, ...linear });
-      nativeConnection ??= await NativeConnection.connect({ address });
+    async startWorker({ db, taskQueue, webhooks = {}, linear = {}, integrations: list = integrations }) {
+      const loaded = await loadIntegrationServers(list);
+      const overrides = { webhook: webhooks || {}, linear: linear || {} };
+      const deps = await workerDeps(db, overrides);
+      const extra: RunningWorker[] = [];
+      let webhooksWorker: Worker | undefined;
+      let linearWorker: Worker | undefined;
+      for (const { definition, server } of loaded) {
+        if ((definition.type === 'webhook' && webhooks === false) || (definition.type === 'linear' && linear === false))
+          continue;
+        for (const spec of server.workers?.(deps) ?? []) {
+          const worker = await createQueueWorker(await common(), spec, taskQueue);
+          if (definition.type === 'webhook') webhooksWorker = worker;
+          if (definition.type === 'linear') linearWorker = worker;
+          extra.push(running(worker));
+        }
+      }
       const worker = await createTicketsWorker({
-        connection: nativeConnection,
-        namespace: NAMESPACE,
-        codecKeys: TEST_CODEC_KEYS,
+        ...(await common()),
         db,
-        linear: {
-          config: (linear !== false && linear.config) || loadConfig(),
-          temporalClient: clientHandle.client,
-        },
+        servers: loaded.map((l) => l.server),
+        deps,
         taskQueue,
-        workflowBundle: await temporal.workflowBundle(),
       });
       const tickets = running(worker);
       return {
         worker,
-        ...(webhooksWorker ? { webhooksWorker: webhooksWorker.worker } : {}),
-        ...(linearWorker ? { linearWorker: linearWorker.worker } : {}),
+        ...(webhooksWorker ? { webhooksWorker } : {}),
+        ...(linearWorker ? { linearWorker } : {}),
         async stop() {
           await tickets.stop();
-          await webhooksWorker?.stop();
-          await linearWorker?.stop();
+          for (const w of extra) await w.stop();
         },
       };
     },
@@ -359,20 +368,23 @@ export type TestPipeline = { relay: OutboxRelay; worker: RunningWorker; stop(): 
  */
 export async function startPipeline(
   taskQueue: string,
-  relayOptions: Partial<OutboxRelayOptions> = {},
+  relayOptions: Partial<OutboxRelayOptions> & { slaWarningShare?: number } = {},
   webhooks: TestWebhooksOptions | false = {},
   linear: TestLinearOptions | false = {},
+  list: readonly IntegrationDefinition[] = integrations,
 ): Promise<TestPipeline> {
   const temporal = await testTemporal();
   const { db, pool } = testDatabase();
-  const worker = await temporal.startWorker({ db, taskQueue, webhooks, linear });
+  const worker = await temporal.startWorker({ db, taskQueue, webhooks, linear, integrations: list });
+  const { slaWarningShare, ...options } = relayOptions;
   const relay = createOutboxRelay({
     db,
     pool,
     temporal: temporal.client,
     taskQueue,
     pollIntervalMs: 200,
-    ...relayOptions,
+    subscribers: await testRelaySubscribers(list, slaWarningShare),
+    ...options,
   });
   relay.start();
   return {
@@ -383,4 +395,13 @@ export async function startPipeline(
       await worker.stop();
     },
   };
+}
+
+/** The relay's subscribers as the worker builds them, from the given integration modules. */
+export async function testRelaySubscribers(
+  list: readonly IntegrationDefinition[] = integrations,
+  slaWarningShare?: number,
+): Promise<OutboxRelayOptions['subscribers']> {
+  const servers: IntegrationServer[] = (await loadIntegrationServers(list)).map((l) => l.server);
+  return relaySubscribers(servers, loadConfig(), slaWarningShare === undefined ? {} : { slaWarningShare });
 }

@@ -7,8 +7,8 @@ export type TicketStatus = (typeof ticketStatuses)[number];
 export const ticketPriorities = ['low', 'normal', 'high', 'urgent'] as const;
 export type TicketPriority = (typeof ticketPriorities)[number];
 export type TicketChannel = 'web' | 'email' | 'slack' | 'api';
-export const integrationTypes = ['linear', 'slack', 'email', 'webhook'] as const;
-export type IntegrationType = (typeof integrationTypes)[number];
+/** An integration type the server has a module for (GET /api/integrations/catalogue lists them). */
+export type IntegrationType = string;
 
 export type Me = {
   user: { id: string; name: string; email: string };
@@ -245,6 +245,19 @@ export function listTicketEvents(ticketId: string): Promise<{ data: TicketEvent[
 
 export function listIntegrations(): Promise<{ data: Integration[] }> {
   return request('GET', '/api/integrations');
+}
+
+/** One integration module of the server: what to offer, and which setup component configures it. */
+export type IntegrationCatalogueEntry = {
+  type: IntegrationType;
+  label: string;
+  description: string;
+  setupComponent: string;
+  oauthReturnParam: string | null;
+};
+
+export function listIntegrationCatalogue(): Promise<{ data: IntegrationCatalogueEntry[] }> {
+  return request('GET', '/api/integrations/catalogue');
 }
 
 export type NewIntegration = {

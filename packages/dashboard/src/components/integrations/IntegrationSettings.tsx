@@ -7,7 +7,7 @@ import {
   describeError,
   type Integration,
   type IntegrationType,
-  integrationTypes,
+  listIntegrationCatalogue,
   listIntegrations,
   updateIntegration,
   updateWebhookEndpoint,
@@ -19,37 +19,36 @@ import { ErrorNotice, Loading, SuccessNotice } from '../Notices.tsx';
 import { IntegrationHealth } from './IntegrationHealth.tsx';
 import { setupComponentFor } from './setupComponents.ts';
 
-const typeLabels: Record<IntegrationType, string> = {
-  linear: 'Linear',
-  slack: 'Slack',
-  email: 'Email',
-  webhook: 'Webhook',
-};
-
 type Editing = { mode: 'new'; integrationType: IntegrationType } | { mode: 'edit'; integration: Integration } | null;
 
 export function IntegrationSettings() {
   const me = useMe();
   const canManage = canManageIntegrations(me);
   const integrations = useLoader('integrations', async () => (await listIntegrations()).data);
+  // The types the server has a module for: only these are offered, each with its own setup component.
+  const catalogue = useLoader('integration-catalogue', async () => (await listIntegrationCatalogue()).data);
+  const entryOf = (type: IntegrationType) => catalogue.data?.find((e) => e.type === type);
+  const labelOf = (type: IntegrationType) => entryOf(type)?.label ?? type;
   const [editing, setEditing] = useState<Editing>(null);
   const [message, setMessage] = useState<string | null>(null);
   const [actionError, setActionError] = useState<string | null>(null);
   const [confirmingDelete, setConfirmingDelete] = useState<string | null>(null);
   const [params] = useSearchParams();
-  const linearReturn = useRef(false);
+  const oauthReturn = useRef(false);
 
-  // Back from Linear's consent page (?linear=connected&integration=… or ?linear=error&reason=…): the Linear wizard
-  // goes on where it left off, for the installation the callback created or reconnected.
+  // Back from a provider's consent page (?linear=connected&integration=… or ?linear=error&reason=…, the parameter
+  // its module names): that type's wizard goes on where it left off, for the installation the callback created or
+  // reconnected.
   useEffect(() => {
-    const outcome = params.get('linear');
-    if (!outcome || linearReturn.current || !integrations.data || !canManage) return;
-    linearReturn.current = true;
+    if (oauthReturn.current || !integrations.data || !catalogue.data || !canManage) return;
+    const entry = catalogue.data.find((e) => e.oauthReturnParam && params.get(e.oauthReturnParam));
+    if (!entry) return;
+    oauthReturn.current = true;
     const returned = integrations.data.find(
-      (i) => i.id === params.get('integration') && i.integrationType === 'linear',
+      (i) => i.id === params.get('integration') && i.integrationType === entry.type,
     );
-    setEditing(returned ? { mode: 'edit', integration: returned } : { mode: 'new', integrationType: 'linear' });
-  }, [params, integrations.data, canManage]);
+    setEditing(returned ? { mode: 'edit', integration: returned } : { mode: 'new', integrationType: entry.type });
+  }, [params, integrations.data, catalogue.data, canManage]);
 
   async function afterSaved(saved: Integration, verb: string) {
     setEditing(null);
@@ -71,15 +70,17 @@ export function IntegrationSettings() {
   }
 
   const Setup = editing
-    ? setupComponentFor(editing.mode === 'new' ? editing.integrationType : editing.integration.integrationType)
+    ? setupComponentFor(
+        entryOf(editing.mode === 'new' ? editing.integrationType : editing.integration.integrationType)?.setupComponent,
+      )
     : null;
 
   return (
     <section aria-labelledby="integrations-title" className="integration-settings">
       <div className="page-heading">
         <h1 id="integrations-title">Integrations</h1>
-        {canManage && !editing && (
-          <button type="button" onClick={() => setEditing({ mode: 'new', integrationType: 'webhook' })}>
+        {canManage && !editing && catalogue.data?.[0] && (
+          <button type="button" onClick={() => setEditing({ mode: 'new', integrationType: catalogue.data![0]!.type })}>
             Add integration
           </button>
         )}
@@ -102,9 +103,9 @@ export function IntegrationSettings() {
                 value={editing.integrationType}
                 onChange={(e) => setEditing({ mode: 'new', integrationType: e.target.value as IntegrationType })}
               >
-                {integrationTypes.map((t) => (
-                  <option key={t} value={t}>
-                    {typeLabels[t]}
+                {(catalogue.data ?? []).map((entry) => (
+                  <option key={entry.type} value={entry.type}>
+                    {entry.label}
                   </option>
                 ))}
               </select>
@@ -133,7 +134,7 @@ export function IntegrationSettings() {
             <li key={integration.id} className="card integration-item">
               <div className="integration-summary">
                 <h3>{integration.name}</h3>
-                <span className="badge">{typeLabels[integration.integrationType]}</span>
+                <span className="badge">{labelOf(integration.integrationType)}</span>
                 <span className={`badge ${integration.isActive ? 'badge-active' : 'badge-inactive'}`}>
                   {integration.isActive ? 'Active' : 'Inactive'}
                 </span>

@@ -1,11 +1,10 @@
-// Which setup component configures which integration type. An integration with its own wizard
-// (LinearIntegrationSetup, SlackIntegrationSetup, EmailIntegrationSetup, WebhookManager) registers it here;
-// every other type gets the generic JSON form.
+// Which setup component configures which integration type. The server's catalogue names each module's component
+// (GET /api/integrations/catalogue); the component is found by that name among the files of this folder, so an
+// integration brings its wizard as a file here and edits nothing shared. A type whose component is not here gets the
+// generic JSON form.
 import type { ComponentType } from 'react';
 import type { Integration, IntegrationType } from '../../api.ts';
 import { GenericIntegrationForm } from './GenericIntegrationForm.tsx';
-import { LinearIntegrationSetup } from './LinearIntegrationSetup.tsx';
-import { WebhookManager } from './WebhookManager.tsx';
 
 export type IntegrationSetupProps = {
   integrationType: IntegrationType;
@@ -15,11 +14,16 @@ export type IntegrationSetupProps = {
   onCancel: () => void;
 };
 
-const setupComponents: Partial<Record<IntegrationType, ComponentType<IntegrationSetupProps>>> = {
-  linear: LinearIntegrationSetup,
-  webhook: WebhookManager,
-};
+// Every export of every component file of this folder, by export name.
+const components = new Map<string, ComponentType<IntegrationSetupProps>>();
+for (const module of Object.values(
+  import.meta.glob<Record<string, unknown>>(['./*.tsx', './*/index.tsx'], { eager: true }),
+)) {
+  for (const [name, value] of Object.entries(module)) {
+    if (typeof value === 'function') components.set(name, value as ComponentType<IntegrationSetupProps>);
+  }
+}
 
-export function setupComponentFor(type: IntegrationType): ComponentType<IntegrationSetupProps> {
-  return setupComponents[type] ?? GenericIntegrationForm;
+export function setupComponentFor(componentName: string | undefined): ComponentType<IntegrationSetupProps> {
+  return (componentName && components.get(componentName)) || GenericIntegrationForm;
 }

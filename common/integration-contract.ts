@@ -1,0 +1,144 @@
+// How ticket events reach integrations: the relay reads a batch of outbox rows and asks every subscriber what the
+// batch means for it. Two kinds, because they cost Temporal very different amounts:
+//
+// - queue-like subscribers (webhooks; notifications later) turn the whole batch into queued work with set-based
+//   SQL, then need at most one wake per target workflow (an endpoint's delivery loop) for the batch;
+// - workflow subscribers (the SLA clock, Linear links; Slack and email threads later) own durable per-entity state
+//   and are signalled only for the events they want, decided from facts the batch already carries or one cheap
+//   query for the whole batch; all of one ticket's wanted events go to a target as one signal.
+//
+// A ticket event that no subscriber wants costs Temporal nothing. Either kind answers with sends; the relay runs
+// them, and marks a ticket's events dispatched only once every send about that ticket succeeded. A failed send holds
+// its tickets back (and retries them later, whole): planning must therefore be idempotent, and every target must
+// tolerate an event it has already seen (the event id is the dedupe key).
+import type { Database } from '@switchboard/database';
+import type { Client } from '@temporalio/client';
+import type { ErrorRequestHandler, Router } from 'express';
+import type { ZodType } from 'zod';
+import type { Config } from './config.ts';
+import type { Logger } from './logger.ts';
+import type { Actor, DispatchedTicketEvent } from './ticket-events.ts';
+
+export type RelayContext = {
+  db: Database;
+  temporal: Client;
+  /** The task queue the ticket-level workflows (SLA, Linear links) run on; tests pass their own. */
+  ticketsTaskQueue: string;
+  /** Deadline for one call to Temporal (a send), epoch ms. */
+  deadline(): number;
+};
+
+/** One call to Temporal (a wake or a signal) on behalf of the events of `ticketIds`. */
+export type RelaySend = {
+  /** Which workflow it reaches, for logs and metrics; sends are coalesced by it within a batch. */
+  target: string;
+  /** Tickets whose events wait for this send: a failure holds all of them back. */
+  ticketIds: string[];
+  send(): Promise<void>;
+};
+
+export type RelaySubscriber = {
+  name: string;
+  kind: 'queue' | 'workflow';
+  /**
+   * What the batch (one partition's waiting events, oldest first, each ticket's in id order) means for this
+   * subscriber: queue-like ones write their work here, then return their wakes; workflow ones return their signals.
+   * Runs again for the same events after any failure, so it must be idempotent.
+   */
+  plan(events: DispatchedTicketEvent[], ctx: RelayContext): Promise<RelaySend[]>;
+};
+
+// ---------------------------------------------------------------------------------------------------------------
+// The integration module: everything one integration brings, declared once. The worker, the API (with the generic
+// /api/integrations routes), the relay, health reporting, the dashboard's integration list and the test harness all
+// loop over the list in packages/integrations/index.ts; adding an integration is its own folders plus one line there
+// (and its migration). The definition is plain data, cheap to import anywhere (the domain validates configs with
+// it); the server part is loaded on demand, so the definition never pulls routers or activities into the domain.
+
+/** What the API and the worker hand to an integration's server part. */
+export type ServiceDeps = {
+  db: Database;
+  config: Config;
+  logger: Logger;
+  /** Null in the API when Temporal was unreachable at start: workflow-starting routes fail with 503. */
+  temporal: Client | null;
+};
+
+/** Who is acting and in which organisation (domain/scope.ts builds it from a request). */
+export type Scope = {
+  organizationId: string;
+  actor: Actor;
+  /** The person behind the actor: the signed-in user, or the owner of the API key. Null for system work. */
+  userId: string | null;
+  /** Correlates audit rows with the request log. */
+  requestId?: string;
+};
+
+export type IntegrationDefinition = {
+  /** The stored integration_type, and the name in URLs and the dashboard. */
+  type: string;
+  label: string;
+  description: string;
+  /** Config (visible to every member) and credentials (sealed, never returned) as the generic routes take them. */
+  configSchema: ZodType;
+  credentialsSchema: ZodType;
+  dashboard: {
+    /** The dashboard's setup component for this type (packages/dashboard/src/components/integrations/<type>/). */
+    setupComponent: string;
+    /** The query parameter an OAuth provider's return to the dashboard carries (`?linear=connected`). */
+    oauthReturnParam?: string;
+  };
+  server(): Promise<IntegrationServer>;
+};
+
+/** A Temporal worker an integration needs: its queue (derived from the tickets queue), activities and limits. */
+export type WorkerSpec = {
+  name: string;
+  taskQueue(ticketsTaskQueue: string): string;
+  /** Whether this queue also runs workflows (the shared bundle, workflows/index.ts). */
+  workflows: boolean;
+  activities: Record<string, (...args: never[]) => Promise<unknown>>;
+  maxConcurrentActivities?: number;
+  maxConcurrentWorkflowTasks?: number;
+  /** Activities per second across all workers of the queue (a third party's limit). */
+  activitiesPerSecond?: number;
+};
+
+export type WorkerDeps = ServiceDeps & {
+  temporal: Client;
+  /** Per-integration settings a test (or an operator) may override, keyed by integration type. */
+  overrides?: Record<string, Record<string, unknown> | undefined>;
+};
+
+/** A hook around a generic write: runs before it, and the function it returns runs once the write committed. */
+export type AroundWrite = () => Promise<void>;
+
+export type IntegrationServer = {
+  /** Workers of the integration's own queues. */
+  workers?(deps: WorkerDeps): WorkerSpec[];
+  /** Activities that run on the tickets queue, next to the workflows (local activities, routing). */
+  ticketsQueueActivities?(deps: WorkerDeps): WorkerSpec['activities'];
+  /** Who hears of ticket events, and how (see RelaySubscriber). */
+  relaySubscribers?(deps: { config: Config }): RelaySubscriber[];
+  routes?: {
+    /** Mounted before the body parser and authentication: raw bodies, for signature checks. */
+    public?(deps: ServiceDeps): Router;
+    /** Mounted under /api after authentication and the JSON body parser. */
+    authenticated?(deps: ServiceDeps): Router;
+    /** Error handlers that turn errors on a path into this integration's own answers (an OAuth callback's redirect). */
+    errorHandlers?: Array<{ path: string; handler: ErrorRequestHandler }>;
+  };
+  lifecycle?: {
+    /** Replaces the generic create (a webhook generates its own signing secret); returns the new id. */
+    create?(deps: ServiceDeps, scope: Scope, input: Record<string, unknown>): Promise<string>;
+    /** Before an update of an integration of this type; what it returns runs after the update committed. */
+    beforeUpdate?(
+      deps: ServiceDeps,
+      scope: Scope,
+      integrationId: string,
+      changes: { isActive?: boolean; config?: unknown },
+    ): Promise<AroundWrite>;
+    /** Before a delete; what it returns runs after the delete committed. */
+    beforeDelete?(deps: ServiceDeps, scope: Scope, integrationId: string): Promise<AroundWrite>;
+  };
+};

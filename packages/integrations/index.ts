@@ -1,0 +1,16 @@
+// The integrations: one line each. The worker, the API (and its generic /api/integrations routes), the outbox
+// relay, health reporting, the dashboard's list and the test harness loop over this list; nothing else names an
+// integration. What a new one brings is the IntegrationDefinition contract (common/integration-contract.ts);
+// specification/integrations.md lists the files it touches.
+import type { IntegrationDefinition, IntegrationServer } from '../../common/integration-contract.ts';
+import { linearIntegration } from './linear/index.ts';
+import { webhookIntegration } from './webhooks/index.ts';
+
+export const integrations: readonly IntegrationDefinition[] = [webhookIntegration, linearIntegration];
+
+/** Every integration's server part, loaded (in list order). */
+export async function loadIntegrationServers(
+  list: readonly IntegrationDefinition[] = integrations,
+): Promise<Array<{ definition: IntegrationDefinition; server: IntegrationServer }>> {
+  return Promise.all(list.map(async (definition) => ({ definition, server: await definition.server() })));
+}

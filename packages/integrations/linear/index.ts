@@ -1,0 +1,13 @@
+// Linear, declared once: create and link issues from tickets and keep both sides in step (specification/linear.md).
+import type { IntegrationDefinition } from '../../../common/integration-contract.ts';
+import { linearConfigSchema, linearCredentialsSchema } from '../../../domain/integrations/linear-config.ts';
+
+export const linearIntegration: IntegrationDefinition = {
+  type: 'linear',
+  label: 'Linear',
+  description: 'Create Linear issues from tickets and sync status, assignee, priority and comments both ways.',
+  configSchema: linearConfigSchema,
+  credentialsSchema: linearCredentialsSchema,
+  dashboard: { setupComponent: 'LinearIntegrationSetup', oauthReturnParam: 'linear' },
+  server: async () => (await import('./server.ts')).linearServer,
+};

@@ -1,0 +1,56 @@
+// The server side of outbound webhooks: the delivery workers, the relay's set-based fan-out, the API routes, and
+// the generic create (which must go through createEndpoint, so every endpoint has a generated signing secret).
+import { createWebhookActivities, type WebhookActivitiesOptions } from '../../../activities/webhooks/index.ts';
+import { webhooksRelaySubscriber } from '../../../activities/webhooks/relay-subscriber.ts';
+import { conflict } from '../../../api/http/errors.ts';
+import { webhooksRouter } from '../../../api/routes/webhooks.ts';
+import type { IntegrationServer } from '../../../common/integration-contract.ts';
+import { createWebhookThroughIntegrations } from '../../../domain/webhooks/from-integration-input.ts';
+import { webhooksTaskQueueFor } from '../../../workflows/webhook-endpoint-contract.ts';
+
+/** What a test (or an operator) may change in the webhooks worker. */
+export type WebhookWorkerOverrides = Partial<
+  Pick<WebhookActivitiesOptions, 'config' | 'poster' | 'retryCompression' | 'leaseMarginMs'>
+> & { maxConcurrentActivities?: number };
+
+export const webhookServer: IntegrationServer = {
+  workers(deps) {
+    const overrides = (deps.overrides?.webhook ?? {}) as WebhookWorkerOverrides;
+    const { maxConcurrentActivities, ...activityOverrides } = overrides;
+    return [
+      {
+        name: 'webhooks',
+        taskQueue: webhooksTaskQueueFor,
+        // The endpoint delivery loops run here, next to the batches they call.
+        workflows: true,
+        activities: createWebhookActivities({
+          db: deps.db,
+          config: deps.config,
+          temporalClient: deps.temporal,
+          // For test deployments that run the day-long retry schedule in minutes; unset (1) in production.
+          retryCompression: Number(process.env.SWITCHBOARD_WEBHOOK_RETRY_COMPRESSION ?? 1),
+          ...activityOverrides,
+        }),
+        // Each batch is one endpoint's, mostly waiting on the network: roughly how many endpoints are served at once.
+        maxConcurrentActivities: maxConcurrentActivities ?? 200,
+        maxConcurrentWorkflowTasks: 100,
+      },
+    ];
+  },
+  relaySubscribers: ({ config }) => [webhooksRelaySubscriber({ payloadLimitBytes: config.webhooks.payloadLimitBytes })],
+  routes: { authenticated: (deps) => webhooksRouter(deps) },
+  lifecycle: {
+    // One path changes an endpoint, so its URL policy, sealed secret and header set, endpoint events and the wake of
+    // its delivery workflow can't be bypassed.
+    beforeUpdate: async (_deps, _scope, integrationId) => {
+      throw conflict(`webhook endpoints are changed with PATCH /api/webhooks/endpoints/${integrationId}`);
+    },
+    create: (deps, scope, input) =>
+      createWebhookThroughIntegrations(
+        deps.db,
+        { keys: deps.config.credentialKeys, policy: deps.config.webhooks },
+        scope,
+        input as Parameters<typeof createWebhookThroughIntegrations>[3],
+      ),
+  },
+};
