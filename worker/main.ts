@@ -4,9 +4,9 @@
 // Several can run at once: Temporal shares the task queues among them and only one relay is active at a time (the
 // others stand by for its lock). GET /metrics on WORKER_METRICS_PORT shows the relay's counters.
 import { connectDatabase } from '@switchboard/database';
-import { NativeConnection } from '@temporalio/worker';
+import { NativeConnection, Runtime } from '@temporalio/worker';
 import { loadConfig } from '../common/config.ts';
-import { createLogger } from '../common/logger.ts';
+import { createLogger, temporalLogger } from '../common/logger.ts';
 import { connectTemporalClient } from '../common/temporal-client.ts';
 import { createOutboxRelay } from '../outbox/relay.ts';
 import { bundleWorkflows, createLinearWorker, createTicketsWorker, createWebhooksWorker } from './create-worker.ts';
@@ -14,6 +14,8 @@ import { relayRegistry, startMetricsServer } from './metrics-server.ts';
 
 const config = loadConfig();
 const logger = createLogger(config.logLevel, 'worker');
+// Before any connection: the SDK's own lines (activity failures with their error) go through our redaction.
+Runtime.install({ logger: temporalLogger(logger) });
 // Webhook batches of many endpoints write at once; the relay and ticket activities share the rest.
 const database = connectDatabase(config.databaseUrl, 20);
 
