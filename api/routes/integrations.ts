@@ -11,6 +11,7 @@ import { updateIntegration } from '../../domain/integrations/update-integration.
 import { prepareInstallationDelete, prepareInstallationUpdate } from '../../domain/linear/installations.ts';
 import { scopeOf } from '../../domain/scope.ts';
 import { createWebhookThroughIntegrations } from '../../domain/webhooks/from-integration-input.ts';
+import { integrationViewFor } from '../../domain/webhooks/url-visibility.ts';
 import type { ApiDeps } from '../http/deps.ts';
 import { defineRoute } from '../http/route.ts';
 import { registry } from '../openapi/registry.ts';
@@ -30,13 +31,13 @@ export function integrationsRouter(deps: ApiDeps): Router {
   defineRoute(router, {
     method: 'get',
     path: '/api/integrations',
-    summary: "The organisation's integrations",
+    summary: "The organisation's integrations (a webhook's URL masked below admin: path and query may hold a token)",
     tags: ['Integrations'],
     minRole: 'viewer',
     responses: { 200: { description: 'Integrations, oldest first', schema: IntegrationList } },
     handler: async ({ auth, req }) => ({
       status: 200,
-      body: { data: await listIntegrations(db, scopeOf(auth, req.id)) },
+      body: { data: (await listIntegrations(db, scopeOf(auth, req.id))).map((i) => integrationViewFor(auth.role, i)) },
     }),
   });
 
@@ -71,7 +72,7 @@ export function integrationsRouter(deps: ApiDeps): Router {
     responses: { 200: { description: 'The integration', schema: Integration } },
     handler: async ({ auth, req, params }) => ({
       status: 200,
-      body: await getIntegration(db, scopeOf(auth, req.id), params.id),
+      body: integrationViewFor(auth.role, await getIntegration(db, scopeOf(auth, req.id), params.id)),
     }),
   });
 
