@@ -62,6 +62,22 @@ function embeddedIPv4(address: ipaddr.IPv6): { v4: ipaddr.IPv4; form: string } |
   return undefined;
 }
 
+/**
+ * The kind of range only ("private network", "loopback"), never the address: what may be said about an address a
+ * hostname resolved to. The endpoint's members see delivery errors, and an internal DNS answer is not theirs to see.
+ */
+export function refusedRange(text: string): string {
+  let address: Address;
+  try {
+    address = ipaddr.parse(canonicalIPv6(text));
+  } catch {
+    return 'unparseable';
+  }
+  const embedded = address.kind() === 'ipv6' ? embeddedIPv4(address as ipaddr.IPv6) : undefined;
+  const inner = embedded ? refusalReason(embedded.v4) : undefined;
+  return inner ?? refusalReason(address) ?? 'allowed';
+}
+
 function refusalReason(address: Address): string | undefined {
   if (address.kind() === 'ipv4') {
     const range = address.range();
