@@ -155,8 +155,15 @@ export function checkEndpointUrl(text: string, policy: UrlPolicy): UrlVerdict {
   } catch {
     return { ok: false, code: 'invalid_url', reason: 'not a valid absolute URL' };
   }
-  if (url.protocol !== 'https:' && url.protocol !== 'http:')
-    return { ok: false, code: 'invalid_url', reason: `scheme ${url.protocol.slice(0, -1)} is not allowed; use https` };
+  if (url.protocol !== 'https:' && url.protocol !== 'http:') {
+    // Name what this deployment accepts: "use https" is wrong advice where http is allowed too.
+    const allowed = policy.allowHttp ? 'https or http' : 'https';
+    return {
+      ok: false,
+      code: 'invalid_url',
+      reason: `scheme ${url.protocol.slice(0, -1)} is not allowed; use ${allowed}`,
+    };
+  }
   if (url.protocol === 'http:' && !policy.allowHttp)
     return { ok: false, code: 'invalid_url', reason: 'https is required (plain http is not allowed here)' };
   if (url.username !== '' || url.password !== '')

@@ -382,12 +382,36 @@ describe('webhooks API', () => {
         );
         assert.equal(loopback.status, 422);
         assert.match(loopback.body.error.details[0].message, /loopback/);
+        const generic = await strictAdmin.fetch('POST', '/api/integrations', {
+          integrationType: 'webhook',
+          name: 'w',
+          config: { url: 'http://hooks.example.test/', eventTypes: ['ticket.created'] },
+        });
+        assert.equal(generic.status, 422);
+        assert.deepEqual(generic.body.error.details, [
+          { path: 'body.config.url', message: 'https is required (plain http is not allowed here)' },
+        ]);
         assert.deepEqual(await webhookWriteCounts(), before);
       } finally {
         await strict.close();
       }
-      // The test deployment allows http and loopback (its receivers run there).
+      // The test deployment allows http and loopback (its receivers run there), through either API, and says so.
       await create({ url: 'http://127.0.0.1:9/hook' });
+      const generic = await admin.fetch('POST', '/api/integrations', {
+        integrationType: 'webhook',
+        name: 'w',
+        config: { url: 'http://127.0.0.1:9/generic', eventTypes: ['ticket.created'] },
+      });
+      assert.equal(generic.status, 201, JSON.stringify(generic.body));
+      const ftp = await admin.fetch(
+        'POST',
+        '/api/webhooks/endpoints',
+        newEndpoint({ url: 'ftp://hooks.example.test/' }),
+      );
+      assert.equal(ftp.status, 422);
+      assert.deepEqual(ftp.body.error.details, [
+        { path: 'body.url', message: 'scheme ftp is not allowed; use https or http' },
+      ]);
     });
 
     it('answers 404 for an endpoint or delivery id that does not exist, and for another integration type', async () => {
