@@ -8,7 +8,7 @@ import { NativeConnection, Runtime } from '@temporalio/worker';
 import { loadConfig } from '../common/config.ts';
 import { createLogger, temporalLogger } from '../common/logger.ts';
 import { connectTemporalClient } from '../common/temporal-client.ts';
-import { createOutboxRelay } from '../outbox/relay.ts';
+import { createOutboxRelay, freshRelayMetrics, type OutboxRelay } from '../outbox/relay.ts';
 import { bundleWorkflows, createLinearWorker, createTicketsWorker, createWebhooksWorker } from './create-worker.ts';
 import { relayRegistry, startMetricsServer } from './metrics-server.ts';
 
@@ -16,6 +16,19 @@ const config = loadConfig();
 const logger = createLogger(config.logLevel, 'worker');
 // Before any connection: the SDK's own lines (activity failures with their error) go through our redaction.
 Runtime.install({ logger: temporalLogger(logger) });
+// The metrics port first: a port another process holds is a configuration error to report at once, in one line,
+// not after waiting for Temporal (and not as an unhandled 'error' event).
+let relay: OutboxRelay | undefined;
+const metricsServer =
+  config.workerMetricsPort > 0
+    ? await startMetricsServer(
+        relayRegistry(() => relay?.metrics() ?? freshRelayMetrics()),
+        config.workerMetricsPort,
+      ).catch((error: Error) => {
+        logger.fatal(error.message);
+        process.exit(1);
+      })
+    : undefined;
 // Webhook batches of many endpoints write at once; the relay and ticket activities share the rest.
 const database = connectDatabase(config.databaseUrl, 20);
 
@@ -57,14 +70,10 @@ const linearWorker = await createLinearWorker({
   config,
   temporalClient: temporal.client,
 });
-const relay = createOutboxRelay({ db: database.db, pool: database.pool, temporal: temporal.client, logger });
+relay = createOutboxRelay({ db: database.db, pool: database.pool, temporal: temporal.client, logger });
 
 // The SDK's runtime shuts the worker down on SIGINT/SIGTERM (in-flight tasks finish first); the relay stops with it.
 relay.start();
-const metricsServer =
-  config.workerMetricsPort > 0
-    ? await startMetricsServer(relayRegistry(relay.metrics), config.workerMetricsPort)
-    : undefined;
 logger.info(
   {
     taskQueues: [worker.options.taskQueue, webhooksWorker.options.taskQueue, linearWorker.options.taskQueue],
