@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import { parseKeyRing } from './config.ts';
+import { loadConfig, parseKeyRing } from './config.ts';
 
 describe('parseKeyRing', () => {
   const key = Buffer.alloc(32, 7).toString('base64');
@@ -15,5 +15,18 @@ describe('parseKeyRing', () => {
 
   it('refuses an active key id that is not in the ring', () => {
     assert.throws(() => parseKeyRing(`a:${key}`, 'zz', 'X'), /active key id zz/);
+  });
+});
+
+describe('loadConfig', () => {
+  const key = Buffer.alloc(32, 7).toString('base64');
+  const env = { BETTER_AUTH_SECRET: 's', SWITCHBOARD_MASTER_KEYS: `k:${key}`, SWITCHBOARD_CODEC_KEYS: `c:${key}` };
+
+  it('reads the operators as a list of e-mails, any case and spacing; none unless the deployment names them', () => {
+    assert.deepEqual(loadConfig(env).operatorEmails, []);
+    assert.deepEqual(
+      loadConfig({ ...env, SWITCHBOARD_OPERATOR_EMAILS: ' Ops@Example.com, ,oncall@example.com ' }).operatorEmails,
+      ['ops@example.com', 'oncall@example.com'],
+    );
   });
 });

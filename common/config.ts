@@ -59,6 +59,14 @@ export function loadConfig(env = process.env) {
       env.SWITCHBOARD_CODEC_KEY_ID,
       'SWITCHBOARD_CODEC_KEYS',
     ),
+    /**
+     * The deployment's operators, by account e-mail: people who run Switchboard rather than use it for an
+     * organisation. Only they may use the codec endpoint, which decodes every organisation's payloads.
+     */
+    operatorEmails: (env.SWITCHBOARD_OPERATOR_EMAILS ?? '')
+      .split(',')
+      .map((s) => s.trim().toLowerCase())
+      .filter(Boolean),
     webhooks: {
       /** Plain-http endpoints are refused unless a deployment opts in (tests do, for their loopback receivers). */
       allowHttp: env.SWITCHBOARD_WEBHOOK_ALLOW_HTTP === '1',

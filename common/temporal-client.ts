@@ -1,5 +1,6 @@
 // The one way every process (API, worker, relay, scripts) talks to Temporal: same address, namespace and
 // payload codec, so what one process encrypts into a workflow history every other one can read.
+import { fileURLToPath } from 'node:url';
 import { Client, Connection } from '@temporalio/client';
 import type { DataConverter } from '@temporalio/common';
 import type { KeyRing } from './config.ts';
@@ -7,9 +8,15 @@ import { EncryptionCodec } from './temporal-codec.ts';
 
 export type TemporalSettings = { address: string; namespace: string; codecKeys: KeyRing };
 
-/** The data converter for clients and workers: default JSON payloads, encrypted by the codec. */
+/**
+ * The failure converter module: failure messages and stacks become encoded payloads, so the codec encrypts them
+ * like any other payload. The workflow bundle must be built with the same path (worker/create-worker.ts).
+ */
+export const failureConverterPath = fileURLToPath(new URL('./failure-converter.ts', import.meta.url));
+
+/** The data converter for clients and workers: default JSON payloads and encoded failures, encrypted by the codec. */
 export function temporalDataConverter(codecKeys: KeyRing): DataConverter {
-  return { payloadCodecs: [new EncryptionCodec(codecKeys)] };
+  return { payloadCodecs: [new EncryptionCodec(codecKeys)], failureConverterPath };
 }
 
 export type TemporalClientHandle = { client: Client; connection: Connection; close(): Promise<void> };

@@ -71,6 +71,8 @@ ensure_env_file() {
 BETTER_AUTH_SECRET=$s
 SWITCHBOARD_MASTER_KEYS=k1:$k1
 SWITCHBOARD_CODEC_KEYS=c1:$k2
+# Who may decode Temporal payloads through /codec (every organisation's): the demo administrator, locally.
+SWITCHBOARD_OPERATOR_EMAILS=admin@acme.test
 ENV
   fi
   set -a

@@ -6,6 +6,10 @@ bash "$ROOT/scripts/setup.sh"
 ensure_node
 export PATH="$ROOT/node_modules/.bin:$PATH"
 ensure_env_file
+# The ports the scripts choose decide where the processes connect, so a second checkout only sets the ports
+# (TEMPORAL_PORT, TEMPORAL_UI_PORT, PORT, WORKER_METRICS_PORT) and DATABASE_URL to run beside the first.
+export TEMPORAL_ADDRESS="${TEMPORAL_ADDRESS:-127.0.0.1:${TEMPORAL_PORT:-7233}}"
+export TEMPORAL_UI_ORIGIN="${TEMPORAL_UI_ORIGIN:-http://localhost:${TEMPORAL_UI_PORT:-8233}}"
 bash "$ROOT/scripts/temporal.sh" start
 node "$ROOT/scripts/migrate.ts"
 node "$ROOT/scripts/seed.ts"

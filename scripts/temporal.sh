@@ -4,6 +4,8 @@
 . "$(dirname "$0")/lib.sh"
 ensure_node
 ensure_temporal
+# The API's port, for the UI's codec endpoint (PORT below is Temporal's own).
+API_PORT="${PORT:-3000}"
 PORT="${TEMPORAL_PORT:-7233}"
 UI_PORT="${TEMPORAL_UI_PORT:-8233}"
 DB_FILE="${TEMPORAL_DB_FILE:-$DATA/temporal/dev.sqlite}"
@@ -28,7 +30,7 @@ while IFS= read -r attr; do args+=(--search-attribute "$attr"); done < <(
 # SQLite tuned for a throwaway local store (temporal-config devServerSqlitePragmas).
 while IFS= read -r pragma; do args+=(--sqlite-pragma "$pragma"); done < <(
   node -e 'import(process.argv[1]).then((m) => console.log(m.devServerSqlitePragmas.join("\n")))' "$ROOT/temporal-config/index.ts")
-args+=(--ui-codec-endpoint "${PUBLIC_URL:-http://localhost:${PORT_API:-3000}}/codec")
+args+=(--ui-codec-endpoint "${PUBLIC_URL:-http://localhost:$API_PORT}/codec")
 log "starting Temporal on 127.0.0.1:$PORT (UI http://localhost:$UI_PORT), data in $DB_FILE"
 nohup "$TEMPORAL_BIN" "${args[@]}" >"$DATA/temporal/dev-$PORT.log" 2>&1 &
 echo $! >"$PID_FILE"

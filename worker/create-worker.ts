@@ -11,14 +11,18 @@ import { createDbActivities } from '../activities/db/index.ts';
 import type { Config, KeyRing } from '../common/config.ts';
 import type { IntegrationServer, WorkerDeps, WorkerSpec } from '../common/integration-contract.ts';
 import type { Logger } from '../common/logger.ts';
-import { temporalDataConverter } from '../common/temporal-client.ts';
+import { failureConverterPath, temporalDataConverter } from '../common/temporal-client.ts';
 import { taskQueues } from '../temporal-config/index.ts';
 
 export const workflowsPath = fileURLToPath(new URL('../workflows/index.ts', import.meta.url));
 
-/** Bundles the workflow code once (webpack + swc); a process that creates several workers reuses the bundle. */
+/**
+ * Bundles the workflow code once (webpack + swc); a process that creates several workers reuses the bundle. A
+ * prebuilt bundle ignores the worker's dataConverter.failureConverterPath, so the bundle carries it itself: failures
+ * raised inside workflows are encoded like the ones raised by activities.
+ */
 export function bundleWorkflows(path = workflowsPath): Promise<WorkflowBundle> {
-  return bundleWorkflowCode({ workflowsPath: path, logger: quietBundlerLogger });
+  return bundleWorkflowCode({ workflowsPath: path, failureConverterPath, logger: quietBundlerLogger });
 }
 
 /** What every worker of a process shares. */

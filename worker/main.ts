@@ -4,11 +4,11 @@
 // Several can run at once: Temporal shares the task queues among them and only one relay is active at a time (the
 // others stand by for its lock). GET /metrics on WORKER_METRICS_PORT shows the relay's counters.
 import { connectDatabase } from '@switchboard/database';
-import { NativeConnection } from '@temporalio/worker';
+import { NativeConnection, Runtime } from '@temporalio/worker';
 import { loadConfig } from '../common/config.ts';
-import { createLogger } from '../common/logger.ts';
+import { createLogger, temporalLogger } from '../common/logger.ts';
 import { connectTemporalClient } from '../common/temporal-client.ts';
-import { createOutboxRelay } from '../outbox/relay.ts';
+import { createOutboxRelay, freshRelayMetrics, type OutboxRelay } from '../outbox/relay.ts';
 import { relaySubscribers } from '../outbox/relay-subscribers.ts';
 import { loadIntegrationServers } from '../packages/integrations/index.ts';
 import { bundleWorkflows, createAllWorkers } from './create-worker.ts';
@@ -16,6 +16,21 @@ import { relayRegistry, startMetricsServer } from './metrics-server.ts';
 
 const config = loadConfig();
 const logger = createLogger(config.logLevel, 'worker');
+// Before any connection: the SDK's own lines (activity failures with their error) go through our redaction.
+Runtime.install({ logger: temporalLogger(logger) });
+// The metrics port first: a port another process holds is a configuration error to report at once, in one line,
+// not after waiting for Temporal (and not as an unhandled 'error' event).
+let relay: OutboxRelay | undefined;
+const metricsServer =
+  config.workerMetricsPort > 0
+    ? await startMetricsServer(
+        relayRegistry(() => relay?.metrics() ?? freshRelayMetrics()),
+        config.workerMetricsPort,
+      ).catch((error: Error) => {
+        logger.fatal(error.message);
+        process.exit(1);
+      })
+    : undefined;
 // Webhook batches of many endpoints write at once; the relay and ticket activities share the rest.
 const database = connectDatabase(config.databaseUrl, 20);
 
@@ -39,20 +54,17 @@ const workers = await createAllWorkers(
   },
   { db: database.db, config, logger, temporal: temporal.client, servers },
 );
-const relay = createOutboxRelay({
+const activeRelay = createOutboxRelay({
   db: database.db,
   pool: database.pool,
   temporal: temporal.client,
   subscribers: relaySubscribers(servers, config),
   logger,
 });
+relay = activeRelay;
 
 // The SDK's runtime shuts the worker down on SIGINT/SIGTERM (in-flight tasks finish first); the relay stops with it.
-relay.start();
-const metricsServer =
-  config.workerMetricsPort > 0
-    ? await startMetricsServer(relayRegistry(relay.metrics), config.workerMetricsPort)
-    : undefined;
+activeRelay.start();
 logger.info(
   {
     taskQueues: workers.map((w) => w.options.taskQueue),
@@ -71,9 +83,9 @@ try {
   logger.error({ err }, 'worker stopped with an error');
   exitCode = 1;
 } finally {
-  await relay.stop();
+  await activeRelay.stop();
   metricsServer?.close();
-  logger.info({ relay: relay.metrics() }, 'worker stopped');
+  logger.info({ relay: activeRelay.metrics() }, 'worker stopped');
   await temporal.close();
   await connection.close();
   await database.close();

@@ -39,7 +39,11 @@ export function relayRegistry(metrics: () => RelayMetrics): Registry {
   return registry;
 }
 
-/** Serves GET /metrics on 127.0.0.1 unless `host` says otherwise; resolves once listening. */
+/**
+ * Serves GET /metrics on 127.0.0.1 unless `host` says otherwise; resolves once listening. A port that cannot be
+ * bound (another worker or checkout holds it) rejects with one sentence naming WORKER_METRICS_PORT, instead of an
+ * unhandled 'error' event taking the process down with a stack trace.
+ */
 export async function startMetricsServer(registry: Registry, port: number, host = '127.0.0.1'): Promise<Server> {
   const server = createServer(async (req, res) => {
     if (req.method !== 'GET' || req.url !== '/metrics') {
@@ -49,6 +53,16 @@ export async function startMetricsServer(registry: Registry, port: number, host 
     res.setHeader('content-type', registry.contentType);
     res.end(await registry.metrics());
   });
-  await new Promise<void>((resolve) => server.listen(port, host, resolve));
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', (error: NodeJS.ErrnoException) => {
+      const why = error.code === 'EADDRINUSE' ? 'is already in use' : `cannot be used (${error.code ?? error.message})`;
+      reject(
+        new Error(
+          `WORKER_METRICS_PORT ${port} ${why} on ${host}: set WORKER_METRICS_PORT to a free port, or 0 to turn the worker's metrics off`,
+        ),
+      );
+    });
+    server.listen(port, host, () => resolve());
+  });
   return server;
 }

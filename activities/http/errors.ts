@@ -103,11 +103,33 @@ function errorCode(error: unknown): string | undefined {
   return undefined;
 }
 
+/** The addresses a system error names (`err.address`, and each of a Happy Eyeballs AggregateError's). */
+function addressesIn(error: unknown, found: string[] = []): string[] {
+  if (typeof error !== 'object' || error === null) return found;
+  const address = (error as { address?: unknown }).address;
+  if (typeof address === 'string' && address !== '') found.push(address);
+  if (error instanceof AggregateError) for (const inner of error.errors) addressesIn(inner, found);
+  return found;
+}
+
+const IPV4_WITH_PORT = /\b(?:\d{1,3}\.){3}\d{1,3}(?::\d+)?\b/g;
+
+/**
+ * Node names the address it connected to ("connect ECONNREFUSED 10.0.3.7:443"): the answer of a DNS lookup,
+ * possibly an internal one the deployment allow-listed. Delivery errors are shown to every member of the
+ * organisation, so the address is taken out and the rest (what failed, and how) kept.
+ */
+function withoutAddresses(message: string, error: unknown): string {
+  let text = message;
+  for (const address of addressesIn(error)) text = text.split(address).join('<address>');
+  return text.replace(IPV4_WITH_PORT, '<address>').replace(/<address>:\d+/g, '<address>');
+}
+
 /** Maps whatever Node's http/net/tls stack threw onto our typed errors. */
 export function toSafePostError(error: unknown): SafePostError {
   if (error instanceof SafePostError) return error;
   const code = errorCode(error) ?? '';
-  const message = error instanceof Error ? error.message : String(error);
+  const message = withoutAddresses(error instanceof Error ? error.message : String(error), error);
   const options = { cause: error };
   if (code === 'ECONNREFUSED') return new ConnectionRefusedError(message, options);
   if (resetCodes.has(code)) return new ConnectionResetError(message, options);

@@ -8,7 +8,7 @@ import http from 'node:http';
 import https from 'node:https';
 import { isIP, type LookupFunction } from 'node:net';
 import { DnsError, SsrfRefusedError } from './errors.ts';
-import { type AllowList, checkAddress, withArticle } from './ssrf-guard.ts';
+import { type AllowList, checkAddress, refusedRange, withArticle } from './ssrf-guard.ts';
 
 export type ResolvedAddress = { address: string; family: 4 | 6 };
 /** Hostname to addresses. Injectable so tests can make a made-up hostname resolve to any address. */
@@ -44,8 +44,12 @@ export async function resolveAllowedAddresses(host: string, { allowList, resolve
   for (const { address } of addresses) {
     const verdict = checkAddress(address, allowList);
     if (!verdict.allowed) {
-      const what = address === host ? host : `${host} resolves to ${address}, which`;
-      throw new SsrfRefusedError(`${what} is ${withArticle(verdict.reason)} address; deliveries may not reach it`);
+      // An IP literal is the endpoint's own URL; a name's answers are internal DNS, so only their kind is named.
+      throw new SsrfRefusedError(
+        address === host
+          ? `refused: ${host} is ${withArticle(verdict.reason)} address; deliveries may not reach it`
+          : `refused: ${host} resolves to ${withArticle(refusedRange(address))} address; deliveries may not reach it`,
+      );
     }
   }
   return addresses;

@@ -175,10 +175,9 @@ describe('safePost', () => {
         );
         const error = rejectionOf(result);
         assert.ok(error instanceof SsrfRefusedError, String(error));
-        assert.match(
-          error.message,
-          new RegExp(`^hooks\\.customer\\.test resolves to ${address.replaceAll('.', '\\.')}`),
-        );
+        // The kind of range, never the answer itself: members of the organisation read this message.
+        assert.match(error.message, /^refused: hooks\.customer\.test resolves to an? [^;]+ address;/);
+        assert.ok(!error.message.includes(address), error.message);
         assert.deepEqual(asked, ['hooks.customer.test'], 'refused after resolution, not by the URL check');
         assert.equal(connects, 0);
         assert.deepEqual(classifyAttempt({ kind: 'error', code: error.code }), {

@@ -89,9 +89,13 @@ describe('SSRF guard: endpoint URL policy', () => {
     assert.equal(reasonFor('https://hooks.example.com:8443/x'), 'ok');
   });
 
-  it('accepts only http and https', () => {
+  it('accepts only http and https, and names the schemes this deployment allows', () => {
     for (const url of ['ftp://example.com/x', 'file:///etc/passwd', 'gopher://example.com', 'javascript:alert(1)'])
-      assert.match(reasonFor(url), /^invalid_url: scheme \w+ is not allowed/);
+      assert.match(reasonFor(url), /^invalid_url: scheme \w+ is not allowed; use https$/);
+    assert.equal(
+      reasonFor('ftp://example.com/x', { ...strict, allowHttp: true }),
+      'invalid_url: scheme ftp is not allowed; use https or http',
+    );
     assert.match(reasonFor('not a url'), /^invalid_url: not a valid absolute URL/);
   });
 

@@ -62,6 +62,22 @@ function embeddedIPv4(address: ipaddr.IPv6): { v4: ipaddr.IPv4; form: string } |
   return undefined;
 }
 
+/**
+ * The kind of range only ("private network", "loopback"), never the address: what may be said about an address a
+ * hostname resolved to. The endpoint's members see delivery errors, and an internal DNS answer is not theirs to see.
+ */
+export function refusedRange(text: string): string {
+  let address: Address;
+  try {
+    address = ipaddr.parse(canonicalIPv6(text));
+  } catch {
+    return 'unparseable';
+  }
+  const embedded = address.kind() === 'ipv6' ? embeddedIPv4(address as ipaddr.IPv6) : undefined;
+  const inner = embedded ? refusalReason(embedded.v4) : undefined;
+  return inner ?? refusalReason(address) ?? 'allowed';
+}
+
 function refusalReason(address: Address): string | undefined {
   if (address.kind() === 'ipv4') {
     const range = address.range();
@@ -139,8 +155,15 @@ export function checkEndpointUrl(text: string, policy: UrlPolicy): UrlVerdict {
   } catch {
     return { ok: false, code: 'invalid_url', reason: 'not a valid absolute URL' };
   }
-  if (url.protocol !== 'https:' && url.protocol !== 'http:')
-    return { ok: false, code: 'invalid_url', reason: `scheme ${url.protocol.slice(0, -1)} is not allowed; use https` };
+  if (url.protocol !== 'https:' && url.protocol !== 'http:') {
+    // Name what this deployment accepts: "use https" is wrong advice where http is allowed too.
+    const allowed = policy.allowHttp ? 'https or http' : 'https';
+    return {
+      ok: false,
+      code: 'invalid_url',
+      reason: `scheme ${url.protocol.slice(0, -1)} is not allowed; use ${allowed}`,
+    };
+  }
   if (url.protocol === 'http:' && !policy.allowHttp)
     return { ok: false, code: 'invalid_url', reason: 'https is required (plain http is not allowed here)' };
   if (url.username !== '' || url.password !== '')

@@ -10,12 +10,18 @@ const jsonPayload = (value: unknown) => ({
   data: b64(JSON.stringify(value)),
 });
 
+const OPERATOR_EMAIL = 'ops@switchboard.example';
+
 describe('the Temporal remote codec (/codec)', () => {
   let api: TestApi;
+  /** A deployment operator (SWITCHBOARD_OPERATOR_EMAILS); the role in its organisation does not matter. */
+  let operator: TestUser;
+  /** An organisation's admin: the highest organisation role, and still no operator. */
   let admin: TestUser;
   before(async () => {
     await truncateAll();
-    api = await startTestApi();
+    api = await startTestApi({ config: { operatorEmails: [OPERATOR_EMAIL] } });
+    operator = await createTestOrganization({ role: 'viewer', email: OPERATOR_EMAIL.toUpperCase() });
     admin = await createTestOrganization();
   });
   after(() => api.close());
@@ -30,14 +36,14 @@ describe('the Temporal remote codec (/codec)', () => {
     });
   }
 
-  it('decodes what the workers’ codec encrypted, for an admin signed in through the UI', async () => {
+  it('decodes what the workers’ codec encrypted, for an operator signed in through the UI', async () => {
     const [encrypted] = await new EncryptionCodec(api.deps.config.codecKeys).encode([
       {
         metadata: { encoding: new TextEncoder().encode('json/plain') },
         data: new TextEncoder().encode('{"subject":"Printer on fire"}'),
       },
     ]);
-    const response = await fromTheUi(admin, '/codec/decode', {
+    const response = await fromTheUi(operator, '/codec/decode', {
       payloads: [
         {
           metadata: Object.fromEntries(
@@ -55,7 +61,7 @@ describe('the Temporal remote codec (/codec)', () => {
 
   it('round-trips encode then decode with an API key (the temporal CLI’s --codec-auth)', async () => {
     const plain = [jsonPayload({ n: 1 }), jsonPayload('two')];
-    const headers = { authorization: `Bearer ${admin.apiKey}` };
+    const headers = { authorization: `Bearer ${operator.apiKey}` };
     const encoded = await apiFetch(api, 'POST', '/codec/encode', { payloads: plain }, headers);
     assert.equal(encoded.status, 200);
     assert.equal(Buffer.from(encoded.body.payloads[0].metadata.encoding, 'base64').toString(), 'binary/encrypted');
@@ -64,7 +70,7 @@ describe('the Temporal remote codec (/codec)', () => {
   });
 
   it('passes payloads it did not encrypt through unchanged', async () => {
-    const response = await fromTheUi(admin, '/codec/decode', { payloads: [jsonPayload('plain')] });
+    const response = await fromTheUi(operator, '/codec/decode', { payloads: [jsonPayload('plain')] });
     assert.deepEqual(response.body.payloads, [jsonPayload('plain')]);
   });
 
@@ -87,13 +93,26 @@ describe('the Temporal remote codec (/codec)', () => {
     assert.notEqual(other.headers.get('access-control-allow-origin'), 'https://evil.example');
   });
 
-  it('refuses callers without credentials (401), below admin (403), or with a cookie from another site (403)', async () => {
+  it('refuses an organisation’s admin (403, cookie or API key): decoding would show every organisation’s payloads', async () => {
+    const body = { payloads: [jsonPayload('x')] };
+    for (const direction of ['decode', 'encode']) {
+      const viaUi = await fromTheUi(admin, `/codec/${direction}`, body);
+      assert.equal(viaUi.status, 403);
+      assert.match(viaUi.body.error.message, /SWITCHBOARD_OPERATOR_EMAILS/);
+      const viaKey = await apiFetch(api, 'POST', `/codec/${direction}`, body, {
+        authorization: `Bearer ${admin.apiKey}`,
+      });
+      assert.equal(viaKey.status, 403);
+    }
+  });
+
+  it('refuses callers without credentials (401), non-operators (403), or with a cookie from another site (403)', async () => {
     const body = { payloads: [jsonPayload('x')] };
     assert.equal((await apiFetch(api, 'POST', '/codec/decode', body, { origin: UI_ORIGIN })).status, 401);
     const agent = await createTestOrganization({ role: 'agent' });
     const forbidden = await fromTheUi(agent, '/codec/decode', body);
     assert.equal(forbidden.status, 403);
-    const crossSite = await fromTheUi(admin, '/codec/decode', body, { origin: 'https://evil.example' });
+    const crossSite = await fromTheUi(operator, '/codec/decode', body, { origin: 'https://evil.example' });
     assert.equal(crossSite.status, 403);
   });
 
@@ -101,12 +120,12 @@ describe('the Temporal remote codec (/codec)', () => {
     const tampered = {
       payloads: [{ metadata: { encoding: b64('binary/encrypted'), 'encryption-key-id': b64('old') }, data: b64('xx') }],
     };
-    const unknownKey = await fromTheUi(admin, '/codec/decode', tampered);
+    const unknownKey = await fromTheUi(operator, '/codec/decode', tampered);
     assert.equal(unknownKey.status, 400);
     assert.match(unknownKey.body.error.message, /unknown key id "old"/);
-    const otherNamespace = await fromTheUi(admin, '/codec/decode', { payloads: [] }, { 'x-namespace': 'payments' });
+    const otherNamespace = await fromTheUi(operator, '/codec/decode', { payloads: [] }, { 'x-namespace': 'payments' });
     assert.equal(otherNamespace.status, 400);
-    const notBase64 = await fromTheUi(admin, '/codec/decode', { payloads: [{ data: 'not base64!' }] });
+    const notBase64 = await fromTheUi(operator, '/codec/decode', { payloads: [{ data: 'not base64!' }] });
     assert.equal(notBase64.status, 422);
   });
 });

@@ -1,7 +1,9 @@
 // Temporal's remote codec protocol, so the Temporal UI (and `temporal` CLI with --codec-endpoint) can show
 // encrypted payloads: POST /codec/decode and /codec/encode with { payloads: [{ metadata, data }] } where
 // metadata values and data are base64. Decoding reveals ticket content from every organisation sharing
-// the namespace, so it needs an admin (session cookie sent by the UI, or an API key).
+// the namespace, so it is for the deployment's operators only (api/auth/operators.ts), whatever their role in an
+// organisation: an organisation's admin must not read another organisation's payloads. The caller signs in with the
+// session cookie the UI sends, or an API key (the temporal CLI's --codec-auth).
 import type { Payload } from '@temporalio/common';
 import cors from 'cors';
 import express, { Router } from 'express';
@@ -9,6 +11,7 @@ import { z } from 'zod';
 import { EncryptionCodec } from '../../common/temporal-codec.ts';
 import { authenticate, requireTrustedOrigin } from '../auth/authenticate.ts';
 import { type Auth, trustedOrigins } from '../auth/better-auth.ts';
+import { requireOperator } from '../auth/operators.ts';
 import type { ApiDeps } from '../http/deps.ts';
 import { badRequest } from '../http/errors.ts';
 import { requireJsonBody } from '../http/middleware.ts';
@@ -60,6 +63,7 @@ export function codecRouter(deps: ApiDeps, auth: Auth): Router {
     requireJsonBody,
     authenticate({ db, auth }),
     requireTrustedOrigin([...trustedOrigins(config), new URL(config.temporal.uiOrigin).origin]),
+    requireOperator(db, config),
     express.json({ limit: config.bodyLimit }),
     (req, _res, next) => {
       const namespace = req.headers['x-namespace'];
@@ -73,9 +77,10 @@ export function codecRouter(deps: ApiDeps, auth: Auth): Router {
     defineRoute(router, {
       method: 'post',
       path: `/codec/${direction}`,
-      summary: `Temporal remote codec: ${direction} payloads`,
+      summary: `Temporal remote codec: ${direction} payloads (the deployment's operators only, SWITCHBOARD_OPERATOR_EMAILS)`,
       tags: ['Platform'],
-      minRole: 'admin',
+      // Any signed-in caller reaches the handler only through requireOperator above: no organisation role suffices.
+      minRole: 'viewer',
       request: { body: payloads },
       responses: { 200: { description: `The ${direction}d payloads`, schema: payloads } },
       handler: async ({ body }) => {

@@ -17,6 +17,7 @@ import {
 import { updateIntegration } from '../../domain/integrations/update-integration.ts';
 import { type Scope, scopeOf } from '../../domain/scope.ts';
 import { integrations } from '../../packages/integrations/index.ts';
+import { integrationViewFor } from '../../domain/webhooks/url-visibility.ts';
 import type { ApiDeps } from '../http/deps.ts';
 import { defineRoute } from '../http/route.ts';
 import { registry } from '../openapi/registry.ts';
@@ -63,13 +64,13 @@ export function integrationsRouter(
   defineRoute(router, {
     method: 'get',
     path: '/api/integrations',
-    summary: "The organisation's integrations",
+    summary: "The organisation's integrations (a webhook's URL masked below admin: path and query may hold a token)",
     tags: ['Integrations'],
     minRole: 'viewer',
     responses: { 200: { description: 'Integrations, oldest first', schema: IntegrationList } },
     handler: async ({ auth, req }) => ({
       status: 200,
-      body: { data: await listIntegrations(db, scopeOf(auth, req.id)) },
+      body: { data: (await listIntegrations(db, scopeOf(auth, req.id))).map((i) => integrationViewFor(auth.role, i)) },
     }),
   });
 
@@ -132,7 +133,7 @@ export function integrationsRouter(
     responses: { 200: { description: 'The integration', schema: Integration } },
     handler: async ({ auth, req, params }) => ({
       status: 200,
-      body: await getIntegration(db, scopeOf(auth, req.id), params.id),
+      body: integrationViewFor(auth.role, await getIntegration(db, scopeOf(auth, req.id), params.id)),
     }),
   });
 

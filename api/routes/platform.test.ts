@@ -2,8 +2,10 @@ import assert from 'node:assert/strict';
 import { type ChildProcess, spawn } from 'node:child_process';
 import { mkdirSync, rmSync } from 'node:fs';
 import { createConnection } from 'node:net';
+import { Writable } from 'node:stream';
 import { fileURLToPath } from 'node:url';
 import { Client, Connection } from '@temporalio/client';
+import { createLogger } from '../../common/logger.ts';
 import { apiFetch, createTestOrganization, startTestApi, type TestApi } from '../../test/support/api.ts';
 import { truncateAll } from '../../test/support/database.ts';
 
@@ -71,8 +73,38 @@ describe('platform endpoints', () => {
     assert.equal(response.status, 503);
     assert.deepEqual(response.body, {
       status: 'not_ready',
-      checks: { database: 'ok', temporal: 'not connected' },
+      checks: { database: 'ok', temporal: 'unavailable' },
     });
+  });
+
+  it('/readyz tells anonymous callers which dependency is down, and only the log why', async () => {
+    const lines: string[] = [];
+    const logger = createLogger(
+      'info',
+      'test',
+      new Writable({
+        write(chunk, _encoding, done) {
+          lines.push(String(chunk));
+          done();
+        },
+      }),
+    );
+    const reason = 'connect ECONNREFUSED temporal.internal.corp 10.9.8.7:7233';
+    // A client whose every call fails the way an unreachable frontend does.
+    const failing = {
+      connection: { withAbortSignal: () => Promise.reject(new Error(reason)) },
+      workflowService: {},
+    } as unknown as Client;
+    const broken = await startTestApi({ temporal: failing, logger });
+    try {
+      const response = await apiFetch(broken, 'GET', '/readyz');
+      assert.equal(response.status, 503);
+      assert.deepEqual(response.body, { status: 'not_ready', checks: { database: 'ok', temporal: 'unavailable' } });
+      assert.doesNotMatch(JSON.stringify(response.body), /10\.9\.8\.7|internal/);
+      assert.match(lines.join(''), /temporal\.internal\.corp 10\.9\.8\.7/, 'the operators find the reason in the log');
+    } finally {
+      await broken.close();
+    }
   });
 
   it('/metrics exposes process metrics and request durations by route template and status', async () => {

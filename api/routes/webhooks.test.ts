@@ -382,12 +382,36 @@ describe('webhooks API', () => {
         );
         assert.equal(loopback.status, 422);
         assert.match(loopback.body.error.details[0].message, /loopback/);
+        const generic = await strictAdmin.fetch('POST', '/api/integrations', {
+          integrationType: 'webhook',
+          name: 'w',
+          config: { url: 'http://hooks.example.test/', eventTypes: ['ticket.created'] },
+        });
+        assert.equal(generic.status, 422);
+        assert.deepEqual(generic.body.error.details, [
+          { path: 'body.config.url', message: 'https is required (plain http is not allowed here)' },
+        ]);
         assert.deepEqual(await webhookWriteCounts(), before);
       } finally {
         await strict.close();
       }
-      // The test deployment allows http and loopback (its receivers run there).
+      // The test deployment allows http and loopback (its receivers run there), through either API, and says so.
       await create({ url: 'http://127.0.0.1:9/hook' });
+      const generic = await admin.fetch('POST', '/api/integrations', {
+        integrationType: 'webhook',
+        name: 'w',
+        config: { url: 'http://127.0.0.1:9/generic', eventTypes: ['ticket.created'] },
+      });
+      assert.equal(generic.status, 201, JSON.stringify(generic.body));
+      const ftp = await admin.fetch(
+        'POST',
+        '/api/webhooks/endpoints',
+        newEndpoint({ url: 'ftp://hooks.example.test/' }),
+      );
+      assert.equal(ftp.status, 422);
+      assert.deepEqual(ftp.body.error.details, [
+        { path: 'body.url', message: 'scheme ftp is not allowed; use https or http' },
+      ]);
     });
 
     it('answers 404 for an endpoint or delivery id that does not exist, and for another integration type', async () => {
@@ -647,6 +671,49 @@ describe('webhooks API', () => {
       assert.deepEqual(await webhookWriteCounts(), before);
       const unauthenticated = await admin.fetch('GET', '/api/webhooks/endpoints', undefined, { as: 'none' });
       assert.equal(unauthenticated.status, 401);
+    });
+
+    it('shows viewers and agents a masked URL (scheme and host) everywhere; admins see it in full', async () => {
+      const token = 'T0KEN-in-the-path-7f3a';
+      const url = `https://hooks.example.test:8443/services/${token}?key=${token}`;
+      const { endpoint } = await create({ url, description: '' });
+      await admin.fetch('PATCH', `/api/webhooks/endpoints/${endpoint.id}`, { url: `${url}&v=2` });
+      const masked = 'https://hooks.example.test:8443/***?***';
+      const reads = (user: TestUser) =>
+        Promise.all([
+          user.fetch('GET', '/api/webhooks/endpoints'),
+          user.fetch('GET', `/api/webhooks/endpoints/${endpoint.id}`),
+          user.fetch('GET', '/api/integrations'),
+          user.fetch('GET', `/api/integrations/${endpoint.id}`),
+          user.fetch('GET', `/api/webhooks/endpoints/${endpoint.id}/events`),
+        ]);
+      for (const role of ['viewer', 'agent'] as const) {
+        const member = await addTestMember(admin.organizationId, { role, api });
+        const [list, one, integrations, integration, events] = await reads(member);
+        for (const response of [list, one, integrations, integration, events]) {
+          assert.equal(response.status, 200);
+          assertAbsent(response, token);
+        }
+        assert.equal(list.body.data[0].url, masked);
+        assert.equal(one.body.url, masked);
+        assert.equal(integration.body.config.url, masked);
+        assert.equal(integration.body.name, masked, 'the display name falls back to the masked URL');
+        assert.equal(events.body.data.at(-1).payload.url, masked);
+      }
+      const [list, one, , integration] = await reads(admin);
+      assert.equal(list.body.data[0].url, `${url}&v=2`);
+      assert.equal(one.body.url, `${url}&v=2`);
+      assert.equal(integration.body.config.url, `${url}&v=2`);
+      // What is stored for every member to read later (the audit log, endpoint events) never held the token.
+      const { pool } = testDatabase();
+      const stored = await pool.query(
+        `select metadata::text as t from audit_log where organization_id = $1
+         union all select payload::text from integration_events where organization_id = $1
+         union all select name from integration_configs where organization_id = $1`,
+        [admin.organizationId],
+      );
+      assert.ok(stored.rows.length >= 4);
+      for (const row of stored.rows) assert.ok(!row.t.includes(token), `stored in clear: ${row.t}`);
     });
 
     it("answers 404 for another organisation's endpoint or delivery, on every route, writing nothing", async () => {

@@ -29,6 +29,7 @@ import {
   webhookEndpointView,
 } from '../../domain/webhooks/schemas.ts';
 import { updateEndpoint } from '../../domain/webhooks/update-endpoint.ts';
+import { endpointViewFor } from '../../domain/webhooks/url-visibility.ts';
 import type { ApiDeps } from '../http/deps.ts';
 import { defineRoute } from '../http/route.ts';
 import { registry } from '../openapi/registry.ts';
@@ -111,13 +112,15 @@ export function webhooksRouter({
   defineRoute(router, {
     method: 'get',
     path: '/api/webhooks/endpoints',
-    summary: "The organisation's webhook endpoints with their health",
+    summary:
+      "The organisation's webhook endpoints with their health. Only admins see each URL in full; other roles see " +
+      'its scheme and host, with path and query masked (https://hooks.example.com/***?***): they often hold a token.',
     tags: ['Webhooks'],
     minRole: 'viewer',
     responses: { 200: { description: 'Endpoints, oldest first', schema: WebhookEndpointList } },
     handler: async ({ auth, req }) => ({
       status: 200,
-      body: { data: await listEndpoints(db, scopeOf(auth, req.id)) },
+      body: { data: (await listEndpoints(db, scopeOf(auth, req.id))).map((e) => endpointViewFor(auth.role, e)) },
     }),
   });
 
@@ -140,14 +143,14 @@ export function webhooksRouter({
   defineRoute(router, {
     method: 'get',
     path: '/api/webhooks/endpoints/{id}',
-    summary: 'An endpoint with its health',
+    summary: 'An endpoint with its health (the URL masked below admin, as in the list)',
     tags: ['Webhooks'],
     minRole: 'viewer',
     request: { params: idParams },
     responses: { 200: { description: 'The endpoint', schema: WebhookEndpoint } },
     handler: async ({ auth, req, params }) => ({
       status: 200,
-      body: await getEndpoint(db, scopeOf(auth, req.id), params.id),
+      body: endpointViewFor(auth.role, await getEndpoint(db, scopeOf(auth, req.id), params.id)),
     }),
   });
 

@@ -20,11 +20,12 @@ export const namedSecrets = z
   .refine((value) => Object.keys(value).length <= 20, 'at most 20 credential fields');
 
 /**
- * Deliveries go over TLS only. Which hosts are reachable (no private addresses) is decided at delivery
- * time, when the name is resolved, not here: DNS can change after the URL is saved.
+ * An http(s) URL. Whether plain http is allowed is the deployment's policy (SWITCHBOARD_WEBHOOK_ALLOW_HTTP), applied
+ * by createEndpoint with an error naming the schemes allowed; which hosts are reachable (no private addresses) is
+ * decided at delivery time, when the name is resolved, not here: DNS can change after the URL is saved.
  */
 const httpsUrl = z
-  .url({ protocol: /^https$/, error: 'must be an https URL' })
+  .url({ protocol: /^https?$/, error: 'must be an https URL (or http where the deployment allows it)' })
   .max(2000)
   .refine((url) => {
     const parsed = URL.parse(url);

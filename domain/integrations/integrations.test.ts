@@ -64,7 +64,7 @@ describe('integration configs', () => {
         {
           integrationType: 'webhook',
           name: 'w',
-          config: { url: 'http://example.com', eventTypes: ['ticket.created'] },
+          config: { url: 'ftp://example.com', eventTypes: ['ticket.created'] },
         },
         'config.url',
       ],

@@ -16,6 +16,7 @@ import {
   type EndpointConfig,
   type WebhookEndpointView,
 } from './schemas.ts';
+import { maskWebhookUrl } from './url-visibility.ts';
 
 /** What endpoint writes need besides the database: the key ring to seal secrets, the URL policy to check URLs. */
 export type EndpointSettings = { keys: KeyRing; policy: EndpointPolicy };
@@ -67,12 +68,12 @@ export async function createEndpoint(
       entityId: id,
       metadata: {
         integrationType: 'webhook',
-        url: config.url,
+        url: maskWebhookUrl(config.url),
         eventTypes: config.eventTypes,
         headerNames: config.headerNames,
       },
     });
-    await recordEndpointEvent(tx, scope, id, 'endpoint.created', { url: config.url });
+    await recordEndpointEvent(tx, scope, id, 'endpoint.created', { url: maskWebhookUrl(config.url) });
     const endpoint = toEndpointView(row!, {
       status: row!.isActive ? 'unknown' : 'disabled',
       successRate24h: null,

@@ -8,6 +8,9 @@ import type { KeyRing } from '../../common/config.ts';
 import { openJson } from '../../common/crypto/envelope.ts';
 import { maskSecret } from '../../common/webhooks/standard-webhooks.ts';
 import { credentialContext, sealCredentials } from '../integrations/credentials.ts';
+
+export { endpointName } from './url-visibility.ts';
+
 import type { Scope } from '../scope.ts';
 import {
   DEFAULT_MAX_CONCURRENCY,
@@ -52,11 +55,6 @@ export function endpointConfigOf(row: EndpointRow): EndpointConfig {
     maxConcurrency: stored.maxConcurrency ?? DEFAULT_MAX_CONCURRENCY,
     headerNames: stored.headerNames ?? [],
   };
-}
-
-/** The row's display name for the generic integrations list: what the admin called it, or where it points. */
-export function endpointName(config: Pick<EndpointConfig, 'description' | 'url'>): string {
-  return (config.description || config.url).slice(0, 200);
 }
 
 export function openEndpointCredentials(keys: KeyRing, row: EndpointRow): EndpointCredentials {

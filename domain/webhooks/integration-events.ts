@@ -1,10 +1,11 @@
 // Endpoint events shown to admins beside the endpoint (disabled, enabled, secret rotated): what happened to the
-// endpoint itself, as opposed to its deliveries. Payloads never hold secrets.
+// endpoint itself, as opposed to its deliveries. Payloads never hold secrets, nor a URL's path or query.
 import { type Executor, integrationEvents } from '@switchboard/database';
 import { and, desc, eq } from 'drizzle-orm';
 import type { Scope } from '../scope.ts';
 import { loadEndpointRow } from './endpoint-record.ts';
 import type { IntegrationEventView } from './schemas.ts';
+import { endpointEventView } from './url-visibility.ts';
 
 export type EndpointEventType = 'endpoint.created' | 'endpoint.enabled' | 'endpoint.disabled' | 'secret.rotated';
 
@@ -44,10 +45,12 @@ export async function listEndpointEvents(
     )
     .orderBy(desc(integrationEvents.id))
     .limit(MAX_EVENTS);
-  return rows.map((r) => ({
-    id: r.id,
-    type: r.type,
-    payload: r.payload as Record<string, unknown>,
-    createdAt: r.createdAt.toISOString(),
-  }));
+  return rows.map((r) =>
+    endpointEventView({
+      id: r.id,
+      type: r.type,
+      payload: r.payload as Record<string, unknown>,
+      createdAt: r.createdAt.toISOString(),
+    }),
+  );
 }

@@ -91,7 +91,12 @@ export const endpointHealthStatuses = ['healthy', 'failing', 'unknown', 'disable
 
 export const webhookEndpointView = z.object({
   id: z.uuid(),
-  url: z.string(),
+  url: z
+    .string()
+    .describe(
+      'Where deliveries go. In full for admins; other roles see scheme and host with path and query masked ' +
+        '(https://hooks.example.com/***?***), because receivers often carry a token there.',
+    ),
   description: z.string(),
   eventTypes: z.array(z.string()),
   enabled: z.boolean(),

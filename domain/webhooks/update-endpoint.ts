@@ -22,6 +22,7 @@ import {
   updateEndpointInput,
   type WebhookEndpointView,
 } from './schemas.ts';
+import { maskWebhookUrl } from './url-visibility.ts';
 
 /**
  * Changes what was given and nothing else. `enabled: true` also clears the reason the system disabled the endpoint
@@ -82,7 +83,17 @@ export async function updateEndpoint(
       entityType: 'integration',
       entityId: endpointId,
       // Header names are not secret; their values are, so they are only ever "changed".
-      metadata: { changed, ...(set.config ? { config: { from: before, to: config } } : {}) },
+      metadata: {
+        changed,
+        ...(set.config
+          ? {
+              config: {
+                from: { ...before, url: maskWebhookUrl(before.url) },
+                to: { ...config, url: maskWebhookUrl(config.url) },
+              },
+            }
+          : {}),
+      },
     });
     if (switchedOn)
       await recordEndpointEvent(tx, scope, endpointId, 'endpoint.enabled', {

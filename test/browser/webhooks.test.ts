@@ -4,6 +4,7 @@ import assert from 'node:assert/strict';
 import { mkdir } from 'node:fs/promises';
 import path from 'node:path';
 import type { Locator, Page } from 'playwright-core';
+import { maskWebhookUrl } from '../../domain/webhooks/url-visibility.ts';
 import { behaviours, type Receiver, startReceiver } from '../receivers/webhook-receiver.ts';
 import { addTestMember, createTestOrganization, startTestApi, type TestApi, type TestUser } from '../support/api.ts';
 import { testDatabase } from '../support/database.ts';
@@ -161,6 +162,7 @@ describe('WebhookManager (Chromium against the real API, delivery workflow and r
     await page.getByRole('button', { name: 'Add endpoint' }).click();
     const form = page.getByRole('form', { name: 'New webhook endpoint' });
     await form.getByLabel('Endpoint URL').fill(receiver.url('/failing'));
+    await form.getByLabel('Description').fill('Flaky receiver');
     await form.getByLabel('ticket.created', { exact: true }).check();
     await form.getByRole('button', { name: 'Create endpoint' }).click();
     await page.getByRole('button', { name: 'I have saved the secret' }).click();
@@ -351,7 +353,11 @@ describe('WebhookManager (Chromium against the real API, delivery workflow and r
     await page.getByText('Only admins can add or change webhook endpoints').waitFor();
     assert.equal(await page.getByRole('button', { name: 'Add endpoint' }).count(), 0);
 
-    await page.getByRole('button', { name: `Manage ${receiver.url('/failing')}` }).click();
+    // A viewer sees where deliveries go (scheme and host), not the path or query that may hold a token.
+    const masked = maskWebhookUrl(receiver.url('/failing'));
+    assert.equal(await page.getByText(receiver.url('/failing')).count(), 0);
+    await page.getByRole('button', { name: `Manage ${masked} (Flaky receiver)` }).click();
+    await page.getByRole('heading', { level: 2, name: masked }).waitFor();
     const row = deliveries(page, 'webhook.test');
     await row.getByRole('button', { name: 'Show attempts' }).click();
     await row.locator('.attempt-table').getByText('HTTP 200').waitFor();

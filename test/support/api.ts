@@ -143,9 +143,9 @@ function resolveApi(api: TestApi | undefined): TestApi {
   return found;
 }
 
-async function signUp(api: TestApi, role: Role, name?: string) {
+async function signUp(api: TestApi, role: Role, name?: string, givenEmail?: string) {
   const suffix = randomUUID().slice(0, 8);
-  const email = `${role}-${suffix}@example.test`;
+  const email = givenEmail ?? `${role}-${suffix}@example.test`;
   const password = `pw-${randomBytes(12).toString('hex')}`;
   const { user } = await api.auth.api.signUpEmail({
     body: { name: name ?? `Test ${role} ${suffix}`, email, password },
@@ -186,11 +186,11 @@ async function asTestUser(
  * better-auth (sign-up, organisation create), plus an API key that acts with that member's role.
  */
 export async function createTestOrganization(
-  opts: { role?: Role; name?: string; userName?: string; api?: TestApi } = {},
+  opts: { role?: Role; name?: string; userName?: string; email?: string; api?: TestApi } = {},
 ): Promise<TestUser> {
   const api = resolveApi(opts.api);
   const role = opts.role ?? 'admin';
-  const account = await signUp(api, role, opts.userName);
+  const account = await signUp(api, role, opts.userName, opts.email);
   const suffix = randomUUID().slice(0, 8);
   const org = await api.auth.api.createOrganization({
     body: { name: opts.name ?? `Test Org ${suffix}`, slug: `test-${suffix}`, userId: account.userId },

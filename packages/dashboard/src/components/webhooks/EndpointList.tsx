@@ -39,7 +39,9 @@ export function EndpointList({ endpoints, onOpen }: { endpoints: WebhookEndpoint
             <button
               type="button"
               className="button-secondary"
-              aria-label={`Manage ${endpoint.url}`}
+              // Below admin the URL is masked to scheme and host, which several endpoints may share: the
+              // description tells them apart.
+              aria-label={`Manage ${endpoint.url}${endpoint.description ? ` (${endpoint.description})` : ''}`}
               onClick={() => onOpen(endpoint.id)}
             >
               Manage
