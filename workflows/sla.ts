@@ -6,10 +6,8 @@
 import { WorkflowExecutionAlreadyStartedError } from '@temporalio/common';
 import {
   ApplicationFailure,
-  allHandlersFinished,
   condition,
   getExternalWorkflowHandle,
-  makeContinueAsNewFunc,
   ParentClosePolicy,
   proxyActivities,
   setHandler,
@@ -20,6 +18,7 @@ import {
 import type { DbActivities, SlaTicketFacts } from '../activities/db/index.ts';
 import type { DispatchedTicketEvent, TicketSnapshot } from '../common/ticket-events.ts';
 import { coreIntegrationTypes, workflowIds } from '../temporal-config/index.ts';
+import { continueAsNewWithHandlersDone } from './continue-as-new.ts';
 import { type SlaMilestone, type SlaWatchInput, slaStateQuery, slaTicketChangedSignal } from './messages.ts';
 import type { Subscription, SubscriptionContext } from './registry.ts';
 
@@ -44,12 +43,8 @@ export async function slaWatchWorkflow(input: SlaWatchInput): Promise<void> {
   setHandler(slaStateQuery, () => ({ planned, emitted: [...emitted], replans }));
 
   for (;;) {
-    if (workflowInfo().continueAsNewSuggested) {
-      await condition(allHandlersFinished);
-      return makeContinueAsNewFunc<typeof slaWatchWorkflow>({
-        typedSearchAttributes: workflowInfo().typedSearchAttributes,
-      })(input);
-    }
+    if (workflowInfo().continueAsNewSuggested)
+      return continueAsNewWithHandlersDone<typeof slaWatchWorkflow>(() => [input]);
     changed = false;
     const facts = await loadSlaTicket({ organizationId: input.organizationId, ticketId: input.ticketId });
     replans += 1;
