@@ -10,6 +10,7 @@ import { validationFailed } from '../../api/http/errors.ts';
 import { linearClientFor } from '../../common/linear/client.ts';
 import { classifyLinearError } from '../../common/linear/errors.ts';
 import { revokeToken } from '../../common/linear/oauth.ts';
+import { defaultLinearToStatus, defaultStatusToLinear } from '../../workflows/linear-sync-plan.ts';
 import { recordAudit } from '../audit.ts';
 import { createIntegration } from '../integrations/create-integration.ts';
 import type { IntegrationView } from '../integrations/schemas.ts';
@@ -112,15 +113,23 @@ export async function listTeams(deps: LinearDeps, scope: Scope, integrationId: s
     .filter((l) => l.team === null)
     .map(({ id, name }) => ({ id, name }));
   return (data?.teams.nodes ?? [])
-    .map((team) => ({
-      id: team.id,
-      key: team.key,
-      name: team.name,
-      states: [...team.states.nodes].sort((a, b) => a.position - b.position),
-      labels: [...team.labels.nodes.map(({ id, name }) => ({ id, name })), ...workspaceLabels].sort((a, b) =>
-        a.name.localeCompare(b.name),
-      ),
-    }))
+    .map((team) => {
+      const states = [...team.states.nodes].sort((a, b) => a.position - b.position);
+      return {
+        id: team.id,
+        key: team.key,
+        name: team.name,
+        states,
+        labels: [...team.labels.nodes.map(({ id, name }) => ({ id, name })), ...workspaceLabels].sort((a, b) =>
+          a.name.localeCompare(b.name),
+        ),
+        // The sync's own defaults, so what the wizard shows is what an unconfigured mapping does.
+        defaultMapping: {
+          statusToLinear: defaultStatusToLinear(states),
+          linearToStatus: Object.fromEntries(states.map((state) => [state.id, defaultLinearToStatus(state)])),
+        },
+      };
+    })
     .sort((a, b) => a.name.localeCompare(b.name));
 }
 

@@ -442,6 +442,11 @@ export type LinearTeam = {
   name: string;
   states: LinearWorkflowState[];
   labels: { id: string; name: string }[];
+  /** What the sync does where the installation maps nothing: the wizard starts from it and resets to it. */
+  defaultMapping: {
+    statusToLinear: Partial<Record<TicketStatus, string>>;
+    linearToStatus: Record<string, TicketStatus>;
+  };
 };
 
 export type LinearConnectionTest = {
