@@ -96,6 +96,23 @@ describe('Linear activities: issues', function () {
       assert.equal(attachments[0]!.subtitle, 'Status: open');
     });
 
+    it('names every GraphQL operation it sends (operationName), as Linear asks of API clients', async () => {
+      const integrationId = await makeInstallation(world, 'apiKey');
+      const ticket = await makeTicket(world);
+      await world.activities.createLinearIssue(createRequest(integrationId, ticket.id));
+      const sent = world.linear.operations.map((o) => [o.rootFields[0], o.operationName]);
+      assert.ok(sent.length >= 2, 'a lookup by the derived id, then the create');
+      assert.deepEqual(
+        sent.filter(([, name]) => name === null),
+        [],
+        'no operation reaches Linear unnamed',
+      );
+      assert.deepEqual(
+        sent.find(([field]) => field === 'issueCreate'),
+        ['issueCreate', 'SwitchboardIssueCreate'],
+      );
+    });
+
     it('uses the requested title, and leaves the issue unassigned when Linear does not know the assignee', async () => {
       const integrationId = await makeInstallation(world, 'apiKey');
       const stranger = await memberKnownToLinear(world, 'Sam Stranger', { inLinear: false });
