@@ -54,6 +54,8 @@ describe('Linear API: ticket links', () => {
             externalValue: `linear-${i}`,
             winner: i % 2 === 0 ? 'ticket' : 'external',
             policy: 'latest',
+            ticketChangedAt: new Date(Date.UTC(2026, 10, 1, 10, i)),
+            externalChangedAt: i === 24 ? null : new Date(Date.UTC(2026, 10, 1, 11, i)),
           })),
         );
       const viewer = await addTestMember(admin.organizationId, { role: 'viewer', api });
@@ -73,6 +75,11 @@ describe('Linear API: ticket links', () => {
       assert.equal(link.conflicts[0].ticketValue, 'ticket-24');
       assert.equal(link.conflicts[0].winner, 'ticket');
       assert.equal(link.conflicts[1].winner, 'linear');
+      // Both sides' change times, as the latest-wins policy compared them (Linear's unknown for the newest here).
+      assert.equal(link.conflicts[0].ticketChangedAt, '2026-11-01T10:24:00.000Z');
+      assert.equal(link.conflicts[0].linearChangedAt, null);
+      assert.equal(link.conflicts[1].ticketChangedAt, '2026-11-01T10:23:00.000Z');
+      assert.equal(link.conflicts[1].linearChangedAt, '2026-11-01T11:23:00.000Z');
       assert.equal(link.conflicts[19].ticketValue, 'ticket-5');
     });
 

@@ -65,6 +65,8 @@ async function toViews(deps: Pick<LinearDeps, 'db'>, links: LinkRow[]): Promise<
       externalValue: externalSyncConflicts.externalValue,
       winner: externalSyncConflicts.winner,
       policy: externalSyncConflicts.policy,
+      ticketChangedAt: externalSyncConflicts.ticketChangedAt,
+      externalChangedAt: externalSyncConflicts.externalChangedAt,
       createdAt: externalSyncConflicts.createdAt,
       id: externalSyncConflicts.id,
       rank: sql<number>`row_number() over (partition by ${externalSyncConflicts.syncRecordId} order by ${externalSyncConflicts.id} desc)`.as(
@@ -109,6 +111,8 @@ async function toViews(deps: Pick<LinearDeps, 'db'>, links: LinkRow[]): Promise<
           linearValue: c.externalValue,
           winner: c.winner === 'ticket' ? ('ticket' as const) : ('linear' as const),
           policy: c.policy,
+          ticketChangedAt: c.ticketChangedAt?.toISOString() ?? null,
+          linearChangedAt: c.externalChangedAt?.toISOString() ?? null,
           at: c.createdAt.toISOString(),
         })),
       createdAt: link.createdAt.toISOString(),

@@ -111,6 +111,10 @@ export const linearConflictView = z.object({
   linearValue: z.unknown(),
   winner: z.enum(['ticket', 'linear']),
   policy: z.string(),
+  /** When the ticket's field changed (its event), and Linear's (the updatedAt); null when not known. */
+  ticketChangedAt: isoDateTime.nullable(),
+  linearChangedAt: isoDateTime.nullable(),
+  /** When the sync settled it. */
   at: isoDateTime,
 });
 

@@ -276,6 +276,9 @@ describe('Linear sync, end to end against the local Linear server', function () 
       conflicts.map((c) => [c.field, c.winner, c.policy]),
       [['status', 'ticket', 'latest']],
     );
+    const [settled] = conflicts;
+    assert.ok(settled!.ticketChangedAt && settled!.externalChangedAt, 'both change times are recorded');
+    assert.ok(settled!.ticketChangedAt > settled!.externalChangedAt, 'the ticket changed later, so it won');
     await assertQuiet(ticket.id, issueId);
     assert.equal((await ticketRow(ticket.id)).status, 'pending');
   });

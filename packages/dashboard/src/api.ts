@@ -468,6 +468,9 @@ export type LinearConflict = {
   linearValue: unknown;
   winner: 'ticket' | 'linear';
   policy: string;
+  /** When each side changed the field (null: not known). */
+  ticketChangedAt: string | null;
+  linearChangedAt: string | null;
   at: string;
 };
 

@@ -50,11 +50,23 @@ function showValue(value: unknown): string {
   return JSON.stringify(value);
 }
 
+/** When one side changed the field, when known: the two times are what the `latest` policy compared. */
+function ChangedAt({ iso }: { iso: string | null }) {
+  if (!iso) return null;
+  return (
+    <span className="muted sync-conflict-changed">
+      {' '}
+      (changed <time dateTime={iso}>{new Date(iso).toLocaleString()}</time>)
+    </span>
+  );
+}
+
 function Conflict({ conflict }: { conflict: LinearConflict }) {
   return (
     <li className="sync-conflict">
-      <strong className="badge-value">{conflict.field}</strong>: ticket <q>{showValue(conflict.ticketValue)}</q>, Linear{' '}
-      <q>{showValue(conflict.linearValue)}</q> → <span className="sync-conflict-winner">{conflict.winner} won</span>{' '}
+      <strong className="badge-value">{conflict.field}</strong>: ticket <q>{showValue(conflict.ticketValue)}</q>
+      <ChangedAt iso={conflict.ticketChangedAt} />, Linear <q>{showValue(conflict.linearValue)}</q>
+      <ChangedAt iso={conflict.linearChangedAt} /> → <span className="sync-conflict-winner">{conflict.winner} won</span>{' '}
       <span className="muted">
         ({conflict.policy === 'latest' ? 'later change' : `${conflict.policy} wins`}, <TimeAgo iso={conflict.at} />)
       </span>
