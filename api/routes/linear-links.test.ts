@@ -140,6 +140,35 @@ describe('Linear API: ticket links', () => {
       assert.equal((await stranger.fetch('POST', `${linksPath(ticketId)}/${failed}/retry`, {})).status, 404);
     });
 
+    it('syncs a link now: its workflow is told to reconcile at once; a failed link is a 409 (retry it instead)', async () => {
+      const ticketId = await createTicket(agent);
+      const issueId = randomUUID();
+      const linkId = await insertLink({
+        organizationId: admin.organizationId,
+        ticketId,
+        integrationId,
+        issue: { id: issueId, identifier: 'ENG-9' },
+      });
+      const response = await agent.fetch('POST', `${linksPath(ticketId)}/${linkId}/sync`, {});
+      assert.equal(response.status, 202);
+      assert.equal(response.body.id, linkId);
+      assert.deepEqual(await signalsOf(workflowIds.linearSync(ticketId, issueId)), ['reconcileNow']);
+
+      const failed = await insertLink({
+        organizationId: admin.organizationId,
+        ticketId,
+        integrationId,
+        issue: { id: randomUUID(), identifier: 'ENG-10' },
+        syncStatus: 'failed',
+        lastError: 'Linear: Entity not found: Issue',
+      });
+      assert.equal((await agent.fetch('POST', `${linksPath(ticketId)}/${failed}/sync`, {})).status, 409);
+      const viewer = await addTestMember(admin.organizationId, { role: 'viewer', api });
+      assert.equal((await viewer.fetch('POST', `${linksPath(ticketId)}/${linkId}/sync`, {})).status, 403);
+      const stranger = await createTestOrganization({ api });
+      assert.equal((await stranger.fetch('POST', `${linksPath(ticketId)}/${linkId}/sync`, {})).status, 404);
+    });
+
     it('checks the request body, naming the field', async () => {
       const ticketId = await createTicket(agent);
       const noAction = await agent.fetch('POST', linksPath(ticketId), { issue: 'ENG-1' });

@@ -23,7 +23,7 @@ import type { Scope } from '../scope.ts';
 import { assertTicketExists } from '../tickets/ticket-record.ts';
 import { type LinearDeps, requireTemporal } from './installation.ts';
 import { type LinearLinkView, type NewLinearLinkInput, newLinearLinkInput } from './schemas.ts';
-import { resumeLink, signalUnlink } from './signals.ts';
+import { reconcileLinkNow, resumeLink, signalUnlink } from './signals.ts';
 
 type LinkRow = typeof externalSyncRecords.$inferSelect;
 
@@ -362,6 +362,31 @@ export async function retryLink(
   });
   await recordAudit(deps.db, scope, {
     action: 'linear.link_retried',
+    entityType: 'ticket',
+    entityId: ticketId,
+    metadata: { linkId: link.id },
+  });
+  return getLink(deps, scope, ticketId, linkId);
+}
+
+/** "Sync now": the link reconciles at once instead of at its next tick. A paused (failed) link needs a retry. */
+export async function syncLinkNow(
+  deps: LinearDeps,
+  scope: Scope,
+  ticketId: string,
+  linkId: string,
+): Promise<LinearLinkView> {
+  const link = await findLink(deps, scope, ticketId, linkId);
+  if (link.syncStatus === 'failed') throw conflict('the link failed: retry it once its cause is fixed');
+  await reconcileLinkNow(requireTemporal(deps), deps, {
+    organizationId: scope.organizationId,
+    ticketId,
+    linkId: link.id,
+    integrationId: link.integrationConfigId,
+    issueId: link.externalId,
+  });
+  await recordAudit(deps.db, scope, {
+    action: 'linear.link_sync_requested',
     entityType: 'ticket',
     entityId: ticketId,
     metadata: { linkId: link.id },

@@ -8,6 +8,7 @@ import {
   type LinearLinkChange,
   type LinearSyncInput,
   linearChangeSignal,
+  linearReconcileSignal,
   linearResumeSignal,
   linearUnlinkSignal,
 } from '../../workflows/linear-contract.ts';
@@ -60,6 +61,22 @@ export async function resumeLink(
   await client.workflow.signalWithStart(workflowTypes.linearSync, {
     ...syncStart(deps, link),
     signal: linearResumeSignal,
+    signalArgs: [],
+  });
+}
+
+/**
+ * Makes a link compare itself with Linear now (the reconcile step: both sides read, missed comments imported),
+ * starting its workflow if it is not running (a new run reconciles first anyway).
+ */
+export async function reconcileLinkNow(
+  client: Client,
+  deps: Pick<LinearDeps, 'ticketsTaskQueue'>,
+  link: LinkIdentity,
+): Promise<void> {
+  await client.workflow.signalWithStart(workflowTypes.linearSync, {
+    ...syncStart(deps, link),
+    signal: linearReconcileSignal,
     signalArgs: [],
   });
 }

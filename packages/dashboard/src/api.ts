@@ -548,3 +548,8 @@ export function deleteLinearLink(ticketId: string, linkId: string): Promise<void
 export function retryLinearLink(ticketId: string, linkId: string): Promise<unknown> {
   return request('POST', `${linearLinksPath(ticketId)}/${encodeURIComponent(linkId)}/retry`, {});
 }
+
+/** Sync now: the link compares both sides at once instead of at its next reconcile. */
+export function syncLinearLinkNow(ticketId: string, linkId: string): Promise<unknown> {
+  return request('POST', `${linearLinksPath(ticketId)}/${encodeURIComponent(linkId)}/sync`, {});
+}
