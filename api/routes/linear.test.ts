@@ -422,6 +422,36 @@ describe('Linear API: connecting an installation', () => {
       assert.deepEqual(await signalsOf(pausedWhileOff), ['resume']);
     });
 
+    it('a new reconcile interval reaches the running links at once: each is told to reconcile now', async () => {
+      const created = await admin.fetch('POST', '/api/linear/installations', { apiKey: linear.apiKey });
+      const id = created.body.id;
+      const ticketId = await createTicket(admin);
+      const issueId = randomUUID();
+      const linkId = await insertLink({
+        organizationId: admin.organizationId,
+        ticketId,
+        integrationId: id,
+        issue: { id: issueId, identifier: 'ENG-91' },
+      });
+      // Another link whose workflow is not running: nothing to tell (a new run reads the settings).
+      await insertLink({
+        organizationId: admin.organizationId,
+        ticketId,
+        integrationId: id,
+        issue: { id: randomUUID(), identifier: 'ENG-92' },
+      });
+      const running = workflowIds.linearSync(ticketId, issueId);
+      const started = await admin.fetch('POST', `/api/tickets/${ticketId}/linear-links/${linkId}/sync`, {});
+      assert.equal(started.status, 202);
+      assert.deepEqual(await signalsOf(running), ['reconcileNow']);
+
+      const patch = (config: Record<string, unknown>) => admin.fetch('PATCH', `/api/integrations/${id}`, { config });
+      assert.equal((await patch({ reconcileIntervalMinutes: 10, syncPriority: false })).status, 200);
+      assert.deepEqual(await signalsOf(running), ['reconcileNow'], 'the interval did not change (10 is the default)');
+      assert.equal((await patch({ reconcileIntervalMinutes: 2 })).status, 200);
+      assert.deepEqual(await signalsOf(running), ['reconcileNow', 'reconcileNow']);
+    });
+
     it('is another organisation’s 404, and an agent’s 403', async () => {
       const stranger = await createTestOrganization({ api });
       for (const [method, path] of [

@@ -2,7 +2,7 @@
 // never changes a link's sync state itself; it signals (and, where the workflow may not be running, starts) it.
 import { externalSyncRecords } from '@switchboard/database';
 import { type Client, WorkflowNotFoundError } from '@temporalio/client';
-import { and, eq, like } from 'drizzle-orm';
+import { and, eq, like, ne } from 'drizzle-orm';
 import { ticketSearchAttributes, workflowIds, workflowTypes } from '../../temporal-config/index.ts';
 import {
   type LinearLinkChange,
@@ -88,6 +88,41 @@ export async function signalUnlink(client: Client, ticketId: string, issueId: st
   } catch (error) {
     if (!(error instanceof WorkflowNotFoundError)) throw error;
   }
+}
+
+/**
+ * Every link of the installation that is not paused reconciles now, if its workflow runs (one that does not reads
+ * the settings when it starts). Best effort per link; returns how many were told.
+ */
+export async function reconcileRunningLinks(
+  deps: Pick<LinearDeps, 'db' | 'temporal' | 'logger'>,
+  organizationId: string,
+  integrationId: string,
+): Promise<number> {
+  if (!deps.temporal) return 0;
+  const links = await deps.db
+    .select({ ticketId: externalSyncRecords.supportRequestId, issueId: externalSyncRecords.externalId })
+    .from(externalSyncRecords)
+    .where(
+      and(
+        eq(externalSyncRecords.organizationId, organizationId),
+        eq(externalSyncRecords.integrationConfigId, integrationId),
+        ne(externalSyncRecords.syncStatus, 'failed'),
+      ),
+    );
+  let told = 0;
+  for (const link of links) {
+    try {
+      await deps.temporal.workflow
+        .getHandle(workflowIds.linearSync(link.ticketId, link.issueId))
+        .signal(linearReconcileSignal);
+      told += 1;
+    } catch (error) {
+      if (!(error instanceof WorkflowNotFoundError))
+        deps.logger.warn({ err: error, integrationId }, 'could not tell a Linear link to reconcile');
+    }
+  }
+  return told;
 }
 
 /**
