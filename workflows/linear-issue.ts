@@ -6,8 +6,9 @@ import { WorkflowExecutionAlreadyStartedError } from '@temporalio/common';
 import { ActivityFailure, ApplicationFailure, ParentClosePolicy, startChild } from '@temporalio/workflow';
 import type { LinearIssueDisplay } from '../activities/linear/contract.ts';
 import { ticketSearchAttributes, workflowIds } from '../temporal-config/index.ts';
+import { linearActivities, linearLocalActivities } from './linear-activities.ts';
 import type { LinearIssueRequest, LinearIssueResult, LinearSyncInput } from './linear-contract.ts';
-import { linearActivities, linearLocalActivities, linearSyncWorkflow } from './linear-sync.ts';
+import { linearSyncWorkflow } from './linear-sync.ts';
 
 export async function linearIssueWorkflow(request: LinearIssueRequest): Promise<LinearIssueResult> {
   const remote = linearActivities();

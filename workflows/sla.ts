@@ -6,10 +6,8 @@
 import { WorkflowExecutionAlreadyStartedError } from '@temporalio/common';
 import {
   ApplicationFailure,
-  allHandlersFinished,
   condition,
   getExternalWorkflowHandle,
-  makeContinueAsNewFunc,
   ParentClosePolicy,
   proxyActivities,
   setHandler,
@@ -19,6 +17,7 @@ import {
 } from '@temporalio/workflow';
 import type { DbActivities, SlaTicketFacts } from '../activities/db/index.ts';
 import { coreIntegrationTypes, workflowIds } from '../temporal-config/index.ts';
+import { continueAsNewWithHandlersDone } from './continue-as-new.ts';
 import { type SlaMilestone, type SlaWatchInput, slaStateQuery, slaTicketChangedSignal } from './messages.ts';
 import type { Subscription, SubscriptionContext } from './registry.ts';
 import { slaInterest } from './sla-plan-events.ts';
@@ -44,12 +43,8 @@ export async function slaWatchWorkflow(input: SlaWatchInput): Promise<void> {
   setHandler(slaStateQuery, () => ({ planned, emitted: [...emitted], replans }));
 
   for (;;) {
-    if (workflowInfo().continueAsNewSuggested) {
-      await condition(allHandlersFinished);
-      return makeContinueAsNewFunc<typeof slaWatchWorkflow>({
-        typedSearchAttributes: workflowInfo().typedSearchAttributes,
-      })(input);
-    }
+    if (workflowInfo().continueAsNewSuggested)
+      return continueAsNewWithHandlersDone<typeof slaWatchWorkflow>(() => [input]);
     changed = false;
     const facts = await loadSlaTicket({ organizationId: input.organizationId, ticketId: input.ticketId });
     replans += 1;

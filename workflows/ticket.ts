@@ -1,17 +1,10 @@
 // The ticket workflow (`ticket/<ticketId>`): one long-lived entity per ticket that receives the ticket's outbox
 // events from the relay, applies each exactly once and in id order, and hands it to every integration that
 // subscribed to its type. Its history is kept short by continuing as new; what it must remember is tiny.
-import {
-  allHandlersFinished,
-  condition,
-  log,
-  makeContinueAsNewFunc,
-  setHandler,
-  TemporalFailure,
-  workflowInfo,
-} from '@temporalio/workflow';
+import { allHandlersFinished, condition, log, setHandler, TemporalFailure, workflowInfo } from '@temporalio/workflow';
 import type { DispatchedTicketEvent } from '../common/ticket-events.ts';
 import { ticketSearchAttributes } from '../temporal-config/index.ts';
+import { continueAsNewWithHandlersDone } from './continue-as-new.ts';
 import {
   type AppliedEventRecord,
   type TicketWorkflowCarriedState,
@@ -84,9 +77,9 @@ export function createTicketWorkflow(registry: readonly Subscription[]) {
       appliedThisRun += 1;
     }
 
-    return makeContinueAsNewFunc<(input: TicketWorkflowInput) => Promise<never>>({
-      typedSearchAttributes: workflowInfo().typedSearchAttributes,
-    })({ ...input, carried: state });
+    return continueAsNewWithHandlersDone<(input: TicketWorkflowInput) => Promise<never>>(() => [
+      { ...input, carried: state },
+    ]);
   };
 }
 

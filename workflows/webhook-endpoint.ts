@@ -2,17 +2,10 @@
 // iteration runs one activity that sends a batch of due deliveries, then the workflow sleeps until the next one
 // falls due or a `wake` signal says new ones arrived. History therefore grows per batch, not per delivery, and is
 // cut by continuing as new. Each endpoint has its own loop, so one slow endpoint only ever delays itself.
-import {
-  allHandlersFinished,
-  condition,
-  makeContinueAsNewFunc,
-  patched,
-  proxyActivities,
-  setHandler,
-  workflowInfo,
-} from '@temporalio/workflow';
+import { condition, patched, proxyActivities, setHandler, workflowInfo } from '@temporalio/workflow';
 import type { WebhookActivities } from '../activities/webhooks/index.ts';
 import { ticketEventTypes } from '../common/ticket-events.ts';
+import { continueAsNewWithHandlersDone } from './continue-as-new.ts';
 import type { Subscription } from './registry.ts';
 import { type WebhookEndpointInput, wakeSignal, webhooksTaskQueueFor } from './webhook-endpoint-contract.ts';
 
@@ -60,10 +53,7 @@ export async function webhookEndpointWorkflow(input: WebhookEndpointInput): Prom
     const wait = result.nextDueAt - Date.now();
     if (wait > 0) await condition(() => woken, wait);
   }
-  await condition(allHandlersFinished);
-  await makeContinueAsNewFunc<typeof webhookEndpointWorkflow>({
-    typedSearchAttributes: workflowInfo().typedSearchAttributes,
-  })(input);
+  await continueAsNewWithHandlersDone<typeof webhookEndpointWorkflow>(() => [input]);
 }
 
 /**

@@ -2,7 +2,7 @@
 // one retry with a forced refresh when Linear refuses an OAuth token we thought valid (it expired early, or another
 // process rotated it), every failure mapped to the typed ApplicationFailure the workflows branch on, and no call
 // at all while the installation's request budget is down to its reserve (rate-budget.ts).
-import { AuthenticationLinearError, type LinearRawResponse } from '@linear/sdk';
+import { AuthenticationLinearError, type LinearRawResponse, RatelimitedLinearError } from '@linear/sdk';
 import type { Database } from '@switchboard/database';
 import { Context } from '@temporalio/activity';
 import type { Client } from '@temporalio/client';
@@ -11,7 +11,7 @@ import type { Config } from '../../common/config.ts';
 import { type InstallationClient, linearClientFor } from '../../common/linear/client.ts';
 import { isLinearNotFound, toActivityFailure } from '../../common/linear/errors.ts';
 import { linearFailureTypes } from './contract.ts';
-import { budgetWaitMs, noteRateLimitHeaders } from './rate-budget.ts';
+import { budgetWaitMs, noteRateLimited, noteRateLimitHeaders } from './rate-budget.ts';
 
 export type LinearActivityDeps = {
   db: Database;
@@ -56,6 +56,8 @@ export async function callLinear<T>(
     }
   } catch (err) {
     if (err instanceof ApplicationFailure) throw err;
+    // The installation's other activities in this worker hold back too, instead of each meeting RATELIMITED.
+    if (err instanceof RatelimitedLinearError) noteRateLimited(integrationId, err);
     throw toActivityFailure(err);
   }
 }

@@ -96,6 +96,23 @@ describe('Linear activities: issues', function () {
       assert.equal(attachments[0]!.subtitle, 'Status: open');
     });
 
+    it('names every GraphQL operation it sends (operationName), as Linear asks of API clients', async () => {
+      const integrationId = await makeInstallation(world, 'apiKey');
+      const ticket = await makeTicket(world);
+      await world.activities.createLinearIssue(createRequest(integrationId, ticket.id));
+      const sent = world.linear.operations.map((o) => [o.rootFields[0], o.operationName]);
+      assert.ok(sent.length >= 2, 'a lookup by the derived id, then the create');
+      assert.deepEqual(
+        sent.filter(([, name]) => name === null),
+        [],
+        'no operation reaches Linear unnamed',
+      );
+      assert.deepEqual(
+        sent.find(([field]) => field === 'issueCreate'),
+        ['issueCreate', 'SwitchboardIssueCreate'],
+      );
+    });
+
     it('uses the requested title, and leaves the issue unassigned when Linear does not know the assignee', async () => {
       const integrationId = await makeInstallation(world, 'apiKey');
       const stranger = await memberKnownToLinear(world, 'Sam Stranger', { inLinear: false });
@@ -242,17 +259,40 @@ describe('Linear activities: issues', function () {
   });
 
   describe("Linear's failures", () => {
-    it('a rate-limited call is retryable after the Retry-After Linear gave', async () => {
+    it('a rate-limited call is retryable at the reset Linear gave when that comes sooner; until then none is sent', async () => {
       const integrationId = await makeInstallation(world, 'apiKey');
       const ticket = await makeTicket(world);
-      world.linear.failures.rateLimitNext(1, { resetInMs: 7_000 });
+      world.linear.failures.rateLimitNext(1, { resetInMs: 1_500 });
+      let delay = 0;
       await assert.rejects(world.activities.createLinearIssue(createRequest(integrationId, ticket.id)), (err) => {
         linearFailure(linearFailureTypes.rateLimited, false)(err);
-        assert.equal((err as ApplicationFailure).nextRetryDelay, 7_000);
+        delay = (err as ApplicationFailure).nextRetryDelay as number;
+        assert.ok(delay > 1_000 && delay <= 1_500, `${delay} ms`);
         return true;
       });
+      // Another activity of the installation in this worker holds back instead of meeting RATELIMITED too.
+      const sent = world.linear.operations.length;
+      await assert.rejects(
+        world.activities.createLinearIssue(createRequest(integrationId, ticket.id)),
+        linearFailure(linearFailureTypes.rateLimited, false),
+      );
+      assert.equal(world.linear.operations.length, sent);
+      await new Promise((resolve) => setTimeout(resolve, delay));
       const issue = await world.activities.createLinearIssue(createRequest(integrationId, ticket.id));
       assert.equal(issue.identifier, 'ENG-1');
+    });
+
+    it('a rate limit whose reset is an hour away is retried once the budget refilled past the reserve, in seconds', async () => {
+      const integrationId = await makeInstallation(world, 'apiKey');
+      const ticket = await makeTicket(world);
+      world.linear.failures.rateLimitNext(1, { resetInMs: 3_600_000 });
+      await assert.rejects(world.activities.createLinearIssue(createRequest(integrationId, ticket.id)), (err) => {
+        linearFailure(linearFailureTypes.rateLimited, false)(err);
+        // 5000 requests an hour, none left: the reserve (50) and one more refill in 51 × 720 ms, not in an hour.
+        const delay = (err as ApplicationFailure).nextRetryDelay as number;
+        assert.ok(delay > 36_000 && delay <= 36_720, `${delay} ms`);
+        return true;
+      });
     });
 
     it('an expiring OAuth token is refreshed once for concurrent activities, and the rotated one is stored', async () => {

@@ -33,13 +33,23 @@ describe('Linear request budget', () => {
     assert.equal(budgetWaitMs('unknown', now), 0);
   });
 
-  it('waits until the reset at the reserve, at most a minute at a time, and forgets the budget once it reset', () => {
+  it('at the reserve, waits for the bucket to refill past it (Linear refills continuously), never past the reset', () => {
     const now = 1_000_000;
-    noteRateLimitHeaders('i-1', headers(5000, 50, now + 30_000));
-    assert.equal(budgetWaitMs('i-1', now), 30_000);
-    noteRateLimitHeaders('i-2', headers(5000, 0, now + 3_600_000));
-    assert.equal(budgetWaitMs('i-2', now), MAX_BUDGET_WAIT_MS);
-    assert.equal(budgetWaitMs('i-1', now + 30_000), 0);
+    // 5000 an hour is one request every 720 ms; at 50 left (the reserve) one more is needed.
+    noteRateLimitHeaders('i-1', headers(5000, 50, now + 3_600_000), now);
+    assert.equal(budgetWaitMs('i-1', now), 720);
+    assert.equal(budgetWaitMs('i-1', now + 500), 220, 'it has been refilling since it was reported');
+    assert.equal(budgetWaitMs('i-1', now + 720), 0);
+    // Spent: 51 requests to refill, 36.72 s, although the reset is an hour away.
+    noteRateLimitHeaders('i-2', headers(5000, 0, now + 3_600_000), now);
+    assert.equal(budgetWaitMs('i-2', now), 36_720);
+    // A reset sooner than the refill ends the wait, and the budget is forgotten after it.
+    noteRateLimitHeaders('i-3', headers(5000, 0, now + 10_000), now);
+    assert.equal(budgetWaitMs('i-3', now), 10_000);
+    assert.equal(budgetWaitMs('i-3', now + 10_000), 0);
+    // A small limit refills slowly: never more than a minute at a time, then Linear is asked again.
+    noteRateLimitHeaders('i-4', headers(100, 0, now + 3_600_000), now);
+    assert.equal(budgetWaitMs('i-4', now), MAX_BUDGET_WAIT_MS);
   });
 
   it('ignores responses without the headers', () => {

@@ -54,6 +54,8 @@ describe('Linear API: ticket links', () => {
             externalValue: `linear-${i}`,
             winner: i % 2 === 0 ? 'ticket' : 'external',
             policy: 'latest',
+            ticketChangedAt: new Date(Date.UTC(2026, 10, 1, 10, i)),
+            externalChangedAt: i === 24 ? null : new Date(Date.UTC(2026, 10, 1, 11, i)),
           })),
         );
       const viewer = await addTestMember(admin.organizationId, { role: 'viewer', api });
@@ -73,6 +75,11 @@ describe('Linear API: ticket links', () => {
       assert.equal(link.conflicts[0].ticketValue, 'ticket-24');
       assert.equal(link.conflicts[0].winner, 'ticket');
       assert.equal(link.conflicts[1].winner, 'linear');
+      // Both sides' change times, as the latest-wins policy compared them (Linear's unknown for the newest here).
+      assert.equal(link.conflicts[0].ticketChangedAt, '2026-11-01T10:24:00.000Z');
+      assert.equal(link.conflicts[0].linearChangedAt, null);
+      assert.equal(link.conflicts[1].ticketChangedAt, '2026-11-01T10:23:00.000Z');
+      assert.equal(link.conflicts[1].linearChangedAt, '2026-11-01T11:23:00.000Z');
       assert.equal(link.conflicts[19].ticketValue, 'ticket-5');
     });
 
@@ -131,6 +138,35 @@ describe('Linear API: ticket links', () => {
       assert.deepEqual(await signalsOf(workflowIds.linearSync(ticketId, issueId)), ['resume']);
       const stranger = await createTestOrganization({ api });
       assert.equal((await stranger.fetch('POST', `${linksPath(ticketId)}/${failed}/retry`, {})).status, 404);
+    });
+
+    it('syncs a link now: its workflow is told to reconcile at once; a failed link is a 409 (retry it instead)', async () => {
+      const ticketId = await createTicket(agent);
+      const issueId = randomUUID();
+      const linkId = await insertLink({
+        organizationId: admin.organizationId,
+        ticketId,
+        integrationId,
+        issue: { id: issueId, identifier: 'ENG-9' },
+      });
+      const response = await agent.fetch('POST', `${linksPath(ticketId)}/${linkId}/sync`, {});
+      assert.equal(response.status, 202);
+      assert.equal(response.body.id, linkId);
+      assert.deepEqual(await signalsOf(workflowIds.linearSync(ticketId, issueId)), ['reconcileNow']);
+
+      const failed = await insertLink({
+        organizationId: admin.organizationId,
+        ticketId,
+        integrationId,
+        issue: { id: randomUUID(), identifier: 'ENG-10' },
+        syncStatus: 'failed',
+        lastError: 'Linear: Entity not found: Issue',
+      });
+      assert.equal((await agent.fetch('POST', `${linksPath(ticketId)}/${failed}/sync`, {})).status, 409);
+      const viewer = await addTestMember(admin.organizationId, { role: 'viewer', api });
+      assert.equal((await viewer.fetch('POST', `${linksPath(ticketId)}/${linkId}/sync`, {})).status, 403);
+      const stranger = await createTestOrganization({ api });
+      assert.equal((await stranger.fetch('POST', `${linksPath(ticketId)}/${linkId}/sync`, {})).status, 404);
     });
 
     it('checks the request body, naming the field', async () => {

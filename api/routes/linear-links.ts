@@ -2,7 +2,7 @@
 import { Router } from 'express';
 import { z } from 'zod';
 import { nestFieldPaths } from '../../domain/field-paths.ts';
-import { createLink, listLinks, retryLink, unlink } from '../../domain/linear/links.ts';
+import { createLink, listLinks, retryLink, syncLinkNow, unlink } from '../../domain/linear/links.ts';
 import {
   linearConflictView,
   linearLinkList,
@@ -91,6 +91,22 @@ export function linearLinksRouter(apiDeps: ApiDeps): Router {
     handler: async ({ auth, req, params }) => ({
       status: 202,
       body: await retryLink(deps, scopeOf(auth, req.id), params.id, params.linkId),
+    }),
+  });
+
+  defineRoute(router, {
+    method: 'post',
+    path: '/api/tickets/{id}/linear-links/{linkId}/sync',
+    summary:
+      'Sync now: the link compares both sides at once (as at its periodic reconcile) instead of at its next tick. ' +
+      '409 for a failed link (retry it instead).',
+    tags: ['Linear'],
+    minRole: 'agent',
+    request: { params: linkParams, body: emptyBody },
+    responses: { 202: { description: 'Reconciling; the link as it is now', schema: LinearLink } },
+    handler: async ({ auth, req, params }) => ({
+      status: 202,
+      body: await syncLinkNow(deps, scopeOf(auth, req.id), params.id, params.linkId),
     }),
   });
 

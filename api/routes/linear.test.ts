@@ -276,6 +276,48 @@ describe('Linear API: connecting an installation', () => {
       assert.ok(response.body.data.some((t: { key: string }) => t.key === 'SUP'));
     });
 
+    it('gives each team the status mapping the sync uses where none is configured, for the wizard to start from', async () => {
+      type TeamView = {
+        key: string;
+        states: Array<{ id: string; name: string }>;
+        defaultMapping: { statusToLinear: Record<string, string>; linearToStatus: Record<string, string> };
+      };
+      // A team without backlog or started states: the sync does not move its issues for a pending ticket.
+      const ops = linear.state.addTeam({ key: 'OPS', name: 'Operations' });
+      for (const state of linear.state.teamStates(ops.id)) {
+        if (state.type === 'backlog' || state.type === 'started') linear.state.states.delete(state.id);
+      }
+      const response = await admin.fetch('GET', `/api/linear/installations/${id}/teams`);
+      assert.equal(response.status, 200);
+      const named = (team: TeamView) => {
+        const name = (stateId: string) => team.states.find((s) => s.id === stateId)?.name;
+        return {
+          statusToLinear: Object.fromEntries(
+            Object.entries(team.defaultMapping.statusToLinear).map(([status, stateId]) => [status, name(stateId)]),
+          ),
+          linearToStatus: Object.fromEntries(
+            Object.entries(team.defaultMapping.linearToStatus).map(([stateId, status]) => [name(stateId), status]),
+          ),
+        };
+      };
+      const teams: TeamView[] = response.body.data;
+      assert.deepEqual(named(teams.find((t) => t.key === 'ENG')!), {
+        statusToLinear: { open: 'Todo', pending: 'In Progress', on_hold: 'Backlog', solved: 'Done', closed: 'Done' },
+        linearToStatus: {
+          Backlog: 'open',
+          Todo: 'open',
+          'In Progress': 'pending',
+          'In Review': 'pending',
+          Done: 'solved',
+          Canceled: 'closed',
+        },
+      });
+      assert.deepEqual(named(teams.find((t) => t.key === 'OPS')!), {
+        statusToLinear: { open: 'Todo', on_hold: 'Todo', solved: 'Done', closed: 'Done' },
+        linearToStatus: { Todo: 'open', Done: 'solved', Canceled: 'closed' },
+      });
+    });
+
     it('tests the connection, and reports a refused token as ok:false rather than an error', async () => {
       const eng = linear.state.teamByKey('ENG')!;
       await admin.fetch('PATCH', `/api/integrations/${id}`, { config: { teamId: eng.id, workspace: undefined } });
@@ -378,6 +420,36 @@ describe('Linear API: connecting an installation', () => {
       // Already on: nothing more to resume.
       assert.equal((await admin.fetch('PATCH', `/api/integrations/${id}`, { isActive: true })).status, 200);
       assert.deepEqual(await signalsOf(pausedWhileOff), ['resume']);
+    });
+
+    it('a new reconcile interval reaches the running links at once: each is told to reconcile now', async () => {
+      const created = await admin.fetch('POST', '/api/linear/installations', { apiKey: linear.apiKey });
+      const id = created.body.id;
+      const ticketId = await createTicket(admin);
+      const issueId = randomUUID();
+      const linkId = await insertLink({
+        organizationId: admin.organizationId,
+        ticketId,
+        integrationId: id,
+        issue: { id: issueId, identifier: 'ENG-91' },
+      });
+      // Another link whose workflow is not running: nothing to tell (a new run reads the settings).
+      await insertLink({
+        organizationId: admin.organizationId,
+        ticketId,
+        integrationId: id,
+        issue: { id: randomUUID(), identifier: 'ENG-92' },
+      });
+      const running = workflowIds.linearSync(ticketId, issueId);
+      const started = await admin.fetch('POST', `/api/tickets/${ticketId}/linear-links/${linkId}/sync`, {});
+      assert.equal(started.status, 202);
+      assert.deepEqual(await signalsOf(running), ['reconcileNow']);
+
+      const patch = (config: Record<string, unknown>) => admin.fetch('PATCH', `/api/integrations/${id}`, { config });
+      assert.equal((await patch({ reconcileIntervalMinutes: 10, syncPriority: false })).status, 200);
+      assert.deepEqual(await signalsOf(running), ['reconcileNow'], 'the interval did not change (10 is the default)');
+      assert.equal((await patch({ reconcileIntervalMinutes: 2 })).status, 200);
+      assert.deepEqual(await signalsOf(running), ['reconcileNow', 'reconcileNow']);
     });
 
     it('is another organisation’s 404, and an agent’s 403', async () => {

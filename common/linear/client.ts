@@ -2,7 +2,7 @@
 // they do; Linear rotates refresh tokens (the old one is refused once used), so two processes refreshing at once
 // would lock one of them out. One refresher per installation: the refresh runs under a PostgreSQL advisory lock
 // keyed by the installation, and whoever waited re-reads the credentials the winner stored instead of refreshing.
-import { LinearClient } from '@linear/sdk';
+import type { LinearClient } from '@linear/sdk';
 import { type Database, integrationConfigs } from '@switchboard/database';
 import { and, eq, sql } from 'drizzle-orm';
 import { credentialContext, sealCredentials } from '../../domain/integrations/credentials.ts';
@@ -10,6 +10,7 @@ import type { LinearCredentials } from '../../domain/integrations/linear-config.
 import type { KeyRing } from '../config.ts';
 import { openJson } from '../crypto/envelope.ts';
 import { LinearNotConnectedError, LinearTokenRevokedError } from './errors.ts';
+import { newLinearClient } from './graphql-client.ts';
 import { type LinearEndpoints, LinearOAuthError, refreshAccessToken } from './oauth.ts';
 
 export type LinearClientDeps = { db: Database; keys: KeyRing; linear: LinearEndpoints };
@@ -60,8 +61,8 @@ function clientOf(
   const extra = signal ? { signal } : {};
   const client =
     kind === 'apiKey'
-      ? new LinearClient({ apiKey: credentials.apiKey!, apiUrl: deps.linear.apiUrl, ...extra })
-      : new LinearClient({ accessToken: credentials.accessToken!, apiUrl: deps.linear.apiUrl, ...extra });
+      ? newLinearClient({ apiKey: credentials.apiKey!, apiUrl: deps.linear.apiUrl, ...extra })
+      : newLinearClient({ accessToken: credentials.accessToken!, apiUrl: deps.linear.apiUrl, ...extra });
   return { integrationId, client, kind, webhookSecret: credentials.webhookSecret ?? null };
 }
 

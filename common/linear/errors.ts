@@ -12,6 +12,7 @@ import {
 } from '@linear/sdk';
 import { ApplicationFailure } from '@temporalio/common';
 import { linearFailureTypes } from '../../activities/linear/contract.ts';
+import { MAX_RATE_LIMIT_WAIT_MS, refillWaitMs } from './rate-limit.ts';
 
 /** The installation has no usable credentials (never connected, disconnected, deleted). */
 export class LinearNotConnectedError extends Error {
@@ -36,15 +37,8 @@ export type ClassifiedLinearFailure = { kind: LinearFailureKind; message: string
 export function classifyLinearError(err: unknown): ClassifiedLinearFailure {
   if (err instanceof LinearNotConnectedError) return { kind: 'not-connected', message: err.message };
   if (err instanceof LinearTokenRevokedError) return { kind: 'auth-revoked', message: err.message };
-  if (err instanceof RatelimitedLinearError) {
-    const retryAfterMs =
-      err.retryAfter !== undefined
-        ? err.retryAfter * 1000
-        : err.requestsResetAt !== undefined
-          ? Math.max(1000, err.requestsResetAt - Date.now())
-          : 60_000;
-    return { kind: 'rate-limited', message: 'Linear rate limit reached', retryAfterMs };
-  }
+  if (err instanceof RatelimitedLinearError)
+    return { kind: 'rate-limited', message: 'Linear rate limit reached', retryAfterMs: rateLimitedWaitMs(err) };
   if (err instanceof AuthenticationLinearError)
     return { kind: 'auth-revoked', message: 'Linear refused the access token (revoked or expired): reconnect Linear' };
   if (err instanceof ForbiddenLinearError)
@@ -59,6 +53,22 @@ export function classifyLinearError(err: unknown): ClassifiedLinearFailure {
     return { kind: 'invalid-input', message: `Linear GraphQL error: ${firstMessage(err)}` };
   if (err instanceof LinearError) return { kind: 'transient', message: `Linear: ${firstMessage(err)}` };
   return { kind: 'transient', message: err instanceof Error ? err.message : String(err) };
+}
+
+/**
+ * How long to wait after RATELIMITED: until the budget Linear reported has refilled past the reserve (it refills
+ * continuously, so this is seconds, not the hour until X-RateLimit-Requests-Reset), else Linear's Retry-After; at
+ * least a second, at most MAX_RATE_LIMIT_WAIT_MS, after which Linear is asked again.
+ */
+export function rateLimitedWaitMs(err: RatelimitedLinearError, now = Date.now()): number {
+  const { requestsLimit: limit, requestsRemaining: remaining, requestsResetAt: resetAt } = err;
+  const wait =
+    limit !== undefined && limit > 0 && resetAt !== undefined
+      ? refillWaitMs({ limit, remaining: Math.max(0, remaining ?? 0), resetAt, reportedAt: now }, now)
+      : err.retryAfter !== undefined
+        ? err.retryAfter * 1000
+        : MAX_RATE_LIMIT_WAIT_MS;
+  return Math.min(MAX_RATE_LIMIT_WAIT_MS, Math.max(1000, wait));
 }
 
 /** The ApplicationFailure an activity throws for a failed Linear call (transient failures stay retryable). */

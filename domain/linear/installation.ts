@@ -1,7 +1,7 @@
 // What the Linear API functions share: their dependencies, finding an installation in the caller's organisation,
 // changing its sealed credentials without racing the token refresher, reading who a token is, and turning a
 // failed Linear call into an HTTP answer.
-import { LinearClient } from '@linear/sdk';
+import type { LinearClient } from '@linear/sdk';
 import { type Database, type Executor, integrationConfigs } from '@switchboard/database';
 import type { Client } from '@temporalio/client';
 import { and, eq, sql } from 'drizzle-orm';
@@ -10,6 +10,7 @@ import type { Config, KeyRing } from '../../common/config.ts';
 import { openJson } from '../../common/crypto/envelope.ts';
 import type { LinearClientDeps } from '../../common/linear/client.ts';
 import { type ClassifiedLinearFailure, classifyLinearError } from '../../common/linear/errors.ts';
+import { newLinearClient } from '../../common/linear/graphql-client.ts';
 import type { Logger } from '../../common/logger.ts';
 import { credentialContext, credentialsHint, sealCredentials } from '../integrations/credentials.ts';
 import { type LinearConfig, type LinearCredentials, linearConfigSchema } from '../integrations/linear-config.ts';
@@ -122,11 +123,11 @@ export async function readIdentity(client: LinearClient): Promise<LinearIdentity
 }
 
 export function clientForApiKey(deps: Pick<LinearDeps, 'linear'>, apiKey: string): LinearClient {
-  return new LinearClient({ apiKey, apiUrl: deps.linear.apiUrl, signal: AbortSignal.timeout(deps.linear.timeoutMs) });
+  return newLinearClient({ apiKey, apiUrl: deps.linear.apiUrl, signal: AbortSignal.timeout(deps.linear.timeoutMs) });
 }
 
 export function clientForAccessToken(deps: Pick<LinearDeps, 'linear'>, accessToken: string): LinearClient {
-  return new LinearClient({
+  return newLinearClient({
     accessToken,
     apiUrl: deps.linear.apiUrl,
     signal: AbortSignal.timeout(deps.linear.timeoutMs),

@@ -10,6 +10,7 @@ import { validationFailed } from '../../api/http/errors.ts';
 import { linearClientFor } from '../../common/linear/client.ts';
 import { classifyLinearError } from '../../common/linear/errors.ts';
 import { revokeToken } from '../../common/linear/oauth.ts';
+import { defaultLinearToStatus, defaultStatusToLinear } from '../../workflows/linear-sync-plan.ts';
 import { recordAudit } from '../audit.ts';
 import { createIntegration } from '../integrations/create-integration.ts';
 import type { IntegrationView } from '../integrations/schemas.ts';
@@ -22,6 +23,7 @@ import {
   clientForApiKey,
   configOf,
   findInstallation,
+  type InstallationRow,
   type LinearDeps,
   type LinearIdentity,
   linearHttpError,
@@ -38,7 +40,7 @@ import {
   type linearWebhookRegistration,
   linearWebhookSecretInput,
 } from './schemas.ts';
-import { resumeFailedLinks, signalUnlink } from './signals.ts';
+import { reconcileRunningLinks, resumeFailedLinks, signalUnlink } from './signals.ts';
 
 type TeamView = z.infer<typeof linearTeamView>;
 type ConnectionTest = z.infer<typeof linearConnectionTest>;
@@ -112,15 +114,23 @@ export async function listTeams(deps: LinearDeps, scope: Scope, integrationId: s
     .filter((l) => l.team === null)
     .map(({ id, name }) => ({ id, name }));
   return (data?.teams.nodes ?? [])
-    .map((team) => ({
-      id: team.id,
-      key: team.key,
-      name: team.name,
-      states: [...team.states.nodes].sort((a, b) => a.position - b.position),
-      labels: [...team.labels.nodes.map(({ id, name }) => ({ id, name })), ...workspaceLabels].sort((a, b) =>
-        a.name.localeCompare(b.name),
-      ),
-    }))
+    .map((team) => {
+      const states = [...team.states.nodes].sort((a, b) => a.position - b.position);
+      return {
+        id: team.id,
+        key: team.key,
+        name: team.name,
+        states,
+        labels: [...team.labels.nodes.map(({ id, name }) => ({ id, name })), ...workspaceLabels].sort((a, b) =>
+          a.name.localeCompare(b.name),
+        ),
+        // The sync's own defaults, so what the wizard shows is what an unconfigured mapping does.
+        defaultMapping: {
+          statusToLinear: defaultStatusToLinear(states),
+          linearToStatus: Object.fromEntries(states.map((state) => [state.id, defaultLinearToStatus(state)])),
+        },
+      };
+    })
     .sort((a, b) => a.name.localeCompare(b.name));
 }
 
@@ -373,20 +383,28 @@ export async function prepareInstallationDelete(
 }
 
 /**
- * Before the generic PATCH /api/integrations/{id} switches a Linear installation back on: the returned function,
- * called once the change is stored, resumes the links that paused because it was off (LinearNotConnected); links
- * paused for any other reason keep waiting for their own fix. Does nothing for other changes and types.
+ * Before the generic PATCH /api/integrations/{id} changes a Linear installation: the returned function, called once
+ * the change is stored, (1) when it was switched back on, resumes the links that paused because it was off
+ * (LinearNotConnected; links paused for any other reason keep waiting for their own fix), and (2) when its reconcile
+ * interval changed, tells the running links to reconcile now, which also schedules their next reconcile by the new
+ * interval (otherwise a link would keep the old one until its next tick, up to a day away). Does nothing for other
+ * changes and types.
  */
 export async function prepareInstallationUpdate(
   deps: LinearDeps,
   scope: Scope,
   integrationId: string,
-  changes: { isActive?: boolean },
+  changes: { isActive?: boolean; config?: unknown },
 ): Promise<() => Promise<void>> {
-  if (changes.isActive !== true) return async () => {};
-  const row = await lookupInstallation(deps.db, scope.organizationId, integrationId);
-  if (!row || row.isActive) return async () => {};
+  const before = await lookupInstallation(deps.db, scope.organizationId, integrationId);
+  if (!before) return async () => {};
+  const switchedOn = changes.isActive === true && !before.isActive;
+  const interval = (row: InstallationRow) => configOf(row).reconcileIntervalMinutes;
   return async () => {
-    await resumeFailedLinks(deps, scope.organizationId, integrationId, linearFailureTypes.notConnected);
+    if (switchedOn) await resumeFailedLinks(deps, scope.organizationId, integrationId, linearFailureTypes.notConnected);
+    if (changes.config === undefined) return;
+    const after = await lookupInstallation(deps.db, scope.organizationId, integrationId);
+    if (after && interval(after) !== interval(before))
+      await reconcileRunningLinks(deps, scope.organizationId, integrationId);
   };
 }

@@ -23,7 +23,7 @@ import type { Scope } from '../scope.ts';
 import { assertTicketExists } from '../tickets/ticket-record.ts';
 import { type LinearDeps, requireTemporal } from './installation.ts';
 import { type LinearLinkView, type NewLinearLinkInput, newLinearLinkInput } from './schemas.ts';
-import { resumeLink, signalUnlink } from './signals.ts';
+import { reconcileLinkNow, resumeLink, signalUnlink } from './signals.ts';
 
 type LinkRow = typeof externalSyncRecords.$inferSelect;
 
@@ -65,6 +65,8 @@ async function toViews(deps: Pick<LinearDeps, 'db'>, links: LinkRow[]): Promise<
       externalValue: externalSyncConflicts.externalValue,
       winner: externalSyncConflicts.winner,
       policy: externalSyncConflicts.policy,
+      ticketChangedAt: externalSyncConflicts.ticketChangedAt,
+      externalChangedAt: externalSyncConflicts.externalChangedAt,
       createdAt: externalSyncConflicts.createdAt,
       id: externalSyncConflicts.id,
       rank: sql<number>`row_number() over (partition by ${externalSyncConflicts.syncRecordId} order by ${externalSyncConflicts.id} desc)`.as(
@@ -109,6 +111,8 @@ async function toViews(deps: Pick<LinearDeps, 'db'>, links: LinkRow[]): Promise<
           linearValue: c.externalValue,
           winner: c.winner === 'ticket' ? ('ticket' as const) : ('linear' as const),
           policy: c.policy,
+          ticketChangedAt: c.ticketChangedAt?.toISOString() ?? null,
+          linearChangedAt: c.externalChangedAt?.toISOString() ?? null,
           at: c.createdAt.toISOString(),
         })),
       createdAt: link.createdAt.toISOString(),
@@ -358,6 +362,31 @@ export async function retryLink(
   });
   await recordAudit(deps.db, scope, {
     action: 'linear.link_retried',
+    entityType: 'ticket',
+    entityId: ticketId,
+    metadata: { linkId: link.id },
+  });
+  return getLink(deps, scope, ticketId, linkId);
+}
+
+/** "Sync now": the link reconciles at once instead of at its next tick. A paused (failed) link needs a retry. */
+export async function syncLinkNow(
+  deps: LinearDeps,
+  scope: Scope,
+  ticketId: string,
+  linkId: string,
+): Promise<LinearLinkView> {
+  const link = await findLink(deps, scope, ticketId, linkId);
+  if (link.syncStatus === 'failed') throw conflict('the link failed: retry it once its cause is fixed');
+  await reconcileLinkNow(requireTemporal(deps), deps, {
+    organizationId: scope.organizationId,
+    ticketId,
+    linkId: link.id,
+    integrationId: link.integrationConfigId,
+    issueId: link.externalId,
+  });
+  await recordAudit(deps.db, scope, {
+    action: 'linear.link_sync_requested',
     entityType: 'ticket',
     entityId: ticketId,
     metadata: { linkId: link.id },

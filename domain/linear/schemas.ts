@@ -14,6 +14,7 @@
 //   DELETE /api/tickets/{id}/linear-links/{linkId}                    (agent) → 204
 //   POST   /api/tickets/{id}/linear-links/{linkId}/retry              (agent) → 202
 // Installation settings (team, mappings, rules) are the integration's config: PATCH /api/integrations/{id}.
+import { ticketStatuses } from '../tickets/schemas.ts';
 import { z } from '../zod.ts';
 
 const isoDateTime = z.iso.datetime({ offset: true });
@@ -41,6 +42,15 @@ export const linearTeamView = z.object({
   name: z.string(),
   states: z.array(z.object({ id: z.string(), name: z.string(), type: z.string(), position: z.number() })),
   labels: z.array(z.object({ id: z.string(), name: z.string() })),
+  /**
+   * The status mapping the sync uses for this team where the installation configures none (the wizard starts from
+   * it and resets to it): ticket status → state id (a status with no state of its kind is absent), and every state
+   * id → ticket status.
+   */
+  defaultMapping: z.object({
+    statusToLinear: z.partialRecord(z.enum(ticketStatuses), z.string()),
+    linearToStatus: z.record(z.string(), z.enum(ticketStatuses)),
+  }),
 });
 export const linearTeamList = z.object({ data: z.array(linearTeamView) });
 
@@ -101,6 +111,10 @@ export const linearConflictView = z.object({
   linearValue: z.unknown(),
   winner: z.enum(['ticket', 'linear']),
   policy: z.string(),
+  /** When the ticket's field changed (its event), and Linear's (the updatedAt); null when not known. */
+  ticketChangedAt: isoDateTime.nullable(),
+  linearChangedAt: isoDateTime.nullable(),
+  /** When the sync settled it. */
   at: isoDateTime,
 });
 

@@ -2,12 +2,13 @@
 // never changes a link's sync state itself; it signals (and, where the workflow may not be running, starts) it.
 import { externalSyncRecords } from '@switchboard/database';
 import { type Client, WorkflowNotFoundError } from '@temporalio/client';
-import { and, eq, like } from 'drizzle-orm';
+import { and, eq, like, ne } from 'drizzle-orm';
 import { ticketSearchAttributes, workflowIds, workflowTypes } from '../../temporal-config/index.ts';
 import {
   type LinearLinkChange,
   type LinearSyncInput,
   linearChangeSignal,
+  linearReconcileSignal,
   linearResumeSignal,
   linearUnlinkSignal,
 } from '../../workflows/linear-contract.ts';
@@ -64,6 +65,22 @@ export async function resumeLink(
   });
 }
 
+/**
+ * Makes a link compare itself with Linear now (the reconcile step: both sides read, missed comments imported),
+ * starting its workflow if it is not running (a new run reconciles first anyway).
+ */
+export async function reconcileLinkNow(
+  client: Client,
+  deps: Pick<LinearDeps, 'ticketsTaskQueue'>,
+  link: LinkIdentity,
+): Promise<void> {
+  await client.workflow.signalWithStart(workflowTypes.linearSync, {
+    ...syncStart(deps, link),
+    signal: linearReconcileSignal,
+    signalArgs: [],
+  });
+}
+
 /** Tells a link's workflow its row is gone; a workflow that is not running has nothing to stop. */
 export async function signalUnlink(client: Client, ticketId: string, issueId: string): Promise<void> {
   try {
@@ -71,6 +88,41 @@ export async function signalUnlink(client: Client, ticketId: string, issueId: st
   } catch (error) {
     if (!(error instanceof WorkflowNotFoundError)) throw error;
   }
+}
+
+/**
+ * Every link of the installation that is not paused reconciles now, if its workflow runs (one that does not reads
+ * the settings when it starts). Best effort per link; returns how many were told.
+ */
+export async function reconcileRunningLinks(
+  deps: Pick<LinearDeps, 'db' | 'temporal' | 'logger'>,
+  organizationId: string,
+  integrationId: string,
+): Promise<number> {
+  if (!deps.temporal) return 0;
+  const links = await deps.db
+    .select({ ticketId: externalSyncRecords.supportRequestId, issueId: externalSyncRecords.externalId })
+    .from(externalSyncRecords)
+    .where(
+      and(
+        eq(externalSyncRecords.organizationId, organizationId),
+        eq(externalSyncRecords.integrationConfigId, integrationId),
+        ne(externalSyncRecords.syncStatus, 'failed'),
+      ),
+    );
+  let told = 0;
+  for (const link of links) {
+    try {
+      await deps.temporal.workflow
+        .getHandle(workflowIds.linearSync(link.ticketId, link.issueId))
+        .signal(linearReconcileSignal);
+      told += 1;
+    } catch (error) {
+      if (!(error instanceof WorkflowNotFoundError))
+        deps.logger.warn({ err: error, integrationId }, 'could not tell a Linear link to reconcile');
+    }
+  }
+  return told;
 }
 
 /**

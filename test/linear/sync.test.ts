@@ -276,8 +276,25 @@ describe('Linear sync, end to end against the local Linear server', function () 
       conflicts.map((c) => [c.field, c.winner, c.policy]),
       [['status', 'ticket', 'latest']],
     );
+    const [settled] = conflicts;
+    assert.ok(settled!.ticketChangedAt && settled!.externalChangedAt, 'both change times are recorded');
+    assert.ok(settled!.ticketChangedAt > settled!.externalChangedAt, 'the ticket changed later, so it won');
     await assertQuiet(ticket.id, issueId);
     assert.equal((await ticketRow(ticket.id)).status, 'pending');
+  });
+
+  it('a rate limit whose reset is an hour away holds a change back only until the budget refilled: well within a minute', async function () {
+    this.timeout(120_000);
+    await install();
+    const { ticket, issueId } = await linkedTicket();
+    // Linear answers RATELIMITED with its bucket empty and full again in an hour; it refills 5000 an hour meanwhile.
+    world.linear.failures.rateLimitNext(1, { resetInMs: 3_600_000 });
+    const changedAt = Date.now();
+    await change(ticket.id, { status: 'pending' });
+    await eventually(async () => assert.equal(stateName(issueId), 'In Progress'), { timeoutMs: 60_000 });
+    const tookMs = Date.now() - changedAt;
+    // The reserve and one more request refill in 51 × 720 ms; then Linear is asked again.
+    assert.ok(tookMs >= 36_000 && tookMs < 60_000, `applied ${tookMs} ms after the change`);
   });
 
   it('a missed webhook is caught by reconciliation', async () => {

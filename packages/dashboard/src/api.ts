@@ -455,6 +455,11 @@ export type LinearTeam = {
   name: string;
   states: LinearWorkflowState[];
   labels: { id: string; name: string }[];
+  /** What the sync does where the installation maps nothing: the wizard starts from it and resets to it. */
+  defaultMapping: {
+    statusToLinear: Partial<Record<TicketStatus, string>>;
+    linearToStatus: Record<string, TicketStatus>;
+  };
 };
 
 export type LinearConnectionTest = {
@@ -476,6 +481,9 @@ export type LinearConflict = {
   linearValue: unknown;
   winner: 'ticket' | 'linear';
   policy: string;
+  /** When each side changed the field (null: not known). */
+  ticketChangedAt: string | null;
+  linearChangedAt: string | null;
   at: string;
 };
 
@@ -552,4 +560,9 @@ export function deleteLinearLink(ticketId: string, linkId: string): Promise<void
 
 export function retryLinearLink(ticketId: string, linkId: string): Promise<unknown> {
   return request('POST', `${linearLinksPath(ticketId)}/${encodeURIComponent(linkId)}/retry`, {});
+}
+
+/** Sync now: the link compares both sides at once instead of at its next reconcile. */
+export function syncLinearLinkNow(ticketId: string, linkId: string): Promise<unknown> {
+  return request('POST', `${linearLinksPath(ticketId)}/${encodeURIComponent(linkId)}/sync`, {});
 }

@@ -1,7 +1,7 @@
 // How one link between a ticket and an external issue is syncing: synced/pending/failed, when it last synced,
 // why it failed, the conflicts the sync settled (both values and which side won), and a retry for a failed link.
 import { useState } from 'react';
-import { describeError, type LinearConflict, type LinearLink, retryLinearLink } from '../../api.ts';
+import { describeError, type LinearConflict, type LinearLink, retryLinearLink, syncLinearLinkNow } from '../../api.ts';
 import { formatTime, humanize } from '../../format.ts';
 
 const statusLabels: Record<LinearLink['syncStatus'], string> = {
@@ -50,11 +50,23 @@ function showValue(value: unknown): string {
   return JSON.stringify(value);
 }
 
+/** When one side changed the field, when known: the two times are what the `latest` policy compared. */
+function ChangedAt({ iso }: { iso: string | null }) {
+  if (!iso) return null;
+  return (
+    <span className="muted sync-conflict-changed">
+      {' '}
+      (changed <time dateTime={iso}>{new Date(iso).toLocaleString()}</time>)
+    </span>
+  );
+}
+
 function Conflict({ conflict }: { conflict: LinearConflict }) {
   return (
     <li className="sync-conflict">
-      <strong className="badge-value">{conflict.field}</strong>: ticket <q>{showValue(conflict.ticketValue)}</q>, Linear{' '}
-      <q>{showValue(conflict.linearValue)}</q> → <span className="sync-conflict-winner">{conflict.winner} won</span>{' '}
+      <strong className="badge-value">{conflict.field}</strong>: ticket <q>{showValue(conflict.ticketValue)}</q>
+      <ChangedAt iso={conflict.ticketChangedAt} />, Linear <q>{showValue(conflict.linearValue)}</q>
+      <ChangedAt iso={conflict.linearChangedAt} /> → <span className="sync-conflict-winner">{conflict.winner} won</span>{' '}
       <span className="muted">
         ({conflict.policy === 'latest' ? 'later change' : `${conflict.policy} wins`}, <TimeAgo iso={conflict.at} />)
       </span>
@@ -79,13 +91,14 @@ export function ExternalSyncStatus({
   const [error, setError] = useState<string | null>(null);
   const name = link.identifier ?? 'the issue';
 
-  async function retry() {
+  /** Retry (a failed link) and Sync now (a healthy one) both hand the link's workflow a request and reload. */
+  async function ask(call: (ticketId: string, linkId: string) => Promise<unknown>, done: string) {
     setRetrying(true);
     setError(null);
     setMessage(null);
     try {
-      await retryLinearLink(ticketId, link.id);
-      setMessage('Retry queued.');
+      await call(ticketId, link.id);
+      setMessage(done);
       onRetried?.();
     } catch (e) {
       setError(describeError(e));
@@ -128,11 +141,22 @@ export function ExternalSyncStatus({
         <button
           type="button"
           className="button-secondary"
-          onClick={() => void retry()}
+          onClick={() => void ask(retryLinearLink, 'Retry queued.')}
           disabled={retrying}
           aria-label={`Retry sync of ${name}`}
         >
           {retrying ? 'Retrying…' : 'Retry sync'}
+        </button>
+      )}
+      {link.syncStatus !== 'failed' && canRetry && (
+        <button
+          type="button"
+          className="button-secondary"
+          onClick={() => void ask(syncLinearLinkNow, 'Sync requested: both sides are being compared.')}
+          disabled={retrying}
+          aria-label={`Sync ${name} now`}
+        >
+          {retrying ? 'Requesting…' : 'Sync now'}
         </button>
       )}
       <div aria-live="polite">{message && <span className="hint">{message}</span>}</div>

@@ -100,49 +100,16 @@ function serverSetFields(raw: Record<string, unknown>): Partial<LinearConfig> {
 
 const byPosition = (a: LinearWorkflowState, b: LinearWorkflowState) => a.position - b.position;
 
-function firstOfType(team: LinearTeam, ...types: string[]): string | undefined {
-  for (const type of types) {
-    const found = team.states.filter((s) => s.type === type).toSorted(byPosition)[0];
-    if (found) return found.id;
-  }
-  return team.states.toSorted(byPosition)[0]?.id;
-}
-
-/** Ticket status → the team's state a new mapping starts from, by the state's type. */
-export function defaultStatusToLinear(team: LinearTeam): Partial<Record<TicketStatus, string>> {
-  const mapping: Partial<Record<TicketStatus, string>> = {
-    open: firstOfType(team, 'unstarted', 'backlog'),
-    pending: firstOfType(team, 'started', 'unstarted'),
-    on_hold: firstOfType(team, 'backlog', 'unstarted'),
-    solved: firstOfType(team, 'completed'),
-    closed: firstOfType(team, 'completed', 'canceled'),
-  };
-  for (const key of ticketStatuses) if (!mapping[key]) delete mapping[key];
-  return mapping;
-}
-
-const statusForStateType: Record<string, TicketStatus> = {
-  backlog: 'open',
-  unstarted: 'open',
-  triage: 'open',
-  started: 'pending',
-  completed: 'solved',
-  canceled: 'closed',
-};
-
-export function defaultLinearToStatus(team: LinearTeam): Record<string, TicketStatus> {
-  return Object.fromEntries(team.states.map((s) => [s.id, statusForStateType[s.type] ?? 'open']));
-}
-
 /** The stored mapping where it still names this team's states, the defaults everywhere else. */
 function mappingsFor(team: LinearTeam, config: LinearConfig) {
   const stateIds = new Set(team.states.map((s) => s.id));
-  const toLinear = defaultStatusToLinear(team);
+  // The server's defaults (the mapping the sync applies where none is configured), not a copy of its rules here.
+  const toLinear = { ...team.defaultMapping.statusToLinear };
   for (const status of ticketStatuses) {
     const stored = config.statusToLinear[status];
     if (stored && stateIds.has(stored)) toLinear[status] = stored;
   }
-  const toStatus = defaultLinearToStatus(team);
+  const toStatus = { ...team.defaultMapping.linearToStatus };
   for (const [stateId, status] of Object.entries(config.linearToStatus)) {
     if (stateIds.has(stateId)) toStatus[stateId] = status;
   }
@@ -352,8 +319,8 @@ function TeamStep({
     else
       onSave({
         teamId: team.id,
-        statusToLinear: defaultStatusToLinear(team),
-        linearToStatus: defaultLinearToStatus(team),
+        statusToLinear: team.defaultMapping.statusToLinear,
+        linearToStatus: team.defaultMapping.linearToStatus,
         labelIds: [],
       });
   }
@@ -439,6 +406,8 @@ function StatusesStep({
                     value={toLinear[status] ?? ''}
                     onChange={(e) => setToLinear({ ...toLinear, [status]: e.target.value })}
                   >
+                    {/* The team has no state of this status's kind: by default the issue does not move. */}
+                    {toLinear[status] === undefined && <option value="">Not moved</option>}
                     {states.map((s) => (
                       <option key={s.id} value={s.id}>
                         {s.name} ({s.type})
@@ -489,8 +458,8 @@ function StatusesStep({
           type="button"
           className="button-secondary"
           onClick={() => {
-            setToLinear(defaultStatusToLinear(team));
-            setToStatus(defaultLinearToStatus(team));
+            setToLinear(team.defaultMapping.statusToLinear);
+            setToStatus(team.defaultMapping.linearToStatus);
           }}
         >
           Reset to defaults
