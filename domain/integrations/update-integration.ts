@@ -6,6 +6,7 @@ import { conflict, notFound, validationFailed } from '../../api/http/errors.ts';
 import { zodDetails } from '../../api/http/validate.ts';
 import type { KeyRing } from '../../common/config.ts';
 import { recordAudit } from '../audit.ts';
+import { applyMergePatch } from '../merge-patch.ts';
 import { parseInput } from '../parse-input.ts';
 import type { Scope } from '../scope.ts';
 import { integrationSchemas } from './config-schemas.ts';
@@ -14,8 +15,9 @@ import { type IntegrationRow, toIntegrationView } from './read-integrations.ts';
 import { type IntegrationView, type UpdateIntegrationInput, updateIntegrationInput } from './schemas.ts';
 
 /**
- * Renames, switches on/off, replaces the config (checked against the integration's own type, which
- * never changes) or replaces/removes the credentials. Switching an integration back on clears the
+ * Renames, switches on/off, changes the config with a JSON Merge Patch (RFC 7396: null removes a key, objects
+ * merge, arrays replace; the merged result is checked against the integration's own type, which never changes)
+ * or replaces/removes the credentials. Switching an integration back on clears the
  * reason the system disabled it for.
  */
 export async function updateIntegration(
@@ -38,7 +40,10 @@ export async function updateIntegration(
     if (current.integrationType === 'webhook')
       throw conflict(`webhook endpoints are changed with PATCH /api/webhooks/endpoints/${integrationId}`);
     const schemas = integrationSchemas[current.integrationType];
-    const config = input.config === undefined ? undefined : parseTyped(schemas.config, input.config, 'config');
+    const config =
+      input.config === undefined
+        ? undefined
+        : parseTyped(schemas.config, applyMergePatch(current.config, input.config), 'config');
     const credentials =
       input.credentials == null
         ? input.credentials
