@@ -29,6 +29,34 @@ describe('ticket comments', () => {
     assert.equal(payload.comment.id, comment.id);
   });
 
+  it("carries the comment's text, author and visibility in comment.created, for members and relayed authors", async () => {
+    const org = await makeOrganization();
+    const ticket = await createTicket(db, org.scope, { subject: 's' });
+    const note = await addComment(db, org.scope, ticket.id, { body: 'Customer is a VIP', isPublic: false });
+    await addComment(
+      db,
+      org.scope,
+      ticket.id,
+      { body: 'from Linear' },
+      { source: 'linear', author: { displayName: 'Ada via Linear' }, externalId: 'lin-c-9' },
+    );
+    const events = await db
+      .select()
+      .from(ticketEvents)
+      .where(and(eq(ticketEvents.supportRequestId, ticket.id), eq(ticketEvents.type, 'comment.created')))
+      .orderBy(ticketEvents.id);
+    const [internal, relayed] = events.map((e) => ticketEventPayloads['comment.created'].parse(e.payload).comment);
+    assert.equal(internal!.body, 'Customer is a VIP');
+    assert.equal(internal!.isPublic, false);
+    assert.deepEqual(internal!.author, note.author);
+    assert.equal(internal!.author.type, 'user');
+    assert.equal(internal!.author.id, org.scope.userId);
+    assert.ok(internal!.author.name.length > 0);
+    assert.equal(relayed!.body, 'from Linear');
+    assert.equal(relayed!.isPublic, true);
+    assert.deepEqual(relayed!.author, { type: 'external', id: null, name: 'Ada via Linear' });
+  });
+
   it('counts a public comment by a user as the first response, once', async () => {
     const org = await makeOrganization();
     const ticket = await createTicket(db, org.scope, { subject: 's' });

@@ -64,12 +64,16 @@ export async function addComment(
         .update(supportRequests)
         .set({ firstRespondedAt: inserted.createdAt })
         .where(and(eq(supportRequests.id, ticketId), isNull(supportRequests.firstRespondedAt)));
+    // Read back as the API shows it, so the event names the author the way the timeline does.
+    const view = (await selectComments(tx, scope.organizationId, ticketId, { commentId: inserted.id }))[0]!.view;
     await emitTicketEvent(tx, scope, ticketId, 'comment.created', {
       ticket: toTicketSnapshot(ticket),
       comment: {
         id: inserted.id,
         isPublic: inserted.isPublic,
         source: inserted.source,
+        body: inserted.body,
+        author: view.author,
         authorUserId: inserted.authorUserId,
         authorCustomerId: inserted.authorCustomerId,
         authorDisplayName: inserted.authorDisplayName,
@@ -81,7 +85,7 @@ export async function addComment(
       entityId: inserted.id,
       metadata: { ticketId, isPublic: inserted.isPublic, source },
     });
-    return (await selectComments(tx, scope.organizationId, ticketId, { commentId: inserted.id }))[0]!.view;
+    return view;
   });
 }
 

@@ -291,6 +291,7 @@ export type WebhookEndpoint = {
   disabledReason: string | null;
   rateLimitPerSecond: number;
   maxConcurrency: number;
+  excludeInternalNotes: boolean;
   headerNames: string[];
   secretHint: string | null;
   health: {
@@ -342,6 +343,7 @@ export type NewWebhookEndpoint = {
   enabled?: boolean;
   rateLimitPerSecond?: number;
   maxConcurrency?: number;
+  excludeInternalNotes?: boolean;
 };
 
 export type WebhookEndpointChanges = Partial<NewWebhookEndpoint>;
