@@ -34,6 +34,9 @@ export function createApp(deps: ApiDeps): App {
   const metrics = createMetrics();
   const app = express() as App;
   app.disable('x-powered-by');
+  // Who the client is: the socket's peer, unless TRUST_PROXY says how many proxies in front append to
+  // X-Forwarded-For (the rate limits of sign-in count clients by this address).
+  app.set('trust proxy', config.auth.trustProxy);
   app.locals.auth = auth;
 
   app.use(requestId);
@@ -42,7 +45,7 @@ export function createApp(deps: ApiDeps): App {
 
   app.use(platformRouter(deps, metrics));
   app.use(codecRouter(deps, auth));
-  app.use(authRoutes({ auth, config }));
+  app.use(authRoutes({ auth, config, db }));
   // Signed by Linear over the raw body: before the JSON parser and authentication.
   app.use(linearWebhooksRouter(deps));
 
