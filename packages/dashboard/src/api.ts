@@ -354,6 +354,21 @@ export function listWebhookEventTypes(): Promise<{ data: WebhookEventType[] }> {
   return request('GET', '/api/webhooks/event-types');
 }
 
+export type WebhookRetrySchedule = {
+  retryDelaysSeconds: number[];
+  isDefault: boolean;
+  defaultRetryDelaysSeconds: number[];
+};
+
+export function getWebhookRetrySchedule(): Promise<WebhookRetrySchedule> {
+  return request('GET', '/api/webhooks/retry-schedule');
+}
+
+/** null goes back to the default schedule. */
+export function setWebhookRetrySchedule(retryDelaysSeconds: number[] | null): Promise<WebhookRetrySchedule> {
+  return request('PUT', '/api/webhooks/retry-schedule', { retryDelaysSeconds });
+}
+
 export function listWebhookEndpoints(): Promise<{ data: WebhookEndpoint[] }> {
   return request('GET', '/api/webhooks/endpoints');
 }
