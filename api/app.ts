@@ -33,6 +33,9 @@ export async function createApp(deps: ApiDeps): Promise<App> {
   const metrics = createMetrics();
   const app = express() as App;
   app.disable('x-powered-by');
+  // Who the client is: the socket's peer, unless TRUST_PROXY says how many proxies in front append to
+  // X-Forwarded-For (the rate limits of sign-in count clients by this address).
+  app.set('trust proxy', config.auth.trustProxy);
   app.locals.auth = auth;
 
   app.use(requestId);
@@ -41,7 +44,7 @@ export async function createApp(deps: ApiDeps): Promise<App> {
 
   app.use(platformRouter(deps, metrics));
   app.use(codecRouter(deps, auth));
-  app.use(authRoutes({ auth, config }));
+  app.use(authRoutes({ auth, config, db }));
   // Signed by their senders over the raw body (Linear's webhooks, …): before the JSON parser and authentication.
   for (const { server } of loaded) if (server.routes?.public) app.use(server.routes.public(deps));
 

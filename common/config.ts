@@ -31,6 +31,32 @@ export function parseKeyRing(spec: string, activeKeyId: string | undefined, what
   return { activeKeyId: active, keys };
 }
 
+/** A whole number ≥ 0 from the environment, or the fallback when unset; anything else stops the process. */
+function wholeNumber(name: string, value: string | undefined, fallback: number): number {
+  if (value === undefined || value.trim() === '') return fallback;
+  if (!/^\d+$/.test(value.trim())) throw new Error(`${name} must be a whole number ≥ 0, got "${value}"`);
+  return Number(value);
+}
+
+/** Who a client is and how often it may try to sign in (api/auth). */
+export function authConfig(env: NodeJS.ProcessEnv) {
+  return {
+    /**
+     * How many reverse proxies in front of the API append the client's address to X-Forwarded-For (Express's
+     * `trust proxy` hop count). 0, the default, trusts none: the client is the socket's peer and any
+     * X-Forwarded-For a client sends is ignored.
+     */
+    trustProxy: wholeNumber('TRUST_PROXY', env.TRUST_PROXY, 0),
+    /** Sign-in attempts per client address per window (better-auth's rate limiter). */
+    signInPerAddress: {
+      windowSeconds: wholeNumber('SIGN_IN_RATE_LIMIT_WINDOW', env.SIGN_IN_RATE_LIMIT_WINDOW, 60),
+      max: wholeNumber('SIGN_IN_RATE_LIMIT_MAX', env.SIGN_IN_RATE_LIMIT_MAX, 10),
+    },
+    /** Requests per client address per 10 seconds to any other /api/auth endpoint. */
+    otherPerAddress: { windowSeconds: 10, max: 100 },
+  };
+}
+
 export type Config = ReturnType<typeof loadConfig>;
 
 export function loadConfig(env = process.env) {
@@ -103,6 +129,7 @@ export function loadConfig(env = process.env) {
     },
     /** The worker's Prometheus endpoint (GET /metrics on 127.0.0.1); 0 turns it off. */
     workerMetricsPort: Number(env.WORKER_METRICS_PORT ?? 9464),
+    auth: authConfig(env),
     logLevel: env.LOG_LEVEL ?? 'info',
     bodyLimit: env.BODY_LIMIT ?? '1mb',
   };

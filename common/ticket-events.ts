@@ -38,8 +38,17 @@ export const ticketEventPayloads = {
     ticket: ticketSnapshot,
     comment: z.object({
       id: z.string().uuid(),
+      /** The visibility: false for an internal note, which the requester never sees. */
       isPublic: z.boolean(),
       source: z.enum(['web', 'email', 'slack', 'linear', 'api']),
+      /** The comment's text as written. */
+      body: z.string(),
+      /** Who wrote it, as the API shows it: a member (user), the requester (customer) or someone relayed (external). */
+      author: z.object({
+        type: z.enum(['user', 'customer', 'external']),
+        id: z.string().nullable(),
+        name: z.string(),
+      }),
       authorUserId: z.string().nullable(),
       authorCustomerId: z.string().nullable(),
       authorDisplayName: z.string().nullable(),

@@ -30,6 +30,12 @@ const roles = {
 
 export const SESSION_COOKIE_PREFIX = 'switchboard';
 
+/**
+ * The client's address, set by our Express layer (api/auth/auth-routes.ts) from the socket or the trusted proxy
+ * hops, replacing whatever a client sent under this name. better-auth reads the address from this header only.
+ */
+export const CLIENT_ADDRESS_HEADER = 'x-switchboard-client-address';
+
 /** Origins allowed to make cookie-authenticated state changes (the dashboard is served by the API itself). */
 export function trustedOrigins(config: Config): string[] {
   return [new URL(config.publicUrl).origin];
@@ -58,8 +64,22 @@ export function createAuth({ db, config, logger }: { db: Database; config: Confi
         disableOrganizationDeletion: true,
       }),
     ],
+    // On in every environment (better-auth turns it on only in production by default), per client address, in
+    // memory: each API instance counts its own clients. The per account-and-address back-off
+    // (api/auth/sign-in-backoff.ts) is in PostgreSQL and shared.
+    rateLimit: {
+      enabled: true,
+      storage: 'memory',
+      window: config.auth.otherPerAddress.windowSeconds,
+      max: config.auth.otherPerAddress.max,
+      customRules: {
+        '/sign-in/*': { window: config.auth.signInPerAddress.windowSeconds, max: config.auth.signInPerAddress.max },
+      },
+    },
     advanced: {
       cookiePrefix: SESSION_COOKIE_PREFIX,
+      // Never X-Forwarded-For as the client sent it: Express resolves the address (TRUST_PROXY) and sets this header.
+      ipAddress: { ipAddressHeaders: [CLIENT_ADDRESS_HEADER] },
       // better-auth skips origin checks when it detects a test run; ours must exercise the real thing.
       disableOriginCheck: false,
       defaultCookieAttributes: { sameSite: 'lax', httpOnly: true },

@@ -202,6 +202,58 @@ describe('integrations API', () => {
     assert.deepEqual(await writeCounts(), before);
   });
 
+  it('changes the config as a JSON Merge Patch: null removes a key, objects merge, arrays replace', async () => {
+    const mail = await admin.fetch('POST', '/api/integrations', {
+      integrationType: 'email',
+      name: 'Mail',
+      config: { fromAddress: 'support@acme.test', fromName: 'Acme', replyTo: 'help@acme.test' },
+    });
+    assert.equal(mail.status, 201, JSON.stringify(mail.body));
+    const renamed = await admin.fetch('PATCH', `/api/integrations/${mail.body.id}`, {
+      config: { fromName: 'Acme Help' },
+    });
+    assert.equal(renamed.status, 200, JSON.stringify(renamed.body));
+    assert.deepEqual(renamed.body.config, {
+      fromAddress: 'support@acme.test',
+      fromName: 'Acme Help',
+      replyTo: 'help@acme.test',
+    });
+    const removed = await admin.fetch('PATCH', `/api/integrations/${mail.body.id}`, { config: { replyTo: null } });
+    assert.deepEqual(removed.body.config, { fromAddress: 'support@acme.test', fromName: 'Acme Help' });
+
+    const linear = await admin.fetch('POST', '/api/integrations', {
+      integrationType: 'linear',
+      name: 'Linear',
+      config: { statusToLinear: { open: 'state-open', solved: 'state-done' }, labelIds: ['l1', 'l2'] },
+      credentials: { apiKey: 'lin_api_merge_patch_test' },
+    });
+    assert.equal(linear.status, 201, JSON.stringify(linear.body));
+    const patched = await admin.fetch('PATCH', `/api/integrations/${linear.body.id}`, {
+      config: { statusToLinear: { solved: null, closed: 'state-closed' }, labelIds: ['l3'] },
+    });
+    assert.equal(patched.status, 200, JSON.stringify(patched.body));
+    assert.deepEqual(patched.body.config.statusToLinear, { open: 'state-open', closed: 'state-closed' });
+    assert.deepEqual(patched.body.config.labelIds, ['l3']);
+    assert.equal(patched.body.config.syncPriority, true);
+  });
+
+  it('validates the merged config, naming the field, and changes nothing when it is invalid', async () => {
+    const mail = await admin.fetch('POST', '/api/integrations', {
+      integrationType: 'email',
+      name: 'Mail',
+      config: { fromAddress: 'support@acme.test', fromName: 'Acme' },
+    });
+    const before = await writeCounts();
+    for (const config of [{ fromAddress: null }, { replyTo: 'nope' }, { unknownKey: 1 }]) {
+      const response = await admin.fetch('PATCH', `/api/integrations/${mail.body.id}`, { config });
+      assert.equal(response.status, 422, JSON.stringify(config));
+      assert.match(JSON.stringify(response.body.error.details), /body\.config/);
+    }
+    assert.deepEqual(await writeCounts(), before);
+    const got = await admin.fetch('GET', `/api/integrations/${mail.body.id}`);
+    assert.deepEqual(got.body.config, { fromAddress: 'support@acme.test', fromName: 'Acme' });
+  });
+
   it('sends changes of a webhook endpoint to the webhooks API (409), writing nothing', async () => {
     const created = await admin.fetch('POST', '/api/integrations', {
       integrationType: 'webhook',

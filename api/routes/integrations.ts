@@ -140,7 +140,7 @@ export function integrationsRouter(
   defineRoute(router, {
     method: 'patch',
     path: '/api/integrations/{id}',
-    summary: 'Rename, switch on/off, replace config or credentials (credentials: null removes them)',
+    summary: 'Rename, switch on/off, merge-patch the config (RFC 7396) or replace credentials (null removes them)',
     tags: ['Integrations'],
     minRole: 'admin',
     request: { params: integrationParams, body: IntegrationChanges },

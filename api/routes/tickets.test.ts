@@ -187,6 +187,36 @@ describe('tickets API', () => {
     assert.deepEqual(events.body.data[0].actor, { type: 'user', id: agent.userId });
   });
 
+  it('pages comments and events with a cursor instead of returning every row', async () => {
+    const ticket = (await create(agent, { subject: 'Long thread' })).body;
+    for (let i = 1; i <= 5; i++) await agent.fetch('POST', `/api/tickets/${ticket.id}/comments`, { body: `c${i}` });
+    for (const [kind, expected] of [
+      ['comments', 5],
+      ['events', 6],
+    ] as const) {
+      const seen: unknown[] = [];
+      let path = `/api/tickets/${ticket.id}/${kind}?limit=2&order=desc`;
+      for (;;) {
+        const page = await agent.fetch('GET', path);
+        assert.equal(page.status, 200, JSON.stringify(page.body));
+        assert.ok(page.body.data.length <= 2, kind);
+        seen.push(...page.body.data.map((row: { id: unknown }) => row.id));
+        if (!page.body.nextCursor) break;
+        path = `/api/tickets/${ticket.id}/${kind}?limit=2&order=desc&cursor=${encodeURIComponent(page.body.nextCursor)}`;
+      }
+      assert.equal(new Set(seen).size, expected, kind);
+      const oldestFirst = await agent.fetch('GET', `/api/tickets/${ticket.id}/${kind}`);
+      assert.deepEqual(
+        oldestFirst.body.data.map((row: { id: unknown }) => row.id),
+        [...seen].reverse(),
+        kind,
+      );
+      assert.equal(oldestFirst.body.nextCursor, null);
+      assertNamesField(await agent.fetch('GET', `/api/tickets/${ticket.id}/${kind}?cursor=nope`), 400, 'query.cursor');
+      assertNamesField(await agent.fetch('GET', `/api/tickets/${ticket.id}/${kind}?limit=500`), 422, 'query.limit');
+    }
+  });
+
   it('lets a viewer read but not write (403), writing nothing', async () => {
     const ticket = (await create(agent, { subject: 'Read only' })).body;
     const viewer = await addTestMember(agent.organizationId, { role: 'viewer' });

@@ -15,6 +15,7 @@ import {
   listTicketsQuery,
   ticketEventView,
   ticketView,
+  timelinePageQuery,
   updateTicketInput,
 } from '../../domain/tickets/schemas.ts';
 import { listTicketEvents } from '../../domain/tickets/timeline.ts';
@@ -29,9 +30,15 @@ const TicketPage = registry.register(
   z.object({ data: z.array(Ticket), nextCursor: z.string().nullable() }),
 );
 const Comment = registry.register('Comment', commentView);
-const CommentList = registry.register('CommentList', z.object({ data: z.array(Comment) }));
+const CommentPage = registry.register(
+  'CommentPage',
+  z.object({ data: z.array(Comment), nextCursor: z.string().nullable() }),
+);
 const TicketEvent = registry.register('TicketEvent', ticketEventView);
-const TicketEventList = registry.register('TicketEventList', z.object({ data: z.array(TicketEvent) }));
+const TicketEventPage = registry.register(
+  'TicketEventPage',
+  z.object({ data: z.array(TicketEvent), nextCursor: z.string().nullable() }),
+);
 const NewTicket = registry.register('NewTicket', createTicketInput);
 const TicketChanges = registry.register('TicketChanges', updateTicketInput);
 const NewComment = registry.register('NewComment', addCommentInput);
@@ -99,14 +106,16 @@ export function ticketsRouter({ db }: Pick<ApiDeps, 'db'>): Router {
   defineRoute(router, {
     method: 'get',
     path: '/api/tickets/{id}/comments',
-    summary: "A ticket's comments, oldest first",
+    summary: "A ticket's comments, a page at a time, oldest first (order=desc: newest first)",
     tags: ['Tickets'],
     minRole: 'viewer',
-    request: { params: ticketParams },
-    responses: { 200: { description: 'The comments', schema: CommentList } },
-    handler: async ({ auth, req, params }) => ({
+    request: { params: ticketParams, query: timelinePageQuery },
+    responses: {
+      200: { description: 'One page of comments; pass nextCursor back (same order) for the next', schema: CommentPage },
+    },
+    handler: async ({ auth, req, params, query }) => ({
       status: 200,
-      body: { data: await listComments(db, scopeOf(auth, req.id), params.id) },
+      body: await nestFieldPaths('query', listComments(db, scopeOf(auth, req.id), params.id, query)),
     }),
   });
 
@@ -127,14 +136,19 @@ export function ticketsRouter({ db }: Pick<ApiDeps, 'db'>): Router {
   defineRoute(router, {
     method: 'get',
     path: '/api/tickets/{id}/events',
-    summary: "A ticket's timeline: its events, oldest first",
+    summary: "A ticket's timeline: its events, a page at a time, oldest first (order=desc: newest first)",
     tags: ['Tickets'],
     minRole: 'viewer',
-    request: { params: ticketParams },
-    responses: { 200: { description: 'The events', schema: TicketEventList } },
-    handler: async ({ auth, req, params }) => ({
+    request: { params: ticketParams, query: timelinePageQuery },
+    responses: {
+      200: {
+        description: 'One page of events; pass nextCursor back (same order) for the next',
+        schema: TicketEventPage,
+      },
+    },
+    handler: async ({ auth, req, params, query }) => ({
       status: 200,
-      body: { data: await listTicketEvents(db, scopeOf(auth, req.id), params.id) },
+      body: await nestFieldPaths('query', listTicketEvents(db, scopeOf(auth, req.id), params.id, query)),
     }),
   });
 

@@ -119,6 +119,20 @@ describe('webhooks API', () => {
   };
 
   describe('endpoints', () => {
+    it('keeps internal notes out of an endpoint that asks for it, switchable later', async () => {
+      const created = await admin.fetch('POST', '/api/webhooks/endpoints', newEndpoint({ excludeInternalNotes: true }));
+      assert.equal(created.status, 201, JSON.stringify(created.body));
+      assert.equal(created.body.endpoint.excludeInternalNotes, true);
+      const id = created.body.endpoint.id;
+      assert.equal((await admin.fetch('GET', `/api/webhooks/endpoints/${id}`)).body.excludeInternalNotes, true);
+      const updated = await admin.fetch('PATCH', `/api/webhooks/endpoints/${id}`, { excludeInternalNotes: false });
+      assert.equal(updated.status, 200, JSON.stringify(updated.body));
+      assert.equal(updated.body.excludeInternalNotes, false);
+      const bad = await admin.fetch('PATCH', `/api/webhooks/endpoints/${id}`, { excludeInternalNotes: 'yes' });
+      assert.equal(bad.status, 422);
+      assert.match(JSON.stringify(bad.body.error.details), /body\.excludeInternalNotes/);
+    });
+
     it('creates an endpoint with a generated secret shown once, then only its hint', async () => {
       const response = await admin.fetch(
         'POST',
@@ -137,6 +151,7 @@ describe('webhooks API', () => {
         disabledReason: null,
         rateLimitPerSecond: 50,
         maxConcurrency: 10,
+        excludeInternalNotes: false,
         headerNames: ['Authorization'],
         secretHint: maskSecret(secret),
         health: { status: 'unknown', successRate24h: null, lastAttemptAt: null, lastSuccessAt: null, lastError: null },

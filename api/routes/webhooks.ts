@@ -13,6 +13,12 @@ import { webhookEventTypes } from '../../domain/webhooks/event-catalogue.ts';
 import { listEndpointEvents } from '../../domain/webhooks/integration-events.ts';
 import { getEndpoint, listEndpoints } from '../../domain/webhooks/read-endpoints.ts';
 import { resendDelivery, resendFailedDeliveries, sendTestEvent } from '../../domain/webhooks/resend.ts';
+import {
+  getRetrySchedule,
+  retryScheduleInput,
+  retryScheduleView,
+  setRetrySchedule,
+} from '../../domain/webhooks/retry-schedule.ts';
 import { rotateEndpointSecret } from '../../domain/webhooks/rotate-secret.ts';
 import {
   createdEndpointView,
@@ -54,6 +60,8 @@ const QueuedTestEvent = registry.register(
   'QueuedWebhookTest',
   z.object({ messageId: z.string(), deliveryId: z.uuid() }),
 );
+const WebhookRetrySchedule = registry.register('WebhookRetrySchedule', retryScheduleView);
+const WebhookRetryScheduleChange = registry.register('WebhookRetryScheduleChange', retryScheduleInput);
 const ResentCount = registry.register('ResentWebhookDeliveries', z.object({ count: z.number().int() }));
 const EndpointEventList = registry.register(
   'WebhookEndpointEventList',
@@ -107,6 +115,31 @@ export function webhooksRouter({
     minRole: 'viewer',
     responses: { 200: { description: 'Every event type, plus webhook.test', schema: WebhookEventTypeList } },
     handler: async () => ({ status: 200, body: { data: webhookEventTypes() } }),
+  });
+
+  defineRoute(router, {
+    method: 'get',
+    path: '/api/webhooks/retry-schedule',
+    summary: "The organisation's webhook retry schedule (the waits after each failed attempt)",
+    tags: ['Webhooks'],
+    minRole: 'admin',
+    responses: { 200: { description: 'The schedule in use, and the default', schema: WebhookRetrySchedule } },
+    handler: async ({ auth, req }) => ({ status: 200, body: await getRetrySchedule(db, scopeOf(auth, req.id)) }),
+  });
+
+  defineRoute(router, {
+    method: 'put',
+    path: '/api/webhooks/retry-schedule',
+    summary:
+      'Set the webhook retry schedule: 1–20 waits in seconds, each 1 s–24 h, none shorter than the one before (null: the default)',
+    tags: ['Webhooks'],
+    minRole: 'admin',
+    request: { body: WebhookRetryScheduleChange },
+    responses: { 200: { description: 'The schedule now in use', schema: WebhookRetrySchedule } },
+    handler: async ({ auth, req, body }) => ({
+      status: 200,
+      body: await nestFieldPaths('body', setRetrySchedule(db, scopeOf(auth, req.id), body)),
+    }),
   });
 
   defineRoute(router, {

@@ -69,6 +69,7 @@ export const integrationSchemas = {
           .transform((types) => [...new Set(types)]),
         rateLimitPerSecond: z.number().int().min(1).max(1000).optional(),
         maxConcurrency: z.number().int().min(1).max(100).optional(),
+        excludeInternalNotes: z.boolean().optional(),
       })
       .strict(),
     credentials: namedSecrets,

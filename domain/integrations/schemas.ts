@@ -41,7 +41,14 @@ export const updateIntegrationInput = z
   .object({
     name: name.optional(),
     isActive: z.boolean().optional(),
-    config: z.record(z.string(), z.unknown()).optional(),
+    config: z
+      .record(z.string(), z.unknown())
+      .optional()
+      .describe(
+        'A JSON Merge Patch (RFC 7396) of the stored config: a key set to null is removed, an object merges into the ' +
+          'stored object key by key (recursively), anything else (arrays too) replaces the stored value. The merged ' +
+          'config is then validated as a whole; if it is invalid nothing changes.',
+      ),
     /** New credentials replace the old ones entirely; null removes them. */
     credentials: z.record(z.string(), z.unknown()).nullable().optional(),
   })

@@ -9,6 +9,7 @@ import type { KeyRing } from '../../common/config.ts';
 import type { IntegrationDefinition } from '../../common/integration-contract.ts';
 import { integrations } from '../../packages/integrations/index.ts';
 import { recordAudit } from '../audit.ts';
+import { applyMergePatch } from '../merge-patch.ts';
 import { parseInput } from '../parse-input.ts';
 import type { Scope } from '../scope.ts';
 import { type Credentials, credentialsHint, sealCredentials } from './credentials.ts';
@@ -16,8 +17,9 @@ import { type IntegrationRow, toIntegrationView } from './read-integrations.ts';
 import { type IntegrationView, type UpdateIntegrationInput, updateIntegrationInput } from './schemas.ts';
 
 /**
- * Renames, switches on/off, replaces the config (checked against the integration's own type, which
- * never changes) or replaces/removes the credentials. Switching an integration back on clears the
+ * Renames, switches on/off, changes the config with a JSON Merge Patch (RFC 7396: null removes a key, objects
+ * merge, arrays replace; the merged result is checked against the integration's own type, which never changes)
+ * or replaces/removes the credentials. Switching an integration back on clears the
  * reason the system disabled it for.
  */
 export async function updateIntegration(
@@ -38,7 +40,10 @@ export async function updateIntegration(
     if (!current) throw notFound('integration');
     const definition = definitions.find((d) => d.type === current.integrationType);
     if (!definition) throw conflict(`no integration module serves type ${current.integrationType}: it cannot change`);
-    const config = input.config === undefined ? undefined : parseTyped(definition.configSchema, input.config, 'config');
+    const config =
+      input.config === undefined
+        ? undefined
+        : parseTyped(definition.configSchema, applyMergePatch(current.config, input.config), 'config');
     const credentials =
       input.credentials == null
         ? input.credentials

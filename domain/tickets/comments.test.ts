@@ -29,6 +29,34 @@ describe('ticket comments', () => {
     assert.equal(payload.comment.id, comment.id);
   });
 
+  it("carries the comment's text, author and visibility in comment.created, for members and relayed authors", async () => {
+    const org = await makeOrganization();
+    const ticket = await createTicket(db, org.scope, { subject: 's' });
+    const note = await addComment(db, org.scope, ticket.id, { body: 'Customer is a VIP', isPublic: false });
+    await addComment(
+      db,
+      org.scope,
+      ticket.id,
+      { body: 'from Linear' },
+      { source: 'linear', author: { displayName: 'Ada via Linear' }, externalId: 'lin-c-9' },
+    );
+    const events = await db
+      .select()
+      .from(ticketEvents)
+      .where(and(eq(ticketEvents.supportRequestId, ticket.id), eq(ticketEvents.type, 'comment.created')))
+      .orderBy(ticketEvents.id);
+    const [internal, relayed] = events.map((e) => ticketEventPayloads['comment.created'].parse(e.payload).comment);
+    assert.equal(internal!.body, 'Customer is a VIP');
+    assert.equal(internal!.isPublic, false);
+    assert.deepEqual(internal!.author, note.author);
+    assert.equal(internal!.author.type, 'user');
+    assert.equal(internal!.author.id, org.scope.userId);
+    assert.ok(internal!.author.name.length > 0);
+    assert.equal(relayed!.body, 'from Linear');
+    assert.equal(relayed!.isPublic, true);
+    assert.deepEqual(relayed!.author, { type: 'external', id: null, name: 'Ada via Linear' });
+  });
+
   it('counts a public comment by a user as the first response, once', async () => {
     const org = await makeOrganization();
     const ticket = await createTicket(db, org.scope, { subject: 's' });
@@ -78,9 +106,47 @@ describe('ticket comments', () => {
     const ticket = await createTicket(db, org.scope, { subject: 's' });
     for (const body of ['one', 'two', 'three']) await addComment(db, org.scope, ticket.id, { body });
     assert.deepEqual(
-      (await listComments(db, org.scope, ticket.id)).map((c) => c.body),
+      (await listComments(db, org.scope, ticket.id)).data.map((c) => c.body),
       ['one', 'two', 'three'],
     );
+  });
+
+  it('pages through the comments both ways exactly once, including ones written in the same instant', async () => {
+    const org = await makeOrganization();
+    const ticket = await createTicket(db, org.scope, { subject: 's' });
+    const bodies = Array.from({ length: 7 }, (_, i) => `c${i + 1}`);
+    for (const body of bodies) await addComment(db, org.scope, ticket.id, { body });
+    // c2..c4 share a created_at to the microsecond: the id breaks the tie, so paging neither skips nor repeats.
+    await pool.query(
+      `update ticket_comments set created_at = (select created_at from ticket_comments where body = 'c2' and support_request_id = $1)
+        where support_request_id = $1 and body in ('c3', 'c4')`,
+      [ticket.id],
+    );
+    const readAll = async (order: 'asc' | 'desc') => {
+      const seen: string[] = [];
+      let cursor: string | undefined;
+      let pages = 0;
+      do {
+        const page = await listComments(db, org.scope, ticket.id, { limit: 2, cursor, order });
+        assert.ok(page.data.length <= 2);
+        seen.push(...page.data.map((c) => c.body));
+        cursor = page.nextCursor ?? undefined;
+        pages++;
+      } while (cursor);
+      assert.equal(pages, 4);
+      return seen;
+    };
+    const ascending = await readAll('asc');
+    assert.deepEqual([...ascending].sort(), bodies);
+    assert.deepEqual(await readAll('desc'), [...ascending].reverse());
+    assert.equal((await listComments(db, org.scope, ticket.id)).data.length, 7, 'default page holds 50');
+  });
+
+  it('answers a cursor it did not issue, with a 400 and a limit over 100 with a 422, naming the field', async () => {
+    const org = await makeOrganization();
+    const ticket = await createTicket(db, org.scope, { subject: 's' });
+    await assert.rejects(listComments(db, org.scope, ticket.id, { cursor: 'bm9wZQ' }), httpError(400, 'cursor'));
+    await assert.rejects(listComments(db, org.scope, ticket.id, { limit: 101 }), httpError(422, 'limit'));
   });
 
   it("treats another organisation's ticket as missing, for adding and listing", async () => {

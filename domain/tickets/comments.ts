@@ -1,10 +1,18 @@
 import { customers, type Database, type Executor, supportRequests, ticketComments, user } from '@switchboard/database';
-import { and, asc, eq, isNull } from 'drizzle-orm';
+import { and, asc, desc, eq, isNull, type SQL, sql } from 'drizzle-orm';
 import { recordAudit } from '../audit.ts';
 import { parseInput } from '../parse-input.ts';
 import type { Scope } from '../scope.ts';
+import { decodeCursor, encodeCursor } from './cursor.ts';
 import { emitTicketEvent } from './events.ts';
-import { type AddCommentInput, addCommentInput, type CommentSource, type CommentView } from './schemas.ts';
+import {
+  type AddCommentInput,
+  addCommentInput,
+  type CommentSource,
+  type CommentView,
+  type TimelinePageQuery,
+  timelinePageQuery,
+} from './schemas.ts';
 import { assertTicketExists, lockTicket, toTicketSnapshot } from './ticket-record.ts';
 
 /** Who wrote a comment. By default the scope's user; channels that relay other people name them. */
@@ -56,12 +64,16 @@ export async function addComment(
         .update(supportRequests)
         .set({ firstRespondedAt: inserted.createdAt })
         .where(and(eq(supportRequests.id, ticketId), isNull(supportRequests.firstRespondedAt)));
+    // Read back as the API shows it, so the event names the author the way the timeline does.
+    const view = (await selectComments(tx, scope.organizationId, ticketId, { commentId: inserted.id }))[0]!.view;
     await emitTicketEvent(tx, scope, ticketId, 'comment.created', {
       ticket: toTicketSnapshot(ticket),
       comment: {
         id: inserted.id,
         isPublic: inserted.isPublic,
         source: inserted.source,
+        body: inserted.body,
+        author: view.author,
         authorUserId: inserted.authorUserId,
         authorCustomerId: inserted.authorCustomerId,
         authorDisplayName: inserted.authorDisplayName,
@@ -73,14 +85,36 @@ export async function addComment(
       entityId: inserted.id,
       metadata: { ticketId, isPublic: inserted.isPublic, source },
     });
-    return (await selectComments(tx, scope.organizationId, ticketId, inserted.id))[0]!;
+    return view;
   });
 }
 
-/** The ticket's comments, oldest first. */
-export async function listComments(db: Database, scope: Scope, ticketId: string): Promise<CommentView[]> {
+export type CommentPage = { data: CommentView[]; nextCursor: string | null };
+
+/** One page of the ticket's comments, oldest first (or newest first with order desc), keyed by (created_at, id). */
+export async function listComments(
+  db: Database,
+  scope: Scope,
+  ticketId: string,
+  rawQuery: TimelinePageQuery = {},
+): Promise<CommentPage> {
+  const query = parseInput(timelinePageQuery, rawQuery);
+  const after = query.cursor ? decodeCursor(query.cursor) : null;
   await assertTicketExists(db, scope.organizationId, ticketId);
-  return selectComments(db, scope.organizationId, ticketId);
+  const rows = await selectComments(db, scope.organizationId, ticketId, {
+    order: query.order,
+    limit: query.limit + 1,
+    after: after
+      ? sql`(${ticketComments.createdAt}, ${ticketComments.id}) ${sql.raw(query.order === 'asc' ? '>' : '<')} (${after.createdAt}::timestamptz, ${after.id}::uuid)`
+      : undefined,
+  });
+  const page = rows.slice(0, query.limit);
+  const last = page.at(-1);
+  return {
+    data: page.map((r) => r.view),
+    nextCursor:
+      rows.length > query.limit && last ? encodeCursor({ createdAt: last.cursorTime, id: last.view.id }) : null,
+  };
 }
 
 /** One comment of the ticket, its author resolved as the API shows it; undefined when there is none (in this org). */
@@ -90,7 +124,7 @@ export async function findComment(
   ticketId: string,
   commentId: string,
 ): Promise<CommentView | undefined> {
-  return (await selectComments(db, organizationId, ticketId, commentId))[0];
+  return (await selectComments(db, organizationId, ticketId, { commentId }))[0]?.view;
 }
 
 async function findExternalComment(
@@ -110,21 +144,25 @@ async function findExternalComment(
         eq(ticketComments.externalId, externalId),
       ),
     );
-  return (await selectComments(tx, organizationId, ticketId, existing!.id))[0]!;
+  return (await selectComments(tx, organizationId, ticketId, { commentId: existing!.id }))[0]!.view;
 }
+
+type CommentSelection = { commentId?: string; after?: SQL; order?: 'asc' | 'desc'; limit?: number };
 
 async function selectComments(
   db: Executor,
   organizationId: string,
   ticketId: string,
-  commentId?: string,
-): Promise<CommentView[]> {
-  const rows = await db
+  { commentId, after, order = 'asc', limit }: CommentSelection,
+): Promise<Array<{ view: CommentView; cursorTime: string }>> {
+  const direction = order === 'asc' ? asc : desc;
+  const selection = db
     .select({
       comment: ticketComments,
       userName: user.name,
       customerName: customers.name,
       customerEmail: customers.email,
+      cursorTime: sql<string>`to_char(${ticketComments.createdAt} at time zone 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"')`,
     })
     .from(ticketComments)
     .leftJoin(user, eq(user.id, ticketComments.authorUserId))
@@ -134,20 +172,29 @@ async function selectComments(
         eq(ticketComments.organizationId, organizationId),
         eq(ticketComments.supportRequestId, ticketId),
         commentId ? eq(ticketComments.id, commentId) : undefined,
+        after,
       ),
     )
-    .orderBy(asc(ticketComments.createdAt), asc(ticketComments.id));
-  return rows.map(({ comment, userName, customerName, customerEmail }) => ({
-    id: comment.id,
-    ticketId: comment.supportRequestId,
-    body: comment.body,
-    isPublic: comment.isPublic,
-    source: comment.source,
-    author: comment.authorUserId
-      ? { type: 'user', id: comment.authorUserId, name: userName ?? comment.authorDisplayName ?? 'Unknown user' }
-      : comment.authorCustomerId
-        ? { type: 'customer', id: comment.authorCustomerId, name: customerName ?? customerEmail ?? 'Unknown customer' }
-        : { type: 'external', id: null, name: comment.authorDisplayName ?? 'Unknown' },
-    createdAt: comment.createdAt.toISOString(),
+    .orderBy(direction(ticketComments.createdAt), direction(ticketComments.id));
+  const rows = await (limit === undefined ? selection : selection.limit(limit));
+  return rows.map(({ comment, userName, customerName, customerEmail, cursorTime }) => ({
+    cursorTime,
+    view: {
+      id: comment.id,
+      ticketId: comment.supportRequestId,
+      body: comment.body,
+      isPublic: comment.isPublic,
+      source: comment.source,
+      author: comment.authorUserId
+        ? { type: 'user', id: comment.authorUserId, name: userName ?? comment.authorDisplayName ?? 'Unknown user' }
+        : comment.authorCustomerId
+          ? {
+              type: 'customer',
+              id: comment.authorCustomerId,
+              name: customerName ?? customerEmail ?? 'Unknown customer',
+            }
+          : { type: 'external', id: null, name: comment.authorDisplayName ?? 'Unknown' },
+      createdAt: comment.createdAt.toISOString(),
+    },
   }));
 }

@@ -65,6 +65,21 @@ export const addCommentInput = z
   .strict();
 export type AddCommentInput = z.input<typeof addCommentInput>;
 
+/** One page of a ticket's comments or events; `order` asc (default) is oldest first, desc newest first. */
+export const timelinePageQuery = z
+  .object({
+    limit: z.coerce.number().int().min(1).max(100).default(50),
+    cursor: z
+      .string()
+      .min(1)
+      .max(500)
+      .optional()
+      .describe('nextCursor of the previous page, asked for with the same order'),
+    order: z.enum(['asc', 'desc']).default('asc'),
+  })
+  .strict();
+export type TimelinePageQuery = z.input<typeof timelinePageQuery>;
+
 export const listTicketsQuery = z
   .object({
     status: z.enum(ticketStatuses).optional(),

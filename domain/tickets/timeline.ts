@@ -1,23 +1,45 @@
 import { type Database, integrationConfigs, ticketEvents } from '@switchboard/database';
-import { and, asc, eq, inArray } from 'drizzle-orm';
+import { and, asc, desc, eq, gt, inArray, lt } from 'drizzle-orm';
+import { parseInput } from '../parse-input.ts';
 import type { Scope } from '../scope.ts';
-import type { TicketEventView } from './schemas.ts';
+import { decodeIdCursor, encodeIdCursor } from './cursor.ts';
+import { type TicketEventView, type TimelinePageQuery, timelinePageQuery } from './schemas.ts';
 import { assertTicketExists } from './ticket-record.ts';
 
-/** The ticket's events oldest first: the outbox rows double as its history. */
-export async function listTicketEvents(db: Database, scope: Scope, ticketId: string): Promise<TicketEventView[]> {
+export type TicketEventPage = { data: TicketEventView[]; nextCursor: string | null };
+
+/** One page of the ticket's events, oldest first (or newest first with order desc): the outbox rows double as its history. */
+export async function listTicketEvents(
+  db: Database,
+  scope: Scope,
+  ticketId: string,
+  rawQuery: TimelinePageQuery = {},
+): Promise<TicketEventPage> {
+  const query = parseInput(timelinePageQuery, rawQuery);
+  const after = query.cursor ? decodeIdCursor(query.cursor) : null;
   await assertTicketExists(db, scope.organizationId, ticketId);
-  const rows = await db
+  const ascending = query.order === 'asc';
+  const found = await db
     .select()
     .from(ticketEvents)
-    .where(and(eq(ticketEvents.organizationId, scope.organizationId), eq(ticketEvents.supportRequestId, ticketId)))
-    .orderBy(asc(ticketEvents.id));
+    .where(
+      and(
+        eq(ticketEvents.organizationId, scope.organizationId),
+        eq(ticketEvents.supportRequestId, ticketId),
+        after === null ? undefined : ascending ? gt(ticketEvents.id, after) : lt(ticketEvents.id, after),
+      ),
+    )
+    .orderBy(ascending ? asc(ticketEvents.id) : desc(ticketEvents.id))
+    .limit(query.limit + 1);
+  const rows = found.slice(0, query.limit);
+  const last = rows.at(-1);
+  const nextCursor = found.length > query.limit && last ? encodeIdCursor(last.id) : null;
   const integrationNames = await namesOfIntegrations(
     db,
     scope.organizationId,
     rows.filter((r) => r.actorType === 'integration' && r.actorId).map((r) => r.actorId!),
   );
-  return rows.map((row) => ({
+  const data = rows.map((row) => ({
     id: row.id,
     type: row.type,
     payload: row.payload,
@@ -31,6 +53,7 @@ export async function listTicketEvents(db: Database, scope: Scope, ticketId: str
     createdAt: row.createdAt.toISOString(),
     dispatchedAt: row.dispatchedAt ? row.dispatchedAt.toISOString() : null,
   }));
+  return { data, nextCursor };
 }
 
 /** "Linear (Acme)" for the integrations that wrote events, so the timeline can say who changed the ticket. */

@@ -43,6 +43,7 @@ export async function createEndpoint(
     eventTypes: input.eventTypes,
     rateLimitPerSecond: input.rateLimitPerSecond ?? DEFAULT_RATE_LIMIT_PER_SECOND,
     maxConcurrency: input.maxConcurrency ?? DEFAULT_MAX_CONCURRENCY,
+    excludeInternalNotes: input.excludeInternalNotes ?? false,
     headerNames: Object.keys(input.headers ?? {}),
   };
   const credentials = {

@@ -53,6 +53,7 @@ export function endpointConfigOf(row: EndpointRow): EndpointConfig {
     eventTypes: stored.eventTypes ?? [],
     rateLimitPerSecond: stored.rateLimitPerSecond ?? DEFAULT_RATE_LIMIT_PER_SECOND,
     maxConcurrency: stored.maxConcurrency ?? DEFAULT_MAX_CONCURRENCY,
+    excludeInternalNotes: stored.excludeInternalNotes ?? false,
     headerNames: stored.headerNames ?? [],
   };
 }
@@ -86,6 +87,7 @@ export function toEndpointView(row: EndpointRow, health: EndpointHealth): Webhoo
     disabledReason: row.disabledReason,
     rateLimitPerSecond: config.rateLimitPerSecond,
     maxConcurrency: config.maxConcurrency,
+    excludeInternalNotes: config.excludeInternalNotes,
     headerNames: config.headerNames,
     secretHint: row.credentialsHint,
     health,

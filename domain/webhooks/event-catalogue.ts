@@ -19,7 +19,9 @@ const descriptions: Record<TicketEventType | typeof WEBHOOK_TEST_EVENT, string> 
   'ticket.updated': 'Ticket fields changed; `changes` maps each changed field to its old and new value.',
   'ticket.status_changed': 'The status moved (also reported in ticket.updated).',
   'ticket.assigned': 'The assignee changed (also reported in ticket.updated); null means unassigned.',
-  'comment.created': 'A comment or internal note (isPublic false) was added to a ticket.',
+  'comment.created':
+    'A comment or internal note (isPublic false) was added to a ticket; `comment` carries its text (body), author ' +
+    '(type, id, name) and visibility. Endpoints with excludeInternalNotes never receive internal notes.',
   'sla.warning': 'An SLA target is close: elapsedShare of the time allowed has passed.',
   'sla.breached': 'An SLA target was missed.',
   [WEBHOOK_TEST_EVENT]:

@@ -27,6 +27,11 @@ const url = z.string().min(1).max(2000).describe('https URL that receives the PO
 const description = z.string().trim().max(500);
 const rateLimitPerSecond = z.number().int().min(1).max(1000).describe('Deliveries per second to this endpoint');
 const maxConcurrency = z.number().int().min(1).max(100).describe('Requests in flight to this endpoint at once');
+const excludeInternalNotes = z
+  .boolean()
+  .describe(
+    'Leave internal notes out: a comment.created of a comment with isPublic false is not delivered here (default false)',
+  );
 
 export const createEndpointInput = z
   .object({
@@ -36,6 +41,7 @@ export const createEndpointInput = z
     enabled: z.boolean().optional(),
     rateLimitPerSecond: rateLimitPerSecond.optional(),
     maxConcurrency: maxConcurrency.optional(),
+    excludeInternalNotes: excludeInternalNotes.optional(),
     headers: headers.optional(),
   })
   .strict();
@@ -50,6 +56,7 @@ export const updateEndpointInput = z
     enabled: z.boolean().optional(),
     rateLimitPerSecond: rateLimitPerSecond.optional(),
     maxConcurrency: maxConcurrency.optional(),
+    excludeInternalNotes: excludeInternalNotes.optional(),
     /** Replaces every custom header ({} removes them all); omitted keeps them. */
     headers: headers.optional(),
   })
@@ -75,6 +82,7 @@ export const endpointConfig = z.object({
   eventTypes: z.array(z.string()),
   rateLimitPerSecond: z.number().int(),
   maxConcurrency: z.number().int(),
+  excludeInternalNotes: z.boolean(),
   headerNames: z.array(z.string()),
 });
 export type EndpointConfig = z.infer<typeof endpointConfig>;
@@ -103,6 +111,7 @@ export const webhookEndpointView = z.object({
   disabledReason: z.string().nullable(),
   rateLimitPerSecond: z.number().int(),
   maxConcurrency: z.number().int(),
+  excludeInternalNotes: excludeInternalNotes,
   headerNames: z.array(z.string()),
   secretHint: z.string().nullable(),
   health: z.object({

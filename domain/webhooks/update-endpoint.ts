@@ -47,6 +47,7 @@ export async function updateEndpoint(
       eventTypes: input.eventTypes ?? before.eventTypes,
       rateLimitPerSecond: input.rateLimitPerSecond ?? before.rateLimitPerSecond,
       maxConcurrency: input.maxConcurrency ?? before.maxConcurrency,
+      excludeInternalNotes: input.excludeInternalNotes ?? before.excludeInternalNotes,
       headerNames: input.headers ? Object.keys(input.headers) : before.headerNames,
     };
     const set: PgUpdateSetSource<typeof integrationConfigs> = {};

@@ -182,6 +182,28 @@ describe('dashboard (Chromium against the real API)', function () {
     assert.equal(await page.getByRole('button', { name: 'Load more' }).count(), 0);
   });
 
+  it('shows the newest timeline activity first in pages, and earlier activity on demand', async () => {
+    const long = await admin.fetch('POST', '/api/tickets', { subject: 'Long conversation' });
+    for (let i = 1; i <= 55; i++) {
+      const posted = await admin.fetch('POST', `/api/tickets/${long.body.id}/comments`, { body: `Message ${i}` });
+      assert.equal(posted.status, 201, JSON.stringify(posted.body));
+    }
+    await page.goto(`${api.baseUrl}/tickets/${long.body.id}`);
+    const timeline = page.getByRole('list', { name: 'Timeline' });
+    const comments = timeline.getByRole('article');
+    await timeline.getByText('Message 55', { exact: true }).waitFor();
+    // One page of 50 (the newest): earlier ones are not loaded, and nothing is shown out of order in between.
+    assert.equal(await comments.count(), 50);
+    assert.match((await timeline.getByRole('listitem').first().textContent()) ?? '', /Message 6\b/);
+    assert.equal(await page.getByText('Ticket created').count(), 0);
+
+    await page.getByRole('button', { name: 'Show earlier activity' }).click();
+    await timeline.getByText('Message 1', { exact: true }).waitFor();
+    assert.equal(await comments.count(), 55);
+    assert.match((await timeline.getByRole('listitem').first().textContent()) ?? '', /^Ticket created/);
+    assert.equal(await page.getByRole('button', { name: 'Show earlier activity' }).count(), 0);
+  });
+
   it('offers only the types the server has a module for, and adds one without a wizard through the generic form, with JSON and API errors shown beside the form', async () => {
     await page.getByRole('navigation', { name: 'Main' }).getByRole('link', { name: 'Integrations' }).click();
     await page.getByRole('heading', { name: 'Integrations', level: 1 }).waitFor();

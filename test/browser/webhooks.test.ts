@@ -342,6 +342,29 @@ describe('WebhookManager (Chromium against the real API, delivery workflow and r
       });
     await item.getByText(/^Disabled: .*410/).waitFor();
   });
+  it('sets the retry schedule, with the wait that is wrong named, and resets it to the default', async () => {
+    await page.goto(`${api.baseUrl}/settings/integrations/webhooks`);
+    const form = page.getByRole('form', { name: 'Retry schedule' });
+    const waits = form.getByLabel('Waits after each failed attempt');
+    await waits.waitFor();
+    assert.equal(await waits.inputValue(), '5s, 5m, 30m, 2h, 5h, 10h, 10h');
+
+    await waits.fill('1m, 10s');
+    await form.getByRole('button', { name: 'Save retry schedule' }).click();
+    await form.getByText('Wait 2: each wait must be at least as long as the one before (60 s)').waitFor();
+
+    await waits.fill('10s, 1m, 1h, 24h');
+    await form.getByRole('button', { name: 'Save retry schedule' }).click();
+    await form.getByText('Retry schedule saved.').waitFor();
+    const stored = await admin.fetch('GET', '/api/webhooks/retry-schedule');
+    assert.deepEqual(stored.body.retryDelaysSeconds, [10, 60, 3600, 86_400]);
+
+    await form.getByRole('button', { name: 'Reset to default' }).click();
+    await form.getByText('Retry schedule reset to the default.').waitFor();
+    assert.equal(await waits.inputValue(), '5s, 5m, 30m, 2h, 5h, 10h, 10h');
+    assert.equal((await admin.fetch('GET', '/api/webhooks/retry-schedule')).body.isDefault, true);
+  });
+
   it('shows a viewer the endpoints, health and delivery log, without the controls only admins may use', async () => {
     const viewer = await addTestMember(admin.organizationId, { role: 'viewer', name: 'Vera Viewer', api });
     await page.getByRole('button', { name: 'Sign out' }).click();
@@ -361,6 +384,7 @@ describe('WebhookManager (Chromium against the real API, delivery workflow and r
     const row = deliveries(page, 'webhook.test');
     await row.getByRole('button', { name: 'Show attempts' }).click();
     await row.locator('.attempt-table').getByText('HTTP 200').waitFor();
+    assert.equal(await page.getByRole('form', { name: 'Retry schedule' }).count(), 0, 'no retry schedule form');
     for (const name of ['Send test event', 'Edit', 'Disable', 'Rotate secret', 'Delete', 'Resend failed']) {
       assert.equal(await page.getByRole('button', { name, exact: true }).count(), 0, `no ${name} button`);
     }

@@ -25,7 +25,14 @@ export function testConfig(publicUrl: string, overrides: Partial<Config> = {}): 
     SWITCHBOARD_MASTER_KEYS: process.env.SWITCHBOARD_MASTER_KEYS || `k1:${fixedKey(1)}`,
     SWITCHBOARD_CODEC_KEYS: process.env.SWITCHBOARD_CODEC_KEYS || `c1:${fixedKey(2)}`,
   });
-  return { ...config, ...overrides };
+  // Tests sign in hundreds of times from 127.0.0.1 within a minute; the production limits are exercised by
+  // api/auth/sign-in-limits.test.ts, which passes them explicitly.
+  const auth = {
+    ...config.auth,
+    signInPerAddress: { windowSeconds: 60, max: 1_000_000 },
+    otherPerAddress: { windowSeconds: 10, max: 1_000_000 },
+  };
+  return { ...config, auth, ...overrides };
 }
 
 export type TestApi = {

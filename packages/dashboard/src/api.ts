@@ -229,16 +229,20 @@ export function updateTicket(id: string, version: number, changes: TicketChanges
   return request('PATCH', `/api/tickets/${encodeURIComponent(id)}`, { version, ...changes });
 }
 
-export function listComments(ticketId: string): Promise<{ data: Comment[] }> {
-  return request('GET', `/api/tickets/${encodeURIComponent(ticketId)}/comments`);
+/** One page of a ticket's comments or events; pass nextCursor back (with the same order) for the next. */
+export type TimelinePage<T> = { data: T[]; nextCursor: string | null };
+export type TimelinePageQuery = { limit?: number; cursor?: string; order?: 'asc' | 'desc' };
+
+export function listComments(ticketId: string, page: TimelinePageQuery = {}): Promise<TimelinePage<Comment>> {
+  return request('GET', `/api/tickets/${encodeURIComponent(ticketId)}/comments${query(page)}`);
 }
 
 export function addComment(ticketId: string, body: string, isPublic: boolean): Promise<Comment> {
   return request('POST', `/api/tickets/${encodeURIComponent(ticketId)}/comments`, { body, isPublic });
 }
 
-export function listTicketEvents(ticketId: string): Promise<{ data: TicketEvent[] }> {
-  return request('GET', `/api/tickets/${encodeURIComponent(ticketId)}/events`);
+export function listTicketEvents(ticketId: string, page: TimelinePageQuery = {}): Promise<TimelinePage<TicketEvent>> {
+  return request('GET', `/api/tickets/${encodeURIComponent(ticketId)}/events${query(page)}`);
 }
 
 // Integrations
@@ -300,6 +304,7 @@ export type WebhookEndpoint = {
   disabledReason: string | null;
   rateLimitPerSecond: number;
   maxConcurrency: number;
+  excludeInternalNotes: boolean;
   headerNames: string[];
   secretHint: string | null;
   health: {
@@ -351,6 +356,7 @@ export type NewWebhookEndpoint = {
   enabled?: boolean;
   rateLimitPerSecond?: number;
   maxConcurrency?: number;
+  excludeInternalNotes?: boolean;
 };
 
 export type WebhookEndpointChanges = Partial<NewWebhookEndpoint>;
@@ -359,6 +365,21 @@ const endpointPath = (id: string) => `/api/webhooks/endpoints/${encodeURICompone
 
 export function listWebhookEventTypes(): Promise<{ data: WebhookEventType[] }> {
   return request('GET', '/api/webhooks/event-types');
+}
+
+export type WebhookRetrySchedule = {
+  retryDelaysSeconds: number[];
+  isDefault: boolean;
+  defaultRetryDelaysSeconds: number[];
+};
+
+export function getWebhookRetrySchedule(): Promise<WebhookRetrySchedule> {
+  return request('GET', '/api/webhooks/retry-schedule');
+}
+
+/** null goes back to the default schedule. */
+export function setWebhookRetrySchedule(retryDelaysSeconds: number[] | null): Promise<WebhookRetrySchedule> {
+  return request('PUT', '/api/webhooks/retry-schedule', { retryDelaysSeconds });
 }
 
 export function listWebhookEndpoints(): Promise<{ data: WebhookEndpoint[] }> {

@@ -95,7 +95,13 @@ export function describeActor(actor: TicketEvent['actor'], nameOf: NameOf): stri
   }
 }
 
-export function buildTimeline(comments: Comment[], events: TicketEvent[], nameOf: NameOf): TimelineEntry[] {
+/** Oldest first; with `since` (ms), only what happened from then on (see timeline-pages.ts). */
+export function buildTimeline(
+  comments: Comment[],
+  events: TicketEvent[],
+  nameOf: NameOf,
+  since: number | null = null,
+): TimelineEntry[] {
   const commentIds = new Set(comments.map((c) => c.id));
   const entries: TimelineEntry[] = comments.map((comment) => ({
     kind: 'comment',
@@ -116,10 +122,12 @@ export function buildTimeline(comments: Comment[], events: TicketEvent[], nameOf
     });
   }
   // Oldest first; at the same instant an event (e.g. "Ticket created") reads before a comment.
-  return entries.sort((a, b) => {
-    const byTime = Date.parse(a.at) - Date.parse(b.at);
-    if (byTime !== 0) return byTime;
-    if (a.kind !== b.kind) return a.kind === 'event' ? -1 : 1;
-    return a.key.localeCompare(b.key, undefined, { numeric: true });
-  });
+  return entries
+    .filter((entry) => since === null || Date.parse(entry.at) >= since)
+    .sort((a, b) => {
+      const byTime = Date.parse(a.at) - Date.parse(b.at);
+      if (byTime !== 0) return byTime;
+      if (a.kind !== b.kind) return a.kind === 'event' ? -1 : 1;
+      return a.key.localeCompare(b.key, undefined, { numeric: true });
+    });
 }

@@ -1,6 +1,6 @@
 // Identity tables in the shape better-auth 1.7 expects (core + organization plugin), plus our own API keys.
 // better-auth owns the rows; the domain only reads `organization`, `user` and `member`.
-import { boolean, index, pgTable, text, timestamp, uniqueIndex } from 'drizzle-orm/pg-core';
+import { boolean, index, integer, pgTable, text, timestamp, uniqueIndex } from 'drizzle-orm/pg-core';
 
 const createdAt = () => timestamp('created_at', { withTimezone: true }).notNull().defaultNow();
 const updatedAt = () => timestamp('updated_at', { withTimezone: true }).notNull().defaultNow();
@@ -133,3 +133,15 @@ export const apikey = pgTable(
   },
   (t) => [index('apikey_org_created_idx').on(t.organizationId, t.createdAt)],
 );
+
+/**
+ * Failed sign-ins per account-and-address pair (api/auth/sign-in-backoff.ts). The key is a hash of the email and
+ * the client address, so the table holds neither. A pair that keeps failing backs off; other addresses, including
+ * the account owner's, are not affected, so an attacker cannot lock someone else out.
+ */
+export const signInFailures = pgTable('sign_in_failures', {
+  key: text('key').primaryKey(),
+  failures: integer('failures').notNull().default(0),
+  lockedUntil: timestamp('locked_until', { withTimezone: true }),
+  updatedAt: updatedAt(),
+});

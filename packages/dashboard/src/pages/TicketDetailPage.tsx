@@ -1,7 +1,7 @@
 // One ticket: what it is about, its timeline, and (for agents) the controls to change it and comment.
-import { useState } from 'react';
+import { useEffect, useState } from 'react';
 import { Link, useParams } from 'react-router';
-import { getTicket, listComments, listTicketEvents } from '../api.ts';
+import { type Comment, describeError, getTicket, listComments, listTicketEvents, type TicketEvent } from '../api.ts';
 import { LinearIssueLink } from '../components/integrations/LinearIssueLink.tsx';
 import { ErrorNotice, Loading } from '../components/Notices.tsx';
 import { CommentBox } from '../components/tickets/CommentBox.tsx';
@@ -12,16 +12,22 @@ import { formatTime, memberName } from '../format.ts';
 import { useMembers } from '../members.ts';
 import { canEditTickets, useMe } from '../session.tsx';
 import { buildTimeline } from '../timeline.ts';
+import { completeSince, extendStream, holdsBack, type LoadedStream, streamOf } from '../timeline-pages.ts';
 import { useLoader } from '../useLoader.ts';
 import { usePageTitle } from '../usePageTitle.ts';
+
+// The newest activity first; earlier pages load when asked for ("Show earlier activity").
+const TIMELINE_PAGE = { limit: 50, order: 'desc' } as const;
+
+type TimelineStreams = { comments: LoadedStream<Comment>; events: LoadedStream<TicketEvent> };
 
 async function loadTicketPage(ticketId: string) {
   const [ticket, comments, events] = await Promise.all([
     getTicket(ticketId),
-    listComments(ticketId),
-    listTicketEvents(ticketId),
+    listComments(ticketId, TIMELINE_PAGE),
+    listTicketEvents(ticketId, TIMELINE_PAGE),
   ]);
-  return { ticket, comments: comments.data, events: events.data };
+  return { ticket, timeline: { comments: streamOf(comments), events: streamOf(events) } };
 }
 
 export function TicketDetailPage() {
@@ -32,6 +38,14 @@ export function TicketDetailPage() {
   const [notice, setNotice] = useState<string | null>(null);
   const [conflict, setConflict] = useState(false);
   usePageTitle(page.data ? `#${page.data.ticket.number} ${page.data.ticket.subject}` : 'Ticket');
+  // Earlier pages loaded on demand; a reload (after a change) starts again from the newest page.
+  const [streams, setStreams] = useState<TimelineStreams | null>(null);
+  const [loadingEarlier, setLoadingEarlier] = useState(false);
+  const [earlierError, setEarlierError] = useState<string | null>(null);
+  useEffect(() => {
+    setStreams(page.data?.timeline ?? null);
+    setEarlierError(null);
+  }, [page.data]);
 
   if (!page.data) {
     return (
@@ -51,9 +65,34 @@ export function TicketDetailPage() {
     );
   }
 
-  const { ticket, comments, events } = page.data;
+  const { ticket } = page.data;
+  const { comments, events } = streams ?? page.data.timeline;
+  const since = completeSince([comments, events]);
   const nameOf = (userId: string | null) => memberName(members.data, userId);
-  const entries = buildTimeline(comments, events, nameOf);
+  const entries = buildTimeline(comments.items, events.items, nameOf, since);
+
+  async function showEarlier() {
+    setLoadingEarlier(true);
+    setEarlierError(null);
+    try {
+      const [olderComments, olderEvents] = await Promise.all([
+        holdsBack(comments, since) && comments.nextCursor
+          ? listComments(ticketId, { ...TIMELINE_PAGE, cursor: comments.nextCursor })
+          : null,
+        holdsBack(events, since) && events.nextCursor
+          ? listTicketEvents(ticketId, { ...TIMELINE_PAGE, cursor: events.nextCursor })
+          : null,
+      ]);
+      setStreams({
+        comments: olderComments ? extendStream(comments, olderComments) : comments,
+        events: olderEvents ? extendStream(events, olderEvents) : events,
+      });
+    } catch (e) {
+      setEarlierError(describeError(e));
+    } finally {
+      setLoadingEarlier(false);
+    }
+  }
 
   async function afterSave() {
     setConflict(false);
@@ -101,6 +140,14 @@ export function TicketDetailPage() {
           </section>
           <section aria-labelledby="timeline-title">
             <h2 id="timeline-title">Timeline</h2>
+            {since !== null && (
+              <p>
+                <button type="button" onClick={() => void showEarlier()} disabled={loadingEarlier}>
+                  {loadingEarlier ? 'Loading earlier activity…' : 'Show earlier activity'}
+                </button>
+              </p>
+            )}
+            {earlierError && <ErrorNotice message={earlierError} onRetry={() => void showEarlier()} />}
             <Timeline entries={entries} />
           </section>
           {canEditTickets(me) && <CommentBox ticketId={ticket.id} onPosted={page.reload} />}

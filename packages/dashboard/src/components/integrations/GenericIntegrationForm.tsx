@@ -9,6 +9,7 @@ import {
   type IntegrationChanges,
   updateIntegration,
 } from '../../api.ts';
+import { mergePatchBetween } from '../../merge-patch.ts';
 import { ErrorNotice, FieldError } from '../Notices.tsx';
 import { parseJsonObject } from './jsonField.ts';
 import type { IntegrationSetupProps } from './setupComponents.ts';
@@ -40,7 +41,12 @@ export function GenericIntegrationForm({ integrationType, integration, onSaved, 
 
     setSaving(true);
     try {
-      const changes: IntegrationChanges = { name: name.trim(), isActive, config: config.value };
+      // The API merges the config (RFC 7396): send what the JSON edit changed, keys removed in it as null.
+      const changes: IntegrationChanges = {
+        name: name.trim(),
+        isActive,
+        config: integration ? mergePatchBetween(integration.config, config.value) : config.value,
+      };
       if (credentials) changes.credentials = credentials.value;
       const saved = integration
         ? await updateIntegration(integration.id, changes)

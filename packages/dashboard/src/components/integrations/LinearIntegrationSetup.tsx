@@ -1,7 +1,7 @@
 // The Linear installation wizard: connect (OAuth or a personal API key) → team → statuses both ways → priority →
-// rules and policies → webhook → a test of the connection. Every step saves the whole config with
-// PATCH /api/integrations/{id} (the config is replaced as a whole, so the fields the server sets are sent back as
-// read). The OAuth callback brings the browser back to the integrations page with ?linear=connected|error, which
+// rules and policies → webhook → a test of the connection. Every step saves the config as edited with
+// PATCH /api/integrations/{id}, sent as the merge patch (RFC 7396) from the stored config, so a mapping removed in
+// the form is removed on the server and the fields the server sets are left alone. The OAuth callback brings the browser back to the integrations page with ?linear=connected|error, which
 // IntegrationSettings turns into this wizard, opened for that installation.
 import { type FormEvent, type ReactNode, useEffect, useId, useRef, useState } from 'react';
 import { useSearchParams } from 'react-router';
@@ -32,6 +32,7 @@ import {
   updateIntegration,
 } from '../../api.ts';
 import { humanize, parseTags } from '../../format.ts';
+import { mergePatchBetween } from '../../merge-patch.ts';
 import { useLoader } from '../../useLoader.ts';
 import { ErrorNotice, FieldError, Loading, SuccessNotice } from '../Notices.tsx';
 import type { IntegrationSetupProps } from './setupComponents.ts';
@@ -1080,14 +1081,14 @@ export function LinearIntegrationSetup({ integration, onSaved, onCancel }: Integ
     setStep(to);
   }
 
-  /** The whole config (as edited, with the server's own fields as last read) replaces the stored one. */
+  /** The config as edited (with the server's own fields as last read) becomes the stored one. */
   async function save(changes: Partial<LinearConfig>) {
     if (!current) return;
     setSaving(true);
     setSaveError(null);
     try {
       const next = { ...config, ...changes, ...serverSetFields(current.config) };
-      const saved = await updateIntegration(current.id, { config: next });
+      const saved = await updateIntegration(current.id, { config: mergePatchBetween(current.config, next) });
       setCurrent(saved);
       setConfig(readLinearConfig(saved.config));
       go(nextStep(step));

@@ -111,6 +111,8 @@ export function EndpointDetail({
         <dd>
           {current.rateLimitPerSecond} requests/s, {current.maxConcurrency} in parallel
         </dd>
+        <dt>Internal notes</dt>
+        <dd>{current.excludeInternalNotes ? 'Left out' : 'Sent (comment.created)'}</dd>
         <dt>Signing secret</dt>
         <dd>{current.secretHint ? <code>{current.secretHint}</code> : '—'}</dd>
         {current.headerNames.length > 0 && (

@@ -6,7 +6,15 @@ import { ErrorNotice, FieldError } from '../Notices.tsx';
 import { EventTypePicker } from './EventTypePicker.tsx';
 import { type FormErrors, formErrorsFrom, noFormErrors } from './fieldErrors.ts';
 
-const fields = ['url', 'description', 'eventTypes', 'enabled', 'rateLimitPerSecond', 'maxConcurrency'] as const;
+const fields = [
+  'url',
+  'description',
+  'eventTypes',
+  'enabled',
+  'rateLimitPerSecond',
+  'maxConcurrency',
+  'excludeInternalNotes',
+] as const;
 
 type Props = {
   endpoint?: WebhookEndpoint;
@@ -20,6 +28,7 @@ export function EndpointForm({ endpoint, onSubmit, onCancel }: Props) {
   const [description, setDescription] = useState(endpoint?.description ?? '');
   const [eventTypes, setEventTypes] = useState<string[]>(endpoint?.eventTypes ?? []);
   const [enabled, setEnabled] = useState(endpoint?.enabled ?? true);
+  const [excludeInternalNotes, setExcludeInternalNotes] = useState(endpoint?.excludeInternalNotes ?? false);
   const [rateLimit, setRateLimit] = useState(String(endpoint?.rateLimitPerSecond ?? 50));
   const [concurrency, setConcurrency] = useState(String(endpoint?.maxConcurrency ?? 10));
   const [errors, setErrors] = useState<FormErrors>(noFormErrors);
@@ -49,6 +58,7 @@ export function EndpointForm({ endpoint, onSubmit, onCancel }: Props) {
         enabled,
         rateLimitPerSecond: Number(rateLimit),
         maxConcurrency: Number(concurrency),
+        excludeInternalNotes,
       });
     } catch (e) {
       setErrors(formErrorsFrom(e, fields));
@@ -131,6 +141,19 @@ export function EndpointForm({ endpoint, onSubmit, onCancel }: Props) {
             />
             <FieldError id={`${idPrefix}-maxConcurrency-error`} message={errors.fields.maxConcurrency} />
           </div>
+        </div>
+        <div className="field field-checkbox">
+          <input
+            id={`${idPrefix}-exclude-internal`}
+            type="checkbox"
+            checked={excludeInternalNotes}
+            onChange={(e) => setExcludeInternalNotes(e.target.checked)}
+            aria-describedby={`${idPrefix}-exclude-internal-hint`}
+          />
+          <label htmlFor={`${idPrefix}-exclude-internal`}>Leave out internal notes</label>
+          <span id={`${idPrefix}-exclude-internal-hint`} className="hint">
+            comment.created is sent for public replies only; internal notes (with their text) never reach this URL.
+          </span>
         </div>
         <div className="field field-checkbox">
           <input
