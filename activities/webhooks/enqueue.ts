@@ -5,8 +5,9 @@
 // batch or with the endpoints.
 import { type Database, integrationConfigs, webhookMessages } from '@switchboard/database';
 import { and, eq, inArray, sql } from 'drizzle-orm';
+import { groupBy } from '../../common/group-by.ts';
 import type { DispatchedTicketEvent } from '../../common/ticket-events.ts';
-import { type EndpointConfigFields, subscribedTypes } from './endpoint.ts';
+import { type EndpointSubscription, endpointWantsEvent } from '../../domain/webhooks/endpoint-wants-event.ts';
 import { newMessageId } from './message-id.ts';
 
 /** The body every endpoint receives, as Standard Webhooks recommends: the type, when it happened, the payload. */
@@ -59,20 +60,16 @@ export async function fanOutDeliveries(
       ),
     );
   if (endpoints.length === 0) return result;
-  const byOrganization = new Map<string, Array<EndpointRow & { types: Set<string> }>>();
-  for (const e of endpoints) {
-    const list = byOrganization.get(e.organizationId) ?? [];
-    list.push({ ...e, types: new Set(subscribedTypes(e.config as EndpointConfigFields)) });
-    byOrganization.set(e.organizationId, list);
-  }
+  const byOrganization = groupBy(endpoints, (e) => e.organizationId);
 
   type Planned = { event: DispatchedTicketEvent; endpointIds: string[]; body: unknown; refused?: string };
   const planned: Planned[] = [];
   for (const event of events) {
     const at = Date.parse(event.createdAt);
-    // An endpoint created after the event never hears of it, however late the relay gets to the event.
+    // An endpoint created after the event never hears of it, however late the relay gets to the event; one that
+    // excludes internal notes never gets one.
     const wanting = (byOrganization.get(event.organizationId) ?? []).filter(
-      (e) => e.types.has(event.type) && e.createdAt.getTime() <= at,
+      (e) => endpointWantsEvent(e.config as EndpointSubscription, event) && e.createdAt.getTime() <= at,
     );
     if (wanting.length === 0) continue;
     const body = webhookBody(event.type, event.createdAt, event.payload);

@@ -16,8 +16,8 @@ import {
 } from '../../domain/integrations/schemas.ts';
 import { updateIntegration } from '../../domain/integrations/update-integration.ts';
 import { type Scope, scopeOf } from '../../domain/scope.ts';
-import { integrations } from '../../packages/integrations/index.ts';
 import { integrationViewFor } from '../../domain/webhooks/url-visibility.ts';
+import { integrations } from '../../packages/integrations/index.ts';
 import type { ApiDeps } from '../http/deps.ts';
 import { defineRoute } from '../http/route.ts';
 import { registry } from '../openapi/registry.ts';
