@@ -86,4 +86,6 @@ for ((i = 0; i < 1200; i++)); do
 done
 wait_for_port "$HOST" "$PORT" 1
 sh "$SETUP" namespace >>"$LOG_FILE" 2>&1 || { log "namespace setup failed, see $LOG_FILE"; tail -20 "$LOG_FILE" >&2; exit 1; }
+# Whoever took the port between the check above and the server's start would have answered in its place.
+running_pid >/dev/null || { log "the Temporal server exited, see $LOG_FILE"; tail -20 "$LOG_FILE" >&2; exit 1; }
 log "Temporal server ready on $HOST:$PORT"
