@@ -32,7 +32,9 @@ if [ $# = 0 ]; then
   log "mocha against the Temporal server on PostgreSQL"
   rm -f "$DATA/test-summary"
   set +e
-  TEST_TEMPORAL_SERVER=postgres mocha --reporter "$ROOT/test/support/summary-reporter.cjs" \
+  # --no-config: .mocharc.json's spec would add every other test file to the ones named here.
+  TEST_TEMPORAL_SERVER=postgres mocha --no-config --require test/support/root-hooks.ts --timeout 30000 --exit \
+    --reporter "$ROOT/test/support/summary-reporter.cjs" \
     outbox/relay.test.ts workflows/ticket.test.ts workflows/sla.test.ts activities/db/sla.test.ts \
     test/webhooks-durability.test.ts activities/webhooks/delivery.test.ts test/outbox-outage.test.ts
   postgres_status=$?
