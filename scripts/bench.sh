@@ -1,5 +1,7 @@
 #!/usr/bin/env bash
 # `npm run bench [name]`: runs benchmarks in bench/ (default: all) against real PostgreSQL and Temporal.
+# BENCH_TEMPORAL=postgres runs them against the Temporal server as production runs it (PostgreSQL persistence,
+# scripts/temporal-server.sh) instead of the dev server (SQLite, scripts/temporal.sh): run both to compare.
 . "$(dirname "$0")/lib.sh"
 bash "$ROOT/scripts/setup.sh" --for-tests
 ensure_node
@@ -13,7 +15,12 @@ if [[ " ${names[*]} " == *" webhooks "* ]] && ! (echo >/dev/tcp/127.0.0.1/6379) 
   redis-server --daemonize yes --bind 127.0.0.1 --port 6379 --save "" --appendonly no
   wait_for_port 127.0.0.1 6379 10
 fi
+export BENCH_TEMPORAL="${BENCH_TEMPORAL:-dev}"
+case "$BENCH_TEMPORAL" in
+  dev | postgres) ;;
+  *) log "BENCH_TEMPORAL must be dev or postgres, not $BENCH_TEMPORAL"; exit 2 ;;
+esac
 for name in "${names[@]}"; do
-  log "bench/$name.ts"
+  log "bench/$name.ts (Temporal: $BENCH_TEMPORAL)"
   node "bench/$name.ts"
 done

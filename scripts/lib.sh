@@ -102,3 +102,30 @@ ensure_postgres() {
   fi
   case "$url" in *127.0.0.1*|*localhost*) wait_for_port 127.0.0.1 5432 30 ;; esac
 }
+
+# The Temporal server and its SQL schema tool (for the PostgreSQL-backed server of scripts/temporal-server.sh),
+# built once with go install into .tools/bin as temporal-server and temporal-sql-tool. Sets TEMPORAL_SERVER_BIN,
+# TEMPORAL_SQL_TOOL_BIN and TEMPORAL_SCHEMA_DIR (the schema files of the same module version).
+TEMPORAL_SERVER_VERSION=v1.29.1
+ensure_temporal_server() {
+  TEMPORAL_SERVER_BIN="$TOOLS/bin/temporal-server"
+  TEMPORAL_SQL_TOOL_BIN="$TOOLS/bin/temporal-sql-tool"
+  command -v go >/dev/null || { log "go is required to build the Temporal server"; exit 1; }
+  if [ ! -x "$TEMPORAL_SERVER_BIN" ] || [ ! -x "$TEMPORAL_SQL_TOOL_BIN" ]; then
+    log "building the Temporal server $TEMPORAL_SERVER_VERSION and its SQL tool with go install (several minutes the first time)"
+    # go install names binaries after their package (server, sql): build into a directory of their own, then
+    # rename, so .tools/bin never holds a half-written binary under the final name.
+    local staging="$TOOLS/bin/.temporal-server-$TEMPORAL_SERVER_VERSION"
+    rm -rf "$staging"
+    GOBIN="$staging" go install "go.temporal.io/server/cmd/server@$TEMPORAL_SERVER_VERSION" \
+      "go.temporal.io/server/cmd/tools/sql@$TEMPORAL_SERVER_VERSION"
+    mv "$staging/sql" "$TEMPORAL_SQL_TOOL_BIN"
+    mv "$staging/server" "$TEMPORAL_SERVER_BIN"
+    rmdir "$staging"
+  fi
+  # go install leaves the module (and its schema files) in the module cache; a cleaned cache gets it back.
+  TEMPORAL_SCHEMA_DIR="$(go env GOMODCACHE)/go.temporal.io/server@$TEMPORAL_SERVER_VERSION/schema/postgresql/v12"
+  if [ ! -d "$TEMPORAL_SCHEMA_DIR" ]; then
+    go mod download "go.temporal.io/server@$TEMPORAL_SERVER_VERSION"
+  fi
+}

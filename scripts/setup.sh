@@ -7,6 +7,8 @@ ensure_npm_packages
 ensure_postgres
 ensure_temporal
 if [ "${1:-}" = "--for-tests" ]; then
+  # scripts/test.sh also runs the core end-to-end tests on the PostgreSQL-backed server (scripts/temporal-server.sh).
+  ensure_temporal_server
   command -v chromium >/dev/null || { log "installing Debian's chromium for the browser tests"; apt_install chromium; }
 else
   ensure_env_file

@@ -1,5 +1,7 @@
-// The product's stack for a benchmark: a fresh database, its own Temporal dev server (SQLite), the seeded demo
-// organisation, and the product's own API and worker processes started as `npm start` starts them.
+// The product's stack for a benchmark: a fresh database, its own Temporal server, the seeded demo organisation, and
+// the product's own API and worker processes started as `npm start` starts them. The Temporal server is the dev
+// server (SQLite) unless BENCH_TEMPORAL=postgres asks for the server as production runs it (PostgreSQL persistence,
+// scripts/temporal-server.sh), so that both can be measured with the same benchmark.
 import { execFileSync } from 'node:child_process';
 import { rmSync } from 'node:fs';
 import { join } from 'node:path';
@@ -34,7 +36,13 @@ export function benchStack(name: string, ports: { api: number; temporal: number;
     TEMPORAL_PORT: String(ports.temporal),
     TEMPORAL_UI_PORT: String(ports.temporalUi),
     TEMPORAL_DB_FILE: join(repoRoot, `.data/bench-temporal-${name}/bench.sqlite`),
+    TEMPORAL_SERVER_PORT: String(ports.temporal),
+    TEMPORAL_PG_DB: `temporal_bench_${name}`,
+    TEMPORAL_PG_VISIBILITY_DB: `temporal_bench_${name}_visibility`,
   };
+  const temporalServer = benchTemporalServer();
+  const temporalScript = (...args: string[]) =>
+    execFileSync('bash', [join(repoRoot, temporalServer.script), ...args], { env: temporalEnv, stdio: 'inherit' });
 
   return {
     env,
@@ -52,7 +60,11 @@ export function benchStack(name: string, ports: { api: number; temporal: number;
       await runMigrations(handle.db);
       await handle.close();
       rmSync(join(repoRoot, `.data/bench-temporal-${name}`), { recursive: true, force: true });
-      execFileSync('bash', [join(repoRoot, 'scripts/temporal.sh'), 'start'], { env: temporalEnv, stdio: 'inherit' });
+      console.log(
+        `Temporal server: ${temporalServer.kind === 'postgres' ? 'PostgreSQL-backed' : 'dev server (SQLite)'}`,
+      );
+      // Both start from empty: the dev server on a new SQLite file, the PostgreSQL one on dropped databases.
+      temporalScript('start', ...(temporalServer.kind === 'postgres' ? ['--fresh'] : []));
       execFileSync(process.execPath, ['scripts/seed.ts'], {
         cwd: repoRoot,
         env: { ...process.env, ...env },
@@ -60,8 +72,11 @@ export function benchStack(name: string, ports: { api: number; temporal: number;
       });
     },
 
+    /** Which Temporal server the benchmark runs against, for its report. */
+    temporalServer: temporalServer.kind,
+
     stopTemporal() {
-      execFileSync('bash', [join(repoRoot, 'scripts/temporal.sh'), 'stop'], { env: temporalEnv, stdio: 'inherit' });
+      temporalScript('stop');
     },
 
     startApi: () => startProcess('api', 'api/server.ts', env, (line) => line.includes('API listening')),
@@ -88,6 +103,14 @@ export function benchStack(name: string, ports: { api: number; temporal: number;
       return ((await created.json()) as { key: string }).key;
     },
   };
+}
+
+/** BENCH_TEMPORAL: `dev` (default, the SQLite dev server of scripts/temporal.sh) or `postgres`. */
+export function benchTemporalServer(): { kind: 'dev' | 'postgres'; script: string } {
+  const kind = process.env.BENCH_TEMPORAL ?? 'dev';
+  if (kind === 'postgres') return { kind, script: 'scripts/temporal-server.sh' };
+  if (kind === 'dev') return { kind, script: 'scripts/temporal.sh' };
+  throw new Error(`BENCH_TEMPORAL must be dev or postgres, not ${JSON.stringify(kind)}`);
 }
 
 /** A small JSON client for the API with an API key. */

@@ -1,9 +1,10 @@
 // One real Temporal dev server per mocha run (SQLite under .data/test-temporal/, the project's search attributes),
 // started by the first test that asks for it and stopped after the run. The outbox outage test stops and
 // restarts it on the same database file, so it is a plain child process rather than the SDK's test environment.
-import { type ChildProcess, spawn } from 'node:child_process';
+// TEST_TEMPORAL_SERVER=postgres swaps in the server as production runs it (see postgresTemporalServer below).
+import { type ChildProcess, execFile, spawn } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
-import { createWriteStream, existsSync, mkdirSync, rmSync } from 'node:fs';
+import { createWriteStream, existsSync, mkdirSync, readFileSync, rmSync } from 'node:fs';
 import { createConnection } from 'node:net';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -140,18 +141,24 @@ async function startTestTemporal(): Promise<TestTemporal> {
   for (const [name, type] of Object.entries(searchAttributeTypes)) args.push('--search-attribute', `${name}=${type}`);
 
   let proc: ChildProcess | undefined;
+  const postgres = process.env.TEST_TEMPORAL_SERVER === 'postgres' ? postgresTemporalServer(port) : undefined;
   const log = createWriteStream(join(dataDir, `temporal-${port}.log`), { flags: 'a' });
   const spawnServer = async () => {
     // Another developer's server on this port would answer the readiness check and take our tests' traffic.
     if (await portAnswers(port)) {
       throw new Error(`port ${port} is already in use: set TEST_TEMPORAL_PORT to a free port for this run`);
     }
-    proc = spawn(temporalBinary(), args, { stdio: ['ignore', 'pipe', 'pipe'] });
-    proc.stdout?.pipe(log, { end: false });
-    proc.stderr?.pipe(log, { end: false });
+    if (postgres) {
+      await postgres.start();
+    } else {
+      proc = spawn(temporalBinary(), args, { stdio: ['ignore', 'pipe', 'pipe'] });
+      proc.stdout?.pipe(log, { end: false });
+      proc.stderr?.pipe(log, { end: false });
+    }
     await waitUntilServing(address);
   };
   const stopServer = async () => {
+    if (postgres) return postgres.stop();
     const p = proc;
     proc = undefined;
     if (!p || p.exitCode !== null) return;
@@ -164,7 +171,10 @@ async function startTestTemporal(): Promise<TestTemporal> {
 
   await spawnServer();
   // A run that ends without its after-hooks (a crash, --bail, Ctrl-C) must not leave the server running.
-  process.once('exit', () => proc?.kill('SIGKILL'));
+  process.once('exit', () => {
+    proc?.kill('SIGKILL');
+    postgres?.kill();
+  });
   const clientHandle = await connectTemporalClient({ address, namespace: NAMESPACE, codecKeys: TEST_CODEC_KEYS });
   let bundle: Promise<WorkflowBundle> | undefined;
   const workers: RunningWorker[] = [];
@@ -304,6 +314,43 @@ async function startTestTemporal(): Promise<TestTemporal> {
     log.end();
   });
   return temporal;
+}
+
+/**
+ * TEST_TEMPORAL_SERVER=postgres: the server as production runs it (PostgreSQL persistence, scripts/temporal-server.sh)
+ * instead of the dev server, on this run's port and with databases named after it, dropped at the run's first start
+ * so that no run sees another's workflows. stop() and restart() stop and start that server process.
+ */
+function postgresTemporalServer(port: number) {
+  const env = {
+    ...process.env,
+    TEMPORAL_SERVER_PORT: String(port),
+    TEMPORAL_PG_DB: `temporal_test_${port}`,
+    TEMPORAL_PG_VISIBILITY_DB: `temporal_test_${port}_visibility`,
+    TEMPORAL_NAMESPACE: NAMESPACE,
+  };
+  const script = (...args: string[]) =>
+    new Promise<void>((resolve, reject) => {
+      execFile('bash', [join(ROOT, 'scripts/temporal-server.sh'), ...args], { env }, (err, _stdout, stderr) =>
+        err ? reject(new Error(`scripts/temporal-server.sh ${args.join(' ')} failed: ${stderr}`)) : resolve(),
+      );
+    });
+  let fresh = true;
+  return {
+    async start() {
+      await script('start', ...(fresh ? ['--fresh'] : []));
+      fresh = false;
+    },
+    stop: () => script('stop'),
+    /** Synchronous, for process exit: the server runs detached and would outlive a crashed run. */
+    kill() {
+      try {
+        process.kill(Number(readFileSync(join(ROOT, `.data/temporal-server/${port}.pid`), 'utf8')), 'SIGKILL');
+      } catch {
+        // Not running.
+      }
+    },
+  };
 }
 
 function portAnswers(port: number): Promise<boolean> {
