@@ -28,8 +28,15 @@ export function relayRegistry(metrics: () => RelayMetrics): Registry {
     (m) => m.oldestPendingAgeMs / 1000,
   );
   gauge('outbox_last_lag_seconds', 'Commit-to-accept delay of the last dispatched event', (m) => m.lastLagMs / 1000);
-  gauge('outbox_relay_is_leader', '1 when this worker runs the active relay, 0 on a standby', (m) =>
+  gauge('outbox_relay_is_leader', "1 when this worker's relay owns at least one partition, 0 on a standby", (m) =>
     m.isLeader ? 1 : 0,
+  );
+  gauge('outbox_relay_partitions', 'Partitions of the ticket space this relay owns now', (m) => m.partitions);
+  gauge('outbox_relay_members', 'Live relays this relay counted at its last look, itself included', (m) => m.members);
+  gauge(
+    'outbox_relay_sends',
+    'Temporal calls (wakes, signals, starts) the relay made since the worker started',
+    (m) => m.sends,
   );
   gauge(
     'outbox_relay_sessions_lost',
