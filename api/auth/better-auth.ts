@@ -69,7 +69,9 @@ export function createAuth({ db, config, logger }: { db: Database; config: Confi
     // (api/auth/sign-in-backoff.ts) is in PostgreSQL and shared.
     rateLimit: {
       enabled: true,
-      storage: 'memory',
+      // One store per auth instance: better-auth's own memory store is one map for the whole process, so two apps in
+      // one process (tests, or an embedder) would count each other's requests.
+      customStorage: instanceRateLimitStore(),
       window: config.auth.otherPerAddress.windowSeconds,
       max: config.auth.otherPerAddress.max,
       customRules: {
@@ -93,3 +95,28 @@ export function createAuth({ db, config, logger }: { db: Database; config: Confi
 }
 
 export type Auth = ReturnType<typeof createAuth>;
+
+/**
+ * Per-address request counts of one auth instance, in fixed windows: `consume` checks and counts in one step, as
+ * better-auth's storage contract asks. Memory only, like better-auth's own: each API instance counts separately
+ * (the per-account back-off in sign-in-limits is the part shared through the database).
+ */
+function instanceRateLimitStore() {
+  const windows = new Map<string, { count: number; resetAt: number }>();
+  return {
+    async consume(key: string, rule: { window: number; max: number }) {
+      const now = Date.now();
+      // Forget ended windows once the map grows, so a flood of addresses cannot grow it for ever.
+      if (windows.size > 10_000) for (const [k, w] of windows) if (w.resetAt <= now) windows.delete(k);
+      const open = windows.get(key);
+      if (open && open.resetAt <= now) windows.delete(key);
+      const current = windows.get(key) ?? { count: 0, resetAt: now + rule.window * 1000 };
+      if (current.count >= rule.max) {
+        return { allowed: false, retryAfter: Math.max(1, Math.ceil((current.resetAt - now) / 1000)) };
+      }
+      current.count += 1;
+      windows.set(key, current);
+      return { allowed: true, retryAfter: null };
+    },
+  };
+}

@@ -29,6 +29,11 @@ export type RouteDefinition<S extends Schemas> = {
   /** Least role allowed; omit for public routes (no authentication). */
   minRole?: Role;
   request?: S;
+  /**
+   * The body as the document shows it, when the app validates a wider one: a test app with extra integration
+   * modules accepts their types, but the document always describes the product's.
+   */
+  documentedBody?: z.ZodType;
   /** Status code → response body schema (null for an empty body). Error statuses are added automatically. */
   responses: Record<number, { description: string; schema: z.ZodType | null }>;
   handler: (ctx: Parsed<S> & { auth: AuthContext; req: Request; res: Response }) => Promise<RouteResult>;
@@ -70,8 +75,8 @@ function registerInOpenApi<S extends Schemas>(def: RouteDefinition<S>): void {
   const request: RouteConfig['request'] = {};
   if (def.request?.params) request.params = def.request.params as never;
   if (def.request?.query) request.query = def.request.query as never;
-  if (def.request?.body)
-    request.body = { required: true, content: { 'application/json': { schema: def.request.body } } };
+  const body = def.documentedBody ?? def.request?.body;
+  if (body) request.body = { required: true, content: { 'application/json': { schema: body } } };
   registry.registerPath({
     method: def.method,
     path: def.path,

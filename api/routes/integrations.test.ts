@@ -204,7 +204,7 @@ describe('integrations API', () => {
 
   it('changes the config as a JSON Merge Patch: null removes a key, objects merge, arrays replace', async () => {
     const mail = await admin.fetch('POST', '/api/integrations', {
-      integrationType: 'email',
+      integrationType: 'probe-mail',
       name: 'Mail',
       config: { fromAddress: 'support@acme.test', fromName: 'Acme', replyTo: 'help@acme.test' },
     });
@@ -239,7 +239,7 @@ describe('integrations API', () => {
 
   it('validates the merged config, naming the field, and changes nothing when it is invalid', async () => {
     const mail = await admin.fetch('POST', '/api/integrations', {
-      integrationType: 'email',
+      integrationType: 'probe-mail',
       name: 'Mail',
       config: { fromAddress: 'support@acme.test', fromName: 'Acme' },
     });

@@ -104,6 +104,7 @@ export function integrationsRouter(
     tags: ['Integrations'],
     minRole: 'admin',
     request: { body: newIntegration },
+    documentedBody: NewIntegration,
     responses: { 201: { description: 'The new integration', schema: Integration } },
     handler: async ({ auth, req, body }) => {
       const scope = scopeOf(auth, req.id);

@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { loadConfig } from '../../common/config.ts';
 import { testDatabase } from '../../test/support/database.ts';
-import { createIntegrationWithProbes, updateIntegrationWithProbes } from '../../test/support/probe-integrations.ts';
+import { createIntegrationWithProbes } from '../../test/support/probe-integrations.ts';
 import { makeOrganization } from '../test-fixtures.ts';
 import { getIntegration } from './read-integrations.ts';
 import { recordIntegrationOutcome } from './record-outcome.ts';
