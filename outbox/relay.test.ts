@@ -199,7 +199,7 @@ describe('outbox relay', function () {
     }
   });
 
-  it('splits the partitions between two relays; when one dies the other takes them all, and nothing is lost', async () => {
+  it('splits the partitions between two relays; when one goes the other takes them all, and nothing is lost', async () => {
     const seenA = recorder();
     const seenB = recorder();
     const tickets = await Promise.all(
@@ -218,15 +218,8 @@ describe('outbox relay', function () {
     await eventually(async () => assert.deepEqual(await undispatched(await everything()), []));
     assert.ok(seenA.received.size > 0 && seenB.received.size > 0, 'both relays worked');
 
-    // The first relay's session dies (a crashed worker): its locks go with it.
-    const cut = await pool.query(
-      `select pg_terminate_backend(pid) from pg_locks
-        where locktype = 'advisory' and granted and classid = $1 and objsubid = 2
-          and database = (select oid from pg_database where datname = current_database())
-          and objid = $2`,
-      [RELAY_MEMBER_LOCK, first.metrics().memberSlot],
-    );
-    assert.equal(cut.rowCount, 1);
+    // The first relay goes away (its worker stops; a crash ends its session the same way, see the next test):
+    // its locks go with it.
     await first.stop();
     await eventually(async () => assert.equal(second.metrics().partitions, DEFAULT_PARTITIONS));
     for (const t of tickets) await append(t.id);

@@ -193,6 +193,9 @@ export function createOutboxRelay(options: OutboxRelayOptions): OutboxRelay {
       metrics.partitions = 0;
     }
     client.removeListener('notification', onNotify);
+    // A broken connection may still report after it was handed back (a query in flight when it died): that report
+    // has nobody left to tell, and must not become an uncaught 'error'.
+    client.on('error', () => {});
     if (released.has(client)) return;
     released.add(client);
     if (err) metrics.sessionsLost++;

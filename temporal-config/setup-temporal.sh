@@ -53,8 +53,15 @@ register_namespace() {
     args="$args --name $name --type $type"
     query="${query:+$query AND }$name = 'readiness-probe'"
   done
+  # A namespace just created is unknown to the operator service until its namespace cache refreshes (a few
+  # seconds): retry until the attributes are accepted.
+  i=0
   # shellcheck disable=SC2086 # the names and types are single words
-  "$cli" operator search-attribute create --address "$address" --namespace "$namespace" $args >/dev/null
+  until "$cli" operator search-attribute create --address "$address" --namespace "$namespace" $args >/dev/null 2>&1; do
+    i=$((i + 1))
+    [ "$i" -le 120 ] || { say "the server still refuses the search attributes after 60s"; exit 1; }
+    sleep 0.5
+  done
   # The frontend learns new attributes from its namespace cache, refreshed every few seconds: until then a
   # workflow started with them is rejected. A visibility query naming them passes only once they are known.
   i=0
