@@ -199,6 +199,25 @@ describe('outbox relay', function () {
     }
   });
 
+  it('fans out for organisations whose ids are not uuids (better-auth makes them)', async () => {
+    const { organization } = await import('@switchboard/database');
+    const organizationId = 'ywDRZdsoI3p5SB5ojEHdAH1BRy2AXBrg'.slice(0, 24) + Date.now().toString(36);
+    await db.insert(organization).values({ id: organizationId, name: 'Text id', slug: `text-${organizationId}` });
+    const endpoint = await makeEndpoint(organizationId, {
+      url: 'https://t.example.test/hook',
+      eventTypes: ['ticket.created'],
+    });
+    const ticket = await createTicket(
+      db,
+      { organizationId, actor: { type: 'system', id: null }, userId: null },
+      { subject: 'text organisation id' },
+    );
+    startRelay([webhooksRelaySubscriber({ payloadLimitBytes: 256 * 1024 })], { taskQueue: 'relay-test-no-worker' });
+    await eventually(async () => assert.deepEqual(await undispatched(await eventIds(ticket.id)), []));
+    const rows = await db.select().from(webhookDeliveries).where(eq(webhookDeliveries.endpointId, endpoint.id));
+    assert.equal(rows.length, 1);
+  });
+
   it('splits the partitions between two relays; when one goes the other takes them all, and nothing is lost', async () => {
     const seenA = recorder();
     const seenB = recorder();

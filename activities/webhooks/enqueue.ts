@@ -93,7 +93,7 @@ export async function fanOutDeliveries(
       insert into webhook_messages (id, organization_id, event_id, ticket_id, event_type, payload)
       select * from unnest(
         ${sql.param(planned.map(() => newMessageId()))}::text[],
-        ${sql.param(planned.map((p) => p.event.organizationId))}::uuid[],
+        ${sql.param(planned.map((p) => p.event.organizationId))}::text[],
         ${sql.param(planned.map((p) => p.event.id))}::bigint[],
         ${sql.param(planned.map((p) => p.event.ticketId))}::uuid[],
         ${sql.param(planned.map((p) => p.event.type))}::text[],
@@ -119,7 +119,7 @@ export async function fanOutDeliveries(
         insert into webhook_deliveries (organization_id, endpoint_id, message_id, status, next_attempt_at)
         select o, e, m, s::webhook_delivery_status, case when s = 'pending' then now() end
         from unnest(
-          ${sql.param(deliveries.map((d) => d.p.event.organizationId))}::uuid[],
+          ${sql.param(deliveries.map((d) => d.p.event.organizationId))}::text[],
           ${sql.param(deliveries.map((d) => d.endpointId))}::uuid[],
           ${sql.param(deliveries.map((d) => d.messageId))}::text[],
           ${sql.param(deliveries.map((d) => (d.p.refused ? 'failed' : 'pending')))}::text[]) as x(o, e, m, s)
