@@ -2,7 +2,7 @@
 // them dispatched once every subscriber has them. Never drops an event and never marks one it did not deliver; a
 // ticket whose send fails waits (its later events too) while other tickets go on.
 //
-// Per batch, not per event (see outbox/subscribers.ts): queue-like subscribers write the whole batch with set-based
+// Per batch, not per event (see RelaySubscriber in common/integration-contract.ts): queue-like subscribers write the whole batch with set-based
 // SQL and need at most one wake per target workflow; workflow subscribers get one signal per target with all of a
 // ticket's wanted events; an event nobody wants costs Temporal nothing. So the relay moves events at the speed of
 // a few statements per batch, and Temporal's load follows the work to do, not the number of events.
@@ -39,7 +39,7 @@ export type OutboxRelayOptions = {
   /** The pool the relay takes its session from (held for the relay's life: it holds the LISTEN and the locks). */
   pool: pg.Pool;
   temporal: Client;
-  /** Who hears of ticket events: built from the integration modules (worker/subscribers.ts). */
+  /** Who hears of ticket events: built from the integration modules (outbox/relay-subscribers.ts). */
   subscribers: readonly RelaySubscriber[];
   /** The task queue of the ticket-level workflows (SLA watch, Linear links); tests pass their own. */
   taskQueue?: string;

@@ -1,8 +1,8 @@
 // The worker process: runs the `tickets` task queue (the workflows, the database activities), every queue the
 // integration modules declare (packages/integrations: webhooks' delivery loops, Linear's rate-limited calls, …) and
 // the outbox relay that hands ticket events to them.
-// Several can run at once: Temporal shares the task queues among them and only one relay is active at a time (the
-// others stand by for its lock). GET /metrics on WORKER_METRICS_PORT shows the relay's counters.
+// Several can run at once: Temporal shares the task queues among them and the relays share the tickets' partitions
+// (outbox/relay.ts). GET /metrics on WORKER_METRICS_PORT shows the relay's counters.
 import { connectDatabase } from '@switchboard/database';
 import { NativeConnection, Runtime } from '@temporalio/worker';
 import { loadConfig } from '../common/config.ts';

@@ -4,7 +4,7 @@
 // `linear-sync/<ticket>/<issue>`, so a link whose workflow ended gets a new one); an installation whose
 // auto-create rule matches an event of an unlinked ticket gets its issue-creating workflow started, at most once
 // per ticket and installation ever (its workflow id and reuse policy).
-import { auditLog, externalSyncRecords, integrationConfigs } from '@switchboard/database';
+import { auditLog, externalSyncRecords } from '@switchboard/database';
 import { WorkflowExecutionAlreadyStartedError } from '@temporalio/client';
 import { WorkflowIdReusePolicy } from '@temporalio/common';
 import { and, eq, inArray, sql } from 'drizzle-orm';
@@ -12,6 +12,7 @@ import { groupBy } from '../../common/group-by.ts';
 import type { RelaySend, RelaySubscriber } from '../../common/integration-contract.ts';
 import type { DispatchedTicketEvent, TicketSnapshot } from '../../common/ticket-events.ts';
 import { linearConfigSchema } from '../../domain/integrations/linear-config.ts';
+import { activeIntegrationsOf } from '../../domain/integrations/read-integrations.ts';
 import { ticketSearchAttributes, workflowIds, workflowTypes } from '../../temporal-config/index.ts';
 import {
   type LinearIssueRequest,
@@ -32,20 +33,7 @@ export function linearRelaySubscriber(): RelaySubscriber {
     kind: 'workflow',
     async plan(events, ctx) {
       const organizationIds = [...new Set(events.map((e) => e.organizationId))];
-      const rows = await ctx.db
-        .select({
-          id: integrationConfigs.id,
-          organizationId: integrationConfigs.organizationId,
-          config: integrationConfigs.config,
-        })
-        .from(integrationConfigs)
-        .where(
-          and(
-            inArray(integrationConfigs.organizationId, organizationIds),
-            eq(integrationConfigs.integrationType, 'linear'),
-            eq(integrationConfigs.isActive, true),
-          ),
-        );
+      const rows = await activeIntegrationsOf(ctx.db, 'linear', organizationIds);
       if (rows.length === 0) return [];
       const installations: Installation[] = rows.map((row) => {
         const parsed = linearConfigSchema.safeParse(row.config ?? {});

@@ -3,10 +3,11 @@
 // Idempotent, so a batch can be planned again after any failure: a message is keyed by its event id, a delivery by
 // (message, endpoint). The statements are set-based (array parameters), so their number does not grow with the
 // batch or with the endpoints.
-import { type Database, integrationConfigs, webhookMessages } from '@switchboard/database';
-import { and, eq, inArray, sql } from 'drizzle-orm';
+import { type Database, webhookMessages } from '@switchboard/database';
+import { inArray, sql } from 'drizzle-orm';
 import { groupBy } from '../../common/group-by.ts';
 import type { DispatchedTicketEvent } from '../../common/ticket-events.ts';
+import { activeIntegrationsOf } from '../../domain/integrations/read-integrations.ts';
 import { type EndpointSubscription, endpointWantsEvent } from '../../domain/webhooks/endpoint-wants-event.ts';
 import { newMessageId } from './message-id.ts';
 
@@ -33,8 +34,6 @@ export type FanOutResult = {
   endpoints: EndpointToWake[];
 };
 
-type EndpointRow = { id: string; organizationId: string; config: unknown; createdAt: Date };
-
 /** Turns a batch of events (any tickets, any organisations) into messages and deliveries. */
 export async function fanOutDeliveries(
   db: Database,
@@ -44,21 +43,7 @@ export async function fanOutDeliveries(
   const result: FanOutResult = { messages: new Map(), endpoints: [] };
   if (events.length === 0) return result;
   const organizationIds = [...new Set(events.map((e) => e.organizationId))];
-  const endpoints: EndpointRow[] = await db
-    .select({
-      id: integrationConfigs.id,
-      organizationId: integrationConfigs.organizationId,
-      config: integrationConfigs.config,
-      createdAt: integrationConfigs.createdAt,
-    })
-    .from(integrationConfigs)
-    .where(
-      and(
-        inArray(integrationConfigs.organizationId, organizationIds),
-        eq(integrationConfigs.integrationType, 'webhook'),
-        eq(integrationConfigs.isActive, true),
-      ),
-    );
+  const endpoints = await activeIntegrationsOf(db, 'webhook', organizationIds);
   if (endpoints.length === 0) return result;
   const byOrganization = groupBy(endpoints, (e) => e.organizationId);
 

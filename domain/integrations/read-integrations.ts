@@ -1,5 +1,5 @@
 import { type Database, integrationConfigs } from '@switchboard/database';
-import { and, asc, eq } from 'drizzle-orm';
+import { and, asc, eq, inArray } from 'drizzle-orm';
 import { notFound } from '../../api/http/errors.ts';
 import type { Scope } from '../scope.ts';
 import { integrationHealth } from './health.ts';
@@ -38,4 +38,26 @@ export async function getIntegration(db: Database, scope: Scope, integrationId: 
     .where(and(eq(integrationConfigs.id, integrationId), eq(integrationConfigs.organizationId, scope.organizationId)));
   if (!row) throw notFound('integration');
   return toIntegrationView(row);
+}
+
+/**
+ * The switched-on integrations of one type across several organisations (a relay batch's): what a subscriber reads
+ * once per batch to decide who hears of its events. System work, so not scoped to one organisation.
+ */
+export function activeIntegrationsOf(db: Database, integrationType: string, organizationIds: readonly string[]) {
+  return db
+    .select({
+      id: integrationConfigs.id,
+      organizationId: integrationConfigs.organizationId,
+      config: integrationConfigs.config,
+      createdAt: integrationConfigs.createdAt,
+    })
+    .from(integrationConfigs)
+    .where(
+      and(
+        inArray(integrationConfigs.organizationId, [...organizationIds]),
+        eq(integrationConfigs.integrationType, integrationType),
+        eq(integrationConfigs.isActive, true),
+      ),
+    );
 }

@@ -23,7 +23,7 @@ import type { Scope } from '../scope.ts';
 import { assertTicketExists } from '../tickets/ticket-record.ts';
 import { type LinearDeps, requireTemporal } from './installation.ts';
 import { type LinearLinkView, type NewLinearLinkInput, newLinearLinkInput } from './schemas.ts';
-import { reconcileLinkNow, resumeLink, signalUnlink } from './signals.ts';
+import { type LinkIdentity, reconcileLinkNow, resumeLink, signalUnlink } from './signals.ts';
 
 type LinkRow = typeof externalSyncRecords.$inferSelect;
 
@@ -353,13 +353,7 @@ export async function retryLink(
   const link = await findLink(deps, scope, ticketId, linkId);
   if (link.syncStatus !== 'failed') throw conflict(`the link is ${link.syncStatus}, not failed: nothing to retry`);
   const client = requireTemporal(deps);
-  await resumeLink(client, deps, {
-    organizationId: scope.organizationId,
-    ticketId,
-    linkId: link.id,
-    integrationId: link.integrationConfigId,
-    issueId: link.externalId,
-  });
+  await resumeLink(client, deps, identityOf(scope, ticketId, link));
   await recordAudit(deps.db, scope, {
     action: 'linear.link_retried',
     entityType: 'ticket',
@@ -378,13 +372,7 @@ export async function syncLinkNow(
 ): Promise<LinearLinkView> {
   const link = await findLink(deps, scope, ticketId, linkId);
   if (link.syncStatus === 'failed') throw conflict('the link failed: retry it once its cause is fixed');
-  await reconcileLinkNow(requireTemporal(deps), deps, {
-    organizationId: scope.organizationId,
-    ticketId,
-    linkId: link.id,
-    integrationId: link.integrationConfigId,
-    issueId: link.externalId,
-  });
+  await reconcileLinkNow(requireTemporal(deps), deps, identityOf(scope, ticketId, link));
   await recordAudit(deps.db, scope, {
     action: 'linear.link_sync_requested',
     entityType: 'ticket',
@@ -392,4 +380,19 @@ export async function syncLinkNow(
     metadata: { linkId: link.id },
   });
   return getLink(deps, scope, ticketId, linkId);
+}
+
+/** What the link workflow is addressed by, from a stored link. */
+function identityOf(
+  scope: Scope,
+  ticketId: string,
+  link: { id: string; integrationConfigId: string; externalId: string },
+): LinkIdentity {
+  return {
+    organizationId: scope.organizationId,
+    ticketId,
+    linkId: link.id,
+    integrationId: link.integrationConfigId,
+    issueId: link.externalId,
+  };
 }

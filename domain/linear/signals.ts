@@ -2,6 +2,7 @@
 // never changes a link's sync state itself; it signals (and, where the workflow may not be running, starts) it.
 import { externalSyncRecords } from '@switchboard/database';
 import { type Client, WorkflowNotFoundError } from '@temporalio/client';
+import type { SignalDefinition } from '@temporalio/common';
 import { and, eq, like, ne } from 'drizzle-orm';
 import { ticketSearchAttributes, workflowIds, workflowTypes } from '../../temporal-config/index.ts';
 import {
@@ -53,35 +54,28 @@ export async function signalLinkChange(
 }
 
 /** Resumes a paused (failed) link; a workflow that is gone is started again and reads the link afresh. */
-export async function resumeLink(
-  client: Client,
-  deps: Pick<LinearDeps, 'ticketsTaskQueue'>,
-  link: LinkIdentity,
-): Promise<void> {
-  await client.workflow.signalWithStart(workflowTypes.linearSync, {
-    ...syncStart(deps, link),
-    signal: linearResumeSignal,
-    signalArgs: [],
-  });
+export function resumeLink(client: Client, deps: Pick<LinearDeps, 'ticketsTaskQueue'>, link: LinkIdentity) {
+  return signalLinkStarting(client, deps, link, linearResumeSignal);
 }
 
 /**
  * Makes a link compare itself with Linear now (the reconcile step: both sides read, missed comments imported),
  * starting its workflow if it is not running (a new run reconciles first anyway).
  */
-export async function reconcileLinkNow(
+export function reconcileLinkNow(client: Client, deps: Pick<LinearDeps, 'ticketsTaskQueue'>, link: LinkIdentity) {
+  return signalLinkStarting(client, deps, link, linearReconcileSignal);
+}
+
+/** A signal without arguments to a link's workflow, started if it is not running. */
+async function signalLinkStarting(
   client: Client,
   deps: Pick<LinearDeps, 'ticketsTaskQueue'>,
   link: LinkIdentity,
+  signal: SignalDefinition<[]>,
 ): Promise<void> {
-  await client.workflow.signalWithStart(workflowTypes.linearSync, {
-    ...syncStart(deps, link),
-    signal: linearReconcileSignal,
-    signalArgs: [],
-  });
+  await client.workflow.signalWithStart(workflowTypes.linearSync, { ...syncStart(deps, link), signal, signalArgs: [] });
 }
 
-/** Tells a link's workflow its row is gone; a workflow that is not running has nothing to stop. */
 export async function signalUnlink(client: Client, ticketId: string, issueId: string): Promise<void> {
   try {
     await client.workflow.getHandle(workflowIds.linearSync(ticketId, issueId)).signal(linearUnlinkSignal);
