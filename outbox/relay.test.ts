@@ -1,5 +1,11 @@
 import assert from 'node:assert/strict';
-import { appendTicketEvent, ticketEvents, webhookDeliveries } from '@switchboard/database';
+import {
+  appendTicketEvent,
+  integrationConfigs,
+  ticketEvents,
+  webhookDeliveries,
+  webhookMessages,
+} from '@switchboard/database';
 import { asc, eq, inArray, isNull } from 'drizzle-orm';
 import { webhooksRelaySubscriber } from '../activities/webhooks/relay-subscriber.ts';
 import { makeEndpoint } from '../activities/webhooks/test-support.ts';
@@ -216,6 +222,41 @@ describe('outbox relay', function () {
     await eventually(async () => assert.deepEqual(await undispatched(await eventIds(ticket.id)), []));
     const rows = await db.select().from(webhookDeliveries).where(eq(webhookDeliveries.endpointId, endpoint.id));
     assert.equal(rows.length, 1);
+  });
+
+  it('fans out by what each endpoint was when the event happened, not when the relay got to it', async () => {
+    const hook = (name: string) => ({ url: `https://${name}.example.test/hook`, eventTypes: ['ticket.assigned' as const] });
+    const a = await makeEndpoint(org.organizationId, hook('toggled'));
+    const b = await makeEndpoint(org.organizationId, hook('resubscribed'));
+    const ticket = await createTicket(db, org.scope, { subject: 'during an outage' });
+    const setEndpoint = (id: string, set: Partial<typeof integrationConfigs.$inferInsert>) =>
+      db.update(integrationConfigs).set(set).where(eq(integrationConfigs.id, id));
+    const [bConfig] = await db.select().from(integrationConfigs).where(eq(integrationConfigs.id, b.id));
+
+    // No relay runs: all of this happens during a worker outage, and the relay sees it all at once afterwards.
+    const e1 = await append(ticket.id);
+    await setEndpoint(b.id, { config: { ...(bConfig!.config as object), eventTypes: ['comment.created'] } });
+    const e2 = await append(ticket.id);
+    await setEndpoint(a.id, { isActive: false });
+    const e3 = await append(ticket.id);
+    const c = await makeEndpoint(org.organizationId, hook('created-later'));
+    await setEndpoint(a.id, { isActive: true });
+    const e4 = await append(ticket.id);
+    await setEndpoint(a.id, { isActive: false, disabledReason: 'failing for days' });
+
+    startRelay([webhooksRelaySubscriber({ payloadLimitBytes: 256 * 1024 })], { taskQueue: 'relay-test-no-worker' });
+    await eventually(async () => assert.deepEqual(await undispatched([e1, e2, e3, e4]), []));
+    const received = async (endpointId: string) => {
+      const rows = await db
+        .select({ eventId: webhookMessages.eventId })
+        .from(webhookDeliveries)
+        .innerJoin(webhookMessages, eq(webhookMessages.id, webhookDeliveries.messageId))
+        .where(eq(webhookDeliveries.endpointId, endpointId));
+      return rows.map((r) => r.eventId).sort((x, y) => x! - y!);
+    };
+    assert.deepEqual(await received(a.id), [e1, e2, e4], 'not e3, from while it was disabled; e4 waits for it');
+    assert.deepEqual(await received(b.id), [e1], 'subscribed to ticket.assigned only until before e2');
+    assert.deepEqual(await received(c.id), [e4], 'created after e3');
   });
 
   it('splits the partitions between two relays; when one goes the other takes them all, and nothing is lost', async () => {

@@ -1,5 +1,6 @@
 // From ticket events to pending deliveries, for a whole relay batch at once: one message per event (its
-// webhook-id), one delivery per endpoint that was enabled and subscribed to the type when the event happened.
+// webhook-id), one delivery per endpoint that existed, was enabled and was subscribed to the type when the event
+// happened (integration_config_history), however late the relay gets to it.
 // Idempotent, so a batch can be planned again after any failure: a message is keyed by its event id, a delivery by
 // (message, endpoint). The statements are set-based (array parameters), so their number does not grow with the
 // batch or with the endpoints.
@@ -7,7 +8,7 @@ import { type Database, webhookMessages } from '@switchboard/database';
 import { inArray, sql } from 'drizzle-orm';
 import { groupBy } from '../../common/group-by.ts';
 import type { DispatchedTicketEvent } from '../../common/ticket-events.ts';
-import { activeIntegrationsOf } from '../../domain/integrations/read-integrations.ts';
+import { integrationTimelinesOf, versionAt } from '../../domain/integrations/read-integrations.ts';
 import { type EndpointSubscription, endpointWantsEvent } from '../../domain/webhooks/endpoint-wants-event.ts';
 import { newMessageId } from './message-id.ts';
 
@@ -43,19 +44,21 @@ export async function fanOutDeliveries(
   const result: FanOutResult = { messages: new Map(), endpoints: [] };
   if (events.length === 0) return result;
   const organizationIds = [...new Set(events.map((e) => e.organizationId))];
-  const endpoints = await activeIntegrationsOf(db, 'webhook', organizationIds);
+  const oldest = new Date(Math.min(...events.map((e) => Date.parse(e.createdAt))));
+  const endpoints = await integrationTimelinesOf(db, 'webhook', organizationIds, oldest);
   if (endpoints.length === 0) return result;
   const byOrganization = groupBy(endpoints, (e) => e.organizationId);
 
   type Planned = { event: DispatchedTicketEvent; endpointIds: string[]; body: unknown; refused?: string };
   const planned: Planned[] = [];
   for (const event of events) {
-    const at = Date.parse(event.createdAt);
-    // An endpoint created after the event never hears of it, however late the relay gets to the event; one that
-    // excludes internal notes never gets one.
-    const wanting = (byOrganization.get(event.organizationId) ?? []).filter(
-      (e) => endpointWantsEvent(e.config as EndpointSubscription, event) && e.createdAt.getTime() <= at,
-    );
+    const at = new Date(event.createdAt);
+    // What each endpoint was when the event happened: one created later never hears of it; one disabled then, or
+    // not subscribed then, does not get it; one disabled since still gets a delivery, which waits for it.
+    const wanting = (byOrganization.get(event.organizationId) ?? []).filter((e) => {
+      const then = versionAt(e, at);
+      return then?.isActive === true && endpointWantsEvent(then.config as EndpointSubscription, event);
+    });
     if (wanting.length === 0) continue;
     const body = webhookBody(event.type, event.createdAt, event.payload);
     const size = Buffer.byteLength(JSON.stringify(body));

@@ -1,5 +1,5 @@
 import { type Database, integrationConfigs } from '@switchboard/database';
-import { and, asc, eq, inArray } from 'drizzle-orm';
+import { and, asc, eq, inArray, sql } from 'drizzle-orm';
 import { notFound } from '../../api/http/errors.ts';
 import type { Scope } from '../scope.ts';
 import { integrationHealth } from './health.ts';
@@ -60,4 +60,55 @@ export function activeIntegrationsOf(db: Database, integrationType: string, orga
         eq(integrationConfigs.isActive, true),
       ),
     );
+}
+
+/** One integration as it was from `validFrom` until its next version (integration_config_history). */
+export type IntegrationVersion = { validFrom: Date; isActive: boolean; config: unknown };
+export type IntegrationTimeline = { id: string; organizationId: string; versions: IntegrationVersion[] };
+
+/**
+ * The integrations of a type in these organisations, each with its versions since `since` (and the one in force at
+ * `since`), oldest first: enough to tell for any event from `since` on what each integration was when it happened.
+ * Integrations created after `since` start with their first version; those deleted are gone (cascade).
+ */
+export async function integrationTimelinesOf(
+  db: Database,
+  integrationType: string,
+  organizationIds: readonly string[],
+  since: Date,
+): Promise<IntegrationTimeline[]> {
+  const result = await db.execute<{
+    id: string;
+    organization_id: string;
+    valid_from: string;
+    is_active: boolean;
+    config: unknown;
+  }>(sql`
+    select h.integration_config_id as id, h.organization_id, h.valid_from, h.is_active, h.config
+    from integration_configs c
+    join integration_config_history h on h.integration_config_id = c.id
+    where c.organization_id = any(${sql.param([...organizationIds])}::text[])
+      and c.integration_type = ${integrationType}
+      and h.valid_from >= coalesce(
+        (select max(p.valid_from) from integration_config_history p
+          where p.integration_config_id = c.id and p.valid_from <= ${since.toISOString()}::timestamptz),
+        '-infinity')
+    order by h.integration_config_id, h.valid_from, h.id`);
+  const timelines = new Map<string, IntegrationTimeline>();
+  for (const row of result.rows) {
+    const timeline = timelines.get(row.id) ?? { id: row.id, organizationId: row.organization_id, versions: [] };
+    timeline.versions.push({ validFrom: new Date(row.valid_from), isActive: row.is_active, config: row.config });
+    timelines.set(row.id, timeline);
+  }
+  return [...timelines.values()];
+}
+
+/** The version in force at `at`, or undefined when the integration did not exist yet. */
+export function versionAt(timeline: IntegrationTimeline, at: Date): IntegrationVersion | undefined {
+  let found: IntegrationVersion | undefined;
+  for (const version of timeline.versions) {
+    if (version.validFrom.getTime() > at.getTime()) break;
+    found = version;
+  }
+  return found;
 }

@@ -200,6 +200,27 @@ export const integrationConfigs = pgTable(
   (t) => [index('integration_configs_org_type_idx').on(t.organizationId, t.integrationType)],
 );
 
+/**
+ * What each integration was, and since when: a row per insert and per change of is_active or config, written by a
+ * trigger (migration 0006) so that no path that changes an integration can skip it. Fan-out reads it to decide by
+ * the state at the event's time, not at the relay's: an endpoint gets exactly the events that happened while it
+ * existed, was enabled and was subscribed to their type, however late the relay gets to them.
+ */
+export const integrationConfigHistory = pgTable(
+  'integration_config_history',
+  {
+    id: bigserial('id', { mode: 'number' }).primaryKey(),
+    integrationConfigId: uuid('integration_config_id')
+      .notNull()
+      .references(() => integrationConfigs.id, { onDelete: 'cascade' }),
+    organizationId: organizationId(),
+    validFrom: timestamp('valid_from', { withTimezone: true }).notNull(),
+    isActive: boolean('is_active').notNull(),
+    config: jsonb('config').notNull(),
+  },
+  (t) => [index('integration_config_history_config_idx').on(t.integrationConfigId, t.validFrom)],
+);
+
 export const externalSyncRecords = pgTable(
   'external_sync_records',
   {
