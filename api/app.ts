@@ -42,7 +42,12 @@ export async function createApp(deps: ApiDeps): Promise<App> {
   app.use(metrics.middleware);
   app.use(requestLogger(logger));
 
-  app.use(platformRouter(deps, metrics));
+  app.use(
+    platformRouter(deps, metrics, {
+      servers: loaded.map((l) => l.server),
+      relayLagLimitSeconds: config.relayLagLimitSeconds,
+    }),
+  );
   app.use(codecRouter(deps, auth));
   app.use(authRoutes({ auth, config, db }));
   // Signed by their senders over the raw body (Linear's webhooks, …): before the JSON parser and authentication.

@@ -132,5 +132,7 @@ export function loadConfig(env = process.env) {
     auth: authConfig(env),
     logLevel: env.LOG_LEVEL ?? 'info',
     bodyLimit: env.BODY_LIMIT ?? '1mb',
+    /** /readyz reports the relay as lagging when its oldest undispatched event is older than this. */
+    relayLagLimitSeconds: Number(env.RELAY_LAG_LIMIT_SECONDS ?? 60),
   };
 }

@@ -116,6 +116,11 @@ export type AroundWrite = () => Promise<void>;
 export type IntegrationServer = {
   /** Workers of the integration's own queues. */
   workers?(deps: WorkerDeps): WorkerSpec[];
+  /**
+   * The queues those workers poll, without building them: /readyz asks Temporal whether each has pollers. Must
+   * name exactly the workers' queues (test/integration-modules.test.ts checks every module).
+   */
+  taskQueues?(ticketsTaskQueue: string): string[];
   /** Activities that run on the tickets queue, next to the workflows (local activities, routing). */
   ticketsQueueActivities?(deps: WorkerDeps): WorkerSpec['activities'];
   /** Who hears of ticket events, and how (see RelaySubscriber). */

@@ -5,11 +5,11 @@ import assert from 'node:assert/strict';
 import { scopeOf } from '../domain/scope.ts';
 import { addComment } from '../domain/tickets/comments.ts';
 import { createTicket } from '../domain/tickets/create-ticket.ts';
-import { integrations } from '../packages/integrations/index.ts';
+import { integrations, loadIntegrationServers } from '../packages/integrations/index.ts';
 import { createTestOrganization, startTestApi, type TestApi, type TestUser } from './support/api.ts';
 import { testDatabase, truncateAll } from './support/database.ts';
 import { probeReceived, withProbes } from './support/probe-integrations.ts';
-import { eventually, startPipeline, type TestPipeline, uniqueTaskQueue } from './support/temporal.ts';
+import { eventually, startPipeline, type TestPipeline, testTemporal, uniqueTaskQueue } from './support/temporal.ts';
 
 describe('an integration plugged in through the module list alone', function () {
   this.timeout(60_000);
@@ -93,6 +93,19 @@ describe('an integration plugged in through the module list alone', function () 
       assert.match(JSON.stringify(refused.body), /integrationType/);
     } finally {
       await plain.close();
+    }
+  });
+
+  it('names, for readiness, exactly the task queues its workers poll (every product module)', async () => {
+    for (const { definition, server } of await loadIntegrationServers(integrations)) {
+      const specs = server.workers?.({ ...api.deps, temporal: (await testTemporal()).client }) ?? [];
+      for (const tickets of ['tickets', 'custom-queue']) {
+        assert.deepEqual(
+          server.taskQueues?.(tickets) ?? [],
+          specs.map((spec) => spec.taskQueue(tickets)),
+          `${definition.type}: /readyz would check other queues than its workers poll`,
+        );
+      }
     }
   });
 });

@@ -5,9 +5,13 @@ import { createConnection } from 'node:net';
 import { Writable } from 'node:stream';
 import { fileURLToPath } from 'node:url';
 import { Client, Connection } from '@temporalio/client';
+import { NativeConnection, Worker } from '@temporalio/worker';
 import { createLogger } from '../../common/logger.ts';
+import { createOutboxRelay } from '../../outbox/relay.ts';
 import { apiFetch, createTestOrganization, startTestApi, type TestApi } from '../../test/support/api.ts';
-import { truncateAll } from '../../test/support/database.ts';
+import { testDatabase, truncateAll } from '../../test/support/database.ts';
+import { linearTaskQueueFor } from '../../workflows/linear-contract.ts';
+import { webhooksTaskQueueFor } from '../../workflows/webhook-endpoint-contract.ts';
 
 const ROOT = fileURLToPath(new URL('../..', import.meta.url));
 /** This file's own Temporal dev server (no other test uses the port). */
@@ -71,10 +75,12 @@ describe('platform endpoints', () => {
   it('/readyz is 503 naming Temporal when there is no Temporal client', async () => {
     const response = await apiFetch(api, 'GET', '/readyz');
     assert.equal(response.status, 503);
-    assert.deepEqual(response.body, {
-      status: 'not_ready',
-      checks: { database: 'ok', temporal: 'unavailable' },
-    });
+    assert.equal(response.body.status, 'not_ready');
+    assert.deepEqual(
+      { database: response.body.checks.database, temporal: response.body.checks.temporal },
+      { database: 'ok', temporal: 'unavailable' },
+    );
+    assert.equal(response.body.checks.workers, 'unknown', 'without Temporal nobody can tell who polls');
   });
 
   it('/readyz tells anonymous callers which dependency is down, and only the log why', async () => {
@@ -99,7 +105,8 @@ describe('platform endpoints', () => {
     try {
       const response = await apiFetch(broken, 'GET', '/readyz');
       assert.equal(response.status, 503);
-      assert.deepEqual(response.body, { status: 'not_ready', checks: { database: 'ok', temporal: 'unavailable' } });
+      assert.equal(response.body.status, 'not_ready');
+      assert.equal(response.body.checks.temporal, 'unavailable');
       assert.doesNotMatch(JSON.stringify(response.body), /10\.9\.8\.7|internal/);
       assert.match(lines.join(''), /temporal\.internal\.corp 10\.9\.8\.7/, 'the operators find the reason in the log');
     } finally {
@@ -152,10 +159,56 @@ describe('platform endpoints', () => {
       await temporal?.stop();
     });
 
-    it('is 200 when the database and Temporal answer', async () => {
+    it('is degraded, not ready, while no worker polls the task queues and no relay runs', async () => {
       const response = await apiFetch(withTemporal, 'GET', '/readyz');
-      assert.equal(response.status, 200);
-      assert.deepEqual(response.body, { status: 'ready', checks: { database: 'ok', temporal: 'ok' } });
+      assert.equal(response.status, 200, 'the API serves: every write waits in the outbox');
+      assert.equal(response.body.status, 'degraded');
+      assert.deepEqual(response.body.checks, { database: 'ok', temporal: 'ok', workers: 'missing', relay: 'missing' });
+      const tickets = withTemporal.deps.config.temporal.ticketsTaskQueue;
+      assert.deepEqual(
+        response.body.taskQueues.map((q: { name: string }) => q.name),
+        [tickets, webhooksTaskQueueFor(tickets), linearTaskQueueFor(tickets)],
+        "the tickets queue and every module's queues",
+      );
+      assert.ok(response.body.taskQueues.every((q: { pollers: number }) => q.pollers === 0));
+      assert.equal(response.body.relay.members, 0);
+    });
+
+    it('is ready once a worker polls every task queue and a relay runs', async () => {
+      const before = await apiFetch(withTemporal, 'GET', '/readyz');
+      const queues: string[] = before.body.taskQueues.map((q: { name: string }) => q.name);
+      const workerConnection = await NativeConnection.connect({ address: `127.0.0.1:${TEMPORAL_PORT}` });
+      const workers = await Promise.all(
+        queues.map((taskQueue) =>
+          Worker.create({ connection: workerConnection, taskQueue, activities: { noop: async () => undefined } }),
+        ),
+      );
+      const running = workers.map((w) => w.run());
+      const database = testDatabase();
+      const relay = createOutboxRelay({
+        db: database.db,
+        pool: database.pool,
+        temporal: withTemporal.deps.temporal!,
+        subscribers: [],
+        pollIntervalMs: 200,
+      });
+      relay.start();
+      try {
+        let answer = before;
+        for (let i = 0; i < 100 && answer.body.status !== 'ready'; i++) {
+          await new Promise((r) => setTimeout(r, 100));
+          answer = await apiFetch(withTemporal, 'GET', '/readyz');
+        }
+        assert.equal(answer.status, 200);
+        assert.equal(answer.body.status, 'ready', JSON.stringify(answer.body));
+        assert.ok(answer.body.taskQueues.every((q: { pollers: number }) => q.pollers >= 1));
+        assert.equal(answer.body.relay.members, 1);
+      } finally {
+        await relay.stop();
+        for (const w of workers) w.shutdown();
+        await Promise.all(running);
+        await workerConnection.close();
+      }
     });
 
     it('is 503 naming Temporal, within seconds, when Temporal goes away', async () => {

@@ -1,7 +1,10 @@
 // Unauthenticated operational endpoints: liveness, readiness, Prometheus metrics and the OpenAPI document.
+import protos from '@temporalio/proto';
 import { sql } from 'drizzle-orm';
 import { Router } from 'express';
 import { z } from 'zod';
+import type { IntegrationServer } from '../../common/integration-contract.ts';
+import { readRelayStatus } from '../../outbox/relay-status.ts';
 import type { ApiDeps } from '../http/deps.ts';
 import type { Metrics } from '../http/metrics.ts';
 import { defineRoute } from '../http/route.ts';
@@ -9,6 +12,12 @@ import { buildOpenApiDocument } from '../openapi/document.ts';
 import { registry } from '../openapi/registry.ts';
 
 const READINESS_TIMEOUT_MS = 2000;
+const { TaskQueueType } = protos.temporal.api.enums.v1;
+/**
+ * A worker long-polls (about a minute per poll) and Temporal lists a poller for minutes after its last poll, so a
+ * queue counts as served only if some poller came back within this window.
+ */
+const POLLER_FRESH_MS = 90_000;
 
 // Anyone can call /readyz, so it says which dependency is down and nothing more: the error text names hosts,
 // addresses, users and versions. The reason goes to the log, where the operators look.
@@ -16,14 +25,36 @@ const checkStatus = z.enum(['ok', 'unavailable']);
 const readiness = registry.register(
   'Readiness',
   z.object({
-    status: z.enum(['ready', 'not_ready']),
+    status: z.enum(['ready', 'degraded', 'not_ready']).openapi({
+      description:
+        'not_ready (503): the database or Temporal does not answer, so this API cannot serve. degraded (200): the API ' +
+        'serves and keeps every write in the outbox, but no worker polls some task queue or the relay is down or ' +
+        'behind, so integrations wait; see checks and the fields below.',
+    }),
     checks: z.object({
       database: checkStatus.openapi({ description: 'Whether the database answered (the reason is in the API log)' }),
       temporal: checkStatus.openapi({ description: 'Whether Temporal answered (the reason is in the API log)' }),
+      workers: z.enum(['ok', 'missing', 'unknown']).openapi({
+        description:
+          'ok: every task queue has a worker polling it; missing: some queue has none; unknown: Temporal did not answer',
+      }),
+      relay: z.enum(['ok', 'lagging', 'missing', 'unknown']).openapi({
+        description: `ok: a relay runs and its oldest undispatched event is younger than the lag limit; lagging: older; missing: no relay runs; unknown: the database did not answer`,
+      }),
     }),
+    taskQueues: z
+      .array(z.object({ name: z.string(), pollers: z.number().int() }))
+      .openapi({ description: 'Each task queue the workers should poll, and how many pollers polled it lately' }),
+    relay: z
+      .object({
+        members: z.number().int().openapi({ description: 'Relays running against this database' }),
+        lagSeconds: z.number().nullable().openapi({ description: 'Age of the oldest undispatched event (null: none)' }),
+      })
+      .nullable(),
   }),
 );
 type CheckStatus = z.infer<typeof checkStatus>;
+type Readiness = z.infer<typeof readiness>;
 
 // Plain routes (not JSON): registered by hand, once.
 registry.registerPath({
@@ -52,8 +83,21 @@ function withTimeout<T>(promise: Promise<T>, ms: number, what: string): Promise<
   return Promise.race([promise, timeout]).finally(() => clearTimeout(timer));
 }
 
-export function platformRouter({ db, temporal, logger }: ApiDeps, metrics: Metrics): Router {
+export type ReadinessOptions = {
+  /** The loaded integration modules: their workers' task queues are checked for pollers. */
+  servers: readonly IntegrationServer[];
+  /** Past this age, the oldest undispatched event makes the relay 'lagging'. */
+  relayLagLimitSeconds: number;
+};
+
+export function platformRouter(deps: ApiDeps, metrics: Metrics, readinessOptions: ReadinessOptions): Router {
+  const { db, temporal, logger, config } = deps;
   const router = Router();
+  const ticketsTaskQueue = config.temporal.ticketsTaskQueue;
+  const queueNames = [
+    ticketsTaskQueue,
+    ...readinessOptions.servers.flatMap((server) => server.taskQueues?.(ticketsTaskQueue) ?? []),
+  ];
 
   async function check(run: () => Promise<unknown>, what: string): Promise<CheckStatus> {
     try {
@@ -77,7 +121,7 @@ export function platformRouter({ db, temporal, logger }: ApiDeps, metrics: Metri
   defineRoute(router, {
     method: 'get',
     path: '/readyz',
-    summary: 'Readiness: the database and Temporal answer',
+    summary: 'Readiness: the database and Temporal answer; workers poll every task queue; the relay keeps up',
     tags: ['Platform'],
     responses: {
       200: { description: 'Ready', schema: readiness },
@@ -100,13 +144,61 @@ export function platformRouter({ db, temporal, logger }: ApiDeps, metrics: Metri
               'temporal',
             ),
       ]);
-      const ready = database === 'ok' && temporalCheck === 'ok';
+      const [taskQueues, relay] = await Promise.all([
+        temporal && temporalCheck === 'ok' ? pollersOf(temporal).catch(() => null) : null,
+        database === 'ok' ? readRelayStatus(db).catch(() => null) : null,
+      ]);
+      const workers: Readiness['checks']['workers'] =
+        taskQueues === null ? 'unknown' : taskQueues.every((q) => q.pollers > 0) ? 'ok' : 'missing';
+      const relayCheck: Readiness['checks']['relay'] =
+        relay === null
+          ? 'unknown'
+          : relay.members === 0
+            ? 'missing'
+            : relay.lagSeconds !== null && relay.lagSeconds > readinessOptions.relayLagLimitSeconds
+              ? 'lagging'
+              : 'ok';
+      const serving = database === 'ok' && temporalCheck === 'ok';
+      const status = !serving ? 'not_ready' : workers === 'ok' && relayCheck === 'ok' ? 'ready' : 'degraded';
+      if (status === 'degraded') logger.warn({ taskQueues, relay }, 'readiness: integrations are waiting');
       return {
-        status: ready ? 200 : 503,
-        body: { status: ready ? 'ready' : 'not_ready', checks: { database, temporal: temporalCheck } },
+        status: serving ? 200 : 503,
+        body: {
+          status,
+          checks: { database, temporal: temporalCheck, workers, relay: relayCheck },
+          taskQueues: taskQueues ?? queueNames.map((name) => ({ name, pollers: 0 })),
+          relay,
+        },
       };
     },
   });
+
+  /** Pollers of each queue seen within POLLER_FRESH_MS (workflow and activity pollers alike). */
+  async function pollersOf(client: NonNullable<ApiDeps['temporal']>) {
+    const since = Date.now() - POLLER_FRESH_MS;
+    return client.connection.withAbortSignal(AbortSignal.timeout(READINESS_TIMEOUT_MS), () =>
+      Promise.all(
+        queueNames.map(async (name) => {
+          const answers = await Promise.all(
+            [TaskQueueType.TASK_QUEUE_TYPE_WORKFLOW, TaskQueueType.TASK_QUEUE_TYPE_ACTIVITY].map((taskQueueType) =>
+              client.workflowService.describeTaskQueue({
+                namespace: config.temporal.namespace,
+                taskQueue: { name },
+                taskQueueType,
+              }),
+            ),
+          );
+          const fresh = answers
+            .flatMap((a) => a.pollers ?? [])
+            .filter((p) => {
+              const seconds = Number(p.lastAccessTime?.seconds ?? 0);
+              return seconds * 1000 >= since;
+            });
+          return { name, pollers: new Set(fresh.map((p) => p.identity)).size };
+        }),
+      ),
+    );
+  }
 
   router.get('/metrics', async (_req, res, next) => {
     try {

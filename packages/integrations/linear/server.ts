@@ -34,6 +34,7 @@ export const linearServer: IntegrationServer = {
       },
     ];
   },
+  taskQueues: (ticketsTaskQueue) => [linearTaskQueueFor(ticketsTaskQueue)],
   // Database work and signals of the link workflows run next to them, as local activities.
   ticketsQueueActivities(deps) {
     const overrides = (deps.overrides?.linear ?? {}) as LinearWorkerOverrides;

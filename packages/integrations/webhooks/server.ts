@@ -37,6 +37,7 @@ export const webhookServer: IntegrationServer = {
       },
     ];
   },
+  taskQueues: (ticketsTaskQueue) => [webhooksTaskQueueFor(ticketsTaskQueue)],
   relaySubscribers: ({ config }) => [webhooksRelaySubscriber({ payloadLimitBytes: config.webhooks.payloadLimitBytes })],
   routes: { authenticated: (deps) => webhooksRouter(deps) },
   lifecycle: {
