@@ -6,7 +6,13 @@
 import { fileURLToPath } from 'node:url';
 import type { Database } from '@switchboard/database';
 import type { Client } from '@temporalio/client';
-import { bundleWorkflowCode, type NativeConnection, Worker, type WorkflowBundle } from '@temporalio/worker';
+import {
+  bundleWorkflowCode,
+  type NativeConnection,
+  Worker,
+  type WorkflowBundle,
+  type WorkflowBundleOption,
+} from '@temporalio/worker';
 import { createDbActivities } from '../activities/db/index.ts';
 import type { Config, KeyRing } from '../common/config.ts';
 import type { IntegrationServer, WorkerDeps, WorkerSpec } from '../common/integration-contract.ts';
@@ -31,7 +37,7 @@ export type WorkerCommon = {
   namespace: string;
   codecKeys: KeyRing;
   /** Needed by every worker that runs workflows (the tickets queue, and queues whose module says so). */
-  workflowBundle?: WorkflowBundle;
+  workflowBundle?: WorkflowBundleOption;
 };
 
 export type TicketsWorkerOptions = WorkerCommon & {

@@ -3,6 +3,11 @@
 // the outbox relay that hands ticket events to them.
 // Several can run at once: Temporal shares the task queues among them and the relays share the tickets' partitions
 // (outbox/relay.ts). GET /metrics on WORKER_METRICS_PORT shows the relay's counters.
+import { execFileSync } from 'node:child_process';
+import { mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { connectDatabase } from '@switchboard/database';
 import { NativeConnection, Runtime } from '@temporalio/worker';
 import { loadConfig } from '../common/config.ts';
@@ -11,7 +16,7 @@ import { connectTemporalClient } from '../common/temporal-client.ts';
 import { createOutboxRelay, freshRelayMetrics, type OutboxRelay } from '../outbox/relay.ts';
 import { relaySubscribers } from '../outbox/relay-subscribers.ts';
 import { loadIntegrationServers } from '../packages/integrations/index.ts';
-import { bundleWorkflows, createAllWorkers } from './create-worker.ts';
+import { createAllWorkers } from './create-worker.ts';
 import { relayRegistry, startMetricsServer } from './metrics-server.ts';
 
 const config = loadConfig();
@@ -50,7 +55,7 @@ const workers = await createAllWorkers(
     connection,
     namespace: config.temporal.namespace,
     codecKeys: config.codecKeys,
-    workflowBundle: await bundleWorkflows(),
+    workflowBundle: { codePath: bundleInChild() },
   },
   { db: database.db, config, logger, temporal: temporal.client, servers },
 );
@@ -101,4 +106,13 @@ async function untilConnected<T>(connect: () => Promise<T>): Promise<T> {
       await new Promise((resolve) => setTimeout(resolve, delayMs));
     }
   }
+}
+
+/** The workflow bundle, built by a child process (worker/bundle-workflows.ts) so its memory is not ours to keep. */
+function bundleInChild(): string {
+  const codePath = join(mkdtempSync(join(tmpdir(), 'switchboard-workflows-')), 'workflows.js');
+  execFileSync(process.execPath, [fileURLToPath(new URL('./bundle-workflows.ts', import.meta.url)), codePath], {
+    stdio: ['ignore', 'ignore', 'inherit'],
+  });
+  return codePath;
 }
