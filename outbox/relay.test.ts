@@ -225,7 +225,10 @@ describe('outbox relay', function () {
   });
 
   it('fans out by what each endpoint was when the event happened, not when the relay got to it', async () => {
-    const hook = (name: string) => ({ url: `https://${name}.example.test/hook`, eventTypes: ['ticket.assigned' as const] });
+    const hook = (name: string) => ({
+      url: `https://${name}.example.test/hook`,
+      eventTypes: ['ticket.assigned' as const],
+    });
     const a = await makeEndpoint(org.organizationId, hook('toggled'));
     const b = await makeEndpoint(org.organizationId, hook('resubscribed'));
     const ticket = await createTicket(db, org.scope, { subject: 'during an outage' });

@@ -11,6 +11,7 @@ import type { Config } from '../../common/config.ts';
 import { type InstallationClient, linearClientFor } from '../../common/linear/client.ts';
 import { isLinearNotFound, toActivityFailure } from '../../common/linear/errors.ts';
 import { linearFailureTypes } from './contract.ts';
+import { noteLinkRateLimit } from './link-status.ts';
 import { budgetWaitMs, noteRateLimited, noteRateLimitHeaders } from './rate-budget.ts';
 
 export type LinearActivityDeps = {
@@ -24,15 +25,39 @@ export type Installation = { organizationId: string; integrationId: string };
 /**
  * Runs `fn` with the installation's client. `requests` is how many Linear requests `fn` makes at most: together
  * they get that many `config.linear.timeoutMs`, so a request Linear never answers cannot hold the activity forever.
+ * `linkId`: the call is a link's (its sync step), so a wait on the rate limit shows on the link (see rateLimitWait).
  */
 export async function callLinear<T>(
   deps: LinearActivityDeps,
   installation: Installation,
   fn: (linear: InstallationClient) => Promise<T>,
-  options: { requests?: number } = {},
+  options: { requests?: number; linkId?: string } = {},
+): Promise<T> {
+  const link = options.linkId ? { organizationId: installation.organizationId, linkId: options.linkId } : null;
+  // What the link shows is secondary to the call: a note that cannot be written must neither fail a call that got
+  // through (Linear would be called again) nor replace the rate limit's failure (and lose its retry delay).
+  // recordSyncState clears the mark as well.
+  const note = (until: Date | null) => noteLinkRateLimit(deps.db, link!, until).catch(() => undefined);
+  try {
+    const result = await callLinearOnce(deps, installation, fn, options.requests ?? 1);
+    // Only a retried attempt can follow a wait this activity recorded; a first attempt spends no query on it.
+    if (link && attempt() > 1) await note(null);
+    return result;
+  } catch (err) {
+    const waitMs = rateLimitWait(err);
+    if (link && waitMs !== null) await note(new Date(Date.now() + waitMs));
+    throw err;
+  }
+}
+
+async function callLinearOnce<T>(
+  deps: LinearActivityDeps,
+  installation: Installation,
+  fn: (linear: InstallationClient) => Promise<T>,
+  requests: number,
 ): Promise<T> {
   const clientDeps = { db: deps.db, keys: deps.config.credentialKeys, linear: deps.config.linear };
-  const signal = deadline(deps.config.linear.timeoutMs * (options.requests ?? 1));
+  const signal = deadline(deps.config.linear.timeoutMs * requests);
   const { organizationId, integrationId } = installation;
   const waitMs = budgetWaitMs(integrationId);
   if (waitMs > 0)
@@ -59,6 +84,25 @@ export async function callLinear<T>(
     // The installation's other activities in this worker hold back too, instead of each meeting RATELIMITED.
     if (err instanceof RatelimitedLinearError) noteRateLimited(integrationId, err);
     throw toActivityFailure(err);
+  }
+}
+
+/**
+ * The wait of a rate-limited attempt (Temporal retries it after exactly this `nextRetryDelay`), or null for any
+ * other outcome. The retry itself is Temporal's, invisible to the link's workflow; the activity that meets the rate
+ * limit is the one place that knows when the next attempt is due, so it notes it on the link.
+ */
+function rateLimitWait(err: unknown): number | null {
+  if (!(err instanceof ApplicationFailure) || err.type !== linearFailureTypes.rateLimited) return null;
+  return typeof err.nextRetryDelay === 'number' ? err.nextRetryDelay : 0;
+}
+
+/** This activity's attempt (1 outside an activity: the API, tests). */
+function attempt(): number {
+  try {
+    return Context.current().info.attempt;
+  } catch {
+    return 1;
   }
 }
 

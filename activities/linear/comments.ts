@@ -70,7 +70,7 @@ export async function mirrorTicketComment(
       if (asApp) input.createAsUser = comment.authorName;
       await rawRequest(linear, COMMENT_CREATE, { input });
     },
-    { requests: 2 },
+    { requests: 2, linkId: link.id },
   );
   await deps.db
     .insert(externalCommentLinks)

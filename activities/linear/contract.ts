@@ -25,6 +25,11 @@ export const linearFailureTypes = {
   forbidden: 'LinearForbidden',
   /** Linear refused the input (e.g. a state of another team): a configuration problem, not transient. */
   invalidInput: 'LinearInvalidInput',
+  /**
+   * The issue is in a team this installation may not link (it is not the configured team or one an admin added):
+   * linking it is refused, and a linked issue moved to such a team pauses its link.
+   */
+  teamNotAllowed: 'LinearTeamNotAllowed',
   /** The installation was removed or disconnected (no credentials). */
   notConnected: 'LinearNotConnected',
   /** The link row is gone (unlinked): the link's workflow ends. */

@@ -1,5 +1,6 @@
 // Linking an existing issue: by identifier (`ENG-123`) or by its Linear URL, then attaching the ticket to it.
 import { ApplicationFailure } from '@temporalio/common';
+import { allowedTeamIds } from '../../domain/integrations/linear-config.ts';
 import type { LinearIssueRequest } from '../../workflows/linear-contract.ts';
 import { callLinear, invalidInput, type LinearActivityDeps } from './call.ts';
 import { type LinearIssueDisplay, linearFailureTypes } from './contract.ts';
@@ -43,6 +44,9 @@ export async function findAndAttachLinearIssue(
     throw invalidInput(
       `the issue is in the Linear workspace "${parsed.workspace}", not "${config.workspace.urlKey}" that this installation is connected to`,
     );
+  // The token may see every team of the workspace, private ones too; a link shows the issue to the ticket's agents.
+  const allowed = allowedTeamIds(config);
+  if (allowed.length === 0) throw teamNotAllowed(noTeamChosen);
   const ticket = await loadTicketForIssue(deps.db, request.organizationId, request.ticketId);
   const url = ticketUrl(deps.config.publicUrl, ticket.id);
 
@@ -57,9 +61,27 @@ export async function findAndAttachLinearIssue(
           message: `the Linear issue ${issue.identifier} was deleted`,
           nonRetryable: true,
         });
+      // Checked before anything is written to the issue, and before its title or state reaches anyone.
+      if (!allowed.includes(issue.team.id)) throw teamNotAllowed(outsideTeams(issue.identifier, issue.team.key));
       await attachTicket(linear, issue.id, url, ticket);
       return toDisplay(issue);
     },
     { requests: 2 },
   );
+}
+
+const noTeamChosen =
+  'this Linear installation has no team chosen, and only issues of its teams can be linked: an admin chooses the ' +
+  'team (and any others agents may link) in the Linear settings';
+
+/** Names the team restriction, not the issue: an issue of a team we may not link stays unseen. */
+export function outsideTeams(identifier: string, teamKey: string): string {
+  return (
+    `${identifier} is in the Linear team ${teamKey}, whose issues this installation may not link: only issues of ` +
+    'its configured teams can be linked (an admin can allow more teams in the Linear settings)'
+  );
+}
+
+export function teamNotAllowed(message: string): ApplicationFailure {
+  return ApplicationFailure.create({ type: linearFailureTypes.teamNotAllowed, message, nonRetryable: true });
 }

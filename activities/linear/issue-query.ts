@@ -12,6 +12,7 @@ export const ISSUE_DISPLAY_FIELDS = `
   id identifier title url priority updatedAt trashed
   state { id name type }
   assignee { id name email }
+  team { id key }
 `;
 
 export const ISSUE_SNAPSHOT_QUERY = `
@@ -42,9 +43,10 @@ export type RawIssueDisplay = {
   trashed: boolean | null;
   state: { id: string; name: string; type: string } | null;
   assignee: { id: string; name: string; email: string | null } | null;
+  team: { id: string; key: string };
 };
 
-export type RawIssueSnapshot = RawIssueDisplay & {
+export type RawIssueSnapshot = Omit<RawIssueDisplay, 'team'> & {
   archivedAt: string | null;
   team: { id: string; key: string; states: { nodes: LinearState[] } };
   labels: { nodes: Array<{ id: string; name: string }> };
@@ -66,6 +68,7 @@ export type IssueSnapshot = {
   updatedAt: string;
   trashed: boolean;
   teamId: string;
+  teamKey: string;
   states: LinearState[];
   labels: Array<{ id: string; name: string }>;
   comments: LinearCommentPayload[];
@@ -82,6 +85,7 @@ export async function fetchIssueSnapshot(linear: InstallationClient, issueId: st
     updatedAt: issue.updatedAt,
     trashed: issue.trashed === true,
     teamId: issue.team.id,
+    teamKey: issue.team.key,
     states: issue.team.states.nodes.map((s) => ({ id: s.id, name: s.name, type: s.type, position: s.position })),
     labels: issue.labels.nodes,
     comments: issue.comments.nodes.map((c) => ({

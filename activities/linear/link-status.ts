@@ -8,7 +8,7 @@ import {
   integrationEvents,
 } from '@switchboard/database';
 import { ApplicationFailure } from '@temporalio/common';
-import { and, eq, or, sql } from 'drizzle-orm';
+import { and, eq, isNotNull, or, sql } from 'drizzle-orm';
 import { type LinearConfig, linearConfigSchema } from '../../domain/integrations/linear-config.ts';
 import { lookupInstallation } from '../../domain/linear/installation.ts';
 import type { SyncedValues } from '../../workflows/linear-sync-plan.ts';
@@ -114,7 +114,7 @@ export async function markLinkFailed(db: Database, ref: LinkRef & { code: string
   await db.transaction(async (tx) => {
     const [changed] = await tx
       .update(externalSyncRecords)
-      .set({ syncStatus: 'failed', lastError: reason, updatedAt: sql`now()` })
+      .set({ syncStatus: 'failed', lastError: reason, rateLimitedUntil: null, updatedAt: sql`now()` })
       .where(
         and(
           eq(externalSyncRecords.id, ref.linkId),
@@ -161,6 +161,23 @@ export async function markLinkFailed(db: Database, ref: LinkRef & { code: string
 export async function markLinkPending(db: Database, ref: LinkRef): Promise<void> {
   await db
     .update(externalSyncRecords)
-    .set({ syncStatus: 'pending', lastError: null, updatedAt: sql`now()` })
+    .set({ syncStatus: 'pending', lastError: null, rateLimitedUntil: null, updatedAt: sql`now()` })
     .where(and(eq(externalSyncRecords.id, ref.linkId), eq(externalSyncRecords.organizationId, ref.organizationId)));
+}
+
+/**
+ * The link waits on Linear's rate limit until `until` (its next attempt), or no longer (null). Idempotent: a
+ * repeated note writes the same, and clearing a link that waits on nothing changes no row. A link that is gone, or
+ * failed meanwhile, is left alone (a failed link shows why it failed, not the wait before it).
+ */
+export async function noteLinkRateLimit(db: Executor, ref: LinkRef, until: Date | null): Promise<void> {
+  const link = and(eq(externalSyncRecords.id, ref.linkId), eq(externalSyncRecords.organizationId, ref.organizationId));
+  await db
+    .update(externalSyncRecords)
+    .set({ rateLimitedUntil: until })
+    .where(
+      until === null
+        ? and(link, isNotNull(externalSyncRecords.rateLimitedUntil))
+        : and(link, sql`${externalSyncRecords.syncStatus} <> 'failed'`),
+    );
 }

@@ -4,11 +4,13 @@
 import { type Database, externalCommentLinks, supportRequests, ticketEvents, user } from '@switchboard/database';
 import { ApplicationFailure } from '@temporalio/common';
 import { and, eq, inArray, sql } from 'drizzle-orm';
+import { allowedTeamIds } from '../../domain/integrations/linear-config.ts';
 import type { LinearCommentPayload } from '../../workflows/linear-contract.ts';
 import type { SyncedField, TicketPriority, TicketStatus } from '../../workflows/linear-sync-plan.ts';
 import { callLinear, type LinearActivityDeps } from './call.ts';
 import { findOurMirrors } from './comments.ts';
 import { type LinkRef, type LinkSnapshot, linearFailureTypes } from './contract.ts';
+import { outsideTeams, teamNotAllowed } from './find-issue.ts';
 import { fetchIssueSnapshot, normalEmail } from './issue-query.ts';
 import { loadLink } from './link-status.ts';
 
@@ -18,13 +20,21 @@ export async function readLinkSnapshot(deps: LinearActivityDeps, ref: LinkRef): 
   const ticket = await readTicketSide(deps.db, ref.organizationId, link.ticketId);
   if (!ticket) return { link: 'unlinked' };
 
-  const issue = await callLinear(deps, link, (linear) => fetchIssueSnapshot(linear, link.issueId));
+  const issue = await callLinear(deps, link, (linear) => fetchIssueSnapshot(linear, link.issueId), {
+    linkId: link.id,
+  });
   if (issue.trashed)
     throw ApplicationFailure.create({
       type: linearFailureTypes.issueNotFound,
       message: `the Linear issue ${issue.display.identifier} was deleted`,
       nonRetryable: true,
     });
+  // Moved in Linear to a team this installation may not link (a private one, say): nothing more flows either way
+  // until it is back in an allowed team or an admin allows its team, and the link is retried. An installation that
+  // has no team chosen at all keeps the links made before teams were checked.
+  const allowed = allowedTeamIds(link.config);
+  if (allowed.length > 0 && !allowed.includes(issue.teamId))
+    throw teamNotAllowed(outsideTeams(issue.display.identifier, issue.teamKey));
 
   // A configured state of another team (the issue moved) would be refused by Linear: fall back to the defaults.
   const teamStateIds = new Set(issue.states.map((s) => s.id));

@@ -28,6 +28,8 @@ export async function recordSyncState(
         syncStatus: 'synced',
         lastSyncAt: sql`now()`,
         lastError: null,
+        // The step got through, so whatever rate limit its calls waited on is behind it.
+        rateLimitedUntil: null,
         externalKey: ref.issue.identifier,
         externalUrl: ref.issue.url,
         updatedAt: sql`now()`,

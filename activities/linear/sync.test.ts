@@ -13,12 +13,14 @@ import {
   ticketComments,
   ticketEvents,
 } from '@switchboard/database';
+import type { ApplicationFailure } from '@temporalio/common';
 import { MockActivityEnvironment } from '@temporalio/testing';
 import { and, desc, eq } from 'drizzle-orm';
 import type { DispatchedTicketEvent } from '../../common/ticket-events.ts';
 import type { LinearConfig } from '../../domain/integrations/linear-config.ts';
+import { getIntegration } from '../../domain/integrations/read-integrations.ts';
 import type { LinearDeps } from '../../domain/linear/installation.ts';
-import { unlink } from '../../domain/linear/links.ts';
+import { listLinks, unlink } from '../../domain/linear/links.ts';
 import { makeOrganization } from '../../domain/test-fixtures.ts';
 import { addComment } from '../../domain/tickets/comments.ts';
 import { updateTicket } from '../../domain/tickets/update-ticket.ts';
@@ -28,8 +30,9 @@ import { testTemporal, uniqueTaskQueue } from '../../test/support/temporal.ts';
 import { syntheticTicketEvent } from '../../test/support/ticket-events.ts';
 import type { SyncedValues } from '../../workflows/linear-sync-plan.ts';
 import { mirroredCommentId } from './comment-ids.ts';
-import { type LinearIssueDisplay, type LinkRef, linearFailureTypes } from './contract.ts';
+import { type LinearIssueDisplay, type LinkRef, type LinkSnapshot, linearFailureTypes } from './contract.ts';
 import { createLinearActivities } from './index.ts';
+import { forgetBudgets } from './rate-budget.ts';
 import { ticketsTaskQueueFor } from './route-ticket-event.ts';
 import {
   closeLinearWorld,
@@ -50,7 +53,11 @@ describe('Linear activities: sync', function () {
   beforeEach(async () => {
     world = await linearWorld();
   });
-  afterEach(() => closeLinearWorld(world));
+  afterEach(async () => {
+    // What a rate-limited test taught this process about the budget must not hold the next test back.
+    forgetBudgets();
+    await closeLinearWorld(world);
+  });
 
   /** A ticket linked to a new issue (ENG-n) through the activities, as the issue workflow does it. */
   async function linkedTicket(config: Partial<LinearConfig> = {}, ticketInput: Parameters<typeof makeTicket>[1] = {}) {
@@ -170,6 +177,36 @@ describe('Linear activities: sync', function () {
         world.activities.readLinkSnapshot(ref),
         linearFailure(linearFailureTypes.issueNotFound, true),
       );
+    });
+
+    it('an issue moved in Linear to a team the installation may not link is LinearTeamNotAllowed, naming the team; not retried', async () => {
+      const { integrationId, issue, ref } = await linkedTicket();
+      const sup = world.linear.state.teamByKey('SUP')!;
+      world.linear.simulate.updateIssue(issue.id, { teamId: sup.id, stateName: 'Todo' });
+      await assert.rejects(
+        world.activities.readLinkSnapshot(ref),
+        linearFailure(
+          linearFailureTypes.teamNotAllowed,
+          true,
+          /in the Linear team SUP, whose issues this installation/,
+        ),
+      );
+      // Once an admin allows the team, the same link reads again.
+      await db()
+        .update(integrationConfigs)
+        .set({ config: { teamId: world.teamId, additionalTeamIds: [sup.id] } })
+        .where(eq(integrationConfigs.id, integrationId));
+      assert.equal((await world.activities.readLinkSnapshot(ref)).link, 'active');
+    });
+
+    it('an installation with no team chosen keeps syncing the links it made before teams were checked', async () => {
+      const { integrationId, issue, ref } = await linkedTicket();
+      await db().update(integrationConfigs).set({ config: {} }).where(eq(integrationConfigs.id, integrationId));
+      world.linear.simulate.updateIssue(issue.id, {
+        teamId: world.linear.state.teamByKey('SUP')!.id,
+        stateName: 'Todo',
+      });
+      assert.equal((await world.activities.readLinkSnapshot(ref)).link, 'active');
     });
   });
 
@@ -316,6 +353,50 @@ describe('Linear activities: sync', function () {
       const snapshot = await world.activities.readLinkSnapshot(ref);
       assert.ok(snapshot.link === 'active');
       assert.deepEqual(snapshot.lastSynced, input.synced);
+    });
+
+    it('a link call that meets the rate limit shows the wait on the link and degrades the installation, until a retry gets through', async () => {
+      const { integrationId, ticket, ref } = await linkedTicket();
+      const scope = world.org.scope;
+      const view = async () => (await listLinks({ db: db() }, scope, ticket.id))[0]!;
+      const health = async () => (await getIntegration(db(), scope, integrationId)).health;
+      assert.deepEqual([(await view()).syncStatus, (await view()).nextAttemptAt], ['pending', null]);
+      assert.notEqual((await health()).status, 'degraded');
+
+      world.linear.failures.rateLimitNext(1, { resetInMs: 3_600_000 });
+      const before = Date.now();
+      let delay = 0;
+      await assert.rejects(world.activities.readLinkSnapshot(ref), (err: unknown) => {
+        linearFailure(linearFailureTypes.rateLimited, false)(err);
+        delay = Number((err as ApplicationFailure).nextRetryDelay);
+        return true;
+      });
+      const waiting = await view();
+      assert.equal(waiting.syncStatus, 'rate_limited');
+      // The next attempt is when Temporal retries the activity: after the wait the budget needs, not the reset.
+      const next = Date.parse(waiting.nextAttemptAt!);
+      assert.ok(next >= before + delay && next <= Date.now() + delay, `next attempt ${waiting.nextAttemptAt}`);
+      assert.ok(delay > 30_000 && delay <= 60_000, `waits ${delay} ms`);
+      const degraded = await health();
+      assert.deepEqual([degraded.status, degraded.rateLimitedLinks], ['degraded', 1]);
+
+      // Temporal's retry of the activity gets through (the budget refilled): the link waits no longer.
+      forgetBudgets();
+      const retried = (await new MockActivityEnvironment({ attempt: 2 }).run(
+        world.activities.readLinkSnapshot,
+        ref,
+      )) as LinkSnapshot;
+      assert.equal(retried.link, 'active');
+      assert.deepEqual([(await view()).syncStatus, (await view()).nextAttemptAt], ['pending', null]);
+      assert.equal((await health()).rateLimitedLinks, 0);
+
+      // A link that fails for good while it waited shows the failure, not the wait.
+      world.linear.failures.rateLimitNext(1, { resetInMs: 3_600_000 });
+      await assert.rejects(world.activities.updateLinearIssue({ ...ref, changes: { priority: 1 } }));
+      assert.equal((await view()).syncStatus, 'rate_limited');
+      await world.activities.markLinkFailed({ ...ref, code: linearFailureTypes.authRevoked, reason: 'revoked' });
+      assert.deepEqual([(await view()).syncStatus, (await view()).nextAttemptAt], ['failed', null]);
+      assert.equal((await health()).rateLimitedLinks, 0);
     });
 
     it('markLinkFailed pauses the link and tells admins once; markLinkPending resumes it', async () => {

@@ -49,6 +49,6 @@ export async function updateLinearIssue(
       }
       return { updatedAt: issue.updatedAt, assigneeEmail: normalEmail(issue.assignee?.email), issue: toDisplay(issue) };
     },
-    { requests: 2 },
+    { requests: 2, linkId: link.id },
   );
 }

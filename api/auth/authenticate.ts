@@ -56,6 +56,7 @@ async function viaSession(db: Database, auth: Auth, req: Request, res: Response)
     role: asRole(active.role),
     actor: { type: 'user', id: found.user.id },
     userId: found.user.id,
+    sessionId: found.session.id,
   };
 }
 

@@ -9,6 +9,11 @@ export type AuthContext = {
   actor: Actor;
   /** The user behind the request (a session user, or the user who owns the API key). */
   userId: string;
+  /**
+   * The better-auth session behind a cookie-authenticated request (absent for API keys): what binds a browser flow
+   * (Linear's OAuth) to the browser that started it.
+   */
+  sessionId?: string;
 };
 
 declare global {

@@ -51,6 +51,7 @@ describe('integrations API', () => {
     assert.equal(created.body.credentialsHint, `xoxb…${slackToken.slice(-4)}`);
     assert.deepEqual(created.body.health, {
       status: 'unknown',
+      rateLimitedLinks: 0,
       lastSuccessAt: null,
       lastErrorAt: null,
       lastError: null,

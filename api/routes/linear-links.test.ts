@@ -321,6 +321,49 @@ describe('Linear API: ticket links', () => {
       assert.notEqual(relinked.body.id, byId.body.id);
     });
 
+    it('links only issues of the installation’s teams: another team’s issue is a 422 naming the restriction, untouched, until an admin allows that team', async () => {
+      await configureTeam();
+      // SUP stands for a team the agents must not see (a private one): the token sees it all the same.
+      const sup = linear.state.teamByKey('SUP')!;
+      const secret = linear.simulate.createIssue({ title: 'Salary review', teamKey: 'SUP' });
+      const identifier = linear.state.identifier(secret);
+      const ticketId = await createTicket(agent);
+      const attachments = () => [...linear.state.attachments.values()].filter((a) => a.issueId === secret.id).length;
+
+      const refused = await agent.fetch('POST', linksPath(ticketId), { action: 'link', issue: identifier });
+      assert.equal(refused.status, 422, JSON.stringify(refused.body));
+      assert.equal(refused.body.error.details[0].path, 'body.issue');
+      assert.match(refused.body.error.message, /in the Linear team SUP, whose issues this installation may not link/);
+      assert.doesNotMatch(JSON.stringify(refused.body), /Salary review/);
+      assert.equal(attachments(), 0, 'nothing was written to the issue');
+      assert.deepEqual((await agent.fetch('GET', linksPath(ticketId))).body.data, []);
+
+      // The setting is checked: a team listed twice is refused, naming the field.
+      const twice = await admin.fetch('PATCH', `/api/integrations/${integrationId}`, {
+        config: { additionalTeamIds: [sup.id, sup.id] },
+      });
+      assert.equal(twice.status, 422, JSON.stringify(twice.body));
+      assert.match(JSON.stringify(twice.body.error.details), /additionalTeamIds/);
+      // Agents cannot widen it themselves.
+      const byAgent = await agent.fetch('PATCH', `/api/integrations/${integrationId}`, {
+        config: { additionalTeamIds: [sup.id] },
+      });
+      assert.equal(byAgent.status, 403);
+
+      const widened = await admin.fetch('PATCH', `/api/integrations/${integrationId}`, {
+        config: { additionalTeamIds: [sup.id] },
+      });
+      assert.equal(widened.status, 200, JSON.stringify(widened.body));
+      try {
+        const linked = await agent.fetch('POST', linksPath(ticketId), { action: 'link', issue: identifier });
+        assert.equal(linked.status, 201, JSON.stringify(linked.body));
+        assert.equal(linked.body.issueId, secret.id);
+        assert.equal(attachments(), 1);
+      } finally {
+        await admin.fetch('PATCH', `/api/integrations/${integrationId}`, { config: { additionalTeamIds: [] } });
+      }
+    });
+
     it('answers 202 with the workflow id when Linear does not answer in time, and the link appears once it does', async function () {
       this.timeout(60_000);
       const issue = linear.simulate.createIssue({ title: 'Slow day', teamKey: 'ENG' });
@@ -357,6 +400,8 @@ describe('Linear API: ticket links', () => {
       const org = await createTestOrganization({ api });
       const created = await org.fetch('POST', '/api/linear/installations', { apiKey: key });
       assert.equal(created.status, 201);
+      const eng = linear.state.teamByKey('ENG')!;
+      await org.fetch('PATCH', `/api/integrations/${created.body.id}`, { config: { teamId: eng.id } });
       linear.failures.revokeToken(key);
       const ticketId = await createTicket(org);
       const response = await org.fetch('POST', linksPath(ticketId), { action: 'link', issue: 'ENG-1' });

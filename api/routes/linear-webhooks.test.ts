@@ -82,6 +82,26 @@ describe('Linear API: inbound webhooks', () => {
     assert.equal(lastDelivery().status, 200);
   });
 
+  it('hands the move of a linked issue to a team it may not link to its link (which pauses), but not the comments made there', async () => {
+    const eng = linear.state.teamByKey('ENG')!;
+    const configured = await admin.fetch('PATCH', `/api/integrations/${integrationId}`, { config: { teamId: eng.id } });
+    assert.equal(configured.status, 200, JSON.stringify(configured.body));
+    try {
+      const { issueId, workflowId } = await linkedIssue();
+      linear.simulate.updateIssue(issueId, { teamId: linear.state.teamByKey('SUP')!.id, stateName: 'Todo' });
+      await linear.webhooks.settle();
+      assert.equal(lastDelivery().status, 200, lastDelivery().error);
+      assert.deepEqual(await signalsOf(workflowId), ['linearChange']);
+      linear.simulate.createComment(issueId, 'Internal: salary band for this customer');
+      await linear.webhooks.settle();
+      assert.equal(lastDelivery().event, 'Comment');
+      assert.equal(lastDelivery().status, 200);
+      assert.deepEqual(await signalsOf(workflowId), ['linearChange'], 'the comment reached no link');
+    } finally {
+      await admin.fetch('PATCH', `/api/integrations/${integrationId}`, { config: { teamId: null } });
+    }
+  });
+
   it('refuses a bad signature, a missing one and a stale timestamp, and signals nothing', async () => {
     const { issueId, workflowId } = await linkedIssue();
     linear.webhooks.forgeNext({ signature: 'bad' });

@@ -6,7 +6,7 @@ import { hashOAuthState } from '../../common/linear/oauth.ts';
 import { loadIntegrationCredentials } from '../../domain/integrations/credentials.ts';
 import { workflowIds } from '../../temporal-config/index.ts';
 import { createLinearFake, type LinearFake } from '../../test/fakes/linear/server.ts';
-import { addTestMember, createTestOrganization, type TestUser } from '../../test/support/api.ts';
+import { addTestMember, createTestOrganization, signIn, type TestUser } from '../../test/support/api.ts';
 import { testDatabase } from '../../test/support/database.ts';
 import {
   createTicket,
@@ -130,6 +130,41 @@ describe('Linear API: connecting an installation', () => {
       const approved = await navigate(api, null, mine.body.authorizeUrl);
       assert.equal(errorReason(await navigate(api, other, approved.location!)), 'invalid_state');
       connectedId(await navigate(api, admin, approved.location!));
+    });
+
+    it('completes only in the browser session that started it: not another session of the same admin, not an API key', async () => {
+      const started = await admin.fetch('GET', '/api/linear/oauth/authorize');
+      assert.equal(started.status, 200);
+      const approved = await navigate(api, null, started.body.authorizeUrl);
+      const callback = approved.location!;
+
+      // Session B: the same admin signed in again (another browser, or a stolen callback URL).
+      const sessionB = { ...admin, cookie: await signIn(api, admin.email, admin.password) };
+      assert.notEqual(sessionB.cookie, admin.cookie);
+      const fromB = await fetch(callback, { redirect: 'manual', headers: { cookie: sessionB.cookie } });
+      assert.equal(fromB.status, 403);
+      const refusedB = (await fromB.json()) as { error: { code: string; message: string } };
+      assert.equal(refusedB.error.code, 'session_mismatch');
+      assert.match(refusedB.error.message, /started in another browser session/);
+
+      // An API key of the same admin.
+      const fromKey = await fetch(callback, {
+        redirect: 'manual',
+        headers: { authorization: `Bearer ${admin.apiKey}` },
+      });
+      assert.equal(fromKey.status, 403);
+      assert.equal(((await fromKey.json()) as { error: { code: string } }).error.code, 'session_required');
+      // Nothing was exchanged: the code is still unused at Linear.
+      const exchanges = linear.oauth.calls.filter((c) => c.endpoint === 'token').length;
+
+      // Session A, which started it, still completes it (neither refusal used up the state).
+      connectedId(await navigate(api, admin, callback));
+      assert.equal(linear.oauth.calls.filter((c) => c.endpoint === 'token').length, exchanges + 1);
+
+      // An API key cannot start a flow either: Linear could never bring it back.
+      const byKey = await admin.fetch('GET', '/api/linear/oauth/authorize', undefined, { as: 'apiKey' });
+      assert.equal(byKey.status, 403);
+      assert.equal(byKey.body.error.code, 'session_required');
     });
 
     it('refuses a callback with a state nobody issued; without a session it sends the browser to sign in', async () => {

@@ -88,7 +88,7 @@ export function linearRouter(apiDeps: ApiDeps): Router {
     path: '/api/linear/oauth/authorize',
     summary:
       'Start connecting Linear with OAuth: the URL to send the browser to (state and PKCE remembered for 10 minutes, ' +
-      'for this admin only). With integrationId, reconnects that installation (its links resume). actor=app makes ' +
+      'for this admin’s browser session only; an API key gets 403). With integrationId, reconnects that installation (its links resume). actor=app makes ' +
       'changes appear as the application. 409 when the server has no Linear OAuth application configured.',
     tags: ['Linear'],
     minRole: 'admin',
@@ -96,7 +96,10 @@ export function linearRouter(apiDeps: ApiDeps): Router {
     responses: { 200: { description: 'Where to send the browser', schema: LinearAuthorize } },
     handler: async ({ auth, req, query }) => ({
       status: 200,
-      body: await nestFieldPaths('query', startLinearAuthorization(deps, scopeOf(auth, req.id), query)),
+      body: await nestFieldPaths(
+        'query',
+        startLinearAuthorization(deps, scopeOf(auth, req.id), query, { sessionId: auth.sessionId }),
+      ),
     }),
   });
 
@@ -106,13 +109,17 @@ export function linearRouter(apiDeps: ApiDeps): Router {
     summary:
       'Where Linear sends the admin’s browser back (the redirect URI to register on the OAuth application). Redirects ' +
       'to /settings/integrations?linear=connected&integration=<id>, or ?linear=error&reason=<code> (invalid_state, ' +
-      'expired_state, access_denied, token_exchange_failed, workspace_mismatch, …).',
+      'expired_state, access_denied, token_exchange_failed, workspace_mismatch, …). Only the browser session that ' +
+      'started the flow completes it: another session of the same admin gets 403 session_mismatch (the state stays ' +
+      'usable by its own session), an API key 403 session_required.',
     tags: ['Linear'],
     minRole: 'admin',
     request: { query: callbackQuery },
     responses: { 302: { description: 'To the dashboard’s integrations page', schema: null } },
     handler: async ({ auth, req, query }) => {
-      const outcome = await completeLinearAuthorization(deps, scopeOf(auth, req.id), query);
+      const outcome = await completeLinearAuthorization(deps, scopeOf(auth, req.id), query, {
+        sessionId: auth.sessionId,
+      });
       return { status: 302, headers: { location: callbackRedirect(outcome), 'cache-control': 'no-store' } };
     },
   });

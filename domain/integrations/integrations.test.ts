@@ -185,6 +185,15 @@ describe('integrationHealth', () => {
     assert.equal(integrationHealth({ ...base, lastErrorAt: at(2), lastError: 'boom' }).status, 'failing');
   });
 
+  it('is degraded while links wait on a rate limit, unless it is failing or disabled anyway', () => {
+    const waiting = integrationHealth({ ...base, lastSuccessAt: at(1) }, 2);
+    assert.deepEqual([waiting.status, waiting.rateLimitedLinks], ['degraded', 2]);
+    assert.equal(integrationHealth(base, 1).status, 'degraded');
+    assert.equal(integrationHealth({ ...base, lastErrorAt: at(2), lastError: 'boom' }, 1).status, 'failing');
+    assert.equal(integrationHealth({ ...base, isActive: false }, 1).status, 'disabled');
+    assert.equal(integrationHealth({ ...base, lastSuccessAt: at(1) }, 0).status, 'healthy');
+  });
+
   it('is disabled when switched off or disabled with a reason, whatever happened before', () => {
     assert.equal(integrationHealth({ ...base, isActive: false, lastSuccessAt: at(1) }).status, 'disabled');
     assert.equal(integrationHealth({ ...base, disabledReason: 'too many failures' }).status, 'disabled');

@@ -20,8 +20,18 @@ export type AutoCreateRule = z.infer<typeof autoCreateRule>;
 
 export const linearConfigSchema = z
   .object({
-    /** The Linear team new issues are created in (and whose workflow states the mapping names). */
+    /**
+     * The Linear team new issues are created in (and whose workflow states the mapping names). Agents may link
+     * only issues of this team and of `additionalTeamIds`: the token may see every team of the workspace, private
+     * ones included, and a link shows its issue (title, state, assignee, comments) to the ticket's agents.
+     */
     teamId: linearId.optional(),
+    /** Teams besides `teamId` whose existing issues agents may link (an admin widens the restriction here). */
+    additionalTeamIds: z
+      .array(linearId)
+      .max(20)
+      .default([])
+      .refine((ids) => new Set(ids).size === ids.length, 'a team is listed twice'),
     /** Create a Linear issue for every new ticket, not only on request or by rule. */
     autoCreateIssues: z.boolean().default(false),
     /** Create an issue when a ticket matches any of these (checked on create and on each update). */
@@ -53,6 +63,11 @@ export const linearConfigSchema = z
   })
   .strict();
 export type LinearConfig = z.infer<typeof linearConfigSchema>;
+
+/** The teams whose issues this installation may link or create: its team and the ones an admin added. */
+export function allowedTeamIds(config: Pick<LinearConfig, 'teamId' | 'additionalTeamIds'>): string[] {
+  return [...new Set([...(config.teamId ? [config.teamId] : []), ...(config.additionalTeamIds ?? [])])];
+}
 
 /** Either a personal API key or an OAuth grant; `webhookSecret` signs Linear's webhooks to us. */
 export const linearCredentialsSchema = z

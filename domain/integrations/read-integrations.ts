@@ -1,5 +1,5 @@
-import { type Database, integrationConfigs } from '@switchboard/database';
-import { and, asc, eq, inArray, sql } from 'drizzle-orm';
+import { type Database, type Executor, externalSyncRecords, integrationConfigs } from '@switchboard/database';
+import { and, asc, count, eq, inArray, isNotNull, sql } from 'drizzle-orm';
 import { notFound } from '../../api/http/errors.ts';
 import type { Scope } from '../scope.ts';
 import { integrationHealth } from './health.ts';
@@ -8,7 +8,7 @@ import type { IntegrationView } from './schemas.ts';
 export type IntegrationRow = typeof integrationConfigs.$inferSelect;
 
 /** The only way an integration row leaves the domain: credentials are dropped here, the hint kept. */
-export function toIntegrationView(row: IntegrationRow): IntegrationView {
+export function toIntegrationView(row: IntegrationRow, rateLimitedLinks = 0): IntegrationView {
   return {
     id: row.id,
     integrationType: row.integrationType,
@@ -16,7 +16,7 @@ export function toIntegrationView(row: IntegrationRow): IntegrationView {
     isActive: row.isActive,
     config: row.config as Record<string, unknown>,
     credentialsHint: row.credentialsHint,
-    health: integrationHealth(row),
+    health: integrationHealth(row, rateLimitedLinks),
     createdAt: row.createdAt.toISOString(),
     updatedAt: row.updatedAt.toISOString(),
   };
@@ -28,7 +28,31 @@ export async function listIntegrations(db: Database, scope: Scope): Promise<Inte
     .from(integrationConfigs)
     .where(eq(integrationConfigs.organizationId, scope.organizationId))
     .orderBy(asc(integrationConfigs.createdAt), asc(integrationConfigs.id));
-  return rows.map(toIntegrationView);
+  const waiting = await rateLimitedLinkCounts(db, scope.organizationId);
+  return rows.map((row) => toIntegrationView(row, waiting.get(row.id) ?? 0));
+}
+
+/**
+ * How many links of each of the organisation's integrations (or of one) wait on a rate limit: what makes an
+ * integration `degraded`. A partial index holds only those links, so this reads next to nothing when none waits.
+ */
+export async function rateLimitedLinkCounts(
+  db: Executor,
+  organizationId: string,
+  integrationId?: string,
+): Promise<Map<string, number>> {
+  const rows = await db
+    .select({ integrationId: externalSyncRecords.integrationConfigId, links: count() })
+    .from(externalSyncRecords)
+    .where(
+      and(
+        eq(externalSyncRecords.organizationId, organizationId),
+        isNotNull(externalSyncRecords.rateLimitedUntil),
+        ...(integrationId ? [eq(externalSyncRecords.integrationConfigId, integrationId)] : []),
+      ),
+    )
+    .groupBy(externalSyncRecords.integrationConfigId);
+  return new Map(rows.map((r) => [r.integrationId, r.links]));
 }
 
 export async function getIntegration(db: Database, scope: Scope, integrationId: string): Promise<IntegrationView> {
@@ -37,7 +61,8 @@ export async function getIntegration(db: Database, scope: Scope, integrationId: 
     .from(integrationConfigs)
     .where(and(eq(integrationConfigs.id, integrationId), eq(integrationConfigs.organizationId, scope.organizationId)));
   if (!row) throw notFound('integration');
-  return toIntegrationView(row);
+  const waiting = await rateLimitedLinkCounts(db, scope.organizationId, row.id);
+  return toIntegrationView(row, waiting.get(row.id) ?? 0);
 }
 
 /**

@@ -31,6 +31,7 @@ describe('recordIntegrationOutcome', () => {
     await record({ ok: false, error: 'channel_not_found', at: at(2) });
     assert.deepEqual(await health(), {
       status: 'failing',
+      rateLimitedLinks: 0,
       lastSuccessAt: at(1).toISOString(),
       lastErrorAt: at(2).toISOString(),
       lastError: 'channel_not_found',

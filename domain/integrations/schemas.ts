@@ -57,7 +57,7 @@ export type UpdateIntegrationInput = z.input<typeof updateIntegrationInput>;
 
 const isoDateTime = z.iso.datetime({ offset: true });
 
-export const integrationHealthStatuses = ['healthy', 'failing', 'unknown', 'disabled'] as const;
+export const integrationHealthStatuses = ['healthy', 'degraded', 'failing', 'unknown', 'disabled'] as const;
 
 export const integrationView = z.object({
   id: z.uuid(),
@@ -67,7 +67,15 @@ export const integrationView = z.object({
   config: z.record(z.string(), z.unknown()),
   credentialsHint: z.string().nullable(),
   health: z.object({
-    status: z.enum(integrationHealthStatuses),
+    status: z
+      .enum(integrationHealthStatuses)
+      .describe(
+        'disabled: switched off; failing: its latest outcome was an error; degraded: working, but some of its links ' +
+          'wait on the third party’s rate limit (rateLimitedLinks); healthy: its latest outcome was a success; ' +
+          'unknown: it has not done anything yet',
+      ),
+    /** How many of its links wait on the third party's rate limit right now. */
+    rateLimitedLinks: z.number().int().min(0),
     lastSuccessAt: isoDateTime.nullable(),
     lastErrorAt: isoDateTime.nullable(),
     lastError: z.string().nullable(),

@@ -13,7 +13,7 @@ import { applyMergePatch } from '../merge-patch.ts';
 import { parseInput } from '../parse-input.ts';
 import type { Scope } from '../scope.ts';
 import { type Credentials, credentialsHint, sealCredentials } from './credentials.ts';
-import { type IntegrationRow, toIntegrationView } from './read-integrations.ts';
+import { type IntegrationRow, rateLimitedLinkCounts, toIntegrationView } from './read-integrations.ts';
 import { type IntegrationView, type UpdateIntegrationInput, updateIntegrationInput } from './schemas.ts';
 
 /**
@@ -69,7 +69,8 @@ export async function updateIntegration(
       set.credentialsHint = credentials && credentialsHint(credentials);
       changed.push('credentials');
     }
-    if (changed.length === 0) return toIntegrationView(current);
+    const waiting = (await rateLimitedLinkCounts(tx, scope.organizationId, integrationId)).get(integrationId) ?? 0;
+    if (changed.length === 0) return toIntegrationView(current, waiting);
 
     const [updated] = await tx
       .update(integrationConfigs)
@@ -82,7 +83,7 @@ export async function updateIntegration(
       entityId: integrationId,
       metadata: { changed, ...configChange(current, set) },
     });
-    return toIntegrationView(updated!);
+    return toIntegrationView(updated!, waiting);
   });
 }
 

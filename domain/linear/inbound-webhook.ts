@@ -7,6 +7,7 @@ import { externalSyncRecords, integrationConfigs } from '@switchboard/database';
 import { and, eq } from 'drizzle-orm';
 import { HttpError, notFound } from '../../api/http/errors.ts';
 import type { LinearWebhookChange } from '../../workflows/linear-contract.ts';
+import { allowedTeamIds, linearConfigSchema } from '../integrations/linear-config.ts';
 import { type LinearDeps, openCredentials, requireTemporal } from './installation.ts';
 import { signalLinkChange } from './signals.ts';
 
@@ -61,6 +62,11 @@ export async function receiveLinearWebhook(
 
   const change = toChange(payload, headers.deliveryId);
   if (!change) return { received: true, links: 0 };
+  // A comment on an issue that now sits in a team this installation may not link is not imported (nor queued):
+  // the issue's own webhook about the move reaches its links, whose next step pauses them. Once the issue is back
+  // in an allowed team (or its team is allowed) and the link is retried, its reconcile imports what it missed.
+  if (change.type === 'Comment' && !teamAllowed(row.config, commentTeamId(payload)))
+    return { received: true, links: 0 };
   const links = await deps.db
     .select({ linkId: externalSyncRecords.id, ticketId: externalSyncRecords.supportRequestId })
     .from(externalSyncRecords)
@@ -82,6 +88,21 @@ export async function receiveLinearWebhook(
       { kind: 'linear-webhook', change },
     );
   return { received: true, links: links.length };
+}
+
+/** The team of a comment's issue, as Linear's comment webhooks carry it (`data.issue.teamId`), if they do. */
+function commentTeamId(payload: Payload): string | null {
+  const issue = payload.data?.issue;
+  return issue && typeof issue === 'object' ? str((issue as { teamId?: unknown }).teamId) : null;
+}
+
+/** An unknown team, or an installation with no team chosen (links from before teams were checked), passes. */
+function teamAllowed(rawConfig: unknown, teamId: string | null): boolean {
+  if (!teamId) return true;
+  const parsed = linearConfigSchema.safeParse(rawConfig ?? {});
+  if (!parsed.success) return true;
+  const allowed = allowedTeamIds(parsed.data);
+  return allowed.length === 0 || allowed.includes(teamId);
 }
 
 const str = (v: unknown): string | null => (typeof v === 'string' && v !== '' ? v : null);

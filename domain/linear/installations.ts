@@ -209,7 +209,11 @@ export async function registerWebhook(
           secret,
           label: 'Switchboard',
           resourceTypes: ['Issue', 'Comment'],
-          ...(config.teamId ? { teamId: config.teamId } : { allPublicTeams: true }),
+          // A Linear webhook follows one team or all public ones: with more teams allowed, all public ones (the
+          // reconcile still catches what a private extra team's missing webhook would have said).
+          ...(config.teamId && config.additionalTeamIds.length === 0
+            ? { teamId: config.teamId }
+            : { allPublicTeams: true }),
         },
       },
     );

@@ -100,7 +100,9 @@ async function toViews(deps: Pick<LinearDeps, 'db'>, links: LinkRow[]): Promise<
       url: issue?.url ?? link.externalUrl,
       state: issue?.state ? { name: issue.state.name, type: issue.state.type } : null,
       assignee: issue?.assignee ? { name: issue.assignee.name, email: issue.assignee.email } : null,
-      syncStatus: link.syncStatus,
+      // A failed link shows why it failed; any other that waits on the rate limit shows that, and until when.
+      syncStatus: link.rateLimitedUntil && link.syncStatus !== 'failed' ? 'rate_limited' : link.syncStatus,
+      nextAttemptAt: link.rateLimitedUntil && link.syncStatus !== 'failed' ? link.rateLimitedUntil.toISOString() : null,
       lastSyncAt: link.lastSyncAt?.toISOString() ?? null,
       lastError: link.lastError,
       conflicts: conflicts
@@ -301,6 +303,10 @@ function linkFailure(failure: { type: string | null; message: string }, action: 
     case linearFailureTypes.issueNotFound:
       return new HttpError(404, 'not_found', `Linear issue not found: ${failure.message}`);
     case linearFailureTypes.invalidInput:
+      return validationFailed(failure.message, [
+        { path: action === 'link' ? 'issue' : 'integrationId', message: failure.message },
+      ]);
+    case linearFailureTypes.teamNotAllowed:
       return validationFailed(failure.message, [
         { path: action === 'link' ? 'issue' : 'integrationId', message: failure.message },
       ]);

@@ -1,10 +1,11 @@
 // Connecting Linear with OAuth 2.0 (authorization code + PKCE). `startLinearAuthorization` remembers the state and
-// the PKCE verifier (sealed) for the admin who asked; `completeLinearAuthorization` runs when Linear sends the
-// admin's browser back: the state must be theirs, fresh and unused, then the code is exchanged and the
-// installation created, or, when reconnecting, given the new grant (its links resume).
+// the PKCE verifier (sealed) for the admin and the browser session that asked; `completeLinearAuthorization` runs
+// when Linear sends that browser back: the state must be its session's, fresh and unused, then the code is
+// exchanged and the installation created, or, when reconnecting, given the new grant (its links resume).
+import { createHash } from 'node:crypto';
 import { linearOauthStates } from '@switchboard/database';
 import { and, eq, lt, sql } from 'drizzle-orm';
-import { conflict } from '../../api/http/errors.ts';
+import { conflict, HttpError } from '../../api/http/errors.ts';
 import { openJson, sealJson } from '../../common/crypto/envelope.ts';
 import {
   buildAuthorizeUrl,
@@ -49,13 +50,33 @@ function requireOAuthApp(deps: Pick<LinearDeps, 'linear'>): void {
     );
 }
 
+/**
+ * The browser session a flow belongs to, as stored: a hash, so the table never holds a session id. An API key has
+ * none: a flow it started could never come back to it, and a callback it presents is not the browser's.
+ */
+function sessionHashOf(sessionId: string | undefined, step: 'start' | 'complete'): string {
+  if (!sessionId)
+    throw new HttpError(
+      403,
+      'session_required',
+      step === 'start'
+        ? 'connecting Linear with OAuth needs a signed-in browser session (an API key cannot be sent back by Linear): ' +
+            'sign in to the dashboard, or connect with a personal Linear API key (POST /api/linear/installations)'
+        : 'the Linear OAuth callback completes only in the browser session that started the connection, not with an ' +
+            'API key',
+    );
+  return createHash('sha256').update(`linear-oauth-session:${sessionId}`).digest('hex');
+}
+
 export async function startLinearAuthorization(
   deps: LinearDeps,
   scope: Scope,
   input: { actor: 'user' | 'app'; integrationId?: string | undefined },
+  session: { sessionId?: string | undefined },
 ): Promise<{ authorizeUrl: string }> {
   requireOAuthApp(deps);
   if (!scope.userId) throw conflict('connecting Linear needs a signed-in person, not a system actor');
+  const sessionHash = sessionHashOf(session.sessionId, 'start');
   if (input.integrationId) await findInstallation(deps.db, scope.organizationId, input.integrationId);
   const { state, stateHash } = newOAuthState();
   const pkce = createPkcePair();
@@ -66,6 +87,7 @@ export async function startLinearAuthorization(
     organizationId: scope.organizationId,
     userId: scope.userId,
     integrationConfigId: input.integrationId ?? null,
+    sessionHash,
     codeVerifier: sealJson(deps.keys, { verifier: pkce.verifier }, verifierContext(scope.organizationId, stateHash)),
     actor: input.actor,
     expiresAt: new Date(Date.now() + STATE_TTL_MS),
@@ -89,22 +111,35 @@ export async function completeLinearAuthorization(
   deps: LinearDeps,
   scope: Scope,
   query: CallbackQuery,
+  session: { sessionId?: string | undefined },
 ): Promise<CallbackOutcome> {
+  const sessionHash = sessionHashOf(session.sessionId, 'complete');
   if (!query.state) return { ok: false, reason: 'missing_state' };
   const stateHash = hashOAuthState(query.state);
-  // Single use: the row is deleted as it is read, and only by the admin (and organisation) that created it, so a
-  // state replayed, or carried to another account's browser, finds nothing.
+  const mine = and(
+    eq(linearOauthStates.stateHash, stateHash),
+    eq(linearOauthStates.userId, scope.userId ?? ''),
+    eq(linearOauthStates.organizationId, scope.organizationId),
+  );
+  // Single use: the row is deleted as it is read, and only in the browser session (of the admin and organisation)
+  // that created it, so a state replayed, or carried to another account's or another session's browser, finds
+  // nothing.
   const [pending] = await deps.db
     .delete(linearOauthStates)
-    .where(
-      and(
-        eq(linearOauthStates.stateHash, stateHash),
-        eq(linearOauthStates.userId, scope.userId ?? ''),
-        eq(linearOauthStates.organizationId, scope.organizationId),
-      ),
-    )
+    .where(and(mine, eq(linearOauthStates.sessionHash, sessionHash)))
     .returning();
-  if (!pending) return { ok: false, reason: 'invalid_state' };
+  if (!pending) {
+    // The same admin in another session (another browser, or signed in again): said plainly, and the state is left
+    // for the session that started the flow.
+    const [elsewhere] = await deps.db.select({ at: linearOauthStates.createdAt }).from(linearOauthStates).where(mine);
+    if (elsewhere)
+      throw new HttpError(
+        403,
+        'session_mismatch',
+        'this Linear connection was started in another browser session: finish it there, or start connecting again here',
+      );
+    return { ok: false, reason: 'invalid_state' };
+  }
   if (pending.expiresAt.getTime() <= Date.now()) return { ok: false, reason: 'expired_state' };
   // Linear's own refusal (the admin pressed Cancel): its error code, reduced to something safe to echo.
   if (query.error) return { ok: false, reason: query.error.replace(/[^a-z0-9_]/gi, '').slice(0, 40) || 'error' };

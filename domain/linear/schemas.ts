@@ -127,7 +127,14 @@ export const linearLinkView = z.object({
   url: z.string().nullable(),
   state: z.object({ name: z.string(), type: z.string() }).nullable(),
   assignee: z.object({ name: z.string(), email: z.string().nullable() }).nullable(),
-  syncStatus: z.enum(['synced', 'pending', 'failed']),
+  syncStatus: z
+    .enum(['synced', 'pending', 'rate_limited', 'failed'])
+    .describe(
+      'rate_limited: the link waits on Linear’s rate limit, its change goes out at nextAttemptAt (not at the ' +
+        'reset of Linear’s hourly bucket); it is synced again once a call gets through',
+    ),
+  /** When a rate-limited link tries Linear again (a time just past means: trying now); null otherwise. */
+  nextAttemptAt: isoDateTime.nullable(),
   lastSyncAt: isoDateTime.nullable(),
   lastError: z.string().nullable(),
   /** Most recent first, at most 20. */

@@ -121,8 +121,11 @@ describe('Linear in the dashboard (Chromium against the real API, workflows and 
     assert.equal((installation.config.workspace as { urlKey?: string } | undefined)?.urlKey, 'acme');
   });
 
-  it('chooses team ENG, keeps the default mappings and rules, registers the webhook and tests the connection', async () => {
+  it('chooses team ENG (and lets agents link Support’s issues too), keeps the default mappings and rules, registers the webhook and tests the connection', async () => {
     await page.getByRole('radio', { name: 'Engineering (ENG)' }).check();
+    // The other teams are offered as extra teams whose issues agents may link; the chosen one is not.
+    assert.equal(await page.getByRole('checkbox', { name: 'Engineering (ENG)' }).count(), 0);
+    await page.getByRole('checkbox', { name: 'Support (SUP)' }).check();
     await screenshot(page, 'team');
     await page.getByRole('button', { name: 'Save and continue' }).click();
 
@@ -172,6 +175,7 @@ describe('Linear in the dashboard (Chromium against the real API, workflows and 
     const eng = linear.state.teamByKey('ENG');
     assert.ok(eng);
     assert.equal(saved.config.teamId, eng.id);
+    assert.deepEqual(saved.config.additionalTeamIds, [linear.state.teamByKey('SUP')?.id]);
     assert.equal(saved.config.statusToLinear.open, linear.state.stateByName(eng.id, 'Todo')?.id);
     assert.equal(saved.config.linearToStatus[linear.state.stateByName(eng.id, 'In Progress')?.id ?? ''], 'pending');
     assert.ok(saved.config.webhookId, 'the registered webhook is kept in the config across the saves');

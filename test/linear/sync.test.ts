@@ -26,6 +26,8 @@ import {
 import { temporalDataConverter } from '../../common/temporal-client.ts';
 import { sealCredentials } from '../../domain/integrations/credentials.ts';
 import type { LinearConfig } from '../../domain/integrations/linear-config.ts';
+import { getIntegration } from '../../domain/integrations/read-integrations.ts';
+import { listLinks } from '../../domain/linear/links.ts';
 import { addComment } from '../../domain/tickets/comments.ts';
 import { updateTicket } from '../../domain/tickets/update-ticket.ts';
 import { workflowIds, workflowTypes } from '../../temporal-config/index.ts';
@@ -283,18 +285,47 @@ describe('Linear sync, end to end against the local Linear server', function () 
     assert.equal((await ticketRow(ticket.id)).status, 'pending');
   });
 
-  it('a rate limit whose reset is an hour away holds a change back only until the budget refilled: well within a minute', async function () {
+  it('a rate limit whose reset is an hour away holds a change back only until the budget refilled, and the link and the installation say so meanwhile', async function () {
     this.timeout(120_000);
     await install();
     const { ticket, issueId } = await linkedTicket();
+    const linkView = async () => (await listLinks({ db: testDatabase().db }, world.org.scope, ticket.id))[0]!;
+    const health = async () => (await getIntegration(testDatabase().db, world.org.scope, integrationId)).health;
+    assert.equal((await linkView()).syncStatus, 'synced');
+    assert.equal((await health()).status, 'healthy');
     // Linear answers RATELIMITED with its bucket empty and full again in an hour; it refills 5000 an hour meanwhile.
     world.linear.failures.rateLimitNext(1, { resetInMs: 3_600_000 });
     const changedAt = Date.now();
     await change(ticket.id, { status: 'pending' });
+
+    // While the change waits: the link is rate_limited with its next attempt, the installation degraded.
+    let nextAttemptAt = Number.NaN;
+    await eventually(
+      async () => {
+        const link = await linkView();
+        assert.equal(link.syncStatus, 'rate_limited');
+        nextAttemptAt = Date.parse(link.nextAttemptAt!);
+      },
+      { timeoutMs: 20_000 },
+    );
+    // The reserve and one more request refill in 51 × 720 ms; then Linear is asked again (not in an hour).
+    const waitMs = nextAttemptAt - changedAt;
+    assert.ok(waitMs >= 36_000 && waitMs < 60_000, `next attempt ${waitMs} ms after the change`);
+    const degraded = await health();
+    assert.deepEqual([degraded.status, degraded.rateLimitedLinks], ['degraded', 1]);
+    assert.equal(stateName(issueId), 'Todo', 'nothing went out yet');
+
     await eventually(async () => assert.equal(stateName(issueId), 'In Progress'), { timeoutMs: 60_000 });
-    const tookMs = Date.now() - changedAt;
-    // The reserve and one more request refill in 51 × 720 ms; then Linear is asked again.
-    assert.ok(tookMs >= 36_000 && tookMs < 60_000, `applied ${tookMs} ms after the change`);
+    const appliedAt = Date.now();
+    assert.ok(appliedAt - changedAt < 60_000, `applied ${appliedAt - changedAt} ms after the change`);
+    assert.ok(appliedAt - nextAttemptAt < 10_000, `applied ${appliedAt - nextAttemptAt} ms after the budget returned`);
+    // Through: synced again, no attempt pending, the installation healthy.
+    await eventually(async () => {
+      const link = await linkView();
+      assert.deepEqual([link.syncStatus, link.nextAttemptAt], ['synced', null]);
+    });
+    const healed = await health();
+    assert.deepEqual([healed.status, healed.rateLimitedLinks], ['healthy', 0]);
   });
 
   it('a missed webhook is caught by reconciliation', async () => {

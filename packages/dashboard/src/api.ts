@@ -57,7 +57,7 @@ export type TicketEvent = {
   dispatchedAt: string | null;
 };
 
-export type IntegrationHealthStatus = 'healthy' | 'failing' | 'unknown' | 'disabled';
+export type IntegrationHealthStatus = 'healthy' | 'degraded' | 'failing' | 'unknown' | 'disabled';
 
 export type Integration = {
   id: string;
@@ -68,6 +68,8 @@ export type Integration = {
   credentialsHint: string | null;
   health: {
     status: IntegrationHealthStatus;
+    /** Links waiting on the third party's rate limit (what makes it degraded). */
+    rateLimitedLinks: number;
     lastSuccessAt: string | null;
     lastErrorAt: string | null;
     lastError: string | null;
@@ -452,6 +454,8 @@ export type LinearAutoCreateRule = { tags?: string[]; priorities?: TicketPriorit
 
 export type LinearConfig = {
   teamId?: string;
+  /** Teams besides teamId whose issues agents may link. */
+  additionalTeamIds: string[];
   autoCreateIssues: boolean;
   autoCreateRules: LinearAutoCreateRule[];
   statusToLinear: Partial<Record<TicketStatus, string>>;
@@ -508,7 +512,7 @@ export type LinearConflict = {
   at: string;
 };
 
-export type LinearSyncStatus = 'synced' | 'pending' | 'failed';
+export type LinearSyncStatus = 'synced' | 'pending' | 'rate_limited' | 'failed';
 
 export type LinearLink = {
   id: string;
@@ -520,6 +524,8 @@ export type LinearLink = {
   state: { name: string; type: string } | null;
   assignee: { name: string; email: string | null } | null;
   syncStatus: LinearSyncStatus;
+  /** When a rate-limited link tries Linear again. */
+  nextAttemptAt: string | null;
   lastSyncAt: string | null;
   lastError: string | null;
   /** Most recent first. */

@@ -239,6 +239,11 @@ export const externalSyncRecords = pgTable(
     syncStatus: syncStatus('sync_status').notNull().default('pending'),
     lastSyncAt: timestamp('last_sync_at', { withTimezone: true }),
     lastError: text('last_error'),
+    /**
+     * Set while the link waits on the third party's rate limit: when its next attempt is due. Cleared by the next
+     * call that gets through. Shown as the `rate_limited` sync state; any set makes the integration `degraded`.
+     */
+    rateLimitedUntil: timestamp('rate_limited_until', { withTimezone: true }),
     /** Integration-specific sync state (last synced field values, comment map, conflicts). */
     state: jsonb('state').notNull().default({}),
     createdAt: createdAt(),
@@ -247,6 +252,10 @@ export const externalSyncRecords = pgTable(
   (t) => [
     uniqueIndex('external_sync_records_link_uq').on(t.supportRequestId, t.integrationConfigId, t.externalId),
     index('external_sync_records_external_idx').on(t.integrationConfigId, t.externalId),
+    // Health asks whether any link of an installation waits on a rate limit: only those rows are indexed.
+    index('external_sync_records_rate_limited_idx')
+      .on(t.integrationConfigId)
+      .where(sql`${t.rateLimitedUntil} is not null`),
   ],
 );
 
@@ -450,6 +459,11 @@ export const linearOauthStates = pgTable(
     codeVerifier: jsonb('code_verifier').$type<CredentialEnvelope>().notNull(),
     /** 'user' or 'app' (Linear's actor=app: changes appear as the application, not the admin). */
     actor: text('actor').notNull().default('user'),
+    /**
+     * SHA-256 (hex) of the id of the browser session that started the flow: only that session can complete it
+     * (not another session of the same admin, not an API key).
+     */
+    sessionHash: text('session_hash').notNull(),
     expiresAt: timestamp('expires_at', { withTimezone: true }).notNull(),
     createdAt: createdAt(),
   },

@@ -1,5 +1,5 @@
-// How one link between a ticket and an external issue is syncing: synced/pending/failed, when it last synced,
-// why it failed, the conflicts the sync settled (both values and which side won), and a retry for a failed link.
+// How one link between a ticket and an external issue is syncing: synced/pending/rate limited/failed, when it last
+// synced, when a rate-limited one tries again, why it failed, the conflicts the sync settled (both values and which side won), and a retry for a failed link.
 import { useState } from 'react';
 import { describeError, type LinearConflict, type LinearLink, retryLinearLink, syncLinearLinkNow } from '../../api.ts';
 import { formatTime, humanize } from '../../format.ts';
@@ -7,6 +7,7 @@ import { formatTime, humanize } from '../../format.ts';
 const statusLabels: Record<LinearLink['syncStatus'], string> = {
   synced: 'Synced',
   pending: 'Sync pending',
+  rate_limited: 'Rate limited',
   failed: 'Sync failed',
 };
 
@@ -121,6 +122,12 @@ export function ExternalSyncStatus({
           )}
         </span>
       </p>
+      {link.syncStatus === 'rate_limited' && (
+        <p className="hint sync-rate-limited">
+          Linear’s rate limit holds this link back: next attempt{' '}
+          {link.nextAttemptAt ? <TimeAgo iso={link.nextAttemptAt} /> : 'soon'}.
+        </p>
+      )}
       {link.lastError && (
         <p className="health-error sync-error">
           <span className="visually-hidden">Last error: </span>

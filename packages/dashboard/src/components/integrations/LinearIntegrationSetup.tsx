@@ -75,6 +75,7 @@ export function readLinearConfig(raw: Record<string, unknown> | undefined): Line
   const c = (raw ?? {}) as Partial<LinearConfig>;
   return {
     ...c,
+    additionalTeamIds: c.additionalTeamIds ?? [],
     autoCreateIssues: c.autoCreateIssues ?? false,
     autoCreateRules: c.autoCreateRules ?? [],
     statusToLinear: c.statusToLinear ?? {},
@@ -305,7 +306,14 @@ function TeamStep({
 }) {
   const id = useId();
   const [teamId, setTeamId] = useState(config.teamId ?? '');
+  // Agents may link issues of the chosen team only, unless the admin adds more (a team's issues, comments and
+  // assignees become visible on the tickets they are linked to).
+  const [extraTeamIds, setExtraTeamIds] = useState<string[]>(config.additionalTeamIds);
   const [error, setError] = useState<string | null>(null);
+
+  function toggleExtra(id: string, on: boolean) {
+    setExtraTeamIds((ids) => (on ? [...ids.filter((i) => i !== id), id] : ids.filter((i) => i !== id)));
+  }
 
   function submit(event: FormEvent) {
     event.preventDefault();
@@ -315,11 +323,15 @@ function TeamStep({
       return;
     }
     setError(null);
-    if (team.id === config.teamId) onSave({});
+    // Only teams the workspace still has, and not the chosen one (always allowed).
+    const additionalTeamIds = extraTeamIds.filter((id) => id !== team.id && teams.some((t) => t.id === id));
+    const extrasChanged = additionalTeamIds.join() !== config.additionalTeamIds.join();
+    if (team.id === config.teamId) onSave(extrasChanged ? { additionalTeamIds } : {});
     // Another team has other workflow states and labels: start its mapping from the defaults.
     else
       onSave({
         teamId: team.id,
+        additionalTeamIds,
         statusToLinear: team.defaultMapping.statusToLinear,
         linearToStatus: team.defaultMapping.linearToStatus,
         labelIds: [],
@@ -349,6 +361,30 @@ function TeamStep({
         ))}
         <FieldError id={`${id}-error`} message={error} />
       </fieldset>
+      {teams.length > 1 && (
+        <fieldset aria-describedby={`${id}-extra-hint`}>
+          <legend>Agents may also link issues of</legend>
+          <p id={`${id}-extra-hint`} className="hint">
+            Agents can link existing issues of the team above only. A linked issue’s title, state, assignee and comments
+            show on the ticket, so add a team only if its issues may be seen by everyone who handles tickets.
+          </p>
+          {teams
+            .filter((team) => team.id !== teamId)
+            .map((team) => (
+              <div key={team.id} className="field field-checkbox">
+                <input
+                  id={`${id}-extra-${team.id}`}
+                  type="checkbox"
+                  checked={extraTeamIds.includes(team.id)}
+                  onChange={(e) => toggleExtra(team.id, e.target.checked)}
+                />
+                <label htmlFor={`${id}-extra-${team.id}`}>
+                  {team.name} ({team.key})
+                </label>
+              </div>
+            ))}
+        </fieldset>
+      )}
       <StepActions saving={saving} />
     </form>
   );
