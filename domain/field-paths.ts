@@ -1,4 +1,4 @@
-import { HttpError } from '../api/http/errors.ts';
+import { RequestError } from '../common/errors.ts';
 
 /**
  * Domain errors name fields relative to the domain function's input ("assigneeId", "cursor"). A caller
@@ -9,8 +9,8 @@ export async function nestFieldPaths<T>(prefix: string, work: Promise<T>): Promi
   try {
     return await work;
   } catch (error) {
-    if (!(error instanceof HttpError) || !error.details) throw error;
+    if (!(error instanceof RequestError) || !error.details) throw error;
     const details = error.details.map((d) => ({ ...d, path: `${prefix}.${d.path}` }));
-    throw new HttpError(error.status, error.code, error.message, details);
+    throw new RequestError(error.status, error.code, error.message, details);
   }
 }

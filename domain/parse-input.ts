@@ -1,6 +1,5 @@
 import type { z } from 'zod';
-import { validationFailed } from '../api/http/errors.ts';
-import { zodDetails } from '../api/http/validate.ts';
+import { validationFailed, zodDetails } from '../common/errors.ts';
 
 /**
  * Domain functions parse their own input, because not every caller is an HTTP route (Slack actions,

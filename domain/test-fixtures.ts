@@ -4,7 +4,7 @@ import assert from 'node:assert/strict';
 import { randomUUID } from 'node:crypto';
 import { member, organization, user } from '@switchboard/database';
 import type { Role } from '../api/http/context.ts';
-import { HttpError } from '../api/http/errors.ts';
+import { RequestError } from '../common/errors.ts';
 import { testDatabase } from '../test/support/database.ts';
 import type { Scope } from './scope.ts';
 
@@ -45,10 +45,10 @@ export async function writeCounts(): Promise<Record<string, number>> {
   return counts;
 }
 
-/** For assert.rejects: the error is an HttpError with this status, and names `field` in its details if given. */
+/** For assert.rejects: the error is an RequestError with this status, and names `field` in its details if given. */
 export function httpError(status: number, field?: string) {
   return (error: unknown) => {
-    assert.ok(error instanceof HttpError, `expected an HttpError, got ${String(error)}`);
+    assert.ok(error instanceof RequestError, `expected an RequestError, got ${String(error)}`);
     assert.equal(error.status, status, error.message);
     if (field)
       assert.ok(

@@ -7,13 +7,13 @@ import { integrationConfigs, member, user } from '@switchboard/database';
 import type { Client } from '@temporalio/client';
 import { ApplicationFailure } from '@temporalio/common';
 import { type Config, loadConfig } from '../../common/config.ts';
+import { sealCredentials } from '../../common/credentials.ts';
 import {
   buildAuthorizeUrl,
   createPkcePair,
   exchangeAuthorizationCode,
   type LinearTokenSet,
 } from '../../common/linear/oauth.ts';
-import { sealCredentials } from '../../domain/integrations/credentials.ts';
 import type { LinearConfig, LinearCredentials } from '../../domain/integrations/linear-config.ts';
 import { makeOrganization, type TestOrganization } from '../../domain/test-fixtures.ts';
 import { createTicket } from '../../domain/tickets/create-ticket.ts';

@@ -3,7 +3,7 @@
 import { member, supportRequests, user } from '@switchboard/database';
 import { ApplicationFailure } from '@temporalio/common';
 import { and, eq, sql } from 'drizzle-orm';
-import { HttpError } from '../../api/http/errors.ts';
+import { RequestError } from '../../common/errors.ts';
 import type { Scope } from '../../domain/scope.ts';
 import { updateTicket } from '../../domain/tickets/update-ticket.ts';
 import type { SyncedValues, SyncPlan } from '../../workflows/linear-sync-plan.ts';
@@ -67,9 +67,9 @@ export async function updateTicketFromLinear(
       } catch (err) {
         // Someone edited the ticket between our read and write: read again; `expected` tells whether they touched
         // a field we write (stale) or only others (reapply).
-        if (err instanceof HttpError && err.status === 409 && attempt < attempts) continue;
+        if (err instanceof RequestError && err.status === 409 && attempt < attempts) continue;
         // The domain refused the values (a deleted ticket, an assignee who left): retrying cannot change that.
-        if (err instanceof HttpError && err.status < 500)
+        if (err instanceof RequestError && err.status < 500)
           throw ApplicationFailure.create({
             type: 'TicketUpdateRefused',
             message: `the ticket refused the change: ${err.message}`,

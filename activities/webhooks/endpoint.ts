@@ -3,9 +3,9 @@
 import { type Database, integrationConfigs, organizationSettings } from '@switchboard/database';
 import { and, eq } from 'drizzle-orm';
 import type { KeyRing } from '../../common/config.ts';
+import { loadIntegrationCredentials } from '../../common/credentials.ts';
 import { DEFAULT_RETRY_DELAYS_MS } from '../../common/webhooks/retry-schedule.ts';
 import type { SigningKeys } from '../../common/webhooks/standard-webhooks.ts';
-import { loadIntegrationCredentials } from '../../domain/integrations/credentials.ts';
 
 export const DEFAULT_RATE_LIMIT_PER_SECOND = 50;
 export const DEFAULT_MAX_CONCURRENCY = 10;

@@ -12,9 +12,9 @@ import {
 import { asc, eq } from 'drizzle-orm';
 import { Webhook } from 'standardwebhooks';
 import { loadConfig } from '../../common/config.ts';
+import { sealCredentials } from '../../common/credentials.ts';
 import type { DispatchedTicketEvent, TicketEventType } from '../../common/ticket-events.ts';
 import { generateSecret } from '../../common/webhooks/standard-webhooks.ts';
-import { sealCredentials } from '../../domain/integrations/credentials.ts';
 import type { RecordedRequest } from '../../test/receivers/webhook-receiver.ts';
 import { testDatabase } from '../../test/support/database.ts';
 

@@ -4,8 +4,8 @@ import { type Database, member } from '@switchboard/database';
 import { fromNodeHeaders } from 'better-auth/node';
 import { asc, eq } from 'drizzle-orm';
 import type { NextFunction, Request, RequestHandler, Response } from 'express';
+import { forbidden, unauthenticated } from '../../common/errors.ts';
 import type { AuthContext, Role } from '../http/context.ts';
-import { forbidden, unauthenticated } from '../http/errors.ts';
 import { findApiKeyIdentity } from './api-keys.ts';
 import type { Auth } from './better-auth.ts';
 

@@ -7,8 +7,8 @@ import { type Database, user } from '@switchboard/database';
 import { eq } from 'drizzle-orm';
 import type { RequestHandler } from 'express';
 import type { Config } from '../../common/config.ts';
+import { forbidden } from '../../common/errors.ts';
 import { requireAuth } from '../http/context.ts';
-import { forbidden } from '../http/errors.ts';
 
 export async function isOperator(db: Database, config: Pick<Config, 'operatorEmails'>, userId: string) {
   if (config.operatorEmails.length === 0) return false;

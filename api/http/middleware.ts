@@ -2,9 +2,8 @@
 import { randomUUID } from 'node:crypto';
 import type { ErrorRequestHandler, RequestHandler } from 'express';
 import { ZodError } from 'zod';
+import { notFound, RequestError, zodDetails } from '../../common/errors.ts';
 import type { Logger } from '../../common/logger.ts';
-import { HttpError, notFound } from './errors.ts';
-import { zodDetails } from './validate.ts';
 
 const REQUEST_ID = /^[A-Za-z0-9._:-]{1,128}$/;
 
@@ -25,7 +24,7 @@ function hasBody(headers: Record<string, string | string[] | undefined>): boolea
 export const requireJsonBody: RequestHandler = (req, _res, next) => {
   if (!hasBody(req.headers) || req.is('application/json')) return next();
   next(
-    new HttpError(
+    new RequestError(
       415,
       'unsupported_media_type',
       `request bodies must be application/json, got ${req.headers['content-type'] ?? 'no content type'}`,
@@ -37,22 +36,23 @@ export const apiNotFound: RequestHandler = (req, _res, next) => next(notFound(`r
 
 type BodyParserError = Error & { type?: string; status?: number; expose?: boolean; limit?: number };
 
-/** Maps what can go wrong to a client-facing HttpError; undefined means "our fault" (500). */
-export function toHttpError(error: unknown): HttpError | undefined {
-  if (error instanceof HttpError) return error;
-  if (error instanceof ZodError) return new HttpError(422, 'validation_failed', 'invalid request', zodDetails(error));
+/** Maps what can go wrong to a client-facing RequestError; undefined means "our fault" (500). */
+export function toHttpError(error: unknown): RequestError | undefined {
+  if (error instanceof RequestError) return error;
+  if (error instanceof ZodError)
+    return new RequestError(422, 'validation_failed', 'invalid request', zodDetails(error));
   const e = error as BodyParserError;
   switch (e?.type) {
     case 'entity.too.large':
-      return new HttpError(413, 'payload_too_large', `request body is larger than the ${e.limit} byte limit`);
+      return new RequestError(413, 'payload_too_large', `request body is larger than the ${e.limit} byte limit`);
     case 'entity.parse.failed':
-      return new HttpError(400, 'malformed_json', 'request body is not valid JSON');
+      return new RequestError(400, 'malformed_json', 'request body is not valid JSON');
     case 'encoding.unsupported':
     case 'charset.unsupported':
-      return new HttpError(415, 'unsupported_media_type', e.message);
+      return new RequestError(415, 'unsupported_media_type', e.message);
     case 'request.aborted':
     case 'request.size.invalid':
-      return new HttpError(400, 'bad_request', e.message);
+      return new RequestError(400, 'bad_request', e.message);
   }
   return undefined;
 }

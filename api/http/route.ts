@@ -4,10 +4,10 @@
 import type { RouteConfig } from '@asteasolutions/zod-to-openapi';
 import type { Request, Response, Router } from 'express';
 import type { z } from 'zod';
+import { forbidden, unauthenticated, zodDetails } from '../../common/errors.ts';
 import { errorResponse, registry } from '../openapi/registry.ts';
 import type { AuthContext, Role } from './context.ts';
-import { forbidden, unauthenticated } from './errors.ts';
-import { parsePart, zodDetails } from './validate.ts';
+import { parsePart } from './validate.ts';
 
 const roleRank: Record<Role, number> = { viewer: 0, agent: 1, admin: 2 };
 

@@ -3,10 +3,10 @@ import { apikey, auditLog } from '@switchboard/database';
 import { and, desc, eq, isNull } from 'drizzle-orm';
 import { Router } from 'express';
 import { z } from 'zod';
+import { forbidden, notFound } from '../../common/errors.ts';
 import { createApiKey } from '../auth/api-keys.ts';
 import type { AuthContext } from '../http/context.ts';
 import type { ApiDeps } from '../http/deps.ts';
-import { forbidden, notFound } from '../http/errors.ts';
 import { defineRoute } from '../http/route.ts';
 import { registry } from '../openapi/registry.ts';
 

@@ -3,7 +3,7 @@ import { randomUUID } from 'node:crypto';
 import { auditLog, integrationConfigs, linearOauthStates } from '@switchboard/database';
 import { and, eq, sql } from 'drizzle-orm';
 import { hashOAuthState } from '../../common/linear/oauth.ts';
-import { loadIntegrationCredentials } from '../../domain/integrations/credentials.ts';
+import { loadIntegrationCredentials } from '../../common/credentials.ts';
 import { workflowIds } from '../../temporal-config/index.ts';
 import { createLinearFake, type LinearFake } from '../../test/fakes/linear/server.ts';
 import { addTestMember, createTestOrganization, signIn, type TestUser } from '../../test/support/api.ts';

@@ -3,6 +3,7 @@
 // installation's settings (team, mappings, rules) are its integration config: PATCH /api/integrations/{id}.
 import { type ErrorRequestHandler, Router } from 'express';
 import { z } from 'zod';
+import { RequestError } from '../../common/errors.ts';
 import { nestFieldPaths } from '../../domain/field-paths.ts';
 import { integrationView } from '../../domain/integrations/schemas.ts';
 import type { LinearDeps } from '../../domain/linear/installation.ts';
@@ -31,7 +32,6 @@ import {
 } from '../../domain/linear/schemas.ts';
 import { scopeOf } from '../../domain/scope.ts';
 import type { ApiDeps } from '../http/deps.ts';
-import { HttpError } from '../http/errors.ts';
 import { defineRoute } from '../http/route.ts';
 import { registry } from '../openapi/registry.ts';
 
@@ -41,7 +41,7 @@ import { registry } from '../openapi/registry.ts';
  * says why and offers to connect again (the state stays unused), instead of a JSON 401.
  */
 export const linearCallbackSignIn: ErrorRequestHandler = (error, req, res, next) => {
-  if (req.method !== 'GET' || !(error instanceof HttpError) || error.status !== 401) return next(error);
+  if (req.method !== 'GET' || !(error instanceof RequestError) || error.status !== 401) return next(error);
   const back = callbackRedirect({ ok: false, reason: 'signed_out' });
   res.set('cache-control', 'no-store').redirect(302, `/login?${new URLSearchParams({ next: back })}`);
 };

@@ -3,8 +3,8 @@ import { member, organization, user } from '@switchboard/database';
 import { and, asc, eq } from 'drizzle-orm';
 import { Router } from 'express';
 import { z } from 'zod';
+import { notFound } from '../../common/errors.ts';
 import type { ApiDeps } from '../http/deps.ts';
-import { notFound } from '../http/errors.ts';
 import { defineRoute } from '../http/route.ts';
 import { registry } from '../openapi/registry.ts';
 

@@ -5,13 +5,26 @@
 import type { LinearClient } from '@linear/sdk';
 import { type Database, integrationConfigs } from '@switchboard/database';
 import { and, eq, sql } from 'drizzle-orm';
-import { credentialContext, sealCredentials } from '../../domain/integrations/credentials.ts';
-import type { LinearCredentials } from '../../domain/integrations/linear-config.ts';
 import type { KeyRing } from '../config.ts';
+import { credentialContext, sealCredentials } from '../credentials.ts';
 import { openJson } from '../crypto/envelope.ts';
 import { LinearNotConnectedError, LinearTokenRevokedError } from './errors.ts';
 import { newLinearClient } from './graphql-client.ts';
 import { type LinearEndpoints, LinearOAuthError, refreshAccessToken } from './oauth.ts';
+
+/**
+ * The sealed credentials of a Linear installation, as stored. The API validates them with
+ * linearCredentialsSchema (domain/integrations/linear-config.ts), which must produce exactly this shape.
+ */
+export type LinearCredentials = {
+  apiKey?: string | undefined;
+  accessToken?: string | undefined;
+  refreshToken?: string | undefined;
+  /** Epoch ms. */
+  expiresAt?: number | undefined;
+  scopes?: string[] | undefined;
+  webhookSecret?: string | undefined;
+};
 
 export type LinearClientDeps = { db: Database; keys: KeyRing; linear: LinearEndpoints };
 

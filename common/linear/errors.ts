@@ -11,7 +11,7 @@ import {
   RatelimitedLinearError,
 } from '@linear/sdk';
 import { ApplicationFailure } from '@temporalio/common';
-import { linearFailureTypes } from '../../activities/linear/contract.ts';
+import { linearFailureTypes } from './failure-types.ts';
 import { MAX_RATE_LIMIT_WAIT_MS, refillWaitMs } from './rate-limit.ts';
 
 /** The installation has no usable credentials (never connected, disconnected, deleted). */

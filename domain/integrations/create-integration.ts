@@ -1,11 +1,11 @@
 import { randomUUID } from 'node:crypto';
 import { type Database, integrationConfigs } from '@switchboard/database';
 import type { KeyRing } from '../../common/config.ts';
+import { type Credentials, credentialsHint, sealCredentials } from '../../common/credentials.ts';
 import { recordAudit } from '../audit.ts';
 import { parseInput } from '../parse-input.ts';
 import type { Scope } from '../scope.ts';
 import type { IntegrationType } from './config-schemas.ts';
-import { type Credentials, credentialsHint, sealCredentials } from './credentials.ts';
 import { toIntegrationView } from './read-integrations.ts';
 import {
   type CreateIntegrationInput,

@@ -1,6 +1,6 @@
 import { type Database, integrationConfigs } from '@switchboard/database';
 import { and, eq } from 'drizzle-orm';
-import { notFound } from '../../api/http/errors.ts';
+import { notFound } from '../../common/errors.ts';
 import { recordAudit } from '../audit.ts';
 import type { Scope } from '../scope.ts';
 

@@ -1,5 +1,6 @@
 // What a Linear installation stores. The config is what the setup wizard edits (team, mappings, rules, policies);
 // the credentials are sealed and only opened by the activities that call Linear.
+import type { LinearCredentials as StoredLinearCredentials } from '../../common/linear/client.ts';
 import { z } from '../zod.ts';
 
 export const ticketStatuses = ['open', 'pending', 'on_hold', 'solved', 'closed'] as const;
@@ -83,3 +84,8 @@ export const linearCredentialsSchema = z
   .strict()
   .refine((c) => Boolean(c.apiKey) !== Boolean(c.accessToken), 'give either apiKey or accessToken');
 export type LinearCredentials = z.infer<typeof linearCredentialsSchema>;
+// The Linear client reads what this schema stores: the two must not drift apart.
+const _storedShape: StoredLinearCredentials = {} as LinearCredentials;
+const _validatedShape: LinearCredentials = {} as Required<StoredLinearCredentials>;
+void _storedShape;
+void _validatedShape;

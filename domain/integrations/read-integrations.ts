@@ -1,6 +1,6 @@
 import { type Database, type Executor, externalSyncRecords, integrationConfigs } from '@switchboard/database';
 import { and, asc, count, eq, inArray, isNotNull, sql } from 'drizzle-orm';
-import { notFound } from '../../api/http/errors.ts';
+import { notFound } from '../../common/errors.ts';
 import type { Scope } from '../scope.ts';
 import { integrationHealth } from './health.ts';
 import type { IntegrationView } from './schemas.ts';

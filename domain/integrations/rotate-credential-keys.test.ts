@@ -6,10 +6,10 @@ import { promisify } from 'node:util';
 import { integrationConfigs } from '@switchboard/database';
 import { eq } from 'drizzle-orm';
 import { parseKeyRing } from '../../common/config.ts';
+import { loadIntegrationCredentials } from '../../common/credentials.ts';
 import { TEST_DATABASE_URL, testDatabase, truncateAll } from '../../test/support/database.ts';
 import { createIntegrationWithProbes } from '../../test/support/probe-integrations.ts';
 import { makeOrganization } from '../test-fixtures.ts';
-import { loadIntegrationCredentials } from './credentials.ts';
 import { rotateCredentialKeys } from './rotate-credential-keys.ts';
 
 const run = promisify(execFile);

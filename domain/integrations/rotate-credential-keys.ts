@@ -4,8 +4,8 @@
 import { auditLog, type CredentialEnvelope, type Database, integrationConfigs } from '@switchboard/database';
 import { and, eq, isNotNull, sql } from 'drizzle-orm';
 import type { KeyRing } from '../../common/config.ts';
+import { credentialContext } from '../../common/credentials.ts';
 import { EnvelopeError, rewrapEnvelope } from '../../common/crypto/envelope.ts';
-import { credentialContext } from './credentials.ts';
 
 export type RotationReport = {
   /** Records with credentials, in total. */

@@ -3,16 +3,15 @@ import { type Database, integrationConfigs } from '@switchboard/database';
 import { and, eq, sql } from 'drizzle-orm';
 import type { PgUpdateSetSource } from 'drizzle-orm/pg-core';
 import type { ZodType } from 'zod';
-import { conflict, notFound, validationFailed } from '../../api/http/errors.ts';
-import { zodDetails } from '../../api/http/validate.ts';
 import type { KeyRing } from '../../common/config.ts';
+import { type Credentials, credentialsHint, sealCredentials } from '../../common/credentials.ts';
+import { conflict, notFound, validationFailed, zodDetails } from '../../common/errors.ts';
 import type { IntegrationDefinition } from '../../common/integration-contract.ts';
 import { integrations } from '../../packages/integrations/index.ts';
 import { recordAudit } from '../audit.ts';
 import { applyMergePatch } from '../merge-patch.ts';
 import { parseInput } from '../parse-input.ts';
 import type { Scope } from '../scope.ts';
-import { type Credentials, credentialsHint, sealCredentials } from './credentials.ts';
 import { type IntegrationRow, rateLimitedLinkCounts, toIntegrationView } from './read-integrations.ts';
 import { type IntegrationView, type UpdateIntegrationInput, updateIntegrationInput } from './schemas.ts';
 

@@ -5,7 +5,7 @@
 import { LinearWebhookClient } from '@linear/sdk/webhooks';
 import { externalSyncRecords, integrationConfigs } from '@switchboard/database';
 import { and, eq } from 'drizzle-orm';
-import { HttpError, notFound } from '../../api/http/errors.ts';
+import { notFound, RequestError } from '../../common/errors.ts';
 import type { LinearWebhookChange } from '../../workflows/linear-contract.ts';
 import { allowedTeamIds, linearConfigSchema } from '../integrations/linear-config.ts';
 import { type LinearDeps, openCredentials, requireTemporal } from './installation.ts';
@@ -22,7 +22,7 @@ type Payload = {
   data?: Record<string, unknown> | null;
 };
 
-const unauthorised = (message: string) => new HttpError(401, 'invalid_signature', message);
+const unauthorised = (message: string) => new RequestError(401, 'invalid_signature', message);
 
 export async function receiveLinearWebhook(
   deps: Pick<LinearDeps, 'db' | 'keys' | 'temporal' | 'ticketsTaskQueue'>,
@@ -49,15 +49,15 @@ export async function receiveLinearWebhook(
   try {
     timestamp = (JSON.parse(rawBody.toString('utf8')) as Payload).webhookTimestamp;
   } catch {
-    throw new HttpError(400, 'bad_request', 'the body is not JSON');
+    throw new RequestError(400, 'bad_request', 'the body is not JSON');
   }
   // The SDK skips the freshness check when no timestamp is given; a replay must not get through that way.
-  if (typeof timestamp !== 'number') throw new HttpError(400, 'bad_request', 'webhookTimestamp is missing');
+  if (typeof timestamp !== 'number') throw new RequestError(400, 'bad_request', 'webhookTimestamp is missing');
   let payload: Payload;
   try {
     payload = verifier.parseData(rawBody, headers.signature, timestamp) as Payload;
   } catch {
-    throw new HttpError(400, 'stale_webhook', 'webhookTimestamp is more than a minute away from now');
+    throw new RequestError(400, 'stale_webhook', 'webhookTimestamp is more than a minute away from now');
   }
 
   const change = toChange(payload, headers.deliveryId);

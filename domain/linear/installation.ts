@@ -5,14 +5,14 @@ import type { LinearClient } from '@linear/sdk';
 import { type Database, type Executor, integrationConfigs } from '@switchboard/database';
 import type { Client } from '@temporalio/client';
 import { and, eq, sql } from 'drizzle-orm';
-import { HttpError, notFound } from '../../api/http/errors.ts';
 import type { Config, KeyRing } from '../../common/config.ts';
+import { credentialContext, credentialsHint, sealCredentials } from '../../common/credentials.ts';
 import { openJson } from '../../common/crypto/envelope.ts';
+import { notFound, RequestError } from '../../common/errors.ts';
 import type { LinearClientDeps } from '../../common/linear/client.ts';
 import { type ClassifiedLinearFailure, classifyLinearError } from '../../common/linear/errors.ts';
 import { newLinearClient } from '../../common/linear/graphql-client.ts';
 import type { Logger } from '../../common/logger.ts';
-import { credentialContext, credentialsHint, sealCredentials } from '../integrations/credentials.ts';
 import { type LinearConfig, type LinearCredentials, linearConfigSchema } from '../integrations/linear-config.ts';
 
 export type LinearDeps = {
@@ -135,17 +135,17 @@ export function clientForAccessToken(deps: Pick<LinearDeps, 'linear'>, accessTok
 }
 
 /** A Linear call failed during an API request: what the caller sees. */
-export function linearHttpError(failure: ClassifiedLinearFailure): HttpError {
+export function linearHttpError(failure: ClassifiedLinearFailure): RequestError {
   switch (failure.kind) {
     case 'auth-revoked':
     case 'not-connected':
-      return new HttpError(409, 'linear_not_connected', failure.message);
+      return new RequestError(409, 'linear_not_connected', failure.message);
     case 'forbidden':
-      return new HttpError(409, 'linear_forbidden', failure.message);
+      return new RequestError(409, 'linear_forbidden', failure.message);
     case 'rate-limited':
-      return new HttpError(429, 'linear_rate_limited', failure.message);
+      return new RequestError(429, 'linear_rate_limited', failure.message);
     default:
-      return new HttpError(502, 'linear_unavailable', failure.message);
+      return new RequestError(502, 'linear_unavailable', failure.message);
   }
 }
 
@@ -154,12 +154,12 @@ export async function callLinear<T>(work: () => Promise<T>): Promise<T> {
   try {
     return await work();
   } catch (error) {
-    if (error instanceof HttpError) throw error;
+    if (error instanceof RequestError) throw error;
     throw linearHttpError(classifyLinearError(error));
   }
 }
 
 export function requireTemporal(deps: Pick<LinearDeps, 'temporal'>): Client {
-  if (!deps.temporal) throw new HttpError(503, 'temporal_unavailable', 'Temporal is unreachable; try again shortly');
+  if (!deps.temporal) throw new RequestError(503, 'temporal_unavailable', 'Temporal is unreachable; try again shortly');
   return deps.temporal;
 }

@@ -6,7 +6,7 @@ import { AuthenticationLinearError, type LinearClient } from '@linear/sdk';
 import { externalSyncRecords, integrationConfigs } from '@switchboard/database';
 import { and, eq } from 'drizzle-orm';
 import { linearFailureTypes } from '../../activities/linear/contract.ts';
-import { validationFailed } from '../../api/http/errors.ts';
+import { validationFailed } from '../../common/errors.ts';
 import { linearClientFor } from '../../common/linear/client.ts';
 import { classifyLinearError } from '../../common/linear/errors.ts';
 import { revokeToken } from '../../common/linear/oauth.ts';

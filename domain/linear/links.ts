@@ -14,7 +14,7 @@ import { ApplicationFailure, WorkflowExecutionAlreadyStartedError } from '@tempo
 import { and, asc, desc, eq, inArray, sql } from 'drizzle-orm';
 import { linearFailureTypes } from '../../activities/linear/contract.ts';
 import type { LinkState } from '../../activities/linear/link-status.ts';
-import { conflict, HttpError, notFound, validationFailed } from '../../api/http/errors.ts';
+import { conflict, notFound, RequestError, validationFailed } from '../../common/errors.ts';
 import { ticketSearchAttributes, workflowIds, workflowTypes } from '../../temporal-config/index.ts';
 import type { LinearIssueRequest, LinearIssueResult } from '../../workflows/linear-contract.ts';
 import { recordAudit } from '../audit.ts';
@@ -230,7 +230,7 @@ export async function createLink(
   try {
     link = await getLink(deps, scope, ticketId, waited.result.linkId);
   } catch (error) {
-    if (error instanceof HttpError && error.status === 404)
+    if (error instanceof RequestError && error.status === 404)
       throw conflict(
         `this request already linked ${waited.result.identifier}, which has been unlinked since; link it again with a new request`,
       );
@@ -298,10 +298,10 @@ async function waitForResult(client: Client, handle: WorkflowHandle, waitMs: num
   }
 }
 
-function linkFailure(failure: { type: string | null; message: string }, action: 'create' | 'link'): HttpError {
+function linkFailure(failure: { type: string | null; message: string }, action: 'create' | 'link'): RequestError {
   switch (failure.type) {
     case linearFailureTypes.issueNotFound:
-      return new HttpError(404, 'not_found', `Linear issue not found: ${failure.message}`);
+      return new RequestError(404, 'not_found', `Linear issue not found: ${failure.message}`);
     case linearFailureTypes.invalidInput:
       return validationFailed(failure.message, [
         { path: action === 'link' ? 'issue' : 'integrationId', message: failure.message },
@@ -318,7 +318,7 @@ function linkFailure(failure: { type: string | null; message: string }, action: 
     case 'TicketNotFound':
       return notFound('ticket');
     default:
-      return new HttpError(502, 'linear_unavailable', `the Linear request failed: ${failure.message}`);
+      return new RequestError(502, 'linear_unavailable', `the Linear request failed: ${failure.message}`);
   }
 }
 

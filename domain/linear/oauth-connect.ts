@@ -5,8 +5,8 @@
 import { createHash } from 'node:crypto';
 import { linearOauthStates } from '@switchboard/database';
 import { and, eq, lt, sql } from 'drizzle-orm';
-import { conflict, HttpError } from '../../api/http/errors.ts';
 import { openJson, sealJson } from '../../common/crypto/envelope.ts';
+import { conflict, RequestError } from '../../common/errors.ts';
 import {
   buildAuthorizeUrl,
   createPkcePair,
@@ -56,7 +56,7 @@ function requireOAuthApp(deps: Pick<LinearDeps, 'linear'>): void {
  */
 function sessionHashOf(sessionId: string | undefined, step: 'start' | 'complete'): string {
   if (!sessionId)
-    throw new HttpError(
+    throw new RequestError(
       403,
       'session_required',
       step === 'start'
@@ -133,7 +133,7 @@ export async function completeLinearAuthorization(
     // for the session that started the flow.
     const [elsewhere] = await deps.db.select({ at: linearOauthStates.createdAt }).from(linearOauthStates).where(mine);
     if (elsewhere)
-      throw new HttpError(
+      throw new RequestError(
         403,
         'session_mismatch',
         'this Linear connection was started in another browser session: finish it there, or start connecting again here',

@@ -1,6 +1,6 @@
 import { type Executor, member } from '@switchboard/database';
 import { and, eq } from 'drizzle-orm';
-import { validationFailed } from '../../api/http/errors.ts';
+import { validationFailed } from '../../common/errors.ts';
 
 /** A ticket can only be assigned to someone in its organisation. */
 export async function assertAssignable(db: Executor, organizationId: string, assigneeId: string): Promise<void> {

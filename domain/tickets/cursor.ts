@@ -2,7 +2,7 @@
 // id is the outbox sequence, which is already the order they happened in). The cursor is opaque to clients:
 // base64url of the last row's key. created_at travels as PostgreSQL's own microsecond text rather than a JS Date,
 // which would round to milliseconds and skip or repeat rows created within the same millisecond.
-import { badRequest } from '../../api/http/errors.ts';
+import { badRequest } from '../../common/errors.ts';
 
 export type TicketCursor = { createdAt: string; id: string };
 

@@ -2,7 +2,7 @@
 // API (TicketView) and the event catalogue (TicketSnapshot) use.
 import { customers, type Executor, supportRequests } from '@switchboard/database';
 import { and, eq } from 'drizzle-orm';
-import { notFound } from '../../api/http/errors.ts';
+import { notFound } from '../../common/errors.ts';
 import type { TicketSnapshot } from '../../common/ticket-events.ts';
 import type { TicketView } from './schemas.ts';
 

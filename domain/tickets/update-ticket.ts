@@ -1,7 +1,7 @@
 import { type Database, supportRequests } from '@switchboard/database';
 import { and, eq, sql } from 'drizzle-orm';
 import type { PgUpdateSetSource } from 'drizzle-orm/pg-core';
-import { conflict } from '../../api/http/errors.ts';
+import { conflict } from '../../common/errors.ts';
 import { recordAudit } from '../audit.ts';
 import { parseInput } from '../parse-input.ts';
 import type { Scope } from '../scope.ts';

@@ -1,7 +1,7 @@
 // The delivery log: what was sent to an endpoint, newest first, and each delivery's attempts and exact body.
 import { type Executor, webhookAttempts, webhookDeliveries, webhookMessages } from '@switchboard/database';
 import { and, asc, desc, eq, type SQL, sql } from 'drizzle-orm';
-import { notFound } from '../../api/http/errors.ts';
+import { notFound } from '../../common/errors.ts';
 import { parseInput } from '../parse-input.ts';
 import type { Scope } from '../scope.ts';
 import { decodeCursor, encodeCursor } from '../tickets/cursor.ts';

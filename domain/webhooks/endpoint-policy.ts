@@ -3,8 +3,8 @@
 // the admin the error at the moment they can fix it.
 
 import { checkEndpointUrl, parseAllowList } from '../../activities/http/ssrf-guard.ts';
-import { type ErrorDetail, validationFailed } from '../../api/http/errors.ts';
 import type { Config } from '../../common/config.ts';
+import { type ErrorDetail, validationFailed } from '../../common/errors.ts';
 import { reservedHeaderReason } from '../../common/webhooks/request-headers.ts';
 
 export type EndpointPolicy = Pick<Config['webhooks'], 'allowHttp' | 'allowCidrs'>;

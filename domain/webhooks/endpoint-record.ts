@@ -3,11 +3,11 @@
 // is a 404), opened and sealed with its credentials, and turned into the WebhookEndpoint view.
 import { type Executor, integrationConfigs } from '@switchboard/database';
 import { and, eq } from 'drizzle-orm';
-import { notFound } from '../../api/http/errors.ts';
 import type { KeyRing } from '../../common/config.ts';
+import { credentialContext, sealCredentials } from '../../common/credentials.ts';
 import { openJson } from '../../common/crypto/envelope.ts';
+import { notFound } from '../../common/errors.ts';
 import { maskSecret } from '../../common/webhooks/standard-webhooks.ts';
-import { credentialContext, sealCredentials } from '../integrations/credentials.ts';
 
 export { endpointName } from './url-visibility.ts';
 

@@ -1,7 +1,7 @@
 // The generic integrations API (POST /api/integrations) can add a webhook too. It goes through createEndpoint, so
 // every endpoint has a generated secret and passes the same URL policy, whichever API made it.
 import type { Database } from '@switchboard/database';
-import { HttpError, validationFailed } from '../../api/http/errors.ts';
+import { RequestError, validationFailed } from '../../common/errors.ts';
 import type { CreateIntegrationInput } from '../integrations/schemas.ts';
 import type { Scope } from '../scope.ts';
 import { createEndpoint, type EndpointSettings } from './create-endpoint.ts';
@@ -33,8 +33,8 @@ export async function createWebhookThroughIntegrations(
     });
     return created.endpoint.id;
   } catch (error) {
-    if (!(error instanceof HttpError) || !error.details) throw error;
+    if (!(error instanceof RequestError) || !error.details) throw error;
     const details = error.details.map((d) => ({ ...d, path: `body.config.${d.path}` }));
-    throw new HttpError(error.status, error.code, error.message, details);
+    throw new RequestError(error.status, error.code, error.message, details);
   }
 }

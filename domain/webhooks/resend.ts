@@ -5,7 +5,7 @@ import { type Database, webhookAttempts, webhookDeliveries, webhookMessages } fr
 import { and, eq, gte, sql } from 'drizzle-orm';
 import { webhookBody } from '../../activities/webhooks/enqueue.ts';
 import { newMessageId } from '../../activities/webhooks/message-id.ts';
-import { conflict } from '../../api/http/errors.ts';
+import { conflict } from '../../common/errors.ts';
 import { recordAudit } from '../audit.ts';
 import { parseInput } from '../parse-input.ts';
 import type { Scope } from '../scope.ts';

@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { loadConfig } from '../../common/config.ts';
+import { loadIntegrationCredentials } from '../../common/credentials.ts';
 import { testDatabase } from '../../test/support/database.ts';
-import { loadIntegrationCredentials } from '../integrations/credentials.ts';
 import { makeOrganization } from '../test-fixtures.ts';
 import { createEndpoint } from './create-endpoint.ts';
 import { rotateEndpointSecret } from './rotate-secret.ts';

@@ -24,7 +24,7 @@ import {
   memberKnownToLinear,
 } from '../../activities/linear/test-support.ts';
 import { temporalDataConverter } from '../../common/temporal-client.ts';
-import { sealCredentials } from '../../domain/integrations/credentials.ts';
+import { sealCredentials } from '../../common/credentials.ts';
 import type { LinearConfig } from '../../domain/integrations/linear-config.ts';
 import { getIntegration } from '../../domain/integrations/read-integrations.ts';
 import { listLinks } from '../../domain/linear/links.ts';

@@ -2,8 +2,8 @@
 // the generic create (which must go through createEndpoint, so every endpoint has a generated signing secret).
 import { createWebhookActivities, type WebhookActivitiesOptions } from '../../../activities/webhooks/index.ts';
 import { webhooksRelaySubscriber } from '../../../activities/webhooks/relay-subscriber.ts';
-import { conflict } from '../../../api/http/errors.ts';
 import { webhooksRouter } from '../../../api/routes/webhooks.ts';
+import { conflict } from '../../../common/errors.ts';
 import type { IntegrationServer } from '../../../common/integration-contract.ts';
 import { createWebhookThroughIntegrations } from '../../../domain/webhooks/from-integration-input.ts';
 import { webhooksTaskQueueFor } from '../../../workflows/webhook-endpoint-contract.ts';

@@ -2,9 +2,9 @@
 // the code that calls the third party, and shown to people only as a masked hint.
 import { type CredentialEnvelope, type Database, integrationConfigs } from '@switchboard/database';
 import { and, eq } from 'drizzle-orm';
-import { notFound } from '../../api/http/errors.ts';
-import type { KeyRing } from '../../common/config.ts';
-import { openJson, sealJson } from '../../common/crypto/envelope.ts';
+import type { KeyRing } from './config.ts';
+import { openJson, sealJson } from './crypto/envelope.ts';
+import { notFound } from './errors.ts';
 
 export type Credentials = Record<string, unknown>;
 
