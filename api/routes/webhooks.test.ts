@@ -4,8 +4,8 @@ import { integrationConfigs, webhookAttempts, webhookDeliveries, webhookMessages
 import { eq } from 'drizzle-orm';
 import { Webhook } from 'standardwebhooks';
 import { newMessageId } from '../../activities/webhooks/message-id.ts';
-import { isValidSecret, maskSecret, secretsInEffect, sign } from '../../common/webhooks/standard-webhooks.ts';
 import { loadIntegrationCredentials } from '../../common/credentials.ts';
+import { isValidSecret, maskSecret, secretsInEffect, sign } from '../../common/webhooks/standard-webhooks.ts';
 import { recordIntegrationOutcome } from '../../domain/integrations/record-outcome.ts';
 import { writeCounts } from '../../domain/test-fixtures.ts';
 import { searchAttributes } from '../../temporal-config/index.ts';

@@ -23,8 +23,8 @@ import {
   makeTicket,
   memberKnownToLinear,
 } from '../../activities/linear/test-support.ts';
-import { temporalDataConverter } from '../../common/temporal-client.ts';
 import { sealCredentials } from '../../common/credentials.ts';
+import { temporalDataConverter } from '../../common/temporal-client.ts';
 import type { LinearConfig } from '../../domain/integrations/linear-config.ts';
 import { getIntegration } from '../../domain/integrations/read-integrations.ts';
 import { listLinks } from '../../domain/linear/links.ts';
