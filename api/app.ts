@@ -15,7 +15,9 @@ import { apiNotFound, errorHandler, requestId, requestLogger, requireJsonBody } 
 import { apiKeysRouter } from './routes/api-keys.ts';
 import { codecRouter } from './routes/codec.ts';
 import { integrationsRouter } from './routes/integrations.ts';
+import { invitationAcceptanceRouter, invitationsRouter } from './routes/invitations.ts';
 import { meRouter } from './routes/me.ts';
+import { membersRouter } from './routes/members.ts';
 import { platformRouter } from './routes/platform.ts';
 import { ticketsRouter } from './routes/tickets.ts';
 
@@ -52,6 +54,8 @@ export async function createApp(deps: ApiDeps): Promise<App> {
   app.use(authRoutes({ auth, config, db }));
   // Signed by their senders over the raw body (Linear's webhooks, …): before the JSON parser and authentication.
   for (const { server } of loaded) if (server.routes?.public) app.use(server.routes.public(deps));
+  // The invitee has no session yet: the invitation token is the credential.
+  app.use(invitationAcceptanceRouter(deps, auth));
 
   app.use(
     '/api',
@@ -62,6 +66,8 @@ export async function createApp(deps: ApiDeps): Promise<App> {
   );
   for (const { server } of loaded) for (const h of server.routes?.errorHandlers ?? []) app.use(h.path, h.handler);
   app.use(meRouter(deps));
+  app.use(membersRouter(deps));
+  app.use(invitationsRouter(deps));
   app.use(apiKeysRouter(deps));
   app.use(ticketsRouter(deps));
   app.use(integrationsRouter(deps, loaded));

@@ -124,33 +124,38 @@ describe('authentication', () => {
     });
   });
 
-  describe('organisation roles through better-auth', () => {
-    it('lets an admin change a member’s role, and nobody below admin change their own', async () => {
+  describe('membership through better-auth', () => {
+    it('closes better-auth’s endpoints that invite, accept, change roles or remove members (404, nothing written)', async () => {
       const admin = await createTestOrganization();
       const agent = await addTestMember(admin.organizationId, { role: 'agent' });
-      const roleOf = async (userId: string) =>
-        (await api.deps.db.select({ role: member.role }).from(member).where(eq(member.userId, userId)))[0]!.role;
       const [agentMembership] = await api.deps.db
         .select({ id: member.id })
         .from(member)
         .where(eq(member.userId, agent.userId));
-
-      const escalate = await agent.fetch('POST', '/api/auth/organization/update-member-role', {
-        memberId: agentMembership!.id,
-        role: 'admin',
-        organizationId: admin.organizationId,
-      });
-      assert.equal(escalate.status, 403);
-      assert.equal(await roleOf(agent.userId), 'agent');
-
-      const demote = await admin.fetch('POST', '/api/auth/organization/update-member-role', {
-        memberId: agentMembership!.id,
-        role: 'viewer',
-        organizationId: admin.organizationId,
-      });
-      assert.equal(demote.status, 200);
-      assert.equal(await roleOf(agent.userId), 'viewer');
-      assert.equal((await agent.fetch('GET', '/api/me')).body.role, 'viewer');
+      const attempts: [string, Record<string, unknown>][] = [
+        ['invite-member', { email: 'mallory@example.test', role: 'admin', organizationId: admin.organizationId }],
+        ['update-member-role', { memberId: agentMembership!.id, role: 'admin', organizationId: admin.organizationId }],
+        ['remove-member', { memberIdOrEmail: agent.email, organizationId: admin.organizationId }],
+        ['accept-invitation', { invitationId: 'anything' }],
+        ['cancel-invitation', { invitationId: 'anything' }],
+        ['leave', { organizationId: admin.organizationId }],
+      ];
+      for (const [path, body] of attempts) {
+        const response = await admin.fetch('POST', `/api/auth/organization/${path}`, body);
+        assert.equal(response.status, 404, path);
+      }
+      assert.equal((await admin.fetch('GET', '/api/auth/organization/list-invitations')).status, 404);
+      const roles = await api.deps.db
+        .select({ userId: member.userId, role: member.role })
+        .from(member)
+        .where(eq(member.organizationId, admin.organizationId));
+      assert.deepEqual(
+        roles.map((r) => [r.userId, r.role]).sort(),
+        [
+          [admin.userId, 'admin'],
+          [agent.userId, 'agent'],
+        ].sort(),
+      );
     });
   });
 

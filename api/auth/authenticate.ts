@@ -82,14 +82,22 @@ const SAFE_METHODS = new Set(['GET', 'HEAD', 'OPTIONS']);
  * JSON-only body rule are the other two layers.
  */
 export function requireTrustedOrigin(origins: string[]): RequestHandler {
-  const trusted = new Set(origins);
   return (req, _res, next) => {
     if (SAFE_METHODS.has(req.method) || req.auth?.actor.type !== 'user') return next();
-    const origin = req.headers.origin ?? originOf(req.headers.referer);
-    if (!origin || !trusted.has(origin))
-      return next(forbidden(`cookie-authenticated writes must come from ${[...trusted].join(' or ')}`));
-    next();
+    try {
+      assertTrustedOrigin(req, origins);
+      next();
+    } catch (error) {
+      next(error);
+    }
   };
+}
+
+/** The same rule for a route that reads the session cookie itself (outside the /api authentication). */
+export function assertTrustedOrigin(req: Request, origins: string[]): void {
+  const origin = req.headers.origin ?? originOf(req.headers.referer);
+  if (!origin || !origins.includes(origin))
+    throw forbidden(`cookie-authenticated writes must come from ${origins.join(' or ')}`);
 }
 
 function originOf(url: string | undefined): string | undefined {

@@ -1,6 +1,8 @@
 // better-auth: email + password sessions (cookie) and organisations with our three roles.
-// Accounts are provisioned (seed script, admins), never self-service: sign-up and organisation
-// creation are closed over HTTP and only reachable through the server-side API.
+// Accounts are provisioned (seed script) or created by accepting an invitation (api/routes/invitations.ts), never
+// self-service: sign-up and organisation creation are closed over HTTP and only reachable through the server-side
+// API. Members and invitations are managed through Switchboard's own routes only, so better-auth's endpoints that
+// write them are closed too (see MEMBERSHIP_PATHS_CLOSED).
 import {
   account,
   type Database,
@@ -30,6 +32,28 @@ const roles = {
 
 export const SESSION_COOKIE_PREFIX = 'switchboard';
 
+/** Password rules of every account, whoever creates it (better-auth's sign-in, invitation acceptance). */
+export const PASSWORD_LENGTH = { min: 10, max: 128 } as const;
+
+/**
+ * better-auth's organization endpoints that invite, accept, change roles or remove members. Switchboard's routes
+ * (/api/invitations, /api/members) do these with its own rules: a token shown once instead of the invitation id,
+ * an account created only through a valid invitation, the last admin kept, an audit row in the same transaction.
+ * Left open, these would be a second path around all four, so they answer 404 like sign-up.
+ */
+export const MEMBERSHIP_PATHS_CLOSED = [
+  '/organization/invite-member',
+  '/organization/accept-invitation',
+  '/organization/reject-invitation',
+  '/organization/cancel-invitation',
+  '/organization/get-invitation',
+  '/organization/list-invitations',
+  '/organization/list-user-invitations',
+  '/organization/update-member-role',
+  '/organization/remove-member',
+  '/organization/leave',
+];
+
 /**
  * The client's address, set by our Express layer (api/auth/auth-routes.ts) from the socket or the trusted proxy
  * hops, replacing whatever a client sent under this name. better-auth reads the address from this header only.
@@ -53,8 +77,12 @@ export function createAuth({ db, config, logger }: { db: Database; config: Confi
       provider: 'pg',
       schema: { user, session, account, verification, organization: organizationTable, member, invitation },
     }),
-    emailAndPassword: { enabled: true, minPasswordLength: 10 },
-    disabledPaths: ['/sign-up/email'],
+    emailAndPassword: {
+      enabled: true,
+      minPasswordLength: PASSWORD_LENGTH.min,
+      maxPasswordLength: PASSWORD_LENGTH.max,
+    },
+    disabledPaths: ['/sign-up/email', ...MEMBERSHIP_PATHS_CLOSED],
     plugins: [
       organization({
         ac: accessControl,

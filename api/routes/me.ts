@@ -1,6 +1,6 @@
-// Who am I, and who else is in my organisation (for assignee pickers).
+// Who am I: the caller, their active organisation and role there (the members are in members.ts).
 import { member, organization, user } from '@switchboard/database';
-import { and, asc, eq } from 'drizzle-orm';
+import { and, eq } from 'drizzle-orm';
 import { Router } from 'express';
 import { z } from 'zod';
 import { notFound } from '../../common/errors.ts';
@@ -17,11 +17,6 @@ const me = registry.register(
     organization: z.object({ id: z.string(), name: z.string(), slug: z.string() }),
     role,
   }),
-);
-
-const memberList = registry.register(
-  'MemberList',
-  z.object({ data: z.array(z.object({ userId: z.string(), name: z.string(), email: z.string(), role })) }),
 );
 
 export function meRouter({ db }: ApiDeps): Router {
@@ -46,24 +41,6 @@ export function meRouter({ db }: ApiDeps): Router {
         .where(and(eq(member.userId, auth.userId), eq(member.organizationId, auth.organizationId)));
       if (!row) throw notFound('membership');
       return { status: 200, body: { ...row, role: auth.role } };
-    },
-  });
-
-  defineRoute(router, {
-    method: 'get',
-    path: '/api/members',
-    summary: "Members of the caller's organisation",
-    tags: ['Account'],
-    minRole: 'viewer',
-    responses: { 200: { description: 'Members, by name', schema: memberList } },
-    handler: async ({ auth }) => {
-      const rows = await db
-        .select({ userId: user.id, name: user.name, email: user.email, role: member.role })
-        .from(member)
-        .innerJoin(user, eq(user.id, member.userId))
-        .where(eq(member.organizationId, auth.organizationId))
-        .orderBy(asc(user.name), asc(user.id));
-      return { status: 200, body: { data: rows } };
     },
   });
 

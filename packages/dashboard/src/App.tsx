@@ -1,9 +1,11 @@
-// The dashboard's pages and who may see them: everything but the login page needs a session.
+// The dashboard's pages and who may see them: everything but the login and join pages needs a session.
 import { BrowserRouter, Navigate, Route, Routes } from 'react-router';
 import { Layout } from './components/Layout.tsx';
 import { RequireSession } from './components/RequireSession.tsx';
 import { IntegrationsPage } from './pages/IntegrationsPage.tsx';
+import { JoinPage } from './pages/JoinPage.tsx';
 import { LoginPage } from './pages/LoginPage.tsx';
+import { MembersPage } from './pages/MembersPage.tsx';
 import { NewTicketPage } from './pages/NewTicketPage.tsx';
 import { NotFoundPage } from './pages/NotFoundPage.tsx';
 import { TicketDetailPage } from './pages/TicketDetailPage.tsx';
@@ -17,6 +19,8 @@ export function App() {
       <BrowserRouter>
         <Routes>
           <Route path="/login" element={<LoginPage />} />
+          {/* An invitation link: the invitee may have no account yet. */}
+          <Route path="/join" element={<JoinPage />} />
           <Route
             element={
               <RequireSession>
@@ -30,6 +34,7 @@ export function App() {
             <Route path="tickets/:ticketId" element={<TicketDetailPage />} />
             <Route path="settings/integrations" element={<IntegrationsPage />} />
             <Route path="settings/integrations/webhooks" element={<WebhooksPage />} />
+            <Route path="settings/members" element={<MembersPage />} />
             <Route path="*" element={<NotFoundPage />} />
           </Route>
         </Routes>

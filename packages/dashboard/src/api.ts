@@ -16,7 +16,30 @@ export type Me = {
   role: Role;
 };
 
-export type Member = { userId: string; name: string; email: string; role: Role };
+export type Member = { userId: string; name: string; email: string; role: Role; joinedAt: string };
+
+/** An unanswered invitation; `expired` ones no longer work and can only be revoked. */
+export type Invitation = {
+  id: string;
+  email: string;
+  role: Role;
+  status: 'pending' | 'expired';
+  expiresAt: string;
+  createdAt: string;
+  invitedBy: { userId: string; name: string } | null;
+};
+
+/** The answer to creating an invitation: the only time its token and link exist outside the invitee's hands. */
+export type CreatedInvitation = Invitation & { token: string; url: string };
+
+export type InvitationPreview = {
+  organization: { name: string };
+  email: string;
+  role: Role;
+  expiresAt: string;
+  invitedBy: string | null;
+  accountExists: boolean;
+};
 
 export type Ticket = {
   id: string;
@@ -178,6 +201,43 @@ export function getMe(): Promise<Me> {
 
 export function listMembers(): Promise<{ data: Member[] }> {
   return request('GET', '/api/members');
+}
+
+// Members and invitations (admins manage them; the invitee uses the token from the link's fragment)
+
+const memberPath = (userId: string) => `/api/members/${encodeURIComponent(userId)}`;
+
+export function changeMemberRole(userId: string, role: Role): Promise<Member> {
+  return request('PATCH', memberPath(userId), { role });
+}
+
+export function removeMember(userId: string): Promise<void> {
+  return request('DELETE', memberPath(userId));
+}
+
+export function listInvitations(): Promise<{ data: Invitation[] }> {
+  return request('GET', '/api/invitations');
+}
+
+export function createInvitation(email: string, role: Role): Promise<CreatedInvitation> {
+  return request('POST', '/api/invitations', { email, role });
+}
+
+export function revokeInvitation(id: string): Promise<void> {
+  return request('DELETE', `/api/invitations/${encodeURIComponent(id)}`);
+}
+
+/** The token goes in the body: it never appears in a URL the server or a proxy would log. */
+export function previewInvitation(token: string): Promise<InvitationPreview> {
+  return request('POST', '/api/invitations/preview', { token });
+}
+
+/** With name and password: creates the account. Without: joins as the signed-in account. */
+export function acceptInvitation(
+  token: string,
+  newAccount?: { name: string; password: string },
+): Promise<{ organizationId: string; role: Role; newAccount: boolean }> {
+  return request('POST', '/api/invitations/accept', { token, ...newAccount });
 }
 
 // Tickets

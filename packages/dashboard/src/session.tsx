@@ -73,3 +73,7 @@ export function canEditTickets(me: Me): boolean {
 export function canManageIntegrations(me: Me): boolean {
   return me.role === 'admin';
 }
+
+export function canManageMembers(me: Me): boolean {
+  return me.role === 'admin';
+}

@@ -90,6 +90,11 @@ export const member = pgTable(
   (t) => [uniqueIndex('member_org_user_uq').on(t.organizationId, t.userId), index('member_user_idx').on(t.userId)],
 );
 
+/**
+ * better-auth's invitation table. Switchboard creates and accepts invitations itself (api/routes/invitations.ts,
+ * see specification/members.md): `id` is a public handle for listing and revoking, while the link carries a
+ * separate 256-bit token of which only the SHA-256 is stored here, so the table never holds a usable invitation.
+ */
 export const invitation = pgTable(
   'invitation',
   {
@@ -105,6 +110,8 @@ export const invitation = pgTable(
       .notNull()
       .references(() => user.id, { onDelete: 'cascade' }),
     createdAt: createdAt(),
+    /** SHA-256 (hex) of the invitation token; null only for rows from before Switchboard issued tokens. */
+    tokenHash: text('token_hash').unique(),
   },
   (t) => [index('invitation_org_idx').on(t.organizationId), index('invitation_email_idx').on(t.email)],
 );

@@ -43,6 +43,9 @@ export function Layout() {
             <li>
               <NavLink to="/settings/integrations">Integrations</NavLink>
             </li>
+            <li>
+              <NavLink to="/settings/members">Members</NavLink>
+            </li>
           </ul>
         </nav>
         <section className="account" aria-label="Signed-in user">
