@@ -1,9 +1,10 @@
 // The catalogue of ticket events: what the outbox carries, what the timeline shows, what integrations subscribe to.
 // Later issues add their own types here (integration events), each with a zod schema for its payload.
 import { z } from 'zod';
+import { commentSources, ticketChannels, ticketPriorities, ticketStatuses } from './enums.ts';
 
-const ticketStatus = z.enum(['open', 'pending', 'on_hold', 'solved', 'closed']);
-const ticketPriority = z.enum(['low', 'normal', 'high', 'urgent']);
+const ticketStatus = z.enum(ticketStatuses);
+const ticketPriority = z.enum(ticketPriorities);
 
 /** The ticket as integrations see it in an event: enough to act without reading the database. */
 export const ticketSnapshot = z.object({
@@ -15,7 +16,7 @@ export const ticketSnapshot = z.object({
   assigneeId: z.string().nullable(),
   requesterId: z.string().uuid().nullable(),
   tags: z.array(z.string()),
-  channel: z.enum(['web', 'email', 'slack', 'api']),
+  channel: z.enum(ticketChannels),
   firstResponseDueAt: z.string().datetime({ offset: true }).nullable(),
   resolutionDueAt: z.string().datetime({ offset: true }).nullable(),
   version: z.number().int(),
@@ -40,7 +41,7 @@ export const ticketEventPayloads = {
       id: z.string().uuid(),
       /** The visibility: false for an internal note, which the requester never sees. */
       isPublic: z.boolean(),
-      source: z.enum(['web', 'email', 'slack', 'linear', 'api']),
+      source: z.enum(commentSources),
       /** The comment's text as written. */
       body: z.string(),
       /** Who wrote it, as the API shows it: a member (user), the requester (customer) or someone relayed (external). */

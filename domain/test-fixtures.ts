@@ -3,7 +3,7 @@
 import assert from 'node:assert/strict';
 import { randomUUID } from 'node:crypto';
 import { member, organization, user } from '@switchboard/database';
-import type { Role } from '../api/http/context.ts';
+import type { Role } from '../common/enums.ts';
 import { RequestError } from '../common/errors.ts';
 import { testDatabase } from '../test/support/database.ts';
 import type { Scope } from './scope.ts';

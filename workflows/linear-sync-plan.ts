@@ -2,10 +2,10 @@
 // held after the last sync, decide per field what to write where, and which changes collide. Deterministic and
 // free of I/O, so the sync workflow can call it and tests can state its rules directly.
 // (Types first: the activities and the workflow share them. The functions follow below.)
+import { type TicketPriority, type TicketStatus, ticketStatuses } from '../common/enums.ts';
 import type { DispatchedTicketEvent } from '../common/ticket-events.ts';
 
-export type TicketStatus = 'open' | 'pending' | 'on_hold' | 'solved' | 'closed';
-export type TicketPriority = 'low' | 'normal' | 'high' | 'urgent';
+export type { TicketPriority, TicketStatus };
 export type LinearStateType = 'triage' | 'backlog' | 'unstarted' | 'started' | 'completed' | 'canceled' | string;
 export type SyncedField = 'status' | 'priority' | 'assignee';
 
@@ -76,7 +76,7 @@ export type SyncPlan = {
 // ---------------------------------------------------------------------------------------------------------------
 // Mapping between the two sides' vocabularies.
 
-const ticketStatusOrder: readonly TicketStatus[] = ['open', 'pending', 'on_hold', 'solved', 'closed'];
+const ticketStatusOrder: readonly TicketStatus[] = ticketStatuses;
 
 /** The team's first state of a type (by Linear's position, as its UI orders them). */
 function firstStateOfType(states: readonly LinearState[], type: LinearStateType): LinearState | undefined {

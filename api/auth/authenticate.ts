@@ -4,12 +4,13 @@ import { type Database, member } from '@switchboard/database';
 import { fromNodeHeaders } from 'better-auth/node';
 import { asc, eq } from 'drizzle-orm';
 import type { NextFunction, Request, RequestHandler, Response } from 'express';
+import { memberRoles, type Role } from '../../common/enums.ts';
 import { forbidden, unauthenticated } from '../../common/errors.ts';
-import type { AuthContext, Role } from '../http/context.ts';
+import type { AuthContext } from '../http/context.ts';
 import { findApiKeyIdentity } from './api-keys.ts';
 import type { Auth } from './better-auth.ts';
 
-const roles: readonly string[] = ['admin', 'agent', 'viewer'] satisfies Role[];
+const roles: readonly string[] = memberRoles;
 
 function asRole(value: string): Role {
   if (!roles.includes(value)) throw forbidden(`membership role "${value}" is not one Switchboard knows`);

@@ -1,6 +1,8 @@
 import type { Actor } from '../../common/ticket-events.ts';
 
-export type Role = 'admin' | 'agent' | 'viewer';
+export type { Role } from '../../common/enums.ts';
+
+import type { Role } from '../../common/enums.ts';
 
 /** Who is calling, for which organisation, with which role. Set by the auth middleware on every /api request. */
 export type AuthContext = {

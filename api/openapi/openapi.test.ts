@@ -3,7 +3,7 @@ import { readFile } from 'node:fs/promises';
 import { startTestApi, type TestApi } from '../../test/support/api.ts';
 import { toExpressPath } from '../http/route.ts';
 import { buildOpenApiDocument } from './document.ts';
-import { generateOpenApiYaml } from './generate.ts';
+import { generateDashboardApiTypes, generateOpenApiYaml } from './generate.ts';
 
 type Layer = {
   name: string;
@@ -56,6 +56,15 @@ describe('the OpenAPI document', () => {
     assert.ok(
       committed === (await generateOpenApiYaml()),
       'specification/openapi.yaml is stale: run `npm run openapi`',
+    );
+  });
+
+  it("is where the dashboard's API types come from (packages/dashboard/src/openapi-types.ts, regenerated with it)", async () => {
+    const committed = await readFile(new URL('../../packages/dashboard/src/openapi-types.ts', import.meta.url), 'utf8');
+    const document = await readFile(new URL('../../specification/openapi.yaml', import.meta.url), 'utf8');
+    assert.ok(
+      committed === (await generateDashboardApiTypes(document)),
+      'packages/dashboard/src/openapi-types.ts is stale: run `npm run openapi`',
     );
   });
 });

@@ -3,12 +3,13 @@ import { member, organization, user } from '@switchboard/database';
 import { and, eq } from 'drizzle-orm';
 import { Router } from 'express';
 import { z } from 'zod';
+import { memberRoles } from '../../common/enums.ts';
 import { notFound } from '../../common/errors.ts';
 import type { ApiDeps } from '../http/deps.ts';
 import { defineRoute } from '../http/route.ts';
 import { registry } from '../openapi/registry.ts';
 
-const role = z.enum(['admin', 'agent', 'viewer']);
+const role = z.enum(memberRoles);
 
 const me = registry.register(
   'Me',

@@ -80,7 +80,17 @@ export function benchStack(name: string, ports: { api: number; temporal: number;
     },
 
     startApi: () => startProcess('api', 'api/server.ts', env, (line) => line.includes('API listening')),
-    startWorker: () => startProcess('worker', 'worker/main.ts', env, (line) => line.includes('worker started')),
+    startWorker: () =>
+      startProcess(
+        'worker',
+        'worker/main.ts',
+        // The worker's V8 flags as the scripts and compose give them (WORKER_NODE_OPTIONS), or the experiment's.
+        {
+          ...env,
+          ...(process.env.BENCH_WORKER_NODE_OPTIONS ? { NODE_OPTIONS: process.env.BENCH_WORKER_NODE_OPTIONS } : {}),
+        },
+        (line) => line.includes('worker started'),
+      ),
 
     /** Signs in as the seeded admin and creates an API key for the benchmark. */
     async apiKey(): Promise<string> {

@@ -1,10 +1,10 @@
 // What a Linear installation stores. The config is what the setup wizard edits (team, mappings, rules, policies);
 // the credentials are sealed and only opened by the activities that call Linear.
+
+import { ticketPriorities, ticketStatuses } from '../../common/enums.ts';
 import type { LinearCredentials as StoredLinearCredentials } from '../../common/linear/client.ts';
 import { z } from '../zod.ts';
 
-export const ticketStatuses = ['open', 'pending', 'on_hold', 'solved', 'closed'] as const;
-export const ticketPriorities = ['low', 'normal', 'high', 'urgent'] as const;
 const ticketStatus = z.enum(ticketStatuses);
 const ticketPriority = z.enum(ticketPriorities);
 const linearId = z.string().min(1).max(100);

@@ -2,12 +2,13 @@
 // organisation's row first, so two admins demoting or removing each other at once cannot leave it with no admin.
 import { apikey, type Database, type Executor, member, organization, user } from '@switchboard/database';
 import { and, asc, count, eq, isNull } from 'drizzle-orm';
+import { memberRoles, type Role } from '../../common/enums.ts';
 import { notFound, RequestError } from '../../common/errors.ts';
 import { recordAudit } from '../audit.ts';
 import type { Scope } from '../scope.ts';
 
-export const memberRoles = ['admin', 'agent', 'viewer'] as const;
-export type MemberRole = (typeof memberRoles)[number];
+export { memberRoles };
+export type MemberRole = Role;
 
 export type MemberView = { userId: string; name: string; email: string; role: MemberRole; joinedAt: string };
 

@@ -1,17 +1,12 @@
 // The shapes tickets take at the edge: what callers may send (strict: unknown fields are errors)
 // and what they get back. Routes register these in the OpenAPI document; other callers (Slack, email,
 // Linear sync) parse their input with the same schemas, so every way in obeys the same rules.
+
+import { commentSources, ticketChannels, ticketPriorities, ticketStatuses } from '../../common/enums.ts';
 import { z } from '../zod.ts';
 
-export const ticketStatuses = ['open', 'pending', 'on_hold', 'solved', 'closed'] as const;
-export const ticketPriorities = ['low', 'normal', 'high', 'urgent'] as const;
-export const ticketChannels = ['web', 'email', 'slack', 'api'] as const;
-export const commentSources = ['web', 'email', 'slack', 'linear', 'api'] as const;
-
-export type TicketStatus = (typeof ticketStatuses)[number];
-export type TicketPriority = (typeof ticketPriorities)[number];
-export type TicketChannel = (typeof ticketChannels)[number];
-export type CommentSource = (typeof commentSources)[number];
+export type { CommentSource, TicketChannel, TicketPriority, TicketStatus } from '../../common/enums.ts';
+export { commentSources, ticketChannels, ticketPriorities, ticketStatuses };
 
 const isoDateTime = z.iso.datetime({ offset: true });
 const subject = z.string().trim().min(1, 'subject must not be empty').max(500, 'subject is at most 500 characters');

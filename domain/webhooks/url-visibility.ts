@@ -2,7 +2,7 @@
 // and Zapier hooks, `?key=`), so the full URL is a credential: admins, who can change the endpoint anyway, see it;
 // every other role sees where deliveries go (scheme and host) but not the secret parts. Audit metadata and endpoint
 // events, which outlive the URL and are read by every member, only ever store the masked form.
-import type { Role } from '../../api/http/context.ts';
+import type { Role } from '../../common/enums.ts';
 import type { IntegrationView } from '../integrations/schemas.ts';
 import type { IntegrationEventView, WebhookEndpointView } from './schemas.ts';
 

@@ -9,8 +9,8 @@ import { and, eq } from 'drizzle-orm';
 import { type ApiDeps, type App, createApp } from '../../api/app.ts';
 import { createApiKey } from '../../api/auth/api-keys.ts';
 import type { Auth } from '../../api/auth/better-auth.ts';
-import type { Role } from '../../api/http/context.ts';
 import { type Config, loadConfig } from '../../common/config.ts';
+import type { Role } from '../../common/enums.ts';
 import { createLogger, type Logger } from '../../common/logger.ts';
 import { testDatabase } from './database.ts';
 

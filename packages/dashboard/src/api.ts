@@ -1,108 +1,45 @@
-// The typed client for Switchboard's HTTP API (see the contract in the OpenAPI document at /openapi.json).
-// Every call sends the session cookie and turns the API's error shape into an ApiError with a readable message.
+// The typed client for Switchboard's HTTP API. Its request and response types are the OpenAPI document's
+// (openapi-types.ts, generated from specification/openapi.yaml by `npm run openapi`), never copies; the lists a form
+// offers come from the shared enumerations (common/enums.ts). Every call sends the session cookie and turns the
+// API's error shape into an ApiError with a readable message.
+import type { components } from './openapi-types.ts';
 
-export type Role = 'admin' | 'agent' | 'viewer';
-export const ticketStatuses = ['open', 'pending', 'on_hold', 'solved', 'closed'] as const;
-export type TicketStatus = (typeof ticketStatuses)[number];
-export const ticketPriorities = ['low', 'normal', 'high', 'urgent'] as const;
-export type TicketPriority = (typeof ticketPriorities)[number];
-export type TicketChannel = 'web' | 'email' | 'slack' | 'api';
+export { ticketPriorities, ticketStatuses } from '../../../common/enums.ts';
+
+type Schemas = components['schemas'];
+
+export type Role = Schemas['Me']['role'];
+export type TicketStatus = Schemas['Ticket']['status'];
+export type TicketPriority = Schemas['Ticket']['priority'];
+export type TicketChannel = Schemas['Ticket']['channel'];
 /** An integration type the server has a module for (GET /api/integrations/catalogue lists them). */
 export type IntegrationType = string;
 
-export type Me = {
-  user: { id: string; name: string; email: string };
-  organization: { id: string; name: string; slug: string };
-  role: Role;
-};
+export type Me = Schemas['Me'];
 
-export type Member = { userId: string; name: string; email: string; role: Role; joinedAt: string };
+export type Member = Schemas['Member'];
 
 /** An unanswered invitation; `expired` ones no longer work and can only be revoked. */
-export type Invitation = {
-  id: string;
-  email: string;
-  role: Role;
-  status: 'pending' | 'expired';
-  expiresAt: string;
-  createdAt: string;
-  invitedBy: { userId: string; name: string } | null;
-};
+export type Invitation = Schemas['Invitation'];
 
 /** The answer to creating an invitation: the only time its token and link exist outside the invitee's hands. */
-export type CreatedInvitation = Invitation & { token: string; url: string };
+export type CreatedInvitation = Schemas['CreatedInvitation'];
 
-export type InvitationPreview = {
-  organization: { name: string };
-  email: string;
-  role: Role;
-  expiresAt: string;
-  invitedBy: string | null;
-  accountExists: boolean;
-};
+export type InvitationPreview = Schemas['InvitationPreview'];
 
-export type Ticket = {
-  id: string;
-  number: number;
-  subject: string;
-  description: string;
-  status: TicketStatus;
-  priority: TicketPriority;
-  requester: { id: string; email: string; name: string | null } | null;
-  assigneeId: string | null;
-  tags: string[];
-  channel: TicketChannel;
-  firstResponseDueAt: string | null;
-  resolutionDueAt: string | null;
-  createdAt: string;
-  updatedAt: string;
-  version: number;
-};
+export type Ticket = Schemas['Ticket'];
 
-export type Comment = {
-  id: string;
-  ticketId: string;
-  body: string;
-  isPublic: boolean;
-  source: string;
-  author: { type: 'user' | 'customer' | 'external'; id: string | null; name: string };
-  createdAt: string;
-};
+export type Comment = Schemas['Comment'];
 
-export type ActorType = 'user' | 'api_key' | 'customer' | 'system' | 'integration';
+export type ActorType = Schemas['TicketEvent']['actor']['type'];
 
-export type TicketEvent = {
-  id: number;
-  type: string;
-  payload: unknown;
-  actor: { type: ActorType; id: string | null; name?: string };
-  createdAt: string;
-  dispatchedAt: string | null;
-};
+export type TicketEvent = Schemas['TicketEvent'];
 
-export type IntegrationHealthStatus = 'healthy' | 'degraded' | 'failing' | 'unknown' | 'disabled';
+export type IntegrationHealthStatus = Schemas['Integration']['health']['status'];
 
-export type Integration = {
-  id: string;
-  integrationType: IntegrationType;
-  name: string;
-  isActive: boolean;
-  config: Record<string, unknown>;
-  credentialsHint: string | null;
-  health: {
-    status: IntegrationHealthStatus;
-    /** Links waiting on the third party's rate limit (what makes it degraded). */
-    rateLimitedLinks: number;
-    lastSuccessAt: string | null;
-    lastErrorAt: string | null;
-    lastError: string | null;
-    disabledReason: string | null;
-  };
-  createdAt: string;
-  updatedAt: string;
-};
+export type Integration = Schemas['Integration'];
 
-export type ErrorDetail = { path: string; message: string };
+export type ErrorDetail = NonNullable<Schemas['Error']['error']['details']>[number];
 
 /** A failed API call: the HTTP status, the API's error code, and the per-field details when it sent them. */
 export class ApiError extends Error {
@@ -258,17 +195,7 @@ export function listTickets(
   return request('GET', `/api/tickets${query({ ...filters, limit, cursor: cursor ?? undefined })}`);
 }
 
-export type NewTicket = {
-  subject: string;
-  description?: string;
-  priority?: TicketPriority;
-  status?: TicketStatus;
-  requesterEmail?: string;
-  requesterName?: string;
-  assigneeId?: string;
-  tags?: string[];
-  channel?: TicketChannel;
-};
+export type NewTicket = Schemas['NewTicket'];
 
 export function createTicket(input: NewTicket): Promise<Ticket> {
   return request('POST', '/api/tickets', input);
@@ -278,13 +205,7 @@ export function getTicket(id: string): Promise<Ticket> {
   return request('GET', `/api/tickets/${encodeURIComponent(id)}`);
 }
 
-export type TicketChanges = {
-  status?: TicketStatus;
-  priority?: TicketPriority;
-  assigneeId?: string | null;
-  tags?: string[];
-  subject?: string;
-};
+export type TicketChanges = Omit<Schemas['TicketChanges'], 'version'>;
 
 /** Sends the version the change was based on; the API answers 409 when someone changed the ticket since. */
 export function updateTicket(id: string, version: number, changes: TicketChanges): Promise<Ticket> {
@@ -314,36 +235,26 @@ export function listIntegrations(): Promise<{ data: Integration[] }> {
 }
 
 /** One integration module of the server: what to offer, and which setup component configures it. */
-export type IntegrationCatalogueEntry = {
-  type: IntegrationType;
-  label: string;
-  description: string;
-  setupComponent: string;
-  oauthReturnParam: string | null;
-};
+export type IntegrationCatalogueEntry = Schemas['IntegrationCatalogue']['data'][number];
 
 export function listIntegrationCatalogue(): Promise<{ data: IntegrationCatalogueEntry[] }> {
   return request('GET', '/api/integrations/catalogue');
 }
 
-export type NewIntegration = {
+/**
+ * The document names the product's modules and their configs; the generic form sends whatever type the catalogue
+ * offers (a module it has no form of its own for), with that module's config as the server will validate it.
+ */
+export type NewIntegration = Omit<Schemas['NewIntegration'], 'integrationType' | 'config'> & {
   integrationType: IntegrationType;
-  name: string;
-  isActive?: boolean;
   config: Record<string, unknown>;
-  credentials?: Record<string, unknown>;
 };
 
 export function createIntegration(input: NewIntegration): Promise<Integration> {
   return request('POST', '/api/integrations', input);
 }
 
-export type IntegrationChanges = {
-  name?: string;
-  isActive?: boolean;
-  config?: Record<string, unknown>;
-  credentials?: Record<string, unknown>;
-};
+export type IntegrationChanges = Schemas['IntegrationChanges'];
 
 export function updateIntegration(id: string, changes: IntegrationChanges): Promise<Integration> {
   return request('PATCH', `/api/integrations/${encodeURIComponent(id)}`, changes);
@@ -355,73 +266,24 @@ export function deleteIntegration(id: string): Promise<void> {
 
 // Outbound webhooks (each endpoint is an integration of type webhook, managed through /api/webhooks)
 
-export type WebhookHealthStatus = 'healthy' | 'failing' | 'unknown' | 'disabled';
+export type WebhookHealthStatus = Schemas['WebhookEndpoint']['health']['status'];
 
-export type WebhookEndpoint = {
-  id: string;
-  url: string;
-  description: string;
-  eventTypes: string[];
-  enabled: boolean;
-  disabledReason: string | null;
-  rateLimitPerSecond: number;
-  maxConcurrency: number;
-  excludeInternalNotes: boolean;
-  headerNames: string[];
-  secretHint: string | null;
-  health: {
-    status: WebhookHealthStatus;
-    successRate24h: number | null;
-    lastAttemptAt: string | null;
-    lastSuccessAt: string | null;
-    lastError: string | null;
-  };
-  createdAt: string;
-  updatedAt: string;
-};
+export type WebhookEndpoint = Schemas['WebhookEndpoint'];
 
 export const webhookDeliveryStatuses = ['pending', 'succeeded', 'failed'] as const;
-export type WebhookDeliveryStatus = (typeof webhookDeliveryStatuses)[number];
+export type WebhookDeliveryStatus = Schemas['WebhookDelivery']['status'];
 
-export type WebhookDelivery = {
-  id: string;
-  endpointId: string;
-  messageId: string;
-  eventType: string;
-  ticketId: string | null;
-  status: WebhookDeliveryStatus;
-  attemptCount: number;
-  nextAttemptAt: string | null;
-  lastAttemptAt: string | null;
-  createdAt: string;
-};
+export type WebhookDelivery = Schemas['WebhookDelivery'];
 
-export type WebhookAttempt = {
-  id: number | string;
-  attemptNumber: number;
-  startedAt: string;
-  durationMs: number;
-  statusCode: number | null;
-  responseExcerpt: string | null;
-  errorClass: string | null;
-  outcome: string;
-};
+export type WebhookAttempt = Schemas['WebhookAttempt'];
 
-export type WebhookDeliveryDetail = WebhookDelivery & { attempts: WebhookAttempt[]; payload: unknown };
-export type WebhookEventType = { type: string; description: string; schema: unknown };
-export type WebhookEndpointEvent = { id: number | string; type: string; payload: unknown; createdAt: string };
+export type WebhookDeliveryDetail = Schemas['WebhookDeliveryDetail'];
+export type WebhookEventType = Schemas['WebhookEventTypeList']['data'][number];
+export type WebhookEndpointEvent = Schemas['WebhookEndpointEventList']['data'][number];
 
-export type NewWebhookEndpoint = {
-  url: string;
-  description?: string;
-  eventTypes: string[];
-  enabled?: boolean;
-  rateLimitPerSecond?: number;
-  maxConcurrency?: number;
-  excludeInternalNotes?: boolean;
-};
+export type NewWebhookEndpoint = Schemas['NewWebhookEndpoint'];
 
-export type WebhookEndpointChanges = Partial<NewWebhookEndpoint>;
+export type WebhookEndpointChanges = Schemas['WebhookEndpointChanges'];
 
 const endpointPath = (id: string) => `/api/webhooks/endpoints/${encodeURIComponent(id)}`;
 
@@ -429,11 +291,7 @@ export function listWebhookEventTypes(): Promise<{ data: WebhookEventType[] }> {
   return request('GET', '/api/webhooks/event-types');
 }
 
-export type WebhookRetrySchedule = {
-  retryDelaysSeconds: number[];
-  isDefault: boolean;
-  defaultRetryDelaysSeconds: number[];
-};
+export type WebhookRetrySchedule = Schemas['WebhookRetrySchedule'];
 
 export function getWebhookRetrySchedule(): Promise<WebhookRetrySchedule> {
   return request('GET', '/api/webhooks/retry-schedule');
@@ -506,99 +364,30 @@ export function listWebhookEndpointEvents(endpointId: string): Promise<{ data: W
   return request('GET', `${endpointPath(endpointId)}/events`);
 }
 
-// Linear (the installation's settings are its integration config, changed with updateIntegration; the shapes
-// mirror domain/linear/schemas.ts and domain/integrations/linear-config.ts)
+// Linear (the installation's settings are its integration config, changed with updateIntegration: its shape is
+// the linear member of the documented POST /api/integrations body)
 
-export type LinearActor = 'user' | 'app';
-export type LinearAutoCreateRule = { tags?: string[]; priorities?: TicketPriority[] };
+export type LinearConfig = Extract<Schemas['NewIntegration'], { integrationType: 'linear' }>['config'];
+export type LinearActor = NonNullable<LinearConfig['actor']>;
+export type LinearAutoCreateRule = LinearConfig['autoCreateRules'][number];
 
-export type LinearConfig = {
-  teamId?: string;
-  /** Teams besides teamId whose issues agents may link. */
-  additionalTeamIds: string[];
-  autoCreateIssues: boolean;
-  autoCreateRules: LinearAutoCreateRule[];
-  statusToLinear: Partial<Record<TicketStatus, string>>;
-  linearToStatus: Record<string, TicketStatus>;
-  syncPriority: boolean;
-  commentsToLinear: 'public' | 'all' | 'none';
-  commentsFromLinear: 'internal' | 'public' | 'none';
-  conflictPolicy: 'latest' | 'ticket' | 'linear';
-  reconcileIntervalMinutes: number;
-  labelIds: string[];
-  /** Set by the server; sent back unchanged when the wizard saves. */
-  workspace?: { id: string; name: string; urlKey: string };
-  actor?: LinearActor;
-  viewerId?: string;
-  webhookId?: string;
-};
+export type LinearWorkflowState = Schemas['LinearTeam']['states'][number];
+export type LinearTeam = Schemas['LinearTeam'];
 
-export type LinearWorkflowState = { id: string; name: string; type: string; position: number };
-export type LinearTeam = {
-  id: string;
-  key: string;
-  name: string;
-  states: LinearWorkflowState[];
-  labels: { id: string; name: string }[];
-  /** What the sync does where the installation maps nothing: the wizard starts from it and resets to it. */
-  defaultMapping: {
-    statusToLinear: Partial<Record<TicketStatus, string>>;
-    linearToStatus: Record<string, TicketStatus>;
-  };
-};
+export type LinearConnectionTest = Schemas['LinearConnectionTest'];
 
-export type LinearConnectionTest = {
-  ok: boolean;
-  viewer: { name: string; email: string | null; app: boolean } | null;
-  organization: { name: string; urlKey: string } | null;
-  team: { id: string; key: string; name: string } | null;
-  webhook: 'registered' | 'secret-set' | 'missing';
-  error: string | null;
-};
+export type LinearWebhookRegistration = Schemas['LinearWebhookRegistration'];
 
-export type LinearWebhookRegistration =
-  | { registered: true; webhookId: string; url: string }
-  | { registered: false; url: string; reason: string };
+export type LinearConflict = Schemas['LinearConflict'];
 
-export type LinearConflict = {
-  field: 'status' | 'priority' | 'assignee';
-  ticketValue: unknown;
-  linearValue: unknown;
-  winner: 'ticket' | 'linear';
-  policy: string;
-  /** When each side changed the field (null: not known). */
-  ticketChangedAt: string | null;
-  linearChangedAt: string | null;
-  at: string;
-};
+export type LinearSyncStatus = Schemas['LinearLink']['syncStatus'];
 
-export type LinearSyncStatus = 'synced' | 'pending' | 'rate_limited' | 'failed';
+export type LinearLink = Schemas['LinearLink'];
 
-export type LinearLink = {
-  id: string;
-  integrationId: string;
-  issueId: string;
-  identifier: string | null;
-  title: string | null;
-  url: string | null;
-  state: { name: string; type: string } | null;
-  assignee: { name: string; email: string | null } | null;
-  syncStatus: LinearSyncStatus;
-  /** When a rate-limited link tries Linear again. */
-  nextAttemptAt: string | null;
-  lastSyncAt: string | null;
-  lastError: string | null;
-  /** Most recent first. */
-  conflicts: LinearConflict[];
-  createdAt: string;
-};
-
-export type NewLinearLink =
-  | { action: 'create'; integrationId?: string; title?: string; idempotencyKey?: string }
-  | { action: 'link'; integrationId?: string; issue: string };
+export type NewLinearLink = Schemas['NewLinearLink'];
 
 /** A create or link that did not finish within the request: it goes on in its workflow. */
-export type LinearLinkPending = { pending: true; workflowId: string };
+export type LinearLinkPending = Schemas['LinearLinkPending'];
 
 const linearInstallationPath = (id: string) => `/api/linear/installations/${encodeURIComponent(id)}`;
 const linearLinksPath = (ticketId: string) => `/api/tickets/${encodeURIComponent(ticketId)}/linear-links`;

@@ -16,6 +16,7 @@ import {
   uniqueIndex,
   uuid,
 } from 'drizzle-orm/pg-core';
+import { actorTypes, commentSources, ticketChannels, ticketPriorities, ticketStatuses } from '../../../common/enums.ts';
 import { organization, user } from './auth-schema.ts';
 
 const createdAt = () => timestamp('created_at', { withTimezone: true }).notNull().defaultNow();
@@ -25,11 +26,11 @@ const organizationId = () =>
     .notNull()
     .references(() => organization.id, { onDelete: 'cascade' });
 
-export const ticketStatus = pgEnum('ticket_status', ['open', 'pending', 'on_hold', 'solved', 'closed']);
-export const ticketPriority = pgEnum('ticket_priority', ['low', 'normal', 'high', 'urgent']);
-export const ticketChannel = pgEnum('ticket_channel', ['web', 'email', 'slack', 'api']);
-export const commentSource = pgEnum('comment_source', ['web', 'email', 'slack', 'linear', 'api']);
-export const actorType = pgEnum('actor_type', ['user', 'api_key', 'customer', 'system', 'integration']);
+export const ticketStatus = pgEnum('ticket_status', ticketStatuses);
+export const ticketPriority = pgEnum('ticket_priority', ticketPriorities);
+export const ticketChannel = pgEnum('ticket_channel', ticketChannels);
+export const commentSource = pgEnum('comment_source', commentSources);
+export const actorType = pgEnum('actor_type', actorTypes);
 export const syncStatus = pgEnum('sync_status', ['synced', 'failed', 'pending']);
 export const emailDirection = pgEnum('email_direction', ['inbound', 'outbound']);
 export const scanStatus = pgEnum('scan_status', ['pending', 'clean', 'infected', 'failed']);

@@ -1,6 +1,8 @@
 // Inviting someone (admins): an email address and a role give a link that works once, until it expires. The link
 // is shown here once; Switchboard sends no email yet, so the admin passes it on themselves.
+
 import { type FormEvent, useId, useRef, useState } from 'react';
+import { memberRoles } from '../../../../../common/enums.ts';
 import {
   ApiError,
   type CreatedInvitation,
@@ -18,7 +20,7 @@ const roleHints: Record<Role, string> = {
   viewer: 'reads tickets and settings, changes nothing',
 };
 
-export const roles: Role[] = ['admin', 'agent', 'viewer'];
+export const roles: readonly Role[] = memberRoles;
 
 export function InviteForm({ onInvited }: { onInvited: () => void }) {
   const id = useId();

@@ -6,6 +6,8 @@ import { ErrorNotice, FieldError } from '../Notices.tsx';
 import { EventTypePicker } from './EventTypePicker.tsx';
 import { type FormErrors, formErrorsFrom, noFormErrors } from './fieldErrors.ts';
 
+type EventTypes = NewWebhookEndpoint['eventTypes'];
+
 const fields = [
   'url',
   'description',
@@ -26,7 +28,7 @@ type Props = {
 export function EndpointForm({ endpoint, onSubmit, onCancel }: Props) {
   const [url, setUrl] = useState(endpoint?.url ?? '');
   const [description, setDescription] = useState(endpoint?.description ?? '');
-  const [eventTypes, setEventTypes] = useState<string[]>(endpoint?.eventTypes ?? []);
+  const [eventTypes, setEventTypes] = useState<EventTypes>((endpoint?.eventTypes ?? []) as EventTypes);
   const [enabled, setEnabled] = useState(endpoint?.enabled ?? true);
   const [excludeInternalNotes, setExcludeInternalNotes] = useState(endpoint?.excludeInternalNotes ?? false);
   const [rateLimit, setRateLimit] = useState(String(endpoint?.rateLimitPerSecond ?? 50));
@@ -109,7 +111,8 @@ export function EndpointForm({ endpoint, onSubmit, onCancel }: Props) {
         <EventTypePicker
           idPrefix={idPrefix}
           selected={eventTypes}
-          onChange={setEventTypes}
+          // The picker offers the server's own list (GET /api/webhooks/event-types), so every choice is a type it takes.
+          onChange={(chosen) => setEventTypes(chosen as EventTypes)}
           error={errors.fields.eventTypes}
         />
         <div className="form-grid">

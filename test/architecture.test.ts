@@ -1,0 +1,62 @@
+// How the code is layered, checked on every run: contracts and shared code at the bottom import nothing above
+// them, the domain does not depend on the web layer, and each shared enumeration is written down once.
+import assert from 'node:assert/strict';
+import { readdirSync, readFileSync, statSync } from 'node:fs';
+import { join, relative, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+const root = fileURLToPath(new URL('..', import.meta.url));
+
+function sourceFiles(dir: string): string[] {
+  return readdirSync(join(root, dir)).flatMap((name) => {
+    const path = join(dir, name);
+    if (name === 'node_modules' || name === 'dist') return [];
+    if (statSync(join(root, path)).isDirectory()) return sourceFiles(path);
+    return /\.tsx?$/.test(name) && !/\.test\.tsx?$/.test(name) ? [path] : [];
+  });
+}
+
+/** The repository folders a file imports from (relative imports only, type-only ones included). */
+function importedFolders(file: string): string[] {
+  const text = readFileSync(join(root, file), 'utf8');
+  const specifiers = [...text.matchAll(/(?:from|import)\s+'(\.{1,2}\/[^']+)'/g)].map((m) => m[1]!);
+  return specifiers.map((s) => relative(root, resolve(join(root, file, '..'), s)));
+}
+
+function importsInto(files: string[], forbidden: string[]): string[] {
+  return files.flatMap((file) =>
+    importedFolders(file)
+      .filter((target) => forbidden.some((f) => target === f || target.startsWith(`${f}/`)))
+      .map((target) => `${file} → ${target}`),
+  );
+}
+
+describe('the layering of the code', () => {
+  it('common/ (contracts, config, crypto, clients) imports nothing from the layers above it', () => {
+    const above = ['api', 'domain', 'activities', 'workflows', 'outbox', 'worker', 'packages/integrations', 'bench'];
+    assert.deepEqual(importsInto(sourceFiles('common'), above), []);
+  });
+
+  it('the domain does not depend on the web layer (api/)', () => {
+    assert.deepEqual(importsInto(sourceFiles('domain'), ['api']), []);
+  });
+
+  it('ticket statuses, priorities, channels, comment sources, actor types and roles are listed only in common/enums.ts', () => {
+    const lists = [
+      /'open',\s*'pending',\s*'on_hold'/,
+      /'low',\s*'normal',\s*'high',\s*'urgent'/,
+      /'web',\s*'email',\s*'slack',\s*'api'/,
+      /'web',\s*'email',\s*'slack',\s*'linear',\s*'api'/,
+      /'user',\s*'api_key',\s*'customer'/,
+      /'admin',\s*'agent',\s*'viewer'/,
+    ];
+    const files = ['common', 'domain', 'api', 'activities', 'workflows', 'outbox', 'worker', 'packages']
+      .flatMap(sourceFiles)
+      .filter((f) => f !== 'common/enums.ts' && !f.endsWith('openapi-types.ts'));
+    const copies = files.filter((f) => {
+      const text = readFileSync(join(root, f), 'utf8');
+      return lists.some((list) => list.test(text));
+    });
+    assert.deepEqual(copies, []);
+  });
+});
