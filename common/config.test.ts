@@ -29,4 +29,14 @@ describe('loadConfig', () => {
       ['ops@example.com', 'oncall@example.com'],
     );
   });
+
+  it("bounds each worker's workflow cache: 250 unless WORKER_MAX_CACHED_WORKFLOWS says otherwise", () => {
+    assert.equal(loadConfig(env).workerMaxCachedWorkflows, 250);
+    assert.equal(loadConfig({ ...env, WORKER_MAX_CACHED_WORKFLOWS: '40' }).workerMaxCachedWorkflows, 40);
+  });
+
+  it('calls the relay lagging after RELAY_LAG_LIMIT_SECONDS (60 by default)', () => {
+    assert.equal(loadConfig(env).relayLagLimitSeconds, 60);
+    assert.equal(loadConfig({ ...env, RELAY_LAG_LIMIT_SECONDS: '5' }).relayLagLimitSeconds, 5);
+  });
 });

@@ -129,6 +129,13 @@ export function loadConfig(env = process.env) {
     },
     /** The worker's Prometheus endpoint (GET /metrics on 127.0.0.1); 0 turns it off. */
     workerMetricsPort: Number(env.WORKER_METRICS_PORT ?? 9464),
+    /**
+     * Workflows each workflow-running worker keeps in memory (Temporal's sticky cache). The SDK's default grows with
+     * the V8 heap limit (thousands on a large machine, about 1 MB each), so a worker with many open tickets' SLA
+     * watches would grow into gigabytes; past this number the least recently used are evicted and replayed when
+     * next woken.
+     */
+    workerMaxCachedWorkflows: Number(env.WORKER_MAX_CACHED_WORKFLOWS ?? 250),
     auth: authConfig(env),
     logLevel: env.LOG_LEVEL ?? 'info',
     bodyLimit: env.BODY_LIMIT ?? '1mb',

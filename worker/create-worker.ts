@@ -38,6 +38,8 @@ export type WorkerCommon = {
   codecKeys: KeyRing;
   /** Needed by every worker that runs workflows (the tickets queue, and queues whose module says so). */
   workflowBundle?: WorkflowBundleOption;
+  /** Per workflow-running worker (config.workerMaxCachedWorkflows); unset: the SDK's default. */
+  maxCachedWorkflows?: number;
 };
 
 export type TicketsWorkerOptions = WorkerCommon & {
@@ -56,6 +58,7 @@ export async function createTicketsWorker(options: TicketsWorkerOptions): Promis
     namespace: options.namespace,
     taskQueue: options.taskQueue ?? taskQueues.tickets,
     workflowBundle: options.workflowBundle ?? (await bundleWorkflows()),
+    ...(options.maxCachedWorkflows !== undefined ? { maxCachedWorkflows: options.maxCachedWorkflows } : {}),
     activities,
     dataConverter: temporalDataConverter(options.codecKeys),
   });
@@ -67,7 +70,12 @@ export async function createQueueWorker(common: WorkerCommon, spec: WorkerSpec, 
     connection: common.connection,
     namespace: common.namespace,
     taskQueue: spec.taskQueue(ticketsTaskQueue),
-    ...(spec.workflows ? { workflowBundle: common.workflowBundle ?? (await bundleWorkflows()) } : {}),
+    ...(spec.workflows
+      ? {
+          workflowBundle: common.workflowBundle ?? (await bundleWorkflows()),
+          ...(common.maxCachedWorkflows !== undefined ? { maxCachedWorkflows: common.maxCachedWorkflows } : {}),
+        }
+      : {}),
     activities: spec.activities,
     dataConverter: temporalDataConverter(common.codecKeys),
     ...(spec.maxConcurrentActivities !== undefined

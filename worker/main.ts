@@ -56,6 +56,7 @@ const workers = await createAllWorkers(
     namespace: config.temporal.namespace,
     codecKeys: config.codecKeys,
     workflowBundle: { codePath: bundleInChild() },
+    maxCachedWorkflows: config.workerMaxCachedWorkflows,
   },
   { db: database.db, config, logger, temporal: temporal.client, servers },
 );
