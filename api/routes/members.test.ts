@@ -1,8 +1,9 @@
 import assert from 'node:assert/strict';
-import { apikey, auditLog, member } from '@switchboard/database';
+import { apikey, auditLog, invitation, member } from '@switchboard/database';
 import { and, eq } from 'drizzle-orm';
 import type { RequestError } from '../../common/errors.ts';
-import { changeMemberRole } from '../../domain/members/members.ts';
+import { createInvitation } from '../../domain/members/invitations.ts';
+import { changeMemberRole, removeMember } from '../../domain/members/members.ts';
 import { addTestMember, apiFetch, createTestOrganization, startTestApi, type TestApi } from '../../test/support/api.ts';
 import { truncateAll } from '../../test/support/database.ts';
 
@@ -64,7 +65,13 @@ describe('/api/members: who is in the organisation, roles and removal', () => {
       const rows = await audit(admin.organizationId, agent.userId);
       assert.deepEqual(
         rows.map((r) => [r.action, r.actorId, r.metadata]),
-        [['member.role_changed', admin.userId, { email: agent.email, from: 'agent', to: 'viewer' }]],
+        [
+          [
+            'member.role_changed',
+            admin.userId,
+            { email: agent.email, from: 'agent', to: 'viewer', invitationsCanceled: 0 },
+          ],
+        ],
       );
     });
 
@@ -97,13 +104,55 @@ describe('/api/members: who is in the organisation, roles and removal', () => {
           changeMemberRole(api.deps.db, scope(first.userId), second.userId, 'agent'),
           changeMemberRole(api.deps.db, scope(second.userId), first.userId, 'agent'),
         ]);
+        // The second to get the lock is no longer an admin by then: refused for that, before the count matters.
         const refused = outcomes.flatMap((o) => (o.status === 'rejected' ? [(o.reason as RequestError).code] : []));
-        assert.deepEqual(refused, ['last_admin']);
+        assert.deepEqual(refused, ['forbidden']);
         const roles = [
           await roleIn(first.organizationId, first.userId),
           await roleIn(first.organizationId, second.userId),
         ];
         assert.deepEqual(roles.sort(), ['admin', 'agent']);
+      }
+    });
+
+    it('refuses a change from an admin demoted while the request waited (the role is checked again under the lock)', async () => {
+      const first = await createTestOrganization();
+      const second = await addTestMember(first.organizationId, { role: 'admin' });
+      const bystander = await addTestMember(first.organizationId, { role: 'agent' });
+      const scope = (userId: string) => ({
+        organizationId: first.organizationId,
+        actor: { type: 'user' as const, id: userId },
+        userId,
+      });
+      await changeMemberRole(api.deps.db, scope(first.userId), second.userId, 'agent');
+      // `second` passed the route's check as an admin; its change reaches the domain after the demotion.
+      await assert.rejects(changeMemberRole(api.deps.db, scope(second.userId), bystander.userId, 'admin'), (e) => {
+        assert.equal((e as RequestError).status, 403);
+        return true;
+      });
+      await assert.rejects(
+        createInvitation(api.deps.db, scope(second.userId), { email: 'x@example.test', role: 'admin' }),
+      );
+      assert.equal(await roleIn(first.organizationId, bystander.userId), 'agent');
+    });
+
+    it('cancels the unanswered invitations of an admin who is demoted or removed', async () => {
+      const first = await createTestOrganization();
+      const scope = (userId: string) => ({
+        organizationId: first.organizationId,
+        actor: { type: 'user' as const, id: userId },
+        userId,
+      });
+      for (const change of ['demote', 'remove'] as const) {
+        const other = await addTestMember(first.organizationId, { role: 'admin' });
+        const { invitation: sent } = await createInvitation(api.deps.db, scope(other.userId), {
+          email: `backdoor-${change}@example.test`,
+          role: 'admin',
+        });
+        if (change === 'demote') await changeMemberRole(api.deps.db, scope(first.userId), other.userId, 'viewer');
+        else await removeMember(api.deps.db, scope(first.userId), other.userId);
+        const [row] = await api.deps.db.select().from(invitation).where(eq(invitation.id, sent.id));
+        assert.equal(row?.status, 'canceled', `after ${change}`);
       }
     });
 
@@ -139,7 +188,7 @@ describe('/api/members: who is in the organisation, roles and removal', () => {
       const rows = await audit(admin.organizationId, agent.userId);
       assert.deepEqual(
         rows.map((r) => [r.action, r.metadata]),
-        [['member.removed', { email: agent.email, role: 'agent', apiKeysRevoked: 1 }]],
+        [['member.removed', { email: agent.email, role: 'agent', apiKeysRevoked: 1, invitationsCanceled: 0 }]],
       );
 
       // Invited again, they are a member again, but the old key stays revoked.

@@ -8,7 +8,7 @@ import { and, desc, eq, gt, sql } from 'drizzle-orm';
 import { notFound, RequestError, unauthenticated } from '../../common/errors.ts';
 import { recordAudit } from '../audit.ts';
 import type { Scope } from '../scope.ts';
-import { lockOrganization, type MemberRole } from './members.ts';
+import { lockOrganization, lockOrganizationAsAdmin, type MemberRole } from './members.ts';
 
 export const INVITATION_TOKEN_PATTERN = /^sbi_[A-Za-z0-9_-]{43}$/;
 export const DEFAULT_INVITATION_DAYS = 7;
@@ -90,7 +90,7 @@ export async function createInvitation(
   return db.transaction(async (tx) => {
     // One invitation or join at a time per organisation: two admins inviting the same address at once get one
     // invitation and a 409, not two live links.
-    await lockOrganization(tx, scope.organizationId);
+    await lockOrganizationAsAdmin(tx, scope);
     if (await memberByEmail(tx, scope.organizationId, email))
       throw conflict('already_member', `this organisation already has a member with the address ${email}`);
     const [pending] = await tx
@@ -155,6 +155,7 @@ export async function listInvitations(db: Database, scope: Scope): Promise<Invit
 /** Revokes an unanswered invitation: its link stops working at once. */
 export async function revokeInvitation(db: Database, scope: Scope, invitationId: string): Promise<void> {
   await db.transaction(async (tx) => {
+    await lockOrganizationAsAdmin(tx, scope);
     const [found] = await tx
       .select({ email: invitation.email, role: invitation.role, status: invitation.status })
       .from(invitation)

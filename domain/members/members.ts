@@ -1,9 +1,9 @@
 // Members of an organisation: who they are, changing their role and removing them. Every change locks the
 // organisation's row first, so two admins demoting or removing each other at once cannot leave it with no admin.
-import { apikey, type Database, type Executor, member, organization, user } from '@switchboard/database';
+import { apikey, type Database, type Executor, invitation, member, organization, user } from '@switchboard/database';
 import { and, asc, count, eq, isNull } from 'drizzle-orm';
 import { memberRoles, type Role } from '../../common/enums.ts';
-import { notFound, RequestError } from '../../common/errors.ts';
+import { forbidden, notFound, RequestError } from '../../common/errors.ts';
 import { recordAudit } from '../audit.ts';
 import type { Scope } from '../scope.ts';
 
@@ -32,6 +32,37 @@ export async function lockOrganization(tx: Executor, organizationId: string): Pr
     .where(eq(organization.id, organizationId))
     .for('update');
   if (!found) throw notFound('organisation');
+}
+
+/**
+ * Locks the organisation and checks, under the lock, that the caller is still one of its admins. The route checked
+ * the role when the request arrived; a request queued behind another admin's change (a demotion or removal of this
+ * caller) must not act on that stale answer, or a demoted admin could still promote, remove or invite.
+ */
+export async function lockOrganizationAsAdmin(tx: Executor, scope: Scope): Promise<void> {
+  await lockOrganization(tx, scope.organizationId);
+  if (!scope.userId) throw forbidden('only an admin can manage members');
+  const [caller] = await tx
+    .select({ role: member.role })
+    .from(member)
+    .where(and(eq(member.organizationId, scope.organizationId), eq(member.userId, scope.userId)));
+  if (caller?.role !== 'admin') throw forbidden('only an admin can manage members, and you are no longer one');
+}
+
+/** A member who stops being an admin takes their unanswered invitations with them: none may outlive the power. */
+async function cancelInvitationsOf(tx: Executor, organizationId: string, userId: string): Promise<number> {
+  const canceled = await tx
+    .update(invitation)
+    .set({ status: 'canceled' })
+    .where(
+      and(
+        eq(invitation.organizationId, organizationId),
+        eq(invitation.inviterId, userId),
+        eq(invitation.status, 'pending'),
+      ),
+    )
+    .returning({ id: invitation.id });
+  return canceled.length;
 }
 
 async function adminCount(tx: Executor, organizationId: string): Promise<number> {
@@ -79,7 +110,7 @@ export async function changeMemberRole(
   role: MemberRole,
 ): Promise<MemberView> {
   return db.transaction(async (tx) => {
-    await lockOrganization(tx, scope.organizationId);
+    await lockOrganizationAsAdmin(tx, scope);
     const current = await findMember(tx, scope.organizationId, userId);
     if (current.role === role) return view(current);
     if (current.role === 'admin' && (await adminCount(tx, scope.organizationId)) <= 1)
@@ -88,11 +119,13 @@ export async function changeMemberRole(
       .update(member)
       .set({ role })
       .where(and(eq(member.organizationId, scope.organizationId), eq(member.userId, userId)));
+    const invitationsCanceled =
+      current.role === 'admin' ? await cancelInvitationsOf(tx, scope.organizationId, userId) : 0;
     await recordAudit(tx, scope, {
       action: 'member.role_changed',
       entityType: 'member',
       entityId: userId,
-      metadata: { email: current.email, from: current.role, to: role },
+      metadata: { email: current.email, from: current.role, to: role, invitationsCanceled },
     });
     return view({ ...current, role });
   });
@@ -105,10 +138,11 @@ export async function changeMemberRole(
  */
 export async function removeMember(db: Database, scope: Scope, userId: string): Promise<void> {
   await db.transaction(async (tx) => {
-    await lockOrganization(tx, scope.organizationId);
+    await lockOrganizationAsAdmin(tx, scope);
     const current = await findMember(tx, scope.organizationId, userId);
     if (current.role === 'admin' && (await adminCount(tx, scope.organizationId)) <= 1)
       throw lastAdmin(current.name || current.email, 'removed');
+    const invitationsCanceled = await cancelInvitationsOf(tx, scope.organizationId, userId);
     await tx.delete(member).where(and(eq(member.organizationId, scope.organizationId), eq(member.userId, userId)));
     const revoked = await tx
       .update(apikey)
@@ -119,7 +153,7 @@ export async function removeMember(db: Database, scope: Scope, userId: string): 
       action: 'member.removed',
       entityType: 'member',
       entityId: userId,
-      metadata: { email: current.email, role: current.role, apiKeysRevoked: revoked.length },
+      metadata: { email: current.email, role: current.role, apiKeysRevoked: revoked.length, invitationsCanceled },
     });
   });
 }
