@@ -7,11 +7,12 @@ import {
   webhookMessages,
 } from '@switchboard/database';
 import { asc, eq, inArray, isNull } from 'drizzle-orm';
+import { fanOutDeliveries } from '../activities/webhooks/enqueue.ts';
 import { webhooksRelaySubscriber } from '../activities/webhooks/relay-subscriber.ts';
 import { makeEndpoint } from '../activities/webhooks/test-support.ts';
 import { groupBy } from '../common/group-by.ts';
 import type { RelaySubscriber } from '../common/integration-contract.ts';
-import type { TicketEventType } from '../common/ticket-events.ts';
+import type { DispatchedTicketEvent, TicketEventType } from '../common/ticket-events.ts';
 import { makeOrganization, type TestOrganization } from '../domain/test-fixtures.ts';
 import { createTicket } from '../domain/tickets/create-ticket.ts';
 import { lockTicket } from '../domain/tickets/ticket-record.ts';
@@ -260,6 +261,47 @@ describe('outbox relay', function () {
     assert.deepEqual(await received(a.id), [e1, e2, e4], 'not e3, from while it was disabled; e4 waits for it');
     assert.deepEqual(await received(b.id), [e1], 'subscribed to ticket.assigned only until before e2');
     assert.deepEqual(await received(c.id), [e4], 'created after e3');
+  });
+
+  it('dates an endpoint change by when it became visible, so planning an event again never changes the answer', async () => {
+    const endpoint = await makeEndpoint(org.organizationId, {
+      url: 'https://late.example.test/hook',
+      eventTypes: ['ticket.assigned' as const],
+      enabled: false,
+    });
+    const ticket = await createTicket(db, org.scope, { subject: 'enabled by a slow transaction' });
+    // An admin's enabling transaction begins, and is still open when an event is written and planned.
+    let commit!: () => void;
+    const committed = new Promise<void>((resolve) => {
+      commit = resolve;
+    });
+    let began!: () => void;
+    const hasBegun = new Promise<void>((resolve) => {
+      began = resolve;
+    });
+    const enabling = db.transaction(async (tx) => {
+      await tx.update(integrationConfigs).set({ isActive: true }).where(eq(integrationConfigs.id, endpoint.id));
+      began();
+      await committed;
+    });
+    await hasBegun;
+    const eventId = await append(ticket.id);
+    const [row] = await db.select().from(ticketEvents).where(eq(ticketEvents.id, eventId));
+    const event = {
+      id: row!.id,
+      organizationId: row!.organizationId,
+      ticketId: row!.supportRequestId,
+      type: row!.type,
+      payload: row!.payload,
+      createdAt: row!.createdAt.toISOString(),
+    } as unknown as DispatchedTicketEvent;
+    const before = await fanOutDeliveries(db, [event], 256 * 1024);
+    commit();
+    await enabling;
+    const after = await fanOutDeliveries(db, [event], 256 * 1024);
+    const reached = (result: typeof before) => result.endpoints.some((e) => e.endpointId === endpoint.id);
+    assert.equal(reached(before), false, 'the endpoint was disabled as far as anyone could see');
+    assert.equal(reached(after), false, 'and the history agrees: the enabling counts from its commit');
   });
 
   it('splits the partitions between two relays; when one goes the other takes them all, and nothing is lost', async () => {

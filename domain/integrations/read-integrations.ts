@@ -109,7 +109,7 @@ export async function integrationTimelinesOf(
     is_active: boolean;
     config: unknown;
   }>(sql`
-    select h.integration_config_id as id, h.organization_id, h.valid_from, h.is_active, h.config
+    select h.integration_config_id as id, h.organization_id, h.valid_from, h.is_active, h.config, h.id as seq
     from integration_configs c
     join integration_config_history h on h.integration_config_id = c.id
     where c.organization_id = any(${sql.param([...organizationIds])}::text[])
@@ -118,7 +118,14 @@ export async function integrationTimelinesOf(
         (select max(p.valid_from) from integration_config_history p
           where p.integration_config_id = c.id and p.valid_from <= ${since.toISOString()}::timestamptz),
         '-infinity')
-    order by h.integration_config_id, h.valid_from, h.id`);
+    union all
+    -- One with no history at all (restored without triggers, say) is what it is now, since it was created.
+    select c.id, c.organization_id, c.created_at, c.is_active, c.config, 0
+    from integration_configs c
+    where c.organization_id = any(${sql.param([...organizationIds])}::text[])
+      and c.integration_type = ${integrationType}
+      and not exists (select 1 from integration_config_history h where h.integration_config_id = c.id)
+    order by id, valid_from, seq`);
   const timelines = new Map<string, IntegrationTimeline>();
   for (const row of result.rows) {
     const timeline = timelines.get(row.id) ?? { id: row.id, organizationId: row.organization_id, versions: [] };

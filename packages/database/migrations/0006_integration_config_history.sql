@@ -10,20 +10,34 @@ CREATE TABLE "integration_config_history" (
 ALTER TABLE "integration_config_history" ADD CONSTRAINT "integration_config_history_integration_config_id_integration_configs_id_fk" FOREIGN KEY ("integration_config_id") REFERENCES "public"."integration_configs"("id") ON DELETE cascade ON UPDATE no action;--> statement-breakpoint
 ALTER TABLE "integration_config_history" ADD CONSTRAINT "integration_config_history_organization_id_organization_id_fk" FOREIGN KEY ("organization_id") REFERENCES "public"."organization"("id") ON DELETE cascade ON UPDATE no action;--> statement-breakpoint
 CREATE INDEX "integration_config_history_config_idx" ON "integration_config_history" USING btree ("integration_config_id","valid_from");--> statement-breakpoint
+-- No integration may change between the backfill and the trigger: it would have no history, or a stale one.
+LOCK TABLE "integration_configs" IN SHARE ROW EXCLUSIVE MODE;--> statement-breakpoint
 -- Every integration as it is now, from when it was created: the history starts with the rows that exist.
 INSERT INTO "integration_config_history" ("integration_config_id", "organization_id", "valid_from", "is_active", "config")
-SELECT "id", "organization_id", "created_at", "is_active", "config" FROM "integration_configs";--> statement-breakpoint
+SELECT "id", "organization_id", "created_at", "is_active", "config" - 'url' FROM "integration_configs";--> statement-breakpoint
 -- A trigger rather than each write path: the generic routes, the webhook routes and the delivery engine's
 -- automatic disable all change these columns, and the fan-out's correctness must not depend on each remembering.
--- valid_from is the writing transaction's now(), the same clock as ticket_events.created_at.
+-- Deferred to the end of the writing transaction, with the clock then: a change counts from (about) when it became
+-- visible, not from when its transaction began, so an event the relay handled before the change was visible is on
+-- the earlier side of it in the history too. Rounded up to the millisecond, the precision the fan-out compares
+-- event times at, so an event that began before the change never counts as after it.
+-- The config is kept without its url: webhook URLs can carry secrets, and the fan-out needs only the subscription.
 CREATE FUNCTION "record_integration_config_history"() RETURNS trigger LANGUAGE plpgsql AS $$
+DECLARE
+  at timestamptz := clock_timestamp();
 BEGIN
   IF TG_OP = 'UPDATE' AND NEW.is_active IS NOT DISTINCT FROM OLD.is_active AND NEW.config IS NOT DISTINCT FROM OLD.config THEN
-    RETURN NEW;
+    RETURN NULL;
+  END IF;
+  -- Deleted later in the same transaction: nothing to remember.
+  IF NOT EXISTS (SELECT 1 FROM integration_configs WHERE id = NEW.id) THEN
+    RETURN NULL;
   END IF;
   INSERT INTO integration_config_history (integration_config_id, organization_id, valid_from, is_active, config)
-  VALUES (NEW.id, NEW.organization_id, now(), NEW.is_active, NEW.config);
-  RETURN NEW;
+  VALUES (NEW.id, NEW.organization_id,
+          date_trunc('milliseconds', at) + CASE WHEN at = date_trunc('milliseconds', at) THEN interval '0' ELSE interval '1 millisecond' END,
+          NEW.is_active, NEW.config - 'url');
+  RETURN NULL;
 END $$;--> statement-breakpoint
-CREATE TRIGGER "integration_configs_history" AFTER INSERT OR UPDATE OF "is_active", "config" ON "integration_configs"
-FOR EACH ROW EXECUTE FUNCTION "record_integration_config_history"();
+CREATE CONSTRAINT TRIGGER "integration_configs_history" AFTER INSERT OR UPDATE OF "is_active", "config" ON "integration_configs"
+DEFERRABLE INITIALLY DEFERRED FOR EACH ROW EXECUTE FUNCTION "record_integration_config_history"();
