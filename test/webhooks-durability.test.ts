@@ -2,9 +2,10 @@
 // sent but before it recorded. Every attempt number appears once in the log, none is skipped, and the receiver
 // sees at most at-least-once duplicates that carry the same webhook-id.
 import assert from 'node:assert/strict';
+import { sql } from 'drizzle-orm';
 import { createSafePoster } from '../activities/http/safe-post.ts';
 import { deliverDueBatch } from '../activities/webhooks/deliver-batch.ts';
-import { enqueueDeliveries } from '../activities/webhooks/enqueue.ts';
+import { enqueueDeliveries, fanOutDeliveries } from '../activities/webhooks/enqueue.ts';
 import {
   attemptsOf,
   deliveriesOf,
@@ -16,7 +17,9 @@ import {
 } from '../activities/webhooks/test-support.ts';
 import { wakeEndpoint } from '../activities/webhooks/wake.ts';
 import { loadConfig } from '../common/config.ts';
+import { groupBy } from '../common/group-by.ts';
 import { makeOrganization } from '../domain/test-fixtures.ts';
+import { getDelivery } from '../domain/webhooks/deliveries.ts';
 import { webhooksTaskQueueFor } from '../workflows/webhook-endpoint-contract.ts';
 import { behaviours, type Receiver, startReceiver } from './receivers/webhook-receiver.ts';
 import { testDatabase } from './support/database.ts';
@@ -117,21 +120,26 @@ describe('webhook durability', function () {
     await assertCompleteSequence(endpoint, '/temporal-restart', 3);
   });
 
-  it('re-sends a delivery whose batch died after sending, once its lease expires, with the same webhook-id and attempt number', async () => {
+  it('re-sends deliveries whose batch died after sending, once their lease expires, with the same webhook-id; the lost attempts stay in the log as outcome unknown', async () => {
     const { db } = testDatabase();
-    const endpoint = await failingEndpoint('/crashed-batch', 0, [0, 100]);
-    await enqueueDeliveries(db, syntheticEvent(endpoint.organizationId), config.webhooks.payloadLimitBytes);
+    const org = await makeOrganization();
+    await setWebhookPolicy(org.organizationId, { retryScheduleMs: [0, 100] });
+    receiver.route('/crashed-batch', behaviours.ok());
+    const endpoint = await makeEndpoint(org.organizationId, { url: receiver.url('/crashed-batch') });
+    for (let i = 0; i < 3; i++)
+      await enqueueDeliveries(db, syntheticEvent(endpoint.organizationId), config.webhooks.payloadLimitBytes);
     const poster = createSafePoster({ allowHttp: true, allowCidrs: config.webhooks.allowCidrs, timeoutMs: 200 });
     const deps = {
       db,
       credentialKeys: config.credentialKeys,
       timeoutMs: 200,
       retryCompression: 1,
-      leaseMarginMs: 300,
+      // Long enough to look at the attempts while the dead batch's lease still holds.
+      leaseMarginMs: 2_000,
       heartbeat: () => {},
     };
     const input = { endpointId: endpoint.id, organizationId: endpoint.organizationId, maxBatch: 10 };
-    // The request reaches the receiver, then the worker "dies" before anything is written.
+    // The requests reach the receiver, then the worker "dies" before it can write any answer down.
     const dying = {
       post: async (request: Parameters<typeof poster.post>[0]) => {
         await poster.post(request);
@@ -140,23 +148,106 @@ describe('webhook durability', function () {
       close: () => {},
     };
     await assert.rejects(deliverDueBatch({ ...deps, poster: dying }, input), /worker killed/);
-    assert.equal(receiver.requestsTo('/crashed-batch').length, 1);
+    await eventually(async () => assert.equal(receiver.requestsTo('/crashed-batch').length, 3));
 
+    const deliveries = await deliveriesOf(endpoint.id);
+    const view = (id: string) => getDelivery(db, org.scope, id);
+    // Counted, and shown as on the wire while the dead batch's lease still holds.
+    for (const d of deliveries) {
+      const shown = await view(d.id);
+      assert.equal(shown.attemptCount, 1);
+      assert.deepEqual(
+        shown.attempts.map((a) => [a.attemptNumber, a.outcome, a.durationMs]),
+        [[1, 'sending', null]],
+      );
+    }
     const held = await deliverDueBatch({ ...deps, poster }, input);
-    assert.equal(held.sent, 0, 'the lease still holds the delivery');
+    assert.equal(held.sent, 0, 'the lease still holds the deliveries');
     assert.ok(held.nextDueAt !== null && held.nextDueAt > Date.now(), 'due again when the lease expires');
     await sleep(held.nextDueAt - Date.now() + 50);
-    const resent = await deliverDueBatch({ ...deps, poster }, input);
-    assert.equal(resent.succeeded, 1);
-
-    const received = receiver.requestsTo('/crashed-batch');
-    assert.equal(received.length, 2);
-    assert.equal(received[0]!.headers['webhook-id'], received[1]!.headers['webhook-id']);
-    const log = await attemptsSoFar(endpoint);
+    // Nobody will ever record what happened to those requests: outcome unknown.
     assert.deepEqual(
-      log.map((a) => [a.attemptNumber, a.outcome]),
-      [[1, 'succeeded']],
+      (await view(deliveries[0]!.id)).attempts.map((a) => [a.attemptNumber, a.outcome]),
+      [[1, 'unknown']],
     );
+
+    const resent = await deliverDueBatch({ ...deps, poster }, input);
+    assert.equal(resent.succeeded, 3);
+    const received = receiver.requestsTo('/crashed-batch');
+    assert.equal(received.length, 6);
+    const ids = received.map((r) => r.headers['webhook-id']);
+    assert.equal(new Set(ids).size, 3, 'each message twice, with its own webhook-id both times');
+    for (const d of deliveries) {
+      // The duplicate the receiver saw is visible: two attempts, the first one's outcome lost with its worker.
+      const shown = await view(d.id);
+      assert.equal(shown.attemptCount, 2);
+      assert.equal(shown.status, 'succeeded');
+      assert.deepEqual(
+        shown.attempts.map((a) => [a.attemptNumber, a.outcome]),
+        [
+          [1, 'unknown'],
+          [2, 'succeeded'],
+        ],
+      );
+    }
     poster.close();
+  });
+
+  it('never sends a delivery twice at once when a batch takes longer than its activity timeout', async function () {
+    // The scenario of issue 9: more deliveries due than the endpoint's lanes can send within one activity timeout
+    // (200 deliveries, 50 lanes, a receiver that answers in 8 s: 32 s of sending, past a 20 s timeout; in
+    // production 200 × 10 lanes × 7 s against 2 minutes). Before, one activity claimed all 200 with a lease sized
+    // from the rate limit, Temporal timed it out and retried it while it kept sending, and the retry claimed
+    // everything again: each delivery sent twice, both attempts recorded as attempt 1.
+    this.timeout(150_000);
+    const { db } = testDatabase();
+    const temporal = await testTemporal();
+    const queue = uniqueTaskQueue('webhook-durability-long-batch');
+    const answerMs = 8_000;
+    workers.push(
+      await temporal.startWebhooksWorker({
+        db,
+        ticketsTaskQueue: queue,
+        config: { ...config, webhooks: { ...config.webhooks, timeoutMs: 12_000 } },
+      }),
+    );
+    const org = await makeOrganization();
+    receiver.route('/slow-receiver', behaviours.slow(answerMs));
+    const endpoint = await makeEndpoint(org.organizationId, {
+      url: receiver.url('/slow-receiver'),
+      maxConcurrency: 50,
+      rateLimitPerSecond: 1000,
+    });
+    const events = Array.from({ length: 200 }, () => syntheticEvent(org.organizationId));
+    await fanOutDeliveries(db, events, config.webhooks.payloadLimitBytes);
+    await wakeEndpoint(temporal.client, endpoint.id, org.organizationId, {
+      taskQueue: webhooksTaskQueueFor(queue),
+      workflow: { batchTimeoutMs: 20_000 },
+    });
+    await eventually(
+      async () => {
+        const deliveries = await deliveriesOf(endpoint.id);
+        assert.equal(deliveries.filter((d) => d.status === 'succeeded').length, 200);
+      },
+      { timeoutMs: 120_000, intervalMs: 500 },
+    );
+    // Anything still on the wire from an attempt that should have stopped would arrive within this pause.
+    await sleep(1_000);
+
+    const byId = groupBy(receiver.requestsTo('/slow-receiver'), (r) => String(r.headers['webhook-id']));
+    assert.equal(byId.size, 200);
+    for (const [id, requests] of byId) {
+      const times = requests.map((r) => r.receivedAt).sort((a, b) => a - b);
+      for (let i = 1; i < times.length; i++)
+        assert.ok(times[i]! - times[i - 1]! >= answerMs, `${id} was sent again while its first request was open`);
+    }
+    const attempts = await db.execute<{ delivery_id: string; attempt_number: number; n: number }>(sql`
+      select delivery_id, attempt_number, count(*)::int as n from webhook_attempts
+      where endpoint_id = ${endpoint.id} group by delivery_id, attempt_number having count(*) > 1`);
+    assert.deepEqual(attempts.rows, [], 'every attempt number appears once per delivery');
+    // Nothing timed out, so nothing needed a second request.
+    assert.equal([...byId.values()].flat().length, 200);
+    const deliveries = await deliveriesOf(endpoint.id);
+    assert.deepEqual(new Set(deliveries.map((d) => d.attemptCount)), new Set([1]));
   });
 });
