@@ -193,6 +193,121 @@ describe('webhook durability', function () {
     poster.close();
   });
 
+  /** A batch's dependencies as the worker builds them, with a short request timeout and lease. */
+  function batchDeps(poster: ReturnType<typeof createSafePoster>, timeoutMs = 2_000) {
+    return {
+      db: testDatabase().db,
+      credentialKeys: config.credentialKeys,
+      poster,
+      timeoutMs,
+      retryCompression: 1,
+      leaseMarginMs: 100,
+      heartbeat: () => {},
+    };
+  }
+
+  async function endpointWithDeliveries(
+    path: string,
+    count: number,
+    settings: Omit<Parameters<typeof makeEndpoint>[1], 'url'>,
+  ) {
+    const org = await makeOrganization();
+    await setWebhookPolicy(org.organizationId, { retryScheduleMs: [0, 60_000] });
+    const endpoint = await makeEndpoint(org.organizationId, { ...settings, url: receiver.url(path) });
+    const events = Array.from({ length: count }, () => syntheticEvent(org.organizationId));
+    await fanOutDeliveries(testDatabase().db, events, config.webhooks.payloadLimitBytes);
+    return endpoint;
+  }
+
+  it('stops claiming and sending once its activity is cancelled, and gives back what it had not sent', async () => {
+    // Three lanes, two requests a second: the second and third deliveries of the round wait for their slots.
+    const endpoint = await endpointWithDeliveries('/cancelled', 6, { maxConcurrency: 3, rateLimitPerSecond: 2 });
+    receiver.route('/cancelled', behaviours.slow(200));
+    const poster = createSafePoster({ allowHttp: true, allowCidrs: config.webhooks.allowCidrs, timeoutMs: 2_000 });
+    const cancel = new AbortController();
+    receiver.onRequest((r) => {
+      if (r.path === '/cancelled') cancel.abort('TIMED_OUT');
+    });
+    const input = { endpointId: endpoint.id, organizationId: endpoint.organizationId, maxBatch: 100 };
+    const result = await deliverDueBatch({ ...batchDeps(poster), signal: cancel.signal }, input);
+
+    assert.equal(result.sent, 1, 'the request on the wire finished; nothing was sent after the cancellation');
+    await sleep(1_200); // the two later slots would have come by now
+    assert.equal(receiver.requestsTo('/cancelled').length, 1);
+    const deliveries = await deliveriesOf(endpoint.id);
+    assert.deepEqual(
+      deliveries.map((d) => [d.status, d.attemptCount, d.leaseUntil]).sort(),
+      [['succeeded', 1, null], ...Array.from({ length: 5 }, () => ['pending', 0, null])].sort(),
+      'the claimed but unsent deliveries are back in the queue as they were, due at once',
+    );
+    const attempts = (await Promise.all(deliveries.map((d) => attemptsOf(d.id)))).flat();
+    assert.deepEqual(
+      attempts.map((a) => a.outcome),
+      ['succeeded'],
+    );
+    poster.close();
+  });
+
+  it('stops as if cancelled when its heartbeat fails', async () => {
+    // Five lanes, one request a second: the heartbeat (every second) fails before the round is through.
+    const endpoint = await endpointWithDeliveries('/heartbeat-lost', 5, { maxConcurrency: 5, rateLimitPerSecond: 1 });
+    receiver.route('/heartbeat-lost', behaviours.ok());
+    const poster = createSafePoster({ allowHttp: true, allowCidrs: config.webhooks.allowCidrs, timeoutMs: 2_000 });
+    const input = { endpointId: endpoint.id, organizationId: endpoint.organizationId, maxBatch: 100 };
+    const deps = {
+      ...batchDeps(poster),
+      heartbeat: () => {
+        throw new Error('heartbeat failed');
+      },
+    };
+    const result = await deliverDueBatch(deps, input);
+    assert.ok(result.sent >= 1 && result.sent <= 2, `${result.sent} sent before the heartbeat failed`);
+    await sleep(1_000);
+    assert.equal(receiver.requestsTo('/heartbeat-lost').length, result.sent);
+    const pending = (await deliveriesOf(endpoint.id)).filter((d) => d.status === 'pending');
+    assert.deepEqual(
+      pending.map((d) => d.attemptCount),
+      Array.from({ length: 5 - result.sent }, () => 0),
+    );
+    poster.close();
+  });
+
+  it('lets an attempt that lost its lease record its own answer, but never overwrite the newer attempt’s outcome', async () => {
+    const { db } = testDatabase();
+    const endpoint = await endpointWithDeliveries('/lost-lease', 1, { maxConcurrency: 1, rateLimitPerSecond: 1000 });
+    // The first request is answered late, with a failure; the second at once.
+    receiver.route('/lost-lease', ({ nthForMessage }) =>
+      nthForMessage === 1 ? { status: 500, delayMs: 1_500 } : { status: 200 },
+    );
+    const poster = createSafePoster({ allowHttp: true, allowCidrs: config.webhooks.allowCidrs, timeoutMs: 5_000 });
+    const input = { endpointId: endpoint.id, organizationId: endpoint.organizationId, maxBatch: 100 };
+    // A batch that believes requests end within 100 ms: it stands for a worker that stalls past its lease (a long
+    // pause, a frozen VM), whose lease runs out while its request is still open.
+    const stalled = deliverDueBatch(batchDeps(poster, 100), input);
+    await eventually(async () => assert.equal(receiver.requestsTo('/lost-lease').length, 1));
+    await sleep(400);
+    const newer = await deliverDueBatch(batchDeps(poster), input);
+    assert.equal(newer.succeeded, 1, 'a newer attempt claimed the delivery once the lease had run out');
+    const old = await stalled;
+    assert.equal(old.sent, 1);
+
+    const [delivery] = await deliveriesOf(endpoint.id);
+    assert.equal(delivery!.status, 'succeeded', 'the late failure did not put the delivery back to pending');
+    assert.equal(delivery!.attemptCount, 2);
+    assert.deepEqual(
+      (await attemptsOf(delivery!.id)).map((a) => [a.attemptNumber, a.statusCode, a.outcome]),
+      [
+        [1, 500, 'retry'],
+        [2, 200, 'succeeded'],
+      ],
+    );
+    const other = await db.execute(
+      sql`select 1 from webhook_deliveries where id = ${delivery!.id} and lease_until is not null`,
+    );
+    assert.equal(other.rows.length, 0, 'no lease left behind');
+    poster.close();
+  });
+
   it('never sends a delivery twice at once when a batch takes longer than its activity timeout', async function () {
     // The scenario of issue 9: more deliveries due than the endpoint's lanes can send within one activity timeout
     // (200 deliveries, 50 lanes, a receiver that answers in 8 s: 32 s of sending, past a 20 s timeout; in

@@ -110,9 +110,13 @@ export async function deliverDueBatch(deps: BatchDeps, input: DeliverBatchInput)
   const deadline = deps.timeLimitMs === undefined ? Number.POSITIVE_INFINITY : began + deps.timeLimitMs;
   let nextSlot = began;
   let stopped = deps.signal?.aborted ?? false;
+  // Wakes the deliveries waiting for their rate-limit slot: once stopped, they go back unsent at once.
+  const halted = signal();
   const stop = () => {
     stopped = true;
+    halted.resolve();
   };
+  if (stopped) halted.resolve();
   deps.signal?.addEventListener('abort', stop, { once: true });
 
   // The round on the wire, for the heartbeat's lease renewal: deliveries claimed and not yet answered.
@@ -172,6 +176,7 @@ export async function deliverDueBatch(deps: BatchDeps, input: DeliverBatchInput)
           return at;
         },
         stopped: () => stopped,
+        halted: halted.promise,
       });
       round = undefined;
       await renewal;
@@ -322,16 +327,27 @@ async function sendRound(
   claimed: Claimed[],
   retry: RetryPolicy,
   round: { unfinished: Map<string, Claimed>; lost: Set<string> },
-  pacing: { interval: number; takeSlot: () => number; stopped: () => boolean },
+  pacing: { interval: number; takeSlot: () => number; stopped: () => boolean; halted: Promise<void> },
 ): Promise<RoundResult> {
   const sent: Sent[] = [];
   const unsent: Claimed[] = [];
   let throttledUntil: number | undefined;
+  const throttled = signal();
   const slots = claimed.map(() => pacing.takeSlot());
   await Promise.all(
     claimed.map(async (delivery, index) => {
       const wait = slots[index]! - Date.now();
-      if (wait > 0) await new Promise((r) => setTimeout(r, wait));
+      if (wait > 0) {
+        let timer: NodeJS.Timeout | undefined;
+        await Promise.race([
+          new Promise((r) => {
+            timer = setTimeout(r, wait);
+          }),
+          pacing.halted,
+          throttled.promise,
+        ]);
+        clearTimeout(timer);
+      }
       if (throttledUntil !== undefined || pacing.stopped() || round.lost.has(delivery.id)) {
         unsent.push(delivery);
         round.unfinished.delete(delivery.id);
@@ -355,11 +371,21 @@ async function sendRound(
       if (outcome.verdict === 'retry' && outcome.throttle) {
         const pause = Math.round(Math.min(outcome.retryAfterMs ?? 0, retry.maxRetryAfterMs) / retry.compression);
         throttledUntil = Math.max(throttledUntil ?? 0, Date.now() + pause);
+        throttled.resolve();
       }
       sent.push({ delivery, attempt, outcome });
     }),
   );
   return { sent, unsent, ...(throttledUntil === undefined ? {} : { throttledUntil }) };
+}
+
+/** A promise to await and the function that settles it (Promise.withResolvers, before the es2024 lib). */
+function signal(): { promise: Promise<void>; resolve: () => void } {
+  let resolve = () => {};
+  const promise = new Promise<void>((r) => {
+    resolve = r;
+  });
+  return { promise, resolve };
 }
 
 function outcomeRow({ delivery, attempt, outcome }: Sent, retry: RetryPolicy, random: () => number): OutcomeRow {
