@@ -14,8 +14,8 @@
 // timeout) ends, and its outcomes can be written, before the activity's start-to-close timeout; it stops claiming
 // and sending as soon as Temporal cancels it (timed out, heartbeat lost, worker shutting down); and the leases of
 // a long round are renewed as it proceeds, so a retry of the activity never claims a delivery still on the wire.
-import { type Database, type Executor, integrationConfigs, integrationEvents } from '@switchboard/database';
-import { and, eq, sql } from 'drizzle-orm';
+import type { Database } from '@switchboard/database';
+import { sql } from 'drizzle-orm';
 import type { KeyRing } from '../../common/config.ts';
 import { type AttemptOutcome, classifyAttempt } from '../../common/webhooks/attempt-outcome.ts';
 import { nextRetryDelay, type RetryPolicy, retryPolicy } from '../../common/webhooks/retry-schedule.ts';
@@ -158,7 +158,7 @@ export async function deliverDueBatch(deps: BatchDeps, input: DeliverBatchInput)
     };
 
     let next = plan(true);
-    let claimed = next ? await writeAndClaim(db, endpoint, [], next.size, next.leaseMs) : [];
+    let claimed = next ? await writeAndClaim(db, endpoint, [], next) : [];
     if (next && claimed.length < next.size) drained = true;
     while (claimed.length > 0) {
       claimedTotal += claimed.length;
@@ -188,19 +188,9 @@ export async function deliverDueBatch(deps: BatchDeps, input: DeliverBatchInput)
       }
       if (result.throttledUntil !== undefined) throttledUntil = result.throttledUntil;
       const rows = [...result.sent.map((s) => outcomeRow(s, retry, random)), ...result.unsent.map((d) => unsentRow(d))];
-      if (disableReason !== undefined) {
-        // In the same transaction as the 410 attempt, so nobody reads that attempt on an endpoint still shown active.
-        const reason = disableReason;
-        await db.transaction(async (tx) => {
-          await writeAndClaim(tx, endpoint, rows, 0, 0);
-          await disableEndpoint(tx, endpoint, reason);
-        });
-        claimed = [];
-      } else {
-        next = plan(false);
-        claimed = await writeAndClaim(db, endpoint, rows, next?.size ?? 0, next?.leaseMs ?? 0);
-        if (next && claimed.length < next.size) drained = true;
-      }
+      next = plan(false);
+      claimed = await writeAndClaim(db, endpoint, rows, next, disableReason);
+      if (next && claimed.length < next.size) drained = true;
     }
   } finally {
     clearInterval(beat);
@@ -238,59 +228,97 @@ export async function deliverDueBatch(deps: BatchDeps, input: DeliverBatchInput)
 
 /**
  * One round trip: records the outcomes of the round just sent (each fenced by its attempt number), gives back the
- * claimed deliveries it did not send, then claims up to `size` due deliveries for `leaseMs` and opens a `sending`
- * attempt for each. The claim skips the rows this statement writes: they may look due in its snapshot when their
- * lease ran out during the round, and one statement must not update a row twice.
+ * claimed deliveries it did not send, switches the endpoint off if a receiver answered 410 (with its
+ * `endpoint.disabled` event, so nobody reads the 410 attempt on an endpoint still shown active), then claims up to
+ * `size` due deliveries for `leaseMs` and opens a `sending` attempt for each. The claim skips the rows this
+ * statement writes (they may look due in its snapshot when their lease ran out during the round, and one statement
+ * must not update a row twice) and claims nothing for an endpoint switched off meanwhile.
+ *
+ * A named prepared statement: planned once per connection, where planning this statement would otherwise cost
+ * more than executing it for a handful of rows.
  */
+const ROUND_STATEMENT = `
+  with v as (
+    select * from jsonb_to_recordset($1::jsonb) as v(id uuid, attempt int, sent boolean,
+      status text, next_attempt_at timestamptz, last_attempt_at timestamptz, succeeded_at timestamptz,
+      started_at timestamptz, duration_ms int, status_code int, excerpt text, error_class text, outcome text)),
+  recorded as (
+    update webhook_attempts a set started_at = v.started_at, duration_ms = v.duration_ms,
+      status_code = v.status_code, response_excerpt = v.excerpt, error_class = v.error_class, outcome = v.outcome
+    from v
+    where v.sent and a.delivery_id = v.id and a.attempt_number = v.attempt and a.outcome = 'sending'),
+  withdrawn as (
+    delete from webhook_attempts a using v
+    where not v.sent and a.delivery_id = v.id and a.attempt_number = v.attempt and a.outcome = 'sending'),
+  settled as (
+    update webhook_deliveries d set
+      status = case when v.sent then v.status::webhook_delivery_status else d.status end,
+      attempt_count = case when v.sent then d.attempt_count else d.attempt_count - 1 end,
+      next_attempt_at = case when v.sent then v.next_attempt_at else d.next_attempt_at end,
+      last_attempt_at = case when v.sent then v.last_attempt_at else d.last_attempt_at end,
+      succeeded_at = case when v.sent then v.succeeded_at else d.succeeded_at end,
+      lease_until = null, updated_at = now()
+    from v
+    where d.id = v.id and d.attempt_count = v.attempt),
+  ${switchOff('$2', '$3', '$6')},
+  due as (
+    select d.id from webhook_deliveries d
+    where d.endpoint_id = $2 and d.organization_id = $3 and d.status = 'pending'
+      and d.next_attempt_at <= now() and (d.lease_until is null or d.lease_until < now())
+      and not exists (select 1 from v where v.id = d.id)
+      and exists (select 1 from integration_configs c where c.id = $2 and c.is_active)
+    order by d.next_attempt_at
+    limit $4
+    for update skip locked),
+  claimed as (
+    update webhook_deliveries d set lease_until = now() + $5 * interval '1 millisecond',
+      attempt_count = d.attempt_count + 1
+    from due where d.id = due.id
+    returning d.id, d.message_id, d.attempt_count, d.next_attempt_at),
+  opened as (
+    insert into webhook_attempts (organization_id, delivery_id, endpoint_id, attempt_number, started_at, outcome)
+    select $3, c.id, $2, c.attempt_count, now(), 'sending' from claimed c)
+  select c.id, c.message_id, c.attempt_count, c.next_attempt_at, m.payload::text as body
+  from claimed c join webhook_messages m on m.id = c.message_id`;
+
+/**
+ * Switches an endpoint off once: only the statement that flips is_active records `endpoint.disabled`, so concurrent
+ * batches record one. Two CTEs (`switched_off`, `switch_off_recorded`) over parameters naming the endpoint, its
+ * organisation and the reason (a null reason switches nothing off).
+ */
+function switchOff(endpointId: string, organizationId: string, reason: string): string {
+  return `
+  switched_off as (
+    update integration_configs set is_active = false, disabled_reason = ${reason}::text, updated_at = now()
+    where ${reason}::text is not null and id = ${endpointId}::uuid and organization_id = ${organizationId}::text
+      and is_active
+    returning id),
+  switch_off_recorded as (
+    insert into integration_events (organization_id, integration_config_id, type, payload)
+    select ${organizationId}::text, id, 'endpoint.disabled', jsonb_build_object('reason', ${reason}::text)
+    from switched_off)`;
+}
+
 async function writeAndClaim(
-  db: Executor,
+  db: Database,
   endpoint: DeliveryEndpoint,
   rows: OutcomeRow[],
-  size: number,
-  leaseMs: number,
+  claim: { size: number; leaseMs: number } | null,
+  disableReason?: string,
 ): Promise<Claimed[]> {
-  if (rows.length === 0 && size === 0) return [];
-  const result = await db.execute<Claimed>(sql`
-    with v as (
-      select * from jsonb_to_recordset(${JSON.stringify(rows)}::jsonb) as v(id uuid, attempt int, sent boolean,
-        status text, next_attempt_at timestamptz, last_attempt_at timestamptz, succeeded_at timestamptz,
-        started_at timestamptz, duration_ms int, status_code int, excerpt text, error_class text, outcome text)),
-    recorded as (
-      update webhook_attempts a set started_at = v.started_at, duration_ms = v.duration_ms,
-        status_code = v.status_code, response_excerpt = v.excerpt, error_class = v.error_class, outcome = v.outcome
-      from v
-      where v.sent and a.delivery_id = v.id and a.attempt_number = v.attempt and a.outcome = 'sending'),
-    withdrawn as (
-      delete from webhook_attempts a using v
-      where not v.sent and a.delivery_id = v.id and a.attempt_number = v.attempt and a.outcome = 'sending'),
-    settled as (
-      update webhook_deliveries d set
-        status = case when v.sent then v.status::webhook_delivery_status else d.status end,
-        attempt_count = case when v.sent then d.attempt_count else d.attempt_count - 1 end,
-        next_attempt_at = case when v.sent then v.next_attempt_at else d.next_attempt_at end,
-        last_attempt_at = case when v.sent then v.last_attempt_at else d.last_attempt_at end,
-        succeeded_at = case when v.sent then v.succeeded_at else d.succeeded_at end,
-        lease_until = null, updated_at = now()
-      from v
-      where d.id = v.id and d.attempt_count = v.attempt),
-    due as (
-      select d.id from webhook_deliveries d
-      where d.endpoint_id = ${endpoint.id} and d.organization_id = ${endpoint.organizationId} and d.status = 'pending'
-        and d.next_attempt_at <= now() and (d.lease_until is null or d.lease_until < now())
-        and not exists (select 1 from v where v.id = d.id)
-      order by d.next_attempt_at
-      limit ${size}
-      for update skip locked),
-    claimed as (
-      update webhook_deliveries d set lease_until = now() + ${leaseMs} * interval '1 millisecond',
-        attempt_count = d.attempt_count + 1
-      from due where d.id = due.id
-      returning d.id, d.message_id, d.attempt_count, d.next_attempt_at),
-    opened as (
-      insert into webhook_attempts (organization_id, delivery_id, endpoint_id, attempt_number, started_at, outcome)
-      select ${endpoint.organizationId}, c.id, ${endpoint.id}, c.attempt_count, now(), 'sending' from claimed c)
-    select c.id, c.message_id, c.attempt_count, c.next_attempt_at, m.payload::text as body
-    from claimed c join webhook_messages m on m.id = c.message_id`);
+  if (rows.length === 0 && !claim) return [];
+  const result = await db.$client.query<Claimed>({
+    name: 'webhook-round',
+    text: ROUND_STATEMENT,
+    values: [
+      JSON.stringify(rows),
+      endpoint.id,
+      endpoint.organizationId,
+      claim?.size ?? 0,
+      claim?.leaseMs ?? 0,
+      disableReason ?? null,
+    ],
+  });
   // Oldest due first, as claimed.
   return result.rows.sort((a, b) => new Date(a.next_attempt_at).getTime() - new Date(b.next_attempt_at).getTime());
 }
@@ -361,6 +389,7 @@ async function sendRound(
         secrets: secretsInEffect(endpoint.keys, now),
         headers: endpoint.headers,
         now,
+        pool: endpoint.id,
       });
       round.unfinished.delete(delivery.id);
       const outcome = classifyAttempt(
@@ -458,27 +487,10 @@ function describe({ attempt, outcome }: Sent): string {
   return outcome.verdict === 'delivered' ? 'delivered' : outcome.reason;
 }
 
-/** Disables once: only the call that flips is_active records the event, so concurrent batches record one. */
-async function disableEndpoint(db: Executor, endpoint: DeliveryEndpoint, reason: string): Promise<void> {
-  await db.transaction(async (tx) => {
-    const flipped = await tx
-      .update(integrationConfigs)
-      .set({ isActive: false, disabledReason: reason, updatedAt: new Date() })
-      .where(
-        and(
-          eq(integrationConfigs.id, endpoint.id),
-          eq(integrationConfigs.organizationId, endpoint.organizationId),
-          eq(integrationConfigs.isActive, true),
-        ),
-      )
-      .returning({ id: integrationConfigs.id });
-    if (flipped.length === 0) return;
-    await tx.insert(integrationEvents).values({
-      organizationId: endpoint.organizationId,
-      integrationConfigId: endpoint.id,
-      type: 'endpoint.disabled',
-      payload: { reason },
-    });
+async function disableEndpoint(db: Database, endpoint: DeliveryEndpoint, reason: string): Promise<void> {
+  await db.$client.query({
+    text: `with ${switchOff('$1', '$2', '$3')} select 1`,
+    values: [endpoint.id, endpoint.organizationId, reason],
   });
 }
 
