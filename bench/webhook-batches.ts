@@ -4,9 +4,12 @@
 // --timeout 600000 bench/webhook-batches.ts  (env: MESSAGES per endpoint count, default 20000 total).
 import assert from 'node:assert/strict';
 import { type ChildProcess, spawn } from 'node:child_process';
+import { mkdirSync, writeFileSync } from 'node:fs';
+import { Session } from 'node:inspector';
+import { join } from 'node:path';
 import { createInterface } from 'node:readline';
 import { sql } from 'drizzle-orm';
-import { makeEndpoint } from '../activities/webhooks/test-support.ts';
+import { makeEndpoint, type TestEndpoint } from '../activities/webhooks/test-support.ts';
 import { wakeEndpoint } from '../activities/webhooks/wake.ts';
 import { makeOrganization } from '../domain/test-fixtures.ts';
 import { testDatabase } from '../test/support/database.ts';
@@ -14,6 +17,29 @@ import { type RunningWorker, testTemporal, uniqueTaskQueue } from '../test/suppo
 import { webhooksTaskQueueFor } from '../workflows/webhook-endpoint-contract.ts';
 
 const TOTAL = Number(process.env.MESSAGES ?? 20_000);
+/** A directory: each case writes a CPU profile of this process (worker and benchmark) while it delivers. */
+const PROFILE_DIR = process.env.BENCH_CPU_PROFILE;
+
+/** Profiles the main thread (the activities) while `run` runs, as `node --cpu-prof` would, but only then. */
+async function profiled<T>(name: string, run: () => Promise<T>): Promise<T> {
+  if (!PROFILE_DIR) return run();
+  const session = new Session();
+  session.connect();
+  const post = (method: string, params?: object) =>
+    new Promise<unknown>((resolve, reject) =>
+      session.post(method, params, (error, result) => (error ? reject(error) : resolve(result))),
+    );
+  await post('Profiler.enable');
+  await post('Profiler.start');
+  try {
+    return await run();
+  } finally {
+    const { profile } = (await post('Profiler.stop')) as { profile: unknown };
+    mkdirSync(PROFILE_DIR, { recursive: true });
+    writeFileSync(join(PROFILE_DIR, `${name}.cpuprofile`), JSON.stringify(profile));
+    session.disconnect();
+  }
+}
 
 async function startReceiverProcess(): Promise<{ port: number; child: ChildProcess }> {
   const child = spawn(process.execPath, [new URL('../test/receivers/serve.ts', import.meta.url).pathname], {
@@ -44,7 +70,7 @@ describe('webhook delivery throughput', function () {
       const { db } = testDatabase();
       const temporal = await testTemporal();
       const org = await makeOrganization();
-      const endpoints = [];
+      const endpoints: TestEndpoint[] = [];
       for (let i = 0; i < endpointCount; i++) {
         endpoints.push(
           await makeEndpoint(org.organizationId, {
@@ -67,21 +93,41 @@ describe('webhook delivery throughput', function () {
         select ${org.organizationId}, e.id, 'msg_bench' || ${endpointCount} || '_' || g, now()
         from generate_series(1, ${perEndpoint}) g, unnest(${sql.raw(`array[${endpoints.map((e) => `'${e.id}'::uuid`).join(',')}]`)}) as e(id)`);
       const total = perEndpoint * endpointCount;
+      // Transactions the database committed meanwhile: each autocommit statement is one, so this counts round trips
+      // (plus the benchmark's own polling, ten a second).
+      const commits = async () =>
+        Number(
+          (
+            await db.execute<{ n: string }>(
+              sql`select xact_commit as n from pg_stat_database where datname = current_database()`,
+            )
+          ).rows[0]!.n,
+        );
+      const commitsBefore = await commits();
       const started = performance.now();
-      await Promise.all(
-        endpoints.map((e) =>
-          wakeEndpoint(temporal.client, e.id, org.organizationId, { taskQueue: webhooksTaskQueueFor(ticketsQueue) }),
-        ),
-      );
-      for (;;) {
-        const result = await db.execute<{ n: number }>(sql`select count(*)::int as n from webhook_deliveries
-          where organization_id = ${org.organizationId} and status = 'succeeded'`);
-        if (result.rows[0]!.n >= total) break;
-        await new Promise((r) => setTimeout(r, 100));
-      }
+      await profiled(`${endpointCount}-endpoints`, async () => {
+        await Promise.all(
+          endpoints.map((e) =>
+            wakeEndpoint(temporal.client, e.id, org.organizationId, { taskQueue: webhooksTaskQueueFor(ticketsQueue) }),
+          ),
+        );
+        // Counted through the endpoints' index, so the polling costs the database little beside the run.
+        const ids = sql.raw(endpoints.map((e) => `'${e.id}'::uuid`).join(','));
+        for (;;) {
+          const result = await db.execute<{ n: number }>(sql`select count(*)::int as n from webhook_deliveries
+            where endpoint_id = any(array[${ids}]) and status = 'succeeded'`);
+          if (result.rows[0]!.n >= total) break;
+          await new Promise((r) => setTimeout(r, 100));
+        }
+      });
       const seconds = (performance.now() - started) / 1000;
+      // pg_stat_database is updated when a session reports (at most every second or so): let it catch up.
+      await new Promise((r) => setTimeout(r, 1500));
+      const transactions = (await commits()) - commitsBefore;
       console.log(
-        `      ${endpointCount} endpoint(s): ${total} deliveries in ${seconds.toFixed(1)} s = ${Math.round(total / seconds)}/s`,
+        `      ${endpointCount} endpoint(s): ${total} deliveries in ${seconds.toFixed(1)} s = ${Math.round(total / seconds)}/s, ` +
+          `${(transactions / total).toFixed(3)} database transactions per delivery ` +
+          `(epoch s ${(Date.now() / 1000 - 1.5 - seconds).toFixed(1)}–${(Date.now() / 1000 - 1.5).toFixed(1)})`,
       );
       assert.ok(total / seconds > 0);
     });

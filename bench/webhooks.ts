@@ -1,11 +1,14 @@
-// Webhooks benchmark (issue 3): end-to-end deliveries per second, ticket event to receiver, with 1, 10 and 100
-// endpoints; event-to-delivery latency at a fixed offered load; and, in the same run against the same receiver,
-// two baselines: a plain Node keep-alive POST loop (the ceiling) and a BullMQ-on-Redis sender doing the same signed
+// Webhooks benchmark (issue 3): deliveries per second with 1, 10 and 100 endpoints, both for the delivery engine
+// alone (pending rows in PostgreSQL → endpoint workflows → receiver) and end to end (ticket event → receiver);
+// event-to-delivery latency at a fixed offered load; and, in the same run against the same receiver, two
+// baselines: a plain Node keep-alive POST loop (the ceiling) and a BullMQ-on-Redis sender doing the same signed
 // deliveries with retries. Real PostgreSQL, Temporal (its own dev server), Redis, the product's API and worker.
 //
 // Run: npm run bench -- webhooks. Ticket events are written through the domain (updateTicket: the change, its
 // ticket_events row, the audit row), exactly as the API writes them, so the HTTP layer does not cap the event rate.
+import { cpus, loadavg } from 'node:os';
 import { connectDatabase } from '@switchboard/database';
+import { sql } from 'drizzle-orm';
 import { createTicket } from '../domain/tickets/create-ticket.ts';
 import { updateTicket } from '../domain/tickets/update-ticket.ts';
 import { bullmqSender, rawKeepAliveLoop } from './lib/baselines.ts';
@@ -16,9 +19,16 @@ import { apiClient, benchStack, userScope } from './lib/stack.ts';
 import { formatMs, median, percentile, printTable } from './lib/stats.ts';
 
 const TARGET_DELIVERIES = Number(process.env.BENCH_DELIVERIES ?? 6000);
+/** Deliveries per run of the delivery engine alone (pending rows → receiver), split over the endpoints. */
+const ENGINE_DELIVERIES = Number(process.env.BENCH_ENGINE_DELIVERIES ?? 12_000);
 const LATENCY_SECONDS = Number(process.env.BENCH_LATENCY_SECONDS ?? 10);
 const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 3);
-const stack = benchStack('webhooks', { api: 3084, temporal: 7284, temporalUi: 8284 });
+// Overridable, so two checkouts on one machine can each run it (their own database, Temporal data and ports).
+const stack = benchStack(process.env.BENCH_STACK_NAME ?? 'webhooks', {
+  api: Number(process.env.BENCH_API_PORT ?? 3084),
+  temporal: Number(process.env.BENCH_TEMPORAL_PORT ?? 7284),
+  temporalUi: Number(process.env.BENCH_TEMPORAL_UI_PORT ?? 8284),
+});
 
 type Endpoint = { id: string };
 
@@ -85,6 +95,7 @@ async function main() {
     await disable(warm);
 
     const throughput: Record<number, number[]> = { 1: [], 10: [], 100: [] };
+    const engine: Record<number, number[]> = { 1: [], 10: [], 100: [] };
     const raw: number[] = [];
     const bull: number[] = [];
     for (let round = 1; round <= ROUNDS; round++) {
@@ -92,10 +103,19 @@ async function main() {
       bull.push((await bullmqSender(receiver, 10_000)).perSecond);
       for (const n of [1, 10, 100]) {
         const list = await endpoints(n);
+        engine[n]!.push(await runEngineBurst(database.db, call, scope, receiver, list, ENGINE_DELIVERIES, round));
+        await disable(list);
+      }
+      for (const n of [1, 10, 100]) {
+        const list = await endpoints(n);
         throughput[n]!.push(await runBurst(change, receiver, TARGET_DELIVERIES / n, n));
         await disable(list);
       }
-      console.log(`round ${round} done`);
+      console.log(
+        `round ${round} done (load average ${loadavg()
+          .map((l) => l.toFixed(2))
+          .join(' ')})`,
+      );
     }
 
     // Latency at a fixed offered load: 10 endpoints × 50 events/s = 500 deliveries/s.
@@ -112,6 +132,15 @@ async function main() {
     rows.push(['raw keep-alive POST loop (ceiling)', Math.round(rawM), '1.00', '-']);
     rows.push(['BullMQ signed sender (baseline)', Math.round(bullM), (bullM / rawM).toFixed(2), '1.00']);
     for (const n of [1, 10, 100]) {
+      const m = median(engine[n]!);
+      rows.push([
+        `Switchboard engine, ${n} endpoint(s), pending rows → receiver`,
+        Math.round(m),
+        (m / rawM).toFixed(2),
+        (m / bullM).toFixed(2),
+      ]);
+    }
+    for (const n of [1, 10, 100]) {
       const m = median(throughput[n]!);
       rows.push([
         `Switchboard, ${n} endpoint(s), event → receiver`,
@@ -120,7 +149,12 @@ async function main() {
         (m / bullM).toFixed(2),
       ]);
     }
-    console.log('\nDeliveries per second (median of rounds; same receiver, same machine):');
+    console.log(`\nDeliveries per second (median of ${ROUNDS} rounds; same receiver, same machine):`);
+    console.log(
+      `load average at the end: ${loadavg()
+        .map((l) => l.toFixed(2))
+        .join(' ')} (${cpus().length} CPUs)`,
+    );
     printTable(['sender', 'deliveries/s', 'of raw', 'of BullMQ'], rows);
     console.log(
       `\nEvent-to-delivery latency at 500 deliveries/s (10 endpoints × 50 events/s, ${expected} deliveries):`,
@@ -144,6 +178,43 @@ async function main() {
     await database.close();
     stack.stopTemporal();
   }
+}
+
+/**
+ * The delivery engine alone, in the product's worker process: `total` deliveries, split over the endpoints, are
+ * written as failed rows and queued again through the API's "resend failed" (which wakes each endpoint's workflow,
+ * as an event would); returns deliveries per second from the first resend to the last delivery at the receiver.
+ */
+async function runEngineBurst(
+  db: ReturnType<typeof connectDatabase>['db'],
+  call: ReturnType<typeof apiClient>,
+  scope: Awaited<ReturnType<typeof userScope>>,
+  receiver: Awaited<ReturnType<typeof startLatencyReceiver>>,
+  list: Endpoint[],
+  total: number,
+  round: number,
+): Promise<number> {
+  const perEndpoint = Math.ceil(total / list.length);
+  const prefix = `msg_engine_${round}_${list.length}_`;
+  const body = JSON.stringify({
+    type: 'ticket.updated',
+    timestamp: new Date().toISOString(),
+    data: { ticket: { id: 'c0ffee', number: 4821, status: 'open', subject: 'Printer on fire'.repeat(4) } },
+  });
+  await db.execute(sql`insert into webhook_messages (id, organization_id, event_type, payload)
+    select ${prefix} || g, ${scope.organizationId}, 'ticket.updated', ${body}::jsonb from generate_series(1, ${perEndpoint}) g`);
+  await db.execute(sql`insert into webhook_deliveries (organization_id, endpoint_id, message_id, status)
+    select ${scope.organizationId}, e, ${prefix} || g, 'failed'
+    from generate_series(1, ${perEndpoint}) g, unnest(${sql.param(list.map((e) => e.id))}::uuid[]) e`);
+  const since = Date.now();
+  const started = performance.now();
+  const sinceIso = new Date(since - 3_600_000).toISOString();
+  await Promise.all(
+    list.map((e) => call('POST', `/api/webhooks/endpoints/${e.id}/resend-failed`, { since: sinceIso }, 202)),
+  );
+  const expected = perEndpoint * list.length;
+  await waitForDeliveries(receiver, since, expected);
+  return expected / ((performance.now() - started) / 1000);
 }
 
 /**

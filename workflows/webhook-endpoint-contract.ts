@@ -14,8 +14,10 @@ export const wakeSignal = defineSignal('wake');
 export type WebhookEndpointInput = {
   endpointId: string;
   organizationId: string;
-  /** Deliveries claimed per batch (one activity); also bounded by what the rate limit allows in ~10 s. */
+  /** Deliveries claimed per batch (one activity), in rounds of at most the endpoint's concurrency. */
   maxBatch?: number;
+  /** A batch activity's start-to-close timeout (default 2 minutes); tests shorten it to run long batches quickly. */
+  batchTimeoutMs?: number;
   /** Batches per run before continuing as new (Temporal may suggest it sooner). */
   batchesPerRun?: number;
   /** With nothing pending and no wake for this long, the workflow ends; the next wake starts a new one. */

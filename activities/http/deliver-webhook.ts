@@ -21,6 +21,8 @@ export type DeliveryRequest = {
   headers?: Readonly<Record<string, string>>;
   /** Epoch ms of the attempt; the webhook-timestamp is taken from it. */
   now?: number;
+  /** The keep-alive pool to send through (the endpoint's id), see PostRequest. */
+  pool?: string;
 };
 
 export async function deliverWebhook(poster: SafePoster, request: DeliveryRequest): Promise<DeliveryAttempt> {
@@ -37,6 +39,7 @@ export async function deliverWebhook(poster: SafePoster, request: DeliveryReques
       url: request.url,
       headers: { ...request.headers, ...signature },
       body: request.body,
+      ...(request.pool === undefined ? {} : { pool: request.pool }),
     });
     return { kind: 'response', attemptedAt, ...response };
   } catch (error) {

@@ -92,6 +92,21 @@ describe('safePost', () => {
     new Webhook(secret).verify(received!.body, received!.headers as Record<string, string>);
   });
 
+  it('keeps each pool’s (endpoint’s) connections alive, even when endpoints sharing a host hold more than one shared pool keeps idle', async () => {
+    // Two endpoints on one host, 150 requests in flight each: 300 connections, more than the 256 idle connections a
+    // pool keeps per host. Shared, every burst would reconnect what did not fit; one pool each, none is lost.
+    const p = poster(loopbackAllowed);
+    const url = `http://127.0.0.1:${receiver.port}/pooled`;
+    const burst = (pool: string) =>
+      Promise.all(Array.from({ length: 150 }, () => p.post({ url, headers: {}, body, pool })));
+    const { connects, result } = await countingConnects(url, async () => {
+      for (let round = 0; round < 3; round++) await Promise.all([burst('endpoint-a'), burst('endpoint-b')]);
+    });
+    assert.equal(result.status, 'fulfilled');
+    assert.equal(receiver.requestsTo('/pooled').length, 900);
+    assert.equal(connects, 300, 'one connection per request in flight, each kept for the next bursts');
+  });
+
   it('reuses keep-alive connections: one resolution and one connect for sequential deliveries', async () => {
     const resolved: string[] = [];
     const p = poster({

@@ -12,7 +12,7 @@ import {
   TimeoutError,
   toSafePostError,
 } from './errors.ts';
-import { createGuardedAgents, type Resolve, systemResolve } from './guarded-agent.ts';
+import { createGuardedAgents, type GuardedAgents, type Resolve, systemResolve } from './guarded-agent.ts';
 import { checkEndpointUrl, parseAllowList } from './ssrf-guard.ts';
 
 export type SafePostOptions = {
@@ -36,6 +36,12 @@ export type SafePostOptions = {
 
 export type PostRequest = {
   url: string;
+  /**
+   * Keeps this request's keep-alive connections apart from other callers' (the webhook endpoint's id): each endpoint
+   * reuses its own connections even when many endpoints share a host, instead of competing for one pool whose idle
+   * connections are capped per host. Without it, one pool per poster.
+   */
+  pool?: string;
   /** Signature headers, content type, custom headers. Framing headers are ours to set (see request-headers.ts). */
   headers: Readonly<Record<string, string>>;
   body: string | Uint8Array;
@@ -63,6 +69,9 @@ export type SafePoster = {
   close(): void;
 };
 
+/** A keep-alive pool unused this long is closed. */
+const POOL_IDLE_MS = 5 * 60_000;
+
 const defaults = {
   timeoutMs: 15_000,
   maxPayloadBytes: 256 * 1024,
@@ -81,12 +90,52 @@ export function createSafePoster(options: SafePostOptions = {}): SafePoster {
   const settings = { ...defaults, ...options };
   const allowList = parseAllowList(options.allowCidrs ?? []);
   const urlPolicy = { allowHttp: options.allowHttp ?? false, allowList };
-  const agents = createGuardedAgents({
-    allowList,
-    resolve: options.resolve ?? systemResolve,
-  });
+  const guard = { allowList, resolve: options.resolve ?? systemResolve };
+  const agents = createGuardedAgents(guard);
+  const pools = new Map<string, { agents: GuardedAgents; lastUsed: number }>();
+  let lastSweep = Date.now();
 
-  function send(url: URL, headers: Record<string, string | number>, body: string | Uint8Array, started: number) {
+  /** A pool's agents; pools idle for POOL_IDLE_MS are closed (looked at, at most once a minute, on use). */
+  function agentsFor(pool: string | undefined): GuardedAgents {
+    if (pool === undefined) return agents;
+    const now = Date.now();
+    if (now - lastSweep > 60_000) {
+      lastSweep = now;
+      for (const [key, entry] of pools)
+        if (now - entry.lastUsed > POOL_IDLE_MS) {
+          entry.agents.destroy();
+          pools.delete(key);
+        }
+    }
+    let entry = pools.get(pool);
+    if (!entry) {
+      entry = { agents: createGuardedAgents(guard), lastUsed: now };
+      pools.set(pool, entry);
+    }
+    entry.lastUsed = now;
+    return entry.agents;
+  }
+
+  // The verdict on a URL depends on the URL and this poster's policy only; endpoints send to the same URL again and
+  // again. A hostname is still checked on every new connection, after DNS (guarded-agent.ts).
+  const verdicts = new Map<string, ReturnType<typeof checkEndpointUrl>>();
+  function checkUrl(url: string) {
+    let verdict = verdicts.get(url);
+    if (!verdict) {
+      verdict = checkEndpointUrl(url, urlPolicy);
+      if (verdicts.size >= 1000) verdicts.clear();
+      verdicts.set(url, verdict);
+    }
+    return verdict;
+  }
+
+  function send(
+    url: URL,
+    headers: Record<string, string | number>,
+    body: string | Uint8Array,
+    started: number,
+    agents: GuardedAgents,
+  ) {
     return new Promise<PostResponse>((resolve, reject) => {
       const request = url.protocol === 'https:' ? https.request : http.request;
       const agent = url.protocol === 'https:' ? agents.https : agents.http;
@@ -167,9 +216,9 @@ export function createSafePoster(options: SafePostOptions = {}): SafePoster {
     });
   }
 
-  async function post({ url, headers, body }: PostRequest): Promise<PostResponse> {
+  async function post({ url, headers, body, pool }: PostRequest): Promise<PostResponse> {
     const started = performance.now();
-    const verdict = checkEndpointUrl(url, urlPolicy);
+    const verdict = checkUrl(url);
     if (!verdict.ok) {
       throw verdict.code === 'ssrf_refused'
         ? new SsrfRefusedError(verdict.reason)
@@ -192,17 +241,25 @@ export function createSafePoster(options: SafePostOptions = {}): SafePoster {
       ...headers,
       'content-length': length,
     };
+    const via = agentsFor(pool);
     try {
-      return await send(verdict.url, outgoing, body, started);
+      return await send(verdict.url, outgoing, body, started, via);
     } catch (error) {
       if (!(error instanceof StaleSocketError)) throw error;
-      return await send(verdict.url, outgoing, body, started).catch((retryError) => {
+      return await send(verdict.url, outgoing, body, started, via).catch((retryError) => {
         throw retryError instanceof StaleSocketError ? retryError.original : retryError;
       });
     }
   }
 
-  return { post, close: () => agents.destroy() };
+  return {
+    post,
+    close: () => {
+      agents.destroy();
+      for (const entry of pools.values()) entry.agents.destroy();
+      pools.clear();
+    },
+  };
 }
 
 /** Internal signal: the request failed on a reused keep-alive socket before any response; send once more. */

@@ -1,16 +1,21 @@
-// One batch of an endpoint's due deliveries: claim them (a lease, so a crashed batch's deliveries come back on
-// their own), send them concurrently within the endpoint's concurrency cap and rate limit, then write every
-// outcome in a handful of statements whatever the batch size. The endpoint workflow calls this in a loop, so
-// Temporal's history grows per batch, never per delivery.
-import {
-  type Database,
-  type Executor,
-  integrationConfigs,
-  integrationEvents,
-  webhookAttempts,
-  webhookDeliveries,
-} from '@switchboard/database';
-import { and, eq, inArray, sql } from 'drizzle-orm';
+// One batch of an endpoint's due deliveries: the activity the endpoint workflow calls in a loop, so Temporal's
+// history grows per batch, never per delivery. A batch runs in rounds sized to the endpoint's concurrency:
+//
+//   claim ≤ maxConcurrency due deliveries: a lease, attempt_count + 1, and an attempt row `sending` for each
+//   → send them at once (each no sooner than its slot of the rate limit)
+//   → record every outcome, in the same statement that claims the next round.
+//
+// So a round costs one database round trip whatever the concurrency, and what the database says is in flight is
+// what is on the wire: a worker that dies mid-request leaves `sending` attempts (outcome unknown), not a silent
+// duplicate. Every outcome write is fenced by the attempt number: an attempt that lost its lease (its deliveries
+// were claimed again by a newer attempt) records its own attempt row but never overwrites the delivery.
+//
+// A batch never outlives its activity: no round starts unless its worst case (rate-limit pacing + one request
+// timeout) ends, and its outcomes can be written, before the activity's start-to-close timeout; it stops claiming
+// and sending as soon as Temporal cancels it (timed out, heartbeat lost, worker shutting down); and the leases of
+// a long round are renewed as it proceeds, so a retry of the activity never claims a delivery still on the wire.
+import type { Database } from '@switchboard/database';
+import { sql } from 'drizzle-orm';
 import type { KeyRing } from '../../common/config.ts';
 import { type AttemptOutcome, classifyAttempt } from '../../common/webhooks/attempt-outcome.ts';
 import { nextRetryDelay, type RetryPolicy, retryPolicy } from '../../common/webhooks/retry-schedule.ts';
@@ -20,7 +25,12 @@ import { type DeliveryAttempt, deliverWebhook } from '../http/deliver-webhook.ts
 import type { SafePoster } from '../http/safe-post.ts';
 import { type DeliveryEndpoint, loadDeliveryEndpoint, loadDeliveryPolicy } from './endpoint.ts';
 
-export type DeliverBatchInput = { endpointId: string; organizationId: string; maxBatch: number };
+export type DeliverBatchInput = {
+  endpointId: string;
+  organizationId: string;
+  /** Deliveries this batch (one activity) may claim in total, over all its rounds. */
+  maxBatch: number;
+};
 
 export type DeliverBatchResult = {
   /** `deleted`: the endpoint is gone and its workflow should end; `disabled`: nothing is sent until re-enabled. */
@@ -37,217 +47,393 @@ export type BatchDeps = {
   db: Database;
   credentialKeys: KeyRing;
   poster: SafePoster;
-  /** The poster's request timeout: part of how long a claimed batch may take before its lease runs out. */
+  /** The poster's request timeout: the longest a request of a round can stay on the wire. */
   timeoutMs: number;
   /** Divides every retry wait (tests only; 1 in production). */
   retryCompression: number;
-  /** Added to a lease beyond the batch's worst-case duration. */
+  /** Added to every lease beyond its round's worst case, and kept free at the end of the activity's time. */
   leaseMarginMs: number;
-  /** Tells Temporal the batch is alive (activity heartbeat). */
+  /** Tells Temporal the batch is alive (activity heartbeat). If it throws, the batch stops as if cancelled. */
   heartbeat: () => void;
+  /** Aborted when Temporal cancels the activity (timed out, heartbeat lost, worker shutting down, workflow gone). */
+  signal?: AbortSignal;
+  /** The activity's start-to-close timeout: no request starts unless its outcome is recorded before then. */
+  timeLimitMs?: number;
   random?: () => number;
 };
 
-/** A batch never plans more sending than the rate limit allows in this time, so its lease stays short. */
-const BATCH_WINDOW_MS = 10_000;
+/** A round never plans more rate-limited sending than this, so its lease stays short at a low rate limit. */
+const ROUND_PACING_MS = 10_000;
+/** Slots of the rate limit a round may still use although their time has just passed (a DB round trip's worth). */
+const CATCH_UP_MS = 100;
+const HEARTBEAT_EVERY_MS = 1_000;
 
-type Claimed = { id: string; message_id: string; attempt_count: number; payload: unknown };
+type Claimed = { id: string; message_id: string; attempt_count: number; next_attempt_at: string; body: string };
 
 type Sent = { delivery: Claimed; attempt: DeliveryAttempt; outcome: AttemptOutcome };
 
-type DeliveryUpdate = {
+/** One row of a round's outcome write: a sent delivery's outcome, or a claimed one given back unsent. */
+type OutcomeRow = {
   id: string;
-  status: 'pending' | 'succeeded' | 'failed';
-  attempt_count: number;
+  attempt: number;
+  sent: boolean;
+  status: 'pending' | 'succeeded' | 'failed' | null;
   next_attempt_at: string | null;
-  last_attempt_at: string;
+  last_attempt_at: string | null;
   succeeded_at: string | null;
+  started_at: string | null;
+  duration_ms: number | null;
+  status_code: number | null;
+  excerpt: string | null;
+  error_class: string | null;
+  outcome: string | null;
 };
 
+type RoundResult = { sent: Sent[]; unsent: Claimed[]; throttledUntil?: number };
+
 export async function deliverDueBatch(deps: BatchDeps, input: DeliverBatchInput): Promise<DeliverBatchResult> {
+  const began = Date.now();
   const { db } = deps;
   const endpoint = await loadDeliveryEndpoint(db, deps.credentialKeys, input.organizationId, input.endpointId);
   if (!endpoint) return { endpoint: 'deleted', sent: 0, succeeded: 0, more: false, nextDueAt: null };
   if (!endpoint.enabled) return { endpoint: 'disabled', sent: 0, succeeded: 0, more: false, nextDueAt: null };
   const policy = await loadDeliveryPolicy(db, input.organizationId);
   const retry = retryPolicy({ delaysMs: policy.retryDelaysMs, compression: deps.retryCompression });
+  const random = deps.random ?? Math.random;
 
-  const limit = Math.max(
+  const interval = 1000 / endpoint.rateLimitPerSecond;
+  const roundCap = Math.max(
     1,
-    Math.min(input.maxBatch, Math.floor((endpoint.rateLimitPerSecond * BATCH_WINDOW_MS) / 1000)),
+    Math.min(endpoint.maxConcurrency, Math.floor((endpoint.rateLimitPerSecond * ROUND_PACING_MS) / 1000)),
   );
-  const leaseMs = Math.ceil((limit / endpoint.rateLimitPerSecond) * 1000) + deps.timeoutMs + deps.leaseMarginMs;
-  const claimed = await claimDue(db, endpoint, limit, leaseMs);
+  // The last moment a round may end (its requests answered or timed out, its outcomes written).
+  const deadline = deps.timeLimitMs === undefined ? Number.POSITIVE_INFINITY : began + deps.timeLimitMs;
+  let nextSlot = began;
+  let stopped = deps.signal?.aborted ?? false;
+  // Wakes the deliveries waiting for their rate-limit slot: once stopped, they go back unsent at once.
+  const halted = signal();
+  const stop = () => {
+    stopped = true;
+    halted.resolve();
+  };
+  if (stopped) halted.resolve();
+  deps.signal?.addEventListener('abort', stop, { once: true });
 
-  const { sent, unsent, throttledUntil } = await sendAll(deps, endpoint, claimed, retry);
-  const disableReason = sent
-    .map((s) => s.outcome)
-    .find((o): o is Extract<AttemptOutcome, { verdict: 'disable_endpoint' }> => o.verdict === 'disable_endpoint');
-  const succeeded = sent.filter((s) => s.outcome.verdict === 'delivered').length;
+  // The round on the wire, for the heartbeat's lease renewal: deliveries claimed and not yet answered.
+  let round: { unfinished: Map<string, Claimed>; lost: Set<string>; leaseMs: number; renewedAt: number } | undefined;
+  let renewal: Promise<void> = Promise.resolve();
+  const beat = setInterval(() => {
+    try {
+      deps.heartbeat();
+    } catch {
+      stop();
+    }
+    if (!stopped && round && Date.now() - round.renewedAt >= round.leaseMs / 3) {
+      const current = round;
+      current.renewedAt = Date.now();
+      renewal = renewal.then(() => renewLeases(db, current)).catch(stop);
+    }
+  }, HEARTBEAT_EVERY_MS);
 
-  await db.transaction(async (tx) => {
-    const updates = sent.map((s) => deliveryUpdate(s, retry, deps.random ?? Math.random));
-    if (sent.length > 0) {
-      await tx.insert(webhookAttempts).values(sent.map((s, i) => attemptRow(endpoint, s, updates[i]!)));
-      await tx.execute(sql`
-        update webhook_deliveries d set
-          status = v.status::webhook_delivery_status, attempt_count = v.attempt_count,
-          next_attempt_at = v.next_attempt_at, last_attempt_at = v.last_attempt_at,
-          succeeded_at = v.succeeded_at, lease_until = null, updated_at = now()
-        from jsonb_to_recordset(${JSON.stringify(updates)}::jsonb) as v(id uuid, status text, attempt_count int,
-          next_attempt_at timestamptz, last_attempt_at timestamptz, succeeded_at timestamptz)
-        where d.id = v.id`);
-    }
-    if (unsent.length > 0) {
-      await tx
-        .update(webhookDeliveries)
-        .set({ leaseUntil: null })
-        .where(
-          inArray(
-            webhookDeliveries.id,
-            unsent.map((d) => d.id),
-          ),
-        );
-    }
-    // In the same transaction as the 410 attempt, so nobody reads that attempt on an endpoint still shown active.
-    if (disableReason) await disableEndpoint(tx, endpoint, `the endpoint answered ${disableReason.reason}`);
-    const last = sent.at(-1);
-    if (succeeded > 0) await recordIntegrationOutcome(tx, endpoint.organizationId, endpoint.id, { ok: true });
-    else if (last && last.outcome.verdict !== 'delivered')
-      await recordIntegrationOutcome(tx, endpoint.organizationId, endpoint.id, {
-        ok: false,
-        error: describe(last),
+  let claimedTotal = 0;
+  let sentTotal = 0;
+  let succeeded = 0;
+  let lastFailure: Sent | undefined;
+  let disableReason: string | undefined;
+  let throttledUntil: number | undefined;
+  /** A claim found fewer due deliveries than it asked for: nothing else was due when it ran. */
+  let drained = false;
+  try {
+    /** How many to claim next, and for how long, or null when the batch should end here. */
+    const plan = (first: boolean): { size: number; leaseMs: number } | null => {
+      if (stopped || throttledUntil !== undefined || disableReason !== undefined) return null;
+      const size = Math.min(roundCap, input.maxBatch - claimedTotal);
+      if (size <= 0) return null;
+      const now = Date.now();
+      const pacingMs = Math.max(0, Math.max(nextSlot, now - CATCH_UP_MS) + (size - 1) * interval - now);
+      const worstMs = pacingMs + deps.timeoutMs + deps.leaseMarginMs;
+      // The first round always runs, or a misconfigured timeout would stall the endpoint for good.
+      if (!first && now + worstMs > deadline) return null;
+      return { size, leaseMs: Math.ceil(worstMs) };
+    };
+
+    let next = plan(true);
+    let claimed = next ? await writeAndClaim(db, endpoint, [], next) : [];
+    if (next && claimed.length < next.size) drained = true;
+    while (claimed.length > 0) {
+      claimedTotal += claimed.length;
+      round = {
+        unfinished: new Map(claimed.map((d) => [d.id, d])),
+        lost: new Set(),
+        leaseMs: next!.leaseMs,
+        renewedAt: Date.now(),
+      };
+      const result = await sendRound(deps, endpoint, claimed, retry, round, {
+        interval,
+        takeSlot: () => {
+          const at = Math.max(nextSlot, Date.now() - CATCH_UP_MS);
+          nextSlot = at + interval;
+          return at;
+        },
+        stopped: () => stopped,
+        halted: halted.promise,
       });
-  });
-
-  let endpointState: DeliverBatchResult['endpoint'] = 'active';
-  if (disableReason) {
-    endpointState = 'disabled';
-  } else if (succeeded === 0 && sent.length > 0) {
-    if (await failingTooLong(db, endpoint, policy.failureDisableAfterMs)) endpointState = 'disabled';
+      round = undefined;
+      await renewal;
+      sentTotal += result.sent.length;
+      for (const s of result.sent) {
+        if (s.outcome.verdict === 'delivered') succeeded++;
+        else lastFailure = s;
+        if (s.outcome.verdict === 'disable_endpoint') disableReason ??= `the endpoint answered ${s.outcome.reason}`;
+      }
+      if (result.throttledUntil !== undefined) throttledUntil = result.throttledUntil;
+      const rows = [...result.sent.map((s) => outcomeRow(s, retry, random)), ...result.unsent.map((d) => unsentRow(d))];
+      next = plan(false);
+      claimed = await writeAndClaim(db, endpoint, rows, next, disableReason);
+      if (next && claimed.length < next.size) drained = true;
+    }
+  } finally {
+    clearInterval(beat);
+    deps.signal?.removeEventListener('abort', stop);
   }
-  if (endpointState === 'disabled')
-    return { endpoint: 'disabled', sent: sent.length, succeeded, more: false, nextDueAt: null };
 
-  const next = await pendingSummary(db, endpoint.id);
+  if (succeeded > 0) await recordIntegrationOutcome(db, endpoint.organizationId, endpoint.id, { ok: true });
+  else if (lastFailure)
+    await recordIntegrationOutcome(db, endpoint.organizationId, endpoint.id, {
+      ok: false,
+      error: describe(lastFailure),
+    });
+
+  if (disableReason !== undefined)
+    return { endpoint: 'disabled', sent: sentTotal, succeeded, more: false, nextDueAt: null };
+  if (succeeded === 0 && sentTotal > 0 && (await failingTooLong(db, endpoint, policy.failureDisableAfterMs)))
+    return { endpoint: 'disabled', sent: sentTotal, succeeded, more: false, nextDueAt: null };
+
+  // A batch that ended with its share or its time used up, every claim full, has more due: no need to ask.
+  if (!drained && !stopped && claimedTotal > 0 && throttledUntil === undefined)
+    return { endpoint: 'active', sent: sentTotal, succeeded, more: true, nextDueAt: null };
+  const pending = await pendingSummary(db, endpoint.id);
   if (throttledUntil !== undefined) {
     // The receiver asked us to slow down: nothing more to it before then, due or not.
     return {
       endpoint: 'active',
-      sent: sent.length,
+      sent: sentTotal,
       succeeded,
       more: false,
-      nextDueAt: Math.max(throttledUntil, next.nextDueAt ?? 0),
+      nextDueAt: Math.max(throttledUntil, pending.nextDueAt ?? 0),
     };
   }
-  return { endpoint: 'active', sent: sent.length, succeeded, more: next.dueNow, nextDueAt: next.nextDueAt };
-}
-
-async function claimDue(db: Database, endpoint: DeliveryEndpoint, limit: number, leaseMs: number): Promise<Claimed[]> {
-  const result = await db.execute<Claimed>(sql`
-    with due as (
-      select id from webhook_deliveries
-      where endpoint_id = ${endpoint.id} and organization_id = ${endpoint.organizationId} and status = 'pending'
-        and next_attempt_at <= now() and (lease_until is null or lease_until < now())
-      order by next_attempt_at
-      limit ${limit}
-      for update skip locked)
-    update webhook_deliveries d set lease_until = now() + ${leaseMs} * interval '1 millisecond'
-    from due, webhook_messages m
-    where d.id = due.id and m.id = d.message_id
-    returning d.id, d.message_id, d.attempt_count, m.payload`);
-  return result.rows;
+  return { endpoint: 'active', sent: sentTotal, succeeded, more: pending.dueNow, nextDueAt: pending.nextDueAt };
 }
 
 /**
- * Sends within the concurrency cap, each send starting no sooner than its slot of the rate limit. A throttling
- * answer (429, 503 … with or without Retry-After) stops further sends of this batch: the receiver said it is
- * overloaded, and the unsent deliveries go back to the queue untouched.
+ * One round trip: records the outcomes of the round just sent (each fenced by its attempt number), gives back the
+ * claimed deliveries it did not send, switches the endpoint off if a receiver answered 410 (with its
+ * `endpoint.disabled` event, so nobody reads the 410 attempt on an endpoint still shown active), then claims up to
+ * `size` due deliveries for `leaseMs` and opens a `sending` attempt for each. The claim skips the rows this
+ * statement writes (they may look due in its snapshot when their lease ran out during the round, and one statement
+ * must not update a row twice) and claims nothing for an endpoint switched off meanwhile.
+ *
+ * A named prepared statement: planned once per connection, where planning this statement would otherwise cost
+ * more than executing it for a handful of rows.
  */
-async function sendAll(deps: BatchDeps, endpoint: DeliveryEndpoint, claimed: Claimed[], retry: RetryPolicy) {
+const ROUND_STATEMENT = `
+  with v as (
+    select * from jsonb_to_recordset($1::jsonb) as v(id uuid, attempt int, sent boolean,
+      status text, next_attempt_at timestamptz, last_attempt_at timestamptz, succeeded_at timestamptz,
+      started_at timestamptz, duration_ms int, status_code int, excerpt text, error_class text, outcome text)),
+  recorded as (
+    update webhook_attempts a set started_at = v.started_at, duration_ms = v.duration_ms,
+      status_code = v.status_code, response_excerpt = v.excerpt, error_class = v.error_class, outcome = v.outcome
+    from v
+    where v.sent and a.delivery_id = v.id and a.attempt_number = v.attempt and a.outcome = 'sending'),
+  withdrawn as (
+    delete from webhook_attempts a using v
+    where not v.sent and a.delivery_id = v.id and a.attempt_number = v.attempt and a.outcome = 'sending'),
+  settled as (
+    update webhook_deliveries d set
+      status = case when v.sent then v.status::webhook_delivery_status else d.status end,
+      attempt_count = case when v.sent then d.attempt_count else d.attempt_count - 1 end,
+      next_attempt_at = case when v.sent then v.next_attempt_at else d.next_attempt_at end,
+      last_attempt_at = case when v.sent then v.last_attempt_at else d.last_attempt_at end,
+      succeeded_at = case when v.sent then v.succeeded_at else d.succeeded_at end,
+      lease_until = null, updated_at = now()
+    from v
+    where d.id = v.id and d.attempt_count = v.attempt),
+  ${switchOff('$2', '$3', '$6')},
+  due as (
+    select d.id from webhook_deliveries d
+    where d.endpoint_id = $2 and d.organization_id = $3 and d.status = 'pending'
+      and d.next_attempt_at <= now() and (d.lease_until is null or d.lease_until < now())
+      and not exists (select 1 from v where v.id = d.id)
+      and exists (select 1 from integration_configs c where c.id = $2 and c.is_active)
+    order by d.next_attempt_at
+    limit $4
+    for update skip locked),
+  claimed as (
+    update webhook_deliveries d set lease_until = now() + $5 * interval '1 millisecond',
+      attempt_count = d.attempt_count + 1
+    from due where d.id = due.id
+    returning d.id, d.message_id, d.attempt_count, d.next_attempt_at),
+  opened as (
+    insert into webhook_attempts (organization_id, delivery_id, endpoint_id, attempt_number, started_at, outcome)
+    select $3, c.id, $2, c.attempt_count, now(), 'sending' from claimed c)
+  select c.id, c.message_id, c.attempt_count, c.next_attempt_at, m.payload::text as body
+  from claimed c join webhook_messages m on m.id = c.message_id`;
+
+/**
+ * Switches an endpoint off once: only the statement that flips is_active records `endpoint.disabled`, so concurrent
+ * batches record one. Two CTEs (`switched_off`, `switch_off_recorded`) over parameters naming the endpoint, its
+ * organisation and the reason (a null reason switches nothing off).
+ */
+function switchOff(endpointId: string, organizationId: string, reason: string): string {
+  return `
+  switched_off as (
+    update integration_configs set is_active = false, disabled_reason = ${reason}::text, updated_at = now()
+    where ${reason}::text is not null and id = ${endpointId}::uuid and organization_id = ${organizationId}::text
+      and is_active
+    returning id),
+  switch_off_recorded as (
+    insert into integration_events (organization_id, integration_config_id, type, payload)
+    select ${organizationId}::text, id, 'endpoint.disabled', jsonb_build_object('reason', ${reason}::text)
+    from switched_off)`;
+}
+
+async function writeAndClaim(
+  db: Database,
+  endpoint: DeliveryEndpoint,
+  rows: OutcomeRow[],
+  claim: { size: number; leaseMs: number } | null,
+  disableReason?: string,
+): Promise<Claimed[]> {
+  if (rows.length === 0 && !claim) return [];
+  const result = await db.$client.query<Claimed>({
+    name: 'webhook-round',
+    text: ROUND_STATEMENT,
+    values: [
+      JSON.stringify(rows),
+      endpoint.id,
+      endpoint.organizationId,
+      claim?.size ?? 0,
+      claim?.leaseMs ?? 0,
+      disableReason ?? null,
+    ],
+  });
+  // Oldest due first, as claimed.
+  return result.rows.sort((a, b) => new Date(a.next_attempt_at).getTime() - new Date(b.next_attempt_at).getTime());
+}
+
+/**
+ * Extends the leases of the round's deliveries still on the wire. A delivery whose attempt number moved on was
+ * claimed by a newer attempt (this one's lease had run out): it is not sent from here any more.
+ */
+async function renewLeases(
+  db: Database,
+  round: { unfinished: Map<string, Claimed>; lost: Set<string>; leaseMs: number },
+): Promise<void> {
+  const held = [...round.unfinished.values()];
+  if (held.length === 0) return;
+  const result = await db.execute<{ id: string }>(sql`
+    update webhook_deliveries d set lease_until = greatest(d.lease_until, now() + ${round.leaseMs} * interval '1 millisecond')
+    from unnest(${sql.param(held.map((d) => d.id))}::uuid[], ${sql.param(held.map((d) => d.attempt_count))}::int[])
+      as h(id, attempt)
+    where d.id = h.id and d.attempt_count = h.attempt and d.lease_until is not null
+    returning d.id`);
+  const kept = new Set(result.rows.map((r) => r.id));
+  for (const d of held) if (!kept.has(d.id) && round.unfinished.has(d.id)) round.lost.add(d.id);
+}
+
+/**
+ * Sends a round's deliveries at once (the round is no larger than the concurrency cap), each no sooner than its slot
+ * of the rate limit. Nothing more is sent once the batch is stopped (cancelled, heartbeat failed), once a delivery's
+ * lease is lost, or once a receiver throttles (429, 503 … with or without Retry-After): it said it is overloaded, and
+ * the deliveries not yet sent go back to the queue untouched.
+ */
+async function sendRound(
+  deps: BatchDeps,
+  endpoint: DeliveryEndpoint,
+  claimed: Claimed[],
+  retry: RetryPolicy,
+  round: { unfinished: Map<string, Claimed>; lost: Set<string> },
+  pacing: { interval: number; takeSlot: () => number; stopped: () => boolean; halted: Promise<void> },
+): Promise<RoundResult> {
   const sent: Sent[] = [];
   const unsent: Claimed[] = [];
   let throttledUntil: number | undefined;
-  const interval = 1000 / endpoint.rateLimitPerSecond;
-  const started = Date.now();
-  let nextIndex = 0;
-  const beat = setInterval(deps.heartbeat, 1000);
-  try {
-    const lane = async () => {
-      for (;;) {
-        const index = nextIndex++;
-        const delivery = claimed[index];
-        if (delivery === undefined) return;
-        const wait = started + index * interval - Date.now();
-        if (wait > 0 && throttledUntil === undefined) await new Promise((r) => setTimeout(r, wait));
-        if (throttledUntil !== undefined) {
-          unsent.push(delivery);
-          continue;
-        }
-        const now = Date.now();
-        const attempt = await deliverWebhook(deps.poster, {
-          url: endpoint.url,
-          msgId: delivery.message_id,
-          body: JSON.stringify(delivery.payload),
-          secrets: secretsInEffect(endpoint.keys, now),
-          headers: endpoint.headers,
-          now,
-        });
-        const outcome = classifyAttempt(
-          attempt.kind === 'response'
-            ? {
-                kind: 'response',
-                status: attempt.status,
-                retryAfter: attempt.retryAfter,
-                receivedAt: attempt.receivedAt,
-              }
-            : { kind: 'error', code: attempt.code },
-        );
-        if (outcome.verdict === 'retry' && outcome.throttle) {
-          const pause = Math.round(Math.min(outcome.retryAfterMs ?? 0, retry.maxRetryAfterMs) / retry.compression);
-          throttledUntil = Math.max(throttledUntil ?? 0, Date.now() + pause);
-        }
-        sent.push({ delivery, attempt, outcome });
+  const throttled = signal();
+  const slots = claimed.map(() => pacing.takeSlot());
+  await Promise.all(
+    claimed.map(async (delivery, index) => {
+      const wait = slots[index]! - Date.now();
+      if (wait > 0) {
+        let timer: NodeJS.Timeout | undefined;
+        await Promise.race([
+          new Promise((r) => {
+            timer = setTimeout(r, wait);
+          }),
+          pacing.halted,
+          throttled.promise,
+        ]);
+        clearTimeout(timer);
       }
-    };
-    await Promise.all(Array.from({ length: Math.min(endpoint.maxConcurrency, claimed.length) }, lane));
-    // The next batch starts where this one's rate-limit slots end, so batches back to back keep the rate too.
-    const slotsEnd = started + sent.length * interval - Date.now();
-    if (slotsEnd > 0 && throttledUntil === undefined) await new Promise((r) => setTimeout(r, slotsEnd));
-  } finally {
-    clearInterval(beat);
-  }
-  return { sent, unsent, throttledUntil };
+      if (throttledUntil !== undefined || pacing.stopped() || round.lost.has(delivery.id)) {
+        unsent.push(delivery);
+        round.unfinished.delete(delivery.id);
+        return;
+      }
+      const now = Date.now();
+      const attempt = await deliverWebhook(deps.poster, {
+        url: endpoint.url,
+        msgId: delivery.message_id,
+        body: delivery.body,
+        secrets: secretsInEffect(endpoint.keys, now),
+        headers: endpoint.headers,
+        now,
+        pool: endpoint.id,
+      });
+      round.unfinished.delete(delivery.id);
+      const outcome = classifyAttempt(
+        attempt.kind === 'response'
+          ? { kind: 'response', status: attempt.status, retryAfter: attempt.retryAfter, receivedAt: attempt.receivedAt }
+          : { kind: 'error', code: attempt.code },
+      );
+      if (outcome.verdict === 'retry' && outcome.throttle) {
+        const pause = Math.round(Math.min(outcome.retryAfterMs ?? 0, retry.maxRetryAfterMs) / retry.compression);
+        throttledUntil = Math.max(throttledUntil ?? 0, Date.now() + pause);
+        throttled.resolve();
+      }
+      sent.push({ delivery, attempt, outcome });
+    }),
+  );
+  return { sent, unsent, ...(throttledUntil === undefined ? {} : { throttledUntil }) };
 }
 
-function deliveryUpdate(
-  { delivery, attempt, outcome }: Sent,
-  retry: RetryPolicy,
-  random: () => number,
-): DeliveryUpdate {
-  const attemptNumber = delivery.attempt_count + 1;
+/** A promise to await and the function that settles it (Promise.withResolvers, before the es2024 lib). */
+function signal(): { promise: Promise<void>; resolve: () => void } {
+  let resolve = () => {};
+  const promise = new Promise<void>((r) => {
+    resolve = r;
+  });
+  return { promise, resolve };
+}
+
+function outcomeRow({ delivery, attempt, outcome }: Sent, retry: RetryPolicy, random: () => number): OutcomeRow {
+  const attemptNumber = delivery.attempt_count;
   const at = new Date(attempt.attemptedAt).toISOString();
-  const base = {
-    id: delivery.id,
-    attempt_count: attemptNumber,
-    last_attempt_at: at,
-    succeeded_at: null,
-    next_attempt_at: null,
-  };
-  if (outcome.verdict === 'delivered') return { ...base, status: 'succeeded', succeeded_at: new Date().toISOString() };
-  if (outcome.verdict === 'retry') {
+  let status: 'pending' | 'succeeded' | 'failed' = 'failed';
+  let nextAttemptAt: string | null = null;
+  if (outcome.verdict === 'delivered') status = 'succeeded';
+  else if (outcome.verdict === 'retry') {
     const delay = nextRetryDelay(retry, {
       attemptsMade: attemptNumber,
       random,
       ...(outcome.retryAfterMs === undefined ? {} : { retryAfterMs: outcome.retryAfterMs }),
     });
-    if (delay !== undefined)
-      return { ...base, status: 'pending', next_attempt_at: new Date(Date.now() + delay).toISOString() };
+    if (delay !== undefined) {
+      status = 'pending';
+      nextAttemptAt = new Date(Date.now() + delay).toISOString();
+    }
   }
-  return { ...base, status: 'failed' };
-}
-
-function attemptRow(endpoint: DeliveryEndpoint, { delivery, attempt, outcome }: Sent, update: DeliveryUpdate) {
   const response = attempt.kind === 'response' ? attempt : undefined;
   const excerpt = response
     ? (response.location ? `redirect to ${response.location} not followed\n` : '') + response.bodyExcerpt
@@ -255,23 +441,44 @@ function attemptRow(endpoint: DeliveryEndpoint, { delivery, attempt, outcome }: 
       ? attempt.message
       : '';
   return {
-    organizationId: endpoint.organizationId,
-    deliveryId: delivery.id,
-    endpointId: endpoint.id,
-    attemptNumber: update.attempt_count,
-    startedAt: new Date(attempt.attemptedAt),
-    durationMs: attempt.durationMs,
-    statusCode: response?.status ?? null,
-    responseExcerpt: excerpt.slice(0, 2048) || null,
-    errorClass: attempt.kind === 'error' ? attempt.code : null,
+    id: delivery.id,
+    attempt: attemptNumber,
+    sent: true,
+    status,
+    next_attempt_at: nextAttemptAt,
+    last_attempt_at: at,
+    succeeded_at: status === 'succeeded' ? new Date().toISOString() : null,
+    started_at: at,
+    duration_ms: attempt.durationMs,
+    status_code: response?.status ?? null,
+    excerpt: excerpt.slice(0, 2048) || null,
+    error_class: attempt.kind === 'error' ? attempt.code : null,
     outcome:
       outcome.verdict === 'delivered'
         ? 'succeeded'
         : outcome.verdict === 'disable_endpoint'
           ? 'disabled'
-          : update.status === 'pending'
+          : status === 'pending'
             ? 'retry'
             : 'failed',
+  };
+}
+
+function unsentRow(delivery: Claimed): OutcomeRow {
+  return {
+    id: delivery.id,
+    attempt: delivery.attempt_count,
+    sent: false,
+    status: null,
+    next_attempt_at: null,
+    last_attempt_at: null,
+    succeeded_at: null,
+    started_at: null,
+    duration_ms: null,
+    status_code: null,
+    excerpt: null,
+    error_class: null,
+    outcome: null,
   };
 }
 
@@ -280,38 +487,22 @@ function describe({ attempt, outcome }: Sent): string {
   return outcome.verdict === 'delivered' ? 'delivered' : outcome.reason;
 }
 
-/** Disables once: only the call that flips is_active records the event, so concurrent batches record one. */
-async function disableEndpoint(db: Executor, endpoint: DeliveryEndpoint, reason: string): Promise<void> {
-  await db.transaction(async (tx) => {
-    const flipped = await tx
-      .update(integrationConfigs)
-      .set({ isActive: false, disabledReason: reason, updatedAt: new Date() })
-      .where(
-        and(
-          eq(integrationConfigs.id, endpoint.id),
-          eq(integrationConfigs.organizationId, endpoint.organizationId),
-          eq(integrationConfigs.isActive, true),
-        ),
-      )
-      .returning({ id: integrationConfigs.id });
-    if (flipped.length === 0) return;
-    await tx.insert(integrationEvents).values({
-      organizationId: endpoint.organizationId,
-      integrationConfigId: endpoint.id,
-      type: 'endpoint.disabled',
-      payload: { reason },
-    });
+async function disableEndpoint(db: Database, endpoint: DeliveryEndpoint, reason: string): Promise<void> {
+  await db.$client.query({
+    text: `with ${switchOff('$1', '$2', '$3')} select 1`,
+    values: [endpoint.id, endpoint.organizationId, reason],
   });
 }
 
 /**
  * Every attempt since the last success (or since an admin last switched the endpoint on) failed, and the first of
- * them is older than the window: disable. Only asked after a batch without a success.
+ * them is older than the window: disable. Only asked after a batch without a success. Attempts still `sending`, or
+ * whose outcome was lost, prove nothing either way.
  */
 async function failingTooLong(db: Database, endpoint: DeliveryEndpoint, windowMs: number): Promise<boolean> {
   const result = await db.execute<{ failing_since: string | null }>(sql`
     select min(a.started_at) as failing_since from webhook_attempts a
-    where a.endpoint_id = ${endpoint.id} and a.attempt_number > 0
+    where a.endpoint_id = ${endpoint.id} and a.attempt_number > 0 and a.outcome <> 'sending'
       and a.started_at > coalesce(greatest(
         (select last_success_at from integration_configs where id = ${endpoint.id}),
         (select max(created_at) from integration_events

@@ -61,6 +61,9 @@ export function createWebhookActivities(options: WebhookActivitiesOptions) {
           retryCompression: options.retryCompression ?? 1,
           leaseMarginMs: options.leaseMarginMs ?? 5_000,
           heartbeat: () => context.heartbeat(),
+          signal: context.cancellationSignal,
+          // The batch sizes its rounds to end within this; past it Temporal would retry it while it still sends.
+          timeLimitMs: context.info.startToCloseTimeoutMs,
         },
         input,
       );

@@ -62,8 +62,12 @@ describe('webhook throttling', function () {
     await eventually(async () => assert.equal(await succeeded(fast.id), 10), { timeoutMs: 2_500 });
     // Done while every request to the slow endpoint is still waiting for its answer.
     assert.equal(receiver.requestsTo('/slow').length, 5, 'the slow endpoint has its 5 concurrent requests open');
-    const slowDeliveries = await deliveriesOf(slow.id);
-    assert.equal(slowDeliveries.filter((d) => d.attemptCount > 0).length, 0, 'no slow attempt has finished yet');
+    const slowAttempts = (await Promise.all((await deliveriesOf(slow.id)).map((d) => attemptsOf(d.id)))).flat();
+    assert.deepEqual(
+      slowAttempts.map((a) => a.outcome),
+      ['sending', 'sending', 'sending', 'sending', 'sending'],
+      'the 5 requests on the wire are recorded as sending; none has its answer yet',
+    );
     await eventually(async () => assert.equal(await succeeded(slow.id), 10), { timeoutMs: 30_000 });
   });
 

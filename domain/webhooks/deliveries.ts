@@ -7,6 +7,7 @@ import type { Scope } from '../scope.ts';
 import { decodeCursor, encodeCursor } from '../tickets/cursor.ts';
 import { loadEndpointRow } from './endpoint-record.ts';
 import {
+  type attemptOutcomes,
   type ListDeliveriesQuery,
   listDeliveriesQuery,
   type WebhookDeliveryDetailView,
@@ -85,6 +86,24 @@ export async function loadDelivery(db: Executor, scope: Scope, deliveryId: strin
   return row;
 }
 
+/**
+ * An attempt is written as `sending` before its request goes out and gets its outcome after the answer. Still
+ * `sending` while the delivery's lease holds for this very attempt, it is on the wire; otherwise the worker stopped
+ * (killed, crashed, lost its lease) before it could record the answer, and nobody will: outcome unknown.
+ */
+function attemptOutcome(
+  attempt: typeof webhookAttempts.$inferSelect,
+  delivery: typeof webhookDeliveries.$inferSelect,
+  now: number,
+): (typeof attemptOutcomes)[number] {
+  if (attempt.outcome !== 'sending') return attempt.outcome as (typeof attemptOutcomes)[number];
+  const onTheWire =
+    delivery.attemptCount === attempt.attemptNumber &&
+    delivery.leaseUntil !== null &&
+    delivery.leaseUntil.getTime() > now;
+  return onTheWire ? 'sending' : 'unknown';
+}
+
 /** The delivery with every attempt, oldest first, and the exact JSON body that was (or will be) sent. */
 export async function getDelivery(db: Executor, scope: Scope, deliveryId: string): Promise<WebhookDeliveryDetailView> {
   const row = await loadDelivery(db, scope, deliveryId);
@@ -93,6 +112,7 @@ export async function getDelivery(db: Executor, scope: Scope, deliveryId: string
     .from(webhookAttempts)
     .where(and(eq(webhookAttempts.deliveryId, deliveryId), eq(webhookAttempts.organizationId, scope.organizationId)))
     .orderBy(asc(webhookAttempts.attemptNumber), asc(webhookAttempts.id));
+  const now = Date.now();
   return {
     ...toDeliveryView(row),
     attempts: attempts.map((a) => ({
@@ -103,7 +123,7 @@ export async function getDelivery(db: Executor, scope: Scope, deliveryId: string
       statusCode: a.statusCode,
       responseExcerpt: a.responseExcerpt,
       errorClass: a.errorClass,
-      outcome: a.outcome,
+      outcome: attemptOutcome(a, row.delivery, now),
     })),
     payload: row.payload,
   };

@@ -1,6 +1,7 @@
 // An endpoint's health: its status and 24-hour success rate derived from its delivery attempts (the record of what
 // actually happened); the last success and the wording of the last error from the summary the delivery activity
 // keeps on the endpoint row (recordIntegrationOutcome), which costs nothing to read however long it has been failing.
+// Attempts still marked `sending` (on the wire, or whose outcome was lost with a worker) say nothing about health.
 import type { Executor } from '@switchboard/database';
 import { sql } from 'drizzle-orm';
 import type { EndpointHealth, EndpointRow } from './endpoint-record.ts';
@@ -34,11 +35,11 @@ export async function endpointHealth(db: Executor, rows: readonly EndpointRow[])
     from unnest(array[${ids}]) as e(id)
     left join lateral (
       select started_at, outcome, status_code, error_class from webhook_attempts
-      where endpoint_id = e.id order by started_at desc limit 1
+      where endpoint_id = e.id and outcome <> 'sending' order by started_at desc limit 1
     ) latest on true
     left join lateral (
       select count(*) as attempts, count(*) filter (where outcome = 'succeeded') as succeeded from webhook_attempts
-      where endpoint_id = e.id and started_at > now() - interval '24 hours'
+      where endpoint_id = e.id and started_at > now() - interval '24 hours' and outcome <> 'sending'
     ) day on true`);
   const byId = new Map(result.rows.map((r) => [r.endpoint_id, r]));
   for (const row of rows) health.set(row.id, summarise(row, byId.get(row.id)));

@@ -155,15 +155,25 @@ export const webhookDeliveryView = z.object({
 });
 export type WebhookDeliveryView = z.infer<typeof webhookDeliveryView>;
 
+/** What an attempt came to; `sending` and `unknown` are both an attempt row still marked sending (see deliveries.ts). */
+export const attemptOutcomes = ['succeeded', 'retry', 'failed', 'disabled', 'sending', 'unknown'] as const;
+
 export const webhookAttemptView = z.object({
   id: z.number().int(),
   attemptNumber: z.number().int(),
   startedAt: isoDateTime,
-  durationMs: z.number().int(),
+  durationMs: z.number().int().nullable().describe('Null while sending, and when the outcome is unknown'),
   statusCode: z.number().int().nullable(),
   responseExcerpt: z.string().nullable(),
   errorClass: z.string().nullable(),
-  outcome: z.string().describe("'succeeded' | 'retry' | 'failed' | 'disabled'"),
+  outcome: z
+    .enum(attemptOutcomes)
+    .describe(
+      "'succeeded'; 'retry' (failed, tried again per the schedule); 'failed' (failed, no more attempts); 'disabled' " +
+        "(410 Gone disabled the endpoint); 'sending' (the request is on its way now); 'unknown' (outcome unknown: " +
+        'the worker stopped before it recorded the answer. The request may have reached the receiver; the next ' +
+        'attempt carries the same webhook-id)',
+    ),
 });
 export type WebhookAttemptView = z.infer<typeof webhookAttemptView>;
 

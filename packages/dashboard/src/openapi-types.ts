@@ -7155,11 +7155,15 @@ export type components = {
         };
         WebhookAttempt: {
             attemptNumber: number;
-            durationMs: number;
+            /** @description Null while sending, and when the outcome is unknown */
+            durationMs: number | null;
             errorClass: string | null;
             id: number;
-            /** @description 'succeeded' | 'retry' | 'failed' | 'disabled' */
-            outcome: string;
+            /**
+             * @description 'succeeded'; 'retry' (failed, tried again per the schedule); 'failed' (failed, no more attempts); 'disabled' (410 Gone disabled the endpoint); 'sending' (the request is on its way now); 'unknown' (outcome unknown: the worker stopped before it recorded the answer. The request may have reached the receiver; the next attempt carries the same webhook-id)
+             * @enum {string}
+             */
+            outcome: "succeeded" | "retry" | "failed" | "disabled" | "sending" | "unknown";
             responseExcerpt: string | null;
             /** Format: date-time */
             startedAt: string;
@@ -7189,11 +7193,15 @@ export type components = {
             attemptCount: number;
             attempts: {
                 attemptNumber: number;
-                durationMs: number;
+                /** @description Null while sending, and when the outcome is unknown */
+                durationMs: number | null;
                 errorClass: string | null;
                 id: number;
-                /** @description 'succeeded' | 'retry' | 'failed' | 'disabled' */
-                outcome: string;
+                /**
+                 * @description 'succeeded'; 'retry' (failed, tried again per the schedule); 'failed' (failed, no more attempts); 'disabled' (410 Gone disabled the endpoint); 'sending' (the request is on its way now); 'unknown' (outcome unknown: the worker stopped before it recorded the answer. The request may have reached the receiver; the next attempt carries the same webhook-id)
+                 * @enum {string}
+                 */
+                outcome: "succeeded" | "retry" | "failed" | "disabled" | "sending" | "unknown";
                 responseExcerpt: string | null;
                 /** Format: date-time */
                 startedAt: string;

@@ -4,7 +4,8 @@ import * as authSchema from './auth-schema.ts';
 import * as domainSchema from './schema.ts';
 
 export const schema = { ...authSchema, ...domainSchema };
-export type Database = NodePgDatabase<typeof schema>;
+/** `$client` is the pool, for the few statements that need what drizzle does not offer (named prepared statements). */
+export type Database = NodePgDatabase<typeof schema> & { $client: pg.Pool };
 /** A transaction handle has the same query API as the database. */
 export type Tx = Parameters<Parameters<Database['transaction']>[0]>[0];
 export type Executor = Database | Tx;

@@ -395,12 +395,16 @@ export const webhookAttempts = pgTable(
       .references(() => integrationConfigs.id, { onDelete: 'cascade' }),
     attemptNumber: integer('attempt_number').notNull(),
     startedAt: timestamp('started_at', { withTimezone: true }).notNull(),
-    durationMs: integer('duration_ms').notNull(),
+    /** Null while the attempt is `sending` (and for ever if the worker stopped before its outcome was written). */
+    durationMs: integer('duration_ms'),
     statusCode: integer('status_code'),
     /** Bounded excerpt of the response body (the receiver's text, never ours). */
     responseExcerpt: text('response_excerpt'),
     errorClass: text('error_class'),
-    /** 'succeeded' | 'retry' | 'failed' | 'disabled' */
+    /**
+     * 'succeeded' | 'retry' | 'failed' | 'disabled', or 'sending': written before the request goes out, so an attempt
+     * whose worker stopped before it could record the answer stays visible (outcome unknown) instead of vanishing.
+     */
     outcome: text('outcome').notNull(),
     createdAt: createdAt(),
   },

@@ -8,13 +8,20 @@ import { ErrorNotice, Loading } from '../Notices.tsx';
 const attemptTime = new Intl.DateTimeFormat(undefined, { dateStyle: 'medium', timeStyle: 'medium' });
 
 function statusCodeText(attempt: WebhookAttempt): string {
+  if (attempt.outcome === 'sending' || attempt.outcome === 'unknown') return '—';
   return attempt.statusCode === null ? 'no response' : `HTTP ${attempt.statusCode}`;
+}
+
+/** `unknown`: the request went out (or was about to) and the worker stopped before recording the answer. */
+function outcomeText(attempt: WebhookAttempt): string {
+  return attempt.outcome === 'unknown' ? 'outcome unknown (worker stopped)' : humanize(attempt.outcome);
 }
 
 type Props = {
   deliveryId: string;
   id: string;
-  /** Changes when the delivery made progress (another attempt, a settled status): the attempts load again. */
+  /** Changes when the delivery made progress (an attempt started or answered, a settled status): the attempts load
+   * again. */
   version: string;
 };
 
@@ -48,10 +55,10 @@ export function DeliveryAttempts({ deliveryId, id, version }: Props) {
                 <td>{attempt.attemptNumber}</td>
                 <td>{attemptTime.format(new Date(attempt.startedAt))}</td>
                 <td>
-                  <span className={`badge attempt-${attempt.outcome}`}>{humanize(attempt.outcome)}</span>
+                  <span className={`badge attempt-${attempt.outcome}`}>{outcomeText(attempt)}</span>
                 </td>
                 <td>{statusCodeText(attempt)}</td>
-                <td>{attempt.durationMs} ms</td>
+                <td>{attempt.durationMs === null ? '—' : `${attempt.durationMs} ms`}</td>
                 <td>{attempt.errorClass ? <code>{attempt.errorClass}</code> : '—'}</td>
                 <td>
                   {attempt.responseExcerpt ? <pre className="response-excerpt">{attempt.responseExcerpt}</pre> : '—'}

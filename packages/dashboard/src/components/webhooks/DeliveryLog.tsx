@@ -272,7 +272,8 @@ export function DeliveryLog({ endpointId, canManage, refreshKey, onSettled }: Pr
                       <DeliveryAttempts
                         id={attemptsId}
                         deliveryId={delivery.id}
-                        version={`${delivery.attemptCount}-${delivery.status}`}
+                        // An attempt is counted when it starts and gets its outcome later (lastAttemptAt moves).
+                        version={`${delivery.attemptCount}-${delivery.status}-${delivery.lastAttemptAt ?? ''}`}
                       />
                     </td>
                   </tr>
