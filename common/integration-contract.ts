@@ -117,10 +117,11 @@ export type IntegrationServer = {
   /** Workers of the integration's own queues. */
   workers?(deps: WorkerDeps): WorkerSpec[];
   /**
-   * The queues those workers poll, without building them: /readyz asks Temporal whether each has pollers. Must
-   * name exactly the workers' queues (test/integration-modules.test.ts checks every module).
+   * The queues those workers poll, and whether each runs workflows, without building them: /readyz asks Temporal
+   * whether each has pollers (of both kinds where it runs workflows). Must match the workers exactly
+   * (test/integration-modules.test.ts checks every module).
    */
-  taskQueues?(ticketsTaskQueue: string): string[];
+  taskQueues?(ticketsTaskQueue: string): Array<{ name: string; workflows: boolean }>;
   /** Activities that run on the tickets queue, next to the workflows (local activities, routing). */
   ticketsQueueActivities?(deps: WorkerDeps): WorkerSpec['activities'];
   /** Who hears of ticket events, and how (see RelaySubscriber). */

@@ -1,7 +1,7 @@
 // The catalogue of ticket events: what the outbox carries, what the timeline shows, what integrations subscribe to.
 // Later issues add their own types here (integration events), each with a zod schema for its payload.
 import { z } from 'zod';
-import { commentSources, ticketChannels, ticketPriorities, ticketStatuses } from './enums.ts';
+import { type ActorType, commentSources, ticketChannels, ticketPriorities, ticketStatuses } from './enums.ts';
 
 const ticketStatus = z.enum(ticketStatuses);
 const ticketPriority = z.enum(ticketPriorities);
@@ -63,7 +63,7 @@ export type TicketEventType = keyof typeof ticketEventPayloads;
 export const ticketEventTypes = Object.keys(ticketEventPayloads) as TicketEventType[];
 export type TicketEventPayload<T extends TicketEventType> = z.infer<(typeof ticketEventPayloads)[T]>;
 
-export type ActorType = 'user' | 'api_key' | 'customer' | 'system' | 'integration';
+export type { ActorType };
 export type Actor = { type: ActorType; id: string | null };
 
 /** An event as it travels from the outbox to the ticket workflow (ids as numbers, times as ISO strings). */

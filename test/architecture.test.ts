@@ -43,12 +43,13 @@ describe('the layering of the code', () => {
 
   it('ticket statuses, priorities, channels, comment sources, actor types and roles are listed only in common/enums.ts', () => {
     const lists = [
-      /'open',\s*'pending',\s*'on_hold'/,
-      /'low',\s*'normal',\s*'high',\s*'urgent'/,
-      /'web',\s*'email',\s*'slack',\s*'api'/,
-      /'web',\s*'email',\s*'slack',\s*'linear',\s*'api'/,
-      /'user',\s*'api_key',\s*'customer'/,
-      /'admin',\s*'agent',\s*'viewer'/,
+      // As arrays or as union types.
+      /'open'\s*[,|]\s*'pending'\s*[,|]\s*'on_hold'/,
+      /'low'\s*[,|]\s*'normal'\s*[,|]\s*'high'\s*[,|]\s*'urgent'/,
+      /'web'\s*[,|]\s*'email'\s*[,|]\s*'slack'\s*[,|]\s*'api'/,
+      /'web'\s*[,|]\s*'email'\s*[,|]\s*'slack'\s*[,|]\s*'linear'\s*[,|]\s*'api'/,
+      /'user'\s*[,|]\s*'api_key'\s*[,|]\s*'customer'/,
+      /'admin'\s*[,|]\s*'agent'\s*[,|]\s*'viewer'/,
     ];
     const files = ['common', 'domain', 'api', 'activities', 'workflows', 'outbox', 'worker', 'packages']
       .flatMap(sourceFiles)

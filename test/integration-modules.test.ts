@@ -102,7 +102,7 @@ describe('an integration plugged in through the module list alone', function () 
       for (const tickets of ['tickets', 'custom-queue']) {
         assert.deepEqual(
           server.taskQueues?.(tickets) ?? [],
-          specs.map((spec) => spec.taskQueue(tickets)),
+          specs.map((spec) => ({ name: spec.taskQueue(tickets), workflows: spec.workflows })),
           `${definition.type}: /readyz would check other queues than its workers poll`,
         );
       }

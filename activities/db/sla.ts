@@ -3,6 +3,7 @@
 import { appendTicketEvent, type Database, type Executor, supportRequests, ticketEvents } from '@switchboard/database';
 import { and, eq, inArray, sql } from 'drizzle-orm';
 import type { z } from 'zod';
+import type { TicketStatus } from '../../common/enums.ts';
 import { type slaKind, ticketEventPayloads } from '../../common/ticket-events.ts';
 import { toTicketSnapshot } from '../../domain/tickets/ticket-record.ts';
 
@@ -10,7 +11,7 @@ export type SlaEventType = 'sla.warning' | 'sla.breached';
 export type SlaKind = z.infer<typeof slaKind>;
 
 export type SlaTicketFacts = {
-  status: 'open' | 'pending' | 'on_hold' | 'solved' | 'closed';
+  status: TicketStatus;
   createdAt: string;
   firstResponseDueAt: string | null;
   resolutionDueAt: string | null;

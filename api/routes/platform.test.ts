@@ -14,6 +14,7 @@ import { linearTaskQueueFor } from '../../workflows/linear-contract.ts';
 import { webhooksTaskQueueFor } from '../../workflows/webhook-endpoint-contract.ts';
 
 const ROOT = fileURLToPath(new URL('../..', import.meta.url));
+const noopWorkflows = fileURLToPath(new URL('../../test/support/noop-workflows.ts', import.meta.url));
 /** This file's own Temporal dev server (no other test uses the port). */
 const TEMPORAL_PORT = 7291;
 
@@ -159,31 +160,38 @@ describe('platform endpoints', () => {
       await temporal?.stop();
     });
 
+    /** The queues the API checks: the tickets queue and every module's, with whether each runs workflows. */
+    function expectedQueues() {
+      const tickets = withTemporal.deps.config.temporal.ticketsTaskQueue;
+      return [
+        { name: tickets, workflows: true },
+        { name: webhooksTaskQueueFor(tickets), workflows: true },
+        { name: linearTaskQueueFor(tickets), workflows: false },
+      ];
+    }
+
+    /** Reads /readyz until it says `status` (it caches its answer for 2 s), or gives up after 15 s. */
+    async function readyzUntil(status: string) {
+      let answer = await apiFetch(withTemporal, 'GET', '/readyz');
+      for (let i = 0; i < 75 && answer.body.status !== status; i++) {
+        await new Promise((r) => setTimeout(r, 200));
+        answer = await apiFetch(withTemporal, 'GET', '/readyz');
+      }
+      return answer;
+    }
+
     it('is degraded, not ready, while no worker polls the task queues and no relay runs', async () => {
       const response = await apiFetch(withTemporal, 'GET', '/readyz');
       assert.equal(response.status, 200, 'the API serves: every write waits in the outbox');
-      assert.equal(response.body.status, 'degraded');
-      assert.deepEqual(response.body.checks, { database: 'ok', temporal: 'ok', workers: 'missing', relay: 'missing' });
-      const tickets = withTemporal.deps.config.temporal.ticketsTaskQueue;
-      assert.deepEqual(
-        response.body.taskQueues.map((q: { name: string }) => q.name),
-        [tickets, webhooksTaskQueueFor(tickets), linearTaskQueueFor(tickets)],
-        "the tickets queue and every module's queues",
-      );
-      assert.ok(response.body.taskQueues.every((q: { pollers: number }) => q.pollers === 0));
-      assert.equal(response.body.relay.members, 0);
+      assert.deepEqual(response.body, {
+        status: 'degraded',
+        checks: { database: 'ok', temporal: 'ok', workers: 'missing', relay: 'missing' },
+      });
     });
 
-    it('is ready once a worker polls every task queue and a relay runs', async () => {
-      const before = await apiFetch(withTemporal, 'GET', '/readyz');
-      const queues: string[] = before.body.taskQueues.map((q: { name: string }) => q.name);
+    it('is ready only once workers poll every queue, for workflow tasks too where it runs workflows, and a relay runs', async () => {
       const workerConnection = await NativeConnection.connect({ address: `127.0.0.1:${TEMPORAL_PORT}` });
-      const workers = await Promise.all(
-        queues.map((taskQueue) =>
-          Worker.create({ connection: workerConnection, taskQueue, activities: { noop: async () => undefined } }),
-        ),
-      );
-      const running = workers.map((w) => w.run());
+      const activities = { noop: async () => undefined };
       const database = testDatabase();
       const relay = createOutboxRelay({
         db: database.db,
@@ -193,19 +201,43 @@ describe('platform endpoints', () => {
         pollIntervalMs: 200,
       });
       relay.start();
+      const started: Worker[] = [];
+      const running: Promise<void>[] = [];
+      const start = async (options: Parameters<typeof Worker.create>[0]) => {
+        const worker = await Worker.create(options);
+        started.push(worker);
+        running.push(worker.run());
+      };
       try {
-        let answer = before;
-        for (let i = 0; i < 100 && answer.body.status !== 'ready'; i++) {
-          await new Promise((r) => setTimeout(r, 100));
-          answer = await apiFetch(withTemporal, 'GET', '/readyz');
+        // Activity pollers alone do not serve a queue whose workflows nobody runs.
+        for (const { name } of expectedQueues())
+          await start({ connection: workerConnection, taskQueue: name, activities });
+        // Once the relay shows, the activity pollers have long been polling too (one 2 s cache later, certainly).
+        let activitiesOnly = await apiFetch(withTemporal, 'GET', '/readyz');
+        for (let i = 0; i < 75 && activitiesOnly.body.checks.relay !== 'ok'; i++) {
+          await new Promise((r) => setTimeout(r, 200));
+          activitiesOnly = await apiFetch(withTemporal, 'GET', '/readyz');
         }
+        await new Promise((r) => setTimeout(r, 2500));
+        activitiesOnly = await apiFetch(withTemporal, 'GET', '/readyz');
+        assert.deepEqual(activitiesOnly.body.checks, {
+          database: 'ok',
+          temporal: 'ok',
+          workers: 'missing',
+          relay: 'ok',
+        });
+
+        for (const { name } of expectedQueues().filter((q) => q.workflows))
+          await start({ connection: workerConnection, taskQueue: name, workflowsPath: noopWorkflows });
+        const answer = await readyzUntil('ready');
         assert.equal(answer.status, 200);
-        assert.equal(answer.body.status, 'ready', JSON.stringify(answer.body));
-        assert.ok(answer.body.taskQueues.every((q: { pollers: number }) => q.pollers >= 1));
-        assert.equal(answer.body.relay.members, 1);
+        assert.deepEqual(answer.body, {
+          status: 'ready',
+          checks: { database: 'ok', temporal: 'ok', workers: 'ok', relay: 'ok' },
+        });
       } finally {
         await relay.stop();
-        for (const w of workers) w.shutdown();
+        for (const w of started) w.shutdown();
         await Promise.all(running);
         await workerConnection.close();
       }

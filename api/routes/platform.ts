@@ -18,6 +18,8 @@ const { TaskQueueType } = protos.temporal.api.enums.v1;
  * queue counts as served only if some poller came back within this window.
  */
 const POLLER_FRESH_MS = 90_000;
+/** Anyone may call /readyz, as often as they like: one answer serves every call within this window. */
+const READINESS_CACHE_MS = 2000;
 
 // Anyone can call /readyz, so it says which dependency is down and nothing more: the error text names hosts,
 // addresses, users and versions. The reason goes to the log, where the operators look.
@@ -29,7 +31,7 @@ const readiness = registry.register(
       description:
         'not_ready (503): the database or Temporal does not answer, so this API cannot serve. degraded (200): the API ' +
         'serves and keeps every write in the outbox, but no worker polls some task queue or the relay is down or ' +
-        'behind, so integrations wait; see checks and the fields below.',
+        'behind, so integrations wait; which, in checks (the queues, poller counts and lag are in the API log).',
     }),
     checks: z.object({
       database: checkStatus.openapi({ description: 'Whether the database answered (the reason is in the API log)' }),
@@ -42,15 +44,6 @@ const readiness = registry.register(
         description: `ok: a relay runs and its oldest undispatched event is younger than the lag limit; lagging: older; missing: no relay runs; unknown: the database did not answer`,
       }),
     }),
-    taskQueues: z
-      .array(z.object({ name: z.string(), pollers: z.number().int() }))
-      .openapi({ description: 'Each task queue the workers should poll, and how many pollers polled it lately' }),
-    relay: z
-      .object({
-        members: z.number().int().openapi({ description: 'Relays running against this database' }),
-        lagSeconds: z.number().nullable().openapi({ description: 'Age of the oldest undispatched event (null: none)' }),
-      })
-      .nullable(),
   }),
 );
 type CheckStatus = z.infer<typeof checkStatus>;
@@ -94,10 +87,11 @@ export function platformRouter(deps: ApiDeps, metrics: Metrics, readinessOptions
   const { db, temporal, logger, config } = deps;
   const router = Router();
   const ticketsTaskQueue = config.temporal.ticketsTaskQueue;
-  const queueNames = [
-    ticketsTaskQueue,
+  const queues = [
+    { name: ticketsTaskQueue, workflows: true },
     ...readinessOptions.servers.flatMap((server) => server.taskQueues?.(ticketsTaskQueue) ?? []),
   ];
+  let cached: { at: number; answer: Promise<{ status: 200 | 503; body: Readiness }> } | undefined;
 
   async function check(run: () => Promise<unknown>, what: string): Promise<CheckStatus> {
     try {
@@ -128,58 +122,59 @@ export function platformRouter(deps: ApiDeps, metrics: Metrics, readinessOptions
       503: { description: 'A dependency is unavailable (named in checks; why, in the API log)', schema: readiness },
     },
     handler: async () => {
-      const [database, temporalCheck] = await Promise.all([
-        check(() => db.execute(sql`select 1`), 'database'),
-        temporal
-          ? check(
-              // The signal ends the call and its retries; the race in check() alone would leave them running.
-              () =>
-                temporal.connection.withAbortSignal(AbortSignal.timeout(READINESS_TIMEOUT_MS), () =>
-                  temporal.workflowService.getSystemInfo({}),
-                ),
-              'temporal',
-            )
-          : check(
-              () => Promise.reject(new Error('no Temporal client: it was unreachable when the API started')),
-              'temporal',
-            ),
-      ]);
-      const [taskQueues, relay] = await Promise.all([
-        temporal && temporalCheck === 'ok' ? pollersOf(temporal).catch(() => null) : null,
-        database === 'ok' ? readRelayStatus(db).catch(() => null) : null,
-      ]);
-      const workers: Readiness['checks']['workers'] =
-        taskQueues === null ? 'unknown' : taskQueues.every((q) => q.pollers > 0) ? 'ok' : 'missing';
-      const relayCheck: Readiness['checks']['relay'] =
-        relay === null
-          ? 'unknown'
-          : relay.members === 0
-            ? 'missing'
-            : relay.lagSeconds !== null && relay.lagSeconds > readinessOptions.relayLagLimitSeconds
-              ? 'lagging'
-              : 'ok';
-      const serving = database === 'ok' && temporalCheck === 'ok';
-      const status = !serving ? 'not_ready' : workers === 'ok' && relayCheck === 'ok' ? 'ready' : 'degraded';
-      if (status === 'degraded') logger.warn({ taskQueues, relay }, 'readiness: integrations are waiting');
-      return {
-        status: serving ? 200 : 503,
-        body: {
-          status,
-          checks: { database, temporal: temporalCheck, workers, relay: relayCheck },
-          taskQueues: taskQueues ?? queueNames.map((name) => ({ name, pollers: 0 })),
-          relay,
-        },
-      };
+      if (!cached || Date.now() - cached.at > READINESS_CACHE_MS) cached = { at: Date.now(), answer: computeReadiness() };
+      return cached.answer;
     },
   });
 
-  /** Pollers of each queue seen within POLLER_FRESH_MS (workflow and activity pollers alike). */
+  async function computeReadiness(): Promise<{ status: 200 | 503; body: Readiness }> {
+    const [database, temporalCheck] = await Promise.all([
+      check(() => db.execute(sql`select 1`), 'database'),
+      temporal
+        ? check(
+            // The signal ends the call and its retries; the race in check() alone would leave them running.
+            () =>
+              temporal.connection.withAbortSignal(AbortSignal.timeout(READINESS_TIMEOUT_MS), () =>
+                temporal.workflowService.getSystemInfo({}),
+              ),
+            'temporal',
+          )
+        : check(
+            () => Promise.reject(new Error('no Temporal client: it was unreachable when the API started')),
+            'temporal',
+          ),
+    ]);
+    const [taskQueues, relay] = await Promise.all([
+      temporal && temporalCheck === 'ok' ? pollersOf(temporal).catch(() => null) : null,
+      database === 'ok' ? readRelayStatus(db).catch(() => null) : null,
+    ]);
+    const workers: Readiness['checks']['workers'] =
+      taskQueues === null ? 'unknown' : taskQueues.every((q) => q.served) ? 'ok' : 'missing';
+    const relayCheck: Readiness['checks']['relay'] =
+      relay === null
+        ? 'unknown'
+        : relay.members === 0
+          ? 'missing'
+          : relay.lagSeconds !== null && relay.lagSeconds > readinessOptions.relayLagLimitSeconds
+            ? 'lagging'
+            : 'ok';
+    const serving = database === 'ok' && temporalCheck === 'ok';
+    const status = !serving ? 'not_ready' : workers === 'ok' && relayCheck === 'ok' ? 'ready' : 'degraded';
+    // The queues, their pollers and the relay's lag say what a deployment runs: the log has them, not the answer.
+    if (status === 'degraded') logger.warn({ taskQueues, relay }, 'readiness: integrations are waiting');
+    return {
+      status: serving ? 200 : 503,
+      body: { status, checks: { database, temporal: temporalCheck, workers, relay: relayCheck } },
+    };
+  }
+
+  /** Pollers of each queue seen within POLLER_FRESH_MS, by kind; served when both kinds it needs poll. */
   async function pollersOf(client: NonNullable<ApiDeps['temporal']>) {
     const since = Date.now() - POLLER_FRESH_MS;
     return client.connection.withAbortSignal(AbortSignal.timeout(READINESS_TIMEOUT_MS), () =>
       Promise.all(
-        queueNames.map(async (name) => {
-          const answers = await Promise.all(
+        queues.map(async ({ name, workflows }) => {
+          const [workflowPollers, activityPollers] = await Promise.all(
             [TaskQueueType.TASK_QUEUE_TYPE_WORKFLOW, TaskQueueType.TASK_QUEUE_TYPE_ACTIVITY].map((taskQueueType) =>
               client.workflowService.describeTaskQueue({
                 namespace: config.temporal.namespace,
@@ -188,13 +183,10 @@ export function platformRouter(deps: ApiDeps, metrics: Metrics, readinessOptions
               }),
             ),
           );
-          const fresh = answers
-            .flatMap((a) => a.pollers ?? [])
-            .filter((p) => {
-              const seconds = Number(p.lastAccessTime?.seconds ?? 0);
-              return seconds * 1000 >= since;
-            });
-          return { name, pollers: new Set(fresh.map((p) => p.identity)).size };
+          const fresh = (answer: typeof workflowPollers | undefined) =>
+            (answer?.pollers ?? []).filter((p) => Number(p.lastAccessTime?.seconds ?? 0) * 1000 >= since).length;
+          const pollers = { workflow: fresh(workflowPollers), activity: fresh(activityPollers) };
+          return { name, pollers, served: pollers.activity > 0 && (!workflows || pollers.workflow > 0) };
         }),
       ),
     );

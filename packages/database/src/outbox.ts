@@ -1,4 +1,5 @@
 import { sql } from 'drizzle-orm';
+import type { ActorType } from '../../../common/enums.ts';
 import type { Executor } from './client.ts';
 import { ticketEvents } from './schema.ts';
 
@@ -10,7 +11,7 @@ export type NewTicketEvent = {
   supportRequestId: string;
   type: string;
   payload: unknown;
-  actorType: 'user' | 'api_key' | 'customer' | 'system' | 'integration';
+  actorType: ActorType;
   actorId: string | null;
 };
 

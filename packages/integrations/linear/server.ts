@@ -34,7 +34,7 @@ export const linearServer: IntegrationServer = {
       },
     ];
   },
-  taskQueues: (ticketsTaskQueue) => [linearTaskQueueFor(ticketsTaskQueue)],
+  taskQueues: (ticketsTaskQueue) => [{ name: linearTaskQueueFor(ticketsTaskQueue), workflows: false }],
   // Database work and signals of the link workflows run next to them, as local activities.
   ticketsQueueActivities(deps) {
     const overrides = (deps.overrides?.linear ?? {}) as LinearWorkerOverrides;

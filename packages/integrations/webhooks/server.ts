@@ -37,7 +37,7 @@ export const webhookServer: IntegrationServer = {
       },
     ];
   },
-  taskQueues: (ticketsTaskQueue) => [webhooksTaskQueueFor(ticketsTaskQueue)],
+  taskQueues: (ticketsTaskQueue) => [{ name: webhooksTaskQueueFor(ticketsTaskQueue), workflows: true }],
   relaySubscribers: ({ config }) => [webhooksRelaySubscriber({ payloadLimitBytes: config.webhooks.payloadLimitBytes })],
   routes: { authenticated: (deps) => webhooksRouter(deps) },
   lifecycle: {
