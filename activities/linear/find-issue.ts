@@ -55,14 +55,15 @@ export async function findAndAttachLinearIssue(
     request,
     async (linear) => {
       const issue = await fetchIssueDisplay(linear, parsed.identifier);
+      // Checked first (before whether it was deleted), before anything is written to the issue, and in the words the
+      // agent typed: an issue of a team we may not link tells them nothing, not its title, state, team or new key.
+      if (!allowed.includes(issue.team.id)) throw teamNotAllowed(notLinkable(parsed.identifier));
       if (issue.trashed)
         throw ApplicationFailure.create({
           type: linearFailureTypes.issueNotFound,
           message: `the Linear issue ${issue.identifier} was deleted`,
           nonRetryable: true,
         });
-      // Checked before anything is written to the issue, and before its title or state reaches anyone.
-      if (!allowed.includes(issue.team.id)) throw teamNotAllowed(outsideTeams(issue.identifier, issue.team.key));
       await attachTicket(linear, issue.id, url, ticket);
       return toDisplay(issue);
     },
@@ -79,6 +80,14 @@ export function outsideTeams(identifier: string, teamKey: string): string {
   return (
     `${identifier} is in the Linear team ${teamKey}, whose issues this installation may not link: only issues of ` +
     'its configured teams can be linked (an admin can allow more teams in the Linear settings)'
+  );
+}
+
+/** Why an issue cannot be linked, naming only what the agent gave. */
+export function notLinkable(reference: string): string {
+  return (
+    `${reference} is not in a Linear team whose issues this installation may link: only issues of its configured ` +
+    'teams can be linked (an admin can allow more teams in the Linear settings)'
   );
 }
 

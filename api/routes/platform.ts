@@ -122,7 +122,8 @@ export function platformRouter(deps: ApiDeps, metrics: Metrics, readinessOptions
       503: { description: 'A dependency is unavailable (named in checks; why, in the API log)', schema: readiness },
     },
     handler: async () => {
-      if (!cached || Date.now() - cached.at > READINESS_CACHE_MS) cached = { at: Date.now(), answer: computeReadiness() };
+      if (!cached || Date.now() - cached.at > READINESS_CACHE_MS)
+        cached = { at: Date.now(), answer: computeReadiness() };
       return cached.answer;
     },
   });

@@ -132,12 +132,8 @@ export async function completeLinearAuthorization(
     // The same admin in another session (another browser, or signed in again): said plainly, and the state is left
     // for the session that started the flow.
     const [elsewhere] = await deps.db.select({ at: linearOauthStates.createdAt }).from(linearOauthStates).where(mine);
-    if (elsewhere)
-      throw new RequestError(
-        403,
-        'session_mismatch',
-        'this Linear connection was started in another browser session: finish it there, or start connecting again here',
-      );
+    // A browser navigation: it goes back to the integrations page with the reason, not to a JSON error.
+    if (elsewhere) return { ok: false, reason: 'session_mismatch' };
     return { ok: false, reason: 'invalid_state' };
   }
   if (pending.expiresAt.getTime() <= Date.now()) return { ok: false, reason: 'expired_state' };
