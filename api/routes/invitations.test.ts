@@ -155,6 +155,23 @@ describe('invitations: how people join an organisation', () => {
       assert.equal(row!.n, 2);
     });
 
+    it('makes one account when two organisations invite the same new address and both links are used at once', async () => {
+      const email = newEmail();
+      const tokens = await Promise.all(
+        [await createTestOrganization(), await createTestOrganization()].map(
+          async (admin) => (await invite(admin, { email, role: 'agent' })).body.token as string,
+        ),
+      );
+      const answers = await Promise.all(
+        tokens.map((token, i) => publicPost('/api/invitations/accept', { token, name: `Twin ${i}`, password })),
+      );
+      const statuses = answers.map((a) => a.status).sort();
+      // Without the guard the loser hit the unique address and answered 500; whichever wins, nobody sees a 500.
+      assert.ok(!statuses.includes(500), JSON.stringify(answers.map((a) => a.body)));
+      assert.ok(statuses.includes(201));
+      for (const a of answers.filter((x) => x.status === 409)) assert.equal(a.body.error.code, 'account_exists');
+    });
+
     it('takes an email in any case and keeps it lower-case', async () => {
       const admin = await createTestOrganization();
       const email = newEmail();

@@ -277,7 +277,18 @@ export async function acceptInvitation(
           `an account with the address ${found.email} exists: sign in as it, then accept the invitation without a password`,
         );
       userId = acceptor.userId;
-      await tx.insert(user).values({ id: userId, name: acceptor.name, email: found.email, emailVerified: false });
+      // Another organisation's invitation for the same new address, accepted at the same moment, may have made the
+      // account since we looked (each accept locks only its own organisation): the same 409, not a 500.
+      const [made] = await tx
+        .insert(user)
+        .values({ id: userId, name: acceptor.name, email: found.email, emailVerified: false })
+        .onConflictDoNothing({ target: user.email })
+        .returning({ id: user.id });
+      if (!made)
+        throw conflict(
+          'account_exists',
+          `an account with the address ${found.email} exists: sign in as it, then accept the invitation without a password`,
+        );
       await tx.insert(account).values({
         id: acceptor.accountId,
         accountId: userId,
