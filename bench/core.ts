@@ -4,7 +4,12 @@
 //
 // Run: npm run bench (or: bash scripts/bench.sh core). Rounds alternate relay-off and relay-on so drift on the
 // machine hits both sides; each figure is the median over rounds.
+//
+// A second part (issue 8) counts what each kind of ticket event costs Temporal: starts, signals, workflow tasks,
+// activity tasks and local activities per event, from the workflow histories, on a stack of its own
+// (bench/lib/core-ops.ts). BENCH_CORE_PARTS=latency,ops chooses the parts (both by default).
 import type pg from 'pg';
+import { measureOps, printOps } from './lib/core-ops.ts';
 import { runOpenLoop } from './lib/open-loop.ts';
 import type { Started } from './lib/processes.ts';
 import { benchStack, waitForOutboxEmpty } from './lib/stack.ts';
@@ -74,7 +79,12 @@ async function changesAtRate(api: ReturnType<typeof client>, rate: number, secon
   });
 }
 
-async function main() {
+const PARTS = (process.env.BENCH_CORE_PARTS ?? 'latency,ops').split(',').map((p) => p.trim());
+for (const part of PARTS) {
+  if (part !== 'latency' && part !== 'ops') throw new Error(`BENCH_CORE_PARTS: unknown part ${JSON.stringify(part)}`);
+}
+
+async function latency() {
   console.log(
     `core benchmark: ${ROUNDS} rounds, ${CREATE_COUNT} creates at 50/s per side, lag runs of ${LAG_SECONDS}s`,
   );
@@ -180,4 +190,5 @@ async function main() {
   );
 }
 
-await main();
+if (PARTS.includes('latency')) await latency();
+if (PARTS.includes('ops')) printOps(await measureOps(), stack.temporalServer);

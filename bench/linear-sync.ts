@@ -14,7 +14,7 @@ import { LinearClient } from '@linear/sdk';
 import { connectDatabase } from '@switchboard/database';
 import { createTicket } from '../domain/tickets/create-ticket.ts';
 import { updateTicket } from '../domain/tickets/update-ticket.ts';
-import { createLinearFake } from '../test/fakes/linear/server.ts';
+import { installLinear, linearFakeFor } from './lib/linear.ts';
 import type { Started } from './lib/processes.ts';
 import { apiClient, benchStack, userScope } from './lib/stack.ts';
 import { formatMs, median, percentile, printTable } from './lib/stats.ts';
@@ -30,14 +30,8 @@ const RATES = (process.env.BENCH_RATES ?? '5,15').split(',').map(Number);
 const TIMEOUT_MS = 30_000;
 
 async function main() {
-  const linear = await createLinearFake({ requestsPerHour: 1_000_000 });
   const stack = benchStack('linear', { api: 3085, temporal: 7285, temporalUi: 8285 });
-  Object.assign(stack.env, {
-    LINEAR_API_URL: linear.graphqlUrl,
-    LINEAR_AUTHORIZE_URL: linear.oauth.authorizeUrl,
-    LINEAR_TOKEN_URL: linear.oauth.tokenUrl,
-    LINEAR_REVOKE_URL: linear.oauth.revokeUrl,
-  });
+  const linear = await linearFakeFor(stack);
   console.log(
     `linear-sync benchmark: ${LINKS} links, ${LINKS * CHANGES_PER_LINK} changes each way at ${RATES.join(' and ')} changes/s`,
   );
@@ -51,18 +45,7 @@ async function main() {
     const call = apiClient(stack.baseUrl, await stack.apiKey());
     const scope = await userScope(call);
 
-    // Connect with Ada's API key, sync to team ENG, let the API register the webhook (an API key has the admin scope).
-    const installation = await call<{ id: string; config: Record<string, unknown> }>(
-      'POST',
-      '/api/linear/installations',
-      { name: 'Linear (bench)', apiKey: linear.apiKey },
-      201,
-    );
-    const team = linear.state.teamByKey('ENG')!;
-    await call('PATCH', `/api/integrations/${installation.id}`, {
-      config: { ...installation.config, teamId: team.id, commentsToLinear: 'none', syncPriority: false },
-    });
-    await call('POST', `/api/linear/installations/${installation.id}/webhook`);
+    const { team } = await installLinear(call, linear, { commentsToLinear: 'none', syncPriority: false });
     const todo = linear.state.stateByName(team.id, 'Todo')!;
     const inProgress = linear.state.stateByName(team.id, 'In Progress')!;
 

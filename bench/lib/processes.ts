@@ -1,5 +1,7 @@
 // Starts the product's own processes (API, worker) for a benchmark, as `npm start` would, with the bench's env.
 import { type ChildProcess, spawn } from 'node:child_process';
+import { createWriteStream, mkdirSync } from 'node:fs';
+import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
 export const repoRoot = fileURLToPath(new URL('../../', import.meta.url));
@@ -35,8 +37,18 @@ export async function startProcess(
       reject(new Error(`${name} exited with ${code} before it was ready:\n${output}`));
     });
   });
-  child.stdout!.resume();
-  child.stderr!.resume();
+  // BENCH_LOG_DIR keeps each process's output (for a look at what the relay or the worker said during a run).
+  const logDir = process.env.BENCH_LOG_DIR;
+  if (logDir) {
+    mkdirSync(logDir, { recursive: true });
+    const file = createWriteStream(join(logDir, `${name}.log`), { flags: 'a' });
+    file.write(output);
+    child.stdout!.pipe(file, { end: false });
+    child.stderr!.pipe(file, { end: false });
+  } else {
+    child.stdout!.resume();
+    child.stderr!.resume();
+  }
   return {
     child,
     stop: () =>
