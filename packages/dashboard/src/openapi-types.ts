@@ -7058,22 +7058,11 @@ export type components = {
                  */
                 workers: "ok" | "missing" | "unknown";
             };
-            relay: {
-                /** @description Age of the oldest undispatched event (null: none) */
-                lagSeconds: number | null;
-                /** @description Relays running against this database */
-                members: number;
-            } | null;
             /**
-             * @description not_ready (503): the database or Temporal does not answer, so this API cannot serve. degraded (200): the API serves and keeps every write in the outbox, but no worker polls some task queue or the relay is down or behind, so integrations wait; see checks and the fields below.
+             * @description not_ready (503): the database or Temporal does not answer, so this API cannot serve. degraded (200): the API serves and keeps every write in the outbox, but no worker polls some task queue or the relay is down or behind, so integrations wait; which, in checks (the queues, poller counts and lag are in the API log).
              * @enum {string}
              */
             status: "ready" | "degraded" | "not_ready";
-            /** @description Each task queue the workers should poll, and how many pollers polled it lately */
-            taskQueues: {
-                name: string;
-                pollers: number;
-            }[];
         };
         ResentWebhookDeliveries: {
             count: number;
