@@ -10,15 +10,18 @@ import {
   ticketComments,
 } from '@switchboard/database';
 import { and, eq, inArray } from 'drizzle-orm';
+import { allowedTeamIds } from '../../domain/integrations/linear-config.ts';
 import type { Scope } from '../../domain/scope.ts';
 import { addComment, findComment } from '../../domain/tickets/comments.ts';
 import type { LinearCommentPayload } from '../../workflows/linear-contract.ts';
 import { callLinear, isNotFound, type LinearActivityDeps, rawRequest } from './call.ts';
 import { mirroredCommentId } from './comment-ids.ts';
 import type { LinkRef } from './contract.ts';
+import { teamNotAllowed } from './find-issue.ts';
 import { type LinkRow, requireLink } from './link-status.ts';
 
 const COMMENT_BY_ID = `query SwitchboardComment($id: String!) { comment(id: $id) { id issueId } }`;
+const ISSUE_TEAM = `query SwitchboardIssueTeam($id: String!) { issue(id: $id) { team { id } } }`;
 const COMMENT_CREATE = `
   mutation SwitchboardCommentCreate($input: CommentCreateInput!) {
     commentCreate(input: $input) { success comment { id } }
@@ -61,6 +64,18 @@ export async function mirrorTicketComment(
       } catch (err) {
         if (!isNotFound(err)) throw err;
       }
+      // The issue may have moved to a team this installation may not link (a private one) since the link's last
+      // sync step: a ticket's reply or note must not land there before the next step pauses the link.
+      const allowed = allowedTeamIds(link.config);
+      if (allowed.length > 0) {
+        const found = (await rawRequest(linear, ISSUE_TEAM, { id: link.issueId })) as {
+          issue: { team: { id: string } };
+        };
+        if (!allowed.includes(found.issue.team.id))
+          throw teamNotAllowed(
+            'the linked issue is now in a Linear team whose issues this installation may not link: the comment was not copied',
+          );
+      }
       const input: Record<string, unknown> = {
         id: linearCommentId,
         issueId: link.issueId,
@@ -70,7 +85,7 @@ export async function mirrorTicketComment(
       if (asApp) input.createAsUser = comment.authorName;
       await rawRequest(linear, COMMENT_CREATE, { input });
     },
-    { requests: 2, linkId: link.id },
+    { requests: 3, linkId: link.id },
   );
   await deps.db
     .insert(externalCommentLinks)

@@ -456,6 +456,21 @@ describe('Linear activities: sync', function () {
       assert.equal(world.linear.state.issueComments(issue.id).length, 1);
     });
 
+    it('copies no reply to an issue that moved to a team the installation may not link (LinearTeamNotAllowed)', async () => {
+      const { ticket, issue, ref } = await linkedTicket();
+      const sup = world.linear.state.teamByKey('SUP')!;
+      world.linear.simulate.updateIssue(issue.id, { teamId: sup.id, stateName: 'Todo' });
+      const reply = await addComment(db(), world.org.scope, ticket.id, {
+        body: 'Salary details inside',
+        isPublic: true,
+      });
+      await assert.rejects(
+        world.activities.mirrorTicketComment({ ...ref, commentId: reply.id }),
+        linearFailure(linearFailureTypes.teamNotAllowed, true, /was not copied/),
+      );
+      assert.equal(world.linear.state.issueComments(issue.id).length, 0, 'nothing reached the private team');
+    });
+
     it('mirrors internal notes only when the installation says all, and never comments that came from Linear', async () => {
       const { ticket, ref } = await linkedTicket();
       const note = await addComment(db(), world.org.scope, ticket.id, {
