@@ -8,7 +8,7 @@ import { type Database, webhookMessages } from '@switchboard/database';
 import { inArray, sql } from 'drizzle-orm';
 import { groupBy } from '../../common/group-by.ts';
 import type { DispatchedTicketEvent } from '../../common/ticket-events.ts';
-import { integrationTimelinesOf, versionAt } from '../../domain/integrations/read-integrations.ts';
+import { eventTimesUs, integrationTimelinesOf, versionAt } from '../../domain/integrations/read-integrations.ts';
 import { type EndpointSubscription, endpointWantsEvent } from '../../domain/webhooks/endpoint-wants-event.ts';
 import { newMessageId } from './message-id.ts';
 
@@ -48,11 +48,16 @@ export async function fanOutDeliveries(
   const endpoints = await integrationTimelinesOf(db, 'webhook', organizationIds, oldest);
   if (endpoints.length === 0) return result;
   const byOrganization = groupBy(endpoints, (e) => e.organizationId);
+  const times = await eventTimesUs(
+    db,
+    events.map((e) => e.id),
+  );
 
   type Planned = { event: DispatchedTicketEvent; endpointIds: string[]; body: unknown; refused?: string };
   const planned: Planned[] = [];
   for (const event of events) {
-    const at = new Date(event.createdAt);
+    // Exact to the microsecond; an event no longer in the outbox (never, in practice) falls back to its ISO time.
+    const at = times.get(event.id) ?? Date.parse(event.createdAt) * 1000;
     // What each endpoint was when the event happened: one created later never hears of it; one disabled then, or
     // not subscribed then, does not get it; one disabled since still gets a delivery, which waits for it.
     const wanting = (byOrganization.get(event.organizationId) ?? []).filter((e) => {

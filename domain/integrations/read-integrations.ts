@@ -87,8 +87,22 @@ export function activeIntegrationsOf(db: Database, integrationType: string, orga
     );
 }
 
+/** A timestamp column as whole microseconds since the epoch (fits a JS number exactly until the year 2255). */
+const microseconds = (column: string) => sql.raw(`(extract(epoch from ${column}) * 1000000)::bigint`);
+
+/**
+ * The exact times (microseconds since the epoch) of these ticket events: the outbox hands events on with
+ * millisecond ISO times, too coarse to order them against an integration's change made in the same millisecond.
+ */
+export async function eventTimesUs(db: Database, eventIds: readonly number[]): Promise<Map<number, number>> {
+  const result = await db.execute<{ id: string; at_us: string }>(sql`
+    select id, ${microseconds('created_at')} as at_us from ticket_events where id = any(${sql.param([...eventIds])}::bigint[])`);
+  return new Map(result.rows.map((r) => [Number(r.id), Number(r.at_us)]));
+}
+
 /** One integration as it was from `validFrom` until its next version (integration_config_history). */
-export type IntegrationVersion = { validFrom: Date; isActive: boolean; config: unknown };
+/** `validFromUs`: microseconds since the epoch, the database's own precision (a Date would cut it to milliseconds). */
+export type IntegrationVersion = { validFromUs: number; isActive: boolean; config: unknown };
 export type IntegrationTimeline = { id: string; organizationId: string; versions: IntegrationVersion[] };
 
 /**
@@ -105,11 +119,12 @@ export async function integrationTimelinesOf(
   const result = await db.execute<{
     id: string;
     organization_id: string;
-    valid_from: string;
+    valid_from_us: string;
     is_active: boolean;
     config: unknown;
   }>(sql`
-    select h.integration_config_id as id, h.organization_id, h.valid_from, h.is_active, h.config, h.id as seq
+    select h.integration_config_id as id, h.organization_id, h.valid_from, ${microseconds('h.valid_from')} as valid_from_us,
+      h.is_active, h.config, h.id as seq
     from integration_configs c
     join integration_config_history h on h.integration_config_id = c.id
     where c.organization_id = any(${sql.param([...organizationIds])}::text[])
@@ -120,7 +135,7 @@ export async function integrationTimelinesOf(
         '-infinity')
     union all
     -- One with no history at all (restored without triggers, say) is what it is now, since it was created.
-    select c.id, c.organization_id, c.created_at, c.is_active, c.config, 0
+    select c.id, c.organization_id, c.created_at, ${microseconds('c.created_at')}, c.is_active, c.config, 0
     from integration_configs c
     where c.organization_id = any(${sql.param([...organizationIds])}::text[])
       and c.integration_type = ${integrationType}
@@ -129,17 +144,17 @@ export async function integrationTimelinesOf(
   const timelines = new Map<string, IntegrationTimeline>();
   for (const row of result.rows) {
     const timeline = timelines.get(row.id) ?? { id: row.id, organizationId: row.organization_id, versions: [] };
-    timeline.versions.push({ validFrom: new Date(row.valid_from), isActive: row.is_active, config: row.config });
+    timeline.versions.push({ validFromUs: Number(row.valid_from_us), isActive: row.is_active, config: row.config });
     timelines.set(row.id, timeline);
   }
   return [...timelines.values()];
 }
 
-/** The version in force at `at`, or undefined when the integration did not exist yet. */
-export function versionAt(timeline: IntegrationTimeline, at: Date): IntegrationVersion | undefined {
+/** The version in force at `atUs` (microseconds since the epoch), or undefined when it did not exist yet. */
+export function versionAt(timeline: IntegrationTimeline, atUs: number): IntegrationVersion | undefined {
   let found: IntegrationVersion | undefined;
   for (const version of timeline.versions) {
-    if (version.validFrom.getTime() > at.getTime()) break;
+    if (version.validFromUs > atUs) break;
     found = version;
   }
   return found;

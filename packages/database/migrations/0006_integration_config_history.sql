@@ -19,8 +19,7 @@ SELECT "id", "organization_id", "created_at", "is_active", "config" - 'url' FROM
 -- automatic disable all change these columns, and the fan-out's correctness must not depend on each remembering.
 -- Deferred to the end of the writing transaction, with the clock then: a change counts from (about) when it became
 -- visible, not from when its transaction began, so an event the relay handled before the change was visible is on
--- the earlier side of it in the history too. Rounded up to the millisecond, the precision the fan-out compares
--- event times at, so an event that began before the change never counts as after it.
+-- the earlier side of it in the history too. The fan-out compares it with event times to the microsecond.
 -- The config is kept without its url: webhook URLs can carry secrets, and the fan-out needs only the subscription.
 CREATE FUNCTION "record_integration_config_history"() RETURNS trigger LANGUAGE plpgsql AS $$
 DECLARE
@@ -34,9 +33,7 @@ BEGIN
     RETURN NULL;
   END IF;
   INSERT INTO integration_config_history (integration_config_id, organization_id, valid_from, is_active, config)
-  VALUES (NEW.id, NEW.organization_id,
-          date_trunc('milliseconds', at) + CASE WHEN at = date_trunc('milliseconds', at) THEN interval '0' ELSE interval '1 millisecond' END,
-          NEW.is_active, NEW.config - 'url');
+  VALUES (NEW.id, NEW.organization_id, at, NEW.is_active, NEW.config - 'url');
   RETURN NULL;
 END $$;--> statement-breakpoint
 CREATE CONSTRAINT TRIGGER "integration_configs_history" AFTER INSERT OR UPDATE OF "is_active", "config" ON "integration_configs"
