@@ -56,8 +56,12 @@ export async function fanOutDeliveries(
   type Planned = { event: DispatchedTicketEvent; endpointIds: string[]; body: unknown; refused?: string };
   const planned: Planned[] = [];
   for (const event of events) {
-    // Exact to the microsecond; an event no longer in the outbox (never, in practice) falls back to its ISO time.
-    const at = times.get(event.id) ?? Date.parse(event.createdAt) * 1000;
+    // Exact to the microsecond when the outbox row is this event (its time agrees to the millisecond). An event that
+    // is not in the outbox (tests' synthetic events) goes by the end of its ISO time's millisecond, so a change made
+    // within that millisecond counts as before it.
+    const ms = Date.parse(event.createdAt);
+    const exact = times.get(event.id);
+    const at = exact !== undefined && Math.floor(exact / 1000) === ms ? exact : ms * 1000 + 999;
     // What each endpoint was when the event happened: one created later never hears of it; one disabled then, or
     // not subscribed then, does not get it; one disabled since still gets a delivery, which waits for it.
     const wanting = (byOrganization.get(event.organizationId) ?? []).filter((e) => {
