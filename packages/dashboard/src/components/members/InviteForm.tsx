@@ -1,7 +1,7 @@
 // Inviting someone (admins): an email address and a role give a link that works once, until it expires. The link
 // is shown here once; Switchboard sends no email yet, so the admin passes it on themselves.
 
-import { type FormEvent, useId, useRef, useState } from 'react';
+import { type FormEvent, useId, useState } from 'react';
 import { memberRoles } from '../../../../../common/enums.ts';
 import {
   ApiError,
@@ -12,6 +12,7 @@ import {
   type Role,
 } from '../../api.ts';
 import { formatTime } from '../../format.ts';
+import { CopyField } from '../CopyField.tsx';
 import { ErrorNotice } from '../Notices.tsx';
 
 const roleHints: Record<Role, string> = {
@@ -95,26 +96,9 @@ export function InviteForm({ onInvited }: { onInvited: () => void }) {
   );
 }
 
-type CopyState = 'idle' | 'copied' | 'manual';
-
-/** The link, once: copied with the clipboard API, or selected for copying by hand where the browser refuses. */
+/** The link, once, to copy (CopyField). */
 function InvitationLink({ invitation, onDone }: { invitation: CreatedInvitation; onDone: () => void }) {
   const id = useId();
-  const field = useRef<HTMLInputElement>(null);
-  const [copy, setCopy] = useState<CopyState>('idle');
-
-  async function copyLink() {
-    try {
-      if (!navigator.clipboard) throw new Error('no clipboard API');
-      await navigator.clipboard.writeText(invitation.url);
-      setCopy('copied');
-    } catch {
-      field.current?.focus();
-      field.current?.select();
-      setCopy('manual');
-    }
-  }
-
   return (
     <div className="secret-reveal">
       <p className="secret-warning">
@@ -122,30 +106,7 @@ function InvitationLink({ invitation, onDone }: { invitation: CreatedInvitation;
         {formatTime(invitation.expiresAt)}. Switchboard does not send email yet:{' '}
         <strong>send this link to them yourself, now — you won't see it again.</strong> It works once.
       </p>
-      <div className="field">
-        <label htmlFor={`${id}-link`}>Invitation link</label>
-        <div className="secret-row">
-          <input
-            id={`${id}-link`}
-            ref={field}
-            className="code"
-            readOnly
-            value={invitation.url}
-            onFocus={(e) => e.target.select()}
-          />
-          <button type="button" onClick={() => void copyLink()}>
-            Copy link
-          </button>
-        </div>
-      </div>
-      <div aria-live="polite">
-        {copy === 'copied' && <p className="notice notice-success">Link copied to the clipboard.</p>}
-        {copy === 'manual' && (
-          <p className="notice">
-            The browser did not allow copying. The link is selected in its field: press Ctrl+C (⌘C) to copy it.
-          </p>
-        )}
-      </div>
+      <CopyField id={`${id}-link`} label="Invitation link" value={invitation.url} noun="link" />
       <div className="form-actions">
         <button type="button" className="button-secondary" onClick={onDone}>
           Done
