@@ -9,6 +9,7 @@
 import { cpus, loadavg } from 'node:os';
 import { connectDatabase } from '@switchboard/database';
 import { sql } from 'drizzle-orm';
+import { MAX_RATE_LIMIT_PER_SECOND } from '../common/webhooks/endpoint-limits.ts';
 import { createTicket } from '../domain/tickets/create-ticket.ts';
 import { updateTicket } from '../domain/tickets/update-ticket.ts';
 import { bullmqSender, rawKeepAliveLoop } from './lib/baselines.ts';
@@ -23,6 +24,12 @@ const TARGET_DELIVERIES = Number(process.env.BENCH_DELIVERIES ?? 6000);
 const ENGINE_DELIVERIES = Number(process.env.BENCH_ENGINE_DELIVERIES ?? 12_000);
 const LATENCY_SECONDS = Number(process.env.BENCH_LATENCY_SECONDS ?? 10);
 const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 3);
+/**
+ * Each endpoint as a receiver built for volume would configure it: as many requests in flight as the BullMQ peer
+ * has workers (64), and a rate limit that does not pace them (the peer has none).
+ */
+const ENDPOINT_LANES = Number(process.env.BENCH_ENDPOINT_LANES ?? 64);
+const ENDPOINT_RATE_LIMIT = Number(process.env.BENCH_ENDPOINT_RATE_LIMIT ?? MAX_RATE_LIMIT_PER_SECOND);
 // Overridable, so two checkouts on one machine can each run it (their own database, Temporal data and ports).
 const stack = benchStack(process.env.BENCH_STACK_NAME ?? 'webhooks', {
   api: Number(process.env.BENCH_API_PORT ?? 3084),
@@ -79,7 +86,12 @@ async function main() {
         const { endpoint } = await call<{ endpoint: Endpoint }>(
           'POST',
           '/api/webhooks/endpoints',
-          { url: receiver.url(`/e${i}`), eventTypes: ['ticket.updated'], rateLimitPerSecond: 1000, maxConcurrency: 50 },
+          {
+            url: receiver.url(`/e${i}`),
+            eventTypes: ['ticket.updated'],
+            rateLimitPerSecond: ENDPOINT_RATE_LIMIT,
+            maxConcurrency: ENDPOINT_LANES,
+          },
           201,
         );
         created.push(endpoint);

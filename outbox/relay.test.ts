@@ -16,8 +16,9 @@ import type { DispatchedTicketEvent, TicketEventType } from '../common/ticket-ev
 import { makeOrganization, type TestOrganization } from '../domain/test-fixtures.ts';
 import { createTicket } from '../domain/tickets/create-ticket.ts';
 import { lockTicket } from '../domain/tickets/ticket-record.ts';
+import { behaviours, startReceiver } from '../test/receivers/webhook-receiver.ts';
 import { testDatabase, truncateAll } from '../test/support/database.ts';
-import { eventually, type TestTemporal, testTemporal } from '../test/support/temporal.ts';
+import { eventually, type TestTemporal, testTemporal, uniqueTaskQueue } from '../test/support/temporal.ts';
 import {
   createOutboxRelay,
   DEFAULT_PARTITIONS,
@@ -84,11 +85,15 @@ describe('outbox relay', function () {
   }
 
   /** Appends an event the way the domain does: in a transaction, after locking the ticket row. */
-  async function append(ticketId: string, type: TicketEventType = 'ticket.assigned'): Promise<number> {
+  async function append(
+    ticketId: string,
+    type: TicketEventType = 'ticket.assigned',
+    organization: TestOrganization = org,
+  ): Promise<number> {
     return db.transaction(async (tx) => {
-      await lockTicket(tx, org.organizationId, ticketId);
+      await lockTicket(tx, organization.organizationId, ticketId);
       const row = await appendTicketEvent(tx, {
-        organizationId: org.organizationId,
+        organizationId: organization.organizationId,
         supportRequestId: ticketId,
         type,
         payload: { note: 'test' },
@@ -203,6 +208,32 @@ describe('outbox relay', function () {
     for (const endpoint of [a, b]) {
       const rows = await db.select().from(webhookDeliveries).where(eq(webhookDeliveries.endpointId, endpoint.id));
       assert.equal(rows.length, 40, 'one delivery per event and endpoint (ticket.created is not subscribed)');
+    }
+  });
+
+  it('costs one wake for a stream of events to an endpoint whose batch stays to listen for them', async () => {
+    const receiver = await startReceiver();
+    const queue = uniqueTaskQueue('relay-listening');
+    const worker = await temporal.startWebhooksWorker({ db, ticketsTaskQueue: queue });
+    try {
+      receiver.route('/stream', behaviours.ok());
+      // An organisation of its own: earlier tests' endpoints would hear these events too.
+      const own = await makeOrganization();
+      await makeEndpoint(own.organizationId, { url: receiver.url('/stream'), eventTypes: ['ticket.assigned'] });
+      const ticket = await createTicket(db, own.scope, { subject: 'stream' });
+      const relay = startRelay([webhooksRelaySubscriber({ payloadLimitBytes: 256 * 1024 })], { taskQueue: queue });
+      await append(ticket.id, 'ticket.assigned', own);
+      await receiver.waitForCount(1, 20_000);
+      // One event every 200 ms, well inside the batch's 5 s of listening.
+      for (let i = 0; i < 10; i++) {
+        await new Promise((r) => setTimeout(r, 200));
+        await append(ticket.id, 'ticket.assigned', own);
+      }
+      await receiver.waitForCount(11, 20_000);
+      assert.equal(relay.metrics().sends, 1, 'the first event woke the endpoint; the rest reached its listening batch');
+    } finally {
+      await worker.stop();
+      await receiver.close();
     }
   });
 

@@ -23,6 +23,7 @@ import { secretsInEffect } from '../../common/webhooks/standard-webhooks.ts';
 import { recordIntegrationOutcome } from '../../domain/integrations/record-outcome.ts';
 import { type DeliveryAttempt, deliverWebhook } from '../http/deliver-webhook.ts';
 import type { SafePoster } from '../http/safe-post.ts';
+import type { DeliveryNotifications } from './delivery-notifications.ts';
 import { type DeliveryEndpoint, loadDeliveryEndpoint, loadDeliveryPolicy } from './endpoint.ts';
 
 export type DeliverBatchInput = {
@@ -60,6 +61,11 @@ export type BatchDeps = {
   /** The activity's start-to-close timeout: no request starts unless its outcome is recorded before then. */
   timeLimitMs?: number;
   random?: () => number;
+  /**
+   * Listen for new deliveries between rounds instead of ending the batch once they run out (see listenForMore):
+   * stop after `quietMs` without any, look at least every `pollMs` even without a notification.
+   */
+  listen?: { notifications: DeliveryNotifications; quietMs: number; pollMs: number };
 };
 
 /** A round never plans more rate-limited sending than this, so its lease stays short at a low rate limit. */
@@ -94,10 +100,13 @@ type RoundResult = { sent: Sent[]; unsent: Claimed[]; throttledUntil?: number };
 export async function deliverDueBatch(deps: BatchDeps, input: DeliverBatchInput): Promise<DeliverBatchResult> {
   const began = Date.now();
   const { db } = deps;
+  // Read before the endpoint, so a change made in between shows as a change to a batch that listens.
+  const version = deps.listen ? await endpointVersion(db, input.endpointId) : null;
   const endpoint = await loadDeliveryEndpoint(db, deps.credentialKeys, input.organizationId, input.endpointId);
   if (!endpoint) return { endpoint: 'deleted', sent: 0, succeeded: 0, more: false, nextDueAt: null };
   if (!endpoint.enabled) return { endpoint: 'disabled', sent: 0, succeeded: 0, more: false, nextDueAt: null };
   const policy = await loadDeliveryPolicy(db, input.organizationId);
+  const listenerId = endpoint.id;
   const retry = retryPolicy({ delaysMs: policy.retryDelaysMs, compression: deps.retryCompression });
   const random = deps.random ?? Math.random;
 
@@ -139,9 +148,29 @@ export async function deliverDueBatch(deps: BatchDeps, input: DeliverBatchInput)
   let sentTotal = 0;
   let succeeded = 0;
   let lastFailure: Sent | undefined;
+  let reported: { succeeded: number; failure: Sent | undefined } = { succeeded: 0, failure: undefined };
+  /**
+   * The endpoint's health from what was sent since the last report: healthy after any success, else the last
+   * failure. At the end of the batch, and as it goes while it listens (at once when health flips, else at most once
+   * per `everyMs`), so a long batch never hides a failing receiver from the dashboard.
+   */
+  let reportedAt = 0;
+  let reportedOk: boolean | undefined;
+  const reportHealth = async (everyMs = 0) => {
+    const fresh = succeeded > reported.succeeded;
+    const failure = lastFailure !== reported.failure ? lastFailure : undefined;
+    if (!fresh && !failure) return;
+    if (fresh === reportedOk && Date.now() - reportedAt < everyMs) return;
+    reported = { succeeded, failure: lastFailure };
+    reportedAt = Date.now();
+    reportedOk = fresh;
+    if (fresh) await recordIntegrationOutcome(db, endpoint.organizationId, endpoint.id, { ok: true });
+    else if (failure)
+      await recordIntegrationOutcome(db, endpoint.organizationId, endpoint.id, { ok: false, error: describe(failure) });
+  };
   let disableReason: string | undefined;
   let throttledUntil: number | undefined;
-  /** A claim found fewer due deliveries than it asked for: nothing else was due when it ran. */
+  /** The last claim found fewer due deliveries than it asked for: nothing else was due when it ran. */
   let drained = false;
   try {
     /** How many to claim next, and for how long, or null when the batch should end here. */
@@ -158,51 +187,118 @@ export async function deliverDueBatch(deps: BatchDeps, input: DeliverBatchInput)
     };
 
     let next = plan(true);
-    let claimed = next ? await writeAndClaim(db, endpoint, [], next) : [];
-    if (next && claimed.length < next.size) drained = true;
-    while (claimed.length > 0) {
-      claimedTotal += claimed.length;
-      round = {
-        unfinished: new Map(claimed.map((d) => [d.id, d])),
-        lost: new Set(),
-        leaseMs: next!.leaseMs,
-        renewedAt: Date.now(),
-      };
-      const result = await sendRound(deps, endpoint, claimed, retry, round, {
-        interval,
-        takeSlot: () => {
-          const at = Math.max(nextSlot, Date.now() - CATCH_UP_MS);
-          nextSlot = at + interval;
-          return at;
-        },
-        stopped: () => stopped,
-        halted: halted.promise,
-      });
-      round = undefined;
-      await renewal;
-      sentTotal += result.sent.length;
-      for (const s of result.sent) {
-        if (s.outcome.verdict === 'delivered') succeeded++;
-        else lastFailure = s;
-        if (s.outcome.verdict === 'disable_endpoint') disableReason ??= `the endpoint answered ${s.outcome.reason}`;
+    /** Sends rounds, each claim following the last round's outcomes, until a claim comes back empty. */
+    const runRounds = async (first: Claimed[]) => {
+      let claimed = first;
+      while (claimed.length > 0) {
+        claimedTotal += claimed.length;
+        round = {
+          unfinished: new Map(claimed.map((d) => [d.id, d])),
+          lost: new Set(),
+          leaseMs: next!.leaseMs,
+          renewedAt: Date.now(),
+        };
+        const result = await sendRound(deps, endpoint, claimed, retry, round, {
+          interval,
+          takeSlot: () => {
+            const at = Math.max(nextSlot, Date.now() - CATCH_UP_MS);
+            nextSlot = at + interval;
+            return at;
+          },
+          stopped: () => stopped,
+          halted: halted.promise,
+        });
+        round = undefined;
+        await renewal;
+        sentTotal += result.sent.length;
+        for (const s of result.sent) {
+          if (s.outcome.verdict === 'delivered') succeeded++;
+          else lastFailure = s;
+          if (s.outcome.verdict === 'disable_endpoint') disableReason ??= `the endpoint answered ${s.outcome.reason}`;
+        }
+        if (result.throttledUntil !== undefined) throttledUntil = result.throttledUntil;
+        const rows = [
+          ...result.sent.map((s) => outcomeRow(s, retry, random)),
+          ...result.unsent.map((d) => unsentRow(d)),
+        ];
+        next = plan(false);
+        claimed = await writeAndClaim(db, endpoint, rows, next, disableReason);
+        drained = next !== null && claimed.length < next.size;
       }
-      if (result.throttledUntil !== undefined) throttledUntil = result.throttledUntil;
-      const rows = [...result.sent.map((s) => outcomeRow(s, retry, random)), ...result.unsent.map((d) => unsentRow(d))];
-      next = plan(false);
-      claimed = await writeAndClaim(db, endpoint, rows, next, disableReason);
-      if (next && claimed.length < next.size) drained = true;
+    };
+    /** One claim outside the rounds (the first, or a listening batch's look); false when no claim could be made. */
+    const look = async (first: boolean): Promise<boolean> => {
+      next = plan(first);
+      if (!next) return false;
+      const claimed = await writeAndClaim(db, endpoint, [], next);
+      drained = claimed.length < next.size;
+      await runRounds(claimed);
+      return claimed.length > 0;
+    };
+
+    await look(true);
+    if (deps.listen) await listenForMore(deps.listen);
+
+    /**
+     * The endpoint's deliveries keep coming (it had work this batch): instead of ending, and costing Temporal a wake
+     * and a new batch for the next one, the batch listens (webhook_endpoint_listeners, NOTIFY from the relay's
+     * fan-out) until nothing came for `quietMs`, its share of deliveries is used up, or its time runs short. To stop,
+     * it clears its listener row, which waits for any fan-out that saw it listening, and then looks once more.
+     */
+    async function listenForMore(listen: NonNullable<BatchDeps['listen']>) {
+      if (claimedTotal === 0) return;
+      await reportHealth();
+      const release = await listen.notifications.hold();
+      let listeningUntil = 0;
+      let lastWorkAt = Date.now();
+      let checkedAt = Date.now();
+      let changed = false;
+      try {
+        for (;;) {
+          if (!drained || stopped || throttledUntil !== undefined || disableReason !== undefined) return;
+          const now = Date.now();
+          // A changed endpoint (URL, secret, headers, limits, switched off) ends the batch: the change woke the
+          // workflow, whose next batch loads it. Asked once per poll interval, so a change applies within one.
+          if (now - checkedAt >= listen.pollMs) {
+            checkedAt = now;
+            changed = (await endpointVersion(db, listenerId)) !== version;
+            if (changed) return;
+          }
+          const quietLeft = listen.quietMs - (now - lastWorkAt);
+          if (quietLeft <= 0 || claimedTotal >= input.maxBatch) return;
+          if (now + listen.pollMs + deps.timeoutMs + deps.leaseMarginMs > deadline) return;
+          if (listeningUntil - now < listen.quietMs / 2) {
+            listeningUntil = now + listen.quietMs;
+            await setListening(db, listenerId, listen.quietMs);
+            // Deliveries written before the row said so got a wake; look for them now rather than after the wait.
+            if (await look(false)) {
+              lastWorkAt = Date.now();
+              await reportHealth(listen.pollMs);
+            }
+            continue;
+          }
+          await listen.notifications.wait(listenerId, Math.min(listen.pollMs, quietLeft), deps.signal);
+          if (await look(false)) {
+            lastWorkAt = Date.now();
+            await reportHealth(listen.pollMs);
+          }
+        }
+      } finally {
+        release();
+        if (listeningUntil > 0) {
+          await clearListening(db, listenerId);
+          // Fan-outs that saw the row have committed: what they wrote is due now, and no wake announced it. After a
+          // change the batch sends nothing more with what it loaded; it ends saying more is due.
+          if (drained && !stopped && !changed) await look(false);
+        }
+      }
     }
   } finally {
     clearInterval(beat);
     deps.signal?.removeEventListener('abort', stop);
   }
 
-  if (succeeded > 0) await recordIntegrationOutcome(db, endpoint.organizationId, endpoint.id, { ok: true });
-  else if (lastFailure)
-    await recordIntegrationOutcome(db, endpoint.organizationId, endpoint.id, {
-      ok: false,
-      error: describe(lastFailure),
-    });
+  await reportHealth();
 
   if (disableReason !== undefined)
     return { endpoint: 'disabled', sent: sentTotal, succeeded, more: false, nextDueAt: null };
@@ -523,6 +619,36 @@ function formatDuration(ms: number): string {
   if (ms >= 86_400_000) return `${(ms / 86_400_000).toFixed(1)} days`;
   if (ms >= 3_600_000) return `${(ms / 3_600_000).toFixed(1)} hours`;
   return `${(ms / 1000).toFixed(1)} seconds`;
+}
+
+/** When the endpoint was last changed (any setting or its credentials), or null when it is gone. */
+async function endpointVersion(db: Database, endpointId: string): Promise<string | null> {
+  const result = await db.$client.query<{ v: string }>({
+    name: 'webhook-endpoint-version',
+    text: 'select updated_at::text as v from integration_configs where id = $1',
+    values: [endpointId],
+  });
+  return result.rows[0]?.v ?? null;
+}
+
+/** Says the endpoint's batch listens for the next `forMs` (the relay's fan-out notifies it instead of a wake). */
+async function setListening(db: Database, endpointId: string, forMs: number): Promise<void> {
+  await db.$client.query({
+    name: 'webhook-listen',
+    text: `insert into webhook_endpoint_listeners (endpoint_id, listening_until)
+      values ($1, clock_timestamp() + $2 * interval '1 millisecond')
+      on conflict (endpoint_id) do update set listening_until = excluded.listening_until`,
+    values: [endpointId, forMs],
+  });
+}
+
+/** Returns once every fan-out that read the row as listening has committed (they hold it FOR SHARE). */
+async function clearListening(db: Database, endpointId: string): Promise<void> {
+  await db.$client.query({
+    name: 'webhook-unlisten',
+    text: 'update webhook_endpoint_listeners set listening_until = null where endpoint_id = $1',
+    values: [endpointId],
+  });
 }
 
 async function pendingSummary(db: Database, endpointId: string) {

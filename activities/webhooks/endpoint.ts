@@ -4,11 +4,15 @@ import { type Database, integrationConfigs, organizationSettings } from '@switch
 import { and, eq } from 'drizzle-orm';
 import type { KeyRing } from '../../common/config.ts';
 import { loadIntegrationCredentials } from '../../common/credentials.ts';
+import {
+  DEFAULT_MAX_CONCURRENCY,
+  DEFAULT_RATE_LIMIT_PER_SECOND,
+  MAX_CONCURRENCY,
+  MAX_RATE_LIMIT_PER_SECOND,
+} from '../../common/webhooks/endpoint-limits.ts';
 import { DEFAULT_RETRY_DELAYS_MS } from '../../common/webhooks/retry-schedule.ts';
 import type { SigningKeys } from '../../common/webhooks/standard-webhooks.ts';
 
-export const DEFAULT_RATE_LIMIT_PER_SECOND = 50;
-export const DEFAULT_MAX_CONCURRENCY = 10;
 /** An endpoint whose every attempt has failed for this long is disabled. */
 export const DEFAULT_FAILURE_DISABLE_AFTER_MS = 5 * 24 * 60 * 60 * 1000;
 
@@ -87,8 +91,13 @@ export async function loadDeliveryEndpoint(
     organizationId,
     url: String(config.url ?? ''),
     enabled: row.isActive,
-    rateLimitPerSecond: boundedInt(config.rateLimitPerSecond, 1, 1000, DEFAULT_RATE_LIMIT_PER_SECOND),
-    maxConcurrency: boundedInt(config.maxConcurrency, 1, 100, DEFAULT_MAX_CONCURRENCY),
+    rateLimitPerSecond: boundedInt(
+      config.rateLimitPerSecond,
+      1,
+      MAX_RATE_LIMIT_PER_SECOND,
+      DEFAULT_RATE_LIMIT_PER_SECOND,
+    ),
+    maxConcurrency: boundedInt(config.maxConcurrency, 1, MAX_CONCURRENCY, DEFAULT_MAX_CONCURRENCY),
     lastSuccessAt: row.lastSuccessAt,
     keys,
     headers,

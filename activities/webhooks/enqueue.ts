@@ -4,12 +4,13 @@
 // Idempotent, so a batch can be planned again after any failure: a message is keyed by its event id, a delivery by
 // (message, endpoint). The statements are set-based (array parameters), so their number does not grow with the
 // batch or with the endpoints.
-import { type Database, webhookMessages } from '@switchboard/database';
+import { type Database, type Executor, webhookMessages } from '@switchboard/database';
 import { inArray, sql } from 'drizzle-orm';
 import { groupBy } from '../../common/group-by.ts';
 import type { DispatchedTicketEvent } from '../../common/ticket-events.ts';
 import { eventTimesUs, integrationTimelinesOf, versionAt } from '../../domain/integrations/read-integrations.ts';
 import { type EndpointSubscription, endpointWantsEvent } from '../../domain/webhooks/endpoint-wants-event.ts';
+import { DELIVERIES_CHANNEL } from './delivery-notifications.ts';
 import { newMessageId } from './message-id.ts';
 
 /** The body every endpoint receives, as Standard Webhooks recommends: the type, when it happened, the payload. */
@@ -19,14 +20,22 @@ export function webhookBody(type: string, timestamp: string, data: unknown) {
 
 export type EnqueueResult = {
   messageId: string | null;
-  /** Endpoints that got a pending delivery (and must be woken). */
+  /** Endpoints that got a pending delivery. */
   endpointIds: string[];
+  /** Those of them to wake (the others' batches are listening and were notified). */
+  toWake: string[];
   /** Set when the payload was over the limit: no delivery was made, each endpoint has a failed one saying why. */
   refused?: string;
 };
 
 /** A pending delivery's endpoint, and the tickets whose events it carries (they wait for its wake). */
-export type EndpointToWake = { endpointId: string; organizationId: string; ticketIds: string[] };
+export type EndpointToWake = {
+  endpointId: string;
+  organizationId: string;
+  ticketIds: string[];
+  /** Its batch is listening and was notified in the fan-out's transaction: it needs no wake. */
+  listening: boolean;
+};
 
 export type FanOutResult = {
   /** Per event id: its message id, or null when no endpoint wanted it; and why it was refused, if it was. */
@@ -37,7 +46,7 @@ export type FanOutResult = {
 
 /** Turns a batch of events (any tickets, any organisations) into messages and deliveries. */
 export async function fanOutDeliveries(
-  db: Database,
+  db: Executor,
   events: readonly DispatchedTicketEvent[],
   payloadLimitBytes: number,
 ): Promise<FanOutResult> {
@@ -85,6 +94,8 @@ export async function fanOutDeliveries(
   }
   if (planned.length === 0) return result;
 
+  const sendable = [...new Set(planned.filter((p) => !p.refused).flatMap((p) => p.endpointIds))];
+  const listeningIds = new Set<string>();
   const messageIds = await db.transaction(async (tx) => {
     await tx.execute(sql`
       insert into webhook_messages (id, organization_id, event_id, ticket_id, event_type, payload)
@@ -132,6 +143,14 @@ export async function fanOutDeliveries(
                   ${sql.param(planned.filter((p) => p.refused).map((p) => p.refused!))}::text[]) as r(m, reason)
         on r.m = i.message_id
       where i.status = 'failed'`);
+    // Endpoints whose batch is listening hear of their deliveries from this transaction's NOTIFY, sent at commit,
+    // and get no wake. FOR SHARE: a batch that stops listening clears its row first, which waits for this commit,
+    // and only then looks for due deliveries one last time, so it sees these.
+    const listening = await tx.execute<{ endpoint_id: string }>(sql`
+      select endpoint_id, pg_notify(${DELIVERIES_CHANNEL}, endpoint_id::text) from webhook_endpoint_listeners
+      where endpoint_id = any(${sql.param(sendable)}::uuid[]) and listening_until > clock_timestamp()
+      for share`);
+    for (const row of listening.rows) listeningIds.add(row.endpoint_id);
     return ids;
   });
 
@@ -148,6 +167,7 @@ export async function fanOutDeliveries(
         endpointId,
         organizationId: p.event.organizationId,
         ticketIds: [],
+        listening: listeningIds.has(endpointId),
         tickets: new Set<string>(),
       };
       wake.tickets.add(p.event.ticketId);
@@ -166,7 +186,11 @@ export async function enqueueDeliveries(
 ): Promise<EnqueueResult> {
   const { messages, endpoints } = await fanOutDeliveries(db, [event], payloadLimitBytes);
   const message = messages.get(event.id);
-  if (!message) return { messageId: null, endpointIds: [] };
-  if (message.refused) return { messageId: message.messageId, endpointIds: [], refused: message.refused };
-  return { messageId: message.messageId, endpointIds: endpoints.map((e) => e.endpointId) };
+  if (!message) return { messageId: null, endpointIds: [], toWake: [] };
+  if (message.refused) return { messageId: message.messageId, endpointIds: [], toWake: [], refused: message.refused };
+  return {
+    messageId: message.messageId,
+    endpointIds: endpoints.map((e) => e.endpointId),
+    toWake: endpoints.filter((e) => !e.listening).map((e) => e.endpointId),
+  };
 }

@@ -8,6 +8,7 @@ import type { DispatchedTicketEvent } from '../../common/ticket-events.ts';
 import { createSafePoster, type SafePoster } from '../http/safe-post.ts';
 import { coalesceByKey } from './coalesce.ts';
 import { type DeliverBatchInput, type DeliverBatchResult, deliverDueBatch } from './deliver-batch.ts';
+import { listenForDeliveries } from './delivery-notifications.ts';
 import { type EnqueueResult, enqueueDeliveries } from './enqueue.ts';
 import { wakeEndpoint } from './wake.ts';
 
@@ -21,7 +22,15 @@ export type WebhookActivitiesOptions = {
   retryCompression?: number;
   /** Slack added to a batch's lease beyond its worst-case duration (default 5 s). */
   leaseMarginMs?: number;
+  /**
+   * How long a batch that had work keeps listening for more before it ends (NOTIFY from the relay's fan-out instead
+   * of a wake through Temporal), and how often it looks anyway; `false` ends every batch once its deliveries run out.
+   */
+  listen?: { quietMs: number; pollMs: number } | false;
 };
+
+/** A busy endpoint's batch stays for 5 s of quiet: an event stream of one every few seconds costs Temporal nothing. */
+export const DEFAULT_LISTEN = { quietMs: 5_000, pollMs: 1_000 };
 
 export function createWebhookActivities(options: WebhookActivitiesOptions) {
   const { db, config, temporalClient } = options;
@@ -33,6 +42,9 @@ export function createWebhookActivities(options: WebhookActivitiesOptions) {
       timeoutMs: config.webhooks.timeoutMs,
       maxPayloadBytes: config.webhooks.payloadLimitBytes,
     });
+
+  const listen = options.listen ?? DEFAULT_LISTEN;
+  const notifications = listen ? listenForDeliveries(db.$client) : undefined;
 
   // Endpoint workflows live on the same queue as these activities, next to the activities that feed them. Wakes are
   // merged per endpoint and queue: the id of an endpoint is unique, the queue differs only between test runs.
@@ -46,7 +58,7 @@ export function createWebhookActivities(options: WebhookActivitiesOptions) {
     async enqueueWebhookDeliveries(event: DispatchedTicketEvent): Promise<EnqueueResult> {
       const result = await enqueueDeliveries(db, event, config.webhooks.payloadLimitBytes);
       const taskQueue = Context.current().info.taskQueue;
-      await Promise.all(result.endpointIds.map((id) => wake(`${id}|${event.organizationId}|${taskQueue}`)));
+      await Promise.all(result.toWake.map((id) => wake(`${id}|${event.organizationId}|${taskQueue}`)));
       return result;
     },
 
@@ -64,6 +76,7 @@ export function createWebhookActivities(options: WebhookActivitiesOptions) {
           signal: context.cancellationSignal,
           // The batch sizes its rounds to end within this; past it Temporal would retry it while it still sends.
           timeLimitMs: context.info.startToCloseTimeoutMs,
+          ...(listen && notifications ? { listen: { notifications, ...listen } } : {}),
         },
         input,
       );

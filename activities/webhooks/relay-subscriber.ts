@@ -13,14 +13,17 @@ export function webhooksRelaySubscriber(options: { payloadLimitBytes: number }):
     async plan(events, ctx) {
       const { endpoints } = await fanOutDeliveries(ctx.db, events, options.payloadLimitBytes);
       const taskQueue = webhooksTaskQueueFor(ctx.ticketsTaskQueue);
-      return endpoints.map((endpoint) => ({
-        target: `webhook-endpoint/${endpoint.endpointId}`,
-        ticketIds: endpoint.ticketIds,
-        send: () =>
-          ctx.temporal.connection.withDeadline(ctx.deadline(), () =>
-            wakeEndpoint(ctx.temporal, endpoint.endpointId, endpoint.organizationId, { taskQueue }),
-          ),
-      }));
+      // A listening endpoint's batch was notified by the fan-out itself: no Temporal operation at all.
+      return endpoints
+        .filter((endpoint) => !endpoint.listening)
+        .map((endpoint) => ({
+          target: `webhook-endpoint/${endpoint.endpointId}`,
+          ticketIds: endpoint.ticketIds,
+          send: () =>
+            ctx.temporal.connection.withDeadline(ctx.deadline(), () =>
+              wakeEndpoint(ctx.temporal, endpoint.endpointId, endpoint.organizationId, { taskQueue }),
+            ),
+        }));
     },
   };
 }

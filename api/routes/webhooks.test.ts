@@ -330,6 +330,7 @@ describe('webhooks API', () => {
         [newEndpoint({ headers: { 'X-Team': 'a', 'x-team': 'b' } }), 'body.headers.x-team', /twice/],
         [newEndpoint({ headers: { 'bad name': 'x' } }), 'body.headers.bad name'],
         [newEndpoint({ rateLimitPerSecond: 0 }), 'body.rateLimitPerSecond'],
+        [newEndpoint({ rateLimitPerSecond: 10_001 }), 'body.rateLimitPerSecond'],
         [newEndpoint({ maxConcurrency: 101 }), 'body.maxConcurrency'],
         [newEndpoint({ secret: 'whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw' }), 'body.secret', /unknown field/],
       ];

@@ -94,7 +94,7 @@ const microseconds = (column: string) => sql.raw(`(extract(epoch from ${column})
  * The exact times (microseconds since the epoch) of these ticket events: the outbox hands events on with
  * millisecond ISO times, too coarse to order them against an integration's change made in the same millisecond.
  */
-export async function eventTimesUs(db: Database, eventIds: readonly number[]): Promise<Map<number, number>> {
+export async function eventTimesUs(db: Executor, eventIds: readonly number[]): Promise<Map<number, number>> {
   const result = await db.execute<{ id: string; at_us: string }>(sql`
     select id, ${microseconds('created_at')} as at_us from ticket_events where id = any(${sql.param([...eventIds])}::bigint[])`);
   return new Map(result.rows.map((r) => [Number(r.id), Number(r.at_us)]));
@@ -111,7 +111,7 @@ export type IntegrationTimeline = { id: string; organizationId: string; versions
  * Integrations created after `since` start with their first version; those deleted are gone (cascade).
  */
 export async function integrationTimelinesOf(
-  db: Database,
+  db: Executor,
   integrationType: string,
   organizationIds: readonly string[],
   since: Date,

@@ -2,13 +2,13 @@
 // domain. No view has a field for the secret or header values: the secret appears only in the create and rotate
 // results, which are separate types.
 import { ticketEventTypes } from '../../common/ticket-events.ts';
+import { MAX_CONCURRENCY, MAX_RATE_LIMIT_PER_SECOND } from '../../common/webhooks/endpoint-limits.ts';
 import { z } from '../zod.ts';
 
 const isoDateTime = z.iso.datetime({ offset: true });
 
 export const MAX_CUSTOM_HEADERS = 20;
-export const DEFAULT_RATE_LIMIT_PER_SECOND = 50;
-export const DEFAULT_MAX_CONCURRENCY = 10;
+export { DEFAULT_MAX_CONCURRENCY, DEFAULT_RATE_LIMIT_PER_SECOND } from '../../common/webhooks/endpoint-limits.ts';
 export const MAX_ROTATION_OVERLAP_HOURS = 168;
 
 const eventTypes = z
@@ -25,8 +25,18 @@ const headers = z
 
 const url = z.string().min(1).max(2000).describe('https URL that receives the POSTs');
 const description = z.string().trim().max(500);
-const rateLimitPerSecond = z.number().int().min(1).max(1000).describe('Deliveries per second to this endpoint');
-const maxConcurrency = z.number().int().min(1).max(100).describe('Requests in flight to this endpoint at once');
+const rateLimitPerSecond = z
+  .number()
+  .int()
+  .min(1)
+  .max(MAX_RATE_LIMIT_PER_SECOND)
+  .describe('Deliveries per second to this endpoint');
+const maxConcurrency = z
+  .number()
+  .int()
+  .min(1)
+  .max(MAX_CONCURRENCY)
+  .describe('Requests in flight to this endpoint at once');
 const excludeInternalNotes = z
   .boolean()
   .describe(

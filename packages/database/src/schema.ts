@@ -382,6 +382,20 @@ export const webhookDeliveries = pgTable(
   ],
 );
 
+/**
+ * An endpoint whose delivery batch is listening for new deliveries (LISTEN webhook_deliveries) until
+ * `listening_until`: the relay's fan-out then notifies it in the same transaction instead of waking its workflow
+ * through Temporal. The batch clears the row before it stops listening, and that update waits for every fan-out
+ * that read the row as listening (they hold it FOR SHARE), so none of their deliveries is left unseen. A batch that
+ * dies leaves a time that simply passes; wakes resume then.
+ */
+export const webhookEndpointListeners = pgTable('webhook_endpoint_listeners', {
+  endpointId: uuid('endpoint_id')
+    .primaryKey()
+    .references(() => integrationConfigs.id, { onDelete: 'cascade' }),
+  listeningUntil: timestamp('listening_until', { withTimezone: true }),
+});
+
 export const webhookAttempts = pgTable(
   'webhook_attempts',
   {

@@ -10,7 +10,7 @@ import { webhooksTaskQueueFor } from '../../../workflows/webhook-endpoint-contra
 
 /** What a test (or an operator) may change in the webhooks worker. */
 export type WebhookWorkerOverrides = Partial<
-  Pick<WebhookActivitiesOptions, 'config' | 'poster' | 'retryCompression' | 'leaseMarginMs'>
+  Pick<WebhookActivitiesOptions, 'config' | 'poster' | 'retryCompression' | 'leaseMarginMs' | 'listen'>
 > & { maxConcurrentActivities?: number };
 
 export const webhookServer: IntegrationServer = {

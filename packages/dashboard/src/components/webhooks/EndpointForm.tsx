@@ -1,6 +1,12 @@
 // Creating or editing a webhook endpoint: URL, description, the event types it receives, and its throttle.
 // The API checks the URL (https, no private addresses) and the event types; its errors appear beside each field.
 import { type FormEvent, useState } from 'react';
+import {
+  DEFAULT_MAX_CONCURRENCY,
+  DEFAULT_RATE_LIMIT_PER_SECOND,
+  MAX_CONCURRENCY,
+  MAX_RATE_LIMIT_PER_SECOND,
+} from '../../../../../common/webhooks/endpoint-limits.ts';
 import type { NewWebhookEndpoint, WebhookEndpoint } from '../../api.ts';
 import { ErrorNotice, FieldError } from '../Notices.tsx';
 import { EventTypePicker } from './EventTypePicker.tsx';
@@ -31,8 +37,8 @@ export function EndpointForm({ endpoint, onSubmit, onCancel }: Props) {
   const [eventTypes, setEventTypes] = useState<EventTypes>((endpoint?.eventTypes ?? []) as EventTypes);
   const [enabled, setEnabled] = useState(endpoint?.enabled ?? true);
   const [excludeInternalNotes, setExcludeInternalNotes] = useState(endpoint?.excludeInternalNotes ?? false);
-  const [rateLimit, setRateLimit] = useState(String(endpoint?.rateLimitPerSecond ?? 50));
-  const [concurrency, setConcurrency] = useState(String(endpoint?.maxConcurrency ?? 10));
+  const [rateLimit, setRateLimit] = useState(String(endpoint?.rateLimitPerSecond ?? DEFAULT_RATE_LIMIT_PER_SECOND));
+  const [concurrency, setConcurrency] = useState(String(endpoint?.maxConcurrency ?? DEFAULT_MAX_CONCURRENCY));
   const [errors, setErrors] = useState<FormErrors>(noFormErrors);
   const [saving, setSaving] = useState(false);
   const idPrefix = `webhook-${endpoint?.id ?? 'new'}`;
@@ -122,7 +128,7 @@ export function EndpointForm({ endpoint, onSubmit, onCancel }: Props) {
               id={`${idPrefix}-rate`}
               type="number"
               min={1}
-              max={1000}
+              max={MAX_RATE_LIMIT_PER_SECOND}
               value={rateLimit}
               onChange={(e) => setRateLimit(e.target.value)}
               aria-invalid={errors.fields.rateLimitPerSecond ? true : undefined}
@@ -136,7 +142,7 @@ export function EndpointForm({ endpoint, onSubmit, onCancel }: Props) {
               id={`${idPrefix}-concurrency`}
               type="number"
               min={1}
-              max={100}
+              max={MAX_CONCURRENCY}
               value={concurrency}
               onChange={(e) => setConcurrency(e.target.value)}
               aria-invalid={errors.fields.maxConcurrency ? true : undefined}
