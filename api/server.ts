@@ -1,11 +1,11 @@
 // The API process: config, database, Temporal (when reachable), HTTP. Stops cleanly on SIGTERM/SIGINT.
 import { connectDatabase } from '@switchboard/database';
-import { loadConfig } from '../common/config.ts';
 import { createLogger } from '../common/logger.ts';
 import { connectTemporalClient, type TemporalClientHandle } from '../common/temporal-client.ts';
+import { loadServiceConfig } from '../packages/integrations/index.ts';
 import { createApp } from './app.ts';
 
-const config = loadConfig();
+const config = loadServiceConfig();
 const logger = createLogger(config.logLevel, 'switchboard-api');
 const database = connectDatabase(config.databaseUrl);
 

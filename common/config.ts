@@ -1,6 +1,9 @@
-// One place that reads the environment. Every process (API, worker, relay, scripts) uses it.
+// The core's settings: what every process (API, worker, relay, scripts) reads from the environment, whatever
+// integrations it serves. It names no integration: each module reads its own variables
+// (packages/integrations/<type>/settings.ts), and packages/integrations composes them with these
+// (loadServiceConfig) for the processes that serve the modules.
 import { DEFAULT_DATABASE_URL } from '@switchboard/database';
-import { taskQueueRateLimits } from '../temporal-config/index.ts';
+import { wholeNumber } from './env-values.ts';
 
 function required(name: string, fallback?: string): string {
   const value = process.env[name] ?? fallback;
@@ -29,13 +32,6 @@ export function parseKeyRing(spec: string, activeKeyId: string | undefined, what
   if (!active || !keys.has(active))
     throw new Error(`${what}: active key id ${active ?? '(none)'} is not in the key ring`);
   return { activeKeyId: active, keys };
-}
-
-/** A whole number ≥ 0 from the environment, or the fallback when unset; anything else stops the process. */
-function wholeNumber(name: string, value: string | undefined, fallback: number): number {
-  if (value === undefined || value.trim() === '') return fallback;
-  if (!/^\d+$/.test(value.trim())) throw new Error(`${name} must be a whole number ≥ 0, got "${value}"`);
-  return Number(value);
 }
 
 /** Who a client is and how often it may try to sign in (api/auth). */
@@ -71,7 +67,7 @@ export function loadConfig(env = process.env) {
       address: env.TEMPORAL_ADDRESS ?? '127.0.0.1:7233',
       namespace: env.TEMPORAL_NAMESPACE ?? 'default',
       uiOrigin: env.TEMPORAL_UI_ORIGIN ?? 'http://localhost:8233',
-      /** Where the API starts and signals ticket-side workflows (Linear links); tests use a queue of their own. */
+      /** Where the API starts and signals ticket-side workflows; tests use a queue of their own. */
       ticketsTaskQueue: env.TEMPORAL_TICKETS_TASK_QUEUE ?? 'tickets',
     },
     authSecret: required('BETTER_AUTH_SECRET', env.BETTER_AUTH_SECRET),
@@ -93,40 +89,6 @@ export function loadConfig(env = process.env) {
       .split(',')
       .map((s) => s.trim().toLowerCase())
       .filter(Boolean),
-    webhooks: {
-      /** Plain-http endpoints are refused unless a deployment opts in (tests do, for their loopback receivers). */
-      allowHttp: env.SWITCHBOARD_WEBHOOK_ALLOW_HTTP === '1',
-      /** CIDRs that outbound webhooks may reach although they are private/loopback (empty: none). */
-      allowCidrs: (env.SWITCHBOARD_WEBHOOK_ALLOW_CIDRS ?? '')
-        .split(',')
-        .map((s) => s.trim())
-        .filter(Boolean),
-      timeoutMs: Number(env.SWITCHBOARD_WEBHOOK_TIMEOUT_MS ?? 15_000),
-      payloadLimitBytes: Number(env.SWITCHBOARD_WEBHOOK_PAYLOAD_LIMIT_BYTES ?? 256 * 1024),
-    },
-    linear: {
-      /** Linear's endpoints; tests and self-hosted proxies point these at another server. */
-      apiUrl: env.LINEAR_API_URL ?? 'https://api.linear.app/graphql',
-      authorizeUrl: env.LINEAR_AUTHORIZE_URL ?? 'https://linear.app/oauth/authorize',
-      tokenUrl: env.LINEAR_TOKEN_URL ?? 'https://api.linear.app/oauth/token',
-      revokeUrl: env.LINEAR_REVOKE_URL ?? 'https://api.linear.app/oauth/revoke',
-      /** The OAuth application (Linear → Settings → API → OAuth applications); without it only API keys connect. */
-      clientId: env.LINEAR_CLIENT_ID ?? null,
-      clientSecret: env.LINEAR_CLIENT_SECRET ?? null,
-      /** Must be registered on the OAuth application exactly as written here. */
-      redirectUri: env.LINEAR_REDIRECT_URI ?? `${publicUrl}/api/linear/oauth/callback`,
-      /** Scopes asked for: `admin` lets us register the webhook ourselves; without it the admin pastes it. */
-      scopes: (env.LINEAR_SCOPES ?? 'read,write,admin')
-        .split(',')
-        .map((s) => s.trim())
-        .filter(Boolean),
-      /** Refresh an access token this long before it expires. */
-      refreshMarginMs: Number(env.LINEAR_REFRESH_MARGIN_MS ?? 5 * 60 * 1000),
-      /** Per request to Linear. */
-      timeoutMs: Number(env.LINEAR_TIMEOUT_MS ?? 15_000),
-      /** The linear task queue's activity rate limit across all workers (temporal-config holds the default). */
-      activitiesPerSecond: Number(env.LINEAR_ACTIVITIES_PER_SECOND ?? taskQueueRateLimits.linear),
-    },
     /** The worker's Prometheus endpoint (GET /metrics on 127.0.0.1); 0 turns it off. */
     workerMetricsPort: Number(env.WORKER_METRICS_PORT ?? 9464),
     /**

@@ -15,7 +15,7 @@ import type { Database } from '@switchboard/database';
 import type { Client } from '@temporalio/client';
 import type { ErrorRequestHandler, Router } from 'express';
 import type { ZodType } from 'zod';
-import type { Config } from './config.ts';
+import type { ModuleSettings, ServiceConfig } from './integration-settings.ts';
 import type { Logger } from './logger.ts';
 import type { Actor, DispatchedTicketEvent } from './ticket-events.ts';
 
@@ -58,7 +58,8 @@ export type RelaySubscriber = {
 /** What the API and the worker hand to an integration's server part. */
 export type ServiceDeps = {
   db: Database;
-  config: Config;
+  /** The core config and every served module's settings (each module reads its own with its accessor). */
+  config: ServiceConfig;
   logger: Logger;
   /** Null in the API when Temporal was unreachable at start: workflow-starting routes fail with 503. */
   temporal: Client | null;
@@ -88,6 +89,11 @@ export type IntegrationDefinition = {
     /** The query parameter an OAuth provider's return to the dashboard carries (`?linear=connected`). */
     oauthReturnParam?: string;
   };
+  /**
+   * Its own environment variables, if it has any (common/integration-settings.ts): read and checked when a process
+   * starts, carried in the config under its type, read back with the module's accessor.
+   */
+  settings?: ModuleSettings<unknown>;
   server(): Promise<IntegrationServer>;
 };
 
@@ -125,7 +131,7 @@ export type IntegrationServer = {
   /** Activities that run on the tickets queue, next to the workflows (local activities, routing). */
   ticketsQueueActivities?(deps: WorkerDeps): WorkerSpec['activities'];
   /** Who hears of ticket events, and how (see RelaySubscriber). */
-  relaySubscribers?(deps: { config: Config }): RelaySubscriber[];
+  relaySubscribers?(deps: { config: ServiceConfig }): RelaySubscriber[];
   routes?: {
     /** Mounted before the body parser and authentication: raw bodies, for signature checks. */
     public?(deps: ServiceDeps): Router;

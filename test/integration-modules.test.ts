@@ -54,7 +54,8 @@ describe('an integration plugged in through the module list alone', function () 
   it('serves its public route without a session and its authenticated route only with one', async () => {
     const ping = await fetch(`${api.baseUrl}/probe/ping`);
     assert.equal(ping.status, 200);
-    assert.deepEqual(await ping.json(), { pong: true });
+    // The greeting is the probe's own setting, read from the environment with the core's by the composed config.
+    assert.deepEqual(await ping.json(), { pong: true, greeting: 'hello' });
     assert.equal((await fetch(`${api.baseUrl}/api/probe/received/x`)).status, 401);
     assert.equal((await admin.fetch('GET', '/api/probe/received/x')).status, 200);
   });

@@ -15,11 +15,12 @@ import { eq } from 'drizzle-orm';
 import { enqueueDeliveries } from '../activities/webhooks/enqueue.ts';
 import { makeEndpoint, setWebhookPolicy, syntheticEvent } from '../activities/webhooks/test-support.ts';
 import { wakeEndpoint } from '../activities/webhooks/wake.ts';
-import { loadConfig } from '../common/config.ts';
 import { temporalDataConverter } from '../common/temporal-client.ts';
 import { makeOrganization } from '../domain/test-fixtures.ts';
 import { createTicket } from '../domain/tickets/create-ticket.ts';
 import { updateTicket } from '../domain/tickets/update-ticket.ts';
+import { loadServiceConfig } from '../packages/integrations/index.ts';
+import { webhookSettings } from '../packages/integrations/webhooks/settings.ts';
 import { workflowIds, workflowTypes } from '../temporal-config/index.ts';
 import { type TicketWorkflowInput, ticketEventSignal, ticketStateQuery } from '../workflows/messages.ts';
 import { webhookEndpointWorkflowId, webhooksTaskQueueFor } from '../workflows/webhook-endpoint-contract.ts';
@@ -130,7 +131,7 @@ describe('workflow replay', function () {
           taskQueue: webhooksTaskQueueFor(ticketsQueue),
           ...(workflow ? { workflow } : {}),
         });
-      const limit = loadConfig().webhooks.payloadLimitBytes;
+      const limit = webhookSettings.of(loadServiceConfig()).payloadLimitBytes;
       for (let i = 0; i < 3; i++) await enqueueDeliveries(db, syntheticEvent(org.organizationId), limit);
       await wake({ maxBatch: 2, batchesPerRun: 3 });
       const handle = temporal.client.workflow.getHandle(webhookEndpointWorkflowId(endpoint.id));

@@ -16,16 +16,18 @@ import {
   verifyWith,
 } from '../activities/webhooks/test-support.ts';
 import { wakeEndpoint } from '../activities/webhooks/wake.ts';
-import { loadConfig } from '../common/config.ts';
 import { groupBy } from '../common/group-by.ts';
 import { makeOrganization } from '../domain/test-fixtures.ts';
 import { getDelivery } from '../domain/webhooks/deliveries.ts';
+import { loadServiceConfig } from '../packages/integrations/index.ts';
+import { webhookSettings } from '../packages/integrations/webhooks/settings.ts';
 import { webhooksTaskQueueFor } from '../workflows/webhook-endpoint-contract.ts';
 import { behaviours, type Receiver, startReceiver } from './receivers/webhook-receiver.ts';
 import { testDatabase } from './support/database.ts';
 import { eventually, type RunningWorker, testTemporal, uniqueTaskQueue } from './support/temporal.ts';
 
-const config = loadConfig();
+const config = loadServiceConfig();
+const webhooks = webhookSettings.of(config);
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 describe('webhook durability', function () {
@@ -57,11 +59,7 @@ describe('webhook durability', function () {
 
   async function publish(endpoint: TestEndpoint, ticketsQueue: string) {
     const temporal = await testTemporal();
-    await enqueueDeliveries(
-      testDatabase().db,
-      syntheticEvent(endpoint.organizationId),
-      config.webhooks.payloadLimitBytes,
-    );
+    await enqueueDeliveries(testDatabase().db, syntheticEvent(endpoint.organizationId), webhooks.payloadLimitBytes);
     await wakeEndpoint(temporal.client, endpoint.id, endpoint.organizationId, {
       taskQueue: webhooksTaskQueueFor(ticketsQueue),
     });
@@ -127,8 +125,8 @@ describe('webhook durability', function () {
     receiver.route('/crashed-batch', behaviours.ok());
     const endpoint = await makeEndpoint(org.organizationId, { url: receiver.url('/crashed-batch') });
     for (let i = 0; i < 3; i++)
-      await enqueueDeliveries(db, syntheticEvent(endpoint.organizationId), config.webhooks.payloadLimitBytes);
-    const poster = createSafePoster({ allowHttp: true, allowCidrs: config.webhooks.allowCidrs, timeoutMs: 200 });
+      await enqueueDeliveries(db, syntheticEvent(endpoint.organizationId), webhooks.payloadLimitBytes);
+    const poster = createSafePoster({ allowHttp: true, allowCidrs: webhooks.allowCidrs, timeoutMs: 200 });
     const deps = {
       db,
       credentialKeys: config.credentialKeys,
@@ -215,7 +213,7 @@ describe('webhook durability', function () {
     await setWebhookPolicy(org.organizationId, { retryScheduleMs: [0, 60_000] });
     const endpoint = await makeEndpoint(org.organizationId, { ...settings, url: receiver.url(path) });
     const events = Array.from({ length: count }, () => syntheticEvent(org.organizationId));
-    await fanOutDeliveries(testDatabase().db, events, config.webhooks.payloadLimitBytes);
+    await fanOutDeliveries(testDatabase().db, events, webhooks.payloadLimitBytes);
     return endpoint;
   }
 
@@ -223,7 +221,7 @@ describe('webhook durability', function () {
     // Three lanes, two requests a second: the second and third deliveries of the round wait for their slots.
     const endpoint = await endpointWithDeliveries('/cancelled', 6, { maxConcurrency: 3, rateLimitPerSecond: 2 });
     receiver.route('/cancelled', behaviours.slow(200));
-    const poster = createSafePoster({ allowHttp: true, allowCidrs: config.webhooks.allowCidrs, timeoutMs: 2_000 });
+    const poster = createSafePoster({ allowHttp: true, allowCidrs: webhooks.allowCidrs, timeoutMs: 2_000 });
     const cancel = new AbortController();
     receiver.onRequest((r) => {
       if (r.path === '/cancelled') cancel.abort('TIMED_OUT');
@@ -252,7 +250,7 @@ describe('webhook durability', function () {
     // Five lanes, one request a second: the heartbeat (every second) fails before the round is through.
     const endpoint = await endpointWithDeliveries('/heartbeat-lost', 5, { maxConcurrency: 5, rateLimitPerSecond: 1 });
     receiver.route('/heartbeat-lost', behaviours.ok());
-    const poster = createSafePoster({ allowHttp: true, allowCidrs: config.webhooks.allowCidrs, timeoutMs: 2_000 });
+    const poster = createSafePoster({ allowHttp: true, allowCidrs: webhooks.allowCidrs, timeoutMs: 2_000 });
     const input = { endpointId: endpoint.id, organizationId: endpoint.organizationId, maxBatch: 100 };
     const deps = {
       ...batchDeps(poster),
@@ -279,7 +277,7 @@ describe('webhook durability', function () {
     receiver.route('/lost-lease', ({ nthForMessage }) =>
       nthForMessage === 1 ? { status: 500, delayMs: 1_500 } : { status: 200 },
     );
-    const poster = createSafePoster({ allowHttp: true, allowCidrs: config.webhooks.allowCidrs, timeoutMs: 5_000 });
+    const poster = createSafePoster({ allowHttp: true, allowCidrs: webhooks.allowCidrs, timeoutMs: 5_000 });
     const input = { endpointId: endpoint.id, organizationId: endpoint.organizationId, maxBatch: 100 };
     // A batch that believes requests end within 100 ms: it stands for a worker that stalls past its lease (a long
     // pause, a frozen VM), whose lease runs out while its request is still open.
@@ -323,7 +321,7 @@ describe('webhook durability', function () {
       await temporal.startWebhooksWorker({
         db,
         ticketsTaskQueue: queue,
-        config: { ...config, webhooks: { ...config.webhooks, timeoutMs: 12_000 } },
+        settings: { timeoutMs: 12_000 },
       }),
     );
     const org = await makeOrganization();
@@ -334,7 +332,7 @@ describe('webhook durability', function () {
       rateLimitPerSecond: 1000,
     });
     const events = Array.from({ length: 200 }, () => syntheticEvent(org.organizationId));
-    await fanOutDeliveries(db, events, config.webhooks.payloadLimitBytes);
+    await fanOutDeliveries(db, events, webhooks.payloadLimitBytes);
     await wakeEndpoint(temporal.client, endpoint.id, org.organizationId, {
       taskQueue: webhooksTaskQueueFor(queue),
       workflow: { batchTimeoutMs: 20_000 },

@@ -14,8 +14,9 @@ import {
   type WorkflowBundleOption,
 } from '@temporalio/worker';
 import { createDbActivities } from '../activities/db/index.ts';
-import type { Config, KeyRing } from '../common/config.ts';
+import type { KeyRing } from '../common/config.ts';
 import type { IntegrationServer, WorkerDeps, WorkerSpec } from '../common/integration-contract.ts';
+import type { ServiceConfig } from '../common/integration-settings.ts';
 import type { Logger } from '../common/logger.ts';
 import { failureConverterPath, temporalDataConverter } from '../common/temporal-client.ts';
 import { taskQueues } from '../temporal-config/index.ts';
@@ -93,7 +94,7 @@ export async function createAllWorkers(
   common: WorkerCommon,
   options: {
     db: Database;
-    config: Config;
+    config: ServiceConfig;
     logger: Logger;
     temporal: Client;
     servers: readonly IntegrationServer[];

@@ -10,16 +10,15 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { connectDatabase } from '@switchboard/database';
 import { NativeConnection, Runtime } from '@temporalio/worker';
-import { loadConfig } from '../common/config.ts';
 import { createLogger, temporalLogger } from '../common/logger.ts';
 import { connectTemporalClient } from '../common/temporal-client.ts';
 import { createOutboxRelay, freshRelayMetrics, type OutboxRelay } from '../outbox/relay.ts';
 import { relaySubscribers } from '../outbox/relay-subscribers.ts';
-import { loadIntegrationServers } from '../packages/integrations/index.ts';
+import { loadIntegrationServers, loadServiceConfig } from '../packages/integrations/index.ts';
 import { createAllWorkers } from './create-worker.ts';
 import { relayRegistry, startMetricsServer } from './metrics-server.ts';
 
-const config = loadConfig();
+const config = loadServiceConfig();
 const logger = createLogger(config.logLevel, 'worker');
 // Before any connection: the SDK's own lines (activity failures with their error) go through our redaction.
 Runtime.install({ logger: temporalLogger(logger) });

@@ -5,10 +5,11 @@ import { ApplicationFailure } from '@temporalio/common';
 import { NativeConnection, Worker } from '@temporalio/worker';
 import { createDbActivities } from '../activities/db/index.ts';
 import { createLinearActivities } from '../activities/linear/index.ts';
-import { loadConfig } from '../common/config.ts';
 import { temporalDataConverter } from '../common/temporal-client.ts';
 import type { TicketEventType } from '../common/ticket-events.ts';
 import { dispatchTicketEvent } from '../outbox/dispatch.ts';
+import { loadServiceConfig } from '../packages/integrations/index.ts';
+import { linearActivityConfig } from '../packages/integrations/linear/server.ts';
 import { workflowIds } from '../temporal-config/index.ts';
 import { testDatabase } from '../test/support/database.ts';
 import type { ProbeActivities } from '../test/support/probe-workflows.ts';
@@ -73,7 +74,11 @@ describe('subscription registry', function () {
         activities: {
           ...createDbActivities({ db: testDatabase().db }),
           // The Linear subscription routes each event with a local activity of this worker.
-          ...createLinearActivities({ db: testDatabase().db, config: loadConfig(), temporalClient: temporal.client }),
+          ...createLinearActivities({
+            db: testDatabase().db,
+            config: linearActivityConfig(loadServiceConfig()),
+            temporalClient: temporal.client,
+          }),
           ...probeActivities,
         },
         dataConverter: temporalDataConverter(temporal.codecKeys),

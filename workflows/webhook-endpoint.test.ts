@@ -13,10 +13,11 @@ import {
   verifyWith,
 } from '../activities/webhooks/test-support.ts';
 import { wakeEndpoint } from '../activities/webhooks/wake.ts';
-import { loadConfig } from '../common/config.ts';
 import { makeOrganization } from '../domain/test-fixtures.ts';
 import { addComment } from '../domain/tickets/comments.ts';
 import { createTicket } from '../domain/tickets/create-ticket.ts';
+import { loadServiceConfig } from '../packages/integrations/index.ts';
+import { webhookSettings } from '../packages/integrations/webhooks/settings.ts';
 import { behaviours, type Receiver, startReceiver } from '../test/receivers/webhook-receiver.ts';
 import { testDatabase, truncateAll } from '../test/support/database.ts';
 import {
@@ -99,7 +100,7 @@ describe('webhook endpoint workflow', function () {
     receiver.route('/bulk', behaviours.ok());
     const endpoint = await makeEndpoint(org.organizationId, { url: receiver.url('/bulk') });
     const webhooksQueue = webhooksTaskQueueFor(taskQueue);
-    const limit = loadConfig().webhooks.payloadLimitBytes;
+    const limit = webhookSettings.of(loadServiceConfig()).payloadLimitBytes;
     // Started first with small batches and runs, so 300 messages need several runs.
     await wakeEndpoint(temporal.client, endpoint.id, org.organizationId, {
       taskQueue: webhooksQueue,

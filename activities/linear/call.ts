@@ -7,16 +7,18 @@ import type { Database } from '@switchboard/database';
 import { Context } from '@temporalio/activity';
 import type { Client } from '@temporalio/client';
 import { ApplicationFailure } from '@temporalio/common';
-import type { Config } from '../../common/config.ts';
+import type { KeyRing } from '../../common/config.ts';
 import { type InstallationClient, linearClientFor } from '../../common/linear/client.ts';
 import { isLinearNotFound, toActivityFailure } from '../../common/linear/errors.ts';
+import type { LinearEndpoints } from '../../common/linear/oauth.ts';
 import { linearFailureTypes } from './contract.ts';
 import { noteLinkRateLimit } from './link-status.ts';
 import { budgetWaitMs, noteRateLimited, noteRateLimitHeaders } from './rate-budget.ts';
 
 export type LinearActivityDeps = {
   db: Database;
-  config: Pick<Config, 'credentialKeys' | 'linear' | 'publicUrl'>;
+  /** The deployment's credential keys and public URL (links to tickets), and the Linear module's endpoints. */
+  config: { credentialKeys: KeyRing; publicUrl: string; linear: LinearEndpoints };
   temporalClient: Client;
 };
 

@@ -6,7 +6,7 @@ import { randomUUID } from 'node:crypto';
 import { integrationConfigs, member, user } from '@switchboard/database';
 import type { Client } from '@temporalio/client';
 import { ApplicationFailure } from '@temporalio/common';
-import { type Config, loadConfig } from '../../common/config.ts';
+import { loadConfig } from '../../common/config.ts';
 import { sealCredentials } from '../../common/credentials.ts';
 import {
   buildAuthorizeUrl,
@@ -18,20 +18,21 @@ import type { LinearConfig, LinearCredentials } from '../../domain/integrations/
 import { makeOrganization, type TestOrganization } from '../../domain/test-fixtures.ts';
 import { createTicket } from '../../domain/tickets/create-ticket.ts';
 import type { CreateTicketInput } from '../../domain/tickets/schemas.ts';
+import { type LinearSettings, linearSettings } from '../../packages/integrations/linear/settings.ts';
 import { createLinearFake, type LinearFake } from '../../test/fakes/linear/server.ts';
 import { testDatabase } from '../../test/support/database.ts';
 import type { LinearActivityDeps } from './call.ts';
 import { createLinearActivities } from './index.ts';
 
-export type LinearTestConfig = Pick<Config, 'credentialKeys' | 'linear' | 'publicUrl'>;
+export type LinearTestConfig = LinearActivityDeps['config'] & { linear: LinearSettings };
 
-export function linearTestConfig(linear: LinearFake, overrides: Partial<Config['linear']> = {}): LinearTestConfig {
+export function linearTestConfig(linear: LinearFake, overrides: Partial<LinearSettings> = {}): LinearTestConfig {
   const base = loadConfig();
   return {
     credentialKeys: base.credentialKeys,
     publicUrl: 'https://desk.example.test',
     linear: {
-      ...base.linear,
+      ...linearSettings.read(process.env, base),
       apiUrl: linear.graphqlUrl,
       authorizeUrl: linear.oauth.authorizeUrl,
       tokenUrl: linear.oauth.tokenUrl,

@@ -1,9 +1,10 @@
 // Delivery semantics against real PostgreSQL, a real Temporal server and real HTTP receivers on loopback: what
 // an endpoint receives, how failures are retried, what disables an endpoint, what is refused before sending.
 import assert from 'node:assert/strict';
-import { loadConfig } from '../../common/config.ts';
 import { generateSecret } from '../../common/webhooks/standard-webhooks.ts';
 import { makeOrganization } from '../../domain/test-fixtures.ts';
+import { loadServiceConfig } from '../../packages/integrations/index.ts';
+import { webhookSettings } from '../../packages/integrations/webhooks/settings.ts';
 import { type Behaviour, behaviours, type Receiver, startReceiver } from '../../test/receivers/webhook-receiver.ts';
 import { testDatabase } from '../../test/support/database.ts';
 import { eventually, type RunningWorker, testTemporal, uniqueTaskQueue } from '../../test/support/temporal.ts';
@@ -27,7 +28,7 @@ const REQUEST_TIMEOUT_MS = 500;
 describe('webhook delivery', function () {
   this.timeout(60_000);
   const ticketsQueue = uniqueTaskQueue('webhook-delivery');
-  const config = loadConfig();
+  const webhooks = webhookSettings.of(loadServiceConfig());
   let worker: RunningWorker;
   let receiver: Receiver;
 
@@ -36,7 +37,7 @@ describe('webhook delivery', function () {
     worker = await temporal.startWebhooksWorker({
       db: testDatabase().db,
       ticketsTaskQueue: ticketsQueue,
-      config: { ...config, webhooks: { ...config.webhooks, timeoutMs: REQUEST_TIMEOUT_MS } },
+      settings: { timeoutMs: REQUEST_TIMEOUT_MS },
     });
     receiver = await startReceiver();
   });
@@ -48,7 +49,7 @@ describe('webhook delivery', function () {
   /** What the ticket workflow's subscription does, minus the ticket: enqueue, then wake each endpoint. */
   async function publish(organizationId: string, payload?: unknown) {
     const event = syntheticEvent(organizationId, 'ticket.created', payload);
-    const result = await enqueueDeliveries(testDatabase().db, event, config.webhooks.payloadLimitBytes);
+    const result = await enqueueDeliveries(testDatabase().db, event, webhooks.payloadLimitBytes);
     const temporal = await testTemporal();
     for (const id of result.endpointIds) {
       await wakeEndpoint(temporal.client, id, organizationId, { taskQueue: webhooksTaskQueueFor(ticketsQueue) });
@@ -265,7 +266,7 @@ describe('webhook delivery', function () {
 
   it('refuses a payload over the limit at the source with a recorded, readable error and sends nothing', async () => {
     const endpoint = await endpointAnswering('/big', behaviours.ok(), { retryScheduleMs: [0] });
-    const { result } = await publish(endpoint.organizationId, { blob: 'x'.repeat(config.webhooks.payloadLimitBytes) });
+    const { result } = await publish(endpoint.organizationId, { blob: 'x'.repeat(webhooks.payloadLimitBytes) });
     assert.match(result.refused ?? '', /over the 262144-byte limit/);
     const [delivery] = await deliveriesOf(endpoint.id);
     assert.equal(delivery!.status, 'failed');
@@ -281,8 +282,8 @@ describe('webhook delivery', function () {
   it('enqueues each event once however often the activity runs (one message, one delivery per endpoint)', async () => {
     const endpoint = await endpointAnswering('/once', behaviours.ok(), { retryScheduleMs: [0] });
     const event = syntheticEvent(endpoint.organizationId);
-    const first = await enqueueDeliveries(testDatabase().db, event, config.webhooks.payloadLimitBytes);
-    const again = await enqueueDeliveries(testDatabase().db, event, config.webhooks.payloadLimitBytes);
+    const first = await enqueueDeliveries(testDatabase().db, event, webhooks.payloadLimitBytes);
+    const again = await enqueueDeliveries(testDatabase().db, event, webhooks.payloadLimitBytes);
     assert.equal(again.messageId, first.messageId);
     assert.match(first.messageId ?? '', /^msg_[0-9A-Z]{26}$/);
     assert.equal((await deliveriesOf(endpoint.id)).length, 1);

@@ -3,8 +3,9 @@
 import type { Database } from '@switchboard/database';
 import { Context } from '@temporalio/activity';
 import type { Client } from '@temporalio/client';
-import type { Config } from '../../common/config.ts';
+import type { KeyRing } from '../../common/config.ts';
 import type { DispatchedTicketEvent } from '../../common/ticket-events.ts';
+import type { WebhookSettings } from '../../packages/integrations/webhooks/settings.ts';
 import { createSafePoster, type SafePoster } from '../http/safe-post.ts';
 import { coalesceByKey } from './coalesce.ts';
 import { type DeliverBatchInput, type DeliverBatchResult, deliverDueBatch } from './deliver-batch.ts';
@@ -14,36 +15,39 @@ import { wakeEndpoint } from './wake.ts';
 
 export type WebhookActivitiesOptions = {
   db: Database;
-  config: Pick<Config, 'credentialKeys' | 'webhooks'>;
+  credentialKeys: KeyRing;
+  /** The webhooks module's settings (packages/integrations/webhooks/settings.ts). */
+  settings: WebhookSettings;
   temporalClient: Client;
-  /** Defaults to a keep-alive poster built from config.webhooks (SSRF policy, timeout, payload limit). */
+  /** Defaults to a keep-alive poster built from the settings (SSRF policy, timeout, payload limit). */
   poster?: SafePoster;
-  /** Divides retry waits: tests run the day-long schedule in seconds. 1 in production. */
-  retryCompression?: number;
   /** Slack added to a batch's lease beyond its worst-case duration (default 5 s). */
   leaseMarginMs?: number;
   /**
-   * How long a batch that had work keeps listening for more before it ends (NOTIFY from the relay's fan-out instead
-   * of a wake through Temporal), and how often it looks anyway; `false` ends every batch once its deliveries run out.
+   * Instead of the settings' listenQuietMs: how long a batch that had work keeps listening for more before it ends
+   * (NOTIFY from the relay's fan-out instead of a wake through Temporal), and how often it looks anyway; `false`
+   * ends every batch once its deliveries run out.
    */
   listen?: { quietMs: number; pollMs: number } | false;
 };
 
-/** A busy endpoint's batch stays for 5 s of quiet: an event stream of one every few seconds costs Temporal nothing. */
-export const DEFAULT_LISTEN = { quietMs: 5_000, pollMs: 1_000 };
+/** A listening batch looks for due deliveries this often even without a notification (retries falling due, a lost session). */
+const LISTEN_POLL_MS = 1_000;
 
 export function createWebhookActivities(options: WebhookActivitiesOptions) {
-  const { db, config, temporalClient } = options;
+  const { db, credentialKeys, settings, temporalClient } = options;
   const poster =
     options.poster ??
     createSafePoster({
-      allowHttp: config.webhooks.allowHttp,
-      allowCidrs: config.webhooks.allowCidrs,
-      timeoutMs: config.webhooks.timeoutMs,
-      maxPayloadBytes: config.webhooks.payloadLimitBytes,
+      allowHttp: settings.allowHttp,
+      allowCidrs: settings.allowCidrs,
+      timeoutMs: settings.timeoutMs,
+      maxPayloadBytes: settings.payloadLimitBytes,
     });
 
-  const listen = options.listen ?? DEFAULT_LISTEN;
+  const listen =
+    options.listen ??
+    (settings.listenQuietMs > 0 ? { quietMs: settings.listenQuietMs, pollMs: LISTEN_POLL_MS } : false);
   const notifications = listen ? listenForDeliveries(db.$client) : undefined;
 
   // Endpoint workflows live on the same queue as these activities, next to the activities that feed them. Wakes are
@@ -56,7 +60,7 @@ export function createWebhookActivities(options: WebhookActivitiesOptions) {
   return {
     /** Idempotent: retried after a crash it finds its message and deliveries and only wakes the endpoints again. */
     async enqueueWebhookDeliveries(event: DispatchedTicketEvent): Promise<EnqueueResult> {
-      const result = await enqueueDeliveries(db, event, config.webhooks.payloadLimitBytes);
+      const result = await enqueueDeliveries(db, event, settings.payloadLimitBytes);
       const taskQueue = Context.current().info.taskQueue;
       await Promise.all(result.toWake.map((id) => wake(`${id}|${event.organizationId}|${taskQueue}`)));
       return result;
@@ -67,10 +71,10 @@ export function createWebhookActivities(options: WebhookActivitiesOptions) {
       return deliverDueBatch(
         {
           db,
-          credentialKeys: config.credentialKeys,
+          credentialKeys,
           poster,
-          timeoutMs: config.webhooks.timeoutMs,
-          retryCompression: options.retryCompression ?? 1,
+          timeoutMs: settings.timeoutMs,
+          retryCompression: settings.retryCompression,
           leaseMarginMs: options.leaseMarginMs ?? 5_000,
           heartbeat: () => context.heartbeat(),
           signal: context.cancellationSignal,

@@ -4,8 +4,9 @@
 import assert from 'node:assert/strict';
 import { webhookEndpointListeners } from '@switchboard/database';
 import { eq, sql } from 'drizzle-orm';
-import { loadConfig } from '../../common/config.ts';
 import { makeOrganization } from '../../domain/test-fixtures.ts';
+import { loadServiceConfig } from '../../packages/integrations/index.ts';
+import { webhookSettings } from '../../packages/integrations/webhooks/settings.ts';
 import { behaviours, type Receiver, startReceiver } from '../../test/receivers/webhook-receiver.ts';
 import { testDatabase } from '../../test/support/database.ts';
 import { eventually } from '../../test/support/temporal.ts';
@@ -15,7 +16,8 @@ import { listenForDeliveries } from './delivery-notifications.ts';
 import { fanOutDeliveries } from './enqueue.ts';
 import { deliveriesOf, makeEndpoint, setWebhookPolicy, syntheticEvent } from './test-support.ts';
 
-const config = loadConfig();
+const config = loadServiceConfig();
+const webhooks = webhookSettings.of(config);
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 describe('a listening delivery batch', function () {
@@ -34,11 +36,11 @@ describe('a listening delivery batch', function () {
     await setWebhookPolicy(org.organizationId, { retryScheduleMs: [0, 60_000] });
     receiver.route('/listening', behaviours.ok());
     const endpoint = await makeEndpoint(org.organizationId, { url: receiver.url('/listening'), maxConcurrency: 4 });
-    const poster = createSafePoster({ allowHttp: true, allowCidrs: config.webhooks.allowCidrs, timeoutMs: 2_000 });
+    const poster = createSafePoster({ allowHttp: true, allowCidrs: webhooks.allowCidrs, timeoutMs: 2_000 });
     const notifications = listenForDeliveries(db.$client);
     const fanOut = async () => {
       const event = syntheticEvent(org.organizationId);
-      const { endpoints, messages } = await fanOutDeliveries(db, [event], config.webhooks.payloadLimitBytes);
+      const { endpoints, messages } = await fanOutDeliveries(db, [event], webhooks.payloadLimitBytes);
       return { listening: endpoints[0]!.listening, messageId: messages.get(event.id)!.messageId, at: Date.now() };
     };
 
@@ -106,8 +108,8 @@ describe('a listening delivery batch', function () {
     const org = await makeOrganization();
     receiver.route('/stop-race', behaviours.ok());
     const endpoint = await makeEndpoint(org.organizationId, { url: receiver.url('/stop-race') });
-    const poster = createSafePoster({ allowHttp: true, allowCidrs: config.webhooks.allowCidrs, timeoutMs: 2_000 });
-    await fanOutDeliveries(db, [syntheticEvent(org.organizationId)], config.webhooks.payloadLimitBytes);
+    const poster = createSafePoster({ allowHttp: true, allowCidrs: webhooks.allowCidrs, timeoutMs: 2_000 });
+    await fanOutDeliveries(db, [syntheticEvent(org.organizationId)], webhooks.payloadLimitBytes);
     const batch = deliverDueBatch(
       {
         db,
@@ -135,7 +137,7 @@ describe('a listening delivery batch', function () {
     const event = syntheticEvent(org.organizationId);
     let committedAt = 0;
     await db.transaction(async (tx) => {
-      const { endpoints } = await fanOutDeliveries(tx, [event], config.webhooks.payloadLimitBytes);
+      const { endpoints } = await fanOutDeliveries(tx, [event], webhooks.payloadLimitBytes);
       assert.equal(endpoints[0]!.listening, true);
       await sleep(1_500);
       committedAt = Date.now();
@@ -157,8 +159,8 @@ describe('a listening delivery batch', function () {
     const org = await makeOrganization();
     receiver.route('/before-change', behaviours.ok());
     const endpoint = await makeEndpoint(org.organizationId, { url: receiver.url('/before-change') });
-    const poster = createSafePoster({ allowHttp: true, allowCidrs: config.webhooks.allowCidrs, timeoutMs: 2_000 });
-    await fanOutDeliveries(db, [syntheticEvent(org.organizationId)], config.webhooks.payloadLimitBytes);
+    const poster = createSafePoster({ allowHttp: true, allowCidrs: webhooks.allowCidrs, timeoutMs: 2_000 });
+    await fanOutDeliveries(db, [syntheticEvent(org.organizationId)], webhooks.payloadLimitBytes);
     const began = Date.now();
     const batch = deliverDueBatch(
       {
@@ -196,7 +198,7 @@ describe('a listening delivery batch', function () {
     const { db } = testDatabase();
     const org = await makeOrganization();
     const endpoint = await makeEndpoint(org.organizationId, { url: receiver.url('/idle') });
-    const poster = createSafePoster({ allowHttp: true, allowCidrs: config.webhooks.allowCidrs, timeoutMs: 2_000 });
+    const poster = createSafePoster({ allowHttp: true, allowCidrs: webhooks.allowCidrs, timeoutMs: 2_000 });
     const began = Date.now();
     const result = await deliverDueBatch(
       {

@@ -1,8 +1,9 @@
 // Throttling: each endpoint is served by its own workflow within its own rate limit and concurrency cap, so a
 // slow receiver slows only itself. Measured at real receivers.
 import assert from 'node:assert/strict';
-import { loadConfig } from '../../common/config.ts';
 import { makeOrganization } from '../../domain/test-fixtures.ts';
+import { loadServiceConfig } from '../../packages/integrations/index.ts';
+import { webhookSettings } from '../../packages/integrations/webhooks/settings.ts';
 import { behaviours, type Receiver, startReceiver } from '../../test/receivers/webhook-receiver.ts';
 import { testDatabase } from '../../test/support/database.ts';
 import { eventually, type RunningWorker, testTemporal, uniqueTaskQueue } from '../../test/support/temporal.ts';
@@ -34,7 +35,7 @@ describe('webhook throttling', function () {
       const result = await enqueueDeliveries(
         testDatabase().db,
         syntheticEvent(organizationId),
-        loadConfig().webhooks.payloadLimitBytes,
+        webhookSettings.of(loadServiceConfig()).payloadLimitBytes,
       );
       for (const id of result.endpointIds) woken.add(id);
     }

@@ -3,8 +3,8 @@
 import { connectDatabase } from '@switchboard/database';
 import openapiTS, { astToString } from 'openapi-typescript';
 import { stringify } from 'yaml';
-import { loadConfig } from '../../common/config.ts';
 import { createLogger } from '../../common/logger.ts';
+import { loadServiceConfig } from '../../packages/integrations/index.ts';
 import { createApp } from '../app.ts';
 import { buildOpenApiDocument } from './document.ts';
 
@@ -16,7 +16,7 @@ export async function generateOpenApiYaml(): Promise<string> {
   try {
     await createApp({
       db: database.db,
-      config: loadConfig({
+      config: loadServiceConfig({
         BETTER_AUTH_SECRET: 'openapi-generation-only-not-a-real-secret',
         SWITCHBOARD_MASTER_KEYS: `inert:${inertKey}`,
         SWITCHBOARD_CODEC_KEYS: `inert:${inertKey}`,

@@ -3,6 +3,7 @@ import { randomUUID } from 'node:crypto';
 import { externalSyncConflicts, externalSyncRecords } from '@switchboard/database';
 import { eq } from 'drizzle-orm';
 import { normaliseIssueRef } from '../../domain/linear/links.ts';
+import { linearActivityConfig } from '../../packages/integrations/linear/server.ts';
 import { workflowIds } from '../../temporal-config/index.ts';
 import { createLinearFake, type LinearFake } from '../../test/fakes/linear/server.ts';
 import { addTestMember, createTestOrganization, type TestUser } from '../../test/support/api.ts';
@@ -245,7 +246,7 @@ describe('Linear API: ticket links', () => {
       (await testTemporal()).startLinearWorker({
         db: testDatabase().db,
         ticketsTaskQueue: api.taskQueue,
-        config: api.deps.config,
+        config: linearActivityConfig(api.deps.config),
       });
 
     before(async function () {

@@ -2,8 +2,9 @@
 // own (no worker needed to see a workflow started or signalled), and fixtures for links as the workflows leave them.
 import { externalSyncRecords } from '@switchboard/database';
 import { WorkflowNotFoundError } from '@temporalio/client';
+import { linearSettings } from '../../packages/integrations/linear/settings.ts';
 import type { LinearFake } from '../../test/fakes/linear/server.ts';
-import { startTestApi, type TestApi, type TestUser, testConfig } from '../../test/support/api.ts';
+import { startTestApi, type TestApi, type TestUser } from '../../test/support/api.ts';
 import { testDatabase } from '../../test/support/database.ts';
 import { testTemporal, uniqueTaskQueue } from '../../test/support/temporal.ts';
 
@@ -16,9 +17,7 @@ export async function startLinearTestApi(
 ): Promise<LinearTestApi> {
   const temporal = opts.temporal === false ? null : await testTemporal();
   const taskQueue = uniqueTaskQueue('linear-api');
-  const base = testConfig('http://placeholder');
-  const linearConfig = {
-    ...base.linear,
+  const linearChanges = {
     apiUrl: linear.graphqlUrl,
     authorizeUrl: linear.oauth.authorizeUrl,
     tokenUrl: linear.oauth.tokenUrl,
@@ -29,10 +28,11 @@ export async function startLinearTestApi(
   };
   const api = await startTestApi({
     temporal: temporal?.client ?? null,
-    config: { linear: linearConfig, temporal: { ...base.temporal, ticketsTaskQueue: taskQueue } },
+    config: (config) =>
+      linearSettings.with({ ...config, temporal: { ...config.temporal, ticketsTaskQueue: taskQueue } }, linearChanges),
   });
   // The callback URL names the port, known only now; the routers hold this very object.
-  linearConfig.redirectUri = `${api.baseUrl}/api/linear/oauth/callback`;
+  linearSettings.of(api.deps.config).redirectUri = `${api.baseUrl}/api/linear/oauth/callback`;
   return Object.assign(api, { taskQueue });
 }
 

@@ -31,6 +31,7 @@ import {
   linearWebhookSecretInput,
 } from '../../domain/linear/schemas.ts';
 import { scopeOf } from '../../domain/scope.ts';
+import { linearSettings } from '../../packages/integrations/linear/settings.ts';
 import type { ApiDeps } from '../http/deps.ts';
 import { defineRoute } from '../http/route.ts';
 import { registry } from '../openapi/registry.ts';
@@ -51,7 +52,7 @@ export function linearDepsOf({ db, config, logger, temporal }: ApiDeps): LinearD
   return {
     db,
     keys: config.credentialKeys,
-    linear: config.linear,
+    linear: linearSettings.of(config),
     publicUrl: config.publicUrl,
     temporal,
     ticketsTaskQueue: config.temporal.ticketsTaskQueue,

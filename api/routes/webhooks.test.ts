@@ -8,6 +8,7 @@ import { loadIntegrationCredentials } from '../../common/credentials.ts';
 import { isValidSecret, maskSecret, secretsInEffect, sign } from '../../common/webhooks/standard-webhooks.ts';
 import { recordIntegrationOutcome } from '../../domain/integrations/record-outcome.ts';
 import { writeCounts } from '../../domain/test-fixtures.ts';
+import { webhookSettings } from '../../packages/integrations/webhooks/settings.ts';
 import { searchAttributes } from '../../temporal-config/index.ts';
 import {
   type ApiResponse,
@@ -377,7 +378,7 @@ describe('webhooks API', () => {
 
     it('refuses plain http unless the deployment allows it', async () => {
       const strict = await startTestApi({
-        config: { webhooks: { ...api.deps.config.webhooks, allowHttp: false, allowCidrs: [] } },
+        config: (config) => webhookSettings.with(config, { allowHttp: false, allowCidrs: [] }),
       });
       try {
         const strictAdmin = await createTestOrganization({ api: strict });

@@ -36,6 +36,7 @@ import {
 } from '../../domain/webhooks/schemas.ts';
 import { updateEndpoint } from '../../domain/webhooks/update-endpoint.ts';
 import { endpointViewFor } from '../../domain/webhooks/url-visibility.ts';
+import { webhookSettings } from '../../packages/integrations/webhooks/settings.ts';
 import type { ApiDeps } from '../http/deps.ts';
 import { defineRoute } from '../http/route.ts';
 import { registry } from '../openapi/registry.ts';
@@ -95,7 +96,7 @@ export function webhooksRouter({
   temporal,
 }: Pick<ApiDeps, 'db' | 'config' | 'logger' | 'temporal'>) {
   const router = Router();
-  const settings: EndpointSettings = { keys: config.credentialKeys, policy: config.webhooks };
+  const settings: EndpointSettings = { keys: config.credentialKeys, policy: webhookSettings.of(config) };
 
   /** The deliveries are already committed: a failed wake only delays them, so it is logged, not returned. */
   async function wake(endpointId: string, organizationId: string): Promise<void> {

@@ -1,10 +1,28 @@
 // Linear's OAuth 2.0 endpoints as plain HTTP calls: the authorize URL (with state and PKCE), the code exchange, the
 // refresh (Linear rotates refresh tokens: the old one stops working) and revocation. Used by the API (connect,
-// disconnect) and by the credential loader (refresh); the endpoints come from config so tests use a local server.
+// disconnect) and by the credential loader (refresh); the endpoints come from the Linear module's settings
+// (packages/integrations/linear/settings.ts, LINEAR_*) so tests use a local server.
 import { createHash, randomBytes } from 'node:crypto';
-import type { Config } from '../config.ts';
 
-export type LinearEndpoints = Config['linear'];
+/** Where Linear is and who we are to it: the Linear module's settings, but for the worker's rate limit. */
+export type LinearEndpoints = {
+  /** Linear's endpoints; tests and self-hosted proxies point these at another server. */
+  apiUrl: string;
+  authorizeUrl: string;
+  tokenUrl: string;
+  revokeUrl: string;
+  /** The OAuth application (Linear → Settings → API → OAuth applications); without it only API keys connect. */
+  clientId: string | null;
+  clientSecret: string | null;
+  /** Must be registered on the OAuth application exactly as written here. */
+  redirectUri: string;
+  /** Scopes asked for: `admin` lets us register the webhook ourselves; without it the admin pastes it. */
+  scopes: string[];
+  /** Refresh an access token this long before it expires. */
+  refreshMarginMs: number;
+  /** Per request to Linear. */
+  timeoutMs: number;
+};
 
 export type LinearTokenSet = {
   accessToken: string;

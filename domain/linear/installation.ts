@@ -5,20 +5,22 @@ import type { LinearClient } from '@linear/sdk';
 import { type Database, type Executor, integrationConfigs } from '@switchboard/database';
 import type { Client } from '@temporalio/client';
 import { and, eq, sql } from 'drizzle-orm';
-import type { Config, KeyRing } from '../../common/config.ts';
+import type { KeyRing } from '../../common/config.ts';
 import { credentialContext, credentialsHint, sealCredentials } from '../../common/credentials.ts';
 import { openJson } from '../../common/crypto/envelope.ts';
 import { notFound, RequestError } from '../../common/errors.ts';
 import type { LinearClientDeps } from '../../common/linear/client.ts';
 import { type ClassifiedLinearFailure, classifyLinearError } from '../../common/linear/errors.ts';
 import { newLinearClient } from '../../common/linear/graphql-client.ts';
+import type { LinearEndpoints } from '../../common/linear/oauth.ts';
 import type { Logger } from '../../common/logger.ts';
 import { type LinearConfig, type LinearCredentials, linearConfigSchema } from '../integrations/linear-config.ts';
 
 export type LinearDeps = {
   db: Database;
   keys: KeyRing;
-  linear: Config['linear'];
+  /** The Linear module's settings (packages/integrations/linear/settings.ts). */
+  linear: LinearEndpoints;
   /** Where Linear sends webhooks and the dashboard lives. */
   publicUrl: string;
   temporal: Client | null;

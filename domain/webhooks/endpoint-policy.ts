@@ -3,11 +3,11 @@
 // the admin the error at the moment they can fix it.
 
 import { checkEndpointUrl, parseAllowList } from '../../activities/http/ssrf-guard.ts';
-import type { Config } from '../../common/config.ts';
 import { type ErrorDetail, validationFailed } from '../../common/errors.ts';
 import { reservedHeaderReason } from '../../common/webhooks/request-headers.ts';
 
-export type EndpointPolicy = Pick<Config['webhooks'], 'allowHttp' | 'allowCidrs'>;
+/** The deployment's URL policy: the webhooks module's settings (packages/integrations/webhooks/settings.ts). */
+export type EndpointPolicy = { allowHttp: boolean; allowCidrs: readonly string[] };
 
 /** Throws a 422 naming `url` or `headers.<Name>` for every problem found, so one answer lists them all. */
 export function assertEndpointAllowed(

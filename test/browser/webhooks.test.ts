@@ -45,7 +45,7 @@ describe('WebhookManager (Chromium against the real API, delivery workflow and r
     webhooksWorker = await temporal.startWebhooksWorker({
       db: testDatabase().db,
       ticketsTaskQueue: 'tickets',
-      retryCompression: 10_000,
+      settings: { retryCompression: 10_000 },
     });
     api = await startTestApi({ dashboardDir, temporal: temporal.client });
     receiver = await startReceiver();

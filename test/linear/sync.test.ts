@@ -30,6 +30,7 @@ import { getIntegration } from '../../domain/integrations/read-integrations.ts';
 import { listLinks } from '../../domain/linear/links.ts';
 import { addComment } from '../../domain/tickets/comments.ts';
 import { updateTicket } from '../../domain/tickets/update-ticket.ts';
+import { linearSettings } from '../../packages/integrations/linear/settings.ts';
 import { workflowIds, workflowTypes } from '../../temporal-config/index.ts';
 import {
   type LinearIssueRequest,
@@ -38,7 +39,7 @@ import {
   linearResumeSignal,
   linearSyncStateQuery,
 } from '../../workflows/linear-contract.ts';
-import { startTestApi, type TestApi, testConfig } from '../support/api.ts';
+import { startTestApi, type TestApi } from '../support/api.ts';
 import { testDatabase, truncateAll } from '../support/database.ts';
 import {
   eventually,
@@ -74,10 +75,13 @@ describe('Linear sync, end to end against the local Linear server', function () 
     // The Linear worker runs on its own so one test can stop it.
     pipeline = await startPipeline(taskQueue, {}, {}, false);
     await startLinearWorker();
-    const base = testConfig('http://placeholder');
     api = await startTestApi({
       temporal: temporal.client,
-      config: { linear: world.config.linear, temporal: { ...base.temporal, ticketsTaskQueue: taskQueue } },
+      config: (config) =>
+        linearSettings.with(
+          { ...config, temporal: { ...config.temporal, ticketsTaskQueue: taskQueue } },
+          world.config.linear,
+        ),
     });
   });
   after(async () => {

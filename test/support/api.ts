@@ -9,22 +9,40 @@ import { and, eq } from 'drizzle-orm';
 import { type ApiDeps, type App, createApp } from '../../api/app.ts';
 import { createApiKey } from '../../api/auth/api-keys.ts';
 import type { Auth } from '../../api/auth/better-auth.ts';
-import { type Config, loadConfig } from '../../common/config.ts';
+import type { Config } from '../../common/config.ts';
 import type { Role } from '../../common/enums.ts';
+import type { ServiceConfig } from '../../common/integration-settings.ts';
 import { createLogger, type Logger } from '../../common/logger.ts';
+import { integrations, loadServiceConfig } from '../../packages/integrations/index.ts';
 import { testDatabase } from './database.ts';
 
 const fixedKey = (byte: number) => Buffer.alloc(32, byte).toString('base64');
 
-/** Config for tests: the environment's secrets if set, fixed test ones otherwise; PUBLIC_URL is the test server. */
-export function testConfig(publicUrl: string, overrides: Partial<Config> = {}): Config {
-  const config = loadConfig({
-    ...process.env,
-    PUBLIC_URL: publicUrl,
-    BETTER_AUTH_SECRET: process.env.BETTER_AUTH_SECRET || 'switchboard-test-secret-0123456789abcdef',
-    SWITCHBOARD_MASTER_KEYS: process.env.SWITCHBOARD_MASTER_KEYS || `k1:${fixedKey(1)}`,
-    SWITCHBOARD_CODEC_KEYS: process.env.SWITCHBOARD_CODEC_KEYS || `c1:${fixedKey(2)}`,
-  });
+/**
+ * What a test changes in the config: core fields, or a function of the whole config (for a module's settings:
+ * `(config) => webhookSettings.with(config, { allowHttp: false })`).
+ */
+export type TestConfigOverrides = Partial<Config> | ((config: ServiceConfig) => ServiceConfig);
+
+/**
+ * Config for tests, with the settings of the listed integration modules: the environment's secrets if set, fixed
+ * test ones otherwise; PUBLIC_URL is the test server.
+ */
+export function testConfig(
+  publicUrl: string,
+  overrides: TestConfigOverrides = {},
+  list: NonNullable<ApiDeps['integrations']> = integrations,
+): ServiceConfig {
+  const config = loadServiceConfig(
+    {
+      ...process.env,
+      PUBLIC_URL: publicUrl,
+      BETTER_AUTH_SECRET: process.env.BETTER_AUTH_SECRET || 'switchboard-test-secret-0123456789abcdef',
+      SWITCHBOARD_MASTER_KEYS: process.env.SWITCHBOARD_MASTER_KEYS || `k1:${fixedKey(1)}`,
+      SWITCHBOARD_CODEC_KEYS: process.env.SWITCHBOARD_CODEC_KEYS || `c1:${fixedKey(2)}`,
+    },
+    list,
+  );
   // Tests sign in hundreds of times from 127.0.0.1 within a minute; the production limits are exercised by
   // api/auth/sign-in-limits.test.ts, which passes them explicitly.
   const auth = {
@@ -32,7 +50,7 @@ export function testConfig(publicUrl: string, overrides: Partial<Config> = {}): 
     signInPerAddress: { windowSeconds: 60, max: 1_000_000 },
     otherPerAddress: { windowSeconds: 10, max: 1_000_000 },
   };
-  return { ...config, auth, ...overrides };
+  return typeof overrides === 'function' ? overrides({ ...config, auth }) : { ...config, auth, ...overrides };
 }
 
 export type TestApi = {
@@ -48,7 +66,7 @@ const running: TestApi[] = [];
 
 export type StartTestApiOptions = {
   temporal?: Client | null;
-  config?: Partial<Config>;
+  config?: TestConfigOverrides;
   dashboardDir?: string;
   /** Defaults to a logger at LOG_LEVEL (silent unless set). */
   logger?: Logger;
@@ -63,7 +81,7 @@ export async function startTestApi(opts: StartTestApiOptions = {}): Promise<Test
   const baseUrl = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
   const deps: ApiDeps = {
     db: testDatabase().db,
-    config: testConfig(baseUrl, opts.config),
+    config: testConfig(baseUrl, opts.config, opts.integrations),
     logger: opts.logger ?? createLogger(process.env.LOG_LEVEL ?? 'silent'),
     temporal: opts.temporal ?? null,
     dashboardDir: opts.dashboardDir ?? '/nonexistent-dashboard',

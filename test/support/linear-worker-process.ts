@@ -3,10 +3,11 @@
 import './test-env.ts';
 import { connectDatabase } from '@switchboard/database';
 import { DefaultLogger, NativeConnection, Runtime } from '@temporalio/worker';
-import { type Config, loadConfig } from '../../common/config.ts';
 import { createLogger } from '../../common/logger.ts';
 import { connectTemporalClient } from '../../common/temporal-client.ts';
+import { loadServiceConfig } from '../../packages/integrations/index.ts';
 import { linearServer } from '../../packages/integrations/linear/server.ts';
+import { type LinearSettings, linearSettings } from '../../packages/integrations/linear/settings.ts';
 import { createQueueWorker } from '../../worker/create-worker.ts';
 import { TEST_CODEC_KEYS } from './temporal-keys.ts';
 
@@ -17,7 +18,7 @@ export type LinearWorkerProcessSettings = {
   /** The run's tickets queue: the Linear queue is derived from it as in production. */
   ticketsTaskQueue: string;
   publicUrl: string;
-  linear: Config['linear'];
+  linear: LinearSettings;
 };
 
 const settings = JSON.parse(process.env.SWITCHBOARD_TEST_LINEAR_WORKER ?? 'null') as LinearWorkerProcessSettings;
@@ -31,7 +32,7 @@ const temporal = await connectTemporalClient({
   namespace: settings.namespace,
   codecKeys: TEST_CODEC_KEYS,
 });
-const config = { ...loadConfig(), publicUrl: settings.publicUrl, linear: settings.linear };
+const config = linearSettings.with({ ...loadServiceConfig(), publicUrl: settings.publicUrl }, settings.linear);
 const [spec] =
   linearServer.workers?.({ db: database.db, config, logger: createLogger('error'), temporal: temporal.client }) ?? [];
 const worker = await createQueueWorker(

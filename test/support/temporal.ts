@@ -11,14 +11,15 @@ import { fileURLToPath } from 'node:url';
 import type { Database } from '@switchboard/database';
 import { Connection } from '@temporalio/client';
 import { DefaultLogger, NativeConnection, Runtime, type Worker, type WorkflowBundle } from '@temporalio/worker';
-import { type Config, type KeyRing, loadConfig } from '../../common/config.ts';
+import type { KeyRing } from '../../common/config.ts';
 import type { IntegrationDefinition, IntegrationServer, WorkerDeps } from '../../common/integration-contract.ts';
 import { createLogger } from '../../common/logger.ts';
 import { connectTemporalClient, type TemporalClientHandle } from '../../common/temporal-client.ts';
 import { createOutboxRelay, type OutboxRelay, type OutboxRelayOptions } from '../../outbox/relay.ts';
 import { relaySubscribers } from '../../outbox/relay-subscribers.ts';
-import { integrations, loadIntegrationServers } from '../../packages/integrations/index.ts';
+import { integrations, loadIntegrationServers, loadServiceConfig } from '../../packages/integrations/index.ts';
 import type { LinearWorkerOverrides } from '../../packages/integrations/linear/server.ts';
+import type { LinearSettings } from '../../packages/integrations/linear/settings.ts';
 import type { WebhookWorkerOverrides } from '../../packages/integrations/webhooks/server.ts';
 import { devServerSqlitePragmas } from '../../temporal-config/index.ts';
 import searchAttributeTypes from '../../temporal-config/search-attributes.json' with { type: 'json' };
@@ -74,7 +75,7 @@ export type TestTemporal = {
    */
   startKillableLinearWorker(options: {
     ticketsTaskQueue: string;
-    config: Pick<Config, 'linear' | 'publicUrl'>;
+    config: { publicUrl: string; linear: LinearSettings };
   }): Promise<KillableWorker>;
 };
 
@@ -83,7 +84,7 @@ export type KillableWorker = {
   kill(): Promise<void>;
 };
 
-/** What a test may change in the webhooks worker: config (short timeouts), the poster, retry compression. */
+/** What a test may change in the webhooks worker: its settings (short timeouts, retry compression), the poster. */
 export type TestWebhooksOptions = WebhookWorkerOverrides;
 
 /** What a test may change in the Linear worker: its config (the Linear fake's URLs, short timeouts). */
@@ -203,9 +204,13 @@ async function startTestTemporal(): Promise<TestTemporal> {
       workflowBundle: await temporal.workflowBundle(),
     };
   };
-  const workerDeps = async (db: Database, overrides: WorkerDeps['overrides']): Promise<WorkerDeps> => ({
+  const workerDeps = async (
+    db: Database,
+    overrides: WorkerDeps['overrides'],
+    list: readonly IntegrationDefinition[] = integrations,
+  ): Promise<WorkerDeps> => ({
     db,
-    config: loadConfig(),
+    config: loadServiceConfig(process.env, list),
     logger: createLogger(process.env.LOG_LEVEL ?? 'silent'),
     temporal: clientHandle.client,
     overrides,
@@ -272,7 +277,7 @@ async function startTestTemporal(): Promise<TestTemporal> {
     async startWorker({ db, taskQueue, webhooks = {}, linear = {}, integrations: list = integrations }) {
       const loaded = await loadIntegrationServers(list);
       const overrides = { webhook: webhooks || {}, linear: linear || {} };
-      const deps = await workerDeps(db, overrides);
+      const deps = await workerDeps(db, overrides, list);
       const extra: RunningWorker[] = [];
       let webhooksWorker: Worker | undefined;
       let linearWorker: Worker | undefined;
@@ -450,5 +455,9 @@ export async function testRelaySubscribers(
   slaWarningShare?: number,
 ): Promise<OutboxRelayOptions['subscribers']> {
   const servers: IntegrationServer[] = (await loadIntegrationServers(list)).map((l) => l.server);
-  return relaySubscribers(servers, loadConfig(), slaWarningShare === undefined ? {} : { slaWarningShare });
+  return relaySubscribers(
+    servers,
+    loadServiceConfig(process.env, list),
+    slaWarningShare === undefined ? {} : { slaWarningShare },
+  );
 }

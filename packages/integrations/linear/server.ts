@@ -2,26 +2,35 @@
 // link workflows run on the tickets queue, the relay's routing of ticket events to links, the API (OAuth, links,
 // and Linear's signed webhooks), and what the generic integration routes must do around an installation's update
 // or delete.
+import type { LinearActivityDeps } from '../../../activities/linear/call.ts';
 import { createLinearActivities } from '../../../activities/linear/index.ts';
 import { linearRelaySubscriber } from '../../../activities/linear/relay-subscriber.ts';
 import { linearCallbackSignIn, linearDepsOf, linearRouter } from '../../../api/routes/linear.ts';
 import { linearLinksRouter } from '../../../api/routes/linear-links.ts';
 import { linearWebhooksRouter } from '../../../api/routes/linear-webhooks.ts';
-import type { Config } from '../../../common/config.ts';
 import type { IntegrationServer } from '../../../common/integration-contract.ts';
+import type { ServiceConfig } from '../../../common/integration-settings.ts';
 import { prepareInstallationDelete, prepareInstallationUpdate } from '../../../domain/linear/installations.ts';
 import { linearTaskQueueFor } from '../../../workflows/linear-contract.ts';
+import { linearSettings } from './settings.ts';
+
+/** What the Linear activities take from the service's config: the keys, the public URL, the module's settings. */
+export function linearActivityConfig(config: ServiceConfig): LinearActivityDeps['config'] {
+  return { credentialKeys: config.credentialKeys, publicUrl: config.publicUrl, linear: linearSettings.of(config) };
+}
 
 /** What a test (or an operator) may change in the Linear worker. */
 export type LinearWorkerOverrides = {
-  config?: Pick<Config, 'credentialKeys' | 'linear' | 'publicUrl'>;
+  /** Instead of linearActivityConfig(config): the Linear fake's URLs, short timeouts. */
+  config?: LinearActivityDeps['config'];
   maxConcurrentActivities?: number;
 };
 
 export const linearServer: IntegrationServer = {
   workers(deps) {
     const overrides = (deps.overrides?.linear ?? {}) as LinearWorkerOverrides;
-    const config = overrides.config ?? deps.config;
+    const config = overrides.config ?? linearActivityConfig(deps.config);
+    const { activitiesPerSecond } = linearSettings.of(deps.config);
     return [
       {
         name: 'linear',
@@ -30,7 +39,7 @@ export const linearServer: IntegrationServer = {
         activities: createLinearActivities({ db: deps.db, config, temporalClient: deps.temporal }),
         maxConcurrentActivities: overrides.maxConcurrentActivities ?? 50,
         // The queue-wide cap spreads every installation's calls, however many workers poll.
-        ...(config.linear.activitiesPerSecond > 0 ? { activitiesPerSecond: config.linear.activitiesPerSecond } : {}),
+        ...(activitiesPerSecond > 0 ? { activitiesPerSecond } : {}),
       },
     ];
   },
@@ -40,7 +49,7 @@ export const linearServer: IntegrationServer = {
     const overrides = (deps.overrides?.linear ?? {}) as LinearWorkerOverrides;
     return createLinearActivities({
       db: deps.db,
-      config: overrides.config ?? deps.config,
+      config: overrides.config ?? linearActivityConfig(deps.config),
       temporalClient: deps.temporal,
     });
   },

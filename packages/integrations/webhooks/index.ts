@@ -2,6 +2,7 @@
 // documented in specification/webhooks.md.
 import type { IntegrationDefinition } from '../../../common/integration-contract.ts';
 import { integrationSchemas } from '../../../domain/integrations/config-schemas.ts';
+import { webhookSettings } from './settings.ts';
 
 export const webhookIntegration: IntegrationDefinition = {
   type: 'webhook',
@@ -10,5 +11,6 @@ export const webhookIntegration: IntegrationDefinition = {
   configSchema: integrationSchemas.webhook.config,
   credentialsSchema: integrationSchemas.webhook.credentials,
   dashboard: { setupComponent: 'WebhookManager' },
+  settings: webhookSettings,
   server: async () => (await import('./server.ts')).webhookServer,
 };

@@ -7,16 +7,19 @@ import { conflict } from '../../../common/errors.ts';
 import type { IntegrationServer } from '../../../common/integration-contract.ts';
 import { createWebhookThroughIntegrations } from '../../../domain/webhooks/from-integration-input.ts';
 import { webhooksTaskQueueFor } from '../../../workflows/webhook-endpoint-contract.ts';
+import { type WebhookSettings, webhookSettings } from './settings.ts';
 
 /** What a test (or an operator) may change in the webhooks worker. */
-export type WebhookWorkerOverrides = Partial<
-  Pick<WebhookActivitiesOptions, 'config' | 'poster' | 'retryCompression' | 'leaseMarginMs' | 'listen'>
-> & { maxConcurrentActivities?: number };
+export type WebhookWorkerOverrides = Partial<Pick<WebhookActivitiesOptions, 'poster' | 'leaseMarginMs' | 'listen'>> & {
+  /** Changes to the module's settings (a short timeout, compressed retries). */
+  settings?: Partial<WebhookSettings>;
+  maxConcurrentActivities?: number;
+};
 
 export const webhookServer: IntegrationServer = {
   workers(deps) {
     const overrides = (deps.overrides?.webhook ?? {}) as WebhookWorkerOverrides;
-    const { maxConcurrentActivities, ...activityOverrides } = overrides;
+    const { maxConcurrentActivities, settings, ...activityOverrides } = overrides;
     return [
       {
         name: 'webhooks',
@@ -25,10 +28,9 @@ export const webhookServer: IntegrationServer = {
         workflows: true,
         activities: createWebhookActivities({
           db: deps.db,
-          config: deps.config,
+          credentialKeys: deps.config.credentialKeys,
+          settings: { ...webhookSettings.of(deps.config), ...settings },
           temporalClient: deps.temporal,
-          // For test deployments that run the day-long retry schedule in minutes; unset (1) in production.
-          retryCompression: Number(process.env.SWITCHBOARD_WEBHOOK_RETRY_COMPRESSION ?? 1),
           ...activityOverrides,
         }),
         // Each batch is one endpoint's, mostly waiting on the network: roughly how many endpoints are served at once.
@@ -38,7 +40,9 @@ export const webhookServer: IntegrationServer = {
     ];
   },
   taskQueues: (ticketsTaskQueue) => [{ name: webhooksTaskQueueFor(ticketsTaskQueue), workflows: true }],
-  relaySubscribers: ({ config }) => [webhooksRelaySubscriber({ payloadLimitBytes: config.webhooks.payloadLimitBytes })],
+  relaySubscribers: ({ config }) => [
+    webhooksRelaySubscriber({ payloadLimitBytes: webhookSettings.of(config).payloadLimitBytes }),
+  ],
   routes: { authenticated: (deps) => webhooksRouter(deps) },
   lifecycle: {
     // One path changes an endpoint, so its URL policy, sealed secret and header set, endpoint events and the wake of
@@ -49,7 +53,7 @@ export const webhookServer: IntegrationServer = {
     create: (deps, scope, input) =>
       createWebhookThroughIntegrations(
         deps.db,
-        { keys: deps.config.credentialKeys, policy: deps.config.webhooks },
+        { keys: deps.config.credentialKeys, policy: webhookSettings.of(deps.config) },
         scope,
         input as Parameters<typeof createWebhookThroughIntegrations>[3],
       ),
