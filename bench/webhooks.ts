@@ -137,6 +137,9 @@ async function main() {
     if (run.errors) throw new Error(`latency run had ${run.errors} errors: ${run.firstError}`);
     const expected = 50 * LATENCY_SECONDS * 10;
     const stats = await waitForDeliveries(receiver, since, expected);
+    console.log(
+      `arrivals over 1 s late, by the second their event was written in: ${JSON.stringify(stats.slowBySecond)}`,
+    );
     await disable(latencyEndpoints);
 
     const rawM = median(raw);

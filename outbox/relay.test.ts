@@ -4,6 +4,7 @@ import {
   integrationConfigs,
   ticketEvents,
   webhookDeliveries,
+  webhookEndpointListeners,
   webhookMessages,
 } from '@switchboard/database';
 import { asc, eq, inArray, isNull } from 'drizzle-orm';
@@ -214,16 +215,31 @@ describe('outbox relay', function () {
   it('costs one wake for a stream of events to an endpoint whose batch stays to listen for them', async () => {
     const receiver = await startReceiver();
     const queue = uniqueTaskQueue('relay-listening');
-    const worker = await temporal.startWebhooksWorker({ db, ticketsTaskQueue: queue });
+    // Listening as deployed, whatever SWITCHBOARD_WEBHOOK_LISTEN_MS this run has.
+    const worker = await temporal.startWebhooksWorker({
+      db,
+      ticketsTaskQueue: queue,
+      listen: { quietMs: 5_000, pollMs: 1_000 },
+    });
     try {
       receiver.route('/stream', behaviours.ok());
       // An organisation of its own: earlier tests' endpoints would hear these events too.
       const own = await makeOrganization();
-      await makeEndpoint(own.organizationId, { url: receiver.url('/stream'), eventTypes: ['ticket.assigned'] });
+      const endpoint = await makeEndpoint(own.organizationId, {
+        url: receiver.url('/stream'),
+        eventTypes: ['ticket.assigned'],
+      });
       const ticket = await createTicket(db, own.scope, { subject: 'stream' });
       const relay = startRelay([webhooksRelaySubscriber({ payloadLimitBytes: 256 * 1024 })], { taskQueue: queue });
       await append(ticket.id, 'ticket.assigned', own);
       await receiver.waitForCount(1, 20_000);
+      await eventually(async () => {
+        const [row] = await db
+          .select()
+          .from(webhookEndpointListeners)
+          .where(eq(webhookEndpointListeners.endpointId, endpoint.id));
+        assert.ok(row?.listeningUntil, 'the batch says it listens');
+      });
       // One event every 200 ms, well inside the batch's 5 s of listening.
       for (let i = 0; i < 10; i++) {
         await new Promise((r) => setTimeout(r, 200));

@@ -4,6 +4,7 @@ import assert from 'node:assert/strict';
 import { readdirSync, readFileSync, statSync } from 'node:fs';
 import { join, relative, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { WORKER_NODE_FLAGS } from '../worker/node-flags.ts';
 
 const root = fileURLToPath(new URL('..', import.meta.url));
 
@@ -59,5 +60,18 @@ describe('the layering of the code', () => {
       return lists.some((list) => list.test(text));
     });
     assert.deepEqual(copies, []);
+  });
+
+  it('the worker runs with the V8 flags of worker/node-flags.ts wherever it is started', () => {
+    const flags = WORKER_NODE_FLAGS.join(' ');
+    const compose = readFileSync(join(root, 'docker-compose.yml'), 'utf8');
+    assert.ok(
+      compose.includes(`command: [node, ${WORKER_NODE_FLAGS.join(', ')}, worker/main.ts]`),
+      'docker-compose.yml',
+    );
+    const start = readFileSync(join(root, 'scripts/start.sh'), 'utf8');
+    assert.ok(start.includes(`node ${flags} "$ROOT/worker/main.ts"`), 'scripts/start.sh');
+    const stack = readFileSync(join(root, 'bench/lib/stack.ts'), 'utf8');
+    assert.ok(stack.includes("WORKER_NODE_FLAGS.join(' ')"), 'bench/lib/stack.ts');
   });
 });

@@ -65,7 +65,15 @@ export type BatchDeps = {
    * Listen for new deliveries between rounds instead of ending the batch once they run out (see listenForMore):
    * stop after `quietMs` without any, look at least every `pollMs` even without a notification.
    */
-  listen?: { notifications: DeliveryNotifications; quietMs: number; pollMs: number };
+  listen?: {
+    notifications: DeliveryNotifications;
+    quietMs: number;
+    pollMs: number;
+    /** This batch's token in webhook_endpoint_listeners (unique per batch attempt). */
+    owner: string;
+    /** Wakes the endpoint's workflow: for deliveries announced to a batch that stopped without looking for them. */
+    wake: () => Promise<void>;
+  };
 };
 
 /** A round never plans more rate-limited sending than this, so its lease stays short at a low rate limit. */
@@ -104,6 +112,10 @@ export async function deliverDueBatch(deps: BatchDeps, input: DeliverBatchInput)
   const version = deps.listen ? await endpointVersion(db, input.endpointId) : null;
   const endpoint = await loadDeliveryEndpoint(db, deps.credentialKeys, input.organizationId, input.endpointId);
   if (!endpoint) return { endpoint: 'deleted', sent: 0, succeeded: 0, more: false, nextDueAt: null };
+  // This batch owns the endpoint's listener row from now on: an earlier attempt still running (superseded after a
+  // lost heartbeat) can no longer say it listens, and fan-outs that believed it did have committed before this
+  // batch's first claim, which therefore sees their deliveries.
+  if (deps.listen) await takeOwnership(db, endpoint.id, deps.listen.owner);
   if (!endpoint.enabled) return { endpoint: 'disabled', sent: 0, succeeded: 0, more: false, nextDueAt: null };
   const policy = await loadDeliveryPolicy(db, input.organizationId);
   const listenerId = endpoint.id;
@@ -121,9 +133,11 @@ export async function deliverDueBatch(deps: BatchDeps, input: DeliverBatchInput)
   let stopped = deps.signal?.aborted ?? false;
   // Wakes the deliveries waiting for their rate-limit slot: once stopped, they go back unsent at once.
   const halted = signal();
+  const haltedSignal = new AbortController();
   const stop = () => {
     stopped = true;
     halted.resolve();
+    haltedSignal.abort();
   };
   if (stopped) halted.resolve();
   deps.signal?.addEventListener('abort', stop, { once: true });
@@ -131,6 +145,13 @@ export async function deliverDueBatch(deps: BatchDeps, input: DeliverBatchInput)
   // The round on the wire, for the heartbeat's lease renewal: deliveries claimed and not yet answered.
   let round: { unfinished: Map<string, Claimed>; lost: Set<string>; leaseMs: number; renewedAt: number } | undefined;
   let renewal: Promise<void> = Promise.resolve();
+  /** Set while the batch says it listens: until when, as last written. */
+  let listening: { until: number; quietMs: number } | undefined;
+  const renewListening = async (current: { until: number; quietMs: number }) => {
+    if (!deps.listen || listening !== current) return;
+    // Taken over by a newer attempt of this batch: stop here, the newer one has the endpoint.
+    if (!(await setListening(db, endpoint.id, deps.listen.owner, current.quietMs))) stop();
+  };
   const beat = setInterval(() => {
     try {
       deps.heartbeat();
@@ -141,6 +162,12 @@ export async function deliverDueBatch(deps: BatchDeps, input: DeliverBatchInput)
       const current = round;
       current.renewedAt = Date.now();
       renewal = renewal.then(() => renewLeases(db, current)).catch(stop);
+    }
+    // A listening batch busy with a long burst keeps its row current, or fan-outs would fall back to wakes.
+    if (!stopped && listening && listening.until - Date.now() < listening.quietMs / 2) {
+      const current = listening;
+      current.until = Date.now() + current.quietMs;
+      renewal = renewal.then(() => renewListening(current)).catch(stop);
     }
   }, HEARTBEAT_EVERY_MS);
 
@@ -223,7 +250,8 @@ export async function deliverDueBatch(deps: BatchDeps, input: DeliverBatchInput)
         ];
         next = plan(false);
         claimed = await writeAndClaim(db, endpoint, rows, next, disableReason);
-        drained = next !== null && claimed.length < next.size;
+        // Without a claim (share or time used up, stopped) what was due is unknown: the last answer stands.
+        if (next !== null) drained = claimed.length < next.size;
       }
     };
     /** One claim outside the rounds (the first, or a listening batch's look); false when no claim could be made. */
@@ -249,7 +277,7 @@ export async function deliverDueBatch(deps: BatchDeps, input: DeliverBatchInput)
       if (claimedTotal === 0) return;
       await reportHealth();
       const release = await listen.notifications.hold();
-      let listeningUntil = 0;
+      if (!release) return;
       let lastWorkAt = Date.now();
       let checkedAt = Date.now();
       let changed = false;
@@ -257,8 +285,8 @@ export async function deliverDueBatch(deps: BatchDeps, input: DeliverBatchInput)
         for (;;) {
           if (!drained || stopped || throttledUntil !== undefined || disableReason !== undefined) return;
           const now = Date.now();
-          // A changed endpoint (URL, secret, headers, limits, switched off) ends the batch: the change woke the
-          // workflow, whose next batch loads it. Asked once per poll interval, so a change applies within one.
+          // A changed endpoint (URL, secret, headers, limits, switched off) ends the batch, which then says more
+          // is due, so the next batch loads it. Asked once per poll interval, so a change applies within one.
           if (now - checkedAt >= listen.pollMs) {
             checkedAt = now;
             changed = (await endpointVersion(db, listenerId)) !== version;
@@ -267,17 +295,22 @@ export async function deliverDueBatch(deps: BatchDeps, input: DeliverBatchInput)
           const quietLeft = listen.quietMs - (now - lastWorkAt);
           if (quietLeft <= 0 || claimedTotal >= input.maxBatch) return;
           if (now + listen.pollMs + deps.timeoutMs + deps.leaseMarginMs > deadline) return;
-          if (listeningUntil - now < listen.quietMs / 2) {
-            listeningUntil = now + listen.quietMs;
-            await setListening(db, listenerId, listen.quietMs);
-            // Deliveries written before the row said so got a wake; look for them now rather than after the wait.
-            if (await look(false)) {
-              lastWorkAt = Date.now();
-              await reportHealth(listen.pollMs);
+          if (!listening || listening.until - now < listen.quietMs / 2) {
+            const first = !listening;
+            listening ??= { until: 0, quietMs: listen.quietMs };
+            listening.until = now + listen.quietMs;
+            if (!(await setListening(db, listenerId, listen.owner, listen.quietMs))) {
+              // A newer attempt of this batch owns the endpoint now.
+              stop();
+              return;
             }
-            continue;
+            // Deliveries written before the row said so got a wake; look for them now rather than after the wait.
+            if (first) {
+              if (await look(false)) lastWorkAt = Date.now();
+              continue;
+            }
           }
-          await listen.notifications.wait(listenerId, Math.min(listen.pollMs, quietLeft), deps.signal);
+          await listen.notifications.wait(listenerId, Math.min(listen.pollMs, quietLeft), haltedSignal.signal);
           if (await look(false)) {
             lastWorkAt = Date.now();
             await reportHealth(listen.pollMs);
@@ -285,11 +318,19 @@ export async function deliverDueBatch(deps: BatchDeps, input: DeliverBatchInput)
         }
       } finally {
         release();
-        if (listeningUntil > 0) {
-          await clearListening(db, listenerId);
-          // Fan-outs that saw the row have committed: what they wrote is due now, and no wake announced it. After a
-          // change the batch sends nothing more with what it loaded; it ends saying more is due.
-          if (drained && !stopped && !changed) await look(false);
+        if (listening) {
+          listening = undefined;
+          // A renewal already under way finishes first, so none can write the row after it is cleared.
+          await renewal.catch(() => {});
+          await clearListening(db, listenerId, listen.owner);
+          if (drained && !stopped && !changed) {
+            // Fan-outs that saw the row have committed: what they wrote is due now, and no wake announced it.
+            await look(false);
+          } else if (stopped && (await pendingSummary(db, listenerId)).dueNow) {
+            // Cancelled or superseded: whatever was announced to this batch gets a wake instead (the workflow's
+            // next batch, or the newer attempt, claims it).
+            await listen.wake().catch(() => {});
+          }
         }
       }
     }
@@ -631,23 +672,37 @@ async function endpointVersion(db: Database, endpointId: string): Promise<string
   return result.rows[0]?.v ?? null;
 }
 
-/** Says the endpoint's batch listens for the next `forMs` (the relay's fan-out notifies it instead of a wake). */
-async function setListening(db: Database, endpointId: string, forMs: number): Promise<void> {
+/** Makes `owner` the batch of the endpoint's listener row, not listening yet (waits for fan-outs holding it). */
+async function takeOwnership(db: Database, endpointId: string, owner: string): Promise<void> {
   await db.$client.query({
-    name: 'webhook-listen',
-    text: `insert into webhook_endpoint_listeners (endpoint_id, listening_until)
-      values ($1, clock_timestamp() + $2 * interval '1 millisecond')
-      on conflict (endpoint_id) do update set listening_until = excluded.listening_until`,
-    values: [endpointId, forMs],
+    name: 'webhook-listener-own',
+    text: `insert into webhook_endpoint_listeners (endpoint_id, owner, listening_until)
+      select $1, $2, null where exists (select 1 from integration_configs where id = $1)
+      on conflict (endpoint_id) do update set owner = excluded.owner, listening_until = null`,
+    values: [endpointId, owner],
   });
 }
 
+/**
+ * Says the endpoint's batch listens for the next `forMs` (the relay's fan-out notifies it instead of a wake); false
+ * when the row belongs to another batch now.
+ */
+async function setListening(db: Database, endpointId: string, owner: string, forMs: number): Promise<boolean> {
+  const result = await db.$client.query({
+    name: 'webhook-listen',
+    text: `update webhook_endpoint_listeners set listening_until = clock_timestamp() + $3 * interval '1 millisecond'
+      where endpoint_id = $1 and owner = $2`,
+    values: [endpointId, owner, forMs],
+  });
+  return result.rowCount === 1;
+}
+
 /** Returns once every fan-out that read the row as listening has committed (they hold it FOR SHARE). */
-async function clearListening(db: Database, endpointId: string): Promise<void> {
+async function clearListening(db: Database, endpointId: string, owner: string): Promise<void> {
   await db.$client.query({
     name: 'webhook-unlisten',
-    text: 'update webhook_endpoint_listeners set listening_until = null where endpoint_id = $1',
-    values: [endpointId],
+    text: 'update webhook_endpoint_listeners set listening_until = null where endpoint_id = $1 and owner = $2',
+    values: [endpointId, owner],
   });
 }
 

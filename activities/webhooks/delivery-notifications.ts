@@ -13,17 +13,27 @@ export const DELIVERIES_CHANNEL = 'webhook_deliveries';
 const MAX_PENDING = 10_000;
 
 export type DeliveryNotifications = {
-  /** Starts listening (resolves once the LISTEN is in place) for one batch; the function it returns stops it. */
-  hold(): Promise<() => void>;
+  /**
+   * Starts listening for one batch (resolves once the LISTEN is in place, or polling is all there is) and returns
+   * the function that stops it; null when `maxListeners` batches of this process already listen, so listening
+   * batches never fill the worker's activity slots: the batch then ends as before and its endpoint gets wakes.
+   */
+  hold(): Promise<(() => void) | null>;
   /**
    * Resolves at the first notification for the endpoint (one that came since its last wait counts), after `ms`, or
    * when `signal` aborts, whichever is first.
    */
   wait(endpointId: string, ms: number, signal?: AbortSignal): Promise<void>;
+  /** Batches listening now (for tests and metrics). */
+  listening(): number;
 };
 
-export function listenForDeliveries(pool: pg.Pool, logger?: Pick<Logger, 'warn'>): DeliveryNotifications {
-  let session: Promise<pg.PoolClient> | undefined;
+export function listenForDeliveries(
+  pool: pg.Pool,
+  options: { maxListeners: number; logger?: Pick<Logger, 'warn'> },
+): DeliveryNotifications {
+  const { logger, maxListeners } = options;
+  let session: { client: Promise<pg.PoolClient> } | undefined;
   let holders = 0;
   /** Endpoints notified while none of their batches waited: the next wait returns at once. */
   const pending = new Set<string>();
@@ -41,42 +51,50 @@ export function listenForDeliveries(pool: pg.Pool, logger?: Pick<Logger, 'warn'>
     for (const wake of [...waiting]) wake();
   };
 
+  /** Gives a session's client up; forgets the session only if it is still the current one. */
+  const drop = (owner: { client: Promise<pg.PoolClient> }, client: pg.PoolClient, err: Error | true) => {
+    if (session === owner) session = undefined;
+    client.off('notification', onNotification);
+    client.removeAllListeners('error');
+    client.on('error', () => {});
+    client.release(err);
+  };
+
   const listen = (): Promise<pg.PoolClient> => {
-    session ??= (async () => {
+    if (session) return session.client;
+    const current = {} as { client: Promise<pg.PoolClient> };
+    current.client = (async () => {
       const client = await pool.connect();
       client.on('notification', onNotification);
-      client.on('error', (err) => {
+      client.once('error', (err) => {
         logger?.warn({ err }, 'webhook delivery notifications lost their database session; polling meanwhile');
-        drop(client, err);
+        drop(current, client, err);
       });
       try {
         await client.query(`listen ${DELIVERIES_CHANNEL}`);
       } catch (err) {
-        drop(client, err as Error);
+        drop(current, client, err as Error);
         throw err;
       }
       return client;
     })();
-    const current = session;
-    current.catch(() => {
+    session = current;
+    current.client.catch(() => {
       if (session === current) session = undefined;
     });
-    return current;
+    return current.client;
   };
-
-  const dropped = new WeakSet<pg.PoolClient>();
-  function drop(client: pg.PoolClient, err: Error | true) {
-    if (dropped.has(client)) return;
-    dropped.add(client);
-    client.off('notification', onNotification);
-    session = undefined;
-    client.release(err);
-  }
+  const tryListen = () =>
+    listen().then(
+      () => {},
+      (err) => logger?.warn({ err }, 'could not LISTEN for webhook deliveries; polling'),
+    );
 
   return {
     async hold() {
+      if (holders >= maxListeners) return null;
       holders += 1;
-      await listen().catch((err) => logger?.warn({ err }, 'could not LISTEN for webhook deliveries; polling'));
+      await tryListen();
       let released = false;
       return () => {
         if (released) return;
@@ -85,15 +103,14 @@ export function listenForDeliveries(pool: pg.Pool, logger?: Pick<Logger, 'warn'>
         if (holders > 0 || !session) return;
         const current = session;
         session = undefined;
-        void current.then((client) => drop(client, true)).catch(() => {});
         pending.clear();
+        current.client.then((client) => drop(current, client, true)).catch(() => {});
       };
     },
     async wait(endpointId, ms, signal) {
       if (signal?.aborted) return;
       // A session lost meanwhile is taken again; without one the wait is a plain poll interval.
-      if (holders > 0 && !session)
-        await listen().catch((err) => logger?.warn({ err }, 'could not LISTEN for webhook deliveries; polling'));
+      if (holders > 0 && !session) await tryListen();
       if (pending.delete(endpointId)) return;
       await new Promise<void>((resolve) => {
         const set = waiters.get(endpointId) ?? new Set();
@@ -110,5 +127,6 @@ export function listenForDeliveries(pool: pg.Pool, logger?: Pick<Logger, 'warn'>
         set.add(done);
       });
     },
+    listening: () => holders,
   };
 }

@@ -1,9 +1,11 @@
 // The webhook activities, run by the `webhooks` task queue worker: turning a ticket event into deliveries, and
 // sending an endpoint's due deliveries in batches.
+import { randomUUID } from 'node:crypto';
 import type { Database } from '@switchboard/database';
 import { Context } from '@temporalio/activity';
 import type { Client } from '@temporalio/client';
 import type { KeyRing } from '../../common/config.ts';
+import type { Logger } from '../../common/logger.ts';
 import type { DispatchedTicketEvent } from '../../common/ticket-events.ts';
 import type { WebhookSettings } from '../../packages/integrations/webhooks/settings.ts';
 import { createSafePoster, type SafePoster } from '../http/safe-post.ts';
@@ -29,6 +31,9 @@ export type WebhookActivitiesOptions = {
    * ends every batch once its deliveries run out.
    */
   listen?: { quietMs: number; pollMs: number } | false;
+  /** Batches of this process that may listen at once (a quarter of the queue's activity slots by default). */
+  maxListeningBatches?: number;
+  logger?: Pick<Logger, 'warn'>;
 };
 
 /** A listening batch looks for due deliveries this often even without a notification (retries falling due, a lost session). */
@@ -48,7 +53,12 @@ export function createWebhookActivities(options: WebhookActivitiesOptions) {
   const listen =
     options.listen ??
     (settings.listenQuietMs > 0 ? { quietMs: settings.listenQuietMs, pollMs: LISTEN_POLL_MS } : false);
-  const notifications = listen ? listenForDeliveries(db.$client) : undefined;
+  const notifications = listen
+    ? listenForDeliveries(db.$client, {
+        maxListeners: options.maxListeningBatches ?? 50,
+        ...(options.logger ? { logger: options.logger } : {}),
+      })
+    : undefined;
 
   // Endpoint workflows live on the same queue as these activities, next to the activities that feed them. Wakes are
   // merged per endpoint and queue: the id of an endpoint is unique, the queue differs only between test runs.
@@ -80,7 +90,19 @@ export function createWebhookActivities(options: WebhookActivitiesOptions) {
           signal: context.cancellationSignal,
           // The batch sizes its rounds to end within this; past it Temporal would retry it while it still sends.
           timeLimitMs: context.info.startToCloseTimeoutMs,
-          ...(listen && notifications ? { listen: { notifications, ...listen } } : {}),
+          ...(listen && notifications
+            ? {
+                listen: {
+                  notifications,
+                  ...listen,
+                  owner: randomUUID(),
+                  wake: () =>
+                    wakeEndpoint(temporalClient, input.endpointId, input.organizationId, {
+                      taskQueue: context.info.taskQueue,
+                    }),
+                },
+              }
+            : {}),
         },
         input,
       );

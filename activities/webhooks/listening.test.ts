@@ -2,6 +2,7 @@
 // own transaction, so a stream of events costs Temporal no wake and no new batch, and the batch never stops
 // listening without seeing what a fan-out promised it.
 import assert from 'node:assert/strict';
+import { randomUUID } from 'node:crypto';
 import { webhookEndpointListeners } from '@switchboard/database';
 import { eq, sql } from 'drizzle-orm';
 import { makeOrganization } from '../../domain/test-fixtures.ts';
@@ -20,6 +21,32 @@ const config = loadServiceConfig();
 const webhooks = webhookSettings.of(config);
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
+/** A batch's dependencies with listening on; `wakes` counts the wakes it asked for itself. */
+function listeningDeps(
+  poster: ReturnType<typeof createSafePoster>,
+  listen: { quietMs: number; pollMs: number },
+  wakes = { count: 0 },
+) {
+  const { db } = testDatabase();
+  return {
+    db,
+    credentialKeys: config.credentialKeys,
+    poster,
+    timeoutMs: 2_000,
+    retryCompression: 1,
+    leaseMarginMs: 500,
+    heartbeat: () => {},
+    listen: {
+      notifications: listenForDeliveries(db.$client, { maxListeners: 10 }),
+      ...listen,
+      owner: randomUUID(),
+      wake: async () => {
+        wakes.count += 1;
+      },
+    },
+  };
+}
+
 describe('a listening delivery batch', function () {
   this.timeout(30_000);
   let receiver: Receiver;
@@ -37,7 +64,6 @@ describe('a listening delivery batch', function () {
     receiver.route('/listening', behaviours.ok());
     const endpoint = await makeEndpoint(org.organizationId, { url: receiver.url('/listening'), maxConcurrency: 4 });
     const poster = createSafePoster({ allowHttp: true, allowCidrs: webhooks.allowCidrs, timeoutMs: 2_000 });
-    const notifications = listenForDeliveries(db.$client);
     const fanOut = async () => {
       const event = syntheticEvent(org.organizationId);
       const { endpoints, messages } = await fanOutDeliveries(db, [event], webhooks.payloadLimitBytes);
@@ -47,19 +73,11 @@ describe('a listening delivery batch', function () {
     const first = await fanOut();
     assert.equal(first.listening, false, 'nobody listens yet: this one needs a wake');
     // Polls far apart, so a delivery that arrives quickly was announced by NOTIFY, not found by a poll.
-    const batch = deliverDueBatch(
-      {
-        db,
-        credentialKeys: config.credentialKeys,
-        poster,
-        timeoutMs: 2_000,
-        retryCompression: 1,
-        leaseMarginMs: 500,
-        heartbeat: () => {},
-        listen: { notifications, quietMs: 700, pollMs: 10_000 },
-      },
-      { endpointId: endpoint.id, organizationId: endpoint.organizationId, maxBatch: 1000 },
-    );
+    const batch = deliverDueBatch(listeningDeps(poster, { quietMs: 700, pollMs: 10_000 }), {
+      endpointId: endpoint.id,
+      organizationId: endpoint.organizationId,
+      maxBatch: 1000,
+    });
     await receiver.waitForCount(1);
 
     // A steady stream, then a pause past the quiet time while fan-outs keep coming, so some race the batch's stop.
@@ -110,19 +128,11 @@ describe('a listening delivery batch', function () {
     const endpoint = await makeEndpoint(org.organizationId, { url: receiver.url('/stop-race') });
     const poster = createSafePoster({ allowHttp: true, allowCidrs: webhooks.allowCidrs, timeoutMs: 2_000 });
     await fanOutDeliveries(db, [syntheticEvent(org.organizationId)], webhooks.payloadLimitBytes);
-    const batch = deliverDueBatch(
-      {
-        db,
-        credentialKeys: config.credentialKeys,
-        poster,
-        timeoutMs: 2_000,
-        retryCompression: 1,
-        leaseMarginMs: 500,
-        heartbeat: () => {},
-        listen: { notifications: listenForDeliveries(db.$client), quietMs: 300, pollMs: 100 },
-      },
-      { endpointId: endpoint.id, organizationId: endpoint.organizationId, maxBatch: 1000 },
-    );
+    const batch = deliverDueBatch(listeningDeps(poster, { quietMs: 1_000, pollMs: 100 }), {
+      endpointId: endpoint.id,
+      organizationId: endpoint.organizationId,
+      maxBatch: 1000,
+    });
     await receiver.waitForCount(1);
     await eventually(async () => {
       const [row] = await db
@@ -132,14 +142,14 @@ describe('a listening delivery batch', function () {
       assert.ok(row?.listeningUntil);
     });
 
-    // A relay's fan-out that finds the batch listening (so sends no wake) and takes 1.5 s to commit: the batch's
+    // A relay's fan-out that finds the batch listening (so sends no wake) and takes 2.5 s to commit: the batch's
     // quiet time runs out meanwhile, and it may not stop before it can see this delivery.
     const event = syntheticEvent(org.organizationId);
     let committedAt = 0;
     await db.transaction(async (tx) => {
       const { endpoints } = await fanOutDeliveries(tx, [event], webhooks.payloadLimitBytes);
       assert.equal(endpoints[0]!.listening, true);
-      await sleep(1_500);
+      await sleep(2_500);
       committedAt = Date.now();
     });
     const result = await batch;
@@ -162,19 +172,11 @@ describe('a listening delivery batch', function () {
     const poster = createSafePoster({ allowHttp: true, allowCidrs: webhooks.allowCidrs, timeoutMs: 2_000 });
     await fanOutDeliveries(db, [syntheticEvent(org.organizationId)], webhooks.payloadLimitBytes);
     const began = Date.now();
-    const batch = deliverDueBatch(
-      {
-        db,
-        credentialKeys: config.credentialKeys,
-        poster,
-        timeoutMs: 2_000,
-        retryCompression: 1,
-        leaseMarginMs: 500,
-        heartbeat: () => {},
-        listen: { notifications: listenForDeliveries(db.$client), quietMs: 10_000, pollMs: 200 },
-      },
-      { endpointId: endpoint.id, organizationId: endpoint.organizationId, maxBatch: 1000 },
-    );
+    const batch = deliverDueBatch(listeningDeps(poster, { quietMs: 10_000, pollMs: 200 }), {
+      endpointId: endpoint.id,
+      organizationId: endpoint.organizationId,
+      maxBatch: 1000,
+    });
     await receiver.waitForCount(1);
     // What the API's update does to the row: a new URL, and updated_at.
     await db.execute(sql`
@@ -194,25 +196,71 @@ describe('a listening delivery batch', function () {
     poster.close();
   });
 
+  it('cannot keep fan-outs from waking its endpoint once a newer attempt has taken the endpoint over', async () => {
+    const { db } = testDatabase();
+    const org = await makeOrganization();
+    receiver.route('/superseded', behaviours.ok());
+    const endpoint = await makeEndpoint(org.organizationId, { url: receiver.url('/superseded') });
+    const poster = createSafePoster({ allowHttp: true, allowCidrs: webhooks.allowCidrs, timeoutMs: 2_000 });
+    const input = { endpointId: endpoint.id, organizationId: endpoint.organizationId, maxBatch: 1000 };
+    await fanOutDeliveries(db, [syntheticEvent(org.organizationId)], webhooks.payloadLimitBytes);
+    // The old attempt: its heartbeat was lost (say), but it still runs and would renew its row every second or so.
+    const wakes = { count: 0 };
+    const old = deliverDueBatch(listeningDeps(poster, { quietMs: 2_000, pollMs: 100 }, wakes), input);
+    await receiver.waitForCount(1);
+    await eventually(async () => {
+      const [row] = await db
+        .select()
+        .from(webhookEndpointListeners)
+        .where(eq(webhookEndpointListeners.endpointId, endpoint.id));
+      assert.ok(row?.listeningUntil);
+    });
+    // The newer attempt takes the endpoint over (and finds nothing to send).
+    const newer = await deliverDueBatch(listeningDeps(poster, { quietMs: 2_000, pollMs: 100 }), input);
+    assert.equal(newer.sent, 0);
+    // Through the old attempt's renewal time: every fan-out now wakes the endpoint.
+    const until = Date.now() + 1_800;
+    while (Date.now() < until) {
+      const { endpoints } = await fanOutDeliveries(
+        db,
+        [syntheticEvent(org.organizationId)],
+        webhooks.payloadLimitBytes,
+      );
+      assert.equal(endpoints[0]!.listening, false, 'a superseded batch said it listens');
+      await sleep(50);
+    }
+    await old;
+    poster.close();
+  });
+
+  it('lets only so many batches of a process listen, so they never fill the worker', async () => {
+    const { db } = testDatabase();
+    const notifications = listenForDeliveries(db.$client, { maxListeners: 2 });
+    const a = await notifications.hold();
+    const b = await notifications.hold();
+    assert.ok(a && b);
+    assert.equal(await notifications.hold(), null, 'a third batch ends as before instead of listening');
+    a();
+    a();
+    const c = await notifications.hold();
+    assert.ok(c, 'a released place can be taken again (releasing twice frees one place)');
+    assert.equal(notifications.listening(), 2);
+    b();
+    c();
+    assert.equal(notifications.listening(), 0);
+  });
+
   it('does not listen when its wake found nothing to send', async () => {
     const { db } = testDatabase();
     const org = await makeOrganization();
     const endpoint = await makeEndpoint(org.organizationId, { url: receiver.url('/idle') });
     const poster = createSafePoster({ allowHttp: true, allowCidrs: webhooks.allowCidrs, timeoutMs: 2_000 });
     const began = Date.now();
-    const result = await deliverDueBatch(
-      {
-        db,
-        credentialKeys: config.credentialKeys,
-        poster,
-        timeoutMs: 2_000,
-        retryCompression: 1,
-        leaseMarginMs: 500,
-        heartbeat: () => {},
-        listen: { notifications: listenForDeliveries(db.$client), quietMs: 5_000, pollMs: 1_000 },
-      },
-      { endpointId: endpoint.id, organizationId: endpoint.organizationId, maxBatch: 1000 },
-    );
+    const result = await deliverDueBatch(listeningDeps(poster, { quietMs: 5_000, pollMs: 1_000 }), {
+      endpointId: endpoint.id,
+      organizationId: endpoint.organizationId,
+      maxBatch: 1000,
+    });
     assert.equal(result.sent, 0);
     assert.ok(Date.now() - began < 1_000, 'an empty batch ends at once');
     const { endpoints } = await fanOutDeliveries(db, [syntheticEvent(org.organizationId)], 256 * 1024);

@@ -17,6 +17,14 @@ const server = http.createServer((req, res) => {
         count: window.length,
         distinctIds: new Set(window.map((s) => s.id)).size,
         latenciesMs: window.map((s) => s.latencyMs).filter((l) => Number.isFinite(l)),
+        /** Slow arrivals (over 1 s) by the second after `since` in which their event was written: where a tail is. */
+        slowBySecond: window.reduce<Record<number, number>>((acc, s) => {
+          if (s.latencyMs > 1000) {
+            const second = Math.floor((s.at - s.latencyMs - since) / 1000);
+            acc[second] = (acc[second] ?? 0) + 1;
+          }
+          return acc;
+        }, {}),
         first: window[0]?.at ?? null,
         last: window.at(-1)?.at ?? null,
       }),

@@ -6,6 +6,8 @@ export type ReceiverStats = {
   count: number;
   distinctIds: number;
   latenciesMs: number[];
+  /** Arrivals over 1 s late, by the second (after `since`) in which their event was written. */
+  slowBySecond: Record<string, number>;
   first: number | null;
   last: number | null;
 };

@@ -8,6 +8,7 @@ import { join } from 'node:path';
 import { connectDatabase, ensureDatabaseExists, runMigrations } from '@switchboard/database';
 import pg from 'pg';
 import type { Scope } from '../../domain/scope.ts';
+import { WORKER_NODE_FLAGS } from '../../worker/node-flags.ts';
 import { repoRoot, startProcess } from './processes.ts';
 
 export type BenchStack = ReturnType<typeof benchStack>;
@@ -84,11 +85,8 @@ export function benchStack(name: string, ports: { api: number; temporal: number;
       startProcess(
         'worker',
         'worker/main.ts',
-        // The worker's V8 flags as the scripts and compose give them (WORKER_NODE_OPTIONS), or the experiment's.
-        {
-          ...env,
-          ...(process.env.BENCH_WORKER_NODE_OPTIONS ? { NODE_OPTIONS: process.env.BENCH_WORKER_NODE_OPTIONS } : {}),
-        },
+        // The worker's V8 flags as the scripts and compose give them (worker/node-flags.ts), or the experiment's.
+        { ...env, NODE_OPTIONS: process.env.BENCH_WORKER_NODE_OPTIONS ?? WORKER_NODE_FLAGS.join(' ') },
         (line) => line.includes('worker started'),
       ),
 

@@ -1,6 +1,7 @@
 -- Written to run twice harmlessly (a dev database that ran a branch's copy of it).
 CREATE TABLE IF NOT EXISTS "webhook_endpoint_listeners" (
 	"endpoint_id" uuid PRIMARY KEY NOT NULL,
+	"owner" text,
 	"listening_until" timestamp with time zone
 );
 --> statement-breakpoint

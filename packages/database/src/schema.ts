@@ -387,12 +387,17 @@ export const webhookDeliveries = pgTable(
  * `listening_until`: the relay's fan-out then notifies it in the same transaction instead of waking its workflow
  * through Temporal. The batch clears the row before it stops listening, and that update waits for every fan-out
  * that read the row as listening (they hold it FOR SHARE), so none of their deliveries is left unseen. A batch that
- * dies leaves a time that simply passes; wakes resume then.
+ * dies leaves a time that simply passes; wakes resume then, and Temporal's retry of the batch claims the rest.
  */
 export const webhookEndpointListeners = pgTable('webhook_endpoint_listeners', {
   endpointId: uuid('endpoint_id')
     .primaryKey()
     .references(() => integrationConfigs.id, { onDelete: 'cascade' }),
+  /**
+   * The batch that owns the row (a token per batch). Each batch takes the row over when it starts, so a batch that
+   * was superseded (its heartbeat lost, a newer attempt running) can no longer say it listens.
+   */
+  owner: text('owner'),
   listeningUntil: timestamp('listening_until', { withTimezone: true }),
 });
 

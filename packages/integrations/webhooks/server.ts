@@ -31,6 +31,10 @@ export const webhookServer: IntegrationServer = {
           credentialKeys: deps.config.credentialKeys,
           settings: { ...webhookSettings.of(deps.config), ...settings },
           temporalClient: deps.temporal,
+          // Listening batches may take a quarter of the slots: the rest serve other endpoints' bursts and the
+          // per-event enqueue of ticket workflows from earlier releases.
+          maxListeningBatches: Math.floor((maxConcurrentActivities ?? 200) / 4),
+          logger: deps.logger,
           ...activityOverrides,
         }),
         // Each batch is one endpoint's, mostly waiting on the network: roughly how many endpoints are served at once.
