@@ -1,5 +1,6 @@
 // One batch of an endpoint's due deliveries: the activity the endpoint workflow calls in a loop, so Temporal's
-// history grows per batch, never per delivery. A batch runs in rounds sized to the endpoint's concurrency:
+// history grows per batch, never per delivery. A batch runs in rounds, in two lanes that share the endpoint's
+// concurrency (so one lane's requests are on the wire while the other's database round trip runs); in each lane:
 //
 //   claim ≤ maxConcurrency due deliveries: a lease, attempt_count + 1, and an attempt row `sending` for each
 //   → send them at once (each no sooner than its slot of the rate limit)
@@ -81,6 +82,10 @@ const ROUND_PACING_MS = 10_000;
 /** Slots of the rate limit a round may still use although their time has just passed (a DB round trip's worth). */
 const CATCH_UP_MS = 100;
 const HEARTBEAT_EVERY_MS = 1_000;
+/** Below this an endpoint's concurrency is not split: a lane of one or two requests gains nothing. */
+const MIN_CONCURRENCY_FOR_TWO_LANES = 8;
+
+type Round = { unfinished: Map<string, Claimed>; lost: Set<string>; leaseMs: number; renewedAt: number };
 
 type Claimed = { id: string; message_id: string; attempt_count: number; next_attempt_at: string; body: string };
 
@@ -127,6 +132,10 @@ export async function deliverDueBatch(deps: BatchDeps, input: DeliverBatchInput)
     1,
     Math.min(endpoint.maxConcurrency, Math.floor((endpoint.rateLimitPerSecond * ROUND_PACING_MS) / 1000)),
   );
+  // Two lanes once there is concurrency to share: each keeps half of it on the wire while the other's round trip runs.
+  const lanes = roundCap >= MIN_CONCURRENCY_FOR_TWO_LANES ? 2 : 1;
+  // Their shares add up to the concurrency cap exactly (9 → 5 + 4).
+  const laneCaps = lanes === 2 ? [Math.ceil(roundCap / 2), Math.floor(roundCap / 2)] : [roundCap];
   // The last moment a round may end (its requests answered or timed out, its outcomes written).
   const deadline = deps.timeLimitMs === undefined ? Number.POSITIVE_INFINITY : began + deps.timeLimitMs;
   let nextSlot = began;
@@ -142,8 +151,8 @@ export async function deliverDueBatch(deps: BatchDeps, input: DeliverBatchInput)
   if (stopped) halted.resolve();
   deps.signal?.addEventListener('abort', stop, { once: true });
 
-  // The round on the wire, for the heartbeat's lease renewal: deliveries claimed and not yet answered.
-  let round: { unfinished: Map<string, Claimed>; lost: Set<string>; leaseMs: number; renewedAt: number } | undefined;
+  // The rounds on the wire (one per lane), for the heartbeat's lease renewal: deliveries claimed and not answered.
+  const rounds = new Set<Round>();
   let renewal: Promise<void> = Promise.resolve();
   /** Set while the batch says it listens: until when, as last written. */
   let listening: { until: number; quietMs: number } | undefined;
@@ -158,8 +167,8 @@ export async function deliverDueBatch(deps: BatchDeps, input: DeliverBatchInput)
     } catch {
       stop();
     }
-    if (!stopped && round && Date.now() - round.renewedAt >= round.leaseMs / 3) {
-      const current = round;
+    for (const current of rounds) {
+      if (stopped || Date.now() - current.renewedAt < current.leaseMs / 3) continue;
       current.renewedAt = Date.now();
       renewal = renewal.then(() => renewLeases(db, current)).catch(stop);
     }
@@ -172,6 +181,8 @@ export async function deliverDueBatch(deps: BatchDeps, input: DeliverBatchInput)
   }, HEARTBEAT_EVERY_MS);
 
   let claimedTotal = 0;
+  /** Deliveries being claimed right now (a lane's claim under way), reserved from the batch's share. */
+  let claiming = 0;
   let sentTotal = 0;
   let succeeded = 0;
   let lastFailure: Sent | undefined;
@@ -201,30 +212,40 @@ export async function deliverDueBatch(deps: BatchDeps, input: DeliverBatchInput)
   let drained = false;
   try {
     /** How many to claim next, and for how long, or null when the batch should end here. */
-    const plan = (first: boolean): { size: number; leaseMs: number } | null => {
+    const plan = (first: boolean, cap: number): { size: number; leaseMs: number } | null => {
       if (stopped || throttledUntil !== undefined || disableReason !== undefined) return null;
-      const size = Math.min(roundCap, input.maxBatch - claimedTotal);
+      const size = Math.min(cap, input.maxBatch - claimedTotal - claiming);
       if (size <= 0) return null;
       const now = Date.now();
-      const pacingMs = Math.max(0, Math.max(nextSlot, now - CATCH_UP_MS) + (size - 1) * interval - now);
+      // The other lane's round takes its slots of the rate limit in between: count the whole concurrency's.
+      const slotsAhead = lanes === 2 ? roundCap - 1 : size - 1;
+      const pacingMs = Math.max(0, Math.max(nextSlot, now - CATCH_UP_MS) + slotsAhead * interval - now);
       const worstMs = pacingMs + deps.timeoutMs + deps.leaseMarginMs;
       // The first round always runs, or a misconfigured timeout would stall the endpoint for good.
       if (!first && now + worstMs > deadline) return null;
       return { size, leaseMs: Math.ceil(worstMs) };
     };
 
-    let next = plan(true);
-    /** Sends rounds, each claim following the last round's outcomes, until a claim comes back empty. */
-    const runRounds = async (first: Claimed[]) => {
-      let claimed = first;
+    /**
+     * One lane: claims, sends the round, and records its outcomes in the statement that claims the lane's next
+     * round, until a claim comes back short (nothing else due: `drained`) or no claim may be made. Two lanes share the
+     * endpoint's concurrency, so one lane's requests are on the wire while the other's round trip runs.
+     */
+    const runLane = async (first: boolean, cap: number): Promise<{ claimed: number; drained: boolean }> => {
+      let lease = plan(first, cap);
+      if (!lease) return { claimed: 0, drained: false };
+      let claimed = await claim([], lease);
+      let laneDrained = claimed.length < lease.size;
+      let total = 0;
       while (claimed.length > 0) {
-        claimedTotal += claimed.length;
-        round = {
+        total += claimed.length;
+        const round: Round = {
           unfinished: new Map(claimed.map((d) => [d.id, d])),
           lost: new Set(),
-          leaseMs: next!.leaseMs,
+          leaseMs: lease!.leaseMs,
           renewedAt: Date.now(),
         };
+        rounds.add(round);
         const result = await sendRound(deps, endpoint, claimed, retry, round, {
           interval,
           takeSlot: () => {
@@ -235,7 +256,7 @@ export async function deliverDueBatch(deps: BatchDeps, input: DeliverBatchInput)
           stopped: () => stopped,
           halted: halted.promise,
         });
-        round = undefined;
+        rounds.delete(round);
         await renewal;
         sentTotal += result.sent.length;
         for (const s of result.sent) {
@@ -248,20 +269,30 @@ export async function deliverDueBatch(deps: BatchDeps, input: DeliverBatchInput)
           ...result.sent.map((s) => outcomeRow(s, retry, random)),
           ...result.unsent.map((d) => unsentRow(d)),
         ];
-        next = plan(false);
-        claimed = await writeAndClaim(db, endpoint, rows, next, disableReason);
+        lease = plan(false, cap);
+        claimed = await claim(rows, lease);
         // Without a claim (share or time used up, stopped) what was due is unknown: the last answer stands.
-        if (next !== null) drained = claimed.length < next.size;
+        if (lease !== null) laneDrained = claimed.length < lease.size;
+      }
+      return { claimed: total, drained: laneDrained };
+    };
+    /** The round statement, with the claim's size reserved from the batch's share while it runs. */
+    const claim = async (rows: OutcomeRow[], lease: { size: number; leaseMs: number } | null) => {
+      claiming += lease?.size ?? 0;
+      try {
+        const claimed = await writeAndClaim(db, endpoint, rows, lease, disableReason);
+        claimedTotal += claimed.length;
+        return claimed;
+      } finally {
+        claiming -= lease?.size ?? 0;
       }
     };
-    /** One claim outside the rounds (the first, or a listening batch's look); false when no claim could be made. */
+    /** Runs every lane until each ends; true when anything was claimed. */
     const look = async (first: boolean): Promise<boolean> => {
-      next = plan(first);
-      if (!next) return false;
-      const claimed = await writeAndClaim(db, endpoint, [], next);
-      drained = claimed.length < next.size;
-      await runRounds(claimed);
-      return claimed.length > 0;
+      const results = await Promise.all(laneCaps.map((cap) => runLane(first, cap)));
+      // A lane whose claim came back short saw nothing else due; otherwise every lane stopped with work left.
+      drained = results.some((r) => r.drained);
+      return results.some((r) => r.claimed > 0);
     };
 
     await look(true);
