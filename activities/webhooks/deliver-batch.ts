@@ -231,11 +231,16 @@ export async function deliverDueBatch(deps: BatchDeps, input: DeliverBatchInput)
      * round, until a claim comes back short (nothing else due: `drained`) or no claim may be made. Two lanes share the
      * endpoint's concurrency, so one lane's requests are on the wire while the other's round trip runs.
      */
-    const runLane = async (first: boolean, cap: number): Promise<{ claimed: number; drained: boolean }> => {
+    const runLane = async (
+      first: boolean,
+      cap: number,
+      onFull?: () => void,
+    ): Promise<{ claimed: number; drained: boolean }> => {
       let lease = plan(first, cap);
       if (!lease) return { claimed: 0, drained: false };
       let claimed = await claim([], lease);
       let laneDrained = claimed.length < lease.size;
+      if (!laneDrained) onFull?.();
       let total = 0;
       while (claimed.length > 0) {
         total += claimed.length;
@@ -273,6 +278,7 @@ export async function deliverDueBatch(deps: BatchDeps, input: DeliverBatchInput)
         claimed = await claim(rows, lease);
         // Without a claim (share or time used up, stopped) what was due is unknown: the last answer stands.
         if (lease !== null) laneDrained = claimed.length < lease.size;
+        if (lease !== null && !laneDrained) onFull?.();
       }
       return { claimed: total, drained: laneDrained };
     };
@@ -287,9 +293,29 @@ export async function deliverDueBatch(deps: BatchDeps, input: DeliverBatchInput)
         claiming -= lease?.size ?? 0;
       }
     };
-    /** Runs every lane until each ends; true when anything was claimed. */
+    /**
+     * Runs the lanes until each ends; true when anything was claimed. The second lane starts only once the first
+     * fills a claim: a trickle of deliveries (a listening batch's usual look) costs one lane's round trips, not two.
+     */
     const look = async (first: boolean): Promise<boolean> => {
-      const results = await Promise.all(laneCaps.map((cap) => runLane(first, cap)));
+      const second: Array<Promise<{ claimed: number; drained: boolean }>> = [];
+      const [firstCap, secondCap] = laneCaps;
+      const startSecond = () => {
+        if (secondCap === undefined || second.length > 0) return;
+        const lane = runLane(first, secondCap);
+        // A failing lane stops the other (it rethrows below); no lane goes on sending after the batch has failed.
+        lane.catch(stop);
+        second.push(lane);
+      };
+      let firstResult: { claimed: number; drained: boolean };
+      try {
+        firstResult = await runLane(first, firstCap!, startSecond);
+      } catch (error) {
+        stop();
+        await Promise.allSettled(second);
+        throw error;
+      }
+      const results = [firstResult, ...(await Promise.all(second))];
       // A lane whose claim came back short saw nothing else due; otherwise every lane stopped with work left.
       drained = results.some((r) => r.drained);
       return results.some((r) => r.claimed > 0);
