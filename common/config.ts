@@ -98,6 +98,11 @@ export function loadConfig(env = process.env) {
      * next woken.
      */
     workerMaxCachedWorkflows: Number(env.WORKER_MAX_CACHED_WORKFLOWS ?? 250),
+    /**
+     * PostgreSQL connections of a worker process. Its webhook batches (up to 200 at once) each hold one only for a
+     * round statement, and the relay and the LISTEN for listening batches hold one each.
+     */
+    workerDatabasePool: wholeNumber('WORKER_DATABASE_POOL', env.WORKER_DATABASE_POOL, 20, 1),
     auth: authConfig(env),
     logLevel: env.LOG_LEVEL ?? 'info',
     bodyLimit: env.BODY_LIMIT ?? '1mb',

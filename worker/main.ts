@@ -36,7 +36,7 @@ const metricsServer =
       })
     : undefined;
 // Webhook batches of many endpoints write at once; the relay and ticket activities share the rest.
-const database = connectDatabase(config.databaseUrl, 20);
+const database = connectDatabase(config.databaseUrl, config.workerDatabasePool);
 
 // Temporal may still be starting (docker compose, npm start): wait for it rather than crash-loop.
 const connection = await untilConnected(() => NativeConnection.connect({ address: config.temporal.address }));
