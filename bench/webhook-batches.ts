@@ -11,6 +11,7 @@ import { createInterface } from 'node:readline';
 import { sql } from 'drizzle-orm';
 import { makeEndpoint, type TestEndpoint } from '../activities/webhooks/test-support.ts';
 import { wakeEndpoint } from '../activities/webhooks/wake.ts';
+import { MAX_RATE_LIMIT_PER_SECOND } from '../common/webhooks/endpoint-limits.ts';
 import { makeOrganization } from '../domain/test-fixtures.ts';
 import { testDatabase } from '../test/support/database.ts';
 import { type RunningWorker, testTemporal, uniqueTaskQueue } from '../test/support/temporal.ts';
@@ -75,7 +76,8 @@ describe('webhook delivery throughput', function () {
         endpoints.push(
           await makeEndpoint(org.organizationId, {
             url: `http://127.0.0.1:${receiver.port}/e${i}`,
-            rateLimitPerSecond: 1000,
+            // Unpaced, and 64 requests in flight in all, like the BullMQ peer of bench/webhooks.ts.
+            rateLimitPerSecond: MAX_RATE_LIMIT_PER_SECOND,
             maxConcurrency: Math.max(4, Math.ceil(64 / endpointCount)),
           }),
         );

@@ -99,8 +99,8 @@ export function loadConfig(env = process.env) {
      */
     workerMaxCachedWorkflows: Number(env.WORKER_MAX_CACHED_WORKFLOWS ?? 250),
     /**
-     * PostgreSQL connections of a worker process. Its webhook batches (up to 200 at once) each hold one only for a
-     * round statement, and the relay and the LISTEN for listening batches hold one each.
+     * PostgreSQL connections of a worker process. Its outbound delivery batches (up to 200 at once) each hold one
+     * only for a statement; the outbox relay, and the LISTEN session of batches waiting for work, hold one each.
      */
     workerDatabasePool: wholeNumber('WORKER_DATABASE_POOL', env.WORKER_DATABASE_POOL, 20, 1),
     auth: authConfig(env),

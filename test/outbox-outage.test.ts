@@ -1,6 +1,7 @@
 // The promise of the outbox: a ticket change made while Temporal is down is not lost and not duplicated. It waits
 // in ticket_events (its webhook deliveries are written, but the endpoint's wake cannot be), and when Temporal is back
-// every event reaches the webhook receiver exactly once.
+// every event reaches the webhook receiver exactly once. An endpoint whose delivery batch is listening needs no wake:
+// its deliveries go on during the outage.
 import assert from 'node:assert/strict';
 import { ticketEvents } from '@switchboard/database';
 import { asc, inArray } from 'drizzle-orm';
@@ -23,10 +24,11 @@ describe('outbox during a Temporal outage', function () {
   before(async () => {
     receiver = await startReceiver();
     await truncateAll(); // the relay would otherwise first deliver every earlier test file's events
-    pipeline = await startPipeline(uniqueTaskQueue('outage'), { retryInitialMs: 100, retryMaxMs: 1_000 });
+  });
+  afterEach(async () => {
+    await pipeline?.stop();
   });
   after(async () => {
-    await pipeline?.stop();
     await receiver?.close();
   });
 
@@ -39,6 +41,12 @@ describe('outbox during a Temporal outage', function () {
   }
 
   it('keeps changes in the outbox while Temporal is down, then delivers each exactly once', async () => {
+    // Batches end as soon as their deliveries run out, so every delivery needs a wake through Temporal.
+    pipeline = await startPipeline(
+      uniqueTaskQueue('outage'),
+      { retryInitialMs: 100, retryMaxMs: 1_000 },
+      { listen: false },
+    );
     const temporal = await testTemporal();
     const org = await makeOrganization();
     await makeEndpoint(org.organizationId, { url: receiver.url('/outage'), eventTypes: [...ticketEventTypes] });
@@ -85,5 +93,37 @@ describe('outbox during a Temporal outage', function () {
     const ids = receiver.requestsTo('/outage').map((r) => String(r.headers['webhook-id']));
     assert.equal(new Set(ids).size, events.length, 'no event delivered twice');
     assert.equal(ids.length, events.length);
+  });
+
+  it('goes on delivering to an endpoint whose batch listens while Temporal is down, each event once', async () => {
+    pipeline = await startPipeline(
+      uniqueTaskQueue('outage-listening'),
+      { retryInitialMs: 100, retryMaxMs: 1_000 },
+      { listen: { quietMs: 30_000, pollMs: 1_000 } },
+    );
+    const temporal = await testTemporal();
+    const org = await makeOrganization();
+    await makeEndpoint(org.organizationId, { url: receiver.url('/outage-listening'), eventTypes: ['ticket.updated'] });
+    const ticket = await createTicket(db, org.scope, { subject: 'listening through an outage' });
+    let version = (await updateTicket(db, org.scope, ticket.id, { version: ticket.version, priority: 'high' })).version;
+    await eventually(async () => assert.equal(receiver.requestsTo('/outage-listening').length, 1));
+
+    await temporal.stop();
+    try {
+      for (const priority of ['urgent', 'low', 'normal'] as const)
+        version = (await updateTicket(db, org.scope, ticket.id, { version, priority })).version;
+      await eventually(async () => assert.equal(receiver.requestsTo('/outage-listening').length, 4), {
+        timeoutMs: 10_000,
+      });
+    } finally {
+      await temporal.restart();
+    }
+    await eventually(async () => assert.ok((await eventsOf([ticket.id])).every((e) => e.dispatchedAt)), {
+      timeoutMs: 60_000,
+    });
+    await new Promise((r) => setTimeout(r, 1_000));
+    const ids = receiver.requestsTo('/outage-listening').map((r) => String(r.headers['webhook-id']));
+    assert.equal(ids.length, 4, 'no update delivered twice once Temporal was back');
+    assert.equal(new Set(ids).size, 4);
   });
 });
