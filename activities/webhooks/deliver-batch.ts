@@ -82,8 +82,13 @@ const ROUND_PACING_MS = 10_000;
 /** Slots of the rate limit a round may still use although their time has just passed (a DB round trip's worth). */
 const CATCH_UP_MS = 100;
 const HEARTBEAT_EVERY_MS = 1_000;
-/** Below this an endpoint's concurrency is not split: a lane of one or two requests gains nothing. */
-const MIN_CONCURRENCY_FOR_TWO_LANES = 8;
+/** A lane sends at least this many requests a round: smaller lanes only add round trips. */
+const LANE_MIN_SIZE = 4;
+/**
+ * Lanes per batch at most. Two overlap one lane's round trip with the other's requests; four did no better in the
+ * one run taken on two cores (specification/performance.md, "Two lanes").
+ */
+const MAX_LANES = 2;
 
 type Round = { unfinished: Map<string, Claimed>; lost: Set<string>; leaseMs: number; renewedAt: number };
 
@@ -132,10 +137,13 @@ export async function deliverDueBatch(deps: BatchDeps, input: DeliverBatchInput)
     1,
     Math.min(endpoint.maxConcurrency, Math.floor((endpoint.rateLimitPerSecond * ROUND_PACING_MS) / 1000)),
   );
-  // Two lanes once there is concurrency to share: each keeps half of it on the wire while the other's round trip runs.
-  const lanes = roundCap >= MIN_CONCURRENCY_FOR_TWO_LANES ? 2 : 1;
-  // Their shares add up to the concurrency cap exactly (9 → 5 + 4).
-  const laneCaps = lanes === 2 ? [Math.ceil(roundCap / 2), Math.floor(roundCap / 2)] : [roundCap];
+  // Lanes share the concurrency (at least LANE_MIN_SIZE requests each, at most MAX_LANES): while one lane's round
+  // trip runs, the others' requests are on the wire. Their shares add up to the cap exactly (9 → 5 + 4).
+  const lanes = Math.max(1, Math.min(MAX_LANES, Math.floor(roundCap / LANE_MIN_SIZE)));
+  const laneCaps = Array.from(
+    { length: lanes },
+    (_, i) => Math.floor(roundCap / lanes) + (i < roundCap % lanes ? 1 : 0),
+  );
   // The last moment a round may end (its requests answered or timed out, its outcomes written).
   const deadline = deps.timeLimitMs === undefined ? Number.POSITIVE_INFINITY : began + deps.timeLimitMs;
   let nextSlot = began;
@@ -218,7 +226,7 @@ export async function deliverDueBatch(deps: BatchDeps, input: DeliverBatchInput)
       if (size <= 0) return null;
       const now = Date.now();
       // The other lane's round takes its slots of the rate limit in between: count the whole concurrency's.
-      const slotsAhead = lanes === 2 ? roundCap - 1 : size - 1;
+      const slotsAhead = lanes > 1 ? roundCap - 1 : size - 1;
       const pacingMs = Math.max(0, Math.max(nextSlot, now - CATCH_UP_MS) + slotsAhead * interval - now);
       const worstMs = pacingMs + deps.timeoutMs + deps.leaseMarginMs;
       // The first round always runs, or a misconfigured timeout would stall the endpoint for good.
@@ -298,24 +306,35 @@ export async function deliverDueBatch(deps: BatchDeps, input: DeliverBatchInput)
      * fills a claim: a trickle of deliveries (a listening batch's usual look) costs one lane's round trips, not two.
      */
     const look = async (first: boolean): Promise<boolean> => {
-      const second: Array<Promise<{ claimed: number; drained: boolean }>> = [];
-      const [firstCap, secondCap] = laneCaps;
-      const startSecond = () => {
-        if (secondCap === undefined || second.length > 0) return;
-        const lane = runLane(first, secondCap);
-        // A failing lane stops the other (it rethrows below); no lane goes on sending after the batch has failed.
+      const others: Array<Promise<{ claimed: number; drained: boolean }>> = [];
+      // Each lane, once it fills a claim, starts the next one.
+      const startLane = (index: number) => () => {
+        const cap = laneCaps[index];
+        if (cap === undefined || others.length >= index) return;
+        const lane = runLane(first, cap, startLane(index + 1));
+        // A failing lane stops the others (it rethrows below); no lane goes on sending after the batch has failed.
         lane.catch(stop);
-        second.push(lane);
+        others.push(lane);
       };
       let firstResult: { claimed: number; drained: boolean };
       try {
-        firstResult = await runLane(first, firstCap!, startSecond);
+        firstResult = await runLane(first, laneCaps[0]!, startLane(1));
       } catch (error) {
         stop();
-        await Promise.allSettled(second);
+        await Promise.allSettled(others);
         throw error;
       }
-      const results = [firstResult, ...(await Promise.all(second))];
+      const results = [firstResult];
+      // Lanes may still start others while they run: wait until every started lane has ended.
+      let failure: unknown;
+      for (let i = 0; i < others.length; i++) {
+        try {
+          results.push(await others[i]!);
+        } catch (error) {
+          failure ??= error;
+        }
+      }
+      if (failure !== undefined) throw failure;
       // A lane whose claim came back short saw nothing else due; otherwise every lane stopped with work left.
       drained = results.some((r) => r.drained);
       return results.some((r) => r.claimed > 0);
