@@ -194,25 +194,37 @@ export async function deliverDueBatch(deps: BatchDeps, input: DeliverBatchInput)
   let sentTotal = 0;
   let succeeded = 0;
   let lastFailure: Sent | undefined;
-  let reported: { succeeded: number; failure: Sent | undefined } = { succeeded: 0, failure: undefined };
+  /** When the latest delivered attempt was made (epoch ms). */
+  let lastSuccessAt: number | undefined;
+  let reported: { successAt: number | undefined; failure: Sent | undefined } = {
+    successAt: undefined,
+    failure: undefined,
+  };
   /**
-   * The endpoint's health from what was sent since the last report: healthy after any success, else the last
-   * failure. At the end of the batch, and as it goes while it listens (at once when health flips, else at most once
-   * per `everyMs`), so a long batch never hides a failing receiver from the dashboard.
+   * The endpoint's health from what was sent since the last report: its latest success and its latest failure, each
+   * at the time of its attempt, so the health (whichever is later) follows the last outcome even when both happened
+   * since the last report. At the end of the batch, and as it goes while it listens (at once when health flips,
+   * else at most once per `everyMs`), so a long batch never hides a failing receiver from the dashboard.
    */
   let reportedAt = 0;
   let reportedOk: boolean | undefined;
   const reportHealth = async (everyMs = 0) => {
-    const fresh = succeeded > reported.succeeded;
+    const fresh = lastSuccessAt !== reported.successAt ? lastSuccessAt : undefined;
     const failure = lastFailure !== reported.failure ? lastFailure : undefined;
-    if (!fresh && !failure) return;
-    if (fresh === reportedOk && Date.now() - reportedAt < everyMs) return;
-    reported = { succeeded, failure: lastFailure };
+    if (fresh === undefined && !failure) return;
+    const ok = lastSuccessAt !== undefined && (!lastFailure || lastSuccessAt > lastFailure.attempt.attemptedAt);
+    if (ok === reportedOk && Date.now() - reportedAt < everyMs) return;
+    reported = { successAt: lastSuccessAt, failure: lastFailure };
     reportedAt = Date.now();
-    reportedOk = fresh;
-    if (fresh) await recordIntegrationOutcome(db, endpoint.organizationId, endpoint.id, { ok: true });
-    else if (failure)
-      await recordIntegrationOutcome(db, endpoint.organizationId, endpoint.id, { ok: false, error: describe(failure) });
+    reportedOk = ok;
+    if (fresh !== undefined)
+      await recordIntegrationOutcome(db, endpoint.organizationId, endpoint.id, { ok: true, at: new Date(fresh) });
+    if (failure)
+      await recordIntegrationOutcome(db, endpoint.organizationId, endpoint.id, {
+        ok: false,
+        error: describe(failure),
+        at: new Date(failure.attempt.attemptedAt),
+      });
   };
   let disableReason: string | undefined;
   let throttledUntil: number | undefined;
@@ -273,8 +285,10 @@ export async function deliverDueBatch(deps: BatchDeps, input: DeliverBatchInput)
         await renewal;
         sentTotal += result.sent.length;
         for (const s of result.sent) {
-          if (s.outcome.verdict === 'delivered') succeeded++;
-          else lastFailure = s;
+          if (s.outcome.verdict === 'delivered') {
+            succeeded++;
+            lastSuccessAt = Math.max(lastSuccessAt ?? 0, s.attempt.attemptedAt);
+          } else if (!lastFailure || s.attempt.attemptedAt >= lastFailure.attempt.attemptedAt) lastFailure = s;
           if (s.outcome.verdict === 'disable_endpoint') disableReason ??= `the endpoint answered ${s.outcome.reason}`;
         }
         if (result.throttledUntil !== undefined) throttledUntil = result.throttledUntil;

@@ -15,7 +15,7 @@ import { createSafePoster } from '../http/safe-post.ts';
 import { deliverDueBatch } from './deliver-batch.ts';
 import { listenForDeliveries } from './delivery-notifications.ts';
 import { fanOutDeliveries } from './enqueue.ts';
-import { deliveriesOf, makeEndpoint, setWebhookPolicy, syntheticEvent } from './test-support.ts';
+import { deliveriesOf, endpointRow, makeEndpoint, setWebhookPolicy, syntheticEvent } from './test-support.ts';
 
 const config = loadServiceConfig();
 const webhooks = webhookSettings.of(config);
@@ -248,6 +248,28 @@ describe('a listening delivery batch', function () {
     b();
     c();
     assert.equal(notifications.listening(), 0);
+  });
+
+  it('leaves the endpoint failing when its latest attempt failed, though an earlier one of the same batch succeeded', async () => {
+    const { db } = testDatabase();
+    const org = await makeOrganization();
+    await setWebhookPolicy(org.organizationId, { retryScheduleMs: [0] });
+    // One request at a time: the first is answered 200, the second 500.
+    receiver.route('/then-failing', ({ nthOnPath }) => ({ status: nthOnPath === 1 ? 200 : 500 }));
+    const endpoint = await makeEndpoint(org.organizationId, { url: receiver.url('/then-failing'), maxConcurrency: 1 });
+    const poster = createSafePoster({ allowHttp: true, allowCidrs: webhooks.allowCidrs, timeoutMs: 2_000 });
+    const events = [syntheticEvent(org.organizationId), syntheticEvent(org.organizationId)];
+    await fanOutDeliveries(db, events, webhooks.payloadLimitBytes);
+    const result = await deliverDueBatch(
+      { ...listeningDeps(poster, { quietMs: 100, pollMs: 50 }), listen: undefined },
+      { endpointId: endpoint.id, organizationId: endpoint.organizationId, maxBatch: 1000 },
+    );
+    assert.deepEqual([result.sent, result.succeeded], [2, 1]);
+    const row = await endpointRow(endpoint.id);
+    assert.ok(row.lastSuccessAt && row.lastErrorAt, 'both outcomes recorded');
+    assert.ok(row.lastErrorAt > row.lastSuccessAt, 'the failure, which came last, is the latest outcome');
+    assert.match(row.lastError ?? '', /500/);
+    poster.close();
   });
 
   it('does not listen when its wake found nothing to send', async () => {
