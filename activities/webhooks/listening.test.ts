@@ -50,11 +50,28 @@ function listeningDeps(
 describe('a listening delivery batch', function () {
   this.timeout(30_000);
   let receiver: Receiver;
+  const poster = createSafePoster({ allowHttp: true, allowCidrs: webhooks.allowCidrs, timeoutMs: 2_000 });
   before(async () => {
     receiver = await startReceiver();
   });
   after(async () => {
+    poster.close();
     await receiver?.close();
+  });
+
+  /** The endpoint's listener row, if it has one. */
+  async function listenerOf(endpointId: string) {
+    const [row] = await testDatabase()
+      .db.select()
+      .from(webhookEndpointListeners)
+      .where(eq(webhookEndpointListeners.endpointId, endpointId));
+    return row;
+  }
+  /** A batch of up to 1000 of the endpoint's deliveries. */
+  const batchOf = (endpoint: { id: string; organizationId: string }) => ({
+    endpointId: endpoint.id,
+    organizationId: endpoint.organizationId,
+    maxBatch: 1000,
   });
 
   it('sends what the fan-out announces without a wake, and stops only after seeing every delivery announced to it', async () => {
@@ -63,7 +80,6 @@ describe('a listening delivery batch', function () {
     await setWebhookPolicy(org.organizationId, { retryScheduleMs: [0, 60_000] });
     receiver.route('/listening', behaviours.ok());
     const endpoint = await makeEndpoint(org.organizationId, { url: receiver.url('/listening'), maxConcurrency: 4 });
-    const poster = createSafePoster({ allowHttp: true, allowCidrs: webhooks.allowCidrs, timeoutMs: 2_000 });
     const fanOut = async () => {
       const event = syntheticEvent(org.organizationId);
       const { endpoints, messages } = await fanOutDeliveries(db, [event], webhooks.payloadLimitBytes);
@@ -73,11 +89,7 @@ describe('a listening delivery batch', function () {
     const first = await fanOut();
     assert.equal(first.listening, false, 'nobody listens yet: this one needs a wake');
     // Polls far apart, so a delivery that arrives quickly was announced by NOTIFY, not found by a poll.
-    const batch = deliverDueBatch(listeningDeps(poster, { quietMs: 700, pollMs: 10_000 }), {
-      endpointId: endpoint.id,
-      organizationId: endpoint.organizationId,
-      maxBatch: 1000,
-    });
+    const batch = deliverDueBatch(listeningDeps(poster, { quietMs: 700, pollMs: 10_000 }), batchOf(endpoint));
     await receiver.waitForCount(1);
 
     // A steady stream, then a pause past the quiet time while fan-outs keep coming, so some race the batch's stop.
@@ -107,10 +119,7 @@ describe('a listening delivery batch', function () {
     }
     assert.equal(result.sent, received.size, 'every request came from this batch');
     assert.ok(received.has(first.messageId));
-    const [listener] = await db
-      .select()
-      .from(webhookEndpointListeners)
-      .where(eq(webhookEndpointListeners.endpointId, endpoint.id));
+    const listener = await listenerOf(endpoint.id);
     assert.equal(listener?.listeningUntil, null, 'the batch said it stopped listening');
     const pending = (await deliveriesOf(endpoint.id)).filter((d) => d.status === 'pending');
     assert.equal(
@@ -118,7 +127,6 @@ describe('a listening delivery batch', function () {
       announced.filter((a) => !received.has(a.messageId)).length,
       'what is left was announced with a wake (none comes in this test), never to the listening batch',
     );
-    poster.close();
   });
 
   it('waits, before it stops listening, for a fan-out that found it listening, and sends what that fan-out wrote', async () => {
@@ -126,19 +134,11 @@ describe('a listening delivery batch', function () {
     const org = await makeOrganization();
     receiver.route('/stop-race', behaviours.ok());
     const endpoint = await makeEndpoint(org.organizationId, { url: receiver.url('/stop-race') });
-    const poster = createSafePoster({ allowHttp: true, allowCidrs: webhooks.allowCidrs, timeoutMs: 2_000 });
     await fanOutDeliveries(db, [syntheticEvent(org.organizationId)], webhooks.payloadLimitBytes);
-    const batch = deliverDueBatch(listeningDeps(poster, { quietMs: 1_000, pollMs: 100 }), {
-      endpointId: endpoint.id,
-      organizationId: endpoint.organizationId,
-      maxBatch: 1000,
-    });
+    const batch = deliverDueBatch(listeningDeps(poster, { quietMs: 1_000, pollMs: 100 }), batchOf(endpoint));
     await receiver.waitForCount(1);
     await eventually(async () => {
-      const [row] = await db
-        .select()
-        .from(webhookEndpointListeners)
-        .where(eq(webhookEndpointListeners.endpointId, endpoint.id));
+      const row = await listenerOf(endpoint.id);
       assert.ok(row?.listeningUntil);
     });
 
@@ -161,7 +161,6 @@ describe('a listening delivery batch', function () {
       (await deliveriesOf(endpoint.id)).map((d) => d.status),
       ['succeeded', 'succeeded'],
     );
-    poster.close();
   });
 
   it('ends when its endpoint changes, so nothing more goes out with the settings it loaded', async () => {
@@ -169,14 +168,9 @@ describe('a listening delivery batch', function () {
     const org = await makeOrganization();
     receiver.route('/before-change', behaviours.ok());
     const endpoint = await makeEndpoint(org.organizationId, { url: receiver.url('/before-change') });
-    const poster = createSafePoster({ allowHttp: true, allowCidrs: webhooks.allowCidrs, timeoutMs: 2_000 });
     await fanOutDeliveries(db, [syntheticEvent(org.organizationId)], webhooks.payloadLimitBytes);
     const began = Date.now();
-    const batch = deliverDueBatch(listeningDeps(poster, { quietMs: 10_000, pollMs: 200 }), {
-      endpointId: endpoint.id,
-      organizationId: endpoint.organizationId,
-      maxBatch: 1000,
-    });
+    const batch = deliverDueBatch(listeningDeps(poster, { quietMs: 10_000, pollMs: 200 }), batchOf(endpoint));
     await receiver.waitForCount(1);
     // What the API's update does to the row: a new URL, and updated_at.
     await db.execute(sql`
@@ -193,7 +187,6 @@ describe('a listening delivery batch', function () {
       'the next delivery wakes the workflow, whose next batch loads the new URL',
     );
     assert.equal(receiver.requestsTo('/before-change').length, 1);
-    poster.close();
   });
 
   it('cannot keep fan-outs from waking its endpoint once a newer attempt has taken the endpoint over', async () => {
@@ -201,18 +194,14 @@ describe('a listening delivery batch', function () {
     const org = await makeOrganization();
     receiver.route('/superseded', behaviours.ok());
     const endpoint = await makeEndpoint(org.organizationId, { url: receiver.url('/superseded') });
-    const poster = createSafePoster({ allowHttp: true, allowCidrs: webhooks.allowCidrs, timeoutMs: 2_000 });
-    const input = { endpointId: endpoint.id, organizationId: endpoint.organizationId, maxBatch: 1000 };
+    const input = batchOf(endpoint);
     await fanOutDeliveries(db, [syntheticEvent(org.organizationId)], webhooks.payloadLimitBytes);
     // The old attempt: its heartbeat was lost (say), but it still runs and would renew its row every second or so.
     const wakes = { count: 0 };
     const old = deliverDueBatch(listeningDeps(poster, { quietMs: 2_000, pollMs: 100 }, wakes), input);
     await receiver.waitForCount(1);
     await eventually(async () => {
-      const [row] = await db
-        .select()
-        .from(webhookEndpointListeners)
-        .where(eq(webhookEndpointListeners.endpointId, endpoint.id));
+      const row = await listenerOf(endpoint.id);
       assert.ok(row?.listeningUntil);
     });
     // The newer attempt takes the endpoint over (and finds nothing to send).
@@ -230,7 +219,6 @@ describe('a listening delivery batch', function () {
       await sleep(50);
     }
     await old;
-    poster.close();
   });
 
   it('lets only so many batches of a process listen, so they never fill the worker', async () => {
@@ -257,36 +245,28 @@ describe('a listening delivery batch', function () {
     // One request at a time: the first is answered 200, the second 500.
     receiver.route('/then-failing', ({ nthOnPath }) => ({ status: nthOnPath === 1 ? 200 : 500 }));
     const endpoint = await makeEndpoint(org.organizationId, { url: receiver.url('/then-failing'), maxConcurrency: 1 });
-    const poster = createSafePoster({ allowHttp: true, allowCidrs: webhooks.allowCidrs, timeoutMs: 2_000 });
     const events = [syntheticEvent(org.organizationId), syntheticEvent(org.organizationId)];
     await fanOutDeliveries(db, events, webhooks.payloadLimitBytes);
     const result = await deliverDueBatch(
       { ...listeningDeps(poster, { quietMs: 100, pollMs: 50 }), listen: undefined },
-      { endpointId: endpoint.id, organizationId: endpoint.organizationId, maxBatch: 1000 },
+      batchOf(endpoint),
     );
     assert.deepEqual([result.sent, result.succeeded], [2, 1]);
     const row = await endpointRow(endpoint.id);
     assert.ok(row.lastSuccessAt && row.lastErrorAt, 'both outcomes recorded');
     assert.ok(row.lastErrorAt > row.lastSuccessAt, 'the failure, which came last, is the latest outcome');
     assert.match(row.lastError ?? '', /500/);
-    poster.close();
   });
 
   it('does not listen when its wake found nothing to send', async () => {
     const { db } = testDatabase();
     const org = await makeOrganization();
     const endpoint = await makeEndpoint(org.organizationId, { url: receiver.url('/idle') });
-    const poster = createSafePoster({ allowHttp: true, allowCidrs: webhooks.allowCidrs, timeoutMs: 2_000 });
     const began = Date.now();
-    const result = await deliverDueBatch(listeningDeps(poster, { quietMs: 5_000, pollMs: 1_000 }), {
-      endpointId: endpoint.id,
-      organizationId: endpoint.organizationId,
-      maxBatch: 1000,
-    });
+    const result = await deliverDueBatch(listeningDeps(poster, { quietMs: 5_000, pollMs: 1_000 }), batchOf(endpoint));
     assert.equal(result.sent, 0);
     assert.ok(Date.now() - began < 1_000, 'an empty batch ends at once');
     const { endpoints } = await fanOutDeliveries(db, [syntheticEvent(org.organizationId)], 256 * 1024);
     assert.equal(endpoints[0]!.listening, false);
-    poster.close();
   });
 });
