@@ -43,6 +43,17 @@ describe('attachment key rotation', () => {
     // The same data key, now opened without k1.
     assert.ok(openFileKey(ring('k2', 'k2'), table.get('att-a')!, fileKeyContext('org-1', 'att-a')).equals(a.dataKey));
 
+    // A key sealed under another context (a thumbnail's) says so in its row.
+    const thumbContext = `${fileKeyContext('org-1', 'att-a')}/thumbnail`;
+    const thumb = newFileKey(ring('k1', 'k1'), thumbContext).envelope;
+    const thumbRow = { id: 'att-a', organizationId: 'org-1', envelope: thumb, context: thumbContext };
+    const thumbReport = await rotateFileKeys(keys, [thumbRow], async () => true);
+    assert.equal(thumbReport.rewrapped, 1);
+    assert.equal(
+      (await rotateFileKeys(keys, [{ ...thumbRow, context: undefined }], async () => true)).failed.length,
+      1,
+    );
+
     const second = await rotateFileKeys(keys, list(), save);
     assert.equal(second.rewrapped, 0);
     assert.equal(second.alreadyCurrent, 2);

@@ -12,7 +12,13 @@ import {
   rewrapFileKey,
 } from './sealed-stream.ts';
 
-export type FileKeyRow = { id: string; organizationId: string; envelope: FileKeyEnvelope };
+export type FileKeyRow = {
+  id: string;
+  organizationId: string;
+  envelope: FileKeyEnvelope;
+  /** The context the envelope was sealed with, when not fileKeyContext(organizationId, id) (a thumbnail's key). */
+  context?: string;
+};
 
 export type FileKeyRotationReport = {
   scanned: number;
@@ -49,7 +55,7 @@ export async function rotateFileKeys(
     }
     let rewrapped: FileKeyEnvelope;
     try {
-      rewrapped = rewrapFileKey(keys, row.envelope, fileKeyContext(row.organizationId, row.id));
+      rewrapped = rewrapFileKey(keys, row.envelope, row.context ?? fileKeyContext(row.organizationId, row.id));
     } catch (error) {
       if (!(error instanceof FileCryptoError)) throw error;
       report.failed.push({ id: row.id, organizationId: row.organizationId, reason: error.message });
