@@ -57,13 +57,11 @@ export async function createApp(deps: ApiDeps): Promise<App> {
   // The invitee has no session yet: the invitation token is the credential.
   app.use(invitationAcceptanceRouter(deps, auth));
 
-  app.use(
-    '/api',
-    requireJsonBody,
-    authenticate({ db, auth }),
-    requireTrustedOrigin(trustedOrigins(config)),
-    express.json({ limit: config.bodyLimit }),
-  );
+  app.use('/api', authenticate({ db, auth }), requireTrustedOrigin(trustedOrigins(config)));
+  // Authenticated routes that read their own bodies (multipart and resumable uploads) or stream their answers:
+  // after authentication, before the JSON-only rule and the JSON parser.
+  for (const { server } of loaded) if (server.routes?.streaming) app.use(server.routes.streaming(deps));
+  app.use('/api', requireJsonBody, express.json({ limit: config.bodyLimit }));
   for (const { server } of loaded) for (const h of server.routes?.errorHandlers ?? []) app.use(h.path, h.handler);
   app.use(meRouter(deps));
   app.use(membersRouter(deps));

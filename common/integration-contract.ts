@@ -116,6 +116,15 @@ export type WorkerDeps = ServiceDeps & {
   overrides?: Record<string, Record<string, unknown> | undefined>;
 };
 
+/** A Temporal Schedule an integration keeps: one workflow run every `everyMs`, on the integration's queue. */
+export type ScheduleSpec = {
+  scheduleId: string;
+  everyMs: number;
+  workflowType: string;
+  taskQueue: string;
+  args: unknown[];
+};
+
 /** A hook around a generic write: runs before it, and the function it returns runs once the write committed. */
 export type AroundWrite = () => Promise<void>;
 
@@ -132,11 +141,21 @@ export type IntegrationServer = {
   ticketsQueueActivities?(deps: WorkerDeps): WorkerSpec['activities'];
   /** Who hears of ticket events, and how (see RelaySubscriber). */
   relaySubscribers?(deps: { config: ServiceConfig }): RelaySubscriber[];
+  /**
+   * Periodic work (a sweep of leftovers): Temporal Schedules that every worker process creates at start if they do
+   * not exist yet, so operators see and pause them in the Web UI like any schedule.
+   */
+  schedules?(ticketsTaskQueue: string): ScheduleSpec[];
   routes?: {
     /** Mounted before the body parser and authentication: raw bodies, for signature checks. */
     public?(deps: ServiceDeps): Router;
     /** Mounted under /api after authentication and the JSON body parser. */
     authenticated?(deps: ServiceDeps): Router;
+    /**
+     * Mounted after authentication but before the JSON-only rule and parser: routes that read their own request
+     * bodies as streams (multipart or resumable uploads) or stream their answers (downloads).
+     */
+    streaming?(deps: ServiceDeps): Router;
     /** Error handlers that turn errors on a path into this integration's own answers (an OAuth callback's redirect). */
     errorHandlers?: Array<{ path: string; handler: ErrorRequestHandler }>;
   };

@@ -27,6 +27,17 @@ const change = <T extends z.ZodTypeAny>(t: T) => z.object({ from: t, to: t });
 
 export const slaKind = z.enum(['first_response', 'resolution']);
 
+/** A file on the ticket as events show it (issue 10): what it is and where it stands, never its bytes. */
+export const attachmentSnapshot = z.object({
+  id: z.string().uuid(),
+  fileName: z.string(),
+  mimeType: z.string(),
+  fileSize: z.number().int(),
+  source: z.string(),
+  scanStatus: z.enum(['pending_scan', 'clean', 'infected', 'failed']),
+  uploadedBy: z.object({ type: z.string(), id: z.string().nullable() }),
+});
+
 export const ticketEventPayloads = {
   'ticket.created': z.object({ ticket: ticketSnapshot }),
   'ticket.updated': z.object({
@@ -57,6 +68,11 @@ export const ticketEventPayloads = {
   }),
   'sla.warning': z.object({ ticket: ticketSnapshot, kind: slaKind, dueAt: z.string(), elapsedShare: z.number() }),
   'sla.breached': z.object({ ticket: ticketSnapshot, kind: slaKind, dueAt: z.string() }),
+  'attachment.uploaded': z.object({ ticket: ticketSnapshot, attachment: attachmentSnapshot }),
+  'attachment.available': z.object({ ticket: ticketSnapshot, attachment: attachmentSnapshot }),
+  'attachment.blocked': z.object({ ticket: ticketSnapshot, attachment: attachmentSnapshot, signature: z.string() }),
+  'attachment.failed': z.object({ ticket: ticketSnapshot, attachment: attachmentSnapshot, reason: z.string() }),
+  'attachment.deleted': z.object({ ticket: ticketSnapshot, attachment: attachmentSnapshot }),
 } as const;
 
 export type TicketEventType = keyof typeof ticketEventPayloads;

@@ -3,7 +3,7 @@ import type { Scope } from './scope.ts';
 
 export type AuditEntry = {
   action: string;
-  entityType: 'ticket' | 'comment' | 'integration' | 'organization' | 'member' | 'invitation';
+  entityType: 'ticket' | 'comment' | 'integration' | 'organization' | 'member' | 'invitation' | 'attachment';
   entityId: string;
   /** What changed, never secrets: credentials are recorded as "changed", not by value. */
   metadata?: Record<string, unknown>;

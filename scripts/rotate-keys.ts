@@ -1,9 +1,11 @@
-// `npm run rotate-keys`: re-wraps every integration's credential data key with the active master key.
+// `npm run rotate-keys`: re-wraps every integration's credential data key, and every attachment's and thumbnail's
+// file key, with the active master key.
 // Rotation: add the new key to SWITCHBOARD_MASTER_KEYS (old keys stay listed), make it active
 // (SWITCHBOARD_MASTER_KEY_ID or list it last), restart the API, run this; when it reports no failures,
 // the old key can be dropped from the list. Idempotent: a second run re-wraps nothing.
 import { connectDatabase, DEFAULT_DATABASE_URL } from '@switchboard/database';
 import { parseKeyRing } from '../common/config.ts';
+import { rotateAttachmentKeys } from '../domain/files/rotate-attachment-keys.ts';
 import { rotateCredentialKeys } from '../domain/integrations/rotate-credential-keys.ts';
 
 const spec = process.env.SWITCHBOARD_MASTER_KEYS;
@@ -21,7 +23,14 @@ try {
   );
   for (const failure of report.failed)
     console.error(`failed: integration ${failure.id} (organization ${failure.organizationId}): ${failure.reason}`);
-  process.exitCode = report.failed.length ? 1 : 0;
+  const files = await rotateAttachmentKeys(handle.db, keys);
+  console.log(
+    `attachments: scanned ${files.scanned} keys, rewrapped ${files.rewrapped}, already current ${files.alreadyCurrent}, ` +
+      `changed meanwhile ${files.changedMeanwhile}, failed ${files.failed.length}`,
+  );
+  for (const failure of files.failed)
+    console.error(`failed: attachment ${failure.id} (organization ${failure.organizationId}): ${failure.reason}`);
+  process.exitCode = report.failed.length || files.failed.length ? 1 : 0;
 } finally {
   await handle.close();
 }

@@ -5,7 +5,7 @@
 // other queue is derived from it).
 import { fileURLToPath } from 'node:url';
 import type { Database } from '@switchboard/database';
-import type { Client } from '@temporalio/client';
+import { type Client, ScheduleAlreadyRunning, ScheduleOverlapPolicy } from '@temporalio/client';
 import {
   bundleWorkflowCode,
   type NativeConnection,
@@ -135,3 +135,38 @@ const quietBundlerLogger = {
   warn: (message: string, meta?: Record<string, unknown>) => console.warn(message, meta ?? ''),
   error: (message: string, meta?: Record<string, unknown>) => console.error(message, meta ?? ''),
 };
+
+/**
+ * Creates the schedules the modules declare, where they do not exist yet. Every worker process does this at start;
+ * the first one creates them and the others find them there. An existing schedule is left as it is: an operator may
+ * have paused it.
+ */
+export async function ensureSchedules(
+  temporal: Client,
+  servers: readonly IntegrationServer[],
+  ticketsTaskQueue: string,
+): Promise<string[]> {
+  const created: string[] = [];
+  for (const server of servers) {
+    for (const spec of server.schedules?.(ticketsTaskQueue) ?? []) {
+      try {
+        await temporal.schedule.create({
+          scheduleId: spec.scheduleId,
+          spec: { intervals: [{ every: spec.everyMs }] },
+          action: {
+            type: 'startWorkflow',
+            workflowType: spec.workflowType,
+            taskQueue: spec.taskQueue,
+            args: spec.args,
+            workflowId: spec.scheduleId,
+          },
+          policies: { overlap: ScheduleOverlapPolicy.SKIP },
+        });
+        created.push(spec.scheduleId);
+      } catch (err) {
+        if (!(err instanceof ScheduleAlreadyRunning)) throw err;
+      }
+    }
+  }
+  return created;
+}

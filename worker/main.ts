@@ -13,9 +13,10 @@ import { NativeConnection, Runtime } from '@temporalio/worker';
 import { createLogger, temporalLogger } from '../common/logger.ts';
 import { connectTemporalClient } from '../common/temporal-client.ts';
 import { createOutboxRelay, freshRelayMetrics, type OutboxRelay } from '../outbox/relay.ts';
+import { taskQueues } from '../temporal-config/index.ts';
 import { relaySubscribers } from '../outbox/relay-subscribers.ts';
 import { loadIntegrationServers, loadServiceConfig } from '../packages/integrations/index.ts';
-import { createAllWorkers } from './create-worker.ts';
+import { createAllWorkers, ensureSchedules } from './create-worker.ts';
 import { relayRegistry, startMetricsServer } from './metrics-server.ts';
 
 const config = loadServiceConfig();
@@ -59,6 +60,7 @@ const workers = await createAllWorkers(
   },
   { db: database.db, config, logger, temporal: temporal.client, servers },
 );
+await ensureSchedules(temporal.client, servers, taskQueues.tickets);
 const activeRelay = createOutboxRelay({
   db: database.db,
   pool: database.pool,

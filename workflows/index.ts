@@ -6,3 +6,5 @@ export { linearSyncWorkflow } from './linear-sync.ts';
 export { slaWatchWorkflow } from './sla.ts';
 export { ticketWorkflow } from './ticket.ts';
 export { webhookEndpointWorkflow } from './webhook-endpoint.ts';
+export { uploadWorkflow } from './upload.ts';
+export { filesSweepWorkflow } from './files-sweep.ts';

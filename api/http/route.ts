@@ -18,7 +18,10 @@ type Parsed<S extends Schemas> = {
   body: S['body'] extends z.ZodType ? z.infer<S['body']> : undefined;
 };
 
-export type RouteResult = { status: number; body?: unknown; headers?: Record<string, string> };
+export type RouteResult =
+  | { status: number; body?: unknown; headers?: Record<string, string> }
+  /** The handler wrote the response itself (a streamed download). */
+  | { streamed: true };
 
 export type RouteDefinition<S extends Schemas> = {
   method: 'get' | 'post' | 'patch' | 'put' | 'delete';
@@ -34,6 +37,10 @@ export type RouteDefinition<S extends Schemas> = {
    * modules accepts their types, but the document always describes the product's.
    */
   documentedBody?: z.ZodType;
+  /** A multipart/form-data body, read by the handler itself as a stream (uploads); documented, never parsed here. */
+  multipartBody?: z.ZodType;
+  /** Responses that are not JSON (a file download): status → content types it may answer with. */
+  rawResponses?: Record<number, { description: string; contentTypes: string[] }>;
   /** Status code → response body schema (null for an empty body). Error statuses are added automatically. */
   responses: Record<number, { description: string; schema: z.ZodType | null }>;
   handler: (ctx: Parsed<S> & { auth: AuthContext; req: Request; res: Response }) => Promise<RouteResult>;
@@ -77,6 +84,13 @@ function registerInOpenApi<S extends Schemas>(def: RouteDefinition<S>): void {
   if (def.request?.query) request.query = def.request.query as never;
   const body = def.documentedBody ?? def.request?.body;
   if (body) request.body = { required: true, content: { 'application/json': { schema: body } } };
+  if (def.multipartBody)
+    request.body = { required: true, content: { 'multipart/form-data': { schema: def.multipartBody } } };
+  for (const [status, raw] of Object.entries(def.rawResponses ?? {}))
+    responses[status] = {
+      description: raw.description,
+      content: Object.fromEntries(raw.contentTypes.map((type) => [type, { schema: { type: 'string', format: 'binary' } }])),
+    };
   registry.registerPath({
     method: def.method,
     path: def.path,
@@ -103,6 +117,7 @@ function addExpressRoute<S extends Schemas>(router: Router, def: RouteDefinition
         body: def.request?.body ? parsePart(def.request.body, req.body, 'body') : undefined,
       } as Parsed<S>;
       const result = await def.handler({ ...parsed, auth: auth as AuthContext, req, res });
+      if ('streamed' in result) return;
       const declared = def.responses[result.status];
       if (validateResponses) {
         if (!declared) throw new Error(`${def.method} ${def.path} answered ${result.status}, not declared in OpenAPI`);

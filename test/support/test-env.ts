@@ -10,5 +10,11 @@ const testDefaults: Record<string, string> = {
   // The test receivers listen on loopback over plain http.
   SWITCHBOARD_WEBHOOK_ALLOW_HTTP: '1',
   SWITCHBOARD_WEBHOOK_ALLOW_CIDRS: '127.0.0.0/8,::1/128',
+  // Attachments: the test clamd (scripts/file-services.sh on its test port), a store and staging area of the run's
+  // own, and organisations' storage endpoints on loopback (the test S3 and Azurite servers).
+  CLAMD_PORT: process.env.TEST_CLAMD_PORT ?? '3320',
+  FILES_LOCAL_ROOT: '.data/test-files',
+  FILES_STAGING_DIR: '.data/test-uploads',
+  FILES_STORAGE_ALLOW_CIDRS: '127.0.0.0/8,::1/128',
 };
 for (const [name, value] of Object.entries(testDefaults)) process.env[name] ??= value;

@@ -33,7 +33,11 @@ export const commentSource = pgEnum('comment_source', commentSources);
 export const actorType = pgEnum('actor_type', actorTypes);
 export const syncStatus = pgEnum('sync_status', ['synced', 'failed', 'pending']);
 export const emailDirection = pgEnum('email_direction', ['inbound', 'outbound']);
-export const scanStatus = pgEnum('scan_status', ['pending', 'clean', 'infected', 'failed']);
+/**
+ * An attachment's way through the upload pipeline (issue 10): pending_scan until clamd has read it (nothing serves
+ * it), then clean (available), infected (deleted, the signature kept) or failed (a permanent error, the reason kept).
+ */
+export const scanStatus = pgEnum('scan_status', ['pending_scan', 'clean', 'infected', 'failed']);
 
 /** Per-organisation counters (ticket numbers), bumped with UPDATE … RETURNING inside the create transaction. */
 export const organizationCounters = pgTable('organization_counters', {
@@ -260,6 +264,14 @@ export const externalSyncRecords = pgTable(
   ],
 );
 
+/** The sealed data key of one stored file (common/files/sealed-stream.ts); the object itself has no header. */
+export type FileKeyEnvelope = { v: 1; kid: string; wrappedKey: string; noncePrefix: string; segmentSize: number };
+
+/**
+ * One file attached to a ticket, from any source (upload, email, Slack). The row is written only once the encrypted
+ * object is in storage, so no row claims a file that is not there; the pipeline workflow `upload/<id>` takes it from
+ * pending_scan to clean, infected or failed. Quarantine is a state, not a place: nothing is served before clean.
+ */
 export const ticketAttachments = pgTable(
   'ticket_attachments',
   {
@@ -268,18 +280,49 @@ export const ticketAttachments = pgTable(
     supportRequestId: uuid('support_request_id')
       .notNull()
       .references(() => supportRequests.id, { onDelete: 'cascade' }),
+    /** Where it came from: web, api, email, slack (domain/files/schemas.ts). */
+    source: text('source').notNull().default('web'),
+    /** The name as shown (sanitised, the original's letters kept); storageName is its ASCII form for headers. */
     fileName: text('file_name').notNull(),
+    storageName: text('storage_name').notNull().default('file'),
     fileSize: bigint('file_size', { mode: 'number' }).notNull(),
+    /** Decided from the bytes against the allow-list, never from the name or the client's Content-Type. */
     mimeType: text('mime_type').notNull(),
+    raster: boolean('raster').notNull().default(false),
     storageKey: text('storage_key').notNull().unique(),
+    /**
+     * The organisation's storage integration that holds it; null: the deployment's default store. The integration
+     * cannot be deleted while live files are in it (its module refuses); deleted files' rows let go of it.
+     */
+    storageIntegrationId: uuid('storage_integration_id').references(() => integrationConfigs.id, {
+      onDelete: 'set null',
+    }),
+    keyEnvelope: jsonb('key_envelope').$type<FileKeyEnvelope>(),
     checksumSha256: text('checksum_sha256'),
-    scanStatus: scanStatus('scan_status').notNull().default('pending'),
+    scanStatus: scanStatus('scan_status').notNull().default('pending_scan'),
+    /** The virus's name, for infected files. */
+    scanSignature: text('scan_signature'),
+    /** Why a file failed for good, in words an agent can act on. */
+    failureReason: text('failure_reason'),
+    /** Why the pipeline waits (clamd unreachable, storage down) and until when it tries again; null when not. */
+    waitingReason: text('waiting_reason'),
+    waitingUntil: timestamp('waiting_until', { withTimezone: true }),
     thumbnailKey: text('thumbnail_key'),
+    thumbnailEnvelope: jsonb('thumbnail_envelope').$type<FileKeyEnvelope>(),
+    thumbnailSize: bigint('thumbnail_size', { mode: 'number' }),
+    thumbnailMime: text('thumbnail_mime'),
     uploadedBy: text('uploaded_by').references(() => user.id, { onDelete: 'set null' }),
+    uploadedByActorType: actorType('uploaded_by_actor_type').notNull().default('user'),
+    uploadedByActorId: text('uploaded_by_actor_id'),
     uploadedAt: timestamp('uploaded_at', { withTimezone: true }).notNull().defaultNow(),
+    scannedAt: timestamp('scanned_at', { withTimezone: true }),
+    availableAt: timestamp('available_at', { withTimezone: true }),
+    deletedAt: timestamp('deleted_at', { withTimezone: true }),
   },
   (t) => [
     index('ticket_attachments_ticket_idx').on(t.supportRequestId),
+    // Quotas sum an organisation's stored bytes at every upload.
+    index('ticket_attachments_org_idx').on(t.organizationId),
     check('ticket_attachments_size_nonnegative', sql`${t.fileSize} >= 0`),
   ],
 );
@@ -456,6 +499,10 @@ export const organizationSettings = pgTable('organization_settings', {
     .references(() => organization.id, { onDelete: 'cascade' }),
   webhookRetryScheduleMs: integer('webhook_retry_schedule_ms').array(),
   webhookFailureDisableAfterMs: bigint('webhook_failure_disable_after_ms', { mode: 'number' }),
+  /** Attachments (issue 10): the largest file, and the bytes a ticket and the whole organisation may hold. */
+  attachmentMaxFileBytes: bigint('attachment_max_file_bytes', { mode: 'number' }),
+  attachmentTicketQuotaBytes: bigint('attachment_ticket_quota_bytes', { mode: 'number' }),
+  attachmentOrgQuotaBytes: bigint('attachment_org_quota_bytes', { mode: 'number' }),
   updatedAt: updatedAt(),
 });
 

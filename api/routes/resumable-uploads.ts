@@ -1,0 +1,133 @@
+// Resumable uploads (the tus 1.0 protocol, @tus/server): a dropped connection resumes where it stopped instead of
+// restarting a 25 MB upload. The parts collect on the API host's disk (FILES_STAGING_DIR), never in object storage:
+// the store must only ever receive ciphertext, so no presigned direct-to-bucket uploads. When the last byte arrives
+// the file goes through the same intake as a multipart upload (type from the bytes, limits, encryption, the row and
+// its event), and the staged copy is removed. specification/decisions.md records the choice.
+//
+// Create with POST /api/uploads, `Upload-Length` and `Upload-Metadata: ticketId <b64>, filename <b64>, filetype <b64>`
+// (agents and admins); then PATCH from `Upload-Offset`. An upload belongs to the member who created it: another
+// member, or another organisation, gets a 404 for it. The final PATCH answers 200 with the attachment as JSON.
+import { createReadStream, mkdirSync } from 'node:fs';
+import type { IncomingMessage } from 'node:http';
+import { FileStore } from '@tus/file-store';
+import { Server } from '@tus/server';
+import express, { type Router } from 'express';
+import { filesRuntime } from '../../activities/files/runtime.ts';
+import { RequestError } from '../../common/errors.ts';
+import type { ServiceDeps } from '../../common/integration-contract.ts';
+import { attachmentLimits } from '../../domain/files/attachments.ts';
+import { scopeOf } from '../../domain/scope.ts';
+import { assertTicketExists } from '../../domain/tickets/ticket-record.ts';
+import { z } from '../../domain/zod.ts';
+import type { AuthContext } from '../http/context.ts';
+
+export const UPLOADS_PATH = '/api/uploads';
+/** A resumable upload not finished within a day is removed. */
+const EXPIRES_MS = 24 * 60 * 60_000;
+
+type TusRequest = { runtime?: { node?: { req: IncomingMessage } } };
+type TusRejection = { status_code: number; body: string };
+
+const rejection = (status: number, code: string, message: string): TusRejection => ({
+  status_code: status,
+  body: JSON.stringify({ error: { code, message } }),
+});
+
+export function resumableUploadsRouter(deps: ServiceDeps): Router {
+  const runtime = filesRuntime(deps);
+  mkdirSync(runtime.settings.stagingDir, { recursive: true });
+  const datastore = new FileStore({ directory: runtime.settings.stagingDir, expirationPeriodInMilliseconds: EXPIRES_MS });
+
+  const authOf = (req: TusRequest): AuthContext & { requestId: string } => {
+    const node = req.runtime?.node?.req as (IncomingMessage & { auth?: AuthContext; id?: string }) | undefined;
+    if (!node?.auth) throw rejection(401, 'unauthenticated', 'authentication required');
+    if (node.auth.role === 'viewer') throw rejection(403, 'forbidden', 'this needs the agent role or higher');
+    return { ...node.auth, requestId: node.id ?? '' };
+  };
+
+  const tus = new Server({
+    path: UPLOADS_PATH,
+    datastore,
+    relativeLocation: true,
+    // The largest file the caller's organisation accepts: a larger Upload-Length is refused at creation (413).
+    maxSize: async (req) => {
+      const auth = authOf(req as TusRequest);
+      return (await attachmentLimits(deps.db, auth.organizationId, runtime.settings.limits)).maxFileBytes;
+    },
+    async onUploadCreate(req, upload) {
+      const auth = authOf(req as TusRequest);
+      const parsed = z
+        .object({ ticketId: z.uuid(), filename: z.string().min(1).max(1000), filetype: z.string().max(200).optional() })
+        .safeParse(upload.metadata ?? {});
+      if (!parsed.success)
+        throw rejection(422, 'validation_failed', 'Upload-Metadata needs ticketId (a ticket id) and filename');
+      try {
+        await assertTicketExists(deps.db, auth.organizationId, parsed.data.ticketId);
+      } catch {
+        throw rejection(404, 'not_found', 'ticket not found');
+      }
+      // Who may resume it: set here, never taken from the client's metadata.
+      return {
+        metadata: {
+          ticketId: parsed.data.ticketId,
+          filename: parsed.data.filename,
+          ...(parsed.data.filetype ? { filetype: parsed.data.filetype } : {}),
+          organizationId: auth.organizationId,
+          ownerUserId: auth.userId,
+        },
+      };
+    },
+    // Resuming, reading the offset or cancelling someone else's upload looks like a missing one.
+    async onIncomingRequest(req, uploadId) {
+      if (req.method === 'POST' || req.method === 'OPTIONS') return;
+      const auth = authOf(req as TusRequest);
+      const upload = await datastore.getUpload(uploadId).catch(() => undefined);
+      if (
+        !upload ||
+        upload.metadata?.organizationId !== auth.organizationId ||
+        upload.metadata?.ownerUserId !== auth.userId
+      )
+        throw rejection(404, 'not_found', 'upload not found');
+    },
+    async onUploadFinish(req, upload) {
+      const auth = authOf(req as TusRequest);
+      const metadata = upload.metadata ?? {};
+      const scope = scopeOf(auth, auth.requestId);
+      const path = `${runtime.settings.stagingDir}/${upload.id}`;
+      try {
+        const view = await runtime.intake.accept(scope, metadata.ticketId!, 'web', {
+          stream: createReadStream(path),
+          name: metadata.filename ?? 'file',
+          ...(metadata.filetype ? { mime: metadata.filetype } : {}),
+          size: upload.size ?? upload.offset,
+        });
+        return {
+          status_code: 200,
+          headers: { 'Content-Type': 'application/json' },
+          body: JSON.stringify(view),
+        };
+      } catch (error) {
+        if (error instanceof RequestError) throw rejection(error.status, error.code, error.message);
+        throw error;
+      } finally {
+        await datastore.remove(upload.id).catch(() => undefined);
+      }
+    },
+    onResponseError(_req, err) {
+      // Our own rejections carry their status and JSON body; anything else is the server's fault.
+      if ('status_code' in err) return err;
+      return { status_code: 500, body: JSON.stringify({ error: { code: 'internal', message: 'upload failed' } }) };
+    },
+  });
+  // Uploads that were never finished: their parts go after a day.
+  const sweep = setInterval(() => void tus.cleanUpExpiredUploads().catch(() => undefined), 60 * 60_000);
+  sweep.unref();
+
+  const router = express.Router();
+  const handle: express.RequestHandler = (req, res) => {
+    void tus.handle(req, res);
+  };
+  router.all(UPLOADS_PATH, handle);
+  router.all(`${UPLOADS_PATH}/:id`, handle);
+  return router;
+}

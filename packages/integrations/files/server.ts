@@ -1,0 +1,77 @@
+// The server side of attachments: the files worker (the pipeline workflows and their activities: clamd, the store,
+// the thumbnail renderer), the relay subscriber that starts a pipeline per uploaded file, and the routes.
+import { ticketAttachments } from '@switchboard/database';
+import express from 'express';
+import { and, count, eq, inArray, isNull } from 'drizzle-orm';
+import { createFilePipelineActivities } from '../../../activities/files/pipeline.ts';
+import { filesRelaySubscriber } from '../../../activities/files/relay-subscriber.ts';
+import { filesRuntime } from '../../../activities/files/runtime.ts';
+import { attachmentLinksRouter, attachmentStreamingRouter, attachmentsRouter } from '../../../api/routes/attachments.ts';
+import { resumableUploadsRouter } from '../../../api/routes/resumable-uploads.ts';
+import { conflict } from '../../../common/errors.ts';
+import type { IntegrationServer } from '../../../common/integration-contract.ts';
+import { filesTaskQueueFor } from '../../../workflows/upload-contract.ts';
+import { fileSettings } from './settings.ts';
+
+export const filesServer: IntegrationServer = {
+  workers(deps) {
+    const settings = fileSettings.of(deps.config);
+    return [
+      {
+        name: 'files',
+        taskQueue: filesTaskQueueFor,
+        // The pipeline workflows run here, next to their activities.
+        workflows: true,
+        activities: createFilePipelineActivities({
+          db: deps.db,
+          credentialKeys: deps.config.credentialKeys,
+          stores: filesRuntime(deps).stores,
+          clamd: settings.clamd,
+          maxImagePixels: settings.maxImagePixels,
+        }),
+        // Each activity streams one file (scan or thumbnail); a handful at once keeps memory and clamd in bounds.
+        maxConcurrentActivities: 8,
+        maxConcurrentWorkflowTasks: 20,
+      },
+    ];
+  },
+  taskQueues: (ticketsTaskQueue) => [{ name: filesTaskQueueFor(ticketsTaskQueue), workflows: true }],
+  relaySubscribers: () => [filesRelaySubscriber()],
+  // Every 15 minutes, objects no live file claims and older than an hour (an upload may be writing one now).
+  schedules: (ticketsTaskQueue) => [
+    {
+      scheduleId: `files-sweep/${filesTaskQueueFor(ticketsTaskQueue)}`,
+      everyMs: 15 * 60_000,
+      workflowType: 'filesSweepWorkflow',
+      taskQueue: filesTaskQueueFor(ticketsTaskQueue),
+      args: [{ graceMs: 60 * 60_000 }],
+    },
+  ],
+  routes: {
+    public: (deps) => attachmentLinksRouter(deps),
+    authenticated: (deps) => attachmentsRouter(deps),
+    streaming: (deps) => express.Router().use(attachmentStreamingRouter(deps), resumableUploadsRouter(deps)),
+  },
+  lifecycle: {
+    // Files written to a store stay there: deleting the integration that holds them would lose them.
+    beforeDelete: async (deps, scope, integrationId) => {
+      const [row] = await deps.db
+        .select({ files: count() })
+        .from(ticketAttachments)
+        .where(
+          and(
+            eq(ticketAttachments.storageIntegrationId, integrationId),
+            eq(ticketAttachments.organizationId, scope.organizationId),
+            isNull(ticketAttachments.deletedAt),
+            inArray(ticketAttachments.scanStatus, ['pending_scan', 'clean']),
+          ),
+        );
+      if ((row?.files ?? 0) > 0)
+        throw conflict(
+          `this storage holds ${row!.files} attachment(s) of the organisation; disable it instead (new files then go ` +
+            'to the default store, existing ones stay readable)',
+        );
+      return async () => {};
+    },
+  },
+};
