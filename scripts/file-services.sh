@@ -243,7 +243,11 @@ azurite_install() {
   mkdir -p "$AZURITE_DIR"
   # Its own package.json and lock: npm would otherwise walk up and install into the project.
   cp "$ROOT/scripts/azurite/package.json" "$ROOT/scripts/azurite/package-lock.json" "$AZURITE_DIR/"
-  (cd "$AZURITE_DIR" && npm ci --no-audit --no-fund >/dev/null)
+  (cd "$AZURITE_DIR" && npm ci --no-audit --no-fund >"$AZURITE_DIR/npm-ci.log" 2>&1) || {
+    log "npm ci for Azurite failed:"
+    tail -20 "$AZURITE_DIR/npm-ci.log" >&2
+    return 1
+  }
   echo "$want" >"$stamp"
 }
 
