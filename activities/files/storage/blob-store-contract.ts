@@ -60,6 +60,10 @@ export function blobStoreContract({ store, bytesReceivedDuringPut }: ContractOpt
   // Each test run uses keys of its own, so reruns against long-lived servers never see old objects.
   const run = `contract-${randomUUID()}`;
   const key = (name: string) => `${run}/${name}`;
+  // The test servers live on between runs: leave nothing behind (and exercise list + delete once more).
+  after(async () => {
+    for await (const item of store().list(`${run}/`)) await store().delete(item.key);
+  });
 
   it('round-trips bytes: put reports the length, get returns them, size agrees', async () => {
     const bytes = randomBytes(100_000);
