@@ -9,6 +9,8 @@ ensure_temporal
 if [ "${1:-}" = "--for-tests" ]; then
   # scripts/test.sh also runs the core end-to-end tests on the PostgreSQL-backed server (scripts/temporal-server.sh).
   ensure_temporal_server
+  # clamd, MinIO (built once, several minutes the first time) and Azurite for the attachment tests.
+  bash "$ROOT/scripts/file-services.sh" install
   command -v chromium >/dev/null || { log "installing Debian's chromium for the browser tests"; apt_install chromium; }
 else
   ensure_env_file
