@@ -31,6 +31,42 @@ export async function photoLikeJpeg(width: number, height: number, seed = 1): Pr
 
 const clamp = (v: number) => (v < 0 ? 0 : v > 255 ? 255 : Math.round(v));
 
+/** The same JPEG bytes with an Exif APP1 segment declaring this Orientation inserted after SOI: no re-encoding. */
+export function withExifOrientation(jpeg: Buffer, orientation: number): Buffer {
+  // Big-endian TIFF header, one IFD with one entry: tag 0x0112, type SHORT, count 1, the value, then no next IFD.
+  const tiff = Buffer.from([
+    0x4d,
+    0x4d,
+    0,
+    42,
+    0,
+    0,
+    0,
+    8,
+    0,
+    1,
+    0x01,
+    0x12,
+    0,
+    3,
+    0,
+    0,
+    0,
+    1,
+    0,
+    orientation,
+    0,
+    0,
+    0,
+    0,
+    0,
+    0,
+  ]);
+  const data = Buffer.concat([Buffer.from('Exif\0\0', 'latin1'), tiff]);
+  const header = Buffer.from([0xff, 0xe1, (data.length + 2) >> 8, (data.length + 2) & 255]);
+  return Buffer.concat([jpeg.subarray(0, 2), header, data, jpeg.subarray(2)]);
+}
+
 /** A JPEG whose stored pixels are landscape, left half red and right half blue, with an EXIF Orientation tag. */
 export function halvesJpeg(width: number, height: number, orientation?: number): Promise<Buffer> {
   const raw = Buffer.alloc(width * height * 3);
@@ -38,6 +74,24 @@ export function halvesJpeg(width: number, height: number, orientation?: number):
     for (let x = 0; x < width; x++) raw[(y * width + x) * 3 + (x < width / 2 ? 0 : 2)] = 255;
   const image = sharp(raw, { raw: { width, height, channels: 3 } }).jpeg({ quality: 95 });
   return (orientation ? image.withMetadata({ orientation }) : image).toBuffer();
+}
+
+/** A JPEG whose stored quarters are red, green (top), blue and white (bottom), with an EXIF Orientation tag. */
+export function quartersJpeg(width: number, height: number, orientation: number): Promise<Buffer> {
+  const colours = [
+    [255, 0, 0],
+    [0, 255, 0],
+    [0, 0, 255],
+    [255, 255, 255],
+  ];
+  const raw = Buffer.alloc(width * height * 3);
+  for (let y = 0; y < height; y++)
+    for (let x = 0; x < width; x++)
+      raw.set(colours[(y < height / 2 ? 0 : 2) + (x < width / 2 ? 0 : 1)]!, (y * width + x) * 3);
+  return sharp(raw, { raw: { width, height, channels: 3 } })
+    .jpeg({ quality: 95 })
+    .withMetadata({ orientation })
+    .toBuffer();
 }
 
 /** A solid image of the given format; alpha below 1 makes it translucent. */

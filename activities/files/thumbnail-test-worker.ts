@@ -1,7 +1,8 @@
 // The thumbnail worker, with two ways to die on demand for the pool's tests: a job of size 13 exits the thread
 // mid-job, one of size 14 throws an uncaught error. Every other job is rendered as the real worker does.
 import { parentPort } from 'node:worker_threads';
-import { serveThumbnailJobs, type ThumbnailJob } from './thumbnail-render.ts';
+import type { ThumbnailJob } from './thumbnail-protocol.ts';
+import { serveThumbnailJobs } from './thumbnail-render.ts';
 
 if (!parentPort) throw new Error('thumbnail-test-worker.ts runs as a worker thread');
 parentPort.on('message', (job: ThumbnailJob) => {

@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { monitorEventLoopDelay } from 'node:perf_hooks';
 import sharp from 'sharp';
-import { halvesJpeg, photoLikeJpeg, solidImage } from './test-support.ts';
+import { halvesJpeg, photoLikeJpeg, quartersJpeg, solidImage, withExifOrientation } from './test-support.ts';
 import {
   closeThumbnailPool,
   renderThumbnail,
@@ -63,6 +63,52 @@ describe('thumbnails (jimp in worker threads)', function () {
     const [bottomR, , bottomB] = pixel(64, 245);
     assert.ok(topR! > 200 && topB! < 50, `top is red: ${pixel(64, 10)}`);
     assert.ok(bottomB! > 200 && bottomR! < 50, `bottom is blue: ${pixel(64, 245)}`);
+
+    // sharp writes a little-endian Exif segment; a big-endian one written by hand reads the same.
+    const bigEndian = await renderThumbnail(withExifOrientation(await halvesJpeg(400, 200), 6));
+    assert.deepEqual([bigEndian.width, bigEndian.height], [128, 256]);
+  });
+
+  it('shows every EXIF orientation (1-8) as sharp (libvips) does', async () => {
+    for (let orientation = 1; orientation <= 8; orientation++) {
+      const input = await quartersJpeg(1200, 600, orientation);
+      const ours = await sharp((await renderThumbnail(input)).bytes)
+        .raw()
+        .toBuffer({ resolveWithObject: true });
+      const theirs = await sharp(input)
+        .rotate()
+        .resize(256, 256, { fit: 'inside' })
+        .raw()
+        .toBuffer({ resolveWithObject: true });
+      const size = (i: typeof ours.info) => `${i.width}x${i.height}`;
+      assert.equal(size(ours.info), size(theirs.info), `orientation ${orientation}`);
+      const { width, height } = ours.info;
+      for (const [fx, fy] of [
+        [0.25, 0.25],
+        [0.75, 0.25],
+        [0.25, 0.75],
+        [0.75, 0.75],
+      ] as const) {
+        const at = (Math.floor(fy * height) * width + Math.floor(fx * width)) * 3;
+        const [a, b] = [ours.data.subarray(at, at + 3), theirs.data.subarray(at, at + 3)];
+        assert.ok(
+          a.every((v, c) => Math.abs(v - b[c]!) < 40),
+          `orientation ${orientation} at (${fx}, ${fy}): ours ${[...a]}, sharp's ${[...b]}`,
+        );
+      }
+    }
+  });
+
+  it("looks like sharp's thumbnail of the same photo (mean difference under 3 levels a channel)", async () => {
+    const photo = await photoLikeJpeg(2000, 1500, 7);
+    const ours = await renderThumbnail(photo);
+    assert.deepEqual([ours.width, ours.height], [256, 192]);
+    const mine = await sharp(ours.bytes).raw().toBuffer();
+    const theirs = await sharp(photo).resize(256, 192).raw().toBuffer();
+    let total = 0;
+    for (let i = 0; i < mine.length; i++) total += Math.abs(mine[i]! - theirs[i]!);
+    const mean = total / mine.length;
+    assert.ok(mean < 3, `mean absolute difference ${mean.toFixed(2)}`);
   });
 
   it('keeps transparency as PNG and makes every opaque image a JPEG (quality 80)', async () => {

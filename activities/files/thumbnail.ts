@@ -4,17 +4,17 @@
 // a byte: a decompression bomb costs a header read, not gigabytes.
 import { availableParallelism } from 'node:os';
 import { Worker } from 'node:worker_threads';
+import { type Dimensions, decodableFormat, describeUndecodable, headerDimensions } from './image-header.ts';
 import {
   isTransferable,
   type ThumbnailJob,
   type ThumbnailReply,
   type ThumbnailResult,
   type WorkerReady,
-} from './thumbnail-render.ts';
+} from './thumbnail-protocol.ts';
 
-export type { ThumbnailMime, ThumbnailResult } from './thumbnail-render.ts';
-
-export type Dimensions = { width: number; height: number };
+export { type Dimensions, headerDimensions } from './image-header.ts';
+export type { ThumbnailMime, ThumbnailResult } from './thumbnail-protocol.ts';
 
 export type ThumbnailOptions = {
   /** The thumbnail fits in size x size (default 256); a smaller image keeps its size. */
@@ -207,7 +207,7 @@ export class ThumbnailPool {
 
 function checkBeforeDecoding(input: Buffer, maxPixels: number, dimensionsOf: (head: Buffer) => Dimensions | undefined) {
   const format = decodableFormat(input);
-  if (!format) throw new ThumbnailRefusedError(`not an image the thumbnailer reads (${describeFormat(input)})`);
+  if (!format) throw new ThumbnailRefusedError(`not an image the thumbnailer reads (${describeUndecodable(input)})`);
   const dimensions = dimensionsOf(input);
   if (!dimensions || !(dimensions.width > 0) || !(dimensions.height > 0))
     throw new ThumbnailRefusedError(`${format} whose dimensions cannot be read from its header`);
@@ -216,100 +216,6 @@ function checkBeforeDecoding(input: Buffer, maxPixels: number, dimensionsOf: (he
     throw new ThumbnailRefusedError(
       `${format} of ${width}x${height} = ${((width * height) / 1e6).toFixed(1)} MP exceeds the ${(maxPixels / 1e6).toFixed(1)} MP limit`,
     );
-}
-
-// Only the formats jimp 1.x decodes, minus TIFF: jimp decodes every page of a TIFF, so a small first page says
-// nothing about the rest. WebP (no decoder in jimp's default formats) and everything else are refused.
-function decodableFormat(b: Buffer): 'JPEG' | 'PNG' | 'GIF' | 'BMP' | undefined {
-  if (b.length >= 3 && b[0] === 0xff && b[1] === 0xd8 && b[2] === 0xff) return 'JPEG';
-  if (b.length >= 8 && b.subarray(0, 8).equals(PNG_SIGNATURE)) return 'PNG';
-  if (b.length >= 6 && (b.toString('latin1', 0, 6) === 'GIF87a' || b.toString('latin1', 0, 6) === 'GIF89a'))
-    return 'GIF';
-  if (b.length >= 2 && b[0] === 0x42 && b[1] === 0x4d) return 'BMP';
-  return undefined;
-}
-
-function describeFormat(b: Buffer): string {
-  if (b.length >= 12 && b.toString('latin1', 0, 4) === 'RIFF' && b.toString('latin1', 8, 12) === 'WEBP')
-    return 'WebP has no decoder in jimp';
-  const head = b.toString('latin1', 0, 4);
-  if (head === 'II*\0' || head === 'MM\0*') return 'TIFF is not thumbnailed';
-  return 'unrecognised bytes';
-}
-
-const PNG_SIGNATURE = Buffer.from([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a]);
-
-/**
- * The dimensions an image declares, read from its header without decoding: JPEG (largest frame header before the
- * first scan), PNG (IHDR), GIF (logical screen, or the first frame's descriptor when larger: that is what gets
- * decoded) and BMP. Undefined for anything else or a header cut short.
- *
- * Minimal and private to the thumbnailer for now; common/files/image-limits.ts's imageDimensions (upload checks)
- * can replace it through the dimensionsOf option if it covers the GIF frame and the JPEG frame headers the same way.
- */
-export function headerDimensions(b: Buffer): Dimensions | undefined {
-  switch (decodableFormat(b)) {
-    case 'JPEG':
-      return jpegDimensions(b);
-    case 'PNG':
-      if (b.length < 24 || b.toString('latin1', 12, 16) !== 'IHDR') return undefined;
-      return { width: b.readUInt32BE(16), height: b.readUInt32BE(20) };
-    case 'GIF':
-      return gifDimensions(b);
-    case 'BMP':
-      return bmpDimensions(b);
-    default:
-      return undefined;
-  }
-}
-
-function jpegDimensions(b: Buffer): Dimensions | undefined {
-  let largest: Dimensions | undefined;
-  let i = 2;
-  while (i + 1 < b.length) {
-    if (b[i] !== 0xff) return largest;
-    let marker = b[i + 1]!;
-    while (marker === 0xff && i + 2 < b.length) marker = b[++i + 1]!; // fill bytes
-    i += 2;
-    if (marker === 0x01 || (marker >= 0xd0 && marker <= 0xd8)) continue; // no length: TEM, RSTn, SOI
-    if (marker === 0xda || marker === 0xd9 || i + 2 > b.length) return largest; // SOS, EOI, cut short
-    const length = b.readUInt16BE(i);
-    if (length < 2) return largest;
-    const isFrameHeader = marker >= 0xc0 && marker <= 0xcf && marker !== 0xc4 && marker !== 0xc8 && marker !== 0xcc;
-    if (isFrameHeader && i + 7 <= b.length) {
-      const frame = { height: b.readUInt16BE(i + 3), width: b.readUInt16BE(i + 5) };
-      if (!largest || frame.width * frame.height > largest.width * largest.height) largest = frame;
-    }
-    i += length;
-  }
-  return largest;
-}
-
-function gifDimensions(b: Buffer): Dimensions | undefined {
-  if (b.length < 13) return undefined;
-  const screen = { width: b.readUInt16LE(6), height: b.readUInt16LE(8) };
-  const flags = b[10]!;
-  let i = 13 + (flags & 0x80 ? 3 << ((flags & 7) + 1) : 0);
-  while (i < b.length) {
-    const block = b[i]!;
-    if (block === 0x2c) {
-      if (i + 9 > b.length) return screen;
-      const frame = { width: b.readUInt16LE(i + 5), height: b.readUInt16LE(i + 7) };
-      return frame.width * frame.height > screen.width * screen.height ? frame : screen;
-    }
-    if (block !== 0x21) return screen; // trailer or garbage: no frame to decode
-    i += 2; // introducer and label, then sub-blocks up to an empty one
-    while (i < b.length && b[i] !== 0) i += b[i]! + 1;
-    i += 1;
-  }
-  return screen;
-}
-
-function bmpDimensions(b: Buffer): Dimensions | undefined {
-  if (b.length < 26) return undefined;
-  // BITMAPCOREHEADER (12 bytes) has 16-bit sizes; the later headers 32-bit, the height negative when top-down.
-  if (b.readUInt32LE(14) === 12) return { width: b.readUInt16LE(18), height: b.readUInt16LE(20) };
-  return { width: b.readInt32LE(18), height: Math.abs(b.readInt32LE(22)) };
 }
 
 let defaultPool: ThumbnailPool | undefined;
