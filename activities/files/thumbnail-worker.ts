@@ -1,0 +1,7 @@
+// A thumbnail worker thread, started by the pool in thumbnail.ts: jimp decodes synchronously, for seconds on a
+// 12-megapixel JPEG, so it must not run on the thread that serves the activities.
+import { parentPort } from 'node:worker_threads';
+import { serveThumbnailJobs } from './thumbnail-render.ts';
+
+if (!parentPort) throw new Error('thumbnail-worker.ts runs as a worker thread of the thumbnail pool');
+serveThumbnailJobs(parentPort);
