@@ -13,9 +13,9 @@ import { NativeConnection, Runtime } from '@temporalio/worker';
 import { createLogger, temporalLogger } from '../common/logger.ts';
 import { connectTemporalClient } from '../common/temporal-client.ts';
 import { createOutboxRelay, freshRelayMetrics, type OutboxRelay } from '../outbox/relay.ts';
-import { taskQueues } from '../temporal-config/index.ts';
 import { relaySubscribers } from '../outbox/relay-subscribers.ts';
 import { loadIntegrationServers, loadServiceConfig } from '../packages/integrations/index.ts';
+import { taskQueues } from '../temporal-config/index.ts';
 import { createAllWorkers, ensureSchedules } from './create-worker.ts';
 import { relayRegistry, startMetricsServer } from './metrics-server.ts';
 

@@ -1,10 +1,10 @@
 // The worker's workflow bundle: every workflow type, exported under the name the clients start it by
 // (temporal-config workflowTypes).
 
+export { filesSweepWorkflow } from './files-sweep.ts';
 export { linearIssueWorkflow } from './linear-issue.ts';
 export { linearSyncWorkflow } from './linear-sync.ts';
 export { slaWatchWorkflow } from './sla.ts';
 export { ticketWorkflow } from './ticket.ts';
-export { webhookEndpointWorkflow } from './webhook-endpoint.ts';
 export { uploadWorkflow } from './upload.ts';
-export { filesSweepWorkflow } from './files-sweep.ts';
+export { webhookEndpointWorkflow } from './webhook-endpoint.ts';

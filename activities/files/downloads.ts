@@ -22,7 +22,10 @@ export type OpenedDownload = {
 };
 
 /** `bytes=a-b`, `bytes=a-`, `bytes=-n`; one range only (several answer the whole file, as RFC 9110 allows). */
-export function parseRange(header: string | undefined, size: number): { start: number; end: number } | 'whole' | 'unsatisfiable' {
+export function parseRange(
+  header: string | undefined,
+  size: number,
+): { start: number; end: number } | 'whole' | 'unsatisfiable' {
   if (!header) return 'whole';
   const match = /^bytes=(\d*)-(\d*)$/.exec(header.trim());
   if (!match) return 'whole';
@@ -60,11 +63,13 @@ export async function openDownload(
       : thumbnailContext(file.organizationId, file.id);
   const store = await deps.stores.of(file);
   const dataKey = openFileKey(deps.credentialKeys, envelope, context);
-  const sealed = range
-    ? await store.get(key, cipherBytes(range, size, envelope.segmentSize))
-    : await store.get(key);
+  const sealed = range ? await store.get(key, cipherBytes(range, size, envelope.segmentSize)) : await store.get(key);
   const decrypt = decryptStream(dataKey, envelope, context, { plainSize: size, ...(range ? { range } : {}) });
-  decrypt.once('close', () => dataKey.fill(0));
+  // The store's stream (a file handle, a socket) goes with the decrypter, however it ends.
+  decrypt.once('close', () => {
+    dataKey.fill(0);
+    sealed.destroy();
+  });
   sealed.once('error', (error: Error) => decrypt.destroy(error));
   sealed.pipe(decrypt);
   try {
@@ -72,7 +77,11 @@ export async function openDownload(
   } catch (error) {
     decrypt.destroy();
     if (error instanceof FileCryptoError)
-      throw new RequestError(500, 'integrity_check_failed', 'the stored file failed its integrity check; it was not served');
+      throw new RequestError(
+        500,
+        'integrity_check_failed',
+        'the stored file failed its integrity check; it was not served',
+      );
     throw error;
   }
   return {

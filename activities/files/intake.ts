@@ -15,8 +15,8 @@ import { type Database, ticketAttachments } from '@switchboard/database';
 import { sql } from 'drizzle-orm';
 import type { KeyRing } from '../../common/config.ts';
 import { RequestError } from '../../common/errors.ts';
-import { classifyFile, SNIFF_BYTES } from '../../common/files/file-types.ts';
 import { sanitizeFileName } from '../../common/files/file-names.ts';
+import { classifyFile, SNIFF_BYTES } from '../../common/files/file-types.ts';
 import { checkImagePixels } from '../../common/files/image-limits.ts';
 import { encryptStream, fileKeyContext, newFileKey } from '../../common/files/sealed-stream.ts';
 import type { Scope } from '../../common/integration-contract.ts';
@@ -313,7 +313,10 @@ class Meter extends Transform {
   }
   override _transform(chunk: Buffer, _encoding: BufferEncoding, callback: TransformCallback): void {
     this.bytes += chunk.length;
-    if (this.bytes > this.limit) return callback(this.refusal(null));
+    if (this.bytes > this.limit) {
+      callback(this.refusal(null));
+      return;
+    }
     this.#hash.update(chunk);
     callback(null, chunk);
   }

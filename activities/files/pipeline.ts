@@ -6,7 +6,13 @@ import { type Database, ticketAttachments } from '@switchboard/database';
 import { ApplicationFailure, Context } from '@temporalio/activity';
 import { and, eq, isNull } from 'drizzle-orm';
 import type { KeyRing } from '../../common/config.ts';
-import { decryptStream, encryptStream, FileCryptoError, newFileKey, openFileKey } from '../../common/files/sealed-stream.ts';
+import {
+  decryptStream,
+  encryptStream,
+  FileCryptoError,
+  newFileKey,
+  openFileKey,
+} from '../../common/files/sealed-stream.ts';
 import type { Scope } from '../../common/integration-contract.ts';
 import { recordAudit } from '../../domain/audit.ts';
 import { type AttachmentRow, toAttachmentSnapshot } from '../../domain/files/attachments.ts';
@@ -58,7 +64,11 @@ export function createFilePipelineActivities(deps: FilePipelineDeps) {
     const store = await deps.stores.of(file);
     const sealed = await store.get(file.storageKey);
     const decrypt = decryptStream(dataKey, file.keyEnvelope, context, { plainSize: file.fileSize });
-    decrypt.once('close', () => dataKey.fill(0));
+    // The store's stream (a file handle, a socket) goes with the decrypter, however it ends.
+    decrypt.once('close', () => {
+      dataKey.fill(0);
+      sealed.destroy();
+    });
     sealed.once('error', (error: Error) => decrypt.destroy(error));
     return sealed.pipe(decrypt);
   }
@@ -70,7 +80,9 @@ export function createFilePipelineActivities(deps: FilePipelineDeps) {
       await db
         .update(ticketAttachments)
         .set({ waitingReason: null, waitingUntil: null })
-        .where(and(eq(ticketAttachments.id, input.attachmentId), eq(ticketAttachments.organizationId, input.organizationId)));
+        .where(
+          and(eq(ticketAttachments.id, input.attachmentId), eq(ticketAttachments.organizationId, input.organizationId)),
+        );
       return result;
     } catch (error) {
       const reason = waitReason(error);
@@ -81,7 +93,9 @@ export function createFilePipelineActivities(deps: FilePipelineDeps) {
       await db
         .update(ticketAttachments)
         .set({ waitingReason: reason, waitingUntil: new Date(Date.now() + nextInMs) })
-        .where(and(eq(ticketAttachments.id, input.attachmentId), eq(ticketAttachments.organizationId, input.organizationId)));
+        .where(
+          and(eq(ticketAttachments.id, input.attachmentId), eq(ticketAttachments.organizationId, input.organizationId)),
+        );
       throw error;
     }
   }
@@ -96,7 +110,9 @@ export function createFilePipelineActivities(deps: FilePipelineDeps) {
       if (file.scanStatus === 'failed') throw permanent(file.failureReason ?? 'the file failed');
       return waitingOut(input, async () => {
         const verdict = await scanStream(await plaintext(file), deps.clamd);
-        return verdict.verdict === 'clean' ? { verdict: 'clean' } : { verdict: 'infected', signature: verdict.signature };
+        return verdict.verdict === 'clean'
+          ? { verdict: 'clean' }
+          : { verdict: 'infected', signature: verdict.signature };
       });
     },
 
@@ -138,7 +154,11 @@ export function createFilePipelineActivities(deps: FilePipelineDeps) {
       });
       let thumb: Awaited<ReturnType<typeof renderThumbnail>>;
       try {
-        thumb = await renderThumbnail(Buffer.concat(chunks), { size: 256, maxPixels: deps.maxImagePixels });
+        thumb = await renderThumbnail(Buffer.concat(chunks), {
+          size: 256,
+          maxPixels: deps.maxImagePixels,
+          transferInput: true,
+        });
       } catch (error) {
         if (error instanceof ThumbnailRefusedError) return;
         throw error;
@@ -253,9 +273,9 @@ function waitReason(error: unknown): string | undefined {
 
 /** Errors that no retry can fix become the workflow's permanent failure, with words an agent can act on. */
 function classify(error: unknown): unknown {
-  if (error instanceof FileCryptoError) return permanent('the stored file does not decrypt (it was altered or truncated)');
+  if (error instanceof FileCryptoError)
+    return permanent('the stored file does not decrypt (it was altered or truncated)');
   if (error instanceof BlobNotFoundError) return permanent('the stored file is missing');
   if (error instanceof BlobStorePermanentError) return permanent(`the file store refused it: ${error.message}`);
   return error;
 }
-

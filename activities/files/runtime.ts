@@ -5,7 +5,11 @@ import { fileSettings } from '../../packages/integrations/files/settings.ts';
 import { AttachmentIntake } from './intake.ts';
 import { StoreDirectory } from './stores.ts';
 
-export type FilesRuntime = { stores: StoreDirectory; intake: AttachmentIntake; settings: ReturnType<typeof fileSettings.of> };
+export type FilesRuntime = {
+  stores: StoreDirectory;
+  intake: AttachmentIntake;
+  settings: ReturnType<typeof fileSettings.of>;
+};
 
 const runtimes = new WeakMap<object, FilesRuntime>();
 

@@ -6,11 +6,15 @@ import { type Database, integrationConfigs } from '@switchboard/database';
 import { and, asc, eq } from 'drizzle-orm';
 import type { KeyRing } from '../../common/config.ts';
 import { loadIntegrationCredentials } from '../../common/credentials.ts';
+import {
+  organizationStorageConfigSchema,
+  organizationStorageCredentialsSchema,
+} from '../../domain/files/storage-config.ts';
 import type { DefaultStore } from '../../packages/integrations/files/settings.ts';
 import { createGuardedAgents, type GuardedAgents, systemResolve } from '../http/guarded-agent.ts';
 import { parseAllowList } from '../http/ssrf-guard.ts';
 import type { BlobStore } from './storage/blob-store.ts';
-import { openBlobStore, storageConfigSchema, storageCredentialsSchema } from './storage/config.ts';
+import { openBlobStore } from './storage/config.ts';
 
 export type StoreDeps = {
   db: Database;
@@ -72,9 +76,11 @@ export class StoreDirectory {
       ref.organizationId,
       ref.storageIntegrationId,
     );
-    const store = openBlobStore(storageConfigSchema.parse(row.config), storageCredentialsSchema.parse(credentials), {
-      agent: this.guardedAgents(),
-    });
+    const config = organizationStorageConfigSchema.parse(row.config);
+    const agents = this.guardedAgents();
+    // Connections go through the guard: an admin's endpoint must not reach the deployment's private network.
+    const agent = (config.endpoint ?? 'https:').startsWith('http:') ? agents.http : agents.https;
+    const store = openBlobStore(config, organizationStorageCredentialsSchema.parse(credentials), { agent });
     this.#byIntegration.set(ref.storageIntegrationId, { updatedAt: row.updatedAt.getTime(), store });
     return store;
   }

@@ -21,7 +21,11 @@ export async function uploadFiles(
 ): Promise<ApiResponse<any>> {
   const form = new FormData();
   for (const part of parts)
-    form.append('file', new Blob([new Uint8Array(part.bytes)], { type: part.type ?? 'application/octet-stream' }), part.name);
+    form.append(
+      'file',
+      new Blob([new Uint8Array(part.bytes)], { type: part.type ?? 'application/octet-stream' }),
+      part.name,
+    );
   const response = await fetch(`${api.baseUrl}/api/tickets/${ticketId}/attachments`, {
     method: 'POST',
     headers: { cookie: user.cookie, origin: api.baseUrl },
@@ -33,11 +37,7 @@ export async function uploadFiles(
 }
 
 /** Waits until the attachment's pipeline has reached `status`; returns the row. */
-export async function untilStatus(
-  attachmentId: string,
-  status: 'clean' | 'infected' | 'failed',
-  timeoutMs = 30_000,
-) {
+export async function untilStatus(attachmentId: string, status: 'clean' | 'infected' | 'failed', timeoutMs = 30_000) {
   const { db } = testDatabase();
   return eventually(
     async () => {

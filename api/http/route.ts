@@ -89,7 +89,9 @@ function registerInOpenApi<S extends Schemas>(def: RouteDefinition<S>): void {
   for (const [status, raw] of Object.entries(def.rawResponses ?? {}))
     responses[status] = {
       description: raw.description,
-      content: Object.fromEntries(raw.contentTypes.map((type) => [type, { schema: { type: 'string', format: 'binary' } }])),
+      content: Object.fromEntries(
+        raw.contentTypes.map((type) => [type, { schema: { type: 'string', format: 'binary' } }]),
+      ),
     };
   registry.registerPath({
     method: def.method,

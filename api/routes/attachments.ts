@@ -2,18 +2,18 @@
 // thumbnails (decrypted as they stream, with Range), signed links for people without a session, delete, the
 // per-attachment audit, and the organisation's limits. Who may: any member reads and downloads, agents upload,
 // delete and make links, admins read the audit and set the limits; another organisation's file is a 404.
-import type { Request, Response, Router } from 'express';
-import express from 'express';
+
+import { organizationSettings, ticketAttachments } from '@switchboard/database';
 import Busboy from 'busboy';
 import { eq } from 'drizzle-orm';
-import { organizationSettings, ticketAttachments } from '@switchboard/database';
+import type { Request, Response, Router } from 'express';
+import express from 'express';
 import { type OpenedDownload, openDownload, parseRange, type Which } from '../../activities/files/downloads.ts';
 import type { StagedFile } from '../../activities/files/intake.ts';
 import { filesRuntime } from '../../activities/files/runtime.ts';
 import { type ErrorDetail, notFound, RequestError } from '../../common/errors.ts';
 import { contentDisposition } from '../../common/files/file-names.ts';
-import type { ServiceDeps } from '../../common/integration-contract.ts';
-import type { Scope } from '../../common/integration-contract.ts';
+import type { Scope, ServiceDeps } from '../../common/integration-contract.ts';
 import { recordAudit } from '../../domain/audit.ts';
 import {
   type AttachmentRow,
@@ -37,10 +37,7 @@ import { registry } from '../openapi/registry.ts';
 
 const Attachment = registry.register('Attachment', attachmentView);
 const AttachmentList = registry.register('AttachmentList', z.object({ data: z.array(attachmentView) }));
-const AttachmentAudit = registry.register(
-  'AttachmentAudit',
-  z.object({ data: z.array(attachmentAuditEntry) }),
-);
+const AttachmentAudit = registry.register('AttachmentAudit', z.object({ data: z.array(attachmentAuditEntry) }));
 const attachmentLimitsView = z.object({
   maxFileBytes: z.number().int(),
   ticketQuotaBytes: z.number().int(),
@@ -49,9 +46,27 @@ const attachmentLimitsView = z.object({
 const AttachmentLimitsView = registry.register('AttachmentLimits', attachmentLimitsView);
 const limitsInput = z
   .object({
-    maxFileBytes: z.number().int().min(1).max(2 ** 40).nullable().optional(),
-    ticketQuotaBytes: z.number().int().min(1).max(2 ** 50).nullable().optional(),
-    orgQuotaBytes: z.number().int().min(1).max(2 ** 50).nullable().optional(),
+    maxFileBytes: z
+      .number()
+      .int()
+      .min(1)
+      .max(2 ** 40)
+      .nullable()
+      .optional(),
+    ticketQuotaBytes: z
+      .number()
+      .int()
+      .min(1)
+      .max(2 ** 50)
+      .nullable()
+      .optional(),
+    orgQuotaBytes: z
+      .number()
+      .int()
+      .min(1)
+      .max(2 ** 50)
+      .nullable()
+      .optional(),
   })
   .strict();
 const linkInput = z
@@ -185,7 +200,8 @@ export function attachmentsRouter(deps: ServiceDeps): Router {
   defineRoute(router, {
     method: 'get',
     path: '/api/files/limits',
-    summary: 'The organisation’s attachment limits: the largest file, and the bytes a ticket and the organisation may hold',
+    summary:
+      'The organisation’s attachment limits: the largest file, and the bytes a ticket and the organisation may hold',
     tags: ['Attachments'],
     minRole: 'viewer',
     responses: { 200: { description: 'Limits in bytes', schema: AttachmentLimitsView } },
@@ -302,7 +318,11 @@ export function attachmentLinksRouter(deps: ServiceDeps): Router {
         req.query as Record<string, string>,
       );
       if (!verdict.ok)
-        throw new RequestError(404, 'not_found', verdict.reason === 'expired' ? 'this link has expired' : 'link not found');
+        throw new RequestError(
+          404,
+          'not_found',
+          verdict.reason === 'expired' ? 'this link has expired' : 'link not found',
+        );
       const file = await loadAttachment(deps.db, organizationId, attachmentId);
       const scope: Scope = {
         organizationId,
@@ -417,7 +437,7 @@ async function receiveMultipart(
   const { intake, settings } = filesRuntime(deps);
   const budget = await intake.budget(scope, ticketId);
   const staged: Array<StagedFile & { position: number }> = [];
-  const refused: ErrorDetail[] = [];
+  const refused: Array<ErrorDetail & { status: number; code: string }> = [];
   const work: Promise<void>[] = [];
   let fatal: unknown;
   let index = 0;
@@ -435,7 +455,11 @@ async function receiveMultipart(
       },
     });
   } catch (error) {
-    throw new RequestError(400, 'malformed_multipart', `the multipart body cannot be read: ${(error as Error).message}`);
+    throw new RequestError(
+      400,
+      'malformed_multipart',
+      `the multipart body cannot be read: ${(error as Error).message}`,
+    );
   }
 
   const finished = new Promise<void>((resolve, reject) => {
@@ -443,7 +467,13 @@ async function receiveMultipart(
       const position = index++;
       if (field !== 'file' || fatal) {
         stream.resume();
-        if (field !== 'file') refused.push({ path: field, message: 'files are sent in parts named "file"' });
+        if (field !== 'file')
+          refused.push({
+            path: field,
+            message: 'files are sent in parts named "file"',
+            status: 422,
+            code: 'validation_failed',
+          });
         return;
       }
       work.push(
@@ -455,7 +485,12 @@ async function receiveMultipart(
             },
             (error: unknown) => {
               if (error instanceof RequestError && error.status !== 413) {
-                refused.push({ path: `file[${position}]`, message: error.message });
+                refused.push({
+                  path: `file[${position}]`,
+                  message: error.message,
+                  status: error.status,
+                  code: error.code,
+                });
                 return;
               }
               fatal ??= error;
@@ -498,11 +533,13 @@ async function receiveMultipart(
   }
   if (refused.length > 0) {
     await intake.discard(staged);
+    // One refusal keeps its own status and code; several of different kinds answer 422.
+    const same = refused.every((r) => r.status === refused[0]!.status && r.code === refused[0]!.code);
     throw new RequestError(
-      415,
-      'unsupported_file_type',
+      same ? refused[0]!.status : 422,
+      same ? refused[0]!.code : 'files_refused',
       refused.length === 1 ? refused[0]!.message : `${refused.length} files were refused; nothing was attached`,
-      refused,
+      refused.map(({ path, message }) => ({ path, message })),
     );
   }
   if (staged.length === 0)

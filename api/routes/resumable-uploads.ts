@@ -36,7 +36,10 @@ const rejection = (status: number, code: string, message: string): TusRejection 
 export function resumableUploadsRouter(deps: ServiceDeps): Router {
   const runtime = filesRuntime(deps);
   mkdirSync(runtime.settings.stagingDir, { recursive: true });
-  const datastore = new FileStore({ directory: runtime.settings.stagingDir, expirationPeriodInMilliseconds: EXPIRES_MS });
+  const datastore = new FileStore({
+    directory: runtime.settings.stagingDir,
+    expirationPeriodInMilliseconds: EXPIRES_MS,
+  });
 
   const authOf = (req: TusRequest): AuthContext & { requestId: string } => {
     const node = req.runtime?.node?.req as (IncomingMessage & { auth?: AuthContext; id?: string }) | undefined;

@@ -48,9 +48,7 @@ export function toAttachmentView(row: AttachmentRow): AttachmentView {
     scanStatus: row.scanStatus,
     scanSignature: row.scanSignature,
     failureReason: row.failureReason,
-    waiting: row.waitingReason
-      ? { reason: row.waitingReason, until: row.waitingUntil?.toISOString() ?? null }
-      : null,
+    waiting: row.waitingReason ? { reason: row.waitingReason, until: row.waitingUntil?.toISOString() ?? null } : null,
     hasThumbnail: row.thumbnailKey !== null,
     inline: row.raster,
     uploadedBy: { type: row.uploadedByActorType, id: row.uploadedByActorId },

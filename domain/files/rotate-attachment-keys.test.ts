@@ -6,8 +6,14 @@ import { ticketAttachments } from '@switchboard/database';
 import { eq } from 'drizzle-orm';
 import { thumbnailContext } from '../../activities/files/intake.ts';
 import { parseKeyRing } from '../../common/config.ts';
-import { decryptStream, encryptStream, fileKeyContext, newFileKey, openFileKey } from '../../common/files/sealed-stream.ts';
-import { testDatabase } from '../../test/support/database.ts';
+import {
+  decryptStream,
+  encryptStream,
+  fileKeyContext,
+  newFileKey,
+  openFileKey,
+} from '../../common/files/sealed-stream.ts';
+import { testDatabase, truncateAll } from '../../test/support/database.ts';
 import { makeOrganization } from '../test-fixtures.ts';
 import { createTicket } from '../tickets/create-ticket.ts';
 import { rotateAttachmentKeys } from './rotate-attachment-keys.ts';
@@ -20,6 +26,8 @@ describe('master key rotation of attachments', () => {
   const after = parseKeyRing(`old:${oldKey},new:${newKey}`, 'new', 'test');
   const onlyNew = parseKeyRing(`new:${newKey}`, undefined, 'test');
 
+  beforeEach(truncateAll);
+
   it('re-wraps file and thumbnail keys with the active key: the same ciphertext opens without the old key', async () => {
     const org = await makeOrganization();
     const ticket = await createTicket(db, org.scope, { subject: 'rotation' });
@@ -28,7 +36,9 @@ describe('master key rotation of attachments', () => {
     const thumb = newFileKey(before, thumbnailContext(org.organizationId, id));
     const plaintext = Buffer.from('rotate me, keep me');
     const sealed = await buffer(
-      Readable.from([plaintext]).pipe(encryptStream(file.dataKey, file.envelope, fileKeyContext(org.organizationId, id))),
+      Readable.from([plaintext]).pipe(
+        encryptStream(file.dataKey, file.envelope, fileKeyContext(org.organizationId, id)),
+      ),
     );
     await db.insert(ticketAttachments).values({
       id,

@@ -3,10 +3,10 @@
 // row, like the credentials' rotation. The objects in storage are never read.
 import { auditLog, type Database, ticketAttachments } from '@switchboard/database';
 import { and, eq, isNotNull, or, sql } from 'drizzle-orm';
+import { thumbnailContext } from '../../activities/files/intake.ts';
 import type { KeyRing } from '../../common/config.ts';
 import { type FileKeyRotationReport, type FileKeyRow, rotateFileKeys } from '../../common/files/rotate-file-keys.ts';
 import type { FileKeyEnvelope } from '../../common/files/sealed-stream.ts';
-import { thumbnailContext } from '../../activities/files/intake.ts';
 
 type Column = 'keyEnvelope' | 'thumbnailEnvelope';
 
@@ -54,7 +54,11 @@ export async function rotateAttachmentKeys(db: Database, keys: KeyRing): Promise
         action: 'attachment.key_rewrapped',
         entityType: 'attachment',
         entityId: row.id,
-        metadata: { which: column === 'keyEnvelope' ? 'file' : 'thumbnail', fromKeyId: row.envelope.kid, toKeyId: keys.activeKeyId },
+        metadata: {
+          which: column === 'keyEnvelope' ? 'file' : 'thumbnail',
+          fromKeyId: row.envelope.kid,
+          toKeyId: keys.activeKeyId,
+        },
       });
       return true;
     });

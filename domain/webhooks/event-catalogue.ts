@@ -27,7 +27,8 @@ const descriptions: Record<TicketEventType | typeof WEBHOOK_TEST_EVENT, string> 
   'attachment.uploaded': 'A file was attached to a ticket and waits for its virus scan (nothing serves it yet).',
   'attachment.available': 'A file passed its virus scan and was stored encrypted: it can be downloaded.',
   'attachment.blocked': 'A file was found infected: it was deleted and is never served; `signature` names the virus.',
-  'attachment.failed': 'A file could not be processed for good (for example its storage refused it); `reason` says why.',
+  'attachment.failed':
+    'A file could not be processed for good (for example its storage refused it); `reason` says why.',
   'attachment.deleted': 'A file was deleted from a ticket.',
   [WEBHOOK_TEST_EVENT]:
     'Sent only by "send test event" (POST /api/webhooks/endpoints/{id}/test), to that endpoint, whatever it subscribes to.',

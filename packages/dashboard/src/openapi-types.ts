@@ -287,6 +287,615 @@ export type paths = {
         patch?: never;
         trace?: never;
     };
+    "/api/attachments/{id}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** One attachment: its scan status, why it waits (and until when), and whether it has a thumbnail */
+        get: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path: {
+                    id: string;
+                };
+                cookie?: never;
+            };
+            requestBody?: never;
+            responses: {
+                /** @description The attachment */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Attachment"];
+                    };
+                };
+                /** @description Error */
+                400: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description Error */
+                401: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description Error */
+                403: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description Error */
+                404: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description Error */
+                409: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description Error */
+                413: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description Error */
+                422: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+            };
+        };
+        put?: never;
+        post?: never;
+        /** Delete an attachment: it is gone from the ticket and from storage; the audit trail stays */
+        delete: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path: {
+                    id: string;
+                };
+                cookie?: never;
+            };
+            requestBody?: never;
+            responses: {
+                /** @description Deleted */
+                204: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content?: never;
+                };
+                /** @description Error */
+                400: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description Error */
+                401: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description Error */
+                403: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description Error */
+                404: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description Error */
+                409: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description Error */
+                413: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description Error */
+                422: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+            };
+        };
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/attachments/{id}/audit": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** Everything that happened to an attachment, newest first: upload, scan result, each download, delete */
+        get: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path: {
+                    id: string;
+                };
+                cookie?: never;
+            };
+            requestBody?: never;
+            responses: {
+                /** @description Audit entries */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["AttachmentAudit"];
+                    };
+                };
+                /** @description Error */
+                400: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description Error */
+                401: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description Error */
+                403: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description Error */
+                404: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description Error */
+                409: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description Error */
+                413: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description Error */
+                422: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+            };
+        };
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/attachments/{id}/content": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** Download the file (decrypted as it streams; Range supported). Only clean files are served (409 otherwise). */
+        get: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path: {
+                    id: string;
+                };
+                cookie?: never;
+            };
+            requestBody?: never;
+            responses: {
+                /** @description The file */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/octet-stream": string;
+                    };
+                };
+                /** @description The requested range */
+                206: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/octet-stream": string;
+                    };
+                };
+                /** @description Error */
+                400: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description Error */
+                401: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description Error */
+                403: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description Error */
+                404: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description Error */
+                409: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description Error */
+                413: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description Error */
+                422: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+            };
+        };
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/attachments/{id}/links": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** A short-lived signed link to the file (or its thumbnail) for someone without a session, such as the ticket’s requester in an email; valid for FILES_LINK_TTL_SECONDS (5 minutes by default) */
+        post: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path: {
+                    id: string;
+                };
+                cookie?: never;
+            };
+            requestBody: {
+                content: {
+                    "application/json": {
+                        /**
+                         * @default download
+                         * @enum {string}
+                         */
+                        purpose?: "download" | "thumbnail";
+                        recipient?: string;
+                    };
+                };
+            };
+            responses: {
+                /** @description The link */
+                201: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["AttachmentLink"];
+                    };
+                };
+                /** @description Error */
+                400: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description Error */
+                401: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description Error */
+                403: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description Error */
+                404: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description Error */
+                409: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description Error */
+                413: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description Error */
+                422: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+            };
+        };
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/attachments/{id}/thumbnail": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** The file’s 256 px thumbnail (raster images only). */
+        get: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path: {
+                    id: string;
+                };
+                cookie?: never;
+            };
+            requestBody?: never;
+            responses: {
+                /** @description The thumbnail */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "image/jpeg": string;
+                        "image/png": string;
+                    };
+                };
+                /** @description Error */
+                400: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description Error */
+                401: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description Error */
+                403: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description Error */
+                404: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description Error */
+                409: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description Error */
+                413: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description Error */
+                422: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+            };
+        };
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/auth/get-session": {
         parameters: {
             query?: never;
@@ -436,6 +1045,196 @@ export type paths = {
                 };
             };
         };
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/files/limits": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** The organisation’s attachment limits: the largest file, and the bytes a ticket and the organisation may hold */
+        get: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path?: never;
+                cookie?: never;
+            };
+            requestBody?: never;
+            responses: {
+                /** @description Limits in bytes */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["AttachmentLimits"];
+                    };
+                };
+                /** @description Error */
+                400: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description Error */
+                401: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description Error */
+                403: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description Error */
+                404: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description Error */
+                409: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description Error */
+                413: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description Error */
+                422: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+            };
+        };
+        /** Set the organisation’s attachment limits; null returns one to the deployment’s default */
+        put: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path?: never;
+                cookie?: never;
+            };
+            requestBody: {
+                content: {
+                    "application/json": {
+                        maxFileBytes?: number | null;
+                        orgQuotaBytes?: number | null;
+                        ticketQuotaBytes?: number | null;
+                    };
+                };
+            };
+            responses: {
+                /** @description Limits in bytes */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["AttachmentLimits"];
+                    };
+                };
+                /** @description Error */
+                400: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description Error */
+                401: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description Error */
+                403: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description Error */
+                404: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description Error */
+                409: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description Error */
+                413: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description Error */
+                422: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+            };
+        };
+        post?: never;
         delete?: never;
         options?: never;
         head?: never;
@@ -3218,6 +4017,199 @@ export type paths = {
         };
         trace?: never;
     };
+    "/api/tickets/{id}/attachments": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** The ticket’s attachments, oldest first, with their scan status */
+        get: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path: {
+                    id: string;
+                };
+                cookie?: never;
+            };
+            requestBody?: never;
+            responses: {
+                /** @description Attachments */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["AttachmentList"];
+                    };
+                };
+                /** @description Error */
+                400: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description Error */
+                401: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description Error */
+                403: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description Error */
+                404: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description Error */
+                409: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description Error */
+                413: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description Error */
+                422: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+            };
+        };
+        put?: never;
+        /** Attach files to a ticket (multipart/form-data, one or more parts named `file`). Streamed: a file is refused the moment it crosses the limit (413), before the rest is read. The type is decided from the bytes against an allow-list (415 names the file and why: not allowed, or a name or Content-Type that lies about it). All or nothing: when any file is refused, none is kept. Each accepted file is pending_scan until the virus scan passes, and is never served before. */
+        post: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path: {
+                    id: string;
+                };
+                cookie?: never;
+            };
+            requestBody: {
+                content: {
+                    "multipart/form-data": {
+                        /** @description One or more files (field name `file`) */
+                        file: string[];
+                    };
+                };
+            };
+            responses: {
+                /** @description The new attachments, pending_scan */
+                201: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["AttachmentList"];
+                    };
+                };
+                /** @description Error */
+                400: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description Error */
+                401: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description Error */
+                403: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description Error */
+                404: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description Error */
+                409: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description Error */
+                413: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description Error */
+                422: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+            };
+        };
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/tickets/{id}/comments": {
         parameters: {
             query?: never;
@@ -5966,6 +6958,301 @@ export type paths = {
     };
 };
 export type webhooks = {
+    "attachment.available": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * A file passed its virus scan and was stored encrypted: it can be downloaded.
+         * @description Each event is a POST with a JSON body { type, timestamp, data }, signed per Standard Webhooks (https://www.standardwebhooks.com): webhook-id is the message id (the same on every retry: use it to deduplicate), webhook-timestamp is Unix seconds at sending, webhook-signature is "v1,<base64 HMAC-SHA256 of "<webhook-id>.<webhook-timestamp>.<body>" keyed with the base64-decoded part of your whsec_ secret>", several space-separated during a secret rotation (accept the request if any one verifies).
+         *
+         *     Answer 2xx within 15 seconds (the default request timeout) to acknowledge. Anything else is a failure: 3xx redirects are not followed, 410 Gone disables the endpoint, 429/502/503/504 may send Retry-After. Failed deliveries are retried after 5 s, 5 min, 30 min, 2 h, 5 h, 10 h and 10 h (with jitter); an endpoint whose every attempt has failed for 5 days is disabled.
+         *
+         *     Bodies are at most 256 KB by default; a larger event is not sent (its delivery fails with a reason).
+         */
+        post: {
+            parameters: {
+                query?: never;
+                header: {
+                    /** @description Message id (msg_…), stable across retries */
+                    "webhook-id": string;
+                    /** @description Space-separated v1,<base64 signature> values */
+                    "webhook-signature": string;
+                    /** @description Unix seconds when this attempt was sent */
+                    "webhook-timestamp": string;
+                };
+                path?: never;
+                cookie?: never;
+            };
+            requestBody?: {
+                content: {
+                    "application/json": components["schemas"]["WebhookEvent_attachment.available"];
+                };
+            };
+            responses: {
+                /** @description Any 2xx acknowledges the delivery */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content?: never;
+                };
+                /** @description Gone: the endpoint is disabled and receives nothing more until re-enabled */
+                410: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content?: never;
+                };
+            };
+        };
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "attachment.blocked": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * A file was found infected: it was deleted and is never served; `signature` names the virus.
+         * @description Each event is a POST with a JSON body { type, timestamp, data }, signed per Standard Webhooks (https://www.standardwebhooks.com): webhook-id is the message id (the same on every retry: use it to deduplicate), webhook-timestamp is Unix seconds at sending, webhook-signature is "v1,<base64 HMAC-SHA256 of "<webhook-id>.<webhook-timestamp>.<body>" keyed with the base64-decoded part of your whsec_ secret>", several space-separated during a secret rotation (accept the request if any one verifies).
+         *
+         *     Answer 2xx within 15 seconds (the default request timeout) to acknowledge. Anything else is a failure: 3xx redirects are not followed, 410 Gone disables the endpoint, 429/502/503/504 may send Retry-After. Failed deliveries are retried after 5 s, 5 min, 30 min, 2 h, 5 h, 10 h and 10 h (with jitter); an endpoint whose every attempt has failed for 5 days is disabled.
+         *
+         *     Bodies are at most 256 KB by default; a larger event is not sent (its delivery fails with a reason).
+         */
+        post: {
+            parameters: {
+                query?: never;
+                header: {
+                    /** @description Message id (msg_…), stable across retries */
+                    "webhook-id": string;
+                    /** @description Space-separated v1,<base64 signature> values */
+                    "webhook-signature": string;
+                    /** @description Unix seconds when this attempt was sent */
+                    "webhook-timestamp": string;
+                };
+                path?: never;
+                cookie?: never;
+            };
+            requestBody?: {
+                content: {
+                    "application/json": components["schemas"]["WebhookEvent_attachment.blocked"];
+                };
+            };
+            responses: {
+                /** @description Any 2xx acknowledges the delivery */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content?: never;
+                };
+                /** @description Gone: the endpoint is disabled and receives nothing more until re-enabled */
+                410: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content?: never;
+                };
+            };
+        };
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "attachment.deleted": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * A file was deleted from a ticket.
+         * @description Each event is a POST with a JSON body { type, timestamp, data }, signed per Standard Webhooks (https://www.standardwebhooks.com): webhook-id is the message id (the same on every retry: use it to deduplicate), webhook-timestamp is Unix seconds at sending, webhook-signature is "v1,<base64 HMAC-SHA256 of "<webhook-id>.<webhook-timestamp>.<body>" keyed with the base64-decoded part of your whsec_ secret>", several space-separated during a secret rotation (accept the request if any one verifies).
+         *
+         *     Answer 2xx within 15 seconds (the default request timeout) to acknowledge. Anything else is a failure: 3xx redirects are not followed, 410 Gone disables the endpoint, 429/502/503/504 may send Retry-After. Failed deliveries are retried after 5 s, 5 min, 30 min, 2 h, 5 h, 10 h and 10 h (with jitter); an endpoint whose every attempt has failed for 5 days is disabled.
+         *
+         *     Bodies are at most 256 KB by default; a larger event is not sent (its delivery fails with a reason).
+         */
+        post: {
+            parameters: {
+                query?: never;
+                header: {
+                    /** @description Message id (msg_…), stable across retries */
+                    "webhook-id": string;
+                    /** @description Space-separated v1,<base64 signature> values */
+                    "webhook-signature": string;
+                    /** @description Unix seconds when this attempt was sent */
+                    "webhook-timestamp": string;
+                };
+                path?: never;
+                cookie?: never;
+            };
+            requestBody?: {
+                content: {
+                    "application/json": components["schemas"]["WebhookEvent_attachment.deleted"];
+                };
+            };
+            responses: {
+                /** @description Any 2xx acknowledges the delivery */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content?: never;
+                };
+                /** @description Gone: the endpoint is disabled and receives nothing more until re-enabled */
+                410: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content?: never;
+                };
+            };
+        };
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "attachment.failed": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * A file could not be processed for good (for example its storage refused it); `reason` says why.
+         * @description Each event is a POST with a JSON body { type, timestamp, data }, signed per Standard Webhooks (https://www.standardwebhooks.com): webhook-id is the message id (the same on every retry: use it to deduplicate), webhook-timestamp is Unix seconds at sending, webhook-signature is "v1,<base64 HMAC-SHA256 of "<webhook-id>.<webhook-timestamp>.<body>" keyed with the base64-decoded part of your whsec_ secret>", several space-separated during a secret rotation (accept the request if any one verifies).
+         *
+         *     Answer 2xx within 15 seconds (the default request timeout) to acknowledge. Anything else is a failure: 3xx redirects are not followed, 410 Gone disables the endpoint, 429/502/503/504 may send Retry-After. Failed deliveries are retried after 5 s, 5 min, 30 min, 2 h, 5 h, 10 h and 10 h (with jitter); an endpoint whose every attempt has failed for 5 days is disabled.
+         *
+         *     Bodies are at most 256 KB by default; a larger event is not sent (its delivery fails with a reason).
+         */
+        post: {
+            parameters: {
+                query?: never;
+                header: {
+                    /** @description Message id (msg_…), stable across retries */
+                    "webhook-id": string;
+                    /** @description Space-separated v1,<base64 signature> values */
+                    "webhook-signature": string;
+                    /** @description Unix seconds when this attempt was sent */
+                    "webhook-timestamp": string;
+                };
+                path?: never;
+                cookie?: never;
+            };
+            requestBody?: {
+                content: {
+                    "application/json": components["schemas"]["WebhookEvent_attachment.failed"];
+                };
+            };
+            responses: {
+                /** @description Any 2xx acknowledges the delivery */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content?: never;
+                };
+                /** @description Gone: the endpoint is disabled and receives nothing more until re-enabled */
+                410: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content?: never;
+                };
+            };
+        };
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "attachment.uploaded": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * A file was attached to a ticket and waits for its virus scan (nothing serves it yet).
+         * @description Each event is a POST with a JSON body { type, timestamp, data }, signed per Standard Webhooks (https://www.standardwebhooks.com): webhook-id is the message id (the same on every retry: use it to deduplicate), webhook-timestamp is Unix seconds at sending, webhook-signature is "v1,<base64 HMAC-SHA256 of "<webhook-id>.<webhook-timestamp>.<body>" keyed with the base64-decoded part of your whsec_ secret>", several space-separated during a secret rotation (accept the request if any one verifies).
+         *
+         *     Answer 2xx within 15 seconds (the default request timeout) to acknowledge. Anything else is a failure: 3xx redirects are not followed, 410 Gone disables the endpoint, 429/502/503/504 may send Retry-After. Failed deliveries are retried after 5 s, 5 min, 30 min, 2 h, 5 h, 10 h and 10 h (with jitter); an endpoint whose every attempt has failed for 5 days is disabled.
+         *
+         *     Bodies are at most 256 KB by default; a larger event is not sent (its delivery fails with a reason).
+         */
+        post: {
+            parameters: {
+                query?: never;
+                header: {
+                    /** @description Message id (msg_…), stable across retries */
+                    "webhook-id": string;
+                    /** @description Space-separated v1,<base64 signature> values */
+                    "webhook-signature": string;
+                    /** @description Unix seconds when this attempt was sent */
+                    "webhook-timestamp": string;
+                };
+                path?: never;
+                cookie?: never;
+            };
+            requestBody?: {
+                content: {
+                    "application/json": components["schemas"]["WebhookEvent_attachment.uploaded"];
+                };
+            };
+            responses: {
+                /** @description Any 2xx acknowledges the delivery */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content?: never;
+                };
+                /** @description Gone: the endpoint is disabled and receives nothing more until re-enabled */
+                410: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content?: never;
+                };
+            };
+        };
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "comment.created": {
         parameters: {
             query?: never;
@@ -6450,6 +7737,64 @@ export type components = {
                 prefix: string;
             }[];
         };
+        Attachment: {
+            /** Format: date-time */
+            availableAt: string | null;
+            failureReason: string | null;
+            fileName: string;
+            fileSize: number;
+            hasThumbnail: boolean;
+            /** Format: uuid */
+            id: string;
+            inline: boolean;
+            mimeType: string;
+            scanSignature: string | null;
+            /** @enum {string} */
+            scanStatus: "pending_scan" | "clean" | "infected" | "failed";
+            /** @enum {string} */
+            source: "web" | "api" | "email" | "slack";
+            /** Format: uuid */
+            ticketId: string;
+            /** Format: date-time */
+            uploadedAt: string;
+            uploadedBy: {
+                id: string | null;
+                type: string;
+            };
+            waiting: {
+                reason: string;
+                /** Format: date-time */
+                until: string | null;
+            } | null;
+        };
+        AttachmentAudit: {
+            data: components["schemas"]["AttachmentAuditEntry"][];
+        };
+        AttachmentAuditEntry: {
+            action: string;
+            actor: {
+                id: string | null;
+                type: string;
+            };
+            /** Format: date-time */
+            at: string;
+            metadata: {
+                [key: string]: unknown;
+            };
+        };
+        AttachmentLimits: {
+            maxFileBytes: number;
+            orgQuotaBytes: number;
+            ticketQuotaBytes: number;
+        };
+        AttachmentLink: {
+            /** Format: date-time */
+            expiresAt: string;
+            url: string;
+        };
+        AttachmentList: {
+            data: components["schemas"]["Attachment"][];
+        };
         CodecPayloads: {
             payloads: {
                 data?: string;
@@ -6898,7 +8243,7 @@ export type components = {
         NewIntegration: {
             config: {
                 description?: string;
-                eventTypes: ("ticket.created" | "ticket.updated" | "ticket.status_changed" | "ticket.assigned" | "comment.created" | "sla.warning" | "sla.breached")[];
+                eventTypes: ("ticket.created" | "ticket.updated" | "ticket.status_changed" | "ticket.assigned" | "comment.created" | "sla.warning" | "sla.breached" | "attachment.uploaded" | "attachment.available" | "attachment.blocked" | "attachment.failed" | "attachment.deleted")[];
                 excludeInternalNotes?: boolean;
                 maxConcurrency?: number;
                 rateLimitPerSecond?: number;
@@ -6979,6 +8324,38 @@ export type components = {
             integrationType: "linear";
             isActive?: boolean;
             name: string;
+        } | {
+            config: {
+                bucket: string;
+                /** @enum {string} */
+                driver: "s3";
+                /** Format: uri */
+                endpoint: string;
+                /** @default true */
+                pathStyle: boolean;
+                prefix?: string;
+                region?: string;
+            } | {
+                container: string;
+                /** @enum {string} */
+                driver: "azure";
+                /** Format: uri */
+                endpoint?: string;
+                prefix?: string;
+            };
+            credentials?: {
+                accessKey: string;
+                secretKey: string;
+            } | {
+                accountKey: string;
+                accountName: string;
+            } | {
+                connectionString: string;
+            };
+            /** @enum {string} */
+            integrationType: "storage";
+            isActive?: boolean;
+            name: string;
         };
         NewLinearLink: {
             /** @enum {string} */
@@ -7016,7 +8393,7 @@ export type components = {
         NewWebhookEndpoint: {
             description?: string;
             enabled?: boolean;
-            eventTypes: ("ticket.created" | "ticket.updated" | "ticket.status_changed" | "ticket.assigned" | "comment.created" | "sla.warning" | "sla.breached")[];
+            eventTypes: ("ticket.created" | "ticket.updated" | "ticket.status_changed" | "ticket.assigned" | "comment.created" | "sla.warning" | "sla.breached" | "attachment.uploaded" | "attachment.available" | "attachment.blocked" | "attachment.failed" | "attachment.deleted")[];
             /** @description Leave internal notes out: a comment.created of a comment with isPublic false is not delivered here (default false) */
             excludeInternalNotes?: boolean;
             /** @description Custom headers sent with every delivery. Values are stored encrypted and never returned, only names. */
@@ -7253,7 +8630,7 @@ export type components = {
         WebhookEndpointChanges: {
             description?: string;
             enabled?: boolean;
-            eventTypes?: ("ticket.created" | "ticket.updated" | "ticket.status_changed" | "ticket.assigned" | "comment.created" | "sla.warning" | "sla.breached")[];
+            eventTypes?: ("ticket.created" | "ticket.updated" | "ticket.status_changed" | "ticket.assigned" | "comment.created" | "sla.warning" | "sla.breached" | "attachment.uploaded" | "attachment.available" | "attachment.blocked" | "attachment.failed" | "attachment.deleted")[];
             /** @description Leave internal notes out: a comment.created of a comment with isPublic false is not delivered here (default false) */
             excludeInternalNotes?: boolean;
             /** @description Custom headers sent with every delivery. Values are stored encrypted and never returned, only names. */
@@ -7281,6 +8658,223 @@ export type components = {
         };
         WebhookEndpointList: {
             data: components["schemas"]["WebhookEndpoint"][];
+        };
+        "WebhookEvent_attachment.available": {
+            data: {
+                attachment: {
+                    fileName: string;
+                    fileSize: number;
+                    /** Format: uuid */
+                    id: string;
+                    mimeType: string;
+                    /** @enum {string} */
+                    scanStatus: "pending_scan" | "clean" | "infected" | "failed";
+                    source: string;
+                    uploadedBy: {
+                        id: string | null;
+                        type: string;
+                    };
+                };
+                ticket: {
+                    assigneeId: string | null;
+                    /** @enum {string} */
+                    channel: "web" | "email" | "slack" | "api";
+                    firstResponseDueAt: string | null;
+                    /** Format: uuid */
+                    id: string;
+                    number: number;
+                    /** @enum {string} */
+                    priority: "low" | "normal" | "high" | "urgent";
+                    requesterId: string | null;
+                    resolutionDueAt: string | null;
+                    /** @enum {string} */
+                    status: "open" | "pending" | "on_hold" | "solved" | "closed";
+                    subject: string;
+                    tags: string[];
+                    version: number;
+                };
+            };
+            /**
+             * Format: date-time
+             * @description When the event happened (ISO 8601, UTC)
+             */
+            timestamp: string;
+            /** @constant */
+            type: "attachment.available";
+        };
+        "WebhookEvent_attachment.blocked": {
+            data: {
+                attachment: {
+                    fileName: string;
+                    fileSize: number;
+                    /** Format: uuid */
+                    id: string;
+                    mimeType: string;
+                    /** @enum {string} */
+                    scanStatus: "pending_scan" | "clean" | "infected" | "failed";
+                    source: string;
+                    uploadedBy: {
+                        id: string | null;
+                        type: string;
+                    };
+                };
+                signature: string;
+                ticket: {
+                    assigneeId: string | null;
+                    /** @enum {string} */
+                    channel: "web" | "email" | "slack" | "api";
+                    firstResponseDueAt: string | null;
+                    /** Format: uuid */
+                    id: string;
+                    number: number;
+                    /** @enum {string} */
+                    priority: "low" | "normal" | "high" | "urgent";
+                    requesterId: string | null;
+                    resolutionDueAt: string | null;
+                    /** @enum {string} */
+                    status: "open" | "pending" | "on_hold" | "solved" | "closed";
+                    subject: string;
+                    tags: string[];
+                    version: number;
+                };
+            };
+            /**
+             * Format: date-time
+             * @description When the event happened (ISO 8601, UTC)
+             */
+            timestamp: string;
+            /** @constant */
+            type: "attachment.blocked";
+        };
+        "WebhookEvent_attachment.deleted": {
+            data: {
+                attachment: {
+                    fileName: string;
+                    fileSize: number;
+                    /** Format: uuid */
+                    id: string;
+                    mimeType: string;
+                    /** @enum {string} */
+                    scanStatus: "pending_scan" | "clean" | "infected" | "failed";
+                    source: string;
+                    uploadedBy: {
+                        id: string | null;
+                        type: string;
+                    };
+                };
+                ticket: {
+                    assigneeId: string | null;
+                    /** @enum {string} */
+                    channel: "web" | "email" | "slack" | "api";
+                    firstResponseDueAt: string | null;
+                    /** Format: uuid */
+                    id: string;
+                    number: number;
+                    /** @enum {string} */
+                    priority: "low" | "normal" | "high" | "urgent";
+                    requesterId: string | null;
+                    resolutionDueAt: string | null;
+                    /** @enum {string} */
+                    status: "open" | "pending" | "on_hold" | "solved" | "closed";
+                    subject: string;
+                    tags: string[];
+                    version: number;
+                };
+            };
+            /**
+             * Format: date-time
+             * @description When the event happened (ISO 8601, UTC)
+             */
+            timestamp: string;
+            /** @constant */
+            type: "attachment.deleted";
+        };
+        "WebhookEvent_attachment.failed": {
+            data: {
+                attachment: {
+                    fileName: string;
+                    fileSize: number;
+                    /** Format: uuid */
+                    id: string;
+                    mimeType: string;
+                    /** @enum {string} */
+                    scanStatus: "pending_scan" | "clean" | "infected" | "failed";
+                    source: string;
+                    uploadedBy: {
+                        id: string | null;
+                        type: string;
+                    };
+                };
+                reason: string;
+                ticket: {
+                    assigneeId: string | null;
+                    /** @enum {string} */
+                    channel: "web" | "email" | "slack" | "api";
+                    firstResponseDueAt: string | null;
+                    /** Format: uuid */
+                    id: string;
+                    number: number;
+                    /** @enum {string} */
+                    priority: "low" | "normal" | "high" | "urgent";
+                    requesterId: string | null;
+                    resolutionDueAt: string | null;
+                    /** @enum {string} */
+                    status: "open" | "pending" | "on_hold" | "solved" | "closed";
+                    subject: string;
+                    tags: string[];
+                    version: number;
+                };
+            };
+            /**
+             * Format: date-time
+             * @description When the event happened (ISO 8601, UTC)
+             */
+            timestamp: string;
+            /** @constant */
+            type: "attachment.failed";
+        };
+        "WebhookEvent_attachment.uploaded": {
+            data: {
+                attachment: {
+                    fileName: string;
+                    fileSize: number;
+                    /** Format: uuid */
+                    id: string;
+                    mimeType: string;
+                    /** @enum {string} */
+                    scanStatus: "pending_scan" | "clean" | "infected" | "failed";
+                    source: string;
+                    uploadedBy: {
+                        id: string | null;
+                        type: string;
+                    };
+                };
+                ticket: {
+                    assigneeId: string | null;
+                    /** @enum {string} */
+                    channel: "web" | "email" | "slack" | "api";
+                    firstResponseDueAt: string | null;
+                    /** Format: uuid */
+                    id: string;
+                    number: number;
+                    /** @enum {string} */
+                    priority: "low" | "normal" | "high" | "urgent";
+                    requesterId: string | null;
+                    resolutionDueAt: string | null;
+                    /** @enum {string} */
+                    status: "open" | "pending" | "on_hold" | "solved" | "closed";
+                    subject: string;
+                    tags: string[];
+                    version: number;
+                };
+            };
+            /**
+             * Format: date-time
+             * @description When the event happened (ISO 8601, UTC)
+             */
+            timestamp: string;
+            /** @constant */
+            type: "attachment.uploaded";
         };
         "WebhookEvent_comment.created": {
             data: {

@@ -2,7 +2,10 @@
 // and the organisation's storage. An integration of type `storage` is where an organisation keeps its files (its
 // own S3 bucket or Azure container, credentials sealed); without one, the deployment's default store is used.
 import type { IntegrationDefinition } from '../../../common/integration-contract.ts';
-import { storageConfigSchema, storageCredentialsSchema } from '../../../domain/files/storage-config.ts';
+import {
+  organizationStorageConfigSchema,
+  organizationStorageCredentialsSchema,
+} from '../../../domain/files/storage-config.ts';
 import { fileSettings } from './settings.ts';
 
 export const filesIntegration: IntegrationDefinition = {
@@ -11,8 +14,8 @@ export const filesIntegration: IntegrationDefinition = {
   description:
     'Where attachments are kept: your own S3-compatible bucket or Azure Blob container (files are encrypted ' +
     'before they reach it). Without one, the deployment’s default store is used.',
-  configSchema: storageConfigSchema,
-  credentialsSchema: storageCredentialsSchema,
+  configSchema: organizationStorageConfigSchema,
+  credentialsSchema: organizationStorageCredentialsSchema,
   dashboard: { setupComponent: 'GenericIntegrationForm' },
   settings: fileSettings,
   server: async () => (await import('./server.ts')).filesServer,

@@ -1,12 +1,17 @@
 // The server side of attachments: the files worker (the pipeline workflows and their activities: clamd, the store,
 // the thumbnail renderer), the relay subscriber that starts a pipeline per uploaded file, and the routes.
 import { ticketAttachments } from '@switchboard/database';
-import express from 'express';
 import { and, count, eq, inArray, isNull } from 'drizzle-orm';
+import express from 'express';
 import { createFilePipelineActivities } from '../../../activities/files/pipeline.ts';
 import { filesRelaySubscriber } from '../../../activities/files/relay-subscriber.ts';
 import { filesRuntime } from '../../../activities/files/runtime.ts';
-import { attachmentLinksRouter, attachmentStreamingRouter, attachmentsRouter } from '../../../api/routes/attachments.ts';
+import { configureThumbnailPool } from '../../../activities/files/thumbnail.ts';
+import {
+  attachmentLinksRouter,
+  attachmentStreamingRouter,
+  attachmentsRouter,
+} from '../../../api/routes/attachments.ts';
 import { resumableUploadsRouter } from '../../../api/routes/resumable-uploads.ts';
 import { conflict } from '../../../common/errors.ts';
 import type { IntegrationServer } from '../../../common/integration-contract.ts';
@@ -16,6 +21,8 @@ import { fileSettings } from './settings.ts';
 export const filesServer: IntegrationServer = {
   workers(deps) {
     const settings = fileSettings.of(deps.config);
+    // Thumbnails render in worker threads of their own, so a 12-megapixel decode never stalls other activities.
+    void configureThumbnailPool({ workers: settings.thumbnailThreads });
     return [
       {
         name: 'files',
