@@ -18,6 +18,8 @@ import type { UploadInput, UploadOutcome } from './upload-contract.ts';
 /** Unreachable services are waited out, never given up on: the file must end scanned, not lost. */
 const patient = proxyActivities<FilePipelineActivities>({
   startToCloseTimeout: '5 minutes',
+  // The steps heartbeat while they stream: a worker that dies mid-scan is noticed in seconds, not minutes.
+  heartbeatTimeout: '15 seconds',
   retry: {
     initialInterval: '1 second',
     backoffCoefficient: 2,
@@ -29,6 +31,7 @@ const patient = proxyActivities<FilePipelineActivities>({
 /** A thumbnail is a nicety: a few tries, then the file is available without one. */
 const thumbnails = proxyActivities<FilePipelineActivities>({
   startToCloseTimeout: '2 minutes',
+  heartbeatTimeout: '15 seconds',
   retry: { initialInterval: '1 second', maximumAttempts: 5, nonRetryableErrorTypes: ['AttachmentPermanentError'] },
 });
 

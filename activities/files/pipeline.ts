@@ -4,7 +4,7 @@
 // through the decrypter into clamd or the renderer.
 import { type Database, ticketAttachments } from '@switchboard/database';
 import { ApplicationFailure, Context } from '@temporalio/activity';
-import { and, eq, isNull } from 'drizzle-orm';
+import { and, eq, isNotNull, isNull } from 'drizzle-orm';
 import type { KeyRing } from '../../common/config.ts';
 import {
   decryptStream,
@@ -73,15 +73,24 @@ export function createFilePipelineActivities(deps: FilePipelineDeps) {
     return sealed.pipe(decrypt);
   }
 
-  /** Runs an external step; what is worth waiting for is recorded on the row, with when the next try comes. */
+  /**
+   * Runs an external step, heartbeating while it runs (so a dead worker is noticed within the heartbeat timeout);
+   * what is worth waiting for is recorded on the row, with when the next try comes.
+   */
   async function waitingOut<T>(input: UploadInput, step: () => Promise<T>): Promise<T> {
+    const context = Context.current();
+    const heartbeat = setInterval(() => context.heartbeat(), 2_000);
     try {
       const result = await step();
       await db
         .update(ticketAttachments)
         .set({ waitingReason: null, waitingUntil: null })
         .where(
-          and(eq(ticketAttachments.id, input.attachmentId), eq(ticketAttachments.organizationId, input.organizationId)),
+          and(
+            eq(ticketAttachments.id, input.attachmentId),
+            eq(ticketAttachments.organizationId, input.organizationId),
+            isNotNull(ticketAttachments.waitingReason),
+          ),
         );
       return result;
     } catch (error) {
@@ -97,6 +106,8 @@ export function createFilePipelineActivities(deps: FilePipelineDeps) {
           and(eq(ticketAttachments.id, input.attachmentId), eq(ticketAttachments.organizationId, input.organizationId)),
         );
       throw error;
+    } finally {
+      clearInterval(heartbeat);
     }
   }
 
@@ -226,7 +237,8 @@ export function createFilePipelineActivities(deps: FilePipelineDeps) {
 
     /** The schedule's sweep of every store (activities/files/sweep.ts). */
     async sweepQuarantine(input: { graceMs: number }) {
-      const heartbeat = setInterval(() => Context.current().heartbeat(), 30_000);
+      const context = Context.current();
+      const heartbeat = setInterval(() => context.heartbeat(), 30_000);
       try {
         return await sweepAllStores(db, deps.stores, input.graceMs);
       } finally {
