@@ -75,6 +75,12 @@ describe('attachments end to end (local store, real clamd)', function () {
     const early = await download(api, agent, `/api/attachments/${textFile.id}/content`);
     assert.ok(early.status === 409 || early.status === 200, String(early.status));
 
+    // Scanned as it streamed in (the API's tee into clamd): the pipeline had no need to read it back.
+    const [scannedAtUpload] = await db
+      .select({ scannedAt: ticketAttachments.scannedAt })
+      .from(ticketAttachments)
+      .where(eq(ticketAttachments.id, textFile.id));
+    assert.ok(scannedAtUpload?.scannedAt, 'the upload was scanned as it streamed');
     const cleanText = await untilStatus(textFile.id, 'clean');
     await untilStatus(image.id, 'clean');
 

@@ -14,6 +14,7 @@ import { openBlobStore } from '../activities/files/storage/config.ts';
 import { sweepStore } from '../activities/files/sweep.ts';
 import { attachmentEvents, download, untilStatus, uploadFiles } from '../activities/files/upload-test-support.ts';
 import type { IntegrationDefinition } from '../common/integration-contract.ts';
+import { fileSettings } from '../packages/integrations/files/settings.ts';
 import { integrations } from '../packages/integrations/index.ts';
 import { createTestOrganization, startTestApi, type TestApi, type TestUser } from './support/api.ts';
 import { TEST_DATABASE_URL, testDatabase } from './support/database.ts';
@@ -168,9 +169,14 @@ describe('attachments in an organisation’s own store, and failures mid-pipelin
     // A clamd that accepts the stream and never answers: the scan is in flight when the worker dies.
     const silent = await silentServer();
     const first = await filesWorkerProcess(queue, temporal.address, temporal.namespace, silent.port);
-    const admin = await createTestOrganization({ role: 'admin' });
+    // This API leaves the scan to the pipeline (no scan as the upload streams), so the worker's scan is in flight.
+    const scanLater = await startTestApi({ config: (config) => fileSettings.with(config, { scanOnUpload: false }) });
+    afterRun(() => scanLater.close());
+    const admin = await createTestOrganization({ role: 'admin', api: scanLater });
     const ticketId = await newTicket(admin);
-    const uploaded = await uploadFiles(api, admin, ticketId, [{ name: 'kill.txt', bytes: Buffer.from('survive') }]);
+    const uploaded = await uploadFiles(scanLater, admin, ticketId, [
+      { name: 'kill.txt', bytes: Buffer.from('survive') },
+    ]);
     const id = uploaded.body.data[0].id;
     await eventually(() => (silent.connections() > 0 ? Promise.resolve() : Promise.reject(new Error('no scan yet'))));
     await first.kill();

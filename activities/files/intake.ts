@@ -9,7 +9,7 @@
 // `commit` writes the rows of every staged file; `discard` removes staged objects when the request fails. A failure
 // anywhere leaves no object and no row (and the quarantine sweep removes what a crash between the two leaves).
 import { createHash, randomUUID } from 'node:crypto';
-import { Readable, Transform, type TransformCallback } from 'node:stream';
+import { PassThrough, Readable, Transform, type TransformCallback } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { type Database, ticketAttachments } from '@switchboard/database';
 import { sql } from 'drizzle-orm';
@@ -32,6 +32,7 @@ import {
 } from '../../domain/files/attachments.ts';
 import { emitTicketEvent } from '../../domain/tickets/events.ts';
 import { assertTicketExists, lockTicket, toTicketSnapshot } from '../../domain/tickets/ticket-record.ts';
+import { type ClamdEndpoint, type ScanVerdict, scanStream } from './clamd.ts';
 import type { StoreDirectory } from './stores.ts';
 
 export type IntakeDeps = {
@@ -40,6 +41,11 @@ export type IntakeDeps = {
   stores: StoreDirectory;
   defaultLimits: AttachmentLimits;
   maxImagePixels: number;
+  /**
+   * clamd, to scan the plaintext while it streams into storage (the pipeline then need not read the file back to
+   * scan it). Best effort: when clamd is unreachable or slow the upload goes on and the pipeline scans, fail-closed.
+   */
+  scanOnUpload?: ClamdEndpoint;
 };
 
 export type IncomingFile = {
@@ -133,16 +139,22 @@ export class AttachmentIntake {
     const { dataKey, envelope } = newFileKey(this.deps.credentialKeys, context);
     const meter = new Meter(limit.bytes, (size) => limit.refusal(names.display, size));
     const encrypt = encryptStream(dataKey, envelope, context);
+    const scan = this.deps.scanOnUpload ? new ScanBranch(this.deps.scanOnUpload) : undefined;
     try {
       // The head is written back in front of the rest of the stream: the type check read it already.
       const put = store.put(key, encrypt);
-      await Promise.all([pipeline(head.rest, meter, encrypt), put]);
+      await Promise.all([
+        scan ? pipeline(head.rest, meter, scan.tee, encrypt) : pipeline(head.rest, meter, encrypt),
+        put,
+      ]);
     } catch (error) {
+      scan?.abandon();
       await store.delete(key).catch(() => undefined);
       throw error;
     } finally {
       dataKey.fill(0);
     }
+    const scanned = await scan?.verdict();
     budget.used.ticket += meter.bytes;
     budget.used.organization += meter.bytes;
     return {
@@ -164,7 +176,12 @@ export class AttachmentIntake {
         storageIntegrationId,
         keyEnvelope: envelope,
         checksumSha256: meter.sha256(),
+        // Still pending_scan: the pipeline makes it available (or blocks it) and nothing serves it before. A verdict
+        // from the upload's own scan spares the pipeline reading the file back.
         scanStatus: 'pending_scan',
+        ...(scanned
+          ? { scannedAt: new Date(), scanSignature: scanned.verdict === 'infected' ? scanned.signature : null }
+          : {}),
         uploadedBy: scope.userId,
         uploadedByActorType: scope.actor.type,
         uploadedByActorId: scope.actor.id,
@@ -322,5 +339,83 @@ class Meter extends Transform {
   }
   sha256(): string {
     return this.#hash.digest('hex');
+  }
+}
+
+/**
+ * The upload's own virus scan: a tee that feeds the plaintext to clamd as it passes on to the encrypter. It never
+ * fails the upload: when clamd is unreachable, errs or falls behind, the branch is dropped and the pipeline scans
+ * the stored file instead (fail-closed there). clamd's backpressure slows the upload only while clamd keeps up.
+ */
+/** How long the upload waits on clamd (to take a chunk, or to answer at the end) before leaving it to the pipeline. */
+const STALL_MS = 2_000;
+
+class ScanBranch {
+  readonly tee: Transform;
+  readonly #feed = new PassThrough({ highWaterMark: 256 * 1024 });
+  readonly #result: Promise<ScanVerdict | undefined>;
+  #dropped = false;
+  #waiting: (() => void) | undefined;
+
+  constructor(clamd: ClamdEndpoint) {
+    this.#result = scanStream(this.#feed, clamd).then(
+      (verdict) => verdict,
+      () => {
+        this.#drop();
+        return undefined;
+      },
+    );
+    const branch = this;
+    this.tee = new Transform({
+      transform(chunk: Buffer, _encoding, callback) {
+        if (branch.#dropped || branch.#feed.write(chunk)) {
+          callback(null, chunk);
+          return;
+        }
+        branch.#waiting = () => callback(null, chunk);
+        // clamd that stops reading must not stall the upload: give up on it and let the pipeline scan.
+        const stalled = setTimeout(() => branch.abandon(), STALL_MS);
+        branch.#feed.once('drain', () => {
+          clearTimeout(stalled);
+          branch.#release();
+        });
+      },
+      flush(callback) {
+        if (!branch.#dropped) branch.#feed.end();
+        callback();
+      },
+    });
+  }
+
+  /** clamd's verdict, or undefined when the branch was dropped or clamd is slow to answer (the pipeline scans). */
+  async verdict(): Promise<ScanVerdict | undefined> {
+    if (this.#dropped) return undefined;
+    let timer: NodeJS.Timeout | undefined;
+    const late = new Promise<undefined>((resolve) => {
+      timer = setTimeout(() => {
+        this.abandon();
+        resolve(undefined);
+      }, STALL_MS);
+    });
+    try {
+      return await Promise.race([this.#result, late]);
+    } finally {
+      clearTimeout(timer);
+    }
+  }
+
+  abandon(): void {
+    this.#feed.destroy();
+  }
+
+  #release(): void {
+    const waiting = this.#waiting;
+    this.#waiting = undefined;
+    waiting?.();
+  }
+
+  #drop(): void {
+    this.#dropped = true;
+    this.#release();
   }
 }

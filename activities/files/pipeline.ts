@@ -4,7 +4,7 @@
 // through the decrypter into clamd or the renderer.
 import { type Database, ticketAttachments } from '@switchboard/database';
 import { ApplicationFailure, Context } from '@temporalio/activity';
-import { and, eq, isNotNull, isNull } from 'drizzle-orm';
+import { and, eq, isNotNull, isNull, sql } from 'drizzle-orm';
 import type { KeyRing } from '../../common/config.ts';
 import {
   decryptStream,
@@ -119,6 +119,9 @@ export function createFilePipelineActivities(deps: FilePipelineDeps) {
       if (file.scanStatus === 'clean') return { verdict: 'clean' };
       if (file.scanStatus === 'infected') return { verdict: 'infected', signature: file.scanSignature ?? 'unknown' };
       if (file.scanStatus === 'failed') throw permanent(file.failureReason ?? 'the file failed');
+      // Scanned as it was uploaded (the API's tee into clamd): the verdict is on the row.
+      if (file.scannedAt)
+        return file.scanSignature ? { verdict: 'infected', signature: file.scanSignature } : { verdict: 'clean' };
       return waitingOut(input, async () => {
         const verdict = await scanStream(await plaintext(file), deps.clamd);
         return verdict.verdict === 'clean'
@@ -203,7 +206,13 @@ export function createFilePipelineActivities(deps: FilePipelineDeps) {
         const now = new Date();
         const [available] = await tx
           .update(ticketAttachments)
-          .set({ scanStatus: 'clean', scannedAt: now, availableAt: now, waitingReason: null, waitingUntil: null })
+          .set({
+            scanStatus: 'clean',
+            scannedAt: sql`coalesce(${ticketAttachments.scannedAt}, ${now})`,
+            availableAt: now,
+            waitingReason: null,
+            waitingUntil: null,
+          })
           .where(
             and(
               eq(ticketAttachments.id, input.attachmentId),

@@ -29,6 +29,7 @@ export function filesRuntime(deps: Pick<ServiceDeps, 'db' | 'config'>): FilesRun
       stores,
       defaultLimits: settings.limits,
       maxImagePixels: settings.maxImagePixels,
+      ...(settings.scanOnUpload ? { scanOnUpload: settings.clamd } : {}),
     });
     runtime = { stores, intake, settings };
     runtimes.set(deps.config, runtime);

@@ -80,7 +80,14 @@ export function benchStack(name: string, ports: { api: number; temporal: number;
       temporalScript('stop');
     },
 
-    startApi: () => startProcess('api', 'api/server.ts', env, (line) => line.includes('API listening')),
+    startApi: () =>
+      startProcess(
+        'api',
+        'api/server.ts',
+        // BENCH_API_NODE_OPTIONS: V8 flags for an experiment on the API's memory.
+        process.env.BENCH_API_NODE_OPTIONS ? { ...env, NODE_OPTIONS: process.env.BENCH_API_NODE_OPTIONS } : env,
+        (line) => line.includes('API listening'),
+      ),
     startWorker: () =>
       startProcess(
         'worker',

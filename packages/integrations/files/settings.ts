@@ -3,7 +3,7 @@
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseAllowList } from '../../../activities/http/ssrf-guard.ts';
-import { commaList, wholeNumber } from '../../../common/env-values.ts';
+import { commaList, flag, wholeNumber } from '../../../common/env-values.ts';
 import { moduleSettings } from '../../../common/integration-settings.ts';
 
 const MB = 1024 * 1024;
@@ -32,6 +32,11 @@ export type FileSettings = {
   linkTtlSeconds: number;
   /** Where resumable (tus) uploads collect their parts on the API host before they enter the pipeline. */
   stagingDir: string;
+  /**
+   * The API scans each upload with clamd as it streams into storage, so the pipeline need not read it back; when
+   * clamd is unreachable the pipeline scans instead. Off: the pipeline always scans.
+   */
+  scanOnUpload: boolean;
   /** Threads that render thumbnails, off the activity worker's event loop. */
   thumbnailThreads: number;
   /**
@@ -60,6 +65,8 @@ export const fileSettings = moduleSettings(
     maxImagePixels: wholeNumber('FILES_MAX_IMAGE_PIXELS', env.FILES_MAX_IMAGE_PIXELS, 50_000_000, 1),
     linkTtlSeconds: wholeNumber('FILES_LINK_TTL_SECONDS', env.FILES_LINK_TTL_SECONDS, 300, 1),
     stagingDir: path.resolve(repoRoot, env.FILES_STAGING_DIR ?? '.data/uploads'),
+    scanOnUpload:
+      env.FILES_SCAN_ON_UPLOAD === undefined ? true : flag('FILES_SCAN_ON_UPLOAD', env.FILES_SCAN_ON_UPLOAD),
     thumbnailThreads: wholeNumber('FILES_THUMBNAIL_THREADS', env.FILES_THUMBNAIL_THREADS, 1, 1),
     allowCidrs: allowList(env.FILES_STORAGE_ALLOW_CIDRS),
   }),

@@ -1,0 +1,195 @@
+// Attachments benchmark (issue 10), with the product's own API and worker processes, its own Temporal dev server,
+// real PostgreSQL, clamd and MinIO (the deployment's default store is S3 on MinIO here):
+//   upload → available: a multipart POST of one file until its row is `clean` (typed, streamed and encrypted into
+//                       MinIO by the API; read back, decrypted and scanned by clamd by the worker), for 1 MB and
+//                       25 MB files: p50/p99 and MB/s;
+//   the raw ceiling:    a plain `putObject` of the same bytes to the same MinIO (the minio client), in the same run;
+//   the API's memory:   its RSS (from /proc) while ten 25 MB uploads run at once.
+// Targets: the pipeline at least 50% of the raw put's throughput for 25 MB files; the API's RSS flat and under
+// 300 MB during the ten uploads. Thumbnails (jimp against sharp) are `npm run bench -- thumbnails`.
+//
+// Run: npm run bench -- files. BENCH_ROUNDS (default 5 for 25 MB, four times as many for 1 MB).
+import { execFileSync } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import * as Minio from 'minio';
+import { repoRoot, type Started } from './lib/processes.ts';
+import { benchStack } from './lib/stack.ts';
+import { formatMs, median, percentile, printTable } from './lib/stats.ts';
+
+const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 5);
+const MB = 1024 * 1024;
+const S3 = { host: '127.0.0.1', port: 8363, accessKey: 'switchboard-bench', secretKey: 'switchboard-bench-secret' };
+const BUCKET = 'switchboard-bench';
+const CLAMD_PORT = 3340;
+
+/** Printable ASCII of the given size: text/plain to the type check, and no compression helps anyone. */
+function textBytes(size: number): Buffer {
+  const bytes = randomBytes(size);
+  for (let i = 0; i < size; i++) bytes[i] = 32 + (bytes[i]! % 95);
+  return bytes;
+}
+
+function fileServices(command: 'start' | 'stop') {
+  execFileSync('bash', [join(repoRoot, 'scripts/file-services.sh'), command, 'clamd', 's3'], {
+    stdio: 'inherit',
+    env: {
+      ...process.env,
+      CLAMD_PORT: String(CLAMD_PORT),
+      S3_HOST: S3.host,
+      S3_PORT: String(S3.port),
+      S3_ACCESS_KEY: S3.accessKey,
+      S3_SECRET_KEY: S3.secretKey,
+      S3_BUCKET: BUCKET,
+    },
+  });
+}
+
+function rssMb(pid: number): number {
+  const status = readFileSync(`/proc/${pid}/status`, 'utf8');
+  return Number(/VmRSS:\s+(\d+)/.exec(status)![1]) / 1024;
+}
+
+async function main() {
+  const stack = benchStack('files', { api: 3087, temporal: 7287, temporalUi: 8287 });
+  Object.assign(stack.env, {
+    FILES_STORAGE_DRIVER: 's3',
+    FILES_S3_ENDPOINT: `http://${S3.host}:${S3.port}`,
+    FILES_S3_BUCKET: BUCKET,
+    FILES_S3_ACCESS_KEY: S3.accessKey,
+    FILES_S3_SECRET_KEY: S3.secretKey,
+    CLAMD_PORT: String(CLAMD_PORT),
+  });
+  console.log(`files benchmark: ${ROUNDS * 4} × 1 MB and ${ROUNDS} × 25 MB, against a plain putObject to MinIO`);
+  fileServices('start');
+  await stack.prepare();
+  const minio = new Minio.Client({
+    endPoint: S3.host,
+    port: S3.port,
+    useSSL: false,
+    accessKey: S3.accessKey,
+    secretKey: S3.secretKey,
+  });
+  const pool = stack.pool();
+  let api: Started | undefined;
+  let worker: Started | undefined;
+  try {
+    api = await stack.startApi();
+    worker = await stack.startWorker();
+    const key = await stack.apiKey();
+    const headers = { authorization: `Bearer ${key}` };
+    const created = await fetch(`${stack.baseUrl}/api/tickets`, {
+      method: 'POST',
+      headers: { ...headers, 'content-type': 'application/json' },
+      body: JSON.stringify({ subject: 'Files benchmark' }),
+    });
+    const ticketId = ((await created.json()) as { id: string }).id;
+    // Room for every upload of the run.
+    await fetch(`${stack.baseUrl}/api/files/limits`, {
+      method: 'PUT',
+      headers: { ...headers, 'content-type': 'application/json' },
+      body: JSON.stringify({ ticketQuotaBytes: 100 * 1024 * MB, orgQuotaBytes: 100 * 1024 * MB }),
+    });
+
+    async function upload(bytes: Buffer, name: string): Promise<string> {
+      const form = new FormData();
+      form.append('file', new Blob([new Uint8Array(bytes)], { type: 'text/plain' }), name);
+      const res = await fetch(`${stack.baseUrl}/api/tickets/${ticketId}/attachments`, {
+        method: 'POST',
+        headers,
+        body: form,
+      });
+      if (res.status !== 201) throw new Error(`upload: ${res.status} ${await res.text()}`);
+      return ((await res.json()) as { data: Array<{ id: string }> }).data[0]!.id;
+    }
+    async function untilClean(id: string): Promise<void> {
+      for (;;) {
+        const { rows } = await pool.query('select scan_status from ticket_attachments where id = $1', [id]);
+        if (rows[0]?.scan_status === 'clean') return;
+        if (rows[0]?.scan_status === 'infected' || rows[0]?.scan_status === 'failed')
+          throw new Error(`attachment ${id} is ${rows[0].scan_status}`);
+        await new Promise((r) => setTimeout(r, 5));
+      }
+    }
+    const acceptedMs: Record<string, number[]> = {};
+    /** Upload → available, in ms; how much of it the upload request took is kept by size. */
+    async function pipelined(bytes: Buffer, name: string): Promise<number> {
+      const started = performance.now();
+      const id = await upload(bytes, name);
+      (acceptedMs[bytes.length] ??= []).push(performance.now() - started);
+      await untilClean(id);
+      return performance.now() - started;
+    }
+    async function rawPut(bytes: Buffer, name: string): Promise<number> {
+      const started = performance.now();
+      await minio.putObject(BUCKET, `bench-raw/${name}`, bytes, bytes.length);
+      return performance.now() - started;
+    }
+
+    console.log(`API RSS after start: ${rssMb(api.child.pid!).toFixed(0)} MB`);
+    const rows: Array<Array<string | number>> = [];
+    const ratios: string[] = [];
+    for (const [size, rounds] of [
+      [1 * MB, ROUNDS * 4],
+      [25 * MB, ROUNDS],
+    ] as const) {
+      const bytes = textBytes(size);
+      // One untimed round each: connections, the worker's first workflow and activity, clamd's first stream.
+      await pipelined(bytes, 'warm.txt');
+      await rawPut(bytes, 'warm');
+      const pipe: number[] = [];
+      const raw: number[] = [];
+      for (let i = 0; i < rounds; i++) {
+        // Interleaved, so drift on the machine hits both.
+        pipe.push(await pipelined(bytes, `f${i}.txt`));
+        raw.push(await rawPut(bytes, `r${i}`));
+      }
+      const mbps = (ms: number) => (size / MB / (ms / 1000)).toFixed(1);
+      const label = `${size / MB} MB`;
+      rows.push([
+        `upload → available, ${label}`,
+        formatMs(median(pipe)),
+        formatMs(percentile(pipe, 99)),
+        mbps(median(pipe)),
+      ]);
+      const accepted = acceptedMs[size]!.slice(1);
+      rows.push([
+        `  of which the upload request, ${label}`,
+        formatMs(median(accepted)),
+        formatMs(percentile(accepted, 99)),
+        mbps(median(accepted)),
+      ]);
+      rows.push([`plain putObject, ${label}`, formatMs(median(raw)), formatMs(percentile(raw, 99)), mbps(median(raw))]);
+      ratios.push(
+        `${label}: pipeline throughput is ${((median(raw) / median(pipe)) * 100).toFixed(0)}% of the raw put`,
+      );
+    }
+    printTable(['', 'p50', 'p99', 'MB/s (p50)'], rows);
+    for (const line of ratios) console.log(line);
+
+    // Ten 25 MB uploads at once: the API streams, so its memory must not grow with them.
+    const big = textBytes(25 * MB);
+    const pid = api.child.pid!;
+    const samples: number[] = [rssMb(pid)];
+    const sampler = setInterval(() => samples.push(rssMb(pid)), 50);
+    const started = performance.now();
+    const ids = await Promise.all(Array.from({ length: 10 }, (_, i) => upload(big, `parallel-${i}.txt`)));
+    const uploadedMs = performance.now() - started;
+    clearInterval(sampler);
+    await Promise.all(ids.map(untilClean));
+    const allMs = performance.now() - started;
+    console.log(
+      `ten 25 MB uploads at once: accepted in ${formatMs(uploadedMs)}, all available in ${formatMs(allMs)}; ` +
+        `API RSS before ${samples[0]!.toFixed(0)} MB, peak ${Math.max(...samples).toFixed(0)} MB, ` +
+        `median ${median(samples).toFixed(0)} MB over ${samples.length} samples`,
+    );
+  } finally {
+    await pool.end();
+    await worker?.stop();
+    await api?.stop();
+    stack.stopTemporal();
+  }
+}
+
+await main();
