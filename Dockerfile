@@ -13,4 +13,5 @@ WORKDIR /app
 ENV NODE_ENV=production
 COPY --from=build /app /app
 EXPOSE 3000
-CMD ["node", "api/server.ts"]
+# V8 flags: worker/node-flags.ts (API_NODE_FLAGS)
+CMD ["node", "--max-semi-space-size=16", "api/server.ts"]

@@ -117,7 +117,8 @@ async function main() {
     async function pipelined(bytes: Buffer, name: string): Promise<number> {
       const started = performance.now();
       const id = await upload(bytes, name);
-      (acceptedMs[bytes.length] ??= []).push(performance.now() - started);
+      acceptedMs[bytes.length] ??= [];
+      acceptedMs[bytes.length]!.push(performance.now() - started);
       await untilClean(id);
       return performance.now() - started;
     }

@@ -4,7 +4,7 @@ import assert from 'node:assert/strict';
 import { readdirSync, readFileSync, statSync } from 'node:fs';
 import { join, relative, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { WORKER_NODE_FLAGS } from '../worker/node-flags.ts';
+import { API_NODE_FLAGS, WORKER_NODE_FLAGS } from '../worker/node-flags.ts';
 
 const root = fileURLToPath(new URL('..', import.meta.url));
 
@@ -73,5 +73,19 @@ describe('the layering of the code', () => {
     assert.ok(start.includes(`node ${flags} "$ROOT/worker/main.ts"`), 'scripts/start.sh');
     const stack = readFileSync(join(root, 'bench/lib/stack.ts'), 'utf8');
     assert.ok(stack.includes("WORKER_NODE_FLAGS.join(' ')"), 'bench/lib/stack.ts');
+  });
+
+  it('the API runs with the V8 flags of worker/node-flags.ts wherever it is started', () => {
+    const compose = readFileSync(join(root, 'docker-compose.yml'), 'utf8');
+    assert.ok(compose.includes(`command: [node, ${API_NODE_FLAGS.join(', ')}, api/server.ts]`), 'docker-compose.yml');
+    const dockerfile = readFileSync(join(root, 'Dockerfile'), 'utf8');
+    assert.ok(
+      dockerfile.includes(`CMD ["node", ${API_NODE_FLAGS.map((f) => `"${f}"`).join(', ')}, "api/server.ts"]`),
+      'Dockerfile',
+    );
+    const start = readFileSync(join(root, 'scripts/start.sh'), 'utf8');
+    assert.ok(start.includes(`node ${API_NODE_FLAGS.join(' ')} "$ROOT/api/server.ts"`), 'scripts/start.sh');
+    const stack = readFileSync(join(root, 'bench/lib/stack.ts'), 'utf8');
+    assert.ok(stack.includes("API_NODE_FLAGS.join(' ')"), 'bench/lib/stack.ts');
   });
 });

@@ -1,8 +1,15 @@
-// The V8 flags the worker process runs with, wherever it is started (docker-compose.yml, scripts/start.sh, the
-// benchmarks' stack); test/architecture.test.ts checks that each of them passes exactly these.
+// The V8 flags the worker and API processes run with, wherever they are started (docker-compose.yml, the Dockerfile,
+// scripts/start.sh, the benchmarks' stack); test/architecture.test.ts checks that each of them passes exactly these.
 //
 // A smaller young generation: V8 sizes each isolate's semi-spaces from the machine's memory (64 MB each here, so
 // 128 MB of new space in the main thread and again in every workflow thread), nearly all of it garbage a scavenge
 // would have freed long before. At 16 MB the soak's worker stayed at 330–356 MB instead of 430 MB and rising, with
 // event → delivery p99 54 ms (specification/performance.md, "Worker footprint").
 export const WORKER_NODE_FLAGS = ['--max-semi-space-size=16'] as const;
+
+/**
+ * The API's: the same smaller young generation. Measured with `npm run bench -- files`: the API's RSS after start
+ * went from 409–423 MB to 269 MB, and its peak while ten 25 MB uploads stream at once from 572–592 MB to 451 MB
+ * (specification/performance.md, "Attachments").
+ */
+export const API_NODE_FLAGS = ['--max-semi-space-size=16'] as const;

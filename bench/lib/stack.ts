@@ -8,7 +8,7 @@ import { join } from 'node:path';
 import { connectDatabase, ensureDatabaseExists, runMigrations } from '@switchboard/database';
 import pg from 'pg';
 import type { Scope } from '../../domain/scope.ts';
-import { WORKER_NODE_FLAGS } from '../../worker/node-flags.ts';
+import { API_NODE_FLAGS, WORKER_NODE_FLAGS } from '../../worker/node-flags.ts';
 import { repoRoot, startProcess } from './processes.ts';
 
 export type BenchStack = ReturnType<typeof benchStack>;
@@ -84,8 +84,8 @@ export function benchStack(name: string, ports: { api: number; temporal: number;
       startProcess(
         'api',
         'api/server.ts',
-        // BENCH_API_NODE_OPTIONS: V8 flags for an experiment on the API's memory.
-        process.env.BENCH_API_NODE_OPTIONS ? { ...env, NODE_OPTIONS: process.env.BENCH_API_NODE_OPTIONS } : env,
+        // The API's V8 flags as the scripts and compose give them (worker/node-flags.ts), or the experiment's.
+        { ...env, NODE_OPTIONS: process.env.BENCH_API_NODE_OPTIONS ?? API_NODE_FLAGS.join(' ') },
         (line) => line.includes('API listening'),
       ),
     startWorker: () =>
