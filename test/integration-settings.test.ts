@@ -46,10 +46,10 @@ describe("integration modules' settings", () => {
   it("are composed with the core's, by integration type, for every module of the list that declares any", () => {
     const config = loadServiceConfig(env);
     assert.equal(config.publicUrl, 'https://desk.example.test');
-    assert.deepEqual(Object.keys(config.integrations), ['webhook', 'linear']);
+    assert.deepEqual(Object.keys(config.integrations), ['webhook', 'linear', 'storage']);
     assert.deepEqual(
       integrations.filter((i) => i.settings).map((i) => i.type),
-      ['webhook', 'linear'],
+      ['webhook', 'linear', 'storage'],
     );
   });
 

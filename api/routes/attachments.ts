@@ -307,15 +307,28 @@ export function attachmentStreamingRouter(deps: ServiceDeps): Router {
 /** Signed links: no session, the link is the credential. Anything wrong with it is a 404. */
 export function attachmentLinksRouter(deps: ServiceDeps): Router {
   const router = express.Router();
-  router.get('/files/links/:organizationId/:attachmentId/:purpose', async (req, res, next) => {
-    try {
-      const { organizationId, attachmentId, purpose } = req.params;
+  defineRoute(router, {
+    method: 'get',
+    path: '/files/links/{organizationId}/{attachmentId}/{purpose}',
+    summary:
+      'A signed link (made with POST /api/attachments/{id}/links): the file or its thumbnail without a session, ' +
+      'until the link expires. A link that is expired, altered or used for another file or purpose is a 404.',
+    tags: ['Attachments'],
+    // Loose on purpose: every malformed part is the same 404 as a wrong signature, not a 422 that describes it.
+    request: {
+      params: z.object({ organizationId: z.string(), attachmentId: z.string(), purpose: z.string() }).strict(),
+      query: z.object({ exp: z.string(), kid: z.string(), rcpt: z.string(), sig: z.string() }).partial(),
+    },
+    responses: {},
+    rawResponses: { 200: { description: 'The bytes', contentTypes: ['application/octet-stream'] } },
+    handler: async ({ req, res, params, query }) => {
+      const { organizationId, attachmentId, purpose } = params;
       if (!z.uuid().safeParse(attachmentId).success || !(linkPurposes as readonly string[]).includes(purpose))
         throw notFound('link');
       const verdict = verifyLink(
         deps.config.credentialKeys,
         { organizationId, attachmentId, purpose: purpose as (typeof linkPurposes)[number] },
-        req.query as Record<string, string>,
+        query,
       );
       if (!verdict.ok)
         throw new RequestError(
@@ -331,9 +344,8 @@ export function attachmentLinksRouter(deps: ServiceDeps): Router {
         requestId: req.id,
       };
       await serveFile(deps, req, res, file, purpose === 'download' ? 'content' : 'thumbnail', { scope, via: 'link' });
-    } catch (error) {
-      next(error);
-    }
+      return { streamed: true };
+    },
   });
   return router;
 }

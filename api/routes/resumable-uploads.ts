@@ -20,6 +20,7 @@ import { scopeOf } from '../../domain/scope.ts';
 import { assertTicketExists } from '../../domain/tickets/ticket-record.ts';
 import { z } from '../../domain/zod.ts';
 import type { AuthContext } from '../http/context.ts';
+import { registry } from '../openapi/registry.ts';
 
 export const UPLOADS_PATH = '/api/uploads';
 /** A resumable upload not finished within a day is removed. */
@@ -130,7 +131,69 @@ export function resumableUploadsRouter(deps: ServiceDeps): Router {
   const handle: express.RequestHandler = (req, res) => {
     void tus.handle(req, res);
   };
-  router.all(UPLOADS_PATH, handle);
-  router.all(`${UPLOADS_PATH}/:id`, handle);
+  documentTus();
+  router.options(UPLOADS_PATH, handle);
+  router.post(UPLOADS_PATH, handle);
+  for (const method of ['options', 'head', 'patch', 'delete'] as const) router[method](`${UPLOADS_PATH}/:id`, handle);
   return router;
+}
+
+let documented = false;
+
+/** The tus endpoints in the OpenAPI document (the protocol itself: https://tus.io/protocols/resumable-upload). */
+function documentTus(): void {
+  if (documented) return;
+  documented = true;
+  const security: Array<Record<string, string[]>> = [{ sessionCookie: [] }, { apiKey: [] }, { bearer: [] }];
+  const tusHeaders = { 'Tus-Resumable': { schema: { type: 'string' as const, example: '1.0.0' } } };
+  const entries: Array<{
+    method: 'options' | 'post' | 'head' | 'patch' | 'delete';
+    path: string;
+    summary: string;
+    status: number;
+  }> = [
+    {
+      method: 'options',
+      path: UPLOADS_PATH,
+      summary: 'tus discovery: versions, extensions and the largest size',
+      status: 204,
+    },
+    {
+      method: 'post',
+      path: UPLOADS_PATH,
+      summary:
+        'Create a resumable upload (tus creation): Upload-Length, and Upload-Metadata with ticketId, filename and ' +
+        'filetype (base64). Agents and admins. 201 with Location; 413 over the organisation’s file limit',
+      status: 201,
+    },
+    { method: 'options', path: `${UPLOADS_PATH}/{id}`, summary: 'tus discovery for one upload', status: 204 },
+    {
+      method: 'head',
+      path: `${UPLOADS_PATH}/{id}`,
+      summary: 'Where the upload stands (Upload-Offset): resume from there. Only its creator; anyone else 404',
+      status: 200,
+    },
+    {
+      method: 'patch',
+      path: `${UPLOADS_PATH}/{id}`,
+      summary:
+        'Append bytes at Upload-Offset (application/offset+octet-stream). 204 while incomplete; the last one ' +
+        'answers 200 with the attachment (pending_scan), or the refusal of the file (415, 413, 422)',
+      status: 204,
+    },
+    { method: 'delete', path: `${UPLOADS_PATH}/{id}`, summary: 'Cancel an upload and remove its parts', status: 204 },
+  ];
+  for (const entry of entries)
+    registry.registerPath({
+      method: entry.method,
+      path: entry.path,
+      summary: entry.summary,
+      tags: ['Attachments'],
+      security,
+      ...(entry.path.endsWith('{id}') ? { request: { params: z.object({ id: z.string() }) } } : {}),
+      responses: {
+        [entry.status]: { description: 'tus 1.0', headers: tusHeaders },
+        404: { description: 'No such upload of the caller’s' },
+      },
+    });
 }

@@ -5022,6 +5022,202 @@ export type paths = {
         patch?: never;
         trace?: never;
     };
+    "/api/uploads": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** Create a resumable upload (tus creation): Upload-Length, and Upload-Metadata with ticketId, filename and filetype (base64). Agents and admins. 201 with Location; 413 over the organisation’s file limit */
+        post: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path?: never;
+                cookie?: never;
+            };
+            requestBody?: never;
+            responses: {
+                /** @description tus 1.0 */
+                201: {
+                    headers: {
+                        "Tus-Resumable"?: string;
+                        [name: string]: unknown;
+                    };
+                    content?: never;
+                };
+                /** @description No such upload of the caller’s */
+                404: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content?: never;
+                };
+            };
+        };
+        delete?: never;
+        /** tus discovery: versions, extensions and the largest size */
+        options: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path?: never;
+                cookie?: never;
+            };
+            requestBody?: never;
+            responses: {
+                /** @description tus 1.0 */
+                204: {
+                    headers: {
+                        "Tus-Resumable"?: string;
+                        [name: string]: unknown;
+                    };
+                    content?: never;
+                };
+                /** @description No such upload of the caller’s */
+                404: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content?: never;
+                };
+            };
+        };
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/uploads/{id}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        post?: never;
+        /** Cancel an upload and remove its parts */
+        delete: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path: {
+                    id: string;
+                };
+                cookie?: never;
+            };
+            requestBody?: never;
+            responses: {
+                /** @description tus 1.0 */
+                204: {
+                    headers: {
+                        "Tus-Resumable"?: string;
+                        [name: string]: unknown;
+                    };
+                    content?: never;
+                };
+                /** @description No such upload of the caller’s */
+                404: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content?: never;
+                };
+            };
+        };
+        /** tus discovery for one upload */
+        options: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path: {
+                    id: string;
+                };
+                cookie?: never;
+            };
+            requestBody?: never;
+            responses: {
+                /** @description tus 1.0 */
+                204: {
+                    headers: {
+                        "Tus-Resumable"?: string;
+                        [name: string]: unknown;
+                    };
+                    content?: never;
+                };
+                /** @description No such upload of the caller’s */
+                404: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content?: never;
+                };
+            };
+        };
+        /** Where the upload stands (Upload-Offset): resume from there. Only its creator; anyone else 404 */
+        head: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path: {
+                    id: string;
+                };
+                cookie?: never;
+            };
+            requestBody?: never;
+            responses: {
+                /** @description tus 1.0 */
+                200: {
+                    headers: {
+                        "Tus-Resumable"?: string;
+                        [name: string]: unknown;
+                    };
+                    content?: never;
+                };
+                /** @description No such upload of the caller’s */
+                404: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content?: never;
+                };
+            };
+        };
+        /** Append bytes at Upload-Offset (application/offset+octet-stream). 204 while incomplete; the last one answers 200 with the attachment (pending_scan), or the refusal of the file (415, 413, 422) */
+        patch: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path: {
+                    id: string;
+                };
+                cookie?: never;
+            };
+            requestBody?: never;
+            responses: {
+                /** @description tus 1.0 */
+                204: {
+                    headers: {
+                        "Tus-Resumable"?: string;
+                        [name: string]: unknown;
+                    };
+                    content?: never;
+                };
+                /** @description No such upload of the caller’s */
+                404: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content?: never;
+                };
+            };
+        };
+        trace?: never;
+    };
     "/api/webhooks/deliveries/{id}": {
         parameters: {
             query?: never;
@@ -6702,6 +6898,96 @@ export type paths = {
                 };
             };
         };
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/files/links/{organizationId}/{attachmentId}/{purpose}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** A signed link (made with POST /api/attachments/{id}/links): the file or its thumbnail without a session, until the link expires. A link that is expired, altered or used for another file or purpose is a 404. */
+        get: {
+            parameters: {
+                query?: {
+                    exp?: string;
+                    kid?: string;
+                    rcpt?: string;
+                    sig?: string;
+                };
+                header?: never;
+                path: {
+                    attachmentId: string;
+                    organizationId: string;
+                    purpose: string;
+                };
+                cookie?: never;
+            };
+            requestBody?: never;
+            responses: {
+                /** @description The bytes */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/octet-stream": string;
+                    };
+                };
+                /** @description Error */
+                400: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description Error */
+                404: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description Error */
+                409: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description Error */
+                413: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description Error */
+                422: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+            };
+        };
+        put?: never;
+        post?: never;
         delete?: never;
         options?: never;
         head?: never;
