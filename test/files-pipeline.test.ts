@@ -125,15 +125,35 @@ describe('attachments end to end (local store, real clamd)', function () {
     const uploaded = await uploadFiles(api, agent, ticketId, [{ name: 'invoice.txt', bytes: EICAR }]);
     assert.equal(uploaded.status, 201, JSON.stringify(uploaded.body));
     const id = uploaded.body.data[0].id;
+    // Found as it streamed in: blocked in the answer itself, the object already gone.
+    assert.equal(uploaded.body.data[0].scanStatus, 'infected');
     const row = await untilStatus(id, 'infected');
     assert.match(row.scanSignature ?? '', /eicar/i);
     assert.equal(existsSync(objectPath(row.storageKey)), false, 'the object is gone');
+    assert.equal(row.keyEnvelope, null);
     const refused = await download(api, agent, `/api/attachments/${id}/content`);
     assert.equal(refused.status, 409);
     const view = await agent.fetch('GET', `/api/attachments/${id}`);
     assert.equal(view.body.scanStatus, 'infected');
     const blocked = (await attachmentEvents(ticketId)).find((e) => e.type === 'attachment.blocked');
     assert.match(blocked?.payload.signature ?? '', /eicar/i);
+  });
+
+  it('blocks the EICAR file in the pipeline too, when the upload could not scan it', async () => {
+    const scanLater = await startTestApi({ config: (config) => fileSettings.with(config, { scanOnUpload: false }) });
+    try {
+      const member = await createTestOrganization({ role: 'agent', api: scanLater });
+      const created = await member.fetch('POST', '/api/tickets', { subject: 'eicar later' });
+      const uploaded = await uploadFiles(scanLater, member, created.body.id, [{ name: 'later.txt', bytes: EICAR }]);
+      assert.equal(uploaded.body.data[0].scanStatus, 'pending_scan');
+      const row = await untilStatus(uploaded.body.data[0].id, 'infected');
+      assert.match(row.scanSignature ?? '', /eicar/i);
+      assert.equal(existsSync(objectPath(row.storageKey)), false, 'the pipeline deleted the object');
+      const types = (await attachmentEvents(created.body.id)).map((e) => e.type);
+      assert.deepEqual(types, ['attachment.uploaded', 'attachment.blocked']);
+    } finally {
+      await scanLater.close();
+    }
   });
 
   it('serves byte ranges, and refuses an unsatisfiable one', async () => {

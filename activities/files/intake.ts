@@ -155,8 +155,14 @@ export class AttachmentIntake {
       dataKey.fill(0);
     }
     const scanned = await scan?.verdict();
-    budget.used.ticket += meter.bytes;
-    budget.used.organization += meter.bytes;
+    const infected = scanned?.verdict === 'infected' ? scanned.signature : undefined;
+    // Found infected as it streamed in: the object goes now, before any row points at it, and the file is recorded
+    // blocked with its signature. It never counts against the quotas.
+    if (infected !== undefined) await store.delete(key);
+    else {
+      budget.used.ticket += meter.bytes;
+      budget.used.organization += meter.bytes;
+    }
     return {
       id,
       organizationId: scope.organizationId,
@@ -174,14 +180,12 @@ export class AttachmentIntake {
         raster: verdict.kind.raster,
         storageKey: key,
         storageIntegrationId,
-        keyEnvelope: envelope,
+        keyEnvelope: infected === undefined ? envelope : null,
         checksumSha256: meter.sha256(),
-        // Still pending_scan: the pipeline makes it available (or blocks it) and nothing serves it before. A verdict
-        // from the upload's own scan spares the pipeline reading the file back.
-        scanStatus: 'pending_scan',
-        ...(scanned
-          ? { scannedAt: new Date(), scanSignature: scanned.verdict === 'infected' ? scanned.signature : null }
-          : {}),
+        // A clean file is still pending_scan: the pipeline makes it available and nothing serves it before; the
+        // verdict on the row spares the pipeline reading it back.
+        scanStatus: infected === undefined ? 'pending_scan' : 'infected',
+        ...(scanned ? { scannedAt: new Date(), scanSignature: infected ?? null } : {}),
         uploadedBy: scope.userId,
         uploadedByActorType: scope.actor.type,
         uploadedByActorId: scope.actor.id,
@@ -202,7 +206,9 @@ export class AttachmentIntake {
         await tx.execute(sql`select pg_advisory_xact_lock(hashtext(${`attachments/${scope.organizationId}`}))`);
         const limits = await attachmentLimits(tx, scope.organizationId, this.deps.defaultLimits);
         const used = await storedBytes(tx, scope.organizationId, ticketId);
-        const adding = staged.reduce((sum, file) => sum + (file.row.fileSize ?? 0), 0);
+        const adding = staged
+          .filter((file) => file.row.scanStatus !== 'infected')
+          .reduce((sum, file) => sum + (file.row.fileSize ?? 0), 0);
         if (used.ticket + adding > limits.ticketQuotaBytes)
           throw quotaExceeded('ticket', limits.ticketQuotaBytes, used.ticket);
         if (used.organization + adding > limits.orgQuotaBytes)
@@ -229,6 +235,19 @@ export class AttachmentIntake {
               sha256: row.checksumSha256,
             },
           });
+          if (row.scanStatus === 'infected') {
+            await emitTicketEvent(tx, scope, ticketId, 'attachment.blocked', {
+              ticket: toTicketSnapshot(ticket),
+              attachment: toAttachmentSnapshot(row),
+              signature: row.scanSignature ?? 'unknown',
+            });
+            await recordAudit(tx, scope, {
+              action: 'attachment.scanned',
+              entityType: 'attachment',
+              entityId: row.id,
+              metadata: { result: 'infected', signature: row.scanSignature, at: 'upload' },
+            });
+          }
         }
         return rows.map(toAttachmentView);
       });

@@ -23,6 +23,8 @@ export function filesRelaySubscriber(): RelaySubscriber {
       for (const event of events) {
         if (event.type !== 'attachment.uploaded') continue;
         const { attachment } = event.payload as TicketEventPayload<'attachment.uploaded'>;
+        // Blocked as it was uploaded (clamd found it while it streamed in): nothing left for a pipeline to do.
+        if (attachment.scanStatus !== 'pending_scan') continue;
         const input: UploadInput = {
           attachmentId: attachment.id,
           organizationId: event.organizationId,
