@@ -11,6 +11,10 @@ ensure_env_file
 export TEMPORAL_ADDRESS="${TEMPORAL_ADDRESS:-127.0.0.1:${TEMPORAL_PORT:-7233}}"
 export TEMPORAL_UI_ORIGIN="${TEMPORAL_UI_ORIGIN:-http://localhost:${TEMPORAL_UI_PORT:-8233}}"
 bash "$ROOT/scripts/temporal.sh" start
+# clamd scans every attachment before it is served (CLAMD_PORT, default 3310); a remote CLAMD_HOST is the operator's.
+case "${CLAMD_HOST:-127.0.0.1}" in
+  127.0.0.1 | localhost) bash "$ROOT/scripts/file-services.sh" start clamd ;;
+esac
 node "$ROOT/scripts/migrate.ts"
 node "$ROOT/scripts/seed.ts"
 log "building the dashboard"
