@@ -210,7 +210,11 @@ describe('dashboard (Chromium against the real API)', function () {
     await page.getByText('No integrations yet.').waitFor();
     await page.getByRole('button', { name: 'Add integration' }).click();
     const offered = await page.getByLabel('Type').locator('option').allTextContents();
-    assert.deepEqual(offered, ['Webhook', 'Linear', 'Probe', 'Probe mail'], 'no type without a module (email, slack)');
+    assert.deepEqual(
+      offered,
+      ['Webhook', 'Linear', 'File storage', 'Probe', 'Probe mail'],
+      'no type without a module (email, slack)',
+    );
     await page.getByLabel('Type').selectOption('probe-mail');
     await page.getByLabel('Name').fill('Support mail');
 

@@ -51,6 +51,27 @@ describe('dashboard timeline', () => {
     assert.equal(labelOf(statusOnly), null);
   });
 
+  it('names the file of each attachment event, with the size, the virus or the reason', () => {
+    const at = '2026-01-01T00:00:00Z';
+    const attachment = { id: 'a1', fileName: 'notes.txt', mimeType: 'text/plain', fileSize: 2_560 };
+    const system = { type: 'system', id: null } as const;
+    assert.equal(labelOf(event('attachment.uploaded', { attachment }, at)), 'Attached “notes.txt” (2.5 KB)');
+    assert.equal(
+      labelOf(event('attachment.available', { attachment }, at, system)),
+      '“notes.txt” passed the virus scan',
+    );
+    assert.equal(
+      labelOf(event('attachment.blocked', { attachment, signature: 'Eicar-Test-Signature' }, at, system)),
+      '“notes.txt” blocked: malware detected (Eicar-Test-Signature)',
+    );
+    assert.equal(
+      labelOf(event('attachment.failed', { attachment, reason: 'the stored object is missing' }, at, system)),
+      '“notes.txt” could not be stored: the stored object is missing',
+    );
+    assert.equal(labelOf(event('attachment.deleted', { attachment }, at)), 'Deleted “notes.txt”');
+    assert.equal(labelOf(event('attachment.deleted', {}, at)), 'Deleted a file');
+  });
+
   it('shows an event type it does not know rather than hiding it', () => {
     assert.equal(labelOf(event('linear.issue_linked', {}, '2026-01-01T00:00:00Z')), 'Event linear.issue_linked');
   });

@@ -41,6 +41,10 @@ export type Integration = Schemas['Integration'];
 
 export type ErrorDetail = NonNullable<Schemas['Error']['error']['details']>[number];
 
+export type Attachment = Schemas['Attachment'];
+export type AttachmentScanStatus = Attachment['scanStatus'];
+export type AttachmentLimits = Schemas['AttachmentLimits'];
+
 /** A failed API call: the HTTP status, the API's error code, and the per-field details when it sent them. */
 export class ApiError extends Error {
   readonly status: number;
@@ -72,7 +76,7 @@ type ErrorBody = {
   message?: string;
 };
 
-function toApiError(status: number, body: unknown): ApiError {
+export function toApiError(status: number, body: unknown): ApiError {
   const parsed = (typeof body === 'object' && body !== null ? body : {}) as ErrorBody;
   const inner = parsed.error;
   const code = inner?.code ?? parsed.code ?? `http_${status}`;
@@ -82,6 +86,11 @@ function toApiError(status: number, body: unknown): ApiError {
 }
 
 let onUnauthenticated: (() => void) | null = null;
+
+/** For requests made outside `request` (uploads through XMLHttpRequest): a 401 there is a lost session too. */
+export function reportUnauthenticated(): void {
+  onUnauthenticated?.();
+}
 
 /**
  * Called when an API call answers 401 (the session expired or was signed out elsewhere), so the app can
@@ -227,6 +236,24 @@ export function addComment(ticketId: string, body: string, isPublic: boolean): P
 export function listTicketEvents(ticketId: string, page: TimelinePageQuery = {}): Promise<TimelinePage<TicketEvent>> {
   return request('GET', `/api/tickets/${encodeURIComponent(ticketId)}/events${query(page)}`);
 }
+
+// Attachments (uploads go through uploads.ts: they need progress events, which fetch does not give)
+
+export function listAttachments(ticketId: string): Promise<{ data: Attachment[] }> {
+  return request('GET', `/api/tickets/${encodeURIComponent(ticketId)}/attachments`);
+}
+
+export function deleteAttachment(id: string): Promise<void> {
+  return request('DELETE', `/api/attachments/${encodeURIComponent(id)}`);
+}
+
+export function getFileLimits(): Promise<AttachmentLimits> {
+  return request('GET', '/api/files/limits');
+}
+
+/** Same-origin URLs the browser loads itself (an <img>, a download link): the session cookie goes with them. */
+export const attachmentContentUrl = (id: string) => `/api/attachments/${encodeURIComponent(id)}/content`;
+export const attachmentThumbnailUrl = (id: string) => `/api/attachments/${encodeURIComponent(id)}/thumbnail`;
 
 // Integrations
 

@@ -14,6 +14,14 @@ export function formatTime(iso: string | null | undefined): string {
   return Number.isNaN(date.getTime()) ? iso : dateTime.format(date);
 }
 
+const timeOfDay = new Intl.DateTimeFormat(undefined, { timeStyle: 'medium' });
+
+/** "14:05:09": for moments seconds away (when a waiting step tries again). */
+export function formatTimeOfDay(iso: string): string {
+  const date = new Date(iso);
+  return Number.isNaN(date.getTime()) ? iso : timeOfDay.format(date);
+}
+
 export function memberName(members: Member[] | undefined, userId: string | null): string {
   if (!userId) return 'Unassigned';
   const member = members?.find((m) => m.userId === userId);
@@ -30,4 +38,18 @@ export function parseTags(text: string): string[] {
         .filter(Boolean),
     ),
   ];
+}
+
+const KB = 1024;
+const MB = 1024 * KB;
+
+/** 1536 → "1.5 KB": sizes in binary units, as the API's own messages count them ("the limit is 25 MB"). */
+export function formatBytes(bytes: number): string {
+  if (bytes < KB) return `${bytes} B`;
+  if (bytes < MB) return `${formatUnits(bytes / KB)} KB`;
+  return `${formatUnits(bytes / MB)} MB`;
+}
+
+function formatUnits(value: number): string {
+  return value >= 10 ? String(Math.round(value)) : value.toFixed(1).replace(/\.0$/, '');
 }

@@ -2,7 +2,7 @@
 // Events that only repeat what another entry already shows (the comment.created of a listed comment,
 // the ticket.updated whose only changes have their own status/assignment event) are left out.
 import type { Comment, TicketEvent } from './api.ts';
-import { formatTime, humanize } from './format.ts';
+import { formatBytes, formatTime, humanize } from './format.ts';
 
 export type TimelineEntry =
   | { kind: 'comment'; key: string; at: string; comment: Comment }
@@ -45,6 +45,14 @@ function describeChange(field: string, from: unknown, to: unknown): string {
   }
 }
 
+/** “notes.txt” (12 KB): the file an attachment event is about. */
+function fileOf(payload: Payload, withSize = false): string {
+  const attachment = asRecord(payload.attachment);
+  const name = typeof attachment.fileName === 'string' ? `“${attachment.fileName}”` : 'A file';
+  const size = typeof attachment.fileSize === 'number' ? ` (${formatBytes(attachment.fileSize)})` : '';
+  return withSize ? `${name}${size}` : name;
+}
+
 /** The sentence for one event, or null when the timeline shows it some other way. */
 export function describeEvent(event: TicketEvent, nameOf: NameOf, commentIds: ReadonlySet<string>): string | null {
   const payload = asRecord(event.payload);
@@ -75,6 +83,16 @@ export function describeEvent(event: TicketEvent, nameOf: NameOf, commentIds: Re
       return `${slaKinds[asText(payload.kind)] ?? 'SLA'} target approaching: due ${formatTime(asText(payload.dueAt))}`;
     case 'sla.breached':
       return `${slaKinds[asText(payload.kind)] ?? 'SLA'} target breached: was due ${formatTime(asText(payload.dueAt))}`;
+    case 'attachment.uploaded':
+      return `Attached ${fileOf(payload, true).replace(/^A file/, 'a file')}`;
+    case 'attachment.available':
+      return `${fileOf(payload)} passed the virus scan`;
+    case 'attachment.blocked':
+      return `${fileOf(payload)} blocked: malware detected (${asText(payload.signature)})`;
+    case 'attachment.failed':
+      return `${fileOf(payload)} could not be stored: ${asText(payload.reason)}`;
+    case 'attachment.deleted':
+      return `Deleted ${fileOf(payload).replace(/^A file$/, 'a file')}`;
     default:
       return `Event ${event.type}`;
   }

@@ -1,10 +1,14 @@
-// One ticket: what it is about, its timeline, and (for agents) the controls to change it and comment.
+// One ticket: what it is about, its files, its timeline, and (for agents) the controls to change it, attach files
+// and comment.
 import { useEffect, useState } from 'react';
 import { Link, useParams } from 'react-router';
 import { type Comment, describeError, getTicket, listComments, listTicketEvents, type TicketEvent } from '../api.ts';
+import { useTicketAttachments } from '../attachments.ts';
 import { LinearIssueLink } from '../components/integrations/LinearIssueLink.tsx';
 import { ErrorNotice, Loading } from '../components/Notices.tsx';
+import { AttachmentGallery } from '../components/tickets/AttachmentGallery.tsx';
 import { CommentBox } from '../components/tickets/CommentBox.tsx';
+import { FileUploadZone } from '../components/tickets/FileUploadZone.tsx';
 import { PriorityBadge, StatusBadge } from '../components/tickets/TicketBadges.tsx';
 import { TicketControls } from '../components/tickets/TicketControls.tsx';
 import { Timeline } from '../components/tickets/Timeline.tsx';
@@ -37,6 +41,8 @@ export function TicketDetailPage() {
   const page = useLoader(ticketId, () => loadTicketPage(ticketId));
   const [notice, setNotice] = useState<string | null>(null);
   const [conflict, setConflict] = useState(false);
+  // A file appearing, changing status or going away is also an event: the timeline reads them again.
+  const files = useTicketAttachments(ticketId, () => void page.reload());
   usePageTitle(page.data ? `#${page.data.ticket.number} ${page.data.ticket.subject}` : 'Ticket');
   // Earlier pages loaded on demand; a reload (after a change) starts again from the newest page.
   const [streams, setStreams] = useState<TimelineStreams | null>(null);
@@ -138,6 +144,20 @@ export function TicketDetailPage() {
             <h2 id="description-title">Description</h2>
             <p className="comment-body">{ticket.description || <span className="muted">No description.</span>}</p>
           </section>
+          <AttachmentGallery
+            attachments={files.attachments}
+            error={files.error}
+            canDelete={canEditTickets(me)}
+            onDeleted={() => void files.reload()}
+            onRetry={() => void files.reload()}
+          />
+          {canEditTickets(me) && (
+            <FileUploadZone
+              ticketId={ticket.id}
+              attachments={files.attachments}
+              onUploaded={() => void files.reload()}
+            />
+          )}
           <section aria-labelledby="timeline-title">
             <h2 id="timeline-title">Timeline</h2>
             {since !== null && (
