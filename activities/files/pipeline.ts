@@ -285,10 +285,14 @@ function permanent(message: string): ApplicationFailure {
   return ApplicationFailure.nonRetryable(message, 'AttachmentPermanentError');
 }
 
-/** Why a step waits, in words for the dashboard; undefined when the error is not worth waiting out. */
+/**
+ * Why a step waits, in words for every member of the organisation; undefined when the error is not worth waiting
+ * out. The details (hosts, ports, the server's words) are the operators': they are in the activity's failure, seen
+ * in the Temporal Web UI, not on the ticket.
+ */
 function waitReason(error: unknown): string | undefined {
-  if (error instanceof ScannerUnavailableError) return `the virus scanner is unreachable (${error.message})`;
-  if (error instanceof BlobStoreUnavailableError) return `the file store is unreachable (${error.message})`;
+  if (error instanceof ScannerUnavailableError) return 'the virus scanner is unreachable';
+  if (error instanceof BlobStoreUnavailableError) return 'the file store is unreachable';
   return undefined;
 }
 

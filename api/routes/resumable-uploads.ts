@@ -118,8 +118,13 @@ export function resumableUploadsRouter(deps: ServiceDeps): Router {
       }
     },
     onResponseError(_req, err) {
-      // Our own rejections carry their status and JSON body; anything else is the server's fault.
-      if ('status_code' in err) return err;
+      // Our own rejections carry their status and a JSON body; the library's own (413 over the size limit, 409 on
+      // a wrong offset, …) carry plain text, given the API's error shape here so clients read one format.
+      if ('status_code' in err) {
+        if (err.body.startsWith('{')) return err;
+        const code = err.status_code === 413 ? 'file_too_large' : 'upload_refused';
+        return { status_code: err.status_code, body: JSON.stringify({ error: { code, message: err.body.trim() } }) };
+      }
       return { status_code: 500, body: JSON.stringify({ error: { code: 'internal', message: 'upload failed' } }) };
     },
   });
