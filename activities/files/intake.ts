@@ -12,7 +12,7 @@ import { createHash, randomUUID } from 'node:crypto';
 import { PassThrough, Readable, Transform, type TransformCallback } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { type Database, ticketAttachments } from '@switchboard/database';
-import { sql } from 'drizzle-orm';
+import { and, eq, sql } from 'drizzle-orm';
 import type { KeyRing } from '../../common/config.ts';
 import { RequestError } from '../../common/errors.ts';
 import { sanitizeFileName } from '../../common/files/file-names.ts';
@@ -271,11 +271,46 @@ export class AttachmentIntake {
   }
 
   /** One file, staged and committed: email and Slack attachments, finished resumable uploads. */
-  async accept(scope: Scope, ticketId: string, source: AttachmentSource, file: IncomingFile): Promise<AttachmentView> {
+  async accept(
+    scope: Scope,
+    ticketId: string,
+    source: AttachmentSource,
+    file: IncomingFile,
+    options: { resumableUploadId?: string } = {},
+  ): Promise<AttachmentView> {
+    const { resumableUploadId } = options;
+    if (resumableUploadId) {
+      const done = await this.#fromUpload(scope.organizationId, resumableUploadId);
+      if (done) {
+        file.stream.destroy();
+        return done;
+      }
+    }
     const budget = await this.budget(scope, ticketId);
     const staged = await this.stage(scope, ticketId, source, file, budget);
-    const [view] = await this.commit(scope, [staged]);
-    return view!;
+    if (resumableUploadId) staged.row.resumableUploadId = resumableUploadId;
+    try {
+      const [view] = await this.commit(scope, [staged]);
+      return view!;
+    } catch (error) {
+      // The same upload finished twice at once: the other one's row stands (its object is the one it points at).
+      const done = resumableUploadId ? await this.#fromUpload(scope.organizationId, resumableUploadId) : undefined;
+      if (done) return done;
+      throw error;
+    }
+  }
+
+  async #fromUpload(organizationId: string, resumableUploadId: string): Promise<AttachmentView | undefined> {
+    const [row] = await this.deps.db
+      .select()
+      .from(ticketAttachments)
+      .where(
+        and(
+          eq(ticketAttachments.organizationId, organizationId),
+          eq(ticketAttachments.resumableUploadId, resumableUploadId),
+        ),
+      );
+    return row ? toAttachmentView(row) : undefined;
   }
 }
 
@@ -393,7 +428,7 @@ class ScanBranch {
         }
         branch.#waiting = () => callback(null, chunk);
         // clamd that stops reading must not stall the upload: give up on it and let the pipeline scan.
-        const stalled = setTimeout(() => branch.abandon(), STALL_MS);
+        const stalled = setTimeout(() => branch.abandon(true), STALL_MS);
         branch.#feed.once('drain', () => {
           clearTimeout(stalled);
           branch.#release();
@@ -412,7 +447,7 @@ class ScanBranch {
     let timer: NodeJS.Timeout | undefined;
     const late = new Promise<undefined>((resolve) => {
       timer = setTimeout(() => {
-        this.abandon();
+        this.abandon(true);
         resolve(undefined);
       }, STALL_MS);
     });
@@ -423,8 +458,15 @@ class ScanBranch {
     }
   }
 
-  abandon(): void {
-    this.#feed.destroy();
+  /**
+   * Gives up on the scan. A clamd that still reads is sent the end of the stream, so it answers and frees its thread
+   * at once (the verdict is ignored); one that stopped reading has its stream destroyed.
+   */
+  abandon(stalled = false): void {
+    this.#dropped = true;
+    if (stalled || this.#waiting) this.#feed.destroy();
+    else if (!this.#feed.writableEnded) this.#feed.end();
+    this.#release();
   }
 
   #release(): void {

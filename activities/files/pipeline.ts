@@ -19,7 +19,7 @@ import { type AttachmentRow, toAttachmentSnapshot } from '../../domain/files/att
 import { emitTicketEvent } from '../../domain/tickets/events.ts';
 import { lockTicket, toTicketSnapshot } from '../../domain/tickets/ticket-record.ts';
 import type { UploadInput, UploadOutcome } from '../../workflows/upload-contract.ts';
-import { ScannerUnavailableError, scanStream } from './clamd.ts';
+import { ClamdScanError, ScannerUnavailableError, scanStream } from './clamd.ts';
 import { attachmentContext, thumbnailContext, thumbnailKey } from './intake.ts';
 import { BlobNotFoundError, BlobStorePermanentError, BlobStoreUnavailableError } from './storage/blob-store.ts';
 import type { StoreDirectory } from './stores.ts';
@@ -141,7 +141,13 @@ export function createFilePipelineActivities(deps: FilePipelineDeps) {
         const [blocked] = await tx
           .update(ticketAttachments)
           .set({ scanStatus: 'infected', scanSignature: input.signature, scannedAt: new Date(), keyEnvelope: null })
-          .where(and(eq(ticketAttachments.id, file.id), eq(ticketAttachments.scanStatus, 'pending_scan')))
+          .where(
+            and(
+              eq(ticketAttachments.id, file.id),
+              eq(ticketAttachments.scanStatus, 'pending_scan'),
+              isNull(ticketAttachments.deletedAt),
+            ),
+          )
           .returning();
         if (!blocked) return;
         const scope = systemScope(input.organizationId);
@@ -266,7 +272,13 @@ export function createFilePipelineActivities(deps: FilePipelineDeps) {
         const [failed] = await tx
           .update(ticketAttachments)
           .set({ scanStatus: 'failed', failureReason: input.reason, waitingReason: null, waitingUntil: null })
-          .where(and(eq(ticketAttachments.id, file.id), eq(ticketAttachments.scanStatus, 'pending_scan')))
+          .where(
+            and(
+              eq(ticketAttachments.id, file.id),
+              eq(ticketAttachments.scanStatus, 'pending_scan'),
+              isNull(ticketAttachments.deletedAt),
+            ),
+          )
           .returning();
         if (!failed) return;
         await emitTicketEvent(tx, systemScope(input.organizationId), input.ticketId, 'attachment.failed', {
@@ -302,5 +314,10 @@ function classify(error: unknown): unknown {
     return permanent('the stored file does not decrypt (it was altered or truncated)');
   if (error instanceof BlobNotFoundError) return permanent('the stored file is missing');
   if (error instanceof BlobStorePermanentError) return permanent(`the file store refused it: ${error.message}`);
+  // clamd answered about these bytes but gave no verdict (over its StreamMaxLength): no retry can change that.
+  if (error instanceof ClamdScanError)
+    return permanent(
+      error.sizeLimitExceeded ? 'the file is too large for the virus scanner' : `the virus scanner refused it: ${error.message}`,
+    );
   return error;
 }

@@ -5,13 +5,14 @@
 
 import { organizationSettings, ticketAttachments } from '@switchboard/database';
 import Busboy from 'busboy';
-import { eq } from 'drizzle-orm';
+import { and, eq, isNull } from 'drizzle-orm';
 import type { Request, Response, Router } from 'express';
+import { pipeline } from 'node:stream/promises';
 import express from 'express';
 import { type OpenedDownload, openDownload, parseRange, type Which } from '../../activities/files/downloads.ts';
 import type { StagedFile } from '../../activities/files/intake.ts';
 import { filesRuntime } from '../../activities/files/runtime.ts';
-import { type ErrorDetail, notFound, RequestError } from '../../common/errors.ts';
+import { type ErrorDetail, notFound, RequestError, validationFailed } from '../../common/errors.ts';
 import { contentDisposition } from '../../common/files/file-names.ts';
 import type { Scope, ServiceDeps } from '../../common/integration-contract.ts';
 import { recordAudit } from '../../domain/audit.ts';
@@ -136,8 +137,10 @@ export function attachmentsRouter(deps: ServiceDeps): Router {
         const [row] = await tx
           .update(ticketAttachments)
           .set({ deletedAt: new Date() })
-          .where(eq(ticketAttachments.id, file.id))
+          .where(and(eq(ticketAttachments.id, file.id), isNull(ticketAttachments.deletedAt)))
           .returning();
+        // Deleted by someone else between our read and our write: gone already, as a second delete sees it.
+        if (!row) throw notFound('attachment');
         await emitTicketEvent(tx, scope, file.supportRequestId, 'attachment.deleted', {
           ticket: toTicketSnapshot(ticket),
           attachment: toAttachmentSnapshot(row!),
@@ -190,9 +193,17 @@ export function attachmentsRouter(deps: ServiceDeps): Router {
     minRole: 'agent',
     request: { params: attachmentParams, body: linkInput },
     responses: { 201: { description: 'The link', schema: LinkView } },
-    handler: async ({ auth, params, body }) => {
+    handler: async ({ auth, req, params, body }) => {
       const file = await loadAttachment(deps.db, auth.organizationId, params.id);
-      const link = makeLink(deps, file, body.purpose, body.recipient ?? auth.userId);
+      const recipient = body.recipient ?? auth.userId;
+      const link = makeLink(deps, file, body.purpose, recipient, `${auth.actor.type}:${auth.actor.id}`);
+      // Every link is on the record: who made it, for whom, for what and until when (never the link itself).
+      await recordAudit(deps.db, scopeOf(auth, req.id), {
+        action: 'attachment.link_created',
+        entityType: 'attachment',
+        entityId: file.id,
+        metadata: { recipient, purpose: body.purpose, expiresAt: link.expiresAt },
+      });
       return { status: 201, body: link };
     },
   });
@@ -214,12 +225,28 @@ export function attachmentsRouter(deps: ServiceDeps): Router {
   defineRoute(router, {
     method: 'put',
     path: '/api/files/limits',
-    summary: 'Set the organisation’s attachment limits; null returns one to the deployment’s default',
+    summary:
+      'Set the organisation’s attachment limits, at most the deployment’s (422 names a field above it); null returns ' +
+      'one to the deployment’s default',
     tags: ['Attachments'],
     minRole: 'admin',
     request: { body: limitsInput },
     responses: { 200: { description: 'Limits in bytes', schema: AttachmentLimitsView } },
     handler: async ({ auth, req, body }) => {
+      // An organisation may lower its limits, not raise them past the deployment's: those bound the store, the
+      // staging disk, clamd's stream length and the thumbnailer's memory, which all tenants share.
+      const ceilings = files().settings.limits;
+      const over = (['maxFileBytes', 'ticketQuotaBytes', 'orgQuotaBytes'] as const).filter(
+        (field) => typeof body[field] === 'number' && body[field]! > ceilings[field],
+      );
+      if (over.length > 0)
+        throw validationFailed(
+          'a limit is above the deployment’s',
+          over.map((field) => ({
+            path: `body.${field}`,
+            message: `at most ${ceilings[field]} (the deployment's limit)`,
+          })),
+        );
       const changes = {
         ...(body.maxFileBytes !== undefined ? { attachmentMaxFileBytes: body.maxFileBytes } : {}),
         ...(body.ticketQuotaBytes !== undefined ? { attachmentTicketQuotaBytes: body.ticketQuotaBytes } : {}),
@@ -317,7 +344,7 @@ export function attachmentLinksRouter(deps: ServiceDeps): Router {
     // Loose on purpose: every malformed part is the same 404 as a wrong signature, not a 422 that describes it.
     request: {
       params: z.object({ organizationId: z.string(), attachmentId: z.string(), purpose: z.string() }).strict(),
-      query: z.object({ exp: z.string(), kid: z.string(), rcpt: z.string(), sig: z.string() }).partial(),
+      query: z.object({ exp: z.string(), kid: z.string(), rcpt: z.string(), by: z.string(), sig: z.string() }).partial(),
     },
     responses: {},
     rawResponses: { 200: { description: 'The bytes', contentTypes: ['application/octet-stream'] } },
@@ -343,7 +370,11 @@ export function attachmentLinksRouter(deps: ServiceDeps): Router {
         userId: null,
         requestId: req.id,
       };
-      await serveFile(deps, req, res, file, purpose === 'download' ? 'content' : 'thumbnail', { scope, via: 'link' });
+      await serveFile(deps, req, res, file, purpose === 'download' ? 'content' : 'thumbnail', {
+        scope,
+        via: 'link',
+        linkMadeBy: verdict.claims.madeBy,
+      });
       return { streamed: true };
     },
   });
@@ -355,6 +386,8 @@ export function makeLink(
   file: Pick<AttachmentRow, 'id' | 'organizationId'>,
   purpose: (typeof linkPurposes)[number],
   recipient: string,
+  /** Who makes it: `user:<id>`, or an integration sending it (`integration:slack`). */
+  madeBy: string,
 ): { url: string; expiresAt: string } {
   const ttl = fileSettings.of(deps.config).linkTtlSeconds;
   const expiresAt = Math.floor(Date.now() / 1000) + ttl;
@@ -363,6 +396,7 @@ export function makeLink(
     organizationId: file.organizationId,
     purpose,
     recipient,
+    madeBy,
     expiresAt,
   });
   const base = deps.config.publicUrl.replace(/\/$/, '');
@@ -383,7 +417,7 @@ async function serveFile(
   res: Response,
   file: AttachmentRow,
   which: Which,
-  who: { scope: Scope; via: 'session' | 'link' },
+  who: { scope: Scope; via: 'session' | 'link'; linkMadeBy?: string },
 ): Promise<void> {
   const runtime = filesRuntime(deps);
   const size = which === 'content' ? file.fileSize : (file.thumbnailSize ?? 0);
@@ -393,39 +427,56 @@ async function serveFile(
     return;
   }
   const range = wanted === 'whole' ? undefined : wanted;
+  const inline = which === 'thumbnail' || file.raster;
+  const headers = (mimeType: string, total: number) => ({
+    'Content-Type': mimeType,
+    'Content-Length': String(range ? range.end - range.start + 1 : total),
+    'Accept-Ranges': which === 'content' ? 'bytes' : 'none',
+    'Content-Disposition': contentDisposition(inline ? 'inline' : 'attachment', file.storageName),
+    'X-Content-Type-Options': 'nosniff',
+    'Content-Security-Policy': "sandbox; default-src 'none'; img-src 'self' data:; style-src 'unsafe-inline'",
+    'Cache-Control': 'private, no-store',
+    ...(range ? { 'Content-Range': `bytes ${range.start}-${range.end}/${total}` } : {}),
+  });
+  // HEAD: the headers a GET would send, without reading (or auditing) the file.
+  if (req.method === 'HEAD') {
+    if (file.scanStatus !== 'clean' || (which === 'thumbnail' && !file.thumbnailKey)) throw notFound(which);
+    const mimeType = which === 'content' ? file.mimeType : (file.thumbnailMime ?? 'image/jpeg');
+    res.status(range ? 206 : 200).set(headers(mimeType, size)).end();
+    return;
+  }
   const opened: OpenedDownload = await openDownload(
     { credentialKeys: deps.config.credentialKeys, stores: runtime.stores },
     file,
     which,
     range,
   );
-  if (which === 'content')
-    await recordAudit(deps.db, who.scope, {
-      action: 'attachment.downloaded',
-      entityType: 'attachment',
-      entityId: file.id,
-      metadata: {
-        via: who.via,
-        ip: req.ip ?? null,
-        userAgent: req.get('user-agent') ?? null,
-        ...(range ? { range: `${range.start}-${range.end}` } : {}),
-      },
-    });
-  const inline = which === 'thumbnail' || file.raster;
-  res.status(range ? 206 : 200).set({
-    'Content-Type': opened.mimeType,
-    'Content-Length': String(range ? range.end - range.start + 1 : opened.size),
-    'Accept-Ranges': which === 'content' ? 'bytes' : 'none',
-    'Content-Disposition': contentDisposition(inline ? 'inline' : 'attachment', file.storageName),
-    'X-Content-Type-Options': 'nosniff',
-    'Content-Security-Policy': "sandbox; default-src 'none'; img-src 'self' data:; style-src 'unsafe-inline'",
-    'Cache-Control': 'private, no-store',
-    ...(range ? { 'Content-Range': `bytes ${range.start}-${range.end}/${opened.size}` } : {}),
-  });
+  try {
+    if (which === 'content')
+      await recordAudit(deps.db, who.scope, {
+        action: 'attachment.downloaded',
+        entityType: 'attachment',
+        entityId: file.id,
+        metadata: {
+          via: who.via,
+          ...(who.linkMadeBy ? { linkMadeBy: who.linkMadeBy } : {}),
+          ip: req.ip ?? null,
+          userAgent: req.get('user-agent') ?? null,
+          ...(range ? { range: `${range.start}-${range.end}` } : {}),
+        },
+      });
+  } catch (error) {
+    opened.body.destroy();
+    throw error;
+  }
+  res.status(range ? 206 : 200).set(headers(opened.mimeType, opened.size));
   // A failure after the headers (a segment that does not verify) cuts the body short: the client sees an
-  // incomplete download, never wrong bytes.
-  opened.body.on('error', () => res.destroy());
-  opened.body.pipe(res);
+  // incomplete download, never wrong bytes. A client that goes away (a video seeking, a cancelled download)
+  // releases the store's stream at once.
+  await pipeline(opened.body, res).catch(() => {
+    opened.body.destroy();
+    res.destroy();
+  });
 }
 
 /**
@@ -474,7 +525,16 @@ async function receiveMultipart(
     );
   }
 
-  const finished = new Promise<void>((resolve, reject) => {
+  /**
+   * Stops reading the body: the parser is destroyed, which errors the file stream being staged (its stage() then
+   * removes what it wrote), and nothing after it is parsed.
+   */
+  const stop = (error: unknown) => {
+    fatal ??= error;
+    req.unpipe(parser);
+    if (!parser.destroyed) parser.destroy(error instanceof Error ? error : new Error(String(error)));
+  };
+  const finished = new Promise<void>((resolve) => {
     parser.on('file', (field, stream, info) => {
       const position = index++;
       if (field !== 'file' || fatal) {
@@ -505,37 +565,30 @@ async function receiveMultipart(
                 });
                 return;
               }
-              fatal ??= error;
-              // Stop reading: the limit is crossed (or storage failed), the rest of the body is not wanted.
-              req.unpipe(parser);
-              resolve();
+              // The limit is crossed (or storage failed): the rest of the body is not wanted.
+              stop(error);
             },
           ),
       );
     });
-    parser.on('filesLimit', () => {
-      fatal ??= new RequestError(
-        413,
-        'too_many_files',
-        `at most ${settings.limits.maxFilesPerRequest} files per request`,
-      );
-      req.unpipe(parser);
+    parser.on('filesLimit', () =>
+      stop(new RequestError(413, 'too_many_files', `at most ${settings.limits.maxFilesPerRequest} files per request`)),
+    );
+    parser.on('error', (error: Error) => {
+      fatal ??= new RequestError(400, 'malformed_multipart', `the multipart body cannot be read: ${error.message}`);
       resolve();
     });
-    parser.on('error', (error: Error) =>
-      reject(new RequestError(400, 'malformed_multipart', `the multipart body cannot be read: ${error.message}`)),
-    );
     parser.on('close', () => resolve());
-    req.on('aborted', () => reject(new RequestError(400, 'aborted', 'the upload was interrupted')));
+    // The client went away mid-upload: whatever was staged goes, and nobody is waiting for an answer.
+    req.on('aborted', () => stop(new RequestError(400, 'aborted', 'the upload was interrupted')));
+    req.on('error', (error) => stop(error));
   });
   req.pipe(parser);
 
-  try {
-    await finished;
-    await Promise.all(work);
-  } catch (error) {
-    fatal ??= error;
-  }
+  await finished;
+  // Every staged file settles (a stage errored by the parser's destruction removes its own object), so the
+  // discard below sees all of them.
+  await Promise.allSettled(work);
   if (fatal) {
     // The client may still be sending: answer now and close the connection rather than read the rest.
     res.set('Connection', 'close');

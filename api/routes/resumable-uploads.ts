@@ -10,9 +10,12 @@
 import { createReadStream, mkdirSync } from 'node:fs';
 import type { IncomingMessage } from 'node:http';
 import { FileStore } from '@tus/file-store';
-import { Server } from '@tus/server';
+import { Server, type ServerOptions } from '@tus/server';
+
+type Upload = Parameters<NonNullable<ServerOptions['onUploadFinish']>>[1];
 import express, { type Router } from 'express';
 import { filesRuntime } from '../../activities/files/runtime.ts';
+import type { AttachmentView } from '../../domain/files/attachments.ts';
 import { RequestError } from '../../common/errors.ts';
 import type { ServiceDeps } from '../../common/integration-contract.ts';
 import { attachmentLimits } from '../../domain/files/attachments.ts';
@@ -48,6 +51,40 @@ export function resumableUploadsRouter(deps: ServiceDeps): Router {
     if (node.auth.role === 'viewer') throw rejection(403, 'forbidden', 'this needs the agent role or higher');
     return { ...node.auth, requestId: node.id ?? '' };
   };
+
+  const finishes = new Map<string, Promise<AttachmentView>>();
+  /**
+   * The finished upload through the intake. Its parts go once it is attached, or refused for good (a RequestError:
+   * the type, the limits); on anything else (the store or the database unreachable) they stay, and the client's
+   * next PATCH at the final offset (or HEAD, then PATCH) finishes it again: nothing is sent twice.
+   */
+  async function finish(auth: AuthContext & { requestId: string }, upload: Upload): Promise<AttachmentView> {
+    const metadata = upload.metadata ?? {};
+    const scope = scopeOf(auth, auth.requestId);
+    const path = `${runtime.settings.stagingDir}/${upload.id}`;
+    try {
+      const view = await runtime.intake.accept(
+        scope,
+        metadata.ticketId!,
+        'web',
+        {
+          stream: createReadStream(path),
+          name: metadata.filename ?? 'file',
+          ...(metadata.filetype ? { mime: metadata.filetype } : {}),
+          size: upload.size ?? upload.offset,
+        },
+        { resumableUploadId: upload.id },
+      );
+      await datastore.remove(upload.id).catch(() => undefined);
+      return view;
+    } catch (error) {
+      if (error instanceof RequestError) {
+        await datastore.remove(upload.id).catch(() => undefined);
+        throw rejection(error.status, error.code, error.message);
+      }
+      throw rejection(503, 'unavailable', 'the file could not be stored just now; send the last part again to retry');
+    }
+  }
 
   const tus = new Server({
     path: UPLOADS_PATH,
@@ -95,27 +132,16 @@ export function resumableUploadsRouter(deps: ServiceDeps): Router {
     },
     async onUploadFinish(req, upload) {
       const auth = authOf(req as TusRequest);
-      const metadata = upload.metadata ?? {};
-      const scope = scopeOf(auth, auth.requestId);
-      const path = `${runtime.settings.stagingDir}/${upload.id}`;
-      try {
-        const view = await runtime.intake.accept(scope, metadata.ticketId!, 'web', {
-          stream: createReadStream(path),
-          name: metadata.filename ?? 'file',
-          ...(metadata.filetype ? { mime: metadata.filetype } : {}),
-          size: upload.size ?? upload.offset,
-        });
-        return {
-          status_code: 200,
-          headers: { 'Content-Type': 'application/json' },
-          body: JSON.stringify(view),
-        };
-      } catch (error) {
-        if (error instanceof RequestError) throw rejection(error.status, error.code, error.message);
-        throw error;
-      } finally {
-        await datastore.remove(upload.id).catch(() => undefined);
+      // One finish per upload in this process (a second PATCH at the final offset may arrive while the first one
+      // is still storing the file); across processes and restarts the row's resumable_upload_id makes it once.
+      let finishing = finishes.get(upload.id);
+      if (!finishing) {
+        finishing = finish(auth, upload);
+        finishes.set(upload.id, finishing);
+        void finishing.finally(() => setTimeout(() => finishes.delete(upload.id), 60_000).unref());
       }
+      const view = await finishing;
+      return { status_code: 200, headers: { 'Content-Type': 'application/json' }, body: JSON.stringify(view) };
     },
     onResponseError(_req, err) {
       // Our own rejections carry their status and a JSON body; the library's own (413 over the size limit, 409 on

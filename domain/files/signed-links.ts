@@ -16,11 +16,13 @@ export type LinkClaims = {
   purpose: LinkPurpose;
   /** Who the link was made for (a requester's customer id, a member's user id): the audit's "who". */
   recipient: string;
+  /** Who made it (the member, or the integration that sent it): the audit names them beside the recipient. */
+  madeBy: string;
   /** Unix seconds. */
   expiresAt: number;
 };
 
-export type SignedLinkQuery = { exp: string; kid: string; rcpt: string; sig: string };
+export type SignedLinkQuery = { exp: string; kid: string; rcpt: string; by: string; sig: string };
 
 /** The query string of a link: the path carries the attachment and purpose, the query the rest. */
 export function signLink(keys: KeyRing, claims: LinkClaims): SignedLinkQuery {
@@ -29,6 +31,7 @@ export function signLink(keys: KeyRing, claims: LinkClaims): SignedLinkQuery {
     exp: String(claims.expiresAt),
     kid,
     rcpt: claims.recipient,
+    by: claims.madeBy,
     sig: signature(keys, kid, claims).toString('base64url'),
   };
 }
@@ -42,10 +45,11 @@ export function verifyLink(
   query: Partial<SignedLinkQuery>,
   now = Date.now(),
 ): LinkVerdict {
-  const { exp, kid, rcpt, sig } = query;
-  if (!exp || !kid || rcpt === undefined || !sig || !/^\d{1,12}$/.test(exp)) return { ok: false, reason: 'invalid' };
+  const { exp, kid, rcpt, by, sig } = query;
+  if (!exp || !kid || rcpt === undefined || by === undefined || !sig || !/^\d{1,12}$/.test(exp))
+    return { ok: false, reason: 'invalid' };
   if (!keys.keys.has(kid)) return { ok: false, reason: 'invalid' };
-  const claims: LinkClaims = { ...path, recipient: rcpt, expiresAt: Number(exp) };
+  const claims: LinkClaims = { ...path, recipient: rcpt, madeBy: by, expiresAt: Number(exp) };
   const expected = signature(keys, kid, claims);
   const given = Buffer.from(sig, 'base64url');
   if (given.length !== expected.length || !timingSafeEqual(given, expected)) return { ok: false, reason: 'invalid' };
@@ -55,7 +59,15 @@ export function verifyLink(
 }
 
 function signature(keys: KeyRing, kid: string, claims: LinkClaims): Buffer {
-  const message = ['v1', claims.organizationId, claims.attachmentId, claims.purpose, claims.recipient, claims.expiresAt]
+  const message = [
+    'v1',
+    claims.organizationId,
+    claims.attachmentId,
+    claims.purpose,
+    claims.recipient,
+    claims.madeBy,
+    claims.expiresAt,
+  ]
     .map((part) => encodeURIComponent(String(part)))
     .join('|');
   return createHmac('sha256', linkKey(keys, kid)).update(message).digest();

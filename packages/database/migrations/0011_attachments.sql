@@ -49,8 +49,15 @@ ALTER TABLE "ticket_attachments" ADD COLUMN IF NOT EXISTS "available_at" timesta
 ALTER TABLE "ticket_attachments" ADD COLUMN IF NOT EXISTS "deleted_at" timestamp with time zone;
 --> statement-breakpoint
 DO $$ BEGIN
-  ALTER TABLE "ticket_attachments" ADD CONSTRAINT "ticket_attachments_storage_integration_id_integration_configs_id_fk" FOREIGN KEY ("storage_integration_id") REFERENCES "public"."integration_configs"("id") ON DELETE set null ON UPDATE no action;
+  ALTER TABLE "ticket_attachments" ADD CONSTRAINT "ticket_attachments_storage_integration_id_integration_configs_id_fk" FOREIGN KEY ("storage_integration_id") REFERENCES "public"."integration_configs"("id") ON DELETE restrict ON UPDATE no action;
 EXCEPTION WHEN duplicate_object THEN NULL;
 END $$;
 --> statement-breakpoint
 CREATE INDEX IF NOT EXISTS "ticket_attachments_org_idx" ON "ticket_attachments" USING btree ("organization_id");
+--> statement-breakpoint
+ALTER TABLE "ticket_attachments" ADD COLUMN IF NOT EXISTS "resumable_upload_id" text;
+--> statement-breakpoint
+DO $$ BEGIN
+  ALTER TABLE "ticket_attachments" ADD CONSTRAINT "ticket_attachments_resumable_upload_id_unique" UNIQUE("resumable_upload_id");
+EXCEPTION WHEN duplicate_table OR duplicate_object THEN NULL;
+END $$;

@@ -292,10 +292,11 @@ export const ticketAttachments = pgTable(
     storageKey: text('storage_key').notNull().unique(),
     /**
      * The organisation's storage integration that holds it; null: the deployment's default store. The integration
-     * cannot be deleted while live files are in it (its module refuses); deleted files' rows let go of it.
+     * cannot be deleted while live files are in it (the key restricts, its module says why); the rows of files that
+     * are gone let go of it first.
      */
     storageIntegrationId: uuid('storage_integration_id').references(() => integrationConfigs.id, {
-      onDelete: 'set null',
+      onDelete: 'restrict',
     }),
     keyEnvelope: jsonb('key_envelope').$type<FileKeyEnvelope>(),
     checksumSha256: text('checksum_sha256'),
@@ -311,6 +312,8 @@ export const ticketAttachments = pgTable(
     thumbnailEnvelope: jsonb('thumbnail_envelope').$type<FileKeyEnvelope>(),
     thumbnailSize: bigint('thumbnail_size', { mode: 'number' }),
     thumbnailMime: text('thumbnail_mime'),
+    /** The resumable (tus) upload it came from: a finish that runs twice attaches the file once. */
+    resumableUploadId: text('resumable_upload_id').unique(),
     uploadedBy: text('uploaded_by').references(() => user.id, { onDelete: 'set null' }),
     uploadedByActorType: actorType('uploaded_by_actor_type').notNull().default('user'),
     uploadedByActorId: text('uploaded_by_actor_id'),
