@@ -68,27 +68,38 @@ function withoutExif(input: Buffer): Buffer {
 
 /** Averages k x k blocks; the last columns and rows (fewer than k) are left out, under 0.2 % of a 12 MP photo. */
 function boxShrink(source: Bitmap, k: number): Bitmap {
-  const { data, width } = source;
+  const { width } = source;
+  // A plain Uint8Array view: V8 optimises its element loads better than a Buffer's in this hot loop.
+  const data = new Uint8Array(source.data.buffer, source.data.byteOffset, source.data.length);
   const w = Math.floor(width / k);
   const h = Math.floor(source.height / k);
-  const out = Buffer.alloc(w * h * 4);
-  const sums = new Uint32Array(w * 4);
+  const rowLength = w * 4;
+  const out = Buffer.alloc(rowLength * h);
+  const sums = new Uint32Array(rowLength);
   const area = k * k;
   for (let oy = 0; oy < h; oy++) {
     sums.fill(0);
     for (let dy = 0; dy < k; dy++) {
       let i = (oy * k + dy) * width * 4;
-      for (let s = 0; s < w * 4; s += 4) {
+      for (let s = 0; s < rowLength; s += 4) {
+        let r = 0;
+        let g = 0;
+        let b = 0;
+        let a = 0;
         for (let dx = 0; dx < k; dx++, i += 4) {
-          sums[s]! += data[i]!;
-          sums[s + 1]! += data[i + 1]!;
-          sums[s + 2]! += data[i + 2]!;
-          sums[s + 3]! += data[i + 3]!;
+          r += data[i]!;
+          g += data[i + 1]!;
+          b += data[i + 2]!;
+          a += data[i + 3]!;
         }
+        sums[s]! += r;
+        sums[s + 1]! += g;
+        sums[s + 2]! += b;
+        sums[s + 3]! += a;
       }
     }
-    const row = oy * w * 4;
-    for (let s = 0; s < w * 4; s++) out[row + s] = (sums[s]! + (area >> 1)) / area;
+    const row = oy * rowLength;
+    for (let s = 0; s < rowLength; s++) out[row + s] = ((sums[s]! + (area >> 1)) / area) | 0;
   }
   return { data: out, width: w, height: h };
 }
