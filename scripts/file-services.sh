@@ -151,6 +151,8 @@ LogTime yes
 LogFileMaxSize 10M
 StreamMaxLength $CLAMD_STREAM_MAX_LENGTH
 MaxFileSize $CLAMD_STREAM_MAX_LENGTH
+# Content past a scan limit (file size, archive depth and size) is reported, never passed as OK unscanned.
+AlertExceedsMax yes
 # An idle or stalled client is dropped after this many seconds.
 ReadTimeout 30
 CommandReadTimeout 30

@@ -102,6 +102,16 @@ describe('attachments in an organisation’s own store, and failures mid-pipelin
       assert.deepEqual(got.bytes, bytes);
       const range = await download(api, admin, `/api/attachments/${row.id}/content`, { range: 'bytes=70000-70009' });
       assert.deepEqual(range.bytes, bytes.subarray(70000, 70010));
+
+      // Its files are read from where they were written: the store cannot move, nor go, while it holds them.
+      const moved = await admin.fetch('PATCH', `/api/integrations/${row.storageIntegrationId}`, {
+        config: { prefix: 'elsewhere/' },
+      });
+      assert.equal(moved.status, 409, JSON.stringify(moved.body));
+      const deleted = await admin.fetch('DELETE', `/api/integrations/${row.storageIntegrationId}`);
+      assert.equal(deleted.status, 409);
+      const renamed = await admin.fetch('PATCH', `/api/integrations/${row.storageIntegrationId}`, { name: 'Renamed' });
+      assert.equal(renamed.status, 200, JSON.stringify(renamed.body));
     });
   }
 

@@ -317,7 +317,9 @@ function classify(error: unknown): unknown {
   // clamd answered about these bytes but gave no verdict (over its StreamMaxLength): no retry can change that.
   if (error instanceof ClamdScanError)
     return permanent(
-      error.sizeLimitExceeded ? 'the file is too large for the virus scanner' : `the virus scanner refused it: ${error.message}`,
+      error.sizeLimitExceeded
+        ? 'the file is too large for the virus scanner'
+        : `the virus scanner refused it: ${error.message}`,
     );
   return error;
 }

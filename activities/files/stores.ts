@@ -79,7 +79,7 @@ export class StoreDirectory {
     const config = organizationStorageConfigSchema.parse(row.config);
     const agents = this.guardedAgents();
     // Connections go through the guard: an admin's endpoint must not reach the deployment's private network.
-    const agent = (config.endpoint ?? 'https:').startsWith('http:') ? agents.http : agents.https;
+    const agent = plainHttp(config.endpoint, credentials) ? agents.http : agents.https;
     const store = openBlobStore(config, organizationStorageCredentialsSchema.parse(credentials), { agent });
     this.#byIntegration.set(ref.storageIntegrationId, { updatedAt: row.updatedAt.getTime(), store });
     return store;
@@ -115,4 +115,20 @@ export function openDefaultStore(store: DefaultStore): BlobStore {
         { accountName: store.accountName, accountKey: store.accountKey },
       );
   }
+}
+
+/** Whether the store is reached over plain http: its endpoint, or an Azure connection string's, says so. */
+function plainHttp(endpoint: string | undefined, credentials: unknown): boolean {
+  if (endpoint) return endpoint.startsWith('http:');
+  const connection = (credentials as { connectionString?: unknown } | null)?.connectionString;
+  if (typeof connection !== 'string') return false;
+  const fields = new Map(
+    connection
+      .split(';')
+      .map((part) => part.split(/=(.*)/s, 2) as [string, string])
+      .map(([key, value]) => [key.trim().toLowerCase(), (value ?? '').trim()]),
+  );
+  const blob = fields.get('blobendpoint');
+  if (blob) return blob.toLowerCase().startsWith('http:');
+  return fields.get('defaultendpointsprotocol')?.toLowerCase() === 'http';
 }

@@ -3,11 +3,11 @@
 // per-attachment audit, and the organisation's limits. Who may: any member reads and downloads, agents upload,
 // delete and make links, admins read the audit and set the limits; another organisation's file is a 404.
 
+import { pipeline } from 'node:stream/promises';
 import { organizationSettings, ticketAttachments } from '@switchboard/database';
 import Busboy from 'busboy';
 import { and, eq, isNull } from 'drizzle-orm';
 import type { Request, Response, Router } from 'express';
-import { pipeline } from 'node:stream/promises';
 import express from 'express';
 import { type OpenedDownload, openDownload, parseRange, type Which } from '../../activities/files/downloads.ts';
 import type { StagedFile } from '../../activities/files/intake.ts';
@@ -344,7 +344,9 @@ export function attachmentLinksRouter(deps: ServiceDeps): Router {
     // Loose on purpose: every malformed part is the same 404 as a wrong signature, not a 422 that describes it.
     request: {
       params: z.object({ organizationId: z.string(), attachmentId: z.string(), purpose: z.string() }).strict(),
-      query: z.object({ exp: z.string(), kid: z.string(), rcpt: z.string(), by: z.string(), sig: z.string() }).partial(),
+      query: z
+        .object({ exp: z.string(), kid: z.string(), rcpt: z.string(), by: z.string(), sig: z.string() })
+        .partial(),
     },
     responses: {},
     rawResponses: { 200: { description: 'The bytes', contentTypes: ['application/octet-stream'] } },
@@ -442,7 +444,10 @@ async function serveFile(
   if (req.method === 'HEAD') {
     if (file.scanStatus !== 'clean' || (which === 'thumbnail' && !file.thumbnailKey)) throw notFound(which);
     const mimeType = which === 'content' ? file.mimeType : (file.thumbnailMime ?? 'image/jpeg');
-    res.status(range ? 206 : 200).set(headers(mimeType, size)).end();
+    res
+      .status(range ? 206 : 200)
+      .set(headers(mimeType, size))
+      .end();
     return;
   }
   const opened: OpenedDownload = await openDownload(

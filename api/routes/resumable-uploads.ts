@@ -13,11 +13,12 @@ import { FileStore } from '@tus/file-store';
 import { Server, type ServerOptions } from '@tus/server';
 
 type Upload = Parameters<NonNullable<ServerOptions['onUploadFinish']>>[1];
+
 import express, { type Router } from 'express';
 import { filesRuntime } from '../../activities/files/runtime.ts';
-import type { AttachmentView } from '../../domain/files/attachments.ts';
 import { RequestError } from '../../common/errors.ts';
 import type { ServiceDeps } from '../../common/integration-contract.ts';
+import type { AttachmentView } from '../../domain/files/attachments.ts';
 import { attachmentLimits } from '../../domain/files/attachments.ts';
 import { scopeOf } from '../../domain/scope.ts';
 import { assertTicketExists } from '../../domain/tickets/ticket-record.ts';

@@ -1142,7 +1142,7 @@ export type paths = {
                 };
             };
         };
-        /** Set the organisation’s attachment limits; null returns one to the deployment’s default */
+        /** Set the organisation’s attachment limits, at most the deployment’s (422 names a field above it); null returns one to the deployment’s default */
         put: {
             parameters: {
                 query?: never;
@@ -6915,6 +6915,7 @@ export type paths = {
         get: {
             parameters: {
                 query?: {
+                    by?: string;
                     exp?: string;
                     kid?: string;
                     rcpt?: string;

@@ -1,6 +1,6 @@
 // The server side of attachments: the files worker (the pipeline workflows and their activities: clamd, the store,
 // the thumbnail renderer), the relay subscriber that starts a pipeline per uploaded file, and the routes.
-import { ticketAttachments } from '@switchboard/database';
+import { type Database, integrationConfigs, ticketAttachments } from '@switchboard/database';
 import { and, count, eq, inArray, isNull } from 'drizzle-orm';
 import express from 'express';
 import { createFilePipelineActivities } from '../../../activities/files/pipeline.ts';
@@ -60,25 +60,70 @@ export const filesServer: IntegrationServer = {
     streaming: (deps) => express.Router().use(attachmentStreamingRouter(deps), resumableUploadsRouter(deps)),
   },
   lifecycle: {
-    // Files written to a store stay there: deleting the integration that holds them would lose them.
+    /**
+     * Files written to a store stay there: deleting the integration that holds live files would lose them, so it
+     * is refused (the foreign key restricts too, for a commit racing this check). The rows of files that are gone
+     * (deleted, infected, failed) let go of it first.
+     */
     beforeDelete: async (deps, scope, integrationId) => {
-      const [row] = await deps.db
-        .select({ files: count() })
-        .from(ticketAttachments)
+      const live = await liveFiles(deps.db, scope.organizationId, integrationId);
+      if (live > 0)
+        throw conflict(
+          `this storage holds ${live} attachment(s) of the organisation; disable it instead (new files then go to ` +
+            'the default store, existing ones stay readable)',
+        );
+      await deps.db
+        .update(ticketAttachments)
+        .set({ storageIntegrationId: null })
         .where(
           and(
             eq(ticketAttachments.storageIntegrationId, integrationId),
             eq(ticketAttachments.organizationId, scope.organizationId),
-            isNull(ticketAttachments.deletedAt),
-            inArray(ticketAttachments.scanStatus, ['pending_scan', 'clean']),
           ),
         );
-      if ((row?.files ?? 0) > 0)
-        throw conflict(
-          `this storage holds ${row!.files} attachment(s) of the organisation; disable it instead (new files then go ` +
-            'to the default store, existing ones stay readable)',
+      return async () => {};
+    },
+    /**
+     * Where the files are (driver, endpoint, bucket or container, prefix) cannot change while live files are there:
+     * they are read from the store they were written to. Credentials and the name may change.
+     */
+    beforeUpdate: async (deps, scope, integrationId, changes) => {
+      if (changes.config === undefined) return async () => {};
+      const [current] = await deps.db
+        .select({ config: integrationConfigs.config })
+        .from(integrationConfigs)
+        .where(
+          and(eq(integrationConfigs.id, integrationId), eq(integrationConfigs.organizationId, scope.organizationId)),
         );
+      const where = (config: unknown) => {
+        const { driver, endpoint, bucket, container, prefix } = (config ?? {}) as Record<string, unknown>;
+        return JSON.stringify([driver, endpoint, bucket, container, prefix]);
+      };
+      if (current && where(current.config) !== where(changes.config)) {
+        const live = await liveFiles(deps.db, scope.organizationId, integrationId);
+        if (live > 0)
+          throw conflict(
+            `this storage holds ${live} attachment(s); its driver, endpoint, bucket, container and prefix cannot ` +
+              'change while it does (add another storage integration and disable this one instead)',
+          );
+      }
       return async () => {};
     },
   },
 };
+
+/** Files of the organisation in the integration's store that are (or will be) served. */
+async function liveFiles(db: Database, organizationId: string, integrationId: string): Promise<number> {
+  const [row] = await db
+    .select({ files: count() })
+    .from(ticketAttachments)
+    .where(
+      and(
+        eq(ticketAttachments.storageIntegrationId, integrationId),
+        eq(ticketAttachments.organizationId, organizationId),
+        isNull(ticketAttachments.deletedAt),
+        inArray(ticketAttachments.scanStatus, ['pending_scan', 'clean']),
+      ),
+    );
+  return row?.files ?? 0;
+}
