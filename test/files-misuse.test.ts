@@ -306,11 +306,7 @@ describe('attachments under misuse and partial failure', function () {
   describe('the upload’s own scan, with a real clamd', () => {
     before(async function () {
       this.timeout(600_000);
-      process.env.CLAMD_STREAM_MAX_LENGTH = '30M';
       await startClamd();
-    });
-    after(async () => {
-      await stopClamd();
     });
 
     it('lets go of clamd at once when an upload is refused part-way (413), not after clamd’s read timeout', async () => {
@@ -350,13 +346,21 @@ describe('attachments under misuse and partial failure', function () {
   describe('a file clamd refuses to scan (larger than its StreamMaxLength)', () => {
     // This run's own clamd, with a 1 MB StreamMaxLength standing in for the 30 MB default against an organisation
     // whose maxFileBytes is larger (PUT /api/files/limits accepts up to 1 TiB).
+    // The shared test clamd is restarted with the small limit, and again with the usual one afterwards: the files
+    // that follow scan with it.
+    const usual = process.env.CLAMD_STREAM_MAX_LENGTH;
     before(async function () {
       this.timeout(600_000);
+      await stopClamd();
       process.env.CLAMD_STREAM_MAX_LENGTH = '1M';
       await startClamd();
     });
-    after(async () => {
+    after(async function () {
+      this.timeout(600_000);
       await stopClamd();
+      if (usual === undefined) delete process.env.CLAMD_STREAM_MAX_LENGTH;
+      else process.env.CLAMD_STREAM_MAX_LENGTH = usual;
+      await startClamd();
     });
 
     it('fails the file for good (non-retryable) instead of retrying the scan without end', async () => {

@@ -45,7 +45,10 @@ export function parseReply(raw: string): ScanVerdict {
   if (reply === 'stream: OK') return { verdict: 'clean' };
   const found = /^stream: (.+) FOUND$/.exec(reply);
   if (found?.[1]) return { verdict: 'infected', signature: found[1] };
-  throw new ClamdScanError(reply === '' ? '(empty reply)' : reply);
+  // No answer at all: the connection closed before clamd said anything (it went away mid-scan, or what answered
+  // was not clamd). Nothing was said about these bytes, so a later attempt may well scan them.
+  if (reply === '') throw new ScannerUnavailableError('clamd closed the connection without an answer');
+  throw new ClamdScanError(reply);
 }
 
 const unavailableCodes = new Set([

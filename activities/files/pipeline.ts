@@ -304,6 +304,8 @@ function permanent(message: string): ApplicationFailure {
  */
 function waitReason(error: unknown): string | undefined {
   if (error instanceof ScannerUnavailableError) return 'the virus scanner is unreachable';
+  if (error instanceof ClamdScanError && !error.sizeLimitExceeded)
+    return 'the virus scanner could not scan it just now';
   if (error instanceof BlobStoreUnavailableError) return 'the file store is unreachable';
   return undefined;
 }
@@ -314,12 +316,9 @@ function classify(error: unknown): unknown {
     return permanent('the stored file does not decrypt (it was altered or truncated)');
   if (error instanceof BlobNotFoundError) return permanent('the stored file is missing');
   if (error instanceof BlobStorePermanentError) return permanent(`the file store refused it: ${error.message}`);
-  // clamd answered about these bytes but gave no verdict (over its StreamMaxLength): no retry can change that.
-  if (error instanceof ClamdScanError)
-    return permanent(
-      error.sizeLimitExceeded
-        ? 'the file is too large for the virus scanner'
-        : `the virus scanner refused it: ${error.message}`,
-    );
+  // clamd will never take a stream past its StreamMaxLength: no retry can change that. Its other errors (out of
+  // memory, a database reload) pass, and are retried.
+  if (error instanceof ClamdScanError && error.sizeLimitExceeded)
+    return permanent('the file is too large for the virus scanner');
   return error;
 }

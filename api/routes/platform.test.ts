@@ -8,10 +8,9 @@ import { Client, Connection } from '@temporalio/client';
 import { NativeConnection, Worker } from '@temporalio/worker';
 import { createLogger } from '../../common/logger.ts';
 import { createOutboxRelay } from '../../outbox/relay.ts';
+import { loadIntegrationServers } from '../../packages/integrations/index.ts';
 import { apiFetch, createTestOrganization, startTestApi, type TestApi } from '../../test/support/api.ts';
 import { testDatabase, truncateAll } from '../../test/support/database.ts';
-import { linearTaskQueueFor } from '../../workflows/linear-contract.ts';
-import { webhooksTaskQueueFor } from '../../workflows/webhook-endpoint-contract.ts';
 
 const ROOT = fileURLToPath(new URL('../..', import.meta.url));
 const noopWorkflows = fileURLToPath(new URL('../../test/support/noop-workflows.ts', import.meta.url));
@@ -161,12 +160,13 @@ describe('platform endpoints', () => {
     });
 
     /** The queues the API checks: the tickets queue and every module's, with whether each runs workflows. */
-    function expectedQueues() {
+    /** The tickets queue and every queue the modules declare, as /readyz expects them served. */
+    async function expectedQueues() {
       const tickets = withTemporal.deps.config.temporal.ticketsTaskQueue;
+      const servers = await loadIntegrationServers();
       return [
         { name: tickets, workflows: true },
-        { name: webhooksTaskQueueFor(tickets), workflows: true },
-        { name: linearTaskQueueFor(tickets), workflows: false },
+        ...servers.flatMap(({ server }) => server.taskQueues?.(tickets) ?? []),
       ];
     }
 
@@ -210,7 +210,7 @@ describe('platform endpoints', () => {
       };
       try {
         // Activity pollers alone do not serve a queue whose workflows nobody runs.
-        for (const { name } of expectedQueues())
+        for (const { name } of await expectedQueues())
           await start({ connection: workerConnection, taskQueue: name, activities });
         // Once the relay shows, the activity pollers have long been polling too (one 2 s cache later, certainly).
         let activitiesOnly = await apiFetch(withTemporal, 'GET', '/readyz');
@@ -227,7 +227,7 @@ describe('platform endpoints', () => {
           relay: 'ok',
         });
 
-        for (const { name } of expectedQueues().filter((q) => q.workflows))
+        for (const { name } of (await expectedQueues()).filter((q) => q.workflows))
           await start({ connection: workerConnection, taskQueue: name, workflowsPath: noopWorkflows });
         const answer = await readyzUntil('ready');
         assert.equal(answer.status, 200);

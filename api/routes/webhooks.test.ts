@@ -861,6 +861,11 @@ describe('webhooks API', () => {
         'comment.created',
         'sla.warning',
         'sla.breached',
+        'attachment.uploaded',
+        'attachment.available',
+        'attachment.blocked',
+        'attachment.failed',
+        'attachment.deleted',
         'webhook.test',
       ]);
       const created = response.body.data[0];
