@@ -14,7 +14,7 @@ import { MockActivityEnvironment } from '@temporalio/testing';
 import { eq } from 'drizzle-orm';
 import { createFilePipelineActivities } from '../activities/files/pipeline.ts';
 import { filesRuntime } from '../activities/files/runtime.ts';
-import { attachmentEvents, uploadFiles } from '../activities/files/upload-test-support.ts';
+import { attachmentEvents, createTusUpload, uploadFiles } from '../activities/files/upload-test-support.ts';
 import { fileSettings } from '../packages/integrations/files/settings.ts';
 import { addTestMember, createTestOrganization, startTestApi, type TestApi, type TestUser } from './support/api.ts';
 import { testDatabase } from './support/database.ts';
@@ -63,18 +63,11 @@ describe('attachments under misuse and partial failure', function () {
     const ticketId = await newTicket();
     // Large enough that the intake (encrypt, store, commit) takes a moment after the last byte is written.
     const bytes = Buffer.from('resumable text line\n'.repeat(600_000));
-    const b64 = (s: string) => Buffer.from(s).toString('base64');
-    const headers = { cookie: agent.cookie, origin: api.baseUrl, 'tus-resumable': '1.0.0' };
-    const created = await fetch(`${api.baseUrl}/api/uploads`, {
-      method: 'POST',
-      headers: {
-        ...headers,
-        'upload-length': String(bytes.length),
-        'upload-metadata': `ticketId ${b64(ticketId)},filename ${b64('twice.txt')},filetype ${b64('text/plain')}`,
-      },
+    const { location, headers } = await createTusUpload(api, agent, ticketId, {
+      name: 'twice.txt',
+      size: bytes.length,
+      type: 'text/plain',
     });
-    assert.equal(created.status, 201, await created.text());
-    const location = new URL(created.headers.get('location')!, api.baseUrl);
     const patch = (offset: number, body: Uint8Array) =>
       fetch(location, {
         method: 'PATCH',

@@ -10,6 +10,7 @@ import { and, eq } from 'drizzle-orm';
 import { Jimp } from 'jimp';
 import {
   attachmentEvents,
+  createTusUpload,
   download,
   EICAR,
   untilStatus,
@@ -330,18 +331,11 @@ describe('attachments end to end (local store, real clamd)', function () {
   it('resumes an interrupted upload (tus) and puts the file through the same pipeline', async () => {
     const ticketId = await newTicket();
     const bytes = Buffer.from('resumable '.repeat(50_000));
-    const b64 = (s: string) => Buffer.from(s).toString('base64');
-    const headers = { cookie: agent.cookie, origin: api.baseUrl, 'tus-resumable': '1.0.0' };
-    const created = await fetch(`${api.baseUrl}/api/uploads`, {
-      method: 'POST',
-      headers: {
-        ...headers,
-        'upload-length': String(bytes.length),
-        'upload-metadata': `ticketId ${b64(ticketId)},filename ${b64('big notes.txt')},filetype ${b64('text/plain')}`,
-      },
+    const { location, headers } = await createTusUpload(api, agent, ticketId, {
+      name: 'big notes.txt',
+      size: bytes.length,
+      type: 'text/plain',
     });
-    assert.equal(created.status, 201, await created.text());
-    const location = new URL(created.headers.get('location')!, api.baseUrl);
 
     const half = 200_000;
     const first = await fetch(location, {

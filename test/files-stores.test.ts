@@ -3,10 +3,8 @@
 // killed in the middle of a scan (the file ends available exactly once), and the sweep removes objects no file
 // claims.
 import assert from 'node:assert/strict';
-import { type ChildProcess, spawn } from 'node:child_process';
 import type { AddressInfo } from 'node:net';
 import { createServer, type Server } from 'node:net';
-import { fileURLToPath } from 'node:url';
 import { ticketAttachments } from '@switchboard/database';
 import { and, eq, isNull } from 'drizzle-orm';
 import type { BlobStore } from '../activities/files/storage/blob-store.ts';
@@ -28,6 +26,7 @@ import {
 } from './support/file-services.ts';
 import { afterRun } from './support/root-hooks.ts';
 import { eventually, startPipeline, type TestPipeline, testTemporal, uniqueTaskQueue } from './support/temporal.ts';
+import { spawnWorkerProcess } from './support/worker-process.ts';
 
 describe('attachments in an organisation’s own store, and failures mid-pipeline', function () {
   this.timeout(180_000);
@@ -230,38 +229,19 @@ function withoutFilesWorker(list: readonly IntegrationDefinition[]): Integration
   );
 }
 
-async function filesWorkerProcess(queue: string, address: string, namespace: string, clamdPort: number) {
-  const child: ChildProcess = spawn(
-    process.execPath,
-    [fileURLToPath(new URL('./support/files-worker-process.ts', import.meta.url))],
-    {
-      env: {
-        ...process.env,
-        CLAMD_PORT: String(clamdPort),
-        CLAMD_TIMEOUT_MS: '120000',
-        SWITCHBOARD_TEST_TEMPORAL_ADDRESS: address,
-        SWITCHBOARD_TEST_TEMPORAL_NAMESPACE: namespace,
-        SWITCHBOARD_TEST_FILES_QUEUE: queue,
-        SWITCHBOARD_TEST_DATABASE_URL: TEST_DATABASE_URL,
-      },
-      stdio: ['ignore', 'pipe', 'inherit'],
+function filesWorkerProcess(queue: string, address: string, namespace: string, clamdPort: number) {
+  return spawnWorkerProcess({
+    script: 'test/support/files-worker-process.ts',
+    env: {
+      CLAMD_PORT: String(clamdPort),
+      CLAMD_TIMEOUT_MS: '120000',
+      SWITCHBOARD_TEST_TEMPORAL_ADDRESS: address,
+      SWITCHBOARD_TEST_TEMPORAL_NAMESPACE: namespace,
+      SWITCHBOARD_TEST_FILES_QUEUE: queue,
+      SWITCHBOARD_TEST_DATABASE_URL: TEST_DATABASE_URL,
     },
-  );
-  const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
-  const kill = async () => {
-    if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
-    await exited;
-  };
-  afterRun(kill);
-  await new Promise<void>((resolve, reject) => {
-    let out = '';
-    child.stdout?.on('data', (chunk: Buffer) => {
-      out += chunk.toString();
-      if (out.includes('files worker running\n')) resolve();
-    });
-    void exited.then(() => reject(new Error(`the files worker process exited before it ran: ${out}`)));
+    readyLine: 'files worker running',
   });
-  return { kill };
 }
 
 /** A TCP server that reads whatever it is sent and never answers. */

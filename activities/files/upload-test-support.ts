@@ -72,3 +72,25 @@ export async function download(api: TestApi, user: Pick<TestUser, 'cookie'>, pat
   }
   return { status: response.status, headers: response.headers, bytes, failed };
 }
+
+/**
+ * Creates a resumable upload (tus 1.0 creation) as the member; returns its location and the headers every later
+ * request of the upload sends.
+ */
+export async function createTusUpload(
+  api: TestApi,
+  user: Pick<TestUser, 'cookie'>,
+  ticketId: string,
+  file: { name: string; size: number; type?: string },
+): Promise<{ location: URL; headers: Record<string, string> }> {
+  const b64 = (s: string) => Buffer.from(s).toString('base64');
+  const headers = { cookie: user.cookie, origin: api.baseUrl, 'tus-resumable': '1.0.0' };
+  const metadata = [`ticketId ${b64(ticketId)}`, `filename ${b64(file.name)}`];
+  if (file.type) metadata.push(`filetype ${b64(file.type)}`);
+  const created = await fetch(`${api.baseUrl}/api/uploads`, {
+    method: 'POST',
+    headers: { ...headers, 'upload-length': String(file.size), 'upload-metadata': metadata.join(',') },
+  });
+  if (created.status !== 201) throw new Error(`tus creation answered ${created.status}: ${await created.text()}`);
+  return { location: new URL(created.headers.get('location')!, api.baseUrl), headers };
+}

@@ -33,6 +33,7 @@ import { TEST_DATABASE_URL, testDatabase } from './database.ts';
 import type { LinearWorkerProcessSettings } from './linear-worker-process.ts';
 import { afterRun } from './root-hooks.ts';
 import { TEST_CODEC_KEYS } from './temporal-keys.ts';
+import { spawnWorkerProcess } from './worker-process.ts';
 
 const ROOT = fileURLToPath(new URL('../..', import.meta.url));
 const NAMESPACE = 'default';
@@ -250,26 +251,11 @@ async function startTestTemporal(): Promise<TestTemporal> {
         publicUrl: config.publicUrl,
         linear: config.linear,
       };
-      const child = spawn(process.execPath, [join(ROOT, 'test/support/linear-worker-process.ts')], {
-        cwd: ROOT,
-        env: { ...process.env, SWITCHBOARD_TEST_LINEAR_WORKER: JSON.stringify(settings) },
-        stdio: ['ignore', 'pipe', 'inherit'],
+      return spawnWorkerProcess({
+        script: 'test/support/linear-worker-process.ts',
+        env: { SWITCHBOARD_TEST_LINEAR_WORKER: JSON.stringify(settings) },
+        readyLine: 'linear worker running',
       });
-      const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
-      const kill = async () => {
-        if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
-        await exited;
-      };
-      afterRun(kill);
-      await new Promise<void>((resolve, reject) => {
-        let out = '';
-        child.stdout?.on('data', (chunk: Buffer) => {
-          out += chunk.toString();
-          if (out.includes('linear worker running\n')) resolve();
-        });
-        void exited.then(() => reject(new Error(`the Linear worker process exited before it ran: ${out}`)));
-      });
-      return { kill };
     },
     async startLinearWorker({ db, ticketsTaskQueue, ...options }) {
       return running(await moduleWorker('linear', db, ticketsTaskQueue, options));
