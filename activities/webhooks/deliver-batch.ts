@@ -1,5 +1,6 @@
 // One batch of an endpoint's due deliveries: the activity the endpoint workflow calls in a loop, so Temporal's
-// history grows per batch, never per delivery. A batch runs in rounds, in two lanes that share the endpoint's
+// history grows per batch, never per delivery. It starts with one statement (the endpoint, its credentials and
+// version, the retry policy, the listener row), then runs in rounds, in two lanes that share the endpoint's
 // concurrency (so one lane's requests are on the wire while the other's database round trip runs); in each lane:
 //
 //   claim ≤ maxConcurrency due deliveries: a lease, attempt_count + 1, and an attempt row `sending` for each
