@@ -34,8 +34,18 @@ export async function loadIntegrationCredentials(
     .from(integrationConfigs)
     .where(and(eq(integrationConfigs.id, integrationId), eq(integrationConfigs.organizationId, organizationId)));
   if (!row) throw notFound('integration');
-  if (!row.credentials) return null;
-  return openJson(keys, row.credentials, credentialContext(organizationId, integrationId)) as Credentials;
+  return openCredentials(keys, organizationId, integrationId, row.credentials);
+}
+
+/** A row's sealed credentials, opened (for code that read the row itself, in a statement of its own). */
+export function openCredentials(
+  keys: KeyRing,
+  organizationId: string,
+  integrationId: string,
+  envelope: CredentialEnvelope | null,
+): Credentials | null {
+  if (!envelope) return null;
+  return openJson(keys, envelope, credentialContext(organizationId, integrationId)) as Credentials;
 }
 
 const MIN_LENGTH_FOR_ENDS = 20;

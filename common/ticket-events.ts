@@ -1,7 +1,15 @@
 // The catalogue of ticket events: what the outbox carries, what the timeline shows, what integrations subscribe to.
 // Later issues add their own types here (integration events), each with a zod schema for its payload.
 import { z } from 'zod';
-import { type ActorType, commentSources, ticketChannels, ticketPriorities, ticketStatuses } from './enums.ts';
+import {
+  type ActorType,
+  commentSources,
+  type TicketEventType,
+  ticketChannels,
+  ticketEventTypes,
+  ticketPriorities,
+  ticketStatuses,
+} from './enums.ts';
 
 const ticketStatus = z.enum(ticketStatuses);
 const ticketPriority = z.enum(ticketPriorities);
@@ -73,10 +81,9 @@ export const ticketEventPayloads = {
   'attachment.blocked': z.object({ ticket: ticketSnapshot, attachment: attachmentSnapshot, signature: z.string() }),
   'attachment.failed': z.object({ ticket: ticketSnapshot, attachment: attachmentSnapshot, reason: z.string() }),
   'attachment.deleted': z.object({ ticket: ticketSnapshot, attachment: attachmentSnapshot }),
-} as const;
+} as const satisfies Record<TicketEventType, z.ZodType>;
 
-export type TicketEventType = keyof typeof ticketEventPayloads;
-export const ticketEventTypes = Object.keys(ticketEventPayloads) as TicketEventType[];
+export { type TicketEventType, ticketEventTypes };
 export type TicketEventPayload<T extends TicketEventType> = z.infer<(typeof ticketEventPayloads)[T]>;
 
 export type { ActorType };

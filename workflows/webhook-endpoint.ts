@@ -4,7 +4,7 @@
 // cut by continuing as new. Each endpoint has its own loop, so one slow endpoint only ever delays itself.
 import { condition, patched, proxyActivities, setHandler, workflowInfo } from '@temporalio/workflow';
 import type { WebhookActivities } from '../activities/webhooks/index.ts';
-import { ticketEventTypes } from '../common/ticket-events.ts';
+import { ticketEventTypes } from '../common/enums.ts';
 import { continueAsNewWithHandlersDone } from './continue-as-new.ts';
 import type { Subscription } from './registry.ts';
 import { type WebhookEndpointInput, wakeSignal, webhooksTaskQueueFor } from './webhook-endpoint-contract.ts';

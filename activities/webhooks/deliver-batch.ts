@@ -1,5 +1,6 @@
 // One batch of an endpoint's due deliveries: the activity the endpoint workflow calls in a loop, so Temporal's
-// history grows per batch, never per delivery. A batch runs in rounds, in two lanes that share the endpoint's
+// history grows per batch, never per delivery. It starts with one statement (the endpoint, its credentials and
+// version, the retry policy, the listener row), then runs in rounds, in two lanes that share the endpoint's
 // concurrency (so one lane's requests are on the wire while the other's database round trip runs); in each lane:
 //
 //   claim ≤ maxConcurrency due deliveries: a lease, attempt_count + 1, and an attempt row `sending` for each
@@ -25,7 +26,7 @@ import { recordIntegrationOutcome } from '../../domain/integrations/record-outco
 import { type DeliveryAttempt, deliverWebhook } from '../http/deliver-webhook.ts';
 import type { SafePoster } from '../http/safe-post.ts';
 import type { DeliveryNotifications } from './delivery-notifications.ts';
-import { type DeliveryEndpoint, loadDeliveryEndpoint, loadDeliveryPolicy } from './endpoint.ts';
+import { type DeliveryEndpoint, loadBatchSetup } from './endpoint.ts';
 
 export type DeliverBatchInput = {
   endpointId: string;
@@ -118,16 +119,19 @@ type RoundResult = { sent: Sent[]; unsent: Claimed[]; throttledUntil?: number };
 export async function deliverDueBatch(deps: BatchDeps, input: DeliverBatchInput): Promise<DeliverBatchResult> {
   const began = Date.now();
   const { db } = deps;
-  // Read before the endpoint, so a change made in between shows as a change to a batch that listens.
-  const version = deps.listen ? await endpointVersion(db, input.endpointId) : null;
-  const endpoint = await loadDeliveryEndpoint(db, deps.credentialKeys, input.organizationId, input.endpointId);
+  // One round trip: the endpoint, its version, the policy and, for a batch that may listen, the endpoint's listener
+  // row. From then on this batch owns that row: an earlier attempt still running (superseded after a lost
+  // heartbeat) can no longer say it listens, and fan-outs that believed it did have committed before this batch's
+  // first claim, which therefore sees their deliveries.
+  const { endpoint, version, policy } = await loadBatchSetup(
+    db,
+    deps.credentialKeys,
+    input.organizationId,
+    input.endpointId,
+    deps.listen?.owner ?? null,
+  );
   if (!endpoint) return { endpoint: 'deleted', sent: 0, succeeded: 0, more: false, nextDueAt: null };
-  // This batch owns the endpoint's listener row from now on: an earlier attempt still running (superseded after a
-  // lost heartbeat) can no longer say it listens, and fan-outs that believed it did have committed before this
-  // batch's first claim, which therefore sees their deliveries.
-  if (deps.listen) await takeOwnership(db, endpoint.id, deps.listen.owner);
   if (!endpoint.enabled) return { endpoint: 'disabled', sent: 0, succeeded: 0, more: false, nextDueAt: null };
-  const policy = await loadDeliveryPolicy(db, input.organizationId);
   const listenerId = endpoint.id;
   const retry = retryPolicy({ delaysMs: policy.retryDelaysMs, compression: deps.retryCompression });
   const random = deps.random ?? Math.random;
@@ -760,17 +764,6 @@ async function endpointVersion(db: Database, endpointId: string): Promise<string
     values: [endpointId],
   });
   return result.rows[0]?.v ?? null;
-}
-
-/** Makes `owner` the batch of the endpoint's listener row, not listening yet (waits for fan-outs holding it). */
-async function takeOwnership(db: Database, endpointId: string, owner: string): Promise<void> {
-  await db.$client.query({
-    name: 'webhook-listener-own',
-    text: `insert into webhook_endpoint_listeners (endpoint_id, owner, listening_until)
-      select $1, $2, null where exists (select 1 from integration_configs where id = $1)
-      on conflict (endpoint_id) do update set owner = excluded.owner, listening_until = null`,
-    values: [endpointId, owner],
-  });
 }
 
 /**

@@ -1,9 +1,9 @@
 // An endpoint as the delivery code needs it: its settings, its signing keys (decrypted here, kept in memory only
 // for the batch) and the organisation's retry and disabling policy.
-import { type Database, integrationConfigs, organizationSettings } from '@switchboard/database';
-import { and, eq } from 'drizzle-orm';
+import { type CredentialEnvelope, type Database, organizationSettings } from '@switchboard/database';
+import { eq } from 'drizzle-orm';
 import type { KeyRing } from '../../common/config.ts';
-import { loadIntegrationCredentials } from '../../common/credentials.ts';
+import { openCredentials } from '../../common/credentials.ts';
 import {
   DEFAULT_MAX_CONCURRENCY,
   DEFAULT_RATE_LIMIT_PER_SECOND,
@@ -51,28 +51,14 @@ function boundedInt(value: unknown, min: number, max: number, fallback: number):
   return typeof value === 'number' && Number.isInteger(value) && value >= min && value <= max ? value : fallback;
 }
 
-/** The endpoint, or null when it no longer exists in this organisation (deleted: its workflow should end). */
-export async function loadDeliveryEndpoint(
-  db: Database,
-  credentialKeys: KeyRing,
+function deliveryEndpoint(
+  row: { id: string; config: unknown; isActive: boolean; lastSuccessAt: Date | null },
   organizationId: string,
-  endpointId: string,
-): Promise<DeliveryEndpoint | null> {
-  const [row] = await db
-    .select()
-    .from(integrationConfigs)
-    .where(
-      and(
-        eq(integrationConfigs.id, endpointId),
-        eq(integrationConfigs.organizationId, organizationId),
-        eq(integrationConfigs.integrationType, 'webhook'),
-      ),
-    );
-  if (!row) return null;
-  const config = row.config as EndpointConfigFields;
-  const credentials = ((await loadIntegrationCredentials(db, credentialKeys, organizationId, endpointId)) ??
-    {}) as WebhookCredentials;
-  if (typeof credentials.secret !== 'string') throw new Error(`webhook endpoint ${endpointId} has no signing secret`);
+  stored: Record<string, unknown> | null,
+): DeliveryEndpoint {
+  const config = (row.config ?? {}) as EndpointConfigFields;
+  const credentials = (stored ?? {}) as WebhookCredentials;
+  if (typeof credentials.secret !== 'string') throw new Error(`webhook endpoint ${row.id} has no signing secret`);
   const validUntil =
     typeof credentials.previousSecretValidUntil === 'string' ? Date.parse(credentials.previousSecretValidUntil) : NaN;
   const keys: SigningKeys = {
@@ -104,6 +90,70 @@ export async function loadDeliveryEndpoint(
   };
 }
 
+/** What a batch starts from: its endpoint (null when deleted), the version it was read at, and the policy. */
+export type BatchSetup = { endpoint: DeliveryEndpoint | null; version: string | null; policy: DeliveryPolicy };
+
+/**
+ * Everything a batch needs before its first round, in one round trip (at 100 endpoints a batch of a burst sends
+ * two or three rounds, and five setup statements were as many round trips as its rounds): the endpoint and its
+ * sealed credentials, their version (`updated_at`, read in the same snapshot, so a listening batch compares later
+ * reads with exactly the settings it sends with), the organisation's retry policy, and, when `owner` is given, the
+ * endpoint's listener row taken over by this batch, not listening yet. Taking the row waits for every fan-out that
+ * holds it `FOR SHARE` (they saw an earlier batch listening); once this statement returns they have committed, so
+ * the batch's first claim, a later statement, sees their deliveries. A deleted endpoint (or one of another
+ * organisation or type) takes no row.
+ *
+ * A named prepared statement, like the round statement: planned once per connection.
+ */
+const SETUP_STATEMENT = `
+  with c as (
+    select id, config, is_active, last_success_at, credentials, updated_at::text as version
+    from integration_configs
+    where id = $1 and organization_id = $2 and integration_type = 'webhook'),
+  owned as (
+    insert into webhook_endpoint_listeners (endpoint_id, owner, listening_until)
+    select id, $3::text, null from c where $3::text is not null
+    on conflict (endpoint_id) do update set owner = excluded.owner, listening_until = null
+    returning endpoint_id),
+  s as (
+    select webhook_retry_schedule_ms, webhook_failure_disable_after_ms
+    from organization_settings where organization_id = $2)
+  select c.id, c.config, c.is_active, c.last_success_at, c.credentials, c.version,
+    s.webhook_retry_schedule_ms, s.webhook_failure_disable_after_ms, (select count(*) from owned)::int as owned
+  from (select 1) one left join c on true left join s on true`;
+
+export async function loadBatchSetup(
+  db: Database,
+  credentialKeys: KeyRing,
+  organizationId: string,
+  endpointId: string,
+  owner: string | null,
+): Promise<BatchSetup> {
+  const result = await db.$client.query<{
+    id: string | null;
+    config: unknown;
+    is_active: boolean | null;
+    last_success_at: Date | null;
+    credentials: CredentialEnvelope | null;
+    version: string | null;
+    webhook_retry_schedule_ms: number[] | null;
+    webhook_failure_disable_after_ms: string | null;
+  }>({ name: 'webhook-batch-setup', text: SETUP_STATEMENT, values: [endpointId, organizationId, owner] });
+  const row = result.rows[0]!;
+  const policy = deliveryPolicy({
+    webhookRetryScheduleMs: row.webhook_retry_schedule_ms,
+    webhookFailureDisableAfterMs:
+      row.webhook_failure_disable_after_ms === null ? null : Number(row.webhook_failure_disable_after_ms),
+  });
+  if (row.id === null) return { endpoint: null, version: null, policy };
+  const endpoint = deliveryEndpoint(
+    { id: row.id, config: row.config, isActive: row.is_active === true, lastSuccessAt: row.last_success_at },
+    organizationId,
+    openCredentials(credentialKeys, organizationId, row.id, row.credentials),
+  );
+  return { endpoint, version: row.version, policy };
+}
+
 export type DeliveryPolicy = { retryDelaysMs: readonly number[]; failureDisableAfterMs: number };
 
 export async function loadDeliveryPolicy(db: Database, organizationId: string): Promise<DeliveryPolicy> {
@@ -111,6 +161,12 @@ export async function loadDeliveryPolicy(db: Database, organizationId: string): 
     .select()
     .from(organizationSettings)
     .where(eq(organizationSettings.organizationId, organizationId));
+  return deliveryPolicy(row);
+}
+
+function deliveryPolicy(
+  row: { webhookRetryScheduleMs: number[] | null; webhookFailureDisableAfterMs: number | null } | undefined,
+): DeliveryPolicy {
   const schedule = row?.webhookRetryScheduleMs;
   return {
     retryDelaysMs: schedule && schedule.length > 0 ? schedule : DEFAULT_RETRY_DELAYS_MS,

@@ -64,7 +64,7 @@ export const integrationSchemas = {
         url: httpsUrl,
         description: z.string().max(500).optional(),
         eventTypes: z
-          .array(z.enum(ticketEventTypes as [string, ...string[]]))
+          .array(z.enum([...ticketEventTypes] as [string, ...string[]]))
           .min(1, 'subscribe to at least one event type')
           .transform((types) => [...new Set(types)]),
         rateLimitPerSecond: z.number().int().min(1).max(1000).optional(),

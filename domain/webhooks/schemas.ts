@@ -12,7 +12,7 @@ export { DEFAULT_MAX_CONCURRENCY, DEFAULT_RATE_LIMIT_PER_SECOND } from '../../co
 export const MAX_ROTATION_OVERLAP_HOURS = 168;
 
 const eventTypes = z
-  .array(z.enum(ticketEventTypes as [string, ...string[]]))
+  .array(z.enum([...ticketEventTypes] as [string, ...string[]]))
   .min(1, 'subscribe to at least one event type')
   .max(50)
   .transform((types) => [...new Set(types)]);
