@@ -80,7 +80,7 @@ export const thumbnailKey = (organizationId: string, attachmentId: string) =>
 const MB = 1024 * 1024;
 const megabytes = (bytes: number) => `${bytes >= 10 * MB ? Math.round(bytes / MB) : (bytes / MB).toFixed(1)} MB`;
 
-export const fileTooLarge = (name: string, size: number | null, limit: number) =>
+const fileTooLarge = (name: string, size: number | null, limit: number) =>
   new RequestError(
     413,
     'file_too_large',

@@ -4,15 +4,15 @@
 // delete and make links, admins read the audit and set the limits; another organisation's file is a 404.
 
 import { pipeline } from 'node:stream/promises';
-import { organizationSettings, ticketAttachments } from '@switchboard/database';
+import { ticketAttachments } from '@switchboard/database';
 import Busboy from 'busboy';
-import { and, eq, isNull } from 'drizzle-orm';
+import { eq } from 'drizzle-orm';
 import type { Request, Response, Router } from 'express';
 import express from 'express';
 import { type OpenedDownload, openDownload, parseRange, type Which } from '../../activities/files/downloads.ts';
 import type { StagedFile } from '../../activities/files/intake.ts';
 import { filesRuntime } from '../../activities/files/runtime.ts';
-import { type ErrorDetail, notFound, RequestError, validationFailed } from '../../common/errors.ts';
+import { type ErrorDetail, notFound, RequestError } from '../../common/errors.ts';
 import { contentDisposition } from '../../common/files/file-names.ts';
 import type { Scope, ServiceDeps } from '../../common/integration-contract.ts';
 import { recordAudit } from '../../domain/audit.ts';
@@ -22,15 +22,15 @@ import {
   attachmentAuditEntry,
   attachmentLimits,
   attachmentView,
+  deleteAttachment,
   listTicketAttachments,
   loadAttachment,
-  toAttachmentSnapshot,
+  setAttachmentLimits,
   toAttachmentView,
 } from '../../domain/files/attachments.ts';
 import { linkPurposes, signLink, verifyLink } from '../../domain/files/signed-links.ts';
 import { scopeOf } from '../../domain/scope.ts';
-import { emitTicketEvent } from '../../domain/tickets/events.ts';
-import { assertTicketExists, lockTicket, toTicketSnapshot } from '../../domain/tickets/ticket-record.ts';
+import { assertTicketExists } from '../../domain/tickets/ticket-record.ts';
 import { z } from '../../domain/zod.ts';
 import { fileSettings } from '../../packages/integrations/files/settings.ts';
 import { defineRoute } from '../http/route.ts';
@@ -130,29 +130,7 @@ export function attachmentsRouter(deps: ServiceDeps): Router {
     request: { params: attachmentParams },
     responses: { 204: { description: 'Deleted', schema: null } },
     handler: async ({ auth, req, params }) => {
-      const scope = scopeOf(auth, req.id);
-      const deleted = await deps.db.transaction(async (tx) => {
-        const file = await loadAttachment(tx, auth.organizationId, params.id);
-        const ticket = await lockTicket(tx, auth.organizationId, file.supportRequestId);
-        const [row] = await tx
-          .update(ticketAttachments)
-          .set({ deletedAt: new Date() })
-          .where(and(eq(ticketAttachments.id, file.id), isNull(ticketAttachments.deletedAt)))
-          .returning();
-        // Deleted by someone else between our read and our write: gone already, as a second delete sees it.
-        if (!row) throw notFound('attachment');
-        await emitTicketEvent(tx, scope, file.supportRequestId, 'attachment.deleted', {
-          ticket: toTicketSnapshot(ticket),
-          attachment: toAttachmentSnapshot(row!),
-        });
-        await recordAudit(tx, scope, {
-          action: 'attachment.deleted',
-          entityType: 'attachment',
-          entityId: file.id,
-          metadata: { ticketId: file.supportRequestId, fileName: file.fileName },
-        });
-        return row!;
-      });
+      const deleted = await deleteAttachment(deps.db, scopeOf(auth, req.id), params.id);
       // After the commit: a failure here leaves an object no live row claims, which the sweep removes.
       const store = await files().stores.of(deleted);
       await Promise.all(
@@ -233,40 +211,7 @@ export function attachmentsRouter(deps: ServiceDeps): Router {
     request: { body: limitsInput },
     responses: { 200: { description: 'Limits in bytes', schema: AttachmentLimitsView } },
     handler: async ({ auth, req, body }) => {
-      // An organisation may lower its limits, not raise them past the deployment's: those bound the store, the
-      // staging disk, clamd's stream length and the thumbnailer's memory, which all tenants share.
-      const ceilings = files().settings.limits;
-      const over = (['maxFileBytes', 'ticketQuotaBytes', 'orgQuotaBytes'] as const).filter(
-        (field) => typeof body[field] === 'number' && body[field]! > ceilings[field],
-      );
-      if (over.length > 0)
-        throw validationFailed(
-          'a limit is above the deployment’s',
-          over.map((field) => ({
-            path: `body.${field}`,
-            message: `at most ${ceilings[field]} (the deployment's limit)`,
-          })),
-        );
-      const changes = {
-        ...(body.maxFileBytes !== undefined ? { attachmentMaxFileBytes: body.maxFileBytes } : {}),
-        ...(body.ticketQuotaBytes !== undefined ? { attachmentTicketQuotaBytes: body.ticketQuotaBytes } : {}),
-        ...(body.orgQuotaBytes !== undefined ? { attachmentOrgQuotaBytes: body.orgQuotaBytes } : {}),
-      };
-      await deps.db.transaction(async (tx) => {
-        await tx
-          .insert(organizationSettings)
-          .values({ organizationId: auth.organizationId, ...changes })
-          .onConflictDoUpdate({
-            target: organizationSettings.organizationId,
-            set: { ...changes, updatedAt: new Date() },
-          });
-        await recordAudit(tx, scopeOf(auth, req.id), {
-          action: 'files.limits_changed',
-          entityType: 'organization',
-          entityId: auth.organizationId,
-          metadata: body,
-        });
-      });
+      await setAttachmentLimits(deps.db, scopeOf(auth, req.id), body, files().settings.limits);
       return { status: 200, body: await attachmentLimits(deps.db, auth.organizationId, files().settings.limits) };
     },
   });

@@ -1,10 +1,14 @@
 // Attachments as the API shows them, the limits an organisation uploads under, and the reads every route shares.
 // Another organisation's attachment is a 404, like a missing one; a deleted one is gone for everybody but its
 // audit trail.
-import { auditLog, type Executor, organizationSettings, ticketAttachments } from '@switchboard/database';
+import { auditLog, type Database, type Executor, organizationSettings, ticketAttachments } from '@switchboard/database';
 import { and, asc, desc, eq, inArray, isNull, sql } from 'drizzle-orm';
-import { notFound } from '../../common/errors.ts';
+import { notFound, validationFailed } from '../../common/errors.ts';
+import type { Scope } from '../../common/integration-contract.ts';
 import type { TicketEventPayload } from '../../common/ticket-events.ts';
+import { recordAudit } from '../audit.ts';
+import { emitTicketEvent } from '../tickets/events.ts';
+import { lockTicket, toTicketSnapshot } from '../tickets/ticket-record.ts';
 import { z } from '../zod.ts';
 
 export const attachmentSources = ['web', 'api', 'email', 'slack'] as const;
@@ -171,4 +175,73 @@ export async function attachmentAudit(db: Executor, organizationId: string, atta
     at: row.createdAt.toISOString(),
     metadata: row.metadata as Record<string, unknown>,
   }));
+}
+
+/**
+ * Marks an attachment deleted, with its `attachment.deleted` event and audit entry, under the ticket's lock; returns
+ * the row so the caller removes its objects after the commit. A second delete (or one racing this) is a 404.
+ */
+export async function deleteAttachment(db: Database, scope: Scope, attachmentId: string): Promise<AttachmentRow> {
+  return db.transaction(async (tx) => {
+    const file = await loadAttachment(tx, scope.organizationId, attachmentId);
+    const ticket = await lockTicket(tx, scope.organizationId, file.supportRequestId);
+    const [row] = await tx
+      .update(ticketAttachments)
+      .set({ deletedAt: new Date() })
+      .where(and(eq(ticketAttachments.id, file.id), isNull(ticketAttachments.deletedAt)))
+      .returning();
+    // Deleted by someone else between our read and our write: gone already, as a second delete sees it.
+    if (!row) throw notFound('attachment');
+    await emitTicketEvent(tx, scope, file.supportRequestId, 'attachment.deleted', {
+      ticket: toTicketSnapshot(ticket),
+      attachment: toAttachmentSnapshot(row),
+    });
+    await recordAudit(tx, scope, {
+      action: 'attachment.deleted',
+      entityType: 'attachment',
+      entityId: file.id,
+      metadata: { ticketId: file.supportRequestId, fileName: file.fileName },
+    });
+    return row;
+  });
+}
+
+export type AttachmentLimitsChange = { [K in keyof AttachmentLimits]?: number | null };
+
+/**
+ * Sets the organisation's own limits (null: back to the deployment's), audited. An organisation may lower its limits,
+ * not raise them past the deployment's: those bound the store, the staging disk, clamd's stream length and the
+ * thumbnailer's memory, which all tenants share (422 names each field above its ceiling).
+ */
+export async function setAttachmentLimits(
+  db: Database,
+  scope: Scope,
+  change: AttachmentLimitsChange,
+  ceilings: AttachmentLimits,
+): Promise<void> {
+  const over = (['maxFileBytes', 'ticketQuotaBytes', 'orgQuotaBytes'] as const).filter(
+    (field) => typeof change[field] === 'number' && change[field]! > ceilings[field],
+  );
+  if (over.length > 0)
+    throw validationFailed(
+      'a limit is above the deployment’s',
+      over.map((field) => ({ path: `body.${field}`, message: `at most ${ceilings[field]} (the deployment's limit)` })),
+    );
+  const columns = {
+    ...(change.maxFileBytes !== undefined ? { attachmentMaxFileBytes: change.maxFileBytes } : {}),
+    ...(change.ticketQuotaBytes !== undefined ? { attachmentTicketQuotaBytes: change.ticketQuotaBytes } : {}),
+    ...(change.orgQuotaBytes !== undefined ? { attachmentOrgQuotaBytes: change.orgQuotaBytes } : {}),
+  };
+  await db.transaction(async (tx) => {
+    await tx
+      .insert(organizationSettings)
+      .values({ organizationId: scope.organizationId, ...columns })
+      .onConflictDoUpdate({ target: organizationSettings.organizationId, set: { ...columns, updatedAt: new Date() } });
+    await recordAudit(tx, scope, {
+      action: 'files.limits_changed',
+      entityType: 'organization',
+      entityId: scope.organizationId,
+      metadata: change,
+    });
+  });
 }
