@@ -11,6 +11,7 @@ import {
   jsonb,
   pgEnum,
   pgTable,
+  primaryKey,
   text,
   timestamp,
   uniqueIndex,
@@ -330,6 +331,31 @@ export const ticketAttachments = pgTable(
   ],
 );
 
+export const emailStatus = pgEnum('email_status', ['received', 'queued', 'sent', 'failed']);
+export const emailInboundStatus = pgEnum('email_inbound_status', [
+  'ingested',
+  'held',
+  'refused',
+  'released',
+  'discarded',
+]);
+
+/** Authentication verdicts of an inbound email (mailauth), as the thread shows them. */
+export type EmailAuthResults = {
+  dkim: 'pass' | 'fail' | 'none' | 'neutral' | 'temperror' | 'permerror' | 'policy';
+  spf: 'pass' | 'fail' | 'softfail' | 'neutral' | 'none' | 'temperror' | 'permerror';
+  dmarc: 'pass' | 'fail' | 'none' | 'temperror' | 'permerror';
+  arc: 'pass' | 'fail' | 'none' | null;
+  /** The DMARC policy the sender's domain publishes (none, quarantine, reject), when it has one. */
+  dmarcPolicy: string | null;
+  /** The domains behind the verdicts: the DKIM signing domain(s) and the SPF domain. */
+  dkimDomains: string[];
+  spfDomain: string | null;
+};
+
+/** An attachment of an email that was not stored, and why (shown in the thread). */
+export type EmailAttachmentRefusal = { fileName: string; size: number | null; reason: string };
+
 export const ticketEmails = pgTable(
   'ticket_emails',
   {
@@ -338,23 +364,112 @@ export const ticketEmails = pgTable(
     supportRequestId: uuid('support_request_id')
       .notNull()
       .references(() => supportRequests.id, { onDelete: 'cascade' }),
+    /** The mailbox (integration of type `email`) it came through or leaves from. */
+    integrationId: uuid('integration_id').references(() => integrationConfigs.id, { onDelete: 'set null' }),
     messageId: text('message_id').notNull(),
     direction: emailDirection('direction').notNull(),
+    /** received (inbound); queued, sent or failed (outbound). */
+    status: emailStatus('status').notNull().default('received'),
+    /** message (a customer's mail), reply (an agent's), auto_reply (the acknowledgement). */
+    kind: text('kind').notNull().default('message'),
     fromAddress: text('from_address').notNull(),
     toAddresses: text('to_addresses').array().notNull().default(sql`'{}'::text[]`),
     ccAddresses: text('cc_addresses').array().notNull().default(sql`'{}'::text[]`),
     subject: text('subject').notNull().default(''),
+    /** The full original text. */
     content: text('content').notNull().default(''),
+    /** The HTML part, sanitised for display (common/email/html.ts). */
     htmlContent: text('html_content'),
+    /** The text without quoted replies and signature, for the ticket view. */
+    displayText: text('display_text'),
     inReplyTo: text('in_reply_to'),
     references: text('references').array().notNull().default(sql`'{}'::text[]`),
+    /** Outlook's conversation header, carried into replies. */
+    threadIndex: text('thread_index'),
+    authResults: jsonb('auth_results').$type<EmailAuthResults>(),
+    /** Failed DMARC and the mailbox's policy is `flag`: shown with a warning. */
+    authFlagged: boolean('auth_flagged').notNull().default(false),
+    /** Sent with Auto-Submitted, list or bulk headers: never auto-replied to. */
+    automated: boolean('automated').notNull().default(false),
+    commentId: uuid('comment_id').references(() => ticketComments.id, { onDelete: 'set null' }),
+    attachmentIds: uuid('attachment_ids').array().notNull().default(sql`'{}'::uuid[]`),
+    attachmentRefusals: jsonb('attachment_refusals').$type<EmailAttachmentRefusal[]>().notNull().default([]),
+    /** Why an outbound send failed for good (the SMTP server's words). */
+    failureReason: text('failure_reason'),
+    attempts: integer('attempts').notNull().default(0),
+    sentByUserId: text('sent_by_user_id').references(() => user.id, { onDelete: 'set null' }),
+    /** The reply-token address the customer answers to. */
+    replyToAddress: text('reply_to_address'),
+    /** What an outbound row was made from (`comment:<id>`, `compose:<key>`, `ack:<inbound id>`): made once. */
+    sourceKey: text('source_key'),
     sentAt: timestamp('sent_at', { withTimezone: true }),
     createdAt: createdAt(),
   },
   (t) => [
     uniqueIndex('ticket_emails_org_message_uq').on(t.organizationId, t.messageId),
+    uniqueIndex('ticket_emails_source_key_uq').on(t.organizationId, t.sourceKey),
     index('ticket_emails_ticket_idx').on(t.supportRequestId, t.sentAt),
   ],
+);
+
+/**
+ * A mailbox's ledger of inbound mail: one row per integration and Message-ID, whatever became of it. Its unique key
+ * makes ingest idempotent across IMAP retries, UIDVALIDITY resyncs and a provider posting a message twice.
+ */
+export const emailInbound = pgTable(
+  'email_inbound',
+  {
+    id: uuid('id').primaryKey().defaultRandom(),
+    organizationId: organizationId(),
+    integrationId: uuid('integration_id')
+      .notNull()
+      .references(() => integrationConfigs.id, { onDelete: 'cascade' }),
+    messageId: text('message_id').notNull(),
+    /** imap or webhook. */
+    via: text('via').notNull(),
+    status: emailInboundStatus('status').notNull(),
+    /** Why it was refused or held, in words an admin can act on. */
+    reason: text('reason'),
+    fromAddress: text('from_address'),
+    subject: text('subject'),
+    sizeBytes: integer('size_bytes'),
+    authResults: jsonb('auth_results').$type<EmailAuthResults>(),
+    ticketId: uuid('ticket_id').references(() => supportRequests.id, { onDelete: 'set null' }),
+    emailId: uuid('email_id').references(() => ticketEmails.id, { onDelete: 'set null' }),
+    /** A held message's raw MIME, sealed (it is released later through the same ingest); null once decided. */
+    heldMessage: jsonb('held_message').$type<CredentialEnvelope>(),
+    decidedBy: text('decided_by').references(() => user.id, { onDelete: 'set null' }),
+    decidedAt: timestamp('decided_at', { withTimezone: true }),
+    receivedAt: timestamp('received_at', { withTimezone: true }).notNull().defaultNow(),
+  },
+  (t) => [
+    uniqueIndex('email_inbound_message_uq').on(t.integrationId, t.messageId),
+    index('email_inbound_org_status_idx').on(t.organizationId, t.status, t.receivedAt),
+  ],
+);
+
+/** A mailbox's generated secrets: the reply-token key (sealed) and the inbound webhook secret (its SHA-256 only). */
+export const emailMailboxes = pgTable('email_mailboxes', {
+  integrationId: uuid('integration_id')
+    .primaryKey()
+    .references(() => integrationConfigs.id, { onDelete: 'cascade' }),
+  organizationId: organizationId(),
+  replyTokenKey: jsonb('reply_token_key').$type<CredentialEnvelope>().notNull(),
+  inboundSecretSha256: text('inbound_secret_sha256'),
+  createdAt: createdAt(),
+});
+
+/** When each sender last got the acknowledgement, per mailbox. */
+export const emailAutoReplies = pgTable(
+  'email_auto_replies',
+  {
+    integrationId: uuid('integration_id')
+      .notNull()
+      .references(() => integrationConfigs.id, { onDelete: 'cascade' }),
+    sender: text('sender').notNull(),
+    lastSentAt: timestamp('last_sent_at', { withTimezone: true }).notNull(),
+  },
+  (t) => [primaryKey({ columns: [t.integrationId, t.sender] })],
 );
 
 export const notificationRules = pgTable(
