@@ -1,6 +1,9 @@
 // The worker's workflow bundle: every workflow type, exported under the name the clients start it by
 // (temporal-config workflowTypes).
 
+export { emailMailboxKeeperWorkflow } from './email-keeper.ts';
+export { emailMailboxWorkflow } from './email-mailbox.ts';
+export { emailThreadWorkflow } from './email-thread.ts';
 export { filesSweepWorkflow } from './files-sweep.ts';
 export { linearIssueWorkflow } from './linear-issue.ts';
 export { linearSyncWorkflow } from './linear-sync.ts';

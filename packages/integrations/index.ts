@@ -5,11 +5,17 @@
 import { loadConfig } from '../../common/config.ts';
 import type { IntegrationDefinition, IntegrationServer } from '../../common/integration-contract.ts';
 import { composeServiceConfig, type ServiceConfig } from '../../common/integration-settings.ts';
+import { emailIntegration } from './email/index.ts';
 import { filesIntegration } from './files/index.ts';
 import { linearIntegration } from './linear/index.ts';
 import { webhookIntegration } from './webhooks/index.ts';
 
-export const integrations: readonly IntegrationDefinition[] = [webhookIntegration, linearIntegration, filesIntegration];
+export const integrations: readonly IntegrationDefinition[] = [
+  webhookIntegration,
+  linearIntegration,
+  filesIntegration,
+  emailIntegration,
+];
 
 /** Every integration's server part, loaded (in list order). */
 export async function loadIntegrationServers(

@@ -1,0 +1,85 @@
+// The server side of email: the `email` worker (mailbox readers, thread senders and their activities), the relay's
+// email subscriber, the keeper schedule, the routes, and what an admin's create, change or delete of a mailbox
+// does to its reader.
+
+import { createKeeperActivities, wakeMailboxReader } from '../../../activities/email/keeper.ts';
+import { createMailboxActivities } from '../../../activities/email/mailbox.ts';
+import { emailRelaySubscriber } from '../../../activities/email/relay-subscriber.ts';
+import { emailMailboxReaderOf } from '../../../activities/email/runtime.ts';
+import { createSendActivities } from '../../../activities/email/send.ts';
+import { filesRuntime } from '../../../activities/files/runtime.ts';
+import { emailRouter } from '../../../api/routes/email.ts';
+import { emailInboundRouter } from '../../../api/routes/email-inbound.ts';
+import type { IntegrationServer, ServiceDeps } from '../../../common/integration-contract.ts';
+import { createIntegration } from '../../../domain/integrations/create-integration.ts';
+import { emailTaskQueueFor } from '../../../workflows/email-contract.ts';
+import { emailSettings } from './settings.ts';
+
+/** Tells the mailbox's reader about a change once it committed; a Temporal outage is caught by the keeper. */
+function afterChange(deps: ServiceDeps, organizationId: string, integrationId: string) {
+  return async () => {
+    if (!deps.temporal) return;
+    await wakeMailboxReader(deps.temporal, emailTaskQueueFor(deps.config.temporal.ticketsTaskQueue), {
+      organizationId,
+      integrationId,
+    }).catch((error: unknown) =>
+      deps.logger.warn({ err: error, integrationId }, 'mailbox reader not woken; the keeper starts it within minutes'),
+    );
+  };
+}
+
+export const emailServer: IntegrationServer = {
+  workers(deps) {
+    const runtime = emailMailboxReaderOf(deps);
+    return [
+      {
+        name: 'email',
+        taskQueue: emailTaskQueueFor,
+        workflows: true,
+        activities: {
+          ...createMailboxActivities(runtime),
+          ...createSendActivities({
+            db: deps.db,
+            credentialKeys: deps.config.credentialKeys,
+            settings: emailSettings.of(deps.config),
+            stores: filesRuntime(deps).stores,
+            publicUrl: deps.config.publicUrl,
+          }),
+          ...createKeeperActivities({ db: deps.db, temporal: deps.temporal }),
+        },
+        // A mailbox reader holds its slot while it waits in IDLE: room for many mailboxes plus the senders.
+        maxConcurrentActivities: 200,
+        maxConcurrentWorkflowTasks: 20,
+      },
+    ];
+  },
+  taskQueues: (ticketsTaskQueue) => [{ name: emailTaskQueueFor(ticketsTaskQueue), workflows: true }],
+  relaySubscribers: () => [emailRelaySubscriber()],
+  schedules: (ticketsTaskQueue) => [
+    {
+      scheduleId: `email-mailboxes/${emailTaskQueueFor(ticketsTaskQueue)}`,
+      everyMs: 5 * 60_000,
+      workflowType: 'emailMailboxKeeperWorkflow',
+      taskQueue: emailTaskQueueFor(ticketsTaskQueue),
+      args: [],
+    },
+  ],
+  routes: {
+    public: (deps) => emailInboundRouter(deps),
+    authenticated: (deps) => emailRouter(deps),
+  },
+  lifecycle: {
+    create: async (deps, scope, input) => {
+      const created = await createIntegration(
+        deps.db,
+        deps.config.credentialKeys,
+        scope,
+        input as Parameters<typeof createIntegration>[3],
+      );
+      await afterChange(deps, scope.organizationId, created.id)();
+      return created.id;
+    },
+    beforeUpdate: async (deps, scope, integrationId) => afterChange(deps, scope.organizationId, integrationId),
+    beforeDelete: async (deps, scope, integrationId) => afterChange(deps, scope.organizationId, integrationId),
+  },
+};
