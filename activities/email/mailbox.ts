@@ -172,7 +172,7 @@ async function ingestNew(
       } else {
         const full = await client.fetchOne(String(message.uid), { source: true }, { uid: true });
         // Expunged between the two fetches: nothing to file.
-        if (full?.source) count(await ingestRaw(deps, mailbox, full.source));
+        if (full !== false && full.source) count(await ingestRaw(deps, mailbox, full.source));
       }
       if (imap.afterIngest === 'move' && imap.moveTo)
         await client.messageMove(String(message.uid), imap.moveTo, { uid: true });
@@ -223,7 +223,7 @@ async function resync(
       continue;
     }
     const full = await client.fetchOne(String(message.uid), { source: true }, { uid: true });
-    if (full?.source) count(await ingestRaw(deps, mailbox, full.source));
+    if (full !== false && full.source) count(await ingestRaw(deps, mailbox, full.source));
   }
   return last;
 }

@@ -27,6 +27,7 @@ import {
 import type { Scope } from '../scope.ts';
 import { addComment } from '../tickets/comments.ts';
 import { createTicket } from '../tickets/create-ticket.ts';
+import { updateTicket } from '../tickets/update-ticket.ts';
 import type { EmailConfig, EmailRoutingRule } from './config.ts';
 
 /** The mailbox a message came into. */
@@ -139,6 +140,13 @@ export async function ingestMessage(
         { source: 'email', author: { customerId }, externalId: message.messageId },
       );
       commentId = comment.id;
+      // The customer answered: a ticket waiting on them (pending) or marked solved is open again, as agents expect.
+      const [current] = await tx
+        .select({ status: supportRequests.status, version: supportRequests.version })
+        .from(supportRequests)
+        .where(eq(supportRequests.id, ticketId));
+      if (current && (current.status === 'pending' || current.status === 'solved'))
+        await updateTicket(nested, scope, ticketId, { version: current.version, status: 'open' });
     } else {
       const rule = matchRoutingRule(mailbox.config.routing, message);
       const ticket = await createTicket(nested, scope, {

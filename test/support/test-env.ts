@@ -16,5 +16,11 @@ const testDefaults: Record<string, string> = {
   FILES_LOCAL_ROOT: '.data/test-files',
   FILES_STAGING_DIR: '.data/test-uploads',
   FILES_STORAGE_ALLOW_CIDRS: '127.0.0.0/8,::1/128',
+  // Email: the test mail servers (scripts/mail-services.sh) listen on loopback without TLS, and the test dnsmasq
+  // answers the authentication checks' lookups.
+  EMAIL_ALLOW_CIDRS: '127.0.0.0/8,::1/128',
+  EMAIL_ALLOW_INSECURE: '1',
+  EMAIL_DNS_SERVERS: `127.0.0.1:${process.env.TEST_DNS_PORT ?? '5310'}`,
+  EMAIL_IDLE_SECONDS: '20',
 };
 for (const [name, value] of Object.entries(testDefaults)) process.env[name] ??= value;
