@@ -116,7 +116,7 @@ export function ensureMailServices(): Promise<typeof testMailServices> {
  * Adds a mailbox user (the address, lower-cased, is the IMAP user name; any domain), or sets the password of an
  * existing one; the same address and password again change nothing. No restart: the SMTP server accepts mail for
  * the address (and its +tags) and Dovecot lets the user log in as soon as this resolves. A new password takes up
- * to a second (Dovecot checks its users' files once a second).
+ * to a second (Dovecot checks its users' files once a second). Call `ensureMailServices` first.
  */
 export async function addMailUser(address: string, password: string): Promise<void> {
   if (/[\r\n]/.test(password)) throw new Error('addMailUser: a password cannot contain a line break');
