@@ -11,6 +11,8 @@ if [ "${1:-}" = "--for-tests" ]; then
   ensure_temporal_server
   # clamd, MinIO (built once, several minutes the first time) and Azurite for the attachment tests.
   bash "$ROOT/scripts/file-services.sh" install
+  # Dovecot, OpenSMTPD and dnsmasq from Debian for the email tests (their system services stay off).
+  bash "$ROOT/scripts/mail-services.sh" install
   command -v chromium >/dev/null || { log "installing Debian's chromium for the browser tests"; apt_install chromium; }
 else
   ensure_env_file

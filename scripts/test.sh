@@ -15,10 +15,11 @@ biome check . || checks_failed=$((checks_failed + 1))
 log "tsc --noEmit"
 tsc --noEmit -p tsconfig.json || checks_failed=$((checks_failed + 1))
 tsc --noEmit -p packages/dashboard/tsconfig.json || checks_failed=$((checks_failed + 1))
-# The attachment tests' servers on their test ports (test/support/file-services.ts), started here so a failure
-# to start shows up once, before the tests, rather than in each file that needs them.
-log "starting the file services for the tests"
+# The attachment and email tests' servers on their test ports (test/support/file-services.ts, mail-services.ts),
+# started here so a failure to start shows up once, before the tests, rather than in each file that needs them.
+log "starting the file and mail services for the tests"
 node --input-type=module -e "await (await import('./test/support/file-services.ts')).ensureFileServices()"
+node --input-type=module -e "await (await import('./test/support/mail-services.ts')).ensureMailServices()"
 log "mocha"
 rm -f "$DATA/test-summary"
 set +e
