@@ -1051,6 +1051,610 @@ export type paths = {
         patch?: never;
         trace?: never;
     };
+    "/api/email/connection-test": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** Try IMAP and SMTP settings before saving them: log in (and open the mailbox), greet and authenticate, and say in plain words what went wrong (wrong password, TLS mismatch, host not found). Saved passwords are used when integrationId names the mailbox and a password is left out. */
+        post: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path?: never;
+                cookie?: never;
+            };
+            requestBody: {
+                content: {
+                    "application/json": components["schemas"]["MailConnectionTest"];
+                };
+            };
+            responses: {
+                /** @description What worked */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["MailConnectionResult"];
+                    };
+                };
+                /** @description Error */
+                400: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description Error */
+                401: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description Error */
+                403: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description Error */
+                404: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description Error */
+                409: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description Error */
+                413: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description Error */
+                422: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+            };
+        };
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/email/inbound": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** Mail the mailboxes did not file: held for review (failed DMARC under the hold policy) or refused (malformed, too large), newest first */
+        get: {
+            parameters: {
+                query?: {
+                    integrationId?: string;
+                    limit?: number;
+                    status?: "held" | "refused" | "ingested" | "released" | "discarded";
+                };
+                header?: never;
+                path?: never;
+                cookie?: never;
+            };
+            requestBody?: never;
+            responses: {
+                /** @description Inbound mail */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["InboundEmailList"];
+                    };
+                };
+                /** @description Error */
+                400: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description Error */
+                401: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description Error */
+                403: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description Error */
+                404: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description Error */
+                409: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description Error */
+                413: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description Error */
+                422: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+            };
+        };
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/email/inbound-webhook/{integrationId}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** Received mail from a provider, as raw MIME (message/rfc822), authenticated with the mailbox’s inbound secret (POST /api/email/integrations/{id}/inbound-secret): HTTP Basic with user `switchboard`, or Bearer. 200 when filed (or already filed: the same Message-ID is filed once), held for review, 401 for a wrong secret, 413 over the size limit, 422 for a message that is not MIME (recorded on the mailbox). */
+        post: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path: {
+                    integrationId: string;
+                };
+                cookie?: never;
+            };
+            requestBody?: never;
+            responses: {
+                /** @description Received */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["EmailInboundReceipt"];
+                    };
+                };
+                /** @description Error */
+                400: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description Error */
+                404: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description Error */
+                409: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description Error */
+                413: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description Error */
+                422: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+            };
+        };
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/email/inbound/{id}/discard": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** Drop a held message for good (its sealed copy is erased); 409 unless held */
+        post: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path: {
+                    id: string;
+                };
+                cookie?: never;
+            };
+            requestBody: {
+                content: {
+                    "application/json": Record<string, never>;
+                };
+            };
+            responses: {
+                /** @description Discarded */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["InboundEmail"];
+                    };
+                };
+                /** @description Error */
+                400: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description Error */
+                401: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description Error */
+                403: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description Error */
+                404: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description Error */
+                409: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description Error */
+                413: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description Error */
+                422: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+            };
+        };
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/email/inbound/{id}/release": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** File a held message after all (it opens or joins its ticket as if it had passed); 409 unless held */
+        post: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path: {
+                    id: string;
+                };
+                cookie?: never;
+            };
+            requestBody: {
+                content: {
+                    "application/json": Record<string, never>;
+                };
+            };
+            responses: {
+                /** @description Filed */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["EmailReleaseResult"];
+                    };
+                };
+                /** @description Error */
+                400: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description Error */
+                401: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description Error */
+                403: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description Error */
+                404: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description Error */
+                409: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description Error */
+                413: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description Error */
+                422: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+            };
+        };
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/email/integrations/{id}/inbound-secret": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** A new secret for the mailbox’s inbound webhook (the previous one stops working), shown once, with the URL a provider posts raw MIME to */
+        post: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path: {
+                    id: string;
+                };
+                cookie?: never;
+            };
+            requestBody: {
+                content: {
+                    "application/json": Record<string, never>;
+                };
+            };
+            responses: {
+                /** @description The secret */
+                201: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["EmailInboundSecret"];
+                    };
+                };
+                /** @description Error */
+                400: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description Error */
+                401: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description Error */
+                403: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description Error */
+                404: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description Error */
+                409: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description Error */
+                413: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description Error */
+                422: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+            };
+        };
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/files/limits": {
         parameters: {
             query?: never;
@@ -4332,6 +4936,301 @@ export type paths = {
                     };
                     content: {
                         "application/json": components["schemas"]["Comment"];
+                    };
+                };
+                /** @description Error */
+                400: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description Error */
+                401: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description Error */
+                403: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description Error */
+                404: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description Error */
+                409: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description Error */
+                413: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description Error */
+                422: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+            };
+        };
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/tickets/{id}/emails": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** The ticket’s email thread, oldest first: direction, authentication verdicts (DKIM, SPF, DMARC), attachments and refused attachments, and for outbound mail its state (queued, sent, failed with the server’s words) */
+        get: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path: {
+                    id: string;
+                };
+                cookie?: never;
+            };
+            requestBody?: never;
+            responses: {
+                /** @description Emails */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["EmailList"];
+                    };
+                };
+                /** @description Error */
+                400: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description Error */
+                401: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description Error */
+                403: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description Error */
+                404: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description Error */
+                409: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description Error */
+                413: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description Error */
+                422: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+            };
+        };
+        put?: never;
+        /** Send an email from the ticket: it becomes a public comment and is queued; the ticket’s thread workflow sends it with the thread’s headers (In-Reply-To, References, the reply-token Reply-To, [#n] in the subject). 202 with the queued email; the same idempotencyKey answers the first send again. 409 when no mailbox sends. */
+        post: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path: {
+                    id: string;
+                };
+                cookie?: never;
+            };
+            requestBody: {
+                content: {
+                    "application/json": components["schemas"]["ComposeEmail"];
+                };
+            };
+            responses: {
+                /** @description Queued */
+                202: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Email"];
+                    };
+                };
+                /** @description Error */
+                400: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description Error */
+                401: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description Error */
+                403: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description Error */
+                404: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description Error */
+                409: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description Error */
+                413: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description Error */
+                422: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+            };
+        };
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/tickets/{id}/emails/preview": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** How the composer’s email would look (the mailbox’s template and branding), without sending it */
+        post: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path: {
+                    id: string;
+                };
+                cookie?: never;
+            };
+            requestBody: {
+                content: {
+                    "application/json": components["schemas"]["ComposeEmail"];
+                };
+            };
+            responses: {
+                /** @description The rendered email */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["EmailPreview"];
                     };
                 };
                 /** @description Error */
@@ -8112,6 +9011,19 @@ export type components = {
             data: components["schemas"]["Comment"][];
             nextCursor: string | null;
         };
+        ComposeEmail: {
+            /** @default [] */
+            attachmentIds: string[];
+            bodyHtml?: string;
+            bodyText: string;
+            /** @default [] */
+            cc: string[];
+            idempotencyKey?: string;
+            /** Format: uuid */
+            integrationId?: string;
+            subject?: string;
+            to: string[];
+        };
         CreatedApiKey: {
             createdAt: string;
             id: string;
@@ -8160,6 +9072,136 @@ export type components = {
             /** @description The signing secret (whsec_…). Shown only here and on rotation: store it now. */
             secret: string;
         };
+        Email: {
+            attachmentIds: string[];
+            attachmentRefusals: components["schemas"]["EmailAttachmentRefusal"][];
+            auth: components["schemas"]["EmailAuthResults"];
+            /** @description Failed DMARC; the mailbox accepts such mail with a warning */
+            authFlagged: boolean;
+            automated: boolean;
+            cc: string[];
+            /** Format: uuid */
+            commentId: string | null;
+            createdAt: string;
+            /** @enum {string} */
+            direction: "inbound" | "outbound";
+            displayText: string;
+            failureReason: string | null;
+            from: string;
+            html: string | null;
+            /** Format: uuid */
+            id: string;
+            inReplyTo: string | null;
+            /** Format: uuid */
+            integrationId: string | null;
+            /** @enum {string} */
+            kind: "message" | "reply" | "auto_reply";
+            messageId: string;
+            references: string[];
+            sentAt: string | null;
+            /** @enum {string} */
+            status: "received" | "queued" | "sent" | "failed";
+            subject: string;
+            text: string;
+            /** Format: uuid */
+            ticketId: string;
+            to: string[];
+        };
+        EmailAttachmentRefusal: {
+            fileName: string;
+            reason: string;
+            size: number | null;
+        };
+        EmailAuthResults: {
+            arc: string | null;
+            dkim: string;
+            dkimDomains: string[];
+            dmarc: string;
+            dmarcPolicy: string | null;
+            spf: string;
+            spfDomain: string | null;
+        } | null;
+        EmailInboundReceipt: {
+            /** @enum {string} */
+            status: "ingested" | "duplicate" | "held";
+            /** Format: uuid */
+            ticketId: string | null;
+        };
+        EmailInboundSecret: {
+            /** @description Shown once: the password of HTTP Basic (user `switchboard`) or a Bearer token */
+            secret: string;
+            /** @description Where the provider posts raw MIME (Content-Type message/rfc822) */
+            url: string;
+        };
+        EmailList: {
+            data: {
+                attachmentIds: string[];
+                attachmentRefusals: components["schemas"]["EmailAttachmentRefusal"][];
+                auth: components["schemas"]["EmailAuthResults"];
+                /** @description Failed DMARC; the mailbox accepts such mail with a warning */
+                authFlagged: boolean;
+                automated: boolean;
+                cc: string[];
+                /** Format: uuid */
+                commentId: string | null;
+                createdAt: string;
+                /** @enum {string} */
+                direction: "inbound" | "outbound";
+                displayText: string;
+                failureReason: string | null;
+                from: string;
+                html: string | null;
+                /** Format: uuid */
+                id: string;
+                inReplyTo: string | null;
+                /** Format: uuid */
+                integrationId: string | null;
+                /** @enum {string} */
+                kind: "message" | "reply" | "auto_reply";
+                messageId: string;
+                references: string[];
+                sentAt: string | null;
+                /** @enum {string} */
+                status: "received" | "queued" | "sent" | "failed";
+                subject: string;
+                text: string;
+                /** Format: uuid */
+                ticketId: string;
+                to: string[];
+            }[];
+        };
+        EmailPreview: {
+            cc: string[];
+            from: string;
+            html: string;
+            subject: string;
+            text: string;
+            to: string[];
+        };
+        EmailReleaseResult: {
+            inbound: {
+                auth: components["schemas"]["EmailAuthResults"];
+                decidedAt: string | null;
+                from: string | null;
+                /** Format: uuid */
+                id: string;
+                /** Format: uuid */
+                integrationId: string;
+                messageId: string;
+                reason: string | null;
+                receivedAt: string;
+                sizeBytes: number | null;
+                /** @enum {string} */
+                status: "ingested" | "held" | "refused" | "released" | "discarded";
+                subject: string | null;
+                /** Format: uuid */
+                ticketId: string | null;
+                via: string;
+            };
+            status: string;
+            /** Format: uuid */
+            ticketId: string | null;
+        };
         Error: {
             error: {
                 /** @example validation_failed */
@@ -8171,6 +9213,46 @@ export type components = {
                 message: string;
                 requestId?: string;
             };
+        };
+        InboundEmail: {
+            auth: components["schemas"]["EmailAuthResults"];
+            decidedAt: string | null;
+            from: string | null;
+            /** Format: uuid */
+            id: string;
+            /** Format: uuid */
+            integrationId: string;
+            messageId: string;
+            reason: string | null;
+            receivedAt: string;
+            sizeBytes: number | null;
+            /** @enum {string} */
+            status: "ingested" | "held" | "refused" | "released" | "discarded";
+            subject: string | null;
+            /** Format: uuid */
+            ticketId: string | null;
+            via: string;
+        };
+        InboundEmailList: {
+            data: {
+                auth: components["schemas"]["EmailAuthResults"];
+                decidedAt: string | null;
+                from: string | null;
+                /** Format: uuid */
+                id: string;
+                /** Format: uuid */
+                integrationId: string;
+                messageId: string;
+                reason: string | null;
+                receivedAt: string;
+                sizeBytes: number | null;
+                /** @enum {string} */
+                status: "ingested" | "held" | "refused" | "released" | "discarded";
+                subject: string | null;
+                /** Format: uuid */
+                ticketId: string | null;
+                via: string;
+            }[];
         };
         Integration: {
             config: {
@@ -8496,6 +9578,55 @@ export type components = {
         LinearWebhookSecret: {
             secret: string;
         };
+        MailConnectionResult: {
+            imap: {
+                error: string | null;
+                idle: boolean | null;
+                ok: boolean;
+            } | null;
+            smtp: {
+                error: string | null;
+                ok: boolean;
+            } | null;
+        };
+        MailConnectionTest: {
+            imap?: {
+                /**
+                 * @default flag
+                 * @enum {string}
+                 */
+                afterIngest: "flag" | "move";
+                host: string;
+                /** @default INBOX */
+                mailbox: string;
+                moveTo?: string;
+                /** @default 60 */
+                pollIntervalSeconds: number;
+                /** @default 993 */
+                port: number;
+                /**
+                 * @default tls
+                 * @enum {string}
+                 */
+                security: "tls" | "starttls" | "none";
+                username: string;
+            };
+            imapPassword?: string;
+            /** Format: uuid */
+            integrationId?: string;
+            smtp?: {
+                host: string;
+                /** @default 587 */
+                port: number;
+                /**
+                 * @default starttls
+                 * @enum {string}
+                 */
+                security: "tls" | "starttls" | "none";
+                username?: string;
+            };
+            smtpPassword?: string;
+        };
         Me: {
             organization: {
                 id: string;
@@ -8641,6 +9772,101 @@ export type components = {
             };
             /** @enum {string} */
             integrationType: "storage";
+            isActive?: boolean;
+            name: string;
+        } | {
+            config: {
+                /** Format: email */
+                address: string;
+                /** @default [] */
+                aliases: string[];
+                /**
+                 * @default {
+                 *       "enabled": false,
+                 *       "subject": "We received your request",
+                 *       "body": "",
+                 *       "windowHours": 24
+                 *     }
+                 */
+                autoReply: {
+                    /** @default Thank you for contacting us. Your request has been received and we will get back to you soon. */
+                    body: string;
+                    /** @default false */
+                    enabled: boolean;
+                    /** @default We received your request */
+                    subject: string;
+                    /** @default 24 */
+                    windowHours: number;
+                };
+                /** @default {} */
+                branding: {
+                    accentColor?: string;
+                    footer?: string;
+                    name?: string;
+                };
+                /** @default null */
+                dkim: {
+                    domain: string;
+                    selector: string;
+                } | null;
+                /**
+                 * @default flag
+                 * @enum {string}
+                 */
+                dmarcPolicy: "accept" | "flag" | "hold";
+                fromName?: string;
+                /** @default null */
+                imap: {
+                    /**
+                     * @default flag
+                     * @enum {string}
+                     */
+                    afterIngest: "flag" | "move";
+                    host: string;
+                    /** @default INBOX */
+                    mailbox: string;
+                    moveTo?: string;
+                    /** @default 60 */
+                    pollIntervalSeconds: number;
+                    /** @default 993 */
+                    port: number;
+                    /**
+                     * @default tls
+                     * @enum {string}
+                     */
+                    security: "tls" | "starttls" | "none";
+                    username: string;
+                } | null;
+                /** @default [] */
+                routing: {
+                    fromDomain?: string;
+                    /** @enum {string} */
+                    priority?: "low" | "normal" | "high" | "urgent";
+                    subjectContains?: string;
+                    tags?: string[];
+                    /** Format: email */
+                    to?: string;
+                }[];
+                /** @default null */
+                smtp: {
+                    host: string;
+                    /** @default 587 */
+                    port: number;
+                    /**
+                     * @default starttls
+                     * @enum {string}
+                     */
+                    security: "tls" | "starttls" | "none";
+                    username?: string;
+                } | null;
+            };
+            credentials?: {
+                dkimPrivateKey?: string;
+                imapPassword?: string;
+                smtpPassword?: string;
+            };
+            /** @enum {string} */
+            integrationType: "email";
             isActive?: boolean;
             name: string;
         };
