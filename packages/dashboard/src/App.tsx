@@ -2,6 +2,7 @@
 import { BrowserRouter, Navigate, Route, Routes } from 'react-router';
 import { Layout } from './components/Layout.tsx';
 import { RequireSession } from './components/RequireSession.tsx';
+import { HeldMailPage } from './pages/HeldMailPage.tsx';
 import { IntegrationsPage } from './pages/IntegrationsPage.tsx';
 import { JoinPage } from './pages/JoinPage.tsx';
 import { LoginPage } from './pages/LoginPage.tsx';
@@ -32,6 +33,7 @@ export function App() {
             <Route path="tickets" element={<TicketListPage />} />
             <Route path="tickets/new" element={<NewTicketPage />} />
             <Route path="tickets/:ticketId" element={<TicketDetailPage />} />
+            <Route path="email/held" element={<HeldMailPage />} />
             <Route path="settings/integrations" element={<IntegrationsPage />} />
             <Route path="settings/integrations/webhooks" element={<WebhooksPage />} />
             <Route path="settings/members" element={<MembersPage />} />

@@ -469,3 +469,68 @@ export function retryLinearLink(ticketId: string, linkId: string): Promise<unkno
 export function syncLinearLinkNow(ticketId: string, linkId: string): Promise<unknown> {
   return request('POST', `${linearLinksPath(ticketId)}/${encodeURIComponent(linkId)}/sync`, {});
 }
+
+// Email (one integration of type email per support mailbox; its settings are its integration config, the shape of
+// the email member of the documented POST /api/integrations body)
+
+export type EmailConfig = Extract<Schemas['NewIntegration'], { integrationType: 'email' }>['config'];
+export type EmailCredentials = NonNullable<
+  Extract<Schemas['NewIntegration'], { integrationType: 'email' }>['credentials']
+>;
+export type EmailImapSettings = NonNullable<EmailConfig['imap']>;
+export type EmailSmtpSettings = NonNullable<EmailConfig['smtp']>;
+export type EmailRoutingRule = EmailConfig['routing'][number];
+export type MailSecurity = EmailImapSettings['security'];
+export type DmarcPolicy = EmailConfig['dmarcPolicy'];
+
+export type Email = Schemas['Email'];
+export type EmailAuthResults = NonNullable<Schemas['EmailAuthResults']>;
+export type EmailAttachmentRefusal = Schemas['EmailAttachmentRefusal'];
+export type ComposeEmail = Schemas['ComposeEmail'];
+export type EmailPreview = Schemas['EmailPreview'];
+export type InboundEmail = Schemas['InboundEmail'];
+export type InboundEmailStatus = InboundEmail['status'];
+export type EmailReleaseResult = Schemas['EmailReleaseResult'];
+export type MailConnectionTest = Schemas['MailConnectionTest'];
+export type MailConnectionResult = Schemas['MailConnectionResult'];
+export type EmailInboundSecret = Schemas['EmailInboundSecret'];
+
+const ticketEmailsPath = (ticketId: string) => `/api/tickets/${encodeURIComponent(ticketId)}/emails`;
+const inboundPath = (id: string) => `/api/email/inbound/${encodeURIComponent(id)}`;
+
+/** The ticket's email thread, oldest first. */
+export function listTicketEmails(ticketId: string): Promise<{ data: Email[] }> {
+  return request('GET', ticketEmailsPath(ticketId));
+}
+
+/** 202 with the queued email; the same idempotencyKey answers the first send again instead of sending twice. */
+export function sendTicketEmail(ticketId: string, input: ComposeEmail): Promise<Email> {
+  return request('POST', ticketEmailsPath(ticketId), input);
+}
+
+export function previewTicketEmail(ticketId: string, input: ComposeEmail): Promise<EmailPreview> {
+  return request('POST', `${ticketEmailsPath(ticketId)}/preview`, input);
+}
+
+/** Mail the mailboxes did not file: held for review, or refused. */
+export function listInboundEmails(status: 'held' | 'refused', limit = 100): Promise<{ data: InboundEmail[] }> {
+  return request('GET', `/api/email/inbound${query({ status, limit })}`);
+}
+
+export function releaseInboundEmail(id: string): Promise<EmailReleaseResult> {
+  return request('POST', `${inboundPath(id)}/release`, {});
+}
+
+export function discardInboundEmail(id: string): Promise<InboundEmail> {
+  return request('POST', `${inboundPath(id)}/discard`, {});
+}
+
+/** A new inbound webhook secret for a saved mailbox (the previous one stops working): shown only in this answer. */
+export function generateEmailInboundSecret(integrationId: string): Promise<EmailInboundSecret> {
+  return request('POST', `/api/email/integrations/${encodeURIComponent(integrationId)}/inbound-secret`, {});
+}
+
+/** Tries IMAP and SMTP settings as typed; passwords left out are the saved ones of `integrationId`. */
+export function testMailConnection(input: MailConnectionTest): Promise<MailConnectionResult> {
+  return request('POST', '/api/email/connection-test', input);
+}

@@ -40,6 +40,11 @@ export function Layout() {
                 <NavLink to="/tickets/new">New ticket</NavLink>
               </li>
             )}
+            {canEditTickets(me) && (
+              <li>
+                <NavLink to="/email/held">Held mail</NavLink>
+              </li>
+            )}
             <li>
               <NavLink to="/settings/integrations">Integrations</NavLink>
             </li>

@@ -4,6 +4,8 @@ import { useEffect, useState } from 'react';
 import { Link, useParams } from 'react-router';
 import { type Comment, describeError, getTicket, listComments, listTicketEvents, type TicketEvent } from '../api.ts';
 import { useTicketAttachments } from '../attachments.ts';
+import { EmailComposer } from '../components/email/EmailComposer.tsx';
+import { EmailThread } from '../components/email/EmailThread.tsx';
 import { LinearIssueLink } from '../components/integrations/LinearIssueLink.tsx';
 import { ErrorNotice, Loading } from '../components/Notices.tsx';
 import { AttachmentGallery } from '../components/tickets/AttachmentGallery.tsx';
@@ -15,6 +17,7 @@ import { Timeline } from '../components/tickets/Timeline.tsx';
 import { formatTime, memberName } from '../format.ts';
 import { useMembers } from '../members.ts';
 import { canEditTickets, useMe } from '../session.tsx';
+import { useMailboxes, useTicketEmails } from '../ticket-emails.ts';
 import { buildTimeline } from '../timeline.ts';
 import { completeSince, extendStream, holdsBack, type LoadedStream, streamOf } from '../timeline-pages.ts';
 import { useLoader } from '../useLoader.ts';
@@ -43,6 +46,12 @@ export function TicketDetailPage() {
   const [conflict, setConflict] = useState(false);
   // A file appearing, changing status or going away is also an event: the timeline reads them again.
   const files = useTicketAttachments(ticketId, () => void page.reload());
+  const emails = useTicketEmails(ticketId);
+  const mailboxes = useMailboxes();
+  // While an email is being written its own upload zone takes the files (and pastes): one zone on the page at a time.
+  const [composing, setComposing] = useState(false);
+  // biome-ignore lint/correctness/useExhaustiveDependencies: another ticket starts without a composer
+  useEffect(() => setComposing(false), [ticketId]);
   usePageTitle(page.data ? `#${page.data.ticket.number} ${page.data.ticket.subject}` : 'Ticket');
   // Earlier pages loaded on demand; a reload (after a change) starts again from the newest page.
   const [streams, setStreams] = useState<TimelineStreams | null>(null);
@@ -144,6 +153,41 @@ export function TicketDetailPage() {
             <h2 id="description-title">Description</h2>
             <p className="comment-body">{ticket.description || <span className="muted">No description.</span>}</p>
           </section>
+          {(emails.data?.length || mailboxes.all.length > 0) && (
+            <EmailThread
+              emails={emails.data}
+              error={emails.error}
+              onRetry={() => void emails.reload()}
+              attachments={files.attachments}
+            />
+          )}
+          {canEditTickets(me) &&
+            (composing ? (
+              <EmailComposer
+                key={ticket.id}
+                ticket={ticket}
+                mailboxes={mailboxes.sending}
+                threadMailboxId={emails.data?.at(-1)?.integrationId ?? null}
+                attachments={files.attachments}
+                onAttachmentsChanged={() => void files.reload()}
+                onSent={() => {
+                  void emails.reload();
+                  // The email is a public comment too: the timeline shows it.
+                  void page.reload();
+                }}
+                onClose={() => setComposing(false)}
+              />
+            ) : mailboxes.sending.length > 0 ? (
+              <p>
+                <button type="button" onClick={() => setComposing(true)}>
+                  Write an email
+                </button>
+              </p>
+            ) : (
+              mailboxes.all.length > 0 && (
+                <p className="hint">No active mailbox sends mail (SMTP): an admin can set one up in Integrations.</p>
+              )
+            ))}
           <AttachmentGallery
             attachments={files.attachments}
             error={files.error}
@@ -151,7 +195,7 @@ export function TicketDetailPage() {
             onDeleted={() => void files.reload()}
             onRetry={() => void files.reload()}
           />
-          {canEditTickets(me) && (
+          {canEditTickets(me) && !composing && (
             <FileUploadZone
               ticketId={ticket.id}
               attachments={files.attachments}
