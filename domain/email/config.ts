@@ -93,7 +93,8 @@ export const emailConfigSchema = z
         windowHours: z.number().int().min(1).max(720).default(24),
       })
       .strict()
-      .default({ enabled: false, subject: 'We received your request', body: '', windowHours: 24 }),
+      // The inner defaults fill in a missing object.
+      .prefault({}),
     /** Mail that fails DMARC: accept it, accept it with a warning, or hold it until an agent releases it. */
     dmarcPolicy: z.enum(['accept', 'flag', 'hold']).default('flag'),
     routing: z.array(emailRoutingRule).max(50).default([]),
@@ -107,7 +108,7 @@ export const emailConfigSchema = z
         footer: z.string().max(1000).optional(),
       })
       .strict()
-      .default({}),
+      .prefault({}),
   })
   .strict();
 export type EmailConfig = z.infer<typeof emailConfigSchema>;
