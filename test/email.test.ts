@@ -5,14 +5,21 @@
 // same ticket.
 import assert from 'node:assert/strict';
 import { randomUUID } from 'node:crypto';
-import { customers, emailInbound, supportRequests, ticketAttachments, ticketComments, ticketEmails } from '@switchboard/database';
+import {
+  customers,
+  emailInbound,
+  supportRequests,
+  ticketAttachments,
+  ticketComments,
+  ticketEmails,
+} from '@switchboard/database';
 import { and, eq } from 'drizzle-orm';
+import { awaitMail, createMailbox, headerOf, rawMessage, readInbox, sendAsCustomer } from './email-support.ts';
 import { createTestOrganization, startTestApi, type TestApi, type TestUser } from './support/api.ts';
 import { testDatabase } from './support/database.ts';
 import { ensureFileServices } from './support/file-services.ts';
 import { addMailUser, ensureMailServices } from './support/mail-services.ts';
 import { eventually, startPipeline, type TestPipeline, testTemporal, uniqueTaskQueue } from './support/temporal.ts';
-import { awaitMail, createMailbox, headerOf, rawMessage, readInbox, sendAsCustomer } from './email-support.ts';
 
 const PASSWORD = 'mail-test-password';
 
@@ -104,7 +111,10 @@ describe('email end to end (OpenSMTPD, Dovecot, dnsmasq)', function () {
     const received = await awaitMail(alice, PASSWORD, (m) => m.subject.includes(`[#${ticket.number}]`));
     assert.equal(received.subject, `Re: [#${ticket.number}] My invoice is wrong`);
     assert.equal(headerOf(received.headers, 'in-reply-to'), firstId);
-    assert.match(headerOf(received.headers, 'references') ?? '', new RegExp(firstId.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')));
+    assert.match(
+      headerOf(received.headers, 'references') ?? '',
+      new RegExp(firstId.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')),
+    );
     const replyTo = headerOf(received.headers, 'reply-to') ?? '';
     assert.match(replyTo, new RegExp(`support-${run}\\+[a-z2-7]{42}@support\\.test`));
     assert.ok(headerOf(received.headers, 'x-switchboard-loop'), 'our mail carries the loop header');
@@ -233,7 +243,10 @@ describe('email end to end (OpenSMTPD, Dovecot, dnsmasq)', function () {
     assert.equal(emails.length, 1);
     assert.equal(emails[0]!.authResults?.dkim, 'pass');
 
-    const malformed = await post(Buffer.from('this is not a message\r\n\r\nno headers at all'), basic(secret.body.secret));
+    const malformed = await post(
+      Buffer.from('this is not a message\r\n\r\nno headers at all'),
+      basic(secret.body.secret),
+    );
     assert.equal(malformed.status, 422);
     const refused = await db
       .select()
@@ -253,7 +266,11 @@ describe('email end to end (OpenSMTPD, Dovecot, dnsmasq)', function () {
       text: 'See attached.',
       attachments: [
         { filename: 'notes.txt', content: Buffer.from('plain notes\n'.repeat(100)), contentType: 'text/plain' },
-        { filename: 'setup.exe', content: Buffer.from('MZ\x90\x00\x03\x00\x00\x00'), contentType: 'application/octet-stream' },
+        {
+          filename: 'setup.exe',
+          content: Buffer.from('MZ\x90\x00\x03\x00\x00\x00'),
+          contentType: 'application/octet-stream',
+        },
       ],
     });
     const ticket = await ticketOf(dave);

@@ -55,7 +55,9 @@ export function describeMailError(
       type: 'MailAuthenticationError',
       message: `${where}: wrong user name or password (the server said: ${clean(e.responseText ?? e.response ?? e.message)})`,
     };
-  if (e.code === 'ECONNREFUSED') return { type: 'MailConnectionError', message: `${where}: connection refused` };
+  const said = `${e.code ?? ''} ${e.message ?? ''}`;
+  if (e.code === 'ECONNREFUSED' || /ECONNREFUSED/.test(said))
+    return { type: 'MailConnectionError', message: `${where}: connection refused` };
   if (
     e.code === 'ETIMEDOUT' ||
     e.code === 'ETIMEOUT' ||
@@ -63,11 +65,9 @@ export function describeMailError(
     /timed? ?out/i.test(e.message ?? '')
   )
     return { type: 'MailConnectionError', message: `${where}: no answer in time` };
-  if (
-    e.code === 'ESOCKET' ||
-    e.code === 'ETLS' ||
-    /SSL|TLS|certificate|wrong version number|EPROTO/i.test(`${e.code ?? ''} ${e.message ?? ''}`)
-  )
+  if (/ETIMEDOUT|ECONNRESET|socket hang up/i.test(said) && !/TLS|SSL/i.test(said))
+    return { type: 'MailConnectionError', message: `${where}: the connection dropped (${clean(e.message)})` };
+  if (e.code === 'ETLS' || /SSL|TLS|certificate|wrong version number|EPROTO/i.test(said))
     return {
       type: 'MailConnectionError',
       message: `${where}: TLS failed (${clean(e.message)}); check the port and security setting (tls, starttls or none)`,
