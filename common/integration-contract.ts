@@ -83,6 +83,12 @@ export type IntegrationDefinition = {
   /** Config (visible to every member) and credentials (sealed, never returned) as the generic routes take them. */
   configSchema: ZodType;
   credentialsSchema: ZodType;
+  /**
+   * How an update's credentials apply: `replace` (the default) stores them as given; `merge` applies them as a JSON
+   * Merge Patch to the stored ones (a key with a value sets that secret, null removes it, a key left out keeps it),
+   * for modules whose credentials are independent secrets.
+   */
+  credentialsUpdate?: 'replace' | 'merge';
   dashboard: {
     /** The dashboard's setup component for this type (packages/dashboard/src/components/integrations/<type>/). */
     setupComponent: string;

@@ -49,8 +49,15 @@ export const updateIntegrationInput = z
           'stored object key by key (recursively), anything else (arrays too) replaces the stored value. The merged ' +
           'config is then validated as a whole; if it is invalid nothing changes.',
       ),
-    /** New credentials replace the old ones entirely; null removes them. */
-    credentials: z.record(z.string(), z.unknown()).nullable().optional(),
+    credentials: z
+      .record(z.string(), z.unknown())
+      .nullable()
+      .optional()
+      .describe(
+        'New credentials replace the stored ones entirely (null removes them), except for types whose secrets are ' +
+          'independent (email: IMAP and SMTP passwords, DKIM key), where they are a JSON Merge Patch of the stored ' +
+          'ones: a key set sets that secret, null removes it, a key left out keeps it.',
+      ),
   })
   .strict();
 export type UpdateIntegrationInput = z.input<typeof updateIntegrationInput>;

@@ -4,7 +4,7 @@ import { and, eq, sql } from 'drizzle-orm';
 import type { PgUpdateSetSource } from 'drizzle-orm/pg-core';
 import type { ZodType } from 'zod';
 import type { KeyRing } from '../../common/config.ts';
-import { type Credentials, credentialsHint, sealCredentials } from '../../common/credentials.ts';
+import { type Credentials, credentialsHint, openCredentials, sealCredentials } from '../../common/credentials.ts';
 import { conflict, notFound, validationFailed, zodDetails } from '../../common/errors.ts';
 import type { IntegrationDefinition } from '../../common/integration-contract.ts';
 import { integrations } from '../../packages/integrations/index.ts';
@@ -43,10 +43,20 @@ export async function updateIntegration(
       input.config === undefined
         ? undefined
         : parseTyped(definition.configSchema, applyMergePatch(current.config, input.config), 'config');
+    // A module whose credentials are several independent secrets (a mailbox's IMAP and SMTP passwords, its DKIM
+    // key) takes them as a merge patch: changing one must not drop the others, which the admin cannot see to re-enter.
+    const patchOf = (given: Record<string, unknown>) =>
+      definition.credentialsUpdate === 'merge' && current.credentials
+        ? applyMergePatch(openCredentials(keys, scope.organizationId, integrationId, current.credentials) ?? {}, given)
+        : given;
     const credentials =
       input.credentials == null
         ? input.credentials
-        : (parseTyped(definition.credentialsSchema, input.credentials, 'credentials') as Credentials);
+        : (parseTyped(
+            definition.credentialsSchema,
+            patchOf(input.credentials as Record<string, unknown>),
+            'credentials',
+          ) as Credentials);
 
     const set: PgUpdateSetSource<typeof integrationConfigs> = {};
     const changed: string[] = [];

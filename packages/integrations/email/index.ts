@@ -13,6 +13,8 @@ export const emailIntegration: IntegrationDefinition = {
     'go out by SMTP, threaded, with DKIM/SPF/DMARC verdicts and an optional acknowledgement.',
   configSchema: emailConfigSchema,
   credentialsSchema: emailCredentialsSchema,
+  // The IMAP and SMTP passwords and the DKIM key change one at a time.
+  credentialsUpdate: 'merge',
   dashboard: { setupComponent: 'EmailIntegrationSetup' },
   settings: emailSettings,
   server: async () => (await import('./server.ts')).emailServer,

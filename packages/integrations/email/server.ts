@@ -10,6 +10,7 @@ import { createSendActivities } from '../../../activities/email/send.ts';
 import { filesRuntime } from '../../../activities/files/runtime.ts';
 import { emailRouter } from '../../../api/routes/email.ts';
 import { emailInboundRouter } from '../../../api/routes/email-inbound.ts';
+import { validationFailed } from '../../../common/errors.ts';
 import type { IntegrationServer, ServiceDeps } from '../../../common/integration-contract.ts';
 import { createIntegration } from '../../../domain/integrations/create-integration.ts';
 import { emailTaskQueueFor } from '../../../workflows/email-contract.ts';
@@ -26,6 +27,22 @@ function afterChange(deps: ServiceDeps, organizationId: string, integrationId: s
       deps.logger.warn({ err: error, integrationId }, 'mailbox reader not woken; the keeper starts it within minutes'),
     );
   };
+}
+
+/** A mailbox without TLS is refused when it is saved, not only when it connects, where the deployment forbids it. */
+function assertTransportAllowed(deps: ServiceDeps, config: unknown): void {
+  if (emailSettings.of(deps.config).allowInsecure) return;
+  const { imap, smtp } = (config ?? {}) as { imap?: { security?: string } | null; smtp?: { security?: string } | null };
+  const details = [
+    ...(imap?.security === 'none'
+      ? [{ path: 'body.config.imap.security', message: 'IMAP without TLS is not allowed here' }]
+      : []),
+    ...(smtp?.security === 'none'
+      ? [{ path: 'body.config.smtp.security', message: 'SMTP without TLS is not allowed here' }]
+      : []),
+  ];
+  if (details.length > 0)
+    throw validationFailed('this deployment does not allow mail connections without TLS (tls or starttls)', details);
 }
 
 export const emailServer: IntegrationServer = {
@@ -70,6 +87,7 @@ export const emailServer: IntegrationServer = {
   },
   lifecycle: {
     create: async (deps, scope, input) => {
+      assertTransportAllowed(deps, input.config);
       const created = await createIntegration(
         deps.db,
         deps.config.credentialKeys,
@@ -79,7 +97,10 @@ export const emailServer: IntegrationServer = {
       await afterChange(deps, scope.organizationId, created.id)();
       return created.id;
     },
-    beforeUpdate: async (deps, scope, integrationId) => afterChange(deps, scope.organizationId, integrationId),
+    beforeUpdate: async (deps, scope, integrationId, changes) => {
+      if (changes.config !== undefined) assertTransportAllowed(deps, changes.config);
+      return afterChange(deps, scope.organizationId, integrationId);
+    },
     beforeDelete: async (deps, scope, integrationId) => afterChange(deps, scope.organizationId, integrationId),
   },
 };
