@@ -50,7 +50,7 @@ describe('workflow replay', function () {
     return outcomes;
   }
 
-  it('replays the committed histories of the ticket, SLA, webhook endpoint and Linear link workflows with the current code', async () => {
+  it('replays the committed histories of the ticket, SLA, webhook endpoint, Linear link, mailbox reader and email thread workflows with the current code', async () => {
     const files = readdirSync(HISTORIES).filter((f) => f.endsWith('.json'));
     const histories = files.map((file) => ({
       workflowId: file.replace(/\.json$/, ''),
@@ -61,7 +61,14 @@ describe('workflow replay', function () {
     );
     assert.deepEqual(
       [...types].sort(),
-      ['linearSyncWorkflow', 'slaWatchWorkflow', 'ticketWorkflow', 'webhookEndpointWorkflow'],
+      [
+        'emailMailboxWorkflow',
+        'emailThreadWorkflow',
+        'linearSyncWorkflow',
+        'slaWatchWorkflow',
+        'ticketWorkflow',
+        'webhookEndpointWorkflow',
+      ],
       'fixtures of every workflow are committed',
     );
     const outcomes = await replay(histories);
