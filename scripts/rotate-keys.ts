@@ -1,10 +1,11 @@
 // `npm run rotate-keys`: re-wraps every integration's credential data key, and every attachment's and thumbnail's
-// file key, with the active master key.
+// file key, and email's sealed secrets (reply-token keys, held messages), with the active master key.
 // Rotation: add the new key to SWITCHBOARD_MASTER_KEYS (old keys stay listed), make it active
 // (SWITCHBOARD_MASTER_KEY_ID or list it last), restart the API, run this; when it reports no failures,
 // the old key can be dropped from the list. Idempotent: a second run re-wraps nothing.
 import { connectDatabase, DEFAULT_DATABASE_URL } from '@switchboard/database';
 import { parseKeyRing } from '../common/config.ts';
+import { rotateEmailKeys } from '../domain/email/rotate-email-keys.ts';
 import { rotateAttachmentKeys } from '../domain/files/rotate-attachment-keys.ts';
 import { rotateCredentialKeys } from '../domain/integrations/rotate-credential-keys.ts';
 
@@ -30,7 +31,14 @@ try {
   );
   for (const failure of files.failed)
     console.error(`failed: attachment ${failure.id} (organization ${failure.organizationId}): ${failure.reason}`);
-  process.exitCode = report.failed.length || files.failed.length ? 1 : 0;
+  const email = await rotateEmailKeys(handle.db, keys);
+  console.log(
+    `email: scanned ${email.scanned} (reply-token keys, held messages), rewrapped ${email.rewrapped}, already ` +
+      `current ${email.alreadyCurrent}, changed meanwhile ${email.changedMeanwhile}, failed ${email.failed.length}`,
+  );
+  for (const failure of email.failed)
+    console.error(`failed: email secret ${failure.id} (organization ${failure.organizationId}): ${failure.reason}`);
+  process.exitCode = report.failed.length || files.failed.length || email.failed.length ? 1 : 0;
 } finally {
   await handle.close();
 }

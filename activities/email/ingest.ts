@@ -15,6 +15,7 @@ import { connectionFromReceived } from '../../common/email/received.ts';
 import { RequestError } from '../../common/errors.ts';
 import type { Scope } from '../../common/integration-contract.ts';
 import { type IngestOutcome, ingestMessage, type MailboxContext } from '../../domain/email/ingest.ts';
+import { heldMessageContext } from '../../domain/email/mailboxes.ts';
 import type { AttachmentIntake } from '../files/intake.ts';
 import { authenticateMessage } from './authenticate.ts';
 import { MalformedMessageError, type ParsedInbound, parseInbound } from './parse.ts';
@@ -33,8 +34,6 @@ export type IngestResult =
   | IngestOutcome
   | { status: 'held'; inboundId: string; reason: string }
   | { status: 'refused'; inboundId: string | null; reason: string };
-
-const heldContext = (organizationId: string, inboundId: string) => `email_inbound/${organizationId}/${inboundId}`;
 
 /** A message id for bytes that carry none (or could not be parsed): the same bytes always get the same one. */
 export function fallbackMessageId(raw: Buffer): string {
@@ -101,7 +100,7 @@ export async function releaseHeld(
     .where(eq(emailInbound.id, inboundId));
   if (row?.status !== 'held' || !row.sealed)
     throw new RequestError(409, 'conflict', 'this message is not held (it was released or discarded already)');
-  const { raw } = openJson(deps.credentialKeys, row.sealed, heldContext(mailbox.organizationId, inboundId)) as {
+  const { raw } = openJson(deps.credentialKeys, row.sealed, heldMessageContext(mailbox.organizationId, inboundId)) as {
     raw: string;
   };
   return ingestRaw(deps, mailbox, Buffer.from(raw, 'base64'), { release: { inboundId, userId } });
@@ -191,7 +190,7 @@ async function hold(
       heldMessage: sealJson(
         deps.credentialKeys,
         { raw: raw.toString('base64') },
-        heldContext(mailbox.organizationId, id),
+        heldMessageContext(mailbox.organizationId, id),
       ),
     })
     .onConflictDoNothing()

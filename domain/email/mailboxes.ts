@@ -11,8 +11,11 @@ import type { Scope } from '../scope.ts';
 import { type EmailConfig, readEmailConfig } from './config.ts';
 import type { MailboxContext } from './ingest.ts';
 
-const replyKeyContext = (organizationId: string, integrationId: string) =>
+export const replyKeyContext = (organizationId: string, integrationId: string) =>
   `email_mailboxes/${organizationId}/${integrationId}/reply_token_key`;
+/** The AAD of a held message's sealed copy: bound to its ledger row. */
+export const heldMessageContext = (organizationId: string, inboundId: string) =>
+  `email_inbound/${organizationId}/${inboundId}`;
 
 export type Mailbox = {
   organizationId: string;
