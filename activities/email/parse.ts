@@ -48,6 +48,9 @@ const ruleHeaders = [
   'x-switchboard-loop',
   'x-autoreply',
   'x-autorespond',
+  // A null envelope sender (a bounce) and multipart/report (delivery and read receipts) are machine mail too.
+  'return-path',
+  'content-type',
 ];
 
 function addresses(field: AddressObject | AddressObject[] | undefined): string[] {
