@@ -77,13 +77,29 @@ export async function ingestRaw(
   }
 
   const message = { ...parsed, sizeBytes: raw.length };
-  const outcome = await ingestMessage(
-    deps.db,
-    mailbox,
-    message,
-    { results, flagged: dmarcFailed && mailbox.config.dmarcPolicy === 'flag' },
-    options,
-  );
+  let outcome: IngestOutcome;
+  try {
+    outcome = await ingestMessage(
+      deps.db,
+      mailbox,
+      message,
+      { results, flagged: dmarcFailed && mailbox.config.dmarcPolicy === 'flag' },
+      options,
+    );
+  } catch (error) {
+    // The ticket code refused what the message says (a From address no requester can have, such as root@localhost):
+    // the same bytes fail the same way on every retry, so retrying would stop the mailbox at this message for ever.
+    // The transaction wrote nothing; the refusal is recorded like malformed MIME. A release shows the agent the error.
+    if (options.release || !(error instanceof RequestError) || (error.status !== 400 && error.status !== 422))
+      throw error;
+    return refuse(deps.db, mailbox, {
+      messageId: parsed.messageId,
+      size: raw.length,
+      reason: `the message could not be filed: ${error.message}`,
+      from: parsed.from.address,
+      subject: parsed.subject,
+    });
+  }
   if (outcome.emailId && outcome.ticketId) await storeAttachments(deps, mailbox, outcome, parsed);
   return outcome;
 }
