@@ -1,7 +1,7 @@
 // ingestRaw against the database (no mail servers, DNS answering nothing): what one message does, whichever way it
 // came in.
 import assert from 'node:assert/strict';
-import { randomUUID } from 'node:crypto';
+import { randomBytes, randomUUID } from 'node:crypto';
 import { emailInbound, integrationConfigs } from '@switchboard/database';
 import { eq } from 'drizzle-orm';
 import { loadConfig } from '../../common/config.ts';
@@ -60,5 +60,42 @@ describe('ingestRaw', () => {
     assert.match(row!.reason ?? '', /requesterEmail/);
     // Posted again (a retry, a resync): the same refusal, not a second row.
     assert.equal((await ingestRaw(deps, box, raw)).status, 'duplicate');
+  });
+
+  it('files a message whose Message-ID is too long to index, instead of failing on it for ever', async () => {
+    const box = await mailbox();
+    const longId = `<${randomBytes(3000).toString('hex')}@spam.test>`;
+    const raw = Buffer.from(
+      [
+        'From: jane@customer.test',
+        'To: support@acme.test',
+        'Subject: Hello',
+        `Message-ID: ${longId}`,
+        '',
+        'hi',
+        '',
+      ].join('\r\n'),
+    );
+    const first = await ingestRaw(deps, box, raw);
+    assert.notEqual(first.status, 'duplicate');
+    assert.equal((await ingestRaw(deps, box, raw)).status, 'duplicate', 'still filed once');
+  });
+
+  it('refuses a From address too long for any mailbox, instead of failing on it for ever', async () => {
+    const box = await mailbox();
+    const raw = Buffer.from(
+      [
+        `From: ${randomBytes(2000).toString('hex')}@customer.test`,
+        'To: support@acme.test',
+        'Subject: Hello',
+        'Message-ID: <long-from@x>',
+        '',
+        'hi',
+        '',
+      ].join('\r\n'),
+    );
+    const result = await ingestRaw(deps, box, raw);
+    assert.equal(result.status, 'refused');
+    assert.match(result.status === 'refused' ? result.reason : '', /From address/);
   });
 });

@@ -11,6 +11,7 @@ import { eq, sql } from 'drizzle-orm';
 import type { DNSResolver } from 'mailauth';
 import type { KeyRing } from '../../common/config.ts';
 import { openJson, sealJson } from '../../common/crypto/envelope.ts';
+import { isStorableMessageId } from '../../common/email/message-id.ts';
 import { connectionFromReceived } from '../../common/email/received.ts';
 import { RequestError } from '../../common/errors.ts';
 import type { Scope } from '../../common/integration-contract.ts';
@@ -221,12 +222,16 @@ async function refuse(
   mailbox: MailboxContext,
   refusal: { messageId: string; size: number; reason: string; from?: string; subject?: string },
 ): Promise<IngestResult> {
+  // IMAP refuses an oversized message by its envelope's Message-ID, which no parser has bounded yet.
+  const messageId = isStorableMessageId(refusal.messageId)
+    ? refusal.messageId
+    : `${createHash('sha256').update(refusal.messageId).digest('hex')}@switchboard.invalid`;
   const [row] = await db
     .insert(emailInbound)
     .values({
       organizationId: mailbox.organizationId,
       integrationId: mailbox.integrationId,
-      messageId: refusal.messageId,
+      messageId,
       via: mailbox.via,
       status: 'refused',
       reason: refusal.reason,
@@ -236,7 +241,7 @@ async function refuse(
     })
     .onConflictDoNothing()
     .returning({ id: emailInbound.id });
-  if (!row) return duplicateOf(db, mailbox, refusal.messageId);
+  if (!row) return duplicateOf(db, mailbox, messageId);
   return { status: 'refused', inboundId: row.id, reason: refusal.reason };
 }
 

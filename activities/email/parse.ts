@@ -6,7 +6,7 @@ import { createHash } from 'node:crypto';
 import { type AddressObject, type ParsedMail, simpleParser } from 'mailparser';
 import { normalizeAddress } from '../../common/email/addresses.ts';
 import { htmlToPlainText, sanitizeEmailHtml } from '../../common/email/html.ts';
-import { normalizeMessageId, parseMessageIds } from '../../common/email/message-id.ts';
+import { isStorableMessageId, normalizeMessageId, parseMessageIds } from '../../common/email/message-id.ts';
 import { splitQuoted } from '../../common/email/quoted-text.ts';
 
 export type InboundAttachment = { name: string; mime: string; size: number; content: Buffer };
@@ -37,6 +37,9 @@ export type ParsedInbound = {
 export class MalformedMessageError extends Error {
   override name = 'MalformedMessageError';
 }
+
+/** The longest From address taken: RFC 5321's 64-octet local part, `@` and 255-octet domain. */
+const MAX_ADDRESS_BYTES = 320;
 
 /** Headers the auto-reply and loop rules look at (common/email/auto-reply.ts). */
 const ruleHeaders = [
@@ -83,6 +86,9 @@ export async function parseInbound(raw: Buffer): Promise<ParsedInbound> {
   }
   const fromEntry = (parsed.from?.value ?? []).find((entry) => entry.address);
   if (!fromEntry?.address) throw new MalformedMessageError('the message has no From address');
+  // RFC 5321 caps a path at 256 octets; a longer From is nobody's mailbox, and its sender becomes a customer's key.
+  if (Buffer.byteLength(fromEntry.address, 'utf8') > MAX_ADDRESS_BYTES)
+    throw new MalformedMessageError(`the From address is longer than ${MAX_ADDRESS_BYTES} bytes`);
   if (parsed.headerLines.length === 0) throw new MalformedMessageError('the message has no headers');
 
   const headers: Record<string, string | string[]> = {};
@@ -98,8 +104,8 @@ export async function parseInbound(raw: Buffer): Promise<ParsedInbound> {
   const returnPath = headerText(parsed, 'return-path')?.replace(/[<>]/g, '').trim() || null;
   return {
     // Stored and compared bare (no angle brackets), as threading looks them up.
-    messageId: parsed.messageId?.trim()
-      ? normalizeMessageId(parsed.messageId)
+    messageId: isStorableMessageId(normalizeMessageId(parsed.messageId ?? ''))
+      ? normalizeMessageId(parsed.messageId!)
       : `${createHash('sha256').update(raw).digest('hex')}@switchboard.invalid`,
     from: { address: normalizeAddress(fromEntry.address), name: fromEntry.name?.trim() || null },
     to: addresses(parsed.to),
