@@ -98,4 +98,23 @@ describe('ingestRaw', () => {
     assert.equal(result.status, 'refused');
     assert.match(result.status === 'refused' ? result.reason : '', /From address/);
   });
+
+  it('files a message whose subject and text carry NUL characters (which PostgreSQL text cannot hold)', async () => {
+    const box = await mailbox();
+    const raw = Buffer.from(
+      [
+        'From: jane@customer.test',
+        'To: support@acme.test',
+        'Subject: =?UTF-8?Q?Invoice=00_42?=',
+        'Message-ID: <nul-1@customer.test>',
+        'Content-Type: text/plain; charset=utf-8',
+        'Content-Transfer-Encoding: base64',
+        '',
+        Buffer.from('Hello\u0000 world').toString('base64'),
+        '',
+      ].join('\r\n'),
+    );
+    const result = await ingestRaw(deps, box, raw);
+    assert.equal(result.status, 'ingested');
+  });
 });

@@ -102,7 +102,9 @@ export async function parseInbound(raw: Buffer): Promise<ParsedInbound> {
   const html = typeof parsed.html === 'string' && parsed.html.trim() ? sanitizeEmailHtml(parsed.html) : null;
   const text = parsed.text?.trim() ? parsed.text : html ? htmlToPlainText(html) : '';
   const returnPath = headerText(parsed, 'return-path')?.replace(/[<>]/g, '').trim() || null;
-  return {
+  // PostgreSQL text cannot hold NUL, and a decoded subject or body can carry one (=00, base64): stored as is it would
+  // fail the ingest on every retry and stall the mailbox. Attachment bytes stay as they are.
+  return withoutNul({
     // Stored and compared bare (no angle brackets), as threading looks them up.
     messageId: isStorableMessageId(normalizeMessageId(parsed.messageId ?? ''))
       ? normalizeMessageId(parsed.messageId!)
@@ -130,5 +132,14 @@ export async function parseInbound(raw: Buffer): Promise<ParsedInbound> {
       size: a.size ?? a.content.length,
       content: a.content,
     })),
-  };
+  });
+}
+
+/** The value with every NUL character removed from its strings, Buffers untouched. */
+function withoutNul<T>(value: T): T {
+  if (typeof value === 'string') return (value.includes('\0') ? value.replaceAll('\0', '') : value) as T;
+  if (Array.isArray(value)) return value.map(withoutNul) as T;
+  if (value && typeof value === 'object' && !Buffer.isBuffer(value) && !(value instanceof Date))
+    return Object.fromEntries(Object.entries(value).map(([k, v]) => [k, withoutNul(v)])) as T;
+  return value;
 }
