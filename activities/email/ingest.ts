@@ -11,6 +11,7 @@ import { eq, sql } from 'drizzle-orm';
 import type { DNSResolver } from 'mailauth';
 import type { KeyRing } from '../../common/config.ts';
 import { openJson, sealJson } from '../../common/crypto/envelope.ts';
+import { isStorableMessageId } from '../../common/email/message-id.ts';
 import { connectionFromReceived } from '../../common/email/received.ts';
 import { RequestError } from '../../common/errors.ts';
 import type { Scope } from '../../common/integration-contract.ts';
@@ -76,13 +77,29 @@ export async function ingestRaw(
   }
 
   const message = { ...parsed, sizeBytes: raw.length };
-  const outcome = await ingestMessage(
-    deps.db,
-    mailbox,
-    message,
-    { results, flagged: dmarcFailed && mailbox.config.dmarcPolicy === 'flag' },
-    options,
-  );
+  let outcome: IngestOutcome;
+  try {
+    outcome = await ingestMessage(
+      deps.db,
+      mailbox,
+      message,
+      { results, flagged: dmarcFailed && mailbox.config.dmarcPolicy === 'flag' },
+      options,
+    );
+  } catch (error) {
+    // The ticket code refused what the message says (a From address no requester can have, such as root@localhost):
+    // the same bytes fail the same way on every retry, so retrying would stop the mailbox at this message for ever.
+    // The transaction wrote nothing; the refusal is recorded like malformed MIME. A release shows the agent the error.
+    if (options.release || !(error instanceof RequestError) || (error.status !== 400 && error.status !== 422))
+      throw error;
+    return refuse(deps.db, mailbox, {
+      messageId: parsed.messageId,
+      size: raw.length,
+      reason: `the message could not be filed: ${error.message}`,
+      from: parsed.from.address,
+      subject: parsed.subject,
+    });
+  }
   if (outcome.emailId && outcome.ticketId) await storeAttachments(deps, mailbox, outcome, parsed);
   return outcome;
 }
@@ -204,12 +221,16 @@ async function refuse(
   mailbox: MailboxContext,
   refusal: { messageId: string; size: number; reason: string; from?: string; subject?: string },
 ): Promise<IngestResult> {
+  // IMAP refuses an oversized message by its envelope's Message-ID, which no parser has bounded yet.
+  const messageId = isStorableMessageId(refusal.messageId)
+    ? refusal.messageId
+    : `${createHash('sha256').update(refusal.messageId).digest('hex')}@switchboard.invalid`;
   const [row] = await db
     .insert(emailInbound)
     .values({
       organizationId: mailbox.organizationId,
       integrationId: mailbox.integrationId,
-      messageId: refusal.messageId,
+      messageId,
       via: mailbox.via,
       status: 'refused',
       reason: refusal.reason,
@@ -219,7 +240,7 @@ async function refuse(
     })
     .onConflictDoNothing()
     .returning({ id: emailInbound.id });
-  if (!row) return duplicateOf(db, mailbox, refusal.messageId);
+  if (!row) return duplicateOf(db, mailbox, messageId);
   return { status: 'refused', inboundId: row.id, reason: refusal.reason };
 }
 

@@ -6,7 +6,7 @@ import { createHash } from 'node:crypto';
 import { type AddressObject, type ParsedMail, simpleParser } from 'mailparser';
 import { normalizeAddress } from '../../common/email/addresses.ts';
 import { htmlToPlainText, sanitizeEmailHtml } from '../../common/email/html.ts';
-import { normalizeMessageId, parseMessageIds } from '../../common/email/message-id.ts';
+import { isStorableMessageId, normalizeMessageId, parseMessageIds } from '../../common/email/message-id.ts';
 import { splitQuoted } from '../../common/email/quoted-text.ts';
 
 export type InboundAttachment = { name: string; mime: string; size: number; content: Buffer };
@@ -38,6 +38,9 @@ export class MalformedMessageError extends Error {
   override name = 'MalformedMessageError';
 }
 
+/** The longest From address taken: RFC 5321's 64-octet local part, `@` and 255-octet domain. */
+const MAX_ADDRESS_BYTES = 320;
+
 /** Headers the auto-reply and loop rules look at (common/email/auto-reply.ts). */
 const ruleHeaders = [
   'auto-submitted',
@@ -48,6 +51,9 @@ const ruleHeaders = [
   'x-switchboard-loop',
   'x-autoreply',
   'x-autorespond',
+  // A null envelope sender (a bounce) and multipart/report (delivery and read receipts) are machine mail too.
+  'return-path',
+  'content-type',
 ];
 
 function addresses(field: AddressObject | AddressObject[] | undefined): string[] {
@@ -80,6 +86,9 @@ export async function parseInbound(raw: Buffer): Promise<ParsedInbound> {
   }
   const fromEntry = (parsed.from?.value ?? []).find((entry) => entry.address);
   if (!fromEntry?.address) throw new MalformedMessageError('the message has no From address');
+  // RFC 5321 caps a path at 256 octets; a longer From is nobody's mailbox, and its sender becomes a customer's key.
+  if (Buffer.byteLength(fromEntry.address, 'utf8') > MAX_ADDRESS_BYTES)
+    throw new MalformedMessageError(`the From address is longer than ${MAX_ADDRESS_BYTES} bytes`);
   if (parsed.headerLines.length === 0) throw new MalformedMessageError('the message has no headers');
 
   const headers: Record<string, string | string[]> = {};
@@ -93,10 +102,12 @@ export async function parseInbound(raw: Buffer): Promise<ParsedInbound> {
   const html = typeof parsed.html === 'string' && parsed.html.trim() ? sanitizeEmailHtml(parsed.html) : null;
   const text = parsed.text?.trim() ? parsed.text : html ? htmlToPlainText(html) : '';
   const returnPath = headerText(parsed, 'return-path')?.replace(/[<>]/g, '').trim() || null;
-  return {
+  // PostgreSQL text cannot hold NUL, and a decoded subject or body can carry one (=00, base64): stored as is it would
+  // fail the ingest on every retry and stall the mailbox. Attachment bytes stay as they are.
+  return withoutNul({
     // Stored and compared bare (no angle brackets), as threading looks them up.
-    messageId: parsed.messageId?.trim()
-      ? normalizeMessageId(parsed.messageId)
+    messageId: isStorableMessageId(normalizeMessageId(parsed.messageId ?? ''))
+      ? normalizeMessageId(parsed.messageId!)
       : `${createHash('sha256').update(raw).digest('hex')}@switchboard.invalid`,
     from: { address: normalizeAddress(fromEntry.address), name: fromEntry.name?.trim() || null },
     to: addresses(parsed.to),
@@ -121,5 +132,14 @@ export async function parseInbound(raw: Buffer): Promise<ParsedInbound> {
       size: a.size ?? a.content.length,
       content: a.content,
     })),
-  };
+  });
+}
+
+/** The value with every NUL character removed from its strings, Buffers untouched. */
+function withoutNul<T>(value: T): T {
+  if (typeof value === 'string') return (value.includes('\0') ? value.replaceAll('\0', '') : value) as T;
+  if (Array.isArray(value)) return value.map(withoutNul) as T;
+  if (value && typeof value === 'object' && !Buffer.isBuffer(value) && !(value instanceof Date))
+    return Object.fromEntries(Object.entries(value).map(([k, v]) => [k, withoutNul(v)])) as T;
+  return value;
 }

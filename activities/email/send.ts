@@ -237,6 +237,15 @@ export function createSendActivities(deps: SendDeps) {
       } catch (error) {
         const code = (error as { responseCode?: number }).responseCode;
         const described = describeMailError(error, 'SMTP', smtp.host);
+        if (described.type === 'MailConfigError') {
+          // The deployment refuses these settings (no TLS, a private address): no retry gets the mail out, and the
+          // thread workflow does not retry it, so the row says so on the ticket instead of staying queued for ever.
+          await recordIntegrationOutcome(deps.db, mailbox.organizationId, mailbox.integrationId, {
+            ok: false,
+            error: `a reply on ticket #${thread.number} was not sent: ${described.message}`,
+          });
+          return fail(`not sent: ${described.message}`);
+        }
         if (code !== undefined && code >= 500 && code < 600) {
           await recordIntegrationOutcome(deps.db, mailbox.organizationId, mailbox.integrationId, {
             ok: false,
@@ -252,10 +261,7 @@ export function createSendActivities(deps: SendDeps) {
           ok: false,
           error: `${described.message}; replies wait and are retried (attempt ${Context.current().info.attempt})`,
         });
-        throw ApplicationFailure.create({
-          type: described.type === 'MailConfigError' ? 'MailConfigError' : 'MailSendError',
-          message: described.message,
-        });
+        throw ApplicationFailure.create({ type: 'MailSendError', message: described.message });
       }
       await deps.db
         .update(ticketEmails)

@@ -11,6 +11,15 @@ export function normalizeMessageId(id: string): string {
     .replace(/>+$/, '');
 }
 
+/** RFC 5322's line limit: no genuine Message-ID is longer. A longer one cannot be a key of the ledger (a btree entry
+ * holds at most 2704 bytes), and anyone can send one, so it counts as no Message-ID at all. */
+export const MAX_MESSAGE_ID_BYTES = 998;
+
+/** Whether a normalised Message-ID can be stored and looked up as the message's key. */
+export function isStorableMessageId(id: string): boolean {
+  return id.length > 0 && Buffer.byteLength(id, 'utf8') <= MAX_MESSAGE_ID_BYTES;
+}
+
 /** The header form: `abc@example.com` or `<abc@example.com>` → `<abc@example.com>`. */
 export function formatMessageId(id: string): string {
   const bare = normalizeMessageId(id);

@@ -33,7 +33,17 @@ export const imapSettings = z
   .refine((imap) => imap.afterIngest !== 'move' || !!imap.moveTo, {
     message: 'moveTo names the folder processed mail is moved to',
     path: ['moveTo'],
+  })
+  // Moved into the folder it is read from, a message would come back under a new UID and be read again, for ever.
+  .refine((imap) => imap.afterIngest !== 'move' || folderKey(imap.moveTo ?? '') !== folderKey(imap.mailbox), {
+    message: 'moveTo must be another folder than the one mail is read from',
+    path: ['moveTo'],
   });
+
+/** IMAP names INBOX case-insensitively (RFC 3501 §5.1); other names are as written. */
+function folderKey(name: string): string {
+  return name.toUpperCase() === 'INBOX' ? 'INBOX' : name;
+}
 
 export const smtpSettings = z
   .object({

@@ -12,7 +12,7 @@ import {
   ticketEmails,
 } from '@switchboard/database';
 import { and, eq, inArray, sql } from 'drizzle-orm';
-import { normalizeAddress, splitAddress } from '../../common/email/addresses.ts';
+import { isSameMailbox, normalizeAddress, splitAddress } from '../../common/email/addresses.ts';
 import { autoReplyVerdict, isAutomatedMail } from '../../common/email/auto-reply.ts';
 import { normalizeMessageId } from '../../common/email/message-id.ts';
 import { newMessageId } from '../../common/email/outbound-headers.ts';
@@ -319,11 +319,12 @@ async function participantsOf(
       ) as participants
     from support_requests t
     where t.organization_id = ${organizationId} and t.id = any(${sql.param(ticketIds)}::uuid[])`);
-  const ourSet = new Set(ours);
+  // Our own addresses and their +token forms (on every reply that came back through a token) are no participant:
+  // they are public, so anyone could put them in From and join a ticket by its guessable [#n].
   return rows.rows.map((row) => ({
     ticketId: row.id,
     number: row.number,
-    participants: (row.participants ?? []).filter((a) => !ourSet.has(a)),
+    participants: (row.participants ?? []).filter((a) => !ours.some((o) => isSameMailbox(o, a))),
   }));
 }
 
