@@ -66,7 +66,7 @@ describe('S3 part buffers (one pool per process)', () => {
     await assert.rejects(pool.take(controller.signal), /the body failed/, 'an aborted signal is refused at once');
   });
 
-  it('refuses a buffer that is not one of its own and a pool without buffers', () => {
+  it('refuses a buffer of another size, and a pool without buffers', () => {
     const pool = new PartBuffers(16, 1);
     assert.throws(() => pool.give(Buffer.alloc(8)), RangeError);
     assert.throws(() => new PartBuffers(16, 0), RangeError);

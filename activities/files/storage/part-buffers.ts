@@ -58,7 +58,7 @@ export class PartBuffers {
     });
   }
 
-  /** Gives a buffer back once nothing reads or writes it any more (its request has settled). */
+  /** Gives a buffer back once nothing reads or writes it any more (its request has settled); it must be of this pool's size. */
   give(buffer: Buffer): void {
     if (buffer.length !== this.size) throw new RangeError('not one of these part buffers');
     const next = this.#waiting.shift();
