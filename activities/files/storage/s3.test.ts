@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import { randomUUID } from 'node:crypto';
+import { createHash, randomBytes, randomUUID } from 'node:crypto';
 import { Readable } from 'node:stream';
 import { Client } from 'minio';
 import { ensureFileServices, startS3, stopS3, testFileServices } from '../../../test/support/file-services.ts';
@@ -9,6 +9,8 @@ import { parseAllowList } from '../../http/ssrf-guard.ts';
 import { type BlobStore, BlobStorePermanentError, BlobStoreUnavailableError } from './blob-store.ts';
 import { blobStoreContract } from './blob-store-contract.ts';
 import { openBlobStore, type StorageConfig } from './config.ts';
+import { PartBuffers } from './part-buffers.ts';
+import { S3BlobStore } from './s3.ts';
 
 const { s3 } = testFileServices;
 const config = (overrides: Partial<Extract<StorageConfig, { driver: 's3' }>> = {}): StorageConfig => ({
@@ -59,6 +61,47 @@ describe('S3 storage driver (MinIO)', function () {
     await store.put(key, body('p'));
     const stat = await admin().statObject(s3.bucket, `tests/${key}`);
     assert.equal(stat.size, 1);
+  });
+
+  describe('part buffers shared by every upload of the process', () => {
+    const MiB = 1024 * 1024;
+    const withBuffers = (partBuffers: PartBuffers) =>
+      new S3BlobStore({ endpoint: s3.endpoint, bucket: s3.bucket, prefix: 'tests/', ...credentials, partBuffers });
+    const sha256 = (bytes: Buffer) => createHash('sha256').update(bytes).digest('hex');
+    const inChunks = (bytes: Buffer) => {
+      const chunks: Buffer[] = [];
+      for (let at = 0; at < bytes.length; at += 100_000) chunks.push(bytes.subarray(at, at + 100_000));
+      return Readable.from(chunks);
+    };
+
+    it('with a single buffer, two 12 MiB uploads at once both complete intact, one part at a time', async () => {
+      const partBuffers = new PartBuffers(5 * MiB, 1);
+      const store = withBuffers(partBuffers);
+      const bodies = [randomBytes(12 * MiB), randomBytes(12 * MiB)];
+      const keys = bodies.map(() => `shared-buffers/${randomUUID()}`);
+      const puts = await Promise.all(bodies.map((bytes, i) => store.put(keys[i]!, inChunks(bytes))));
+      assert.deepEqual(puts, [{ bytes: 12 * MiB }, { bytes: 12 * MiB }]);
+      for (const [i, key] of keys.entries()) {
+        const stored = createHash('sha256');
+        for await (const chunk of await store.get(key)) stored.update(chunk as Buffer);
+        assert.equal(stored.digest('hex'), sha256(bodies[i]!));
+      }
+      assert.equal(partBuffers.created, 1, 'more part buffers were allocated than the limit');
+      assert.equal(partBuffers.inUse, 0, 'a part buffer was not given back');
+    });
+
+    it('an upload waiting for a buffer stops waiting when its body fails, and leaves nothing', async () => {
+      const partBuffers = new PartBuffers(5 * MiB, 1);
+      const held = await partBuffers.take(); // every buffer busy, as under load
+      const key = `waiting/${randomUUID()}`;
+      const body = new Readable({ read() {} });
+      const put = withBuffers(partBuffers).put(key, body);
+      setTimeout(() => body.destroy(new Error('client went away')), 50);
+      await assert.rejects(put, /client went away/);
+      partBuffers.give(held);
+      assert.equal(partBuffers.inUse, 0);
+      assert.equal(await store.size(key), undefined);
+    });
   });
 
   it('wrong credentials and a missing bucket are permanent errors', async () => {
