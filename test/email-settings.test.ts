@@ -114,6 +114,20 @@ describe('email settings', function () {
       smtpPassword: 'smtp-secret',
     });
 
+    // A saved password is not sent to another server: moving the host needs the password again.
+    const moved = await admin.fetch('PATCH', `/api/integrations/${id}`, {
+      config: { imap: { host: 'imap.attacker.test' } },
+    });
+    assert.equal(moved.status, 422, JSON.stringify(moved.body));
+    assert.equal(moved.body.error.details[0].path, 'body.credentials.imapPassword');
+    const probe = await admin.fetch('POST', '/api/email/connection-test', {
+      integrationId: id,
+      imap: imap({ username: 'someone-else@support.test' }),
+    });
+    assert.match(probe.body.imap.error, /wrong user name or password/, 'the saved password was not tried');
+    const saved = await admin.fetch('POST', '/api/email/connection-test', { integrationId: id, imap: imap() });
+    assert.equal(saved.body.imap.ok, true, 'the saved password is used for the server it was saved for');
+
     const agent = await addTestMember(admin.organizationId, { role: 'agent' });
     assert.equal((await agent.fetch('POST', `/api/email/integrations/${id}/inbound-secret`, {})).status, 403);
     assert.equal((await agent.fetch('POST', '/api/email/connection-test', { imap: imap() })).status, 403);

@@ -31,8 +31,9 @@ export async function testMailConnection(
 ) {
   const settings = emailSettings.of(deps.config);
   let saved: EmailCredentials | null = null;
+  let savedConfig: Awaited<ReturnType<typeof loadMailbox>>['config'] | null = null;
   if (input.integrationId) {
-    await loadMailbox(deps.db, scope.organizationId, input.integrationId);
+    savedConfig = (await loadMailbox(deps.db, scope.organizationId, input.integrationId)).config;
     saved = (await loadIntegrationCredentials(
       deps.db,
       deps.config.credentialKeys,
@@ -40,6 +41,11 @@ export async function testMailConnection(
       input.integrationId,
     )) as EmailCredentials | null;
   }
+  // A saved password is only tried against the server and user it was saved for, never sent to a typed-in host.
+  const sameServer = (kind: 'imap' | 'smtp', server: { host: string; username?: string | undefined }) =>
+    savedConfig?.[kind]?.host === server.host && savedConfig?.[kind]?.username === server.username;
+  const savedImapPassword = input.imap && sameServer('imap', input.imap) ? saved?.imapPassword : undefined;
+  const savedSmtpPassword = input.smtp && sameServer('smtp', input.smtp) ? saved?.smtpPassword : undefined;
   const timeoutMs = Math.min(settings.timeoutMs, 15_000);
   const imap = input.imap
     ? await (async () => {
@@ -55,7 +61,7 @@ export async function testMailConnection(
             ...(server.security === 'none' ? { doSTARTTLS: false } : {}),
             servername: target.servername,
             tls: { servername: target.servername },
-            auth: { user: server.username, pass: input.imapPassword ?? saved?.imapPassword ?? '' },
+            auth: { user: server.username, pass: input.imapPassword ?? savedImapPassword ?? '' },
             logger: false,
             disableAutoIdle: true,
             connectionTimeout: timeoutMs,
@@ -89,7 +95,7 @@ export async function testMailConnection(
             greetingTimeout: timeoutMs,
             socketTimeout: timeoutMs,
             ...(server.username
-              ? { auth: { user: server.username, pass: input.smtpPassword ?? saved?.smtpPassword ?? '' } }
+              ? { auth: { user: server.username, pass: input.smtpPassword ?? savedSmtpPassword ?? '' } }
               : {}),
           });
           try {

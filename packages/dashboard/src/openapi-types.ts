@@ -9301,6 +9301,7 @@ export type components = {
             config?: {
                 [key: string]: unknown;
             };
+            /** @description New credentials replace the stored ones entirely (null removes them), except for types whose secrets are independent (email: IMAP and SMTP passwords, DKIM key), where they are a JSON Merge Patch of the stored ones: a key set sets that secret, null removes it, a key left out keeps it. */
             credentials?: {
                 [key: string]: unknown;
             } | null;
@@ -9780,14 +9781,7 @@ export type components = {
                 address: string;
                 /** @default [] */
                 aliases: string[];
-                /**
-                 * @default {
-                 *       "enabled": false,
-                 *       "subject": "We received your request",
-                 *       "body": "",
-                 *       "windowHours": 24
-                 *     }
-                 */
+                /** @default {} */
                 autoReply: {
                     /** @default Thank you for contacting us. Your request has been received and we will get back to you soon. */
                     body: string;

@@ -12,6 +12,7 @@ import { emailRouter } from '../../../api/routes/email.ts';
 import { emailInboundRouter } from '../../../api/routes/email-inbound.ts';
 import { validationFailed } from '../../../common/errors.ts';
 import type { IntegrationServer, ServiceDeps } from '../../../common/integration-contract.ts';
+import { loadMailbox } from '../../../domain/email/mailboxes.ts';
 import { createIntegration } from '../../../domain/integrations/create-integration.ts';
 import { emailTaskQueueFor } from '../../../workflows/email-contract.ts';
 import { emailSettings } from './settings.ts';
@@ -43,6 +44,40 @@ function assertTransportAllowed(deps: ServiceDeps, config: unknown): void {
   ];
   if (details.length > 0)
     throw validationFailed('this deployment does not allow mail connections without TLS (tls or starttls)', details);
+}
+
+/**
+ * A saved password goes only to the server it was saved for: pointing a mailbox at another host (or user) needs the
+ * password typed again, or an admin could send the stored one to a server of their own.
+ */
+async function assertPasswordsFollowServers(
+  deps: ServiceDeps,
+  organizationId: string,
+  integrationId: string,
+  changes: { config?: unknown; credentials?: unknown },
+): Promise<void> {
+  const current = await loadMailbox(deps.db, organizationId, integrationId);
+  const patch = (changes.config ?? {}) as Record<string, Record<string, unknown> | null | undefined>;
+  const given = (changes.credentials ?? {}) as Record<string, unknown>;
+  const details = [];
+  for (const [kind, secret] of [
+    ['imap', 'imapPassword'],
+    ['smtp', 'smtpPassword'],
+  ] as const) {
+    const before = current.config[kind];
+    const after = patch[kind];
+    if (!before || !after) continue;
+    const moved =
+      (after.host !== undefined && after.host !== before.host) ||
+      (after.username !== undefined && after.username !== before.username);
+    if (moved && typeof given[secret] !== 'string')
+      details.push({
+        path: `body.credentials.${secret}`,
+        message: `enter the ${kind.toUpperCase()} password again: the host or user name changes`,
+      });
+  }
+  if (details.length > 0)
+    throw validationFailed('a saved password is only sent to the server it was saved for', details);
 }
 
 export const emailServer: IntegrationServer = {
@@ -98,7 +133,10 @@ export const emailServer: IntegrationServer = {
       return created.id;
     },
     beforeUpdate: async (deps, scope, integrationId, changes) => {
-      if (changes.config !== undefined) assertTransportAllowed(deps, changes.config);
+      if (changes.config !== undefined) {
+        assertTransportAllowed(deps, changes.config);
+        await assertPasswordsFollowServers(deps, scope.organizationId, integrationId, changes);
+      }
       return afterChange(deps, scope.organizationId, integrationId);
     },
     beforeDelete: async (deps, scope, integrationId) => afterChange(deps, scope.organizationId, integrationId),
