@@ -4,7 +4,7 @@ import { emailInbound, integrationConfigs } from '@switchboard/database';
 import { eq } from 'drizzle-orm';
 import { parseKeyRing } from '../../common/config.ts';
 import { openJson, sealJson } from '../../common/crypto/envelope.ts';
-import { testDatabase } from '../../test/support/database.ts';
+import { testDatabase, truncateAll } from '../../test/support/database.ts';
 import { makeOrganization } from '../test-fixtures.ts';
 import { heldMessageContext, loadMailbox, replyTokenKey } from './mailboxes.ts';
 import { rotateEmailKeys } from './rotate-email-keys.ts';
@@ -16,6 +16,9 @@ describe('master key rotation of email secrets', () => {
   const before = parseKeyRing(`old:${oldKey}`, undefined, 'test');
   const after = parseKeyRing(`old:${oldKey},new:${newKey}`, 'new', 'test');
   const onlyNew = parseKeyRing(`new:${newKey}`, undefined, 'test');
+
+  // Other tests' mailboxes are sealed with the test ring, which these rings do not hold.
+  beforeEach(truncateAll);
 
   it('re-wraps reply-token keys and held messages: they open with the new key alone, and a second run changes nothing', async () => {
     const org = await makeOrganization();
