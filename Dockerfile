@@ -14,4 +14,4 @@ ENV NODE_ENV=production
 COPY --from=build /app /app
 EXPOSE 3000
 # V8 flags: worker/node-flags.ts (API_NODE_FLAGS)
-CMD ["node", "--max-semi-space-size=16", "api/server.ts"]
+CMD ["node", "--max-semi-space-size=2", "api/server.ts"]

@@ -25,7 +25,7 @@ cleanup() { for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done; wait 
 trap cleanup EXIT INT TERM
 # V8 flags: worker/node-flags.ts
 node --max-semi-space-size=16 "$ROOT/worker/main.ts" & pids+=($!)
-node --max-semi-space-size=16 "$ROOT/api/server.ts" & pids+=($!)
+node --max-semi-space-size=2 "$ROOT/api/server.ts" & pids+=($!)
 log "dashboard and API: ${PUBLIC_URL:-http://localhost:${PORT:-3000}}  ·  Temporal UI: http://localhost:${TEMPORAL_UI_PORT:-8233}"
 # Stop everything when either process exits, so a crash is not hidden behind a half-running stack.
 wait -n "${pids[@]}"

@@ -8,8 +8,10 @@
 export const WORKER_NODE_FLAGS = ['--max-semi-space-size=16'] as const;
 
 /**
- * The API's: the same smaller young generation. Measured with `npm run bench -- files`: the API's RSS after start
- * went from 409–423 MB to 269 MB, and its peak while ten 25 MB uploads stream at once from 572–592 MB to 451 MB
- * (specification/performance.md, "Attachments").
+ * The API's: a smaller young generation still. Measured with `npm run bench -- files`: at 16 MB the API's RSS after
+ * start went from 409–423 MB to 269 MB, and its peak while ten 25 MB uploads stream at once from 572–592 MB to
+ * 355–387 MB; at 2 MB the peak is 270–283 MB and the CPU per 25 MB upload 154–162 ms instead of 364–380 ms (an upload
+ * leaves about twice its size in short-lived buffers, which a large young generation lets pile up until a full
+ * collection), for a few percent on ticket creation's p50 (specification/performance.md, "Attachments").
  */
-export const API_NODE_FLAGS = ['--max-semi-space-size=16'] as const;
+export const API_NODE_FLAGS = ['--max-semi-space-size=2'] as const;
