@@ -41,6 +41,39 @@ export function fallbackMessageId(raw: Buffer): string {
   return `${createHash('sha256').update(raw).digest('hex')}@switchboard.invalid`;
 }
 
+/**
+ * What can be known of raw bytes before the database: too large or malformed (refused), or parsed with its
+ * authentication verdicts. It asks DNS but writes nothing, so a mailbox prepares the next messages while the one
+ * before is being filed.
+ */
+export type PreparedInbound =
+  | { kind: 'refused'; raw: Buffer; messageId: string; reason: string }
+  | { kind: 'parsed'; raw: Buffer; parsed: ParsedInbound; results: Awaited<ReturnType<typeof authenticateMessage>> };
+
+export async function prepareInbound(deps: IngestDeps, raw: Buffer): Promise<PreparedInbound> {
+  if (raw.length > deps.maxMessageBytes)
+    return {
+      kind: 'refused',
+      raw,
+      messageId: fallbackMessageId(raw),
+      reason: tooLarge(raw.length, deps.maxMessageBytes),
+    };
+  let parsed: ParsedInbound;
+  try {
+    parsed = await parseInbound(raw);
+  } catch (error) {
+    if (!(error instanceof MalformedMessageError)) throw error;
+    return { kind: 'refused', raw, messageId: fallbackMessageId(raw), reason: error.message };
+  }
+  const connection = connectionFromReceived(parsed.received);
+  const results = await authenticateMessage(
+    raw,
+    { ip: connection?.ip ?? null, helo: connection?.helo ?? null, mailFrom: parsed.mailFrom },
+    { resolver: deps.resolver, mta: deps.mta ?? 'switchboard' },
+  );
+  return { kind: 'parsed', raw, parsed, results };
+}
+
 /** Files one raw message into the mailbox's organisation. */
 export async function ingestRaw(
   deps: IngestDeps,
@@ -48,26 +81,20 @@ export async function ingestRaw(
   raw: Buffer,
   options: { release?: { inboundId: string; userId: string | null } } = {},
 ): Promise<IngestResult> {
-  if (raw.length > deps.maxMessageBytes)
-    return refuse(deps.db, mailbox, {
-      messageId: fallbackMessageId(raw),
-      size: raw.length,
-      reason: tooLarge(raw.length, deps.maxMessageBytes),
-    });
-  let parsed: ParsedInbound;
-  try {
-    parsed = await parseInbound(raw);
-  } catch (error) {
-    if (!(error instanceof MalformedMessageError)) throw error;
-    return refuse(deps.db, mailbox, { messageId: fallbackMessageId(raw), size: raw.length, reason: error.message });
-  }
+  return filePrepared(deps, mailbox, await prepareInbound(deps, raw), options);
+}
 
-  const connection = connectionFromReceived(parsed.received);
-  const results = await authenticateMessage(
-    raw,
-    { ip: connection?.ip ?? null, helo: connection?.helo ?? null, mailFrom: parsed.mailFrom },
-    { resolver: deps.resolver, mta: deps.mta ?? 'switchboard' },
-  );
+/** The database side of `ingestRaw`: the mailbox's DMARC policy, the ledger and the ticket, the attachments. */
+export async function filePrepared(
+  deps: IngestDeps,
+  mailbox: MailboxContext,
+  prepared: PreparedInbound,
+  options: { release?: { inboundId: string; userId: string | null } } = {},
+): Promise<IngestResult> {
+  const { raw } = prepared;
+  if (prepared.kind === 'refused')
+    return refuse(deps.db, mailbox, { messageId: prepared.messageId, size: raw.length, reason: prepared.reason });
+  const { parsed, results } = prepared;
   const dmarcFailed = results.dmarc === 'fail';
   if (dmarcFailed && mailbox.config.dmarcPolicy === 'hold' && !options.release) {
     const reason =

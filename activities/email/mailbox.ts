@@ -1,8 +1,8 @@
 // The IMAP side of a mailbox: one activity call connects, checks UIDVALIDITY, ingests every message past the last
 // UID (size first, so an oversized message is refused without downloading it), marks each processed (flag or move),
 // then waits in IDLE, or polls where the server has no IDLE, ingesting whatever arrives, until its time is up. It
-// heartbeats its position after each message, so a retry after a killed worker resumes there; ingest is idempotent
-// by Message-ID, so whatever it repeats is not doubled.
+// heartbeats its position after each chunk of messages (their sources come in one FETCH), so a retry after a killed
+// worker resumes there; ingest is idempotent by Message-ID, so whatever it repeats is not doubled.
 
 import { emailInbound } from '@switchboard/database';
 import { Context } from '@temporalio/activity';
@@ -17,7 +17,15 @@ import { loadMailbox, mailboxContext } from '../../domain/email/mailboxes.ts';
 import { recordIntegrationOutcome } from '../../domain/integrations/record-outcome.ts';
 import type { EmailSettings } from '../../packages/integrations/email/settings.ts';
 import { connectTarget, describeMailError } from './connect.ts';
-import { type IngestDeps, type IngestResult, ingestRaw, refuseUnfetched } from './ingest.ts';
+import {
+  filePrepared,
+  type IngestDeps,
+  type IngestResult,
+  ingestRaw,
+  type PreparedInbound,
+  prepareInbound,
+  refuseUnfetched,
+} from './ingest.ts';
 
 export type MailboxPosition = { uidValidity: string | null; lastUid: number };
 
@@ -131,6 +139,11 @@ export function createMailboxActivities(deps: MailboxDeps) {
 }
 export type MailboxActivities = ReturnType<typeof createMailboxActivities>;
 
+/** Sources come in one FETCH up to this many bytes (a larger message alone): few round trips, bounded memory. */
+const SOURCE_CHUNK_BYTES = 8 * 1024 * 1024;
+/** Messages parsed and authenticated ahead of the one being filed. */
+const PREPARE_AHEAD = 4;
+
 /** Ingests the messages past `position.lastUid`, a batch at most; returns how many it looked at. */
 async function ingestNew(
   deps: MailboxDeps,
@@ -141,21 +154,54 @@ async function ingestNew(
   count: (result: IngestResult) => void,
   heartbeat: () => void,
 ): Promise<number> {
-  // `n:*` always includes the last message even when its UID is below n (RFC 3501), hence the filter.
-  const pending = (
-    await client.fetchAll(
-      `${position.lastUid + 1}:*`,
-      { uid: true, size: true, envelope: true, flags: true },
-      { uid: true },
-    )
-  )
-    .filter((message) => message.uid > position.lastUid)
-    .sort((a, b) => a.uid - b.uid)
+  // UID SEARCH answers with numbers only, so a long backlog costs little per round; a FETCH of `n:*` would carry
+  // every waiting message's envelope each round (quadratic over a preloaded mailbox). `n:*` always includes the last
+  // message even when its UID is below n (RFC 3501), hence the filter.
+  const uids = ((await client.search({ uid: `${position.lastUid + 1}:*` }, { uid: true })) || [])
+    .filter((uid) => uid > position.lastUid)
+    .sort((a, b) => a - b)
     .slice(0, deps.settings.fetchBatch);
-  for (const message of pending) {
-    // Filed by an earlier run (a mailbox switched off and on starts from the first UID again): the flag is set only
-    // after the message is in the ledger, so a flagged message needs nothing more.
-    if (!message.flags?.has(processedFlag)) {
+  if (uids.length === 0) return 0;
+  const pending = (
+    await client.fetchAll(uids.join(','), { uid: true, size: true, envelope: true, flags: true }, { uid: true })
+  ).sort((a, b) => a.uid - b.uid);
+  const wanted = (message: (typeof pending)[number]) =>
+    !message.flags?.has(processedFlag) && (message.size ?? 0) <= deps.maxMessageBytes;
+
+  for (let next = 0; next < pending.length; ) {
+    const chunk = [pending[next++]!];
+    let bytes = wanted(chunk[0]!) ? (chunk[0]!.size ?? 0) : 0;
+    while (next < pending.length) {
+      const size = wanted(pending[next]!) ? (pending[next]!.size ?? 0) : 0;
+      if (bytes + size > SOURCE_CHUNK_BYTES) break;
+      bytes += size;
+      chunk.push(pending[next++]!);
+    }
+    // One FETCH for the chunk's sources instead of one per message (a round trip each).
+    const fetchUids = chunk.filter(wanted).map((message) => message.uid);
+    const sources = new Map<number, Buffer>();
+    if (fetchUids.length > 0) {
+      for (const full of await client.fetchAll(fetchUids.join(','), { uid: true, source: true }, { uid: true }))
+        if (full.source) sources.set(full.uid, full.source);
+    }
+    // Parsing and the DKIM/SPF/DMARC lookups of the next few messages run while one is filed (in UID order, so a
+    // reply still finds the ticket its original opened): the round trips to DNS overlap those to the database.
+    const order = chunk.filter((message) => sources.has(message.uid)).map((message) => message.uid);
+    const preparing = new Map<number, Promise<PreparedInbound>>();
+    const prepareUpTo = (count: number) => {
+      for (let k = preparing.size; k < Math.min(count, order.length); k++) {
+        const prepared = prepareInbound(deps, sources.get(order[k]!)!);
+        // Awaited in turn below; this keeps a failure from being unhandled while an earlier message is filed.
+        prepared.catch(() => undefined);
+        preparing.set(order[k]!, prepared);
+      }
+    };
+    let filed = 0;
+    const processed: number[] = [];
+    for (const message of chunk) {
+      // Filed by an earlier run (a mailbox switched off and on starts from the first UID again): the flag is set only
+      // after the message is in the ledger, so a flagged message needs nothing more.
+      if (message.flags?.has(processedFlag)) continue;
       const size = message.size ?? 0;
       if (size > deps.maxMessageBytes) {
         count(
@@ -170,15 +216,22 @@ async function ingestNew(
           }),
         );
       } else {
-        const full = await client.fetchOne(String(message.uid), { source: true }, { uid: true });
         // Expunged between the two fetches: nothing to file.
-        if (full !== false && full.source) count(await ingestRaw(deps, mailbox, full.source));
+        if (sources.has(message.uid)) {
+          prepareUpTo(++filed + PREPARE_AHEAD);
+          count(await filePrepared(deps, mailbox, await preparing.get(message.uid)!));
+        }
       }
-      if (imap.afterIngest === 'move' && imap.moveTo)
-        await client.messageMove(String(message.uid), imap.moveTo, { uid: true });
-      else await client.messageFlagsAdd(String(message.uid), ['\\Seen', processedFlag], { uid: true });
+      processed.push(message.uid);
     }
-    position.lastUid = message.uid;
+    // Marked once the chunk is in the ledger, in one command; the position moves past the chunk only then, so a
+    // retry after a crash mid-chunk files it again (ingest is idempotent) and marks it.
+    if (processed.length > 0) {
+      if (imap.afterIngest === 'move' && imap.moveTo)
+        await client.messageMove(processed.join(','), imap.moveTo, { uid: true });
+      else await client.messageFlagsAdd(processed.join(','), ['\\Seen', processedFlag], { uid: true });
+    }
+    position.lastUid = chunk.at(-1)!.uid;
     heartbeat();
   }
   return pending.length;
