@@ -18,7 +18,9 @@ const store = proxyActivities<SendActivities>({
 });
 
 const smtp = proxyActivities<SendActivities>({
-  startToCloseTimeout: '5 minutes',
+  // A send that hangs (seen once in the benchmark: nodemailer neither sent nor failed) holds the ticket's thread;
+  // a short bound gives it back to the retry. A 25 MB message to a slow server still fits.
+  startToCloseTimeout: '2 minutes',
   retry: {
     initialInterval: '10 seconds',
     backoffCoefficient: 2,
