@@ -139,7 +139,9 @@ export function resumableUploadsRouter(deps: ServiceDeps): Router {
       if (!finishing) {
         finishing = finish(auth, upload);
         finishes.set(upload.id, finishing);
-        void finishing.finally(() => setTimeout(() => finishes.delete(upload.id), 60_000).unref());
+        // The finish's failure is the caller's (awaited below); this chain only schedules the forgetting, and must not
+        // turn that failure into an unhandled rejection of its own.
+        finishing.finally(() => setTimeout(() => finishes.delete(upload.id), 60_000).unref()).catch(() => undefined);
       }
       const view = await finishing;
       return { status_code: 200, headers: { 'Content-Type': 'application/json' }, body: JSON.stringify(view) };
