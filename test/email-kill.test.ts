@@ -118,11 +118,12 @@ function withoutEmailWorker(list: readonly IntegrationDefinition[]): Integration
 
 async function emailWorkerProcess(queue: string, address: string, namespace: string) {
   const worker = await spawnWorkerProcess({
-    script: 'test/support/email-worker-process.ts',
+    script: 'test/support/module-worker-process.ts',
     env: {
+      SWITCHBOARD_TEST_MODULE: 'email',
       SWITCHBOARD_TEST_TEMPORAL_ADDRESS: address,
       SWITCHBOARD_TEST_TEMPORAL_NAMESPACE: namespace,
-      SWITCHBOARD_TEST_EMAIL_QUEUE: queue,
+      SWITCHBOARD_TEST_QUEUE: queue,
       SWITCHBOARD_TEST_DATABASE_URL: TEST_DATABASE_URL,
     },
     readyLine: 'email worker running',

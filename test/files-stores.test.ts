@@ -231,16 +231,17 @@ function withoutFilesWorker(list: readonly IntegrationDefinition[]): Integration
 
 function filesWorkerProcess(queue: string, address: string, namespace: string, clamdPort: number) {
   return spawnWorkerProcess({
-    script: 'test/support/files-worker-process.ts',
+    script: 'test/support/module-worker-process.ts',
     env: {
+      SWITCHBOARD_TEST_MODULE: 'storage',
       CLAMD_PORT: String(clamdPort),
       CLAMD_TIMEOUT_MS: '120000',
       SWITCHBOARD_TEST_TEMPORAL_ADDRESS: address,
       SWITCHBOARD_TEST_TEMPORAL_NAMESPACE: namespace,
-      SWITCHBOARD_TEST_FILES_QUEUE: queue,
+      SWITCHBOARD_TEST_QUEUE: queue,
       SWITCHBOARD_TEST_DATABASE_URL: TEST_DATABASE_URL,
     },
-    readyLine: 'files worker running',
+    readyLine: 'storage worker running',
   });
 }
 
