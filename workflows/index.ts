@@ -8,6 +8,8 @@ export { filesSweepWorkflow } from './files-sweep.ts';
 export { linearIssueWorkflow } from './linear-issue.ts';
 export { linearSyncWorkflow } from './linear-sync.ts';
 export { slaWatchWorkflow } from './sla.ts';
+export { slackIntakeWorkflow } from './slack-intake.ts';
+export { slackTicketWorkflow } from './slack-ticket.ts';
 export { ticketWorkflow } from './ticket.ts';
 export { uploadWorkflow } from './upload.ts';
 export { webhookEndpointWorkflow } from './webhook-endpoint.ts';

@@ -8,6 +8,7 @@ import { composeServiceConfig, type ServiceConfig } from '../../common/integrati
 import { emailIntegration } from './email/index.ts';
 import { filesIntegration } from './files/index.ts';
 import { linearIntegration } from './linear/index.ts';
+import { slackIntegration } from './slack/index.ts';
 import { webhookIntegration } from './webhooks/index.ts';
 
 export const integrations: readonly IntegrationDefinition[] = [
@@ -15,6 +16,7 @@ export const integrations: readonly IntegrationDefinition[] = [
   linearIntegration,
   filesIntegration,
   emailIntegration,
+  slackIntegration,
 ];
 
 /** Every integration's server part, loaded (in list order). */

@@ -233,11 +233,11 @@ export async function createTestOrganization(
 /** Another signed-in member of an existing organisation (added through better-auth's addMember). */
 export async function addTestMember(
   organizationId: string,
-  opts: { role?: Role; name?: string; api?: TestApi } = {},
+  opts: { role?: Role; name?: string; email?: string; api?: TestApi } = {},
 ): Promise<TestUser> {
   const api = resolveApi(opts.api);
   const role = opts.role ?? 'agent';
-  const account = await signUp(api, role, opts.name);
+  const account = await signUp(api, role, opts.name, opts.email);
   await api.auth.api.addMember({ body: { userId: account.userId, organizationId, role } });
   return asTestUser(api, organizationId, role, account);
 }

@@ -707,3 +707,135 @@ export const externalSyncConflicts = pgTable(
   },
   (t) => [index('external_sync_conflicts_record_idx').on(t.syncRecordId, t.id)],
 );
+
+// ---- Slack (issue 12). An installation (one workspace linked to one organisation) is an integration_configs row of
+// type `slack` whose sealed credentials hold the bot token; these tables hold what Slack's side needs besides.
+
+/** Which organisation each Slack workspace belongs to (a workspace is linked to one), and whether it is connected. */
+export const slackWorkspaces = pgTable(
+  'slack_workspaces',
+  {
+    teamId: text('team_id').primaryKey(),
+    integrationId: uuid('integration_id')
+      .notNull()
+      .references(() => integrationConfigs.id, { onDelete: 'cascade' }),
+    organizationId: organizationId(),
+    teamName: text('team_name').notNull(),
+    botUserId: text('bot_user_id').notNull(),
+    appId: text('app_id'),
+    installedBy: text('installed_by').references(() => user.id, { onDelete: 'set null' }),
+    /** Null while connected; why not otherwise (`app_uninstalled`, `tokens_revoked`, `invalid_auth`). */
+    disconnectedReason: text('disconnected_reason'),
+    disconnectedAt: timestamp('disconnected_at', { withTimezone: true }),
+    createdAt: createdAt(),
+    updatedAt: updatedAt(),
+  },
+  (t) => [uniqueIndex('slack_workspaces_integration_uq').on(t.integrationId)],
+);
+
+/** "Add to Slack" flows started by an admin: single use, short-lived, stored as a hash. */
+export const slackOauthStates = pgTable('slack_oauth_states', {
+  stateHash: text('state_hash').primaryKey(),
+  organizationId: organizationId(),
+  userId: text('user_id')
+    .notNull()
+    .references(() => user.id, { onDelete: 'cascade' }),
+  expiresAt: timestamp('expires_at', { withTimezone: true }).notNull(),
+  createdAt: createdAt(),
+});
+
+/**
+ * Every message Switchboard posts to Slack, keyed by what it is (`parent/<ticket>/<channel>`, `event/<id>/<channel>`):
+ * the row is written before the post and given its ts after, so a retried post finds the earlier attempt (here, or
+ * by the key in the message's metadata on Slack) instead of posting twice. A ticket's parent row is also how a reply
+ * in its thread finds the ticket.
+ */
+export const slackPosts = pgTable(
+  'slack_posts',
+  {
+    id: uuid('id').primaryKey().defaultRandom(),
+    organizationId: organizationId(),
+    integrationId: uuid('integration_id')
+      .notNull()
+      .references(() => integrationConfigs.id, { onDelete: 'cascade' }),
+    ticketId: uuid('ticket_id')
+      .notNull()
+      .references(() => supportRequests.id, { onDelete: 'cascade' }),
+    postKey: text('post_key').notNull(),
+    /** parent (a ticket's message in a channel or DM), reply (in its thread), dm (to an agent). */
+    kind: text('kind').notNull(),
+    channelId: text('channel_id').notNull(),
+    threadTs: text('thread_ts'),
+    ts: text('ts'),
+    /** A parent's link (chat.getPermalink), for the ticket page. */
+    permalink: text('permalink'),
+    postedAt: timestamp('posted_at', { withTimezone: true }),
+    createdAt: createdAt(),
+  },
+  (t) => [
+    uniqueIndex('slack_posts_key_uq').on(t.integrationId, t.postKey),
+    index('slack_posts_message_idx').on(t.integrationId, t.channelId, t.ts),
+    index('slack_posts_ticket_idx').on(t.ticketId),
+  ],
+);
+
+/**
+ * What arrived from Slack (an event, a command, a click, a submitted modal), once: the key is Slack's event id or
+ * the interaction's trigger id, so Events API retries and double clicks find the first row and change nothing. The
+ * ticket's workflow applies it and records the outcome.
+ */
+export const slackInbound = pgTable(
+  'slack_inbound',
+  {
+    id: uuid('id').primaryKey().defaultRandom(),
+    organizationId: organizationId(),
+    integrationId: uuid('integration_id')
+      .notNull()
+      .references(() => integrationConfigs.id, { onDelete: 'cascade' }),
+    dedupeKey: text('dedupe_key').notNull(),
+    kind: text('kind').notNull(),
+    ticketId: uuid('ticket_id').references(() => supportRequests.id, { onDelete: 'set null' }),
+    payload: jsonb('payload').notNull(),
+    /** received, applied, refused. */
+    status: text('status').notNull().default('received'),
+    outcome: text('outcome'),
+    createdAt: createdAt(),
+    appliedAt: timestamp('applied_at', { withTimezone: true }),
+  },
+  (t) => [
+    uniqueIndex('slack_inbound_key_uq').on(t.integrationId, t.dedupeKey),
+    index('slack_inbound_created_idx').on(t.createdAt),
+  ],
+);
+
+/** A ticket's Slack work that waits for the workspace to be connected again, and why. */
+export const slackPausedThreads = pgTable(
+  'slack_paused_threads',
+  {
+    integrationId: uuid('integration_id')
+      .notNull()
+      .references(() => integrationConfigs.id, { onDelete: 'cascade' }),
+    ticketId: uuid('ticket_id')
+      .notNull()
+      .references(() => supportRequests.id, { onDelete: 'cascade' }),
+    organizationId: organizationId(),
+    reason: text('reason').notNull(),
+    pausedAt: timestamp('paused_at', { withTimezone: true }).notNull().defaultNow(),
+  },
+  (t) => [primaryKey({ columns: [t.integrationId, t.ticketId] })],
+);
+
+/** An agent's choice to get their assignments and mentions as Slack DMs. */
+export const slackUserSettings = pgTable(
+  'slack_user_settings',
+  {
+    organizationId: organizationId(),
+    userId: text('user_id')
+      .notNull()
+      .references(() => user.id, { onDelete: 'cascade' }),
+    dmAssignments: boolean('dm_assignments').notNull().default(false),
+    dmMentions: boolean('dm_mentions').notNull().default(false),
+    updatedAt: updatedAt(),
+  },
+  (t) => [primaryKey({ columns: [t.organizationId, t.userId] })],
+);

@@ -1,0 +1,44 @@
+// The Slack activities, each a thin adapter: the database steps of the ticket workflow and the calls to Slack.
+import type { SlackDeps } from '../../domain/slack/deps.ts';
+import type { SlackTicketRef } from '../../workflows/slack-contract.ts';
+import type { SlackOp } from '../../workflows/slack-thread-plan.ts';
+import { TtlCache } from './cache.ts';
+import { type SlackClients, slackClients } from './client.ts';
+import { deliverSlackOp } from './deliver.ts';
+import { applySlackInbound } from './inbound.ts';
+import type { SlackPerson } from './people.ts';
+import { respondToSlack } from './respond.ts';
+import { pauseSlackThread, planSlackOpsActivity, resumeSlackThread, slackConnection } from './threads.ts';
+
+export type SlackRuntime = SlackDeps & {
+  clients: SlackClients;
+  people: TtlCache<SlackPerson>;
+  slackIdByEmail: TtlCache<string | null>;
+  joined: Set<string>;
+};
+
+export function slackRuntime(deps: SlackDeps): SlackRuntime {
+  return {
+    ...deps,
+    clients: slackClients(deps),
+    people: new TtlCache(deps.settings.cacheTtlMs),
+    slackIdByEmail: new TtlCache(deps.settings.cacheTtlMs),
+    joined: new Set(),
+  };
+}
+
+type InboundRef = { organizationId: string; integrationId: string; ticketId: string | null; inboundId: string };
+
+export function createSlackActivities(runtime: SlackRuntime) {
+  return {
+    planSlackOps: (ref: SlackTicketRef & { eventIds: number[] }) => planSlackOpsActivity(runtime, ref),
+    deliverSlackOp: (ref: SlackTicketRef & { op: SlackOp }) => deliverSlackOp(runtime, ref),
+    applySlackInbound: (ref: InboundRef) => applySlackInbound(runtime, ref),
+    respondToSlack: (ref: InboundRef) => respondToSlack(runtime, ref),
+    pauseSlackThread: (ref: SlackTicketRef) => pauseSlackThread(runtime, ref),
+    resumeSlackThread: (ref: SlackTicketRef) => resumeSlackThread(runtime, ref),
+    slackConnection: (ref: SlackTicketRef) => slackConnection(runtime, ref),
+  };
+}
+
+export type SlackActivities = ReturnType<typeof createSlackActivities>;

@@ -1,0 +1,478 @@
+// Slack's requests to us: the Events API, slash commands, interactivity (buttons, menus, modals, shortcuts) at one
+// Request URL, and the "Add to Slack" return. Mounted before the /api body parser and authentication: Bolt's own
+// ExpressReceiver reads the raw body and checks Slack's signature (v0 HMAC of `v0:timestamp:body`, five-minute
+// window) on every request, answering 401 to a missing, wrong or stale one.
+//
+// Every interaction is answered well inside Slack's three seconds: the handler records what happened (once, by
+// Slack's event id or the interaction's key), hands it to the ticket's workflow (a signal) and acknowledges; the
+// workflow does the work. Bolt answers only after the handler finished (processBeforeResponse), so a failure to
+// record is an error Slack sees and retries, never a lost click.
+import { App, type AuthorizeResult, type Logger as BoltLogger, ExpressReceiver, LogLevel } from '@slack/bolt';
+import { InstallProvider } from '@slack/oauth';
+import type { WebClient } from '@slack/web-api';
+import { slackPosts } from '@switchboard/database';
+import { and, eq } from 'drizzle-orm';
+import { Router } from 'express';
+import { TtlCache } from '../../activities/slack/cache.ts';
+import { type SlackPerson, slackPerson } from '../../activities/slack/people.ts';
+import { ticketPriorities } from '../../common/enums.ts';
+import type { Logger } from '../../common/logger.ts';
+import { HELP_TEXT, slackActionIds, slackCallbackIds, ticketDetails } from '../../common/slack/blocks.ts';
+import { parseTicketCommand } from '../../common/slack/commands.ts';
+import type { Answer, SlackInboundPayload } from '../../common/slack/inbound.ts';
+import { memberByEmail, ticketForSlack } from '../../domain/slack/cards.ts';
+import type { SlackDeps } from '../../domain/slack/deps.ts';
+import { recordSlackInbound, ticketIdByNumber, ticketOfOrganization } from '../../domain/slack/inbound.ts';
+import {
+  fetchSlackInstallation,
+  markWorkspaceDisconnected,
+  SlackInstallRefused,
+  type SlackWorkspace,
+  slackStateStore,
+  storeSlackInstallation,
+  workspaceByTeam,
+} from '../../domain/slack/installations.ts';
+import { resumeWorkspace } from '../../domain/slack/resume.ts';
+
+export const SLACK_EVENTS_PATH = '/api/slack/events';
+export const SLACK_CALLBACK_PATH = '/api/slack/oauth/callback';
+const INTEGRATIONS_PAGE = '/settings/integrations';
+
+/** Bolt's logger, onto ours: its words only, never a request body. */
+function boltLogger(logger: Logger): BoltLogger {
+  let level = LogLevel.WARN;
+  return {
+    debug: () => {},
+    info: () => {},
+    warn: (...msg: unknown[]) => logger.warn({ slack: msg.map(String).join(' ').slice(0, 500) }, 'slack (bolt)'),
+    error: (...msg: unknown[]) => logger.error({ slack: msg.map(String).join(' ').slice(0, 500) }, 'slack (bolt)'),
+    setLevel: (l: LogLevel) => {
+      level = l;
+    },
+    getLevel: () => level,
+    setName: () => {},
+  };
+}
+
+/** The InstallProvider of the "Add to Slack" flow (the authenticated start route uses it too). */
+export function slackInstaller(deps: SlackDeps): InstallProvider | null {
+  const { clientId, clientSecret } = deps.settings;
+  if (!clientId || !clientSecret) return null;
+  return new InstallProvider({
+    clientId,
+    clientSecret,
+    authorizationUrl: deps.settings.authorizeUrl,
+    stateStore: slackStateStore(deps),
+    installationStore: {
+      storeInstallation: async (installation) => {
+        const { integrationId, reconnected } = await storeSlackInstallation(deps, installation);
+        if (reconnected) await resumeWorkspace(deps, integrationId);
+        installedIds.set(installation, integrationId);
+      },
+      fetchInstallation: (query) => fetchSlackInstallation(deps, query) as never,
+    },
+    clientOptions: { slackApiUrl: deps.settings.apiUrl },
+    logger: boltLogger(deps.logger),
+  });
+}
+const installedIds = new WeakMap<object, string>();
+
+export function slackEventsRouter(deps: SlackDeps): Router {
+  const router = Router();
+  const installer = slackInstaller(deps);
+  if (installer)
+    router.get(SLACK_CALLBACK_PATH, (req, res) => {
+      void installer
+        .handleCallback(req, res, {
+          success: (installation, _options, _req, response) => {
+            const query = new URLSearchParams({
+              slack: 'connected',
+              integration: installedIds.get(installation) ?? '',
+            });
+            response.writeHead(302, { Location: `${INTEGRATIONS_PAGE}?${query}` }).end();
+          },
+          failure: (error, _options, _req, response) => {
+            const reason =
+              error instanceof SlackInstallRefused
+                ? error.reason
+                : ((error as { code?: string }).code ?? 'install_failed').replace(/[^a-z0-9_]/gi, '').slice(0, 60);
+            deps.logger.warn({ reason }, 'Slack install failed');
+            response
+              .writeHead(302, { Location: `${INTEGRATIONS_PAGE}?${new URLSearchParams({ slack: 'error', reason })}` })
+              .end();
+          },
+        })
+        .catch((error: unknown) => {
+          deps.logger.error({ err: error }, 'Slack install callback failed');
+          if (!res.headersSent) res.redirect(302, `${INTEGRATIONS_PAGE}?slack=error&reason=install_failed`);
+        });
+    });
+
+  const { signingSecret } = deps.settings;
+  if (!signingSecret) {
+    // Without the app's signing secret no request can be verified: every one is refused, never processed.
+    router.post(SLACK_EVENTS_PATH, (_req, res) => {
+      res.status(503).json({ error: 'slack_not_configured', message: 'SLACK_SIGNING_SECRET is not set' });
+    });
+    return router;
+  }
+  const receiver = new ExpressReceiver({
+    signingSecret,
+    endpoints: SLACK_EVENTS_PATH,
+    processBeforeResponse: true,
+    router: Router(),
+    logger: boltLogger(deps.logger),
+  });
+  const app = new App({
+    receiver,
+    authorize: (source) => authorize(deps, source.teamId),
+    clientOptions: { slackApiUrl: deps.settings.apiUrl },
+    logger: boltLogger(deps.logger),
+    ignoreSelf: true,
+  });
+  registerListeners(app, deps);
+  router.use(receiver.router);
+  return router;
+}
+
+async function authorize(deps: SlackDeps, teamId: string | undefined): Promise<AuthorizeResult> {
+  const installation = await fetchSlackInstallation(deps, {
+    teamId,
+    isEnterpriseInstall: false,
+    enterpriseId: undefined,
+  });
+  return { botToken: installation.bot!.token, botUserId: installation.bot!.userId, teamId: installation.team!.id };
+}
+
+type Ctx = { deps: SlackDeps; people: TtlCache<SlackPerson> };
+
+async function workspaceOrNull(deps: SlackDeps, teamId: string | undefined): Promise<SlackWorkspace | null> {
+  if (!teamId) return null;
+  const workspace = await workspaceByTeam(deps, teamId);
+  return workspace && !workspace.disconnectedReason ? workspace : null;
+}
+
+const ephemeral = (text: string) => ({ response_type: 'ephemeral' as const, text });
+
+function registerListeners(app: App, deps: SlackDeps) {
+  const ctx: Ctx = { deps, people: new TtlCache(deps.settings.cacheTtlMs) };
+
+  // ---- Events
+  app.event('app_uninstalled', async ({ body }) => {
+    if (body.team_id) await markWorkspaceDisconnected(deps, body.team_id, 'app_uninstalled');
+  });
+  app.event('tokens_revoked', async ({ event, body }) => {
+    if (body.team_id && (event.tokens.bot?.length ?? 0) > 0)
+      await markWorkspaceDisconnected(deps, body.team_id, 'tokens_revoked');
+  });
+  app.event('message', async ({ event, body }) => {
+    const message = event as unknown as {
+      subtype?: string;
+      bot_id?: string;
+      user?: string;
+      text?: string;
+      ts: string;
+      thread_ts?: string;
+      channel: string;
+    };
+    // Edits and deletions in Slack are deliberately not mirrored (specification/slack.md): the ticket keeps what
+    // was said. Bots (ourselves included) are not people replying.
+    if (message.subtype || message.bot_id || !message.user) return;
+    if (!message.thread_ts || message.thread_ts === message.ts) return;
+    const workspace = await workspaceOrNull(deps, body.team_id);
+    if (!workspace) return;
+    const [parent] = await deps.db
+      .select({ ticketId: slackPosts.ticketId })
+      .from(slackPosts)
+      .where(
+        and(
+          eq(slackPosts.integrationId, workspace.integrationId),
+          eq(slackPosts.channelId, message.channel),
+          eq(slackPosts.ts, message.thread_ts),
+          eq(slackPosts.kind, 'parent'),
+        ),
+      );
+    if (!parent) return;
+    await recordSlackInbound(deps, workspace, `event:${body.event_id}`, parent.ticketId, {
+      kind: 'thread_reply',
+      slackUserId: message.user,
+      channelId: message.channel,
+      ts: message.ts,
+      threadTs: message.thread_ts,
+      text: message.text ?? '',
+    });
+  });
+
+  // ---- /ticket
+  app.command(/^\/.+/, async ({ command, ack, client }) => {
+    const parsed = parseTicketCommand(command.text);
+    if (parsed.kind === 'help') return ack(ephemeral(HELP_TEXT));
+    if (parsed.kind === 'error') return ack(ephemeral(`:warning: ${parsed.message}`));
+    const workspace = await workspaceOrNull(deps, command.team_id);
+    if (!workspace) return ack(ephemeral(':warning: This workspace is not connected to Switchboard.'));
+    if (parsed.kind === 'create') {
+      await ack();
+      await client.views.open({ trigger_id: command.trigger_id, view: createTicketView(command.channel_id) });
+      return;
+    }
+    const ticketId = await ticketIdByNumber(deps, workspace.organizationId, parsed.number);
+    if (!ticketId)
+      return ack(ephemeral(`:warning: There is no ticket #${parsed.number}. Check the number in the dashboard.`));
+    if (parsed.kind === 'show') {
+      const member = await memberOf(ctx, client, workspace, command.user_id);
+      if (!member)
+        return ack(ephemeral(':no_entry_sign: Your Slack account is not a member of this Switchboard organisation.'));
+      const ticket = await ticketForSlack(deps.db, deps.publicUrl, workspace.organizationId, ticketId);
+      if (!ticket) return ack(ephemeral(`:warning: There is no ticket #${parsed.number}.`));
+      return ack({ response_type: 'ephemeral', ...ticketDetails(ticket.card) });
+    }
+    await recordSlackInbound(deps, workspace, `command:${command.trigger_id}`, ticketId, {
+      kind: 'command',
+      slackUserId: command.user_id,
+      command: parsed,
+      responseUrl: command.response_url,
+      channelId: command.channel_id,
+    });
+    return ack(ephemeral(`Working on #${parsed.number}…`));
+  });
+
+  // ---- Buttons and menus on a ticket's message
+  app.action({ type: 'block_actions' }, async ({ body, action, ack, client }) => {
+    const act = action as { action_id: string; value?: string; block_id?: string; selected_option?: { value: string } };
+    if (act.action_id === slackActionIds.open) return ack();
+    const workspace = await workspaceOrNull(deps, body.team?.id);
+    if (!workspace) return ack();
+    const fromBlock = act.block_id?.startsWith('sb_ticket:') ? act.block_id.slice('sb_ticket:'.length) : undefined;
+    const ticketId = await ticketOfOrganization(deps, workspace.organizationId, act.value ?? fromBlock);
+    if (!ticketId) return ack();
+    const answer: Answer = {
+      responseUrl: (body as { response_url?: string }).response_url,
+      ...(body.channel?.id ? { channelId: body.channel.id } : {}),
+    };
+    const user = body.user.id;
+    let payload: SlackInboundPayload | null = null;
+    if (act.action_id === slackActionIds.assignToMe) payload = { kind: 'assign_me', slackUserId: user, ...answer };
+    else if (act.action_id === slackActionIds.status && act.selected_option)
+      payload = { kind: 'set_status', slackUserId: user, status: act.selected_option.value, ...answer };
+    else if (act.action_id === slackActionIds.discussInDm)
+      payload = { kind: 'discuss_dm', slackUserId: user, ...answer };
+    else if (act.action_id === slackActionIds.addNote) {
+      await ack();
+      await client.views.open({
+        trigger_id: (body as { trigger_id: string }).trigger_id,
+        view: addNoteView(ticketId, body.channel?.id),
+      });
+      return;
+    }
+    if (!payload) return ack();
+    await recordSlackInbound(
+      deps,
+      workspace,
+      `action:${(body as { trigger_id: string }).trigger_id}`,
+      ticketId,
+      payload,
+    );
+    return ack();
+  });
+
+  // ---- Modals
+  app.view(slackCallbackIds.addNoteView, async ({ body, view, ack }) => {
+    const workspace = await workspaceOrNull(deps, body.team?.id);
+    const meta = safeJson(view.private_metadata) as { ticketId?: string; channelId?: string };
+    const ticketId = workspace ? await ticketOfOrganization(deps, workspace.organizationId, meta.ticketId) : null;
+    const body_ = view.state.values.note?.body?.value?.trim() ?? '';
+    if (!body_) return ack({ response_action: 'errors', errors: { note: 'Write the note first.' } });
+    if (!workspace || !ticketId)
+      return ack({ response_action: 'errors', errors: { note: 'That ticket no longer exists.' } });
+    await recordSlackInbound(deps, workspace, `view:${view.id}`, ticketId, {
+      kind: 'note',
+      slackUserId: body.user.id,
+      body: body_,
+      ...(meta.channelId ? { channelId: meta.channelId } : {}),
+    });
+    return ack();
+  });
+
+  app.view(slackCallbackIds.createTicketView, async ({ body, view, ack }) => {
+    const values = view.state.values;
+    const subject = values.subject?.subject?.value?.trim() ?? '';
+    const description = values.description?.description?.value?.trim() ?? '';
+    const priority = values.priority?.priority?.selected_option?.value ?? 'normal';
+    const requester = values.requester?.requester?.value?.trim() ?? '';
+    const errors: Record<string, string> = {};
+    if (!subject) errors.subject = 'A ticket needs a subject.';
+    else if (subject.length > 500) errors.subject = 'At most 500 characters.';
+    if (requester && !/^[^\s@]+@[^\s@]+\.[^\s@]+$/.test(requester))
+      errors.requester = 'Give an email address, such as ana@example.com.';
+    if (!(ticketPriorities as readonly string[]).includes(priority)) errors.priority = 'Choose a priority.';
+    if (Object.keys(errors).length > 0) return ack({ response_action: 'errors', errors });
+    const workspace = await workspaceOrNull(deps, body.team?.id);
+    if (!workspace) return ack({ response_action: 'errors', errors: { subject: 'This workspace is not connected.' } });
+    const meta = safeJson(view.private_metadata) as { channelId?: string };
+    await recordSlackInbound(deps, workspace, `view:${view.id}`, null, {
+      kind: 'create',
+      slackUserId: body.user.id,
+      subject,
+      description,
+      priority: priority as (typeof ticketPriorities)[number],
+      requesterEmail: requester || null,
+      ...(meta.channelId ? { channelId: meta.channelId } : {}),
+    });
+    return ack();
+  });
+
+  // ---- Shortcuts
+  app.shortcut(slackCallbackIds.createTicketView, async ({ shortcut, ack, client }) => {
+    await ack();
+    await client.views.open({ trigger_id: shortcut.trigger_id, view: createTicketView(undefined) });
+  });
+  app.shortcut({ type: 'message_action' }, async ({ shortcut, ack }) => {
+    const s = shortcut as unknown as {
+      callback_id: string;
+      team: { id: string } | null;
+      channel: { id: string };
+      user: { id: string };
+      message: { ts: string; text?: string; user?: string; thread_ts?: string };
+      response_url: string;
+      trigger_id: string;
+    };
+    const workspace = await workspaceOrNull(deps, s.team?.id);
+    if (!workspace) return ack();
+    const answer: Answer = { responseUrl: s.response_url, channelId: s.channel.id };
+    if (s.callback_id === slackCallbackIds.createFromMessage) {
+      const recorded = await recordSlackInbound(deps, workspace, `from-message:${s.channel.id}:${s.message.ts}`, null, {
+        kind: 'create_from_message',
+        slackUserId: s.user.id,
+        channelId: s.channel.id,
+        messageTs: s.message.ts,
+        text: s.message.text ?? '',
+        authorSlackUserId: s.message.user ?? null,
+        ...answer,
+      });
+      if (recorded.duplicate && recorded.outcome)
+        await respondNow(deps, s.response_url, `Already done: ${recorded.outcome}`);
+      return ack();
+    }
+    if (s.callback_id === slackCallbackIds.replyToCustomer) {
+      const threadTs = s.message.thread_ts;
+      const [parent] = threadTs
+        ? await deps.db
+            .select({ ticketId: slackPosts.ticketId })
+            .from(slackPosts)
+            .where(
+              and(
+                eq(slackPosts.integrationId, workspace.integrationId),
+                eq(slackPosts.channelId, s.channel.id),
+                eq(slackPosts.ts, threadTs),
+                eq(slackPosts.kind, 'parent'),
+              ),
+            )
+        : [];
+      await ack();
+      if (!parent) {
+        await respondNow(deps, s.response_url, ':warning: "Reply to customer" works on a reply in a ticket’s thread.');
+        return;
+      }
+      await recordSlackInbound(deps, workspace, `to-customer:${s.channel.id}:${s.message.ts}`, parent.ticketId, {
+        kind: 'reply_to_customer',
+        slackUserId: s.user.id,
+        channelId: s.channel.id,
+        messageTs: s.message.ts,
+        text: s.message.text ?? '',
+        ...answer,
+      });
+      return;
+    }
+    return ack();
+  });
+}
+
+async function memberOf(ctx: Ctx, client: WebClient, workspace: SlackWorkspace, slackUserId: string) {
+  const person = await slackPerson({ db: ctx.deps.db, people: ctx.people }, client, workspace, slackUserId).catch(
+    () => null,
+  );
+  return person?.email ? memberByEmail(ctx.deps.db, workspace.organizationId, person.email) : null;
+}
+
+async function respondNow(deps: SlackDeps, responseUrl: string, text: string): Promise<void> {
+  const { allowedResponseUrl } = await import('../../activities/slack/respond.ts');
+  const url = allowedResponseUrl(responseUrl, deps.settings.responseUrlHosts);
+  if (!url) return;
+  await fetch(url, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json' },
+    body: JSON.stringify({ response_type: 'ephemeral', replace_original: false, text }),
+    signal: AbortSignal.timeout(deps.settings.timeoutMs),
+  }).catch(() => {});
+}
+
+function safeJson(text: string | undefined): unknown {
+  try {
+    return JSON.parse(text || '{}');
+  } catch {
+    return {};
+  }
+}
+
+function addNoteView(ticketId: string, channelId: string | undefined) {
+  return {
+    type: 'modal' as const,
+    callback_id: slackCallbackIds.addNoteView,
+    private_metadata: JSON.stringify({ ticketId, channelId }),
+    title: { type: 'plain_text' as const, text: 'Add internal note' },
+    submit: { type: 'plain_text' as const, text: 'Add note' },
+    close: { type: 'plain_text' as const, text: 'Cancel' },
+    blocks: [
+      {
+        type: 'input',
+        block_id: 'note',
+        label: { type: 'plain_text' as const, text: 'Note (agents only)' },
+        element: { type: 'plain_text_input', action_id: 'body', multiline: true, max_length: 3000 },
+      },
+    ],
+  };
+}
+
+function createTicketView(channelId: string | undefined) {
+  return {
+    type: 'modal' as const,
+    callback_id: slackCallbackIds.createTicketView,
+    private_metadata: JSON.stringify({ channelId }),
+    title: { type: 'plain_text' as const, text: 'New ticket' },
+    submit: { type: 'plain_text' as const, text: 'Create' },
+    close: { type: 'plain_text' as const, text: 'Cancel' },
+    blocks: [
+      {
+        type: 'input',
+        block_id: 'subject',
+        label: { type: 'plain_text' as const, text: 'Subject' },
+        element: { type: 'plain_text_input', action_id: 'subject', max_length: 500 },
+      },
+      {
+        type: 'input',
+        block_id: 'description',
+        optional: true,
+        label: { type: 'plain_text' as const, text: 'Description' },
+        element: { type: 'plain_text_input', action_id: 'description', multiline: true },
+      },
+      {
+        type: 'input',
+        block_id: 'priority',
+        label: { type: 'plain_text' as const, text: 'Priority' },
+        element: {
+          type: 'static_select',
+          action_id: 'priority',
+          initial_option: { text: { type: 'plain_text', text: 'normal' }, value: 'normal' },
+          options: ticketPriorities.map((p) => ({ text: { type: 'plain_text', text: p }, value: p })),
+        },
+      },
+      {
+        type: 'input',
+        block_id: 'requester',
+        optional: true,
+        label: { type: 'plain_text' as const, text: 'Requester email' },
+        element: { type: 'plain_text_input', action_id: 'requester' },
+      },
+    ],
+  };
+}

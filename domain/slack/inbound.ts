@@ -1,0 +1,123 @@
+// Recording what arrived from Slack, once, and handing it to the workflow that owns it. Runs in the request, before
+// Slack gets its answer: if the row or the signal fails, Slack gets an error and retries (events) or the person
+// sees it failed (interactions); once both happened, nothing can be lost. A row already there (an Events API retry,
+// a replayed request, a double submit) is not written again; its workflow is woken again while it is unapplied,
+// which is harmless (it applies each row once).
+import { slackInbound, supportRequests } from '@switchboard/database';
+import { WorkflowExecutionAlreadyStartedError } from '@temporalio/client';
+import { and, eq } from 'drizzle-orm';
+import type { SlackInboundPayload } from '../../common/slack/inbound.ts';
+import { ticketSearchAttributes } from '../../temporal-config/index.ts';
+import {
+  type SlackIntakeInput,
+  type SlackTicketInput,
+  slackIntakeWorkflowId,
+  slackTaskQueueFor,
+  slackTicketWorkflowId,
+  slackTicketWorkSignal,
+  slackWorkflowTypes,
+} from '../../workflows/slack-contract.ts';
+import type { SlackDeps } from './deps.ts';
+import type { SlackWorkspace } from './installations.ts';
+
+export type RecordedInbound = {
+  id: string;
+  duplicate: boolean;
+  status: string;
+  outcome: string | null;
+  ticketId: string | null;
+};
+
+export async function recordSlackInbound(
+  deps: SlackDeps,
+  workspace: SlackWorkspace,
+  dedupeKey: string,
+  ticketId: string | null,
+  payload: SlackInboundPayload,
+): Promise<RecordedInbound> {
+  const [inserted] = await deps.db
+    .insert(slackInbound)
+    .values({
+      organizationId: workspace.organizationId,
+      integrationId: workspace.integrationId,
+      dedupeKey,
+      kind: payload.kind,
+      ticketId,
+      payload,
+    })
+    .onConflictDoNothing()
+    .returning();
+  const row =
+    inserted ??
+    (
+      await deps.db
+        .select()
+        .from(slackInbound)
+        .where(and(eq(slackInbound.integrationId, workspace.integrationId), eq(slackInbound.dedupeKey, dedupeKey)))
+    )[0]!;
+  if (row.status === 'received') await handOver(deps, workspace, row.id, ticketId);
+  return { id: row.id, duplicate: !inserted, status: row.status, outcome: row.outcome, ticketId: row.ticketId };
+}
+
+async function handOver(deps: SlackDeps, workspace: SlackWorkspace, inboundId: string, ticketId: string | null) {
+  if (!deps.temporal) throw new Error('Temporal is unreachable: the Slack request cannot be handed to its workflow');
+  const taskQueue = slackTaskQueueFor(deps.ticketsTaskQueue);
+  if (ticketId) {
+    const input: SlackTicketInput = {
+      organizationId: workspace.organizationId,
+      integrationId: workspace.integrationId,
+      ticketId,
+    };
+    await deps.temporal.workflow.signalWithStart(slackWorkflowTypes.ticket, {
+      workflowId: slackTicketWorkflowId(workspace.integrationId, ticketId),
+      taskQueue,
+      args: [input],
+      signal: slackTicketWorkSignal,
+      signalArgs: [{ eventIds: [], inboundIds: [inboundId] }],
+      typedSearchAttributes: ticketSearchAttributes(ticketId, workspace.organizationId, 'slack'),
+    });
+    return;
+  }
+  const input: SlackIntakeInput = {
+    organizationId: workspace.organizationId,
+    integrationId: workspace.integrationId,
+    inboundId,
+  };
+  try {
+    await deps.temporal.workflow.start(slackWorkflowTypes.intake, {
+      workflowId: slackIntakeWorkflowId(inboundId),
+      taskQueue,
+      args: [input],
+    });
+  } catch (error) {
+    // The same row handed over twice: its workflow is already running (the id is the key).
+    if (!(error instanceof WorkflowExecutionAlreadyStartedError)) throw error;
+  }
+}
+
+/** A ticket of the workspace's organisation by number (what people type), or null. */
+export async function ticketIdByNumber(
+  deps: Pick<SlackDeps, 'db'>,
+  organizationId: string,
+  number: number,
+): Promise<string | null> {
+  const [row] = await deps.db
+    .select({ id: supportRequests.id })
+    .from(supportRequests)
+    .where(and(eq(supportRequests.organizationId, organizationId), eq(supportRequests.number, number)));
+  return row?.id ?? null;
+}
+
+/** A ticket id from a button's value, only if it is the workspace's organisation's (a forged id finds nothing). */
+export async function ticketOfOrganization(
+  deps: Pick<SlackDeps, 'db'>,
+  organizationId: string,
+  ticketId: string | undefined,
+): Promise<string | null> {
+  if (!ticketId || !/^[0-9a-f-]{36}$/i.test(ticketId)) return null;
+  const [row] = await deps.db
+    .select({ id: supportRequests.id })
+    .from(supportRequests)
+    .where(and(eq(supportRequests.organizationId, organizationId), eq(supportRequests.id, ticketId)));
+  return row?.id ?? null;
+}

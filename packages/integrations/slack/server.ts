@@ -1,0 +1,59 @@
+// The server side of Slack: the rate-limited `slack` worker (the ticket and intake workflows and their activities),
+// the relay's Slack subscriber, Slack's requests (events, commands, interactivity, the install's return) and the
+// authenticated routes, and what the generic integration routes must do around an installation.
+import { createSlackActivities, slackRuntime } from '../../../activities/slack/index.ts';
+import { slackRelaySubscriber } from '../../../activities/slack/relay-subscriber.ts';
+import { slackDepsOf, slackRouter } from '../../../api/routes/slack.ts';
+import { slackEventsRouter } from '../../../api/routes/slack-events.ts';
+import { validationFailed } from '../../../common/errors.ts';
+import type { IntegrationServer, ServiceDeps } from '../../../common/integration-contract.ts';
+import type { SlackDeps } from '../../../domain/slack/deps.ts';
+import { resumeWorkspace } from '../../../domain/slack/resume.ts';
+import { slackTaskQueueFor } from '../../../workflows/slack-contract.ts';
+import { slackSettings } from './settings.ts';
+
+function depsOf(deps: ServiceDeps): SlackDeps {
+  return slackDepsOf(deps);
+}
+
+/** What a test (or an operator) may change in the Slack worker. */
+export type SlackWorkerOverrides = { settings?: Partial<SlackDeps['settings']> };
+
+export const slackServer: IntegrationServer = {
+  workers(deps) {
+    const overrides = (deps.overrides?.slack ?? {}) as SlackWorkerOverrides;
+    const base = depsOf(deps);
+    const runtime = slackRuntime({ ...base, settings: { ...base.settings, ...overrides.settings } });
+    const { activitiesPerSecond } = slackSettings.of(deps.config);
+    return [
+      {
+        name: 'slack',
+        taskQueue: slackTaskQueueFor,
+        workflows: true,
+        activities: createSlackActivities(runtime),
+        maxConcurrentActivities: 100,
+        // The queue-wide cap keeps a burst (a reconnect's backlog) inside Slack's limits; each call also honours
+        // Slack's own 429 and Retry-After.
+        ...(activitiesPerSecond > 0 ? { activitiesPerSecond } : {}),
+      },
+    ];
+  },
+  taskQueues: (ticketsTaskQueue) => [{ name: slackTaskQueueFor(ticketsTaskQueue), workflows: true }],
+  relaySubscribers: () => [slackRelaySubscriber()],
+  routes: {
+    public: (deps) => slackEventsRouter(depsOf(deps)),
+    authenticated: (deps) => slackRouter(deps),
+  },
+  lifecycle: {
+    // A workspace is connected with "Add to Slack", which proves the bot token and links the workspace.
+    create: async () => {
+      throw validationFailed('a Slack workspace is connected with “Add to Slack” (POST /api/slack/install)', [
+        { path: 'body.integrationType', message: 'use POST /api/slack/install' },
+      ]);
+    },
+    // Switched back on: paused tickets go on (their work waited while the installation was off or disconnected).
+    beforeUpdate: async (deps, _scope, integrationId, changes) => async () => {
+      if (changes.isActive === true) await resumeWorkspace(depsOf(deps), integrationId);
+    },
+  },
+};

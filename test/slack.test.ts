@@ -1,0 +1,629 @@
+// Slack end to end, against the strict local Slack (test/fakes/slack: every Web API call checked against Slack's
+// published description, requests to us signed as Slack signs them): "Add to Slack", a ticket's message kept current
+// in its channel with the ticket's events in its thread, replies, buttons, menus, modals, slash commands and
+// shortcuts from Slack applied through the domain as the person who did them, retries that change nothing twice,
+// Slack's rate limit honoured, and an uninstall that pauses the work until the workspace is installed again.
+import assert from 'node:assert/strict';
+import { randomUUID } from 'node:crypto';
+import { integrationConfigs, slackInbound, supportRequests, ticketComments } from '@switchboard/database';
+import { and, eq } from 'drizzle-orm';
+import { createSlackFake } from './fakes/slack/server.ts';
+import { addToSlack, installSlack, type SlackFake, useSlackApprover, useSlackEnv } from './slack-support.ts';
+import { addTestMember, createTestOrganization, startTestApi, type TestApi, type TestUser } from './support/api.ts';
+import { testDatabase } from './support/database.ts';
+import { eventually, startPipeline, type TestPipeline, testTemporal, uniqueTaskQueue } from './support/temporal.ts';
+
+describe('Slack end to end (strict local Slack)', function () {
+  this.timeout(120_000);
+  const { db } = testDatabase();
+  let slack: SlackFake;
+  let restoreEnv: () => void;
+  let api: TestApi;
+  let pipeline: TestPipeline;
+  let admin: TestUser;
+  let agent: TestUser;
+  let viewer: TestUser;
+  let integrationId: string;
+  const run = randomUUID()
+    .slice(0, 6)
+    .toUpperCase()
+    .replace(/[^A-Z0-9]/g, 'X');
+  const team = `T0R${run}`;
+  const slackIds = { admin: `U0A${run}`, agent: `U0G${run}`, viewer: `U0V${run}`, guest: `U0X${run}` };
+  const channels = { support: `C0S${run}`, urgent: `C0U${run}` };
+
+  before(async () => {
+    slack = await createSlackFake({ preinstall: false });
+    restoreEnv = useSlackEnv(slack);
+    useSlackApprover(slack);
+    const queue = uniqueTaskQueue('slack');
+    const temporal = await testTemporal();
+    api = await startTestApi({
+      temporal: temporal.client,
+      config: (config) => ({ ...config, temporal: { ...config.temporal, ticketsTaskQueue: queue } }),
+    });
+    pipeline = await startPipeline(queue);
+    slack.setRequestUrl(`${api.baseUrl}/api/slack/events`);
+
+    const email = (who: string) => `${who}-${run.toLowerCase()}@acme.test`;
+    admin = await createTestOrganization({ role: 'admin', email: email('ada'), userName: 'Ada Lovelace' });
+    agent = await addTestMember(admin.organizationId, { role: 'agent', email: email('grace'), name: 'Grace Hopper' });
+    viewer = await addTestMember(admin.organizationId, { role: 'viewer', email: email('linus'), name: 'Linus T' });
+    slack.addTeam({
+      id: team,
+      name: `Acme ${run}`,
+      domain: `acme-${run.toLowerCase()}`,
+      emailDomain: 'acme.test',
+      users: [
+        { id: slackIds.admin, name: 'ada', realName: 'Ada Lovelace', email: admin.email, isAdmin: true },
+        { id: slackIds.agent, name: 'grace', realName: 'Grace Hopper', email: agent.email },
+        { id: slackIds.viewer, name: 'linus', realName: 'Linus T', email: viewer.email },
+        { id: slackIds.guest, name: 'gus', realName: 'Gus Guest', email: `gus-${run.toLowerCase()}@elsewhere.test` },
+      ],
+      channels: [
+        { id: channels.support, name: 'support' },
+        { id: channels.urgent, name: 'urgent' },
+      ],
+    });
+    integrationId = await installSlack(api, admin, { teamId: team, slackUserId: slackIds.admin });
+    const rules = await admin.fetch('PATCH', `/api/integrations/${integrationId}`, {
+      config: {
+        rules: [
+          { id: 'support', name: 'Everything', channelId: channels.support, kinds: ['new_ticket', 'status_change'] },
+          { id: 'urgent', name: 'Urgent', channelId: channels.urgent, kinds: ['high_priority', 'sla'] },
+        ],
+      },
+    });
+    assert.equal(rules.status, 200, JSON.stringify(rules.body));
+  });
+  after(async () => {
+    await pipeline?.stop();
+    await api?.close();
+    restoreEnv?.();
+    await slack?.close();
+  });
+  afterEach(() => slack.assertNoRejectedCalls());
+
+  async function newTicket(input: Record<string, unknown> = {}) {
+    const created = await agent.fetch('POST', '/api/tickets', {
+      subject: `Printer on fire ${randomUUID().slice(0, 4)}`,
+      requesterEmail: 'carol@customer.test',
+      ...input,
+    });
+    assert.equal(created.status, 201, JSON.stringify(created.body));
+    return created.body as { id: string; number: number; version: number };
+  }
+
+  /** The ticket's message in a channel, once it is there. */
+  async function parentIn(channelId: string, ticketNumber: number) {
+    return eventually(
+      async () => {
+        const found = slack.history(channelId).find((m) => m.text?.startsWith(`#${ticketNumber} `));
+        assert.ok(found, `no message for #${ticketNumber} in ${channelId} yet`);
+        return found;
+      },
+      { timeoutMs: 30_000 },
+    );
+  }
+
+  async function ticketRow(id: string) {
+    const [row] = await db.select().from(supportRequests).where(eq(supportRequests.id, id));
+    return row!;
+  }
+
+  describe('connection', () => {
+    it('links the workspace to the organisation, with the bot token sealed', async () => {
+      const list = await viewer.fetch('GET', '/api/slack/installations');
+      assert.equal(list.status, 200);
+      assert.deepEqual(
+        list.body.data.map((w: { teamId: string; connected: boolean }) => [w.teamId, w.connected]),
+        [[team, true]],
+      );
+      const [row] = await db.select().from(integrationConfigs).where(eq(integrationConfigs.id, integrationId));
+      const token = slack.botTokenFor(team);
+      assert.ok(!JSON.stringify(row!.credentials).includes(token), 'the token is not stored in clear');
+      assert.match(row!.credentialsHint ?? '', /^xoxb…|^xoxb-…|…/);
+    });
+
+    it('refuses a workspace already linked to another organisation', async () => {
+      const other = await createTestOrganization({ role: 'admin' });
+      const landed = await addToSlack(api, other, { teamId: team, slackUserId: slackIds.admin });
+      assert.equal(landed.searchParams.get('slack'), 'error');
+      assert.equal(landed.searchParams.get('reason'), 'workspace_taken');
+      const list = await other.fetch('GET', '/api/slack/installations');
+      assert.deepEqual(list.body.data, []);
+    });
+
+    it('refuses a callback whose state is replayed or not this browser’s', async () => {
+      const start = await admin.fetch('POST', '/api/slack/install');
+      const redirect = slack.approveInstall(start.body.authorizeUrl, { teamId: team, userId: slackIds.admin });
+      const noCookie = await fetch(redirect, { redirect: 'manual' });
+      assert.equal(noCookie.status, 302);
+      assert.match(noCookie.headers.get('location') ?? '', /slack=error/);
+    });
+
+    it('does not let an agent start an install, and refuses creating one by the generic route', async () => {
+      assert.equal((await agent.fetch('POST', '/api/slack/install')).status, 403);
+      const generic = await admin.fetch('POST', '/api/integrations', {
+        integrationType: 'slack',
+        name: 'x',
+        config: {},
+        credentials: { botToken: 'xoxb-1' },
+      });
+      assert.equal(generic.status, 422);
+      assert.match(JSON.stringify(generic.body), /Add to Slack/);
+    });
+
+    it('refuses a rule that names no channel id, with the field', async () => {
+      const bad = await admin.fetch('PATCH', `/api/integrations/${integrationId}`, {
+        config: { rules: [{ id: 'x', name: 'x', channelId: '#support', kinds: ['new_ticket'] }] },
+      });
+      assert.equal(bad.status, 422);
+      assert.match(JSON.stringify(bad.body), /channelId/);
+    });
+  });
+
+  describe('signatures', () => {
+    it('refuses a request whose signature is missing, wrong or stale, and changes nothing', async () => {
+      const ticket = await newTicket();
+      for (const signature of ['missing', 'bad', 'stale'] as const) {
+        const delivery = await slack.slashCommand(
+          {
+            command: '/ticket',
+            text: `update ${ticket.number} status=pending`,
+            userId: slackIds.agent,
+            channelId: channels.support,
+            teamId: team,
+          },
+          { signature },
+        );
+        assert.equal(delivery.status, 401, `${signature}: ${delivery.status}`);
+      }
+      await new Promise((r) => setTimeout(r, 500));
+      assert.equal((await ticketRow(ticket.id)).status, 'open');
+    });
+
+    it('a replayed command (same signed request) is applied once', async () => {
+      const ticket = await newTicket();
+      const first = await slack.slashCommand({
+        command: '/ticket',
+        text: `comment ${ticket.number} checked the logs`,
+        userId: slackIds.agent,
+        channelId: channels.support,
+        teamId: team,
+      });
+      assert.equal(first.status, 200);
+      const replay = await slack.slashCommand(
+        { command: '/ticket', text: 'ignored', userId: slackIds.agent, channelId: channels.support, teamId: team },
+        { replayOf: first },
+      );
+      assert.equal(replay.status, 200);
+      await eventually(async () => {
+        const comments = await db.select().from(ticketComments).where(eq(ticketComments.supportRequestId, ticket.id));
+        assert.equal(comments.length, 1);
+      });
+      await new Promise((r) => setTimeout(r, 1000));
+      const comments = await db.select().from(ticketComments).where(eq(ticketComments.supportRequestId, ticket.id));
+      assert.equal(comments.length, 1);
+    });
+  });
+
+  describe('a ticket’s message and thread', () => {
+    it('posts one message per channel, edits it as the ticket changes, and puts later events in its thread', async () => {
+      const ticket = await newTicket();
+      const parent = await parentIn(channels.support, ticket.number);
+      assert.match(JSON.stringify(parent.blocks), /Assign to me/);
+      assert.equal(slack.history(channels.urgent).filter((m) => m.text?.startsWith(`#${ticket.number} `)).length, 0);
+
+      const changed = await agent.fetch('PATCH', `/api/tickets/${ticket.id}`, {
+        version: ticket.version,
+        status: 'pending',
+      });
+      assert.equal(changed.status, 200, JSON.stringify(changed.body));
+      await eventually(
+        async () => {
+          const thread = slack.thread(channels.support, parent.ts);
+          assert.ok(
+            thread.some((m) => /Status changed from \*Open\* to \*Pending\*/.test(m.text ?? '')),
+            'status note',
+          );
+          const now = slack.history(channels.support).find((m) => m.ts === parent.ts)!;
+          assert.match(now.text ?? '', /Pending/, 'the parent was edited in place');
+        },
+        { timeoutMs: 30_000 },
+      );
+      const comment = await agent.fetch('POST', `/api/tickets/${ticket.id}/comments`, {
+        body: 'Replaced the <toner> & rebooted',
+        isPublic: false,
+      });
+      assert.equal(comment.status, 201);
+      await eventually(
+        async () => {
+          const note = slack.thread(channels.support, parent.ts).find((m) => /internal note/.test(m.text ?? ''));
+          assert.ok(note);
+          assert.match(note.text ?? '', /Replaced the &lt;toner&gt; &amp; rebooted/);
+        },
+        { timeoutMs: 30_000 },
+      );
+      assert.equal(
+        slack.history(channels.support).filter((m) => m.text?.startsWith(`#${ticket.number} `)).length,
+        1,
+        'one parent message, however many events',
+      );
+      const link = await viewer.fetch('GET', `/api/tickets/${ticket.id}/slack`);
+      assert.equal(link.status, 200);
+      assert.equal(link.body.data[0].channelId, channels.support);
+      assert.ok(link.body.data[0].permalink);
+    });
+
+    it('alerts the urgent channel when the priority is raised', async () => {
+      const ticket = await newTicket();
+      await parentIn(channels.support, ticket.number);
+      const raised = await agent.fetch('PATCH', `/api/tickets/${ticket.id}`, {
+        version: ticket.version,
+        priority: 'urgent',
+      });
+      assert.equal(raised.status, 200);
+      await parentIn(channels.urgent, ticket.number);
+    });
+  });
+
+  describe('from Slack to the ticket', () => {
+    it('turns a thread reply into an internal note by its author, and a prefixed one into a public reply', async () => {
+      const ticket = await newTicket();
+      const parent = await parentIn(channels.support, ticket.number);
+      const reply = await slack.postAsUser(slackIds.agent, channels.support, 'Looks like a driver issue', {
+        threadTs: parent.ts,
+      });
+      assert.equal(reply.delivery?.status, 200);
+      // Slack retries an event it thinks we missed: same event id, retry header.
+      const retried = await slack.sendEvent(reply.delivery!.sent.event as Record<string, unknown>, {
+        teamId: team,
+        eventId: reply.delivery!.eventId!,
+        retryNum: 1,
+        retryReason: 'http_timeout',
+      });
+      assert.equal(retried.status, 200);
+      await slack.postAsUser(slackIds.agent, channels.support, '!reply We are on it, Carol.', { threadTs: parent.ts });
+      await slack.postAsUser(slackIds.guest, channels.support, 'I saw this too', { threadTs: parent.ts });
+      const comments = await eventually(
+        async () => {
+          const rows = await db
+            .select()
+            .from(ticketComments)
+            .where(eq(ticketComments.supportRequestId, ticket.id))
+            .orderBy(ticketComments.createdAt);
+          assert.equal(rows.length, 3);
+          return rows;
+        },
+        { timeoutMs: 30_000 },
+      );
+      assert.deepEqual(
+        comments.map((c) => [c.body, c.isPublic, c.source, c.authorUserId, c.authorDisplayName]),
+        [
+          ['Looks like a driver issue', false, 'slack', agent.userId, null],
+          ['We are on it, Carol.', true, 'slack', agent.userId, null],
+          ['I saw this too', false, 'slack', null, 'Gus Guest (Slack)'],
+        ],
+      );
+      await new Promise((r) => setTimeout(r, 1500));
+      const echoes = slack
+        .thread(channels.support, parent.ts)
+        .filter((m) => m.bot_id && /Looks like/.test(m.text ?? ''));
+      assert.equal(echoes.length, 0, 'a comment made in Slack is not posted back into its thread');
+    });
+
+    it('applies Assign to me and the status menu as the clicking agent, once however often clicked', async () => {
+      const ticket = await newTicket();
+      const parent = await parentIn(channels.support, ticket.number);
+      const clicks = await Promise.all([
+        slack.blockAction({
+          userId: slackIds.agent,
+          channelId: channels.support,
+          messageTs: parent.ts,
+          actionId: 'sb_assign_me',
+          teamId: team,
+        }),
+        slack.blockAction({
+          userId: slackIds.agent,
+          channelId: channels.support,
+          messageTs: parent.ts,
+          actionId: 'sb_assign_me',
+          teamId: team,
+        }),
+      ]);
+      for (const click of clicks) assert.equal(click.status, 200);
+      await eventually(async () => assert.equal((await ticketRow(ticket.id)).assigneeId, agent.userId), {
+        timeoutMs: 30_000,
+      });
+      const menu = await slack.blockAction({
+        userId: slackIds.agent,
+        channelId: channels.support,
+        messageTs: parent.ts,
+        actionId: 'sb_status',
+        selectedOption: 'solved',
+        teamId: team,
+      });
+      assert.equal(menu.status, 200);
+      await eventually(async () => assert.equal((await ticketRow(ticket.id)).status, 'solved'), { timeoutMs: 30_000 });
+      const row = await ticketRow(ticket.id);
+      assert.equal(row.version, ticket.version + 2, 'two changes: the double click assigned once');
+    });
+
+    it('tells a viewer, only them, that their role cannot change tickets', async () => {
+      const ticket = await newTicket();
+      const parent = await parentIn(channels.support, ticket.number);
+      const click = await slack.blockAction({
+        userId: slackIds.viewer,
+        channelId: channels.support,
+        messageTs: parent.ts,
+        actionId: 'sb_assign_me',
+        teamId: team,
+      });
+      assert.equal(click.status, 200);
+      const answer = await eventually(
+        async () => {
+          const posts = slack.responses(click.responseUrl!);
+          assert.equal(posts.length, 1);
+          return posts[0]!.body;
+        },
+        { timeoutMs: 30_000 },
+      );
+      assert.equal(answer.response_type, 'ephemeral');
+      assert.match(String(answer.text), /viewer/);
+      assert.equal((await ticketRow(ticket.id)).assigneeId, null);
+    });
+
+    it('adds an internal note from the Add note modal', async () => {
+      const ticket = await newTicket();
+      const parent = await parentIn(channels.support, ticket.number);
+      const click = await slack.blockAction({
+        userId: slackIds.agent,
+        channelId: channels.support,
+        messageTs: parent.ts,
+        actionId: 'sb_add_note',
+        teamId: team,
+      });
+      assert.equal(click.status, 200);
+      const view = [...slack.views.values()].find((v) => v.userId === slackIds.agent && !v.closed);
+      assert.ok(view, 'the modal was opened with the click’s trigger id');
+      const empty = await slack.viewSubmission({
+        userId: slackIds.agent,
+        viewId: view.id,
+        values: { note: { body: { type: 'plain_text_input', value: '  ' } } },
+        teamId: team,
+      });
+      assert.equal(empty.viewOutcome, 'errors');
+      const submitted = await slack.viewSubmission({
+        userId: slackIds.agent,
+        viewId: view.id,
+        values: { note: { body: { type: 'plain_text_input', value: 'Customer is on the beta build' } } },
+        teamId: team,
+      });
+      assert.equal(submitted.viewOutcome, 'closed');
+      await eventually(
+        async () => {
+          const [note] = await db.select().from(ticketComments).where(eq(ticketComments.supportRequestId, ticket.id));
+          assert.equal(note?.body, 'Customer is on the beta build');
+          assert.equal(note?.isPublic, false);
+          assert.equal(note?.authorUserId, agent.userId);
+        },
+        { timeoutMs: 30_000 },
+      );
+    });
+  });
+
+  describe('/ticket', () => {
+    const command = (text: string, userId = slackIds.agent) =>
+      slack.slashCommand({ command: '/ticket', text, userId, channelId: channels.support, teamId: team });
+
+    it('answers help and mistakes at once, only to the person, saying how to fix them', async () => {
+      const help = await command('help');
+      assert.equal(help.status, 200);
+      assert.equal((help.json as { response_type: string }).response_type, 'ephemeral');
+      assert.match((help.json as { text: string }).text, /\/ticket update 42 status=pending/);
+      const wrong = await command('update 42 status=done');
+      assert.match((wrong.json as { text: string }).text, /status "done" is not one of/);
+      const missing = await command('999999');
+      assert.match((missing.json as { text: string }).text, /There is no ticket #999999/);
+    });
+
+    it('shows a ticket to a member, and not to someone outside the organisation', async () => {
+      const ticket = await newTicket();
+      const shown = await command(String(ticket.number));
+      assert.equal(shown.status, 200);
+      assert.match(JSON.stringify(shown.json), new RegExp(`#${ticket.number}`));
+      const outsider = await command(String(ticket.number), slackIds.guest);
+      assert.match((outsider.json as { text: string }).text, /not a member/);
+    });
+
+    it('updates, assigns and comments, and answers through the response_url', async () => {
+      const ticket = await newTicket();
+      const update = await command(`update ${ticket.number} status=on_hold priority=high`);
+      assert.equal(update.status, 200);
+      await eventually(
+        async () => {
+          const row = await ticketRow(ticket.id);
+          assert.deepEqual([row.status, row.priority], ['on_hold', 'high']);
+        },
+        { timeoutMs: 30_000 },
+      );
+      const answered = await eventually(async () => {
+        const posts = slack.responses(update.responseUrl!);
+        assert.equal(posts.length, 1);
+        return posts[0]!.body;
+      });
+      assert.match(String(answered.text), /updated: status on_hold, priority high/);
+
+      const assign = await command(`assign ${ticket.number} <@${slackIds.admin}|ada>`);
+      assert.equal(assign.status, 200);
+      await eventually(async () => assert.equal((await ticketRow(ticket.id)).assigneeId, admin.userId), {
+        timeoutMs: 30_000,
+      });
+      const outsider = await command(`assign ${ticket.number} <@${slackIds.guest}|gus>`);
+      const refused = await eventually(
+        async () => {
+          const posts = slack.responses(outsider.responseUrl!);
+          assert.equal(posts.length, 1);
+          return posts[0]!.body;
+        },
+        { timeoutMs: 30_000 },
+      );
+      assert.match(String(refused.text), /not a member/);
+
+      await command(`comment ${ticket.number} !reply Fixed in 2.4`);
+      await eventually(
+        async () => {
+          const [c] = await db.select().from(ticketComments).where(eq(ticketComments.supportRequestId, ticket.id));
+          assert.deepEqual([c?.body, c?.isPublic], ['Fixed in 2.4', true]);
+        },
+        { timeoutMs: 30_000 },
+      );
+    });
+
+    it('creates a ticket from the create modal, once however often submitted', async () => {
+      const opened = await command('create');
+      assert.equal(opened.status, 200);
+      const view = [...slack.views.values()].find(
+        (v) =>
+          v.userId === slackIds.agent &&
+          !v.closed &&
+          (v.view as { callback_id?: string }).callback_id === 'sb_create_ticket',
+      );
+      assert.ok(view);
+      const subject = `VPN down ${randomUUID().slice(0, 6)}`;
+      const values = {
+        subject: { subject: { type: 'plain_text_input', value: subject } },
+        description: { description: { type: 'plain_text_input', value: 'Since 9am' } },
+        priority: {
+          priority: {
+            type: 'static_select',
+            selected_option: { text: { type: 'plain_text', text: 'urgent' }, value: 'urgent' },
+          },
+        },
+        requester: { requester: { type: 'plain_text_input', value: 'not-an-email' } },
+      };
+      const invalid = await slack.viewSubmission({ userId: slackIds.agent, viewId: view.id, values, teamId: team });
+      assert.equal(invalid.viewOutcome, 'errors');
+      assert.match(invalid.body, /email address/);
+      const good = { ...values, requester: { requester: { type: 'plain_text_input', value: 'dan@customer.test' } } };
+      const first = await slack.viewSubmission({ userId: slackIds.agent, viewId: view.id, values: good, teamId: team });
+      assert.equal(first.viewOutcome, 'closed');
+      await slack.viewSubmission({ userId: slackIds.agent, viewId: view.id, values: good, teamId: team });
+      const created = await eventually(
+        async () => {
+          const rows = await db
+            .select()
+            .from(supportRequests)
+            .where(and(eq(supportRequests.subject, subject), eq(supportRequests.organizationId, admin.organizationId)));
+          assert.equal(rows.length, 1);
+          return rows[0]!;
+        },
+        { timeoutMs: 30_000 },
+      );
+      assert.deepEqual([created.priority, created.channel], ['urgent', 'slack']);
+      await parentIn(channels.urgent, created.number);
+    });
+  });
+
+  describe('shortcuts', () => {
+    it('creates one ticket from a message, with its author as requester and a link back', async () => {
+      const posted = await slack.postAsUser(
+        slackIds.agent,
+        channels.support,
+        'Customer says exports time out\nsince Monday',
+      );
+      const invoke = () =>
+        slack.messageShortcut({
+          callbackId: 'sb_create_from_message',
+          userId: slackIds.admin,
+          channelId: channels.support,
+          messageTs: posted.message.ts,
+          teamId: team,
+        });
+      assert.equal((await invoke()).status, 200);
+      const ticket = await eventually(
+        async () => {
+          const [row] = await db
+            .select()
+            .from(supportRequests)
+            .where(
+              and(
+                eq(supportRequests.subject, 'Customer says exports time out'),
+                eq(supportRequests.organizationId, admin.organizationId),
+              ),
+            );
+          assert.ok(row);
+          return row;
+        },
+        { timeoutMs: 30_000 },
+      );
+      assert.match(ticket.description, /since Monday/);
+      assert.match(ticket.description, /From Slack: http/);
+      const second = await invoke();
+      assert.equal(second.status, 200);
+      await new Promise((r) => setTimeout(r, 1000));
+      const rows = await db.select().from(slackInbound).where(eq(slackInbound.kind, 'create_from_message'));
+      assert.equal(rows.filter((r) => r.ticketId === ticket.id).length, 1);
+    });
+  });
+
+  describe('Slack’s limits', () => {
+    it('waits for Retry-After when Slack answers 429, then posts once', async () => {
+      slack.failNext('chat.postMessage', { error: 'ratelimited', retryAfter: 2 });
+      const ticket = await newTicket();
+      await parentIn(channels.support, ticket.number).catch((error) => {
+        console.log(
+          slack
+            .callsTo('chat.postMessage')
+            .slice(-4)
+            .map((c) => [c.status, c.error, c.args.channel, c.at]),
+        );
+        throw error;
+      });
+      const calls = slack.callsTo('chat.postMessage').filter((c) => c.args.channel === channels.support);
+      const limited = calls.findIndex((c) => c.status === 429);
+      assert.ok(limited >= 0, 'Slack answered 429 once');
+      const next = calls[limited + 1]!;
+      assert.ok(next.at.getTime() - calls[limited]!.at.getTime() >= 1900, 'the retry waited for Retry-After');
+    });
+  });
+
+  describe('uninstall', () => {
+    it('pauses the work with the reason, keeps what happens meanwhile, and resumes when installed again', async () => {
+      const ticket = await newTicket();
+      const parent = await parentIn(channels.support, ticket.number);
+      await slack.uninstall(team);
+      await eventually(async () => {
+        const list = await admin.fetch('GET', '/api/slack/installations');
+        assert.equal(list.body.data[0].connected, false);
+        assert.match(list.body.data[0].disconnectedReason, /tokens_revoked|app_uninstalled/);
+      });
+      await agent.fetch('POST', `/api/tickets/${ticket.id}/comments`, {
+        body: 'Written while Slack was away',
+        isPublic: false,
+      });
+      await eventually(
+        async () => {
+          const list = await admin.fetch('GET', '/api/slack/installations');
+          assert.equal(list.body.data[0].paused.tickets, 1);
+        },
+        { timeoutMs: 30_000 },
+      );
+
+      await installSlack(api, admin, { teamId: team, slackUserId: slackIds.admin });
+      await eventually(
+        async () => {
+          const note = slack
+            .thread(channels.support, parent.ts)
+            .find((m) => /Written while Slack was away/.test(m.text ?? ''));
+          assert.ok(note, 'the comment made while disconnected reached the thread after the reinstall');
+        },
+        { timeoutMs: 30_000 },
+      );
+      const list = await admin.fetch('GET', '/api/slack/installations');
+      assert.equal(list.body.data[0].connected, true);
+      assert.equal(list.body.data[0].paused.tickets, 0);
+    });
+  });
+});
