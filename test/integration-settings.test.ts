@@ -47,10 +47,10 @@ describe("integration modules' settings", () => {
   it("are composed with the core's, by integration type, for every module of the list that declares any", () => {
     const config = loadServiceConfig(env);
     assert.equal(config.publicUrl, 'https://desk.example.test');
-    assert.deepEqual(Object.keys(config.integrations), ['webhook', 'linear', 'storage', 'email']);
+    assert.deepEqual(Object.keys(config.integrations), ['webhook', 'linear', 'storage', 'email', 'slack']);
     assert.deepEqual(
       integrations.filter((i) => i.settings).map((i) => i.type),
-      ['webhook', 'linear', 'storage', 'email'],
+      ['webhook', 'linear', 'storage', 'email', 'slack'],
     );
   });
 

@@ -1,0 +1,159 @@
+// Determinism guard for the Slack workflows: a ticket's Slack workflow (its message, an event in the thread, a reply
+// from Slack applied and answered) and an intake (a ticket made from a Slack modal), recorded from a real round trip
+// against the local Slack, replay with today's code. `UPDATE_HISTORY_FIXTURES=1` writes them to test/histories/ as
+// the committed fixtures that test/replay.test.ts replays on every run.
+import assert from 'node:assert/strict';
+import { randomUUID } from 'node:crypto';
+import { writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { slackInbound, ticketComments } from '@switchboard/database';
+import type { WorkflowHandle } from '@temporalio/client';
+import protos from '@temporalio/proto';
+import { type ReplayHistoriesIterable, Worker } from '@temporalio/worker';
+import { and, eq } from 'drizzle-orm';
+import { temporalDataConverter } from '../common/temporal-client.ts';
+import { slackIntakeWorkflowId, slackTicketWorkflowId } from '../workflows/slack-contract.ts';
+import { createSlackFake } from './fakes/slack/server.ts';
+import { installSlack, type SlackFake, useSlackApprover, useSlackEnv } from './slack-support.ts';
+import { createTestOrganization, startTestApi, type TestApi } from './support/api.ts';
+import { testDatabase } from './support/database.ts';
+import {
+  eventually,
+  startPipeline,
+  TEST_CODEC_KEYS,
+  type TestPipeline,
+  testTemporal,
+  uniqueTaskQueue,
+} from './support/temporal.ts';
+
+const HISTORIES = fileURLToPath(new URL('./histories/', import.meta.url));
+const { History } = protos.temporal.api.history.v1;
+
+describe('Slack workflow replay', function () {
+  this.timeout(120_000);
+  const { db } = testDatabase();
+  let slack: SlackFake;
+  let restoreEnv: () => void;
+  let api: TestApi;
+  let pipeline: TestPipeline;
+
+  before(async () => {
+    slack = await createSlackFake({ preinstall: false });
+    restoreEnv = useSlackEnv(slack);
+    useSlackApprover(slack);
+  });
+  after(async () => {
+    await pipeline?.stop();
+    await api?.close();
+    restoreEnv?.();
+    await slack?.close();
+  });
+
+  it('replays a ticket’s Slack workflow and an intake recorded from a round trip', async () => {
+    const queue = uniqueTaskQueue('slack-replay');
+    const temporal = await testTemporal();
+    pipeline = await startPipeline(queue);
+    api = await startTestApi({
+      temporal: temporal.client,
+      config: (config) => ({ ...config, temporal: { ...config.temporal, ticketsTaskQueue: queue } }),
+    });
+    slack.setRequestUrl(`${api.baseUrl}/api/slack/events`);
+    const run = randomUUID()
+      .slice(0, 6)
+      .toUpperCase()
+      .replace(/[^A-Z0-9]/g, 'X');
+    const admin = await createTestOrganization({ role: 'admin', email: `ada-r${run.toLowerCase()}@acme.test` });
+    const team = `T0P${run}`;
+    const channel = `C0P${run}`;
+    const user = `U0P${run}`;
+    slack.addTeam({
+      id: team,
+      name: `Replay ${run}`,
+      domain: `replay-${run.toLowerCase()}`,
+      users: [{ id: user, name: 'ada', realName: 'Ada', email: admin.email, isAdmin: true }],
+      channels: [{ id: channel, name: 'support' }],
+    });
+    const integrationId = await installSlack(api, admin, { teamId: team, slackUserId: user });
+    await admin.fetch('PATCH', `/api/integrations/${integrationId}`, {
+      config: { rules: [{ id: 'all', name: 'All', channelId: channel, kinds: ['new_ticket', 'status_change'] }] },
+    });
+
+    const created = await admin.fetch('POST', '/api/tickets', { subject: 'Replay me' });
+    const ticket = created.body as { id: string; number: number; version: number };
+    const parent = await eventually(
+      async () => {
+        const found = slack.history(channel).find((m) => m.text?.startsWith(`#${ticket.number} `));
+        assert.ok(found);
+        return found;
+      },
+      { timeoutMs: 30_000 },
+    );
+    await admin.fetch('PATCH', `/api/tickets/${ticket.id}`, { version: ticket.version, status: 'pending' });
+    await slack.postAsUser(user, channel, 'Noted from Slack', { threadTs: parent.ts });
+    await slack.slashCommand({
+      command: '/ticket',
+      text: `update ${ticket.number} priority=high`,
+      userId: user,
+      channelId: channel,
+      teamId: team,
+    });
+    await eventually(
+      async () => {
+        const [comment] = await db.select().from(ticketComments).where(eq(ticketComments.supportRequestId, ticket.id));
+        assert.ok(comment);
+        assert.ok(slack.thread(channel, parent.ts).some((m) => /Status changed/.test(m.text ?? '')));
+        const applied = await db
+          .select()
+          .from(slackInbound)
+          .where(and(eq(slackInbound.ticketId, ticket.id), eq(slackInbound.status, 'applied')));
+        assert.equal(applied.length, 2);
+      },
+      { timeoutMs: 30_000 },
+    );
+
+    const posted = await slack.postAsUser(user, channel, 'Make this a ticket');
+    await slack.messageShortcut({
+      callbackId: 'sb_create_from_message',
+      userId: user,
+      channelId: channel,
+      messageTs: posted.message.ts,
+      teamId: team,
+    });
+    const intake = await eventually(async () => {
+      const [row] = await db
+        .select()
+        .from(slackInbound)
+        .where(and(eq(slackInbound.kind, 'create_from_message'), eq(slackInbound.integrationId, integrationId)));
+      assert.equal(row?.status, 'applied');
+      return row!;
+    });
+    const intakeHandle = temporal.client.workflow.getHandle(slackIntakeWorkflowId(intake.id));
+    await intakeHandle.result();
+
+    const recorded = [
+      await record(temporal.client.workflow.getHandle(slackTicketWorkflowId(integrationId, ticket.id)), 'slack-ticket'),
+      await record(intakeHandle, 'slack-intake'),
+    ];
+    const results = Worker.runReplayHistories(
+      { workflowBundle: await temporal.workflowBundle(), dataConverter: temporalDataConverter(TEST_CODEC_KEYS) },
+      recorded as ReplayHistoriesIterable,
+    );
+    const outcomes: Array<[string, string | undefined]> = [];
+    for await (const result of results)
+      outcomes.push([result.workflowId, result.error ? String(result.error) : undefined]);
+    assert.deepEqual(
+      outcomes,
+      recorded.map((r) => [r.workflowId, undefined]),
+    );
+  });
+});
+
+async function record(handle: WorkflowHandle, fixtureName: string) {
+  const history = await handle.fetchHistory();
+  if (process.env.UPDATE_HISTORY_FIXTURES === '1') {
+    const json = History.toObject(History.fromObject(history), { longs: String, enums: String, bytes: String });
+    writeFileSync(join(HISTORIES, `${fixtureName}.json`), `${JSON.stringify(json, null, 1)}\n`);
+  }
+  return { workflowId: handle.workflowId, history };
+}
