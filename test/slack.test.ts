@@ -526,6 +526,153 @@ describe('Slack end to end (strict local Slack)', function () {
     });
   });
 
+  describe('DMs', () => {
+    const dmOf = (slackUserId: string) => slack.store.openDm(team, slackUserId).id;
+
+    it('sends an agent their assignments and mentions by DM, when they asked for it', async () => {
+      const prefs = await agent.fetch('PUT', '/api/slack/me', { dmAssignments: true, dmMentions: true });
+      assert.equal(prefs.status, 200);
+      assert.deepEqual((await agent.fetch('GET', '/api/slack/me')).body, { dmAssignments: true, dmMentions: true });
+      assert.equal((await viewer.fetch('PUT', '/api/slack/me', { dmAssignments: true, dmMentions: true })).status, 403);
+      const ticket = await newTicket();
+      const assigned = await admin.fetch('PATCH', `/api/tickets/${ticket.id}`, {
+        version: ticket.version,
+        assigneeId: agent.userId,
+      });
+      assert.equal(assigned.status, 200, JSON.stringify(assigned.body));
+      await eventually(
+        async () => {
+          const dm = slack.messages(dmOf(slackIds.agent));
+          assert.ok(
+            dm.some(
+              (m) => (m.text ?? '').includes(`You were assigned`) && (m.text ?? '').includes(`#${ticket.number}`),
+            ),
+          );
+        },
+        { timeoutMs: 30_000 },
+      );
+      await admin.fetch('POST', `/api/tickets/${ticket.id}/comments`, {
+        body: '@grace could you call the customer?',
+        isPublic: false,
+      });
+      await eventually(
+        async () => {
+          const dm = slack.messages(dmOf(slackIds.agent));
+          assert.ok(dm.some((m) => /mentioned you/.test(m.text ?? '') && /call the customer/.test(m.text ?? '')));
+        },
+        { timeoutMs: 30_000 },
+      );
+      await agent.fetch('PUT', '/api/slack/me', { dmAssignments: false, dmMentions: false });
+    });
+
+    it('holds a private discussion in a DM with the bot, mirrored to the ticket as internal notes', async () => {
+      const ticket = await newTicket();
+      const parent = await parentIn(channels.support, ticket.number);
+      const click = await slack.blockAction({
+        userId: slackIds.agent,
+        channelId: channels.support,
+        messageTs: parent.ts,
+        actionId: 'sb_discuss_dm',
+        teamId: team,
+      });
+      assert.equal(click.status, 200);
+      const dm = dmOf(slackIds.agent);
+      const dmParent = await eventually(
+        async () => {
+          const found = slack.history(dm).find((m) => m.text?.startsWith(`#${ticket.number} `));
+          assert.ok(found, 'the ticket’s message in the DM');
+          return found;
+        },
+        { timeoutMs: 30_000 },
+      );
+      await slack.postAsUser(slackIds.agent, dm, 'Between us: this customer is on legacy pricing', {
+        threadTs: dmParent.ts,
+        teamId: team,
+      });
+      await eventually(
+        async () => {
+          const [note] = await db.select().from(ticketComments).where(eq(ticketComments.supportRequestId, ticket.id));
+          assert.deepEqual(
+            [note?.body, note?.isPublic, note?.authorUserId],
+            ['Between us: this customer is on legacy pricing', false, agent.userId],
+          );
+        },
+        { timeoutMs: 30_000 },
+      );
+    });
+  });
+
+  describe('replies, edits and the Reply to customer shortcut', () => {
+    it('sends a thread reply to the customer from the shortcut, and ignores edits and deletions', async () => {
+      const ticket = await newTicket();
+      const parent = await parentIn(channels.support, ticket.number);
+      const reply = await slack.postAsUser(slackIds.agent, channels.support, 'The patch is live now', {
+        threadTs: parent.ts,
+      });
+      const internal = await eventually(
+        async () => {
+          const [c] = await db.select().from(ticketComments).where(eq(ticketComments.supportRequestId, ticket.id));
+          assert.ok(c);
+          return c;
+        },
+        { timeoutMs: 30_000 },
+      );
+      assert.equal(internal.isPublic, false);
+      const edited = await slack.editAsUser(slackIds.agent, channels.support, reply.ts, 'The patch is live (edited)');
+      assert.equal(edited.delivery?.status, 200);
+      const deleted = await slack.deleteAsUser(slackIds.agent, channels.support, reply.ts);
+      assert.equal(deleted.delivery?.status, 200);
+
+      const again = await slack.postAsUser(slackIds.agent, channels.support, 'Please try again and tell us', {
+        threadTs: parent.ts,
+      });
+      const shortcut = await slack.messageShortcut({
+        callbackId: 'sb_reply_to_customer',
+        userId: slackIds.agent,
+        channelId: channels.support,
+        messageTs: again.ts,
+        teamId: team,
+      });
+      assert.equal(shortcut.status, 200);
+      const comments = await eventually(
+        async () => {
+          const rows = await db
+            .select()
+            .from(ticketComments)
+            .where(eq(ticketComments.supportRequestId, ticket.id))
+            .orderBy(ticketComments.createdAt);
+          assert.equal(rows.length, 3);
+          return rows;
+        },
+        { timeoutMs: 30_000 },
+      );
+      assert.deepEqual(
+        comments.map((c) => [c.body, c.isPublic]),
+        [
+          ['The patch is live now', false],
+          ['Please try again and tell us', false],
+          ['Please try again and tell us', true],
+        ],
+        'the edit and the deletion changed nothing; the shortcut sent the reply to the customer',
+      );
+
+      const outside = await slack.postAsUser(slackIds.agent, channels.support, 'not in a ticket thread');
+      const refused = await slack.messageShortcut({
+        callbackId: 'sb_reply_to_customer',
+        userId: slackIds.agent,
+        channelId: channels.support,
+        messageTs: outside.ts,
+        teamId: team,
+      });
+      const answer = await eventually(async () => {
+        const posts = slack.responses(refused.responseUrl!);
+        assert.equal(posts.length, 1);
+        return posts[0]!.body;
+      });
+      assert.match(String(answer.text), /works on a reply in a ticket’s thread/);
+    });
+  });
+
   describe('shortcuts', () => {
     it('creates one ticket from a message, with its author as requester and a link back', async () => {
       const posted = await slack.postAsUser(

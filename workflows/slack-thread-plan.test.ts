@@ -1,5 +1,12 @@
 import assert from 'node:assert/strict';
-import { type ChannelRule, type PlanInput, planSlackOps, ruleMatches, type TicketFacts } from './slack-thread-plan.ts';
+import {
+  type ChannelRule,
+  mentionedIn,
+  type PlanInput,
+  planSlackOps,
+  ruleMatches,
+  type TicketFacts,
+} from './slack-thread-plan.ts';
 
 const ticket: TicketFacts = {
   priority: 'normal',
@@ -77,7 +84,7 @@ describe('Slack thread planner', () => {
     const event = { id: 5, type: 'ticket.assigned' as const, assigneeId: 'u-ada' };
     assert.deepEqual(plan({ events: [event] }), []);
     assert.deepEqual(plan({ events: [event], dmAssignments: ['u-ada'] }), [
-      { op: 'dm', userId: 'u-ada', eventId: 5, key: 'dm/5/u-ada' },
+      { op: 'dm', userId: 'u-ada', eventId: 5, reason: 'assigned', key: 'dm/5/u-ada' },
     ]);
   });
 
@@ -104,6 +111,25 @@ describe('Slack thread planner', () => {
       assert.equal(ruleMatches({ ...support, assignees: ['unassigned'] }, ticket), true);
       assert.equal(ruleMatches({ ...support, assignees: ['u-ada'] }, ticket), false);
       assert.equal(ruleMatches({ ...support, statuses: ['open'], ticketChannels: ['email'] }, ticket), true);
+    });
+  });
+
+  describe('mentions', () => {
+    const ada = { userId: 'u-ada', email: 'ada@acme.test', name: 'Ada Lovelace' };
+    const al = { userId: 'u-al', email: 'al@acme.test', name: 'Al Capone' };
+
+    it('finds @first-name as a whole word and @email, never the author, never a partial name', () => {
+      assert.deepEqual(mentionedIn('@Ada can you look?', [ada, al], null), ['u-ada']);
+      assert.deepEqual(mentionedIn('cc @ada@acme.test', [ada, al], null), ['u-ada']);
+      assert.deepEqual(mentionedIn('@adam is not ada; mail al@acme.test', [ada, al], null), []);
+      assert.deepEqual(mentionedIn('@ada and @al, please', [ada, al], 'u-ada'), ['u-al']);
+    });
+
+    it('sends each mentioned agent a DM, even for a comment made in Slack', () => {
+      const event = { id: 8, type: 'comment.created' as const, commentSource: 'slack', mentions: ['u-al'] };
+      assert.deepEqual(plan({ parents: ['C0SUPPORT1'], events: [event] }), [
+        { op: 'dm', userId: 'u-al', eventId: 8, reason: 'mentioned', key: 'dm/8/u-al' },
+      ]);
     });
   });
 });

@@ -41,13 +41,15 @@ export type PlannedEvent = {
   commentSource?: string;
   /** ticket.assigned: the new assignee. */
   assigneeId?: string | null;
+  /** comment.created: agents the comment mentions who asked for their mentions by DM (its author excluded). */
+  mentions?: readonly string[];
 };
 
 export type SlackOp =
   | { op: 'parent'; channelId: string; key: string }
   | { op: 'update'; channelId: string; key: string }
   | { op: 'reply'; channelId: string; eventId: number; broadcast: boolean; key: string }
-  | { op: 'dm'; userId: string; eventId: number; key: string }
+  | { op: 'dm'; userId: string; eventId: number; reason: 'assigned' | 'mentioned'; key: string }
   /** The ticket's message in a DM with one Slack user, for a private discussion mirrored as internal notes. */
   | { op: 'dm_parent'; slackUserId: string; key: string };
 
@@ -140,6 +142,7 @@ export function planSlackOps(input: PlanInput): SlackOp[] {
             op: 'dm',
             userId: event.assigneeId,
             eventId: event.id,
+            reason: 'assigned',
             key: `dm/${event.id}/${event.assigneeId}`,
           });
         break;
@@ -152,6 +155,8 @@ export function planSlackOps(input: PlanInput): SlackOp[] {
         }
         break;
       case 'comment.created':
+        for (const userId of event.mentions ?? [])
+          ops.push({ op: 'dm', userId, eventId: event.id, reason: 'mentioned', key: `dm/${event.id}/${userId}` });
         if (event.commentSource === 'slack') break;
         for (const channelId of parents) reply(channelId, event, false);
         break;
@@ -164,4 +169,26 @@ export function planSlackOps(input: PlanInput): SlackOp[] {
     for (const channelId of parents)
       if (!newParents.has(channelId)) ops.push({ op: 'update', channelId, key: parentKey(ticketId, channelId) });
   return ops;
+}
+
+export type MentionCandidate = { userId: string; email: string; name: string };
+
+/**
+ * The agents a comment mentions: `@` followed by their email address, or by their first name as a whole word
+ * (`@ada`, `@Ada,`), case-insensitive. The ticket core has no mention syntax of its own; this is the one agents
+ * already type.
+ */
+export function mentionedIn(body: string, candidates: readonly MentionCandidate[], authorId: string | null): string[] {
+  const lower = body.toLowerCase();
+  const found: string[] = [];
+  for (const c of candidates) {
+    if (c.userId === authorId) continue;
+    const first = c.name.trim().split(/\s+/)[0]?.toLowerCase() ?? '';
+    const byEmail = lower.includes(`@${c.email.toLowerCase()}`);
+    const byName =
+      first.length >= 2 &&
+      new RegExp(`(^|[^\\w@.])@${first.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}(?![\\w@])`).test(lower);
+    if (byEmail || byName) found.push(c.userId);
+  }
+  return found;
 }

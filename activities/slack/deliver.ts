@@ -86,9 +86,15 @@ export async function deliverSlackOp(deps: DeliverDeps, ref: SlackTicketRef & { 
       if (!agent) return;
       const slackUserId = await slackIdByEmail(deps, client, workspace, agent.email);
       if (!slackUserId) return; // not in this workspace: nobody to tell
+      let note: ThreadNote = { kind: 'assigned', card: ticket.card };
+      if (op.reason === 'mentioned') {
+        const said = await noteFor(deps, ref, op.eventId);
+        if (said?.kind !== 'comment') return;
+        note = { kind: 'mentioned', card: ticket.card, author: said.author, body: said.body };
+      }
       const channelId = await openDm(deps, client, workspace, slackUserId);
       await post(deps, client, workspace, ref, op.key, { channelId, threadTs: null, kind: 'dm' }, () =>
-        threadNote({ kind: 'assigned', card: ticket.card }),
+        threadNote(note),
       );
       return;
     }

@@ -1,7 +1,7 @@
 // Slack as a workflow subscriber of the outbox relay. A ticket's workflow in a workspace
 // (`slack-ticket/<integrationId>/<ticketId>`) hears of the events that can change its messages, and only where a
 // message can follow: the installation has channel rules, or the ticket already has a message there, or the event
-// is an assignment (which may go to the agent by DM). Decided from the batch and one query over its tickets; all of
+// may become an agent's DM (an assignment, a comment that mentions someone). Decided from the batch and one query over its tickets; all of
 // a ticket's events in a batch go in one signal per workspace.
 import { slackPosts } from '@switchboard/database';
 import { and, inArray } from 'drizzle-orm';
@@ -60,7 +60,7 @@ export function slackRelaySubscriber(): RelaySubscriber {
         const ofOrg = wanted.filter((e) => e.organizationId === installation.organizationId);
         for (const [ticketId, ofTicket] of groupBy(ofOrg, (e) => e.ticketId)) {
           const follows = hasRules || hasMessages.has(`${installation.id}/${ticketId}`);
-          const eventIds = ofTicket.filter((e) => follows || e.type === 'ticket.assigned').map((e) => e.id);
+          const eventIds = ofTicket.filter((e) => follows || mayDirectMessage(e)).map((e) => e.id);
           if (eventIds.length === 0) continue;
           sends.push(wake(ctx, installation.organizationId, installation.id, ticketId, eventIds));
         }
@@ -68,6 +68,14 @@ export function slackRelaySubscriber(): RelaySubscriber {
       return sends;
     },
   };
+}
+
+/** An assignment, or a comment that may mention someone: either can become an agent's DM without any channel. */
+function mayDirectMessage(event: { type: TicketEventType; payload: unknown }): boolean {
+  if (event.type === 'ticket.assigned') return true;
+  if (event.type !== 'comment.created') return false;
+  const body = (event.payload as { comment?: { body?: string } }).comment?.body;
+  return typeof body === 'string' && body.includes('@');
 }
 
 function wake(

@@ -4,11 +4,11 @@ import { slackPausedThreads, slackPosts } from '@switchboard/database';
 import { and, eq, isNotNull, sql } from 'drizzle-orm';
 import type { TicketPriority } from '../../common/enums.ts';
 import type { TicketEventType } from '../../common/ticket-events.ts';
-import { dmAssignmentUsers, ticketEventsByIds, ticketForSlack } from '../../domain/slack/cards.ts';
+import { dmAssignmentUsers, dmMentionCandidates, ticketEventsByIds, ticketForSlack } from '../../domain/slack/cards.ts';
 import type { SlackDeps } from '../../domain/slack/deps.ts';
 import { workspaceOf } from '../../domain/slack/installations.ts';
 import type { SlackTicketRef } from '../../workflows/slack-contract.ts';
-import { type PlannedEvent, planSlackOps, type SlackOp } from '../../workflows/slack-thread-plan.ts';
+import { mentionedIn, type PlannedEvent, planSlackOps, type SlackOp } from '../../workflows/slack-thread-plan.ts';
 
 export async function planSlackOpsActivity(
   deps: SlackDeps,
@@ -19,6 +19,8 @@ export async function planSlackOpsActivity(
   const ticket = await ticketForSlack(deps.db, deps.publicUrl, ref.organizationId, ref.ticketId);
   if (!ticket) return [];
   const stored = await ticketEventsByIds(deps.db, ref.organizationId, ref.ticketId, ref.eventIds);
+  const hasComments = stored.some((e) => e.type === 'comment.created');
+  const candidates = hasComments ? await dmMentionCandidates(deps.db, ref.organizationId) : [];
   const events: PlannedEvent[] = stored.map((e) => {
     const payload = e.payload as Record<string, unknown>;
     const planned: PlannedEvent = { id: e.id, type: e.type as TicketEventType };
@@ -27,7 +29,12 @@ export async function planSlackOpsActivity(
         ?.priority;
       if (priority) planned.priorityChange = priority;
     }
-    if (e.type === 'comment.created') planned.commentSource = (payload.comment as { source?: string })?.source ?? 'web';
+    if (e.type === 'comment.created') {
+      const comment = payload.comment as { source?: string; body?: string; authorUserId?: string | null };
+      planned.commentSource = comment?.source ?? 'web';
+      if (candidates.length > 0)
+        planned.mentions = mentionedIn(comment?.body ?? '', candidates, comment?.authorUserId ?? null);
+    }
     if (e.type === 'ticket.assigned') planned.assigneeId = (payload.to as string | null) ?? null;
     return planned;
   });

@@ -159,7 +159,8 @@ export type ThreadNote =
   | { kind: 'priority'; from: TicketPriority; to: TicketPriority; by: string | null }
   | { kind: 'sla'; breached: boolean; slaKind: 'first_response' | 'resolution'; dueAt: string }
   | { kind: 'comment'; author: string; isPublic: boolean; body: string }
-  | { kind: 'assigned'; card: TicketCard };
+  | { kind: 'assigned'; card: TicketCard }
+  | { kind: 'mentioned'; card: TicketCard; author: string; body: string };
 
 export function threadNote(note: ThreadNote): SlackMessage {
   const text = noteText(note);
@@ -183,6 +184,8 @@ function noteText(note: ThreadNote): string {
       const label = note.isPublic ? 'replied to the customer' : 'added an internal note';
       return `*${escapeMrkdwn(note.author)}* ${label}:\n${clip(escapeMrkdwn(note.body), 2800)}`;
     }
+    case 'mentioned':
+      return `*${escapeMrkdwn(note.author)}* mentioned you on *<${note.card.url}|${escapeMrkdwn(title(note.card))}>*:\n${clip(escapeMrkdwn(note.body), 2800)}`;
     case 'assigned':
       return `You were assigned *<${note.card.url}|${escapeMrkdwn(title(note.card))}>* (${note.card.priority}, requester ${requesterText(note.card)})`;
   }

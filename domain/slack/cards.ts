@@ -109,6 +109,16 @@ export async function dmAssignmentUsers(db: Executor, organizationId: string): P
   return rows.map((r) => r.userId);
 }
 
+/** Agents of the organisation who asked for their mentions by DM, with what a mention of them looks like. */
+export async function dmMentionCandidates(db: Executor, organizationId: string) {
+  return db
+    .select({ userId: user.id, email: user.email, name: user.name })
+    .from(slackUserSettings)
+    .innerJoin(user, eq(user.id, slackUserSettings.userId))
+    .innerJoin(member, and(eq(member.userId, user.id), eq(member.organizationId, organizationId)))
+    .where(and(eq(slackUserSettings.organizationId, organizationId), eq(slackUserSettings.dmMentions, true)));
+}
+
 export type StoredEvent = { id: number; type: string; payload: unknown; actorType: string; actorId: string | null };
 
 export async function ticketEventsByIds(
