@@ -15,6 +15,7 @@ if [[ " ${names[*]} " == *" webhooks "* ]] && ! (echo >/dev/tcp/127.0.0.1/6379) 
   redis-server --daemonize yes --bind 127.0.0.1 --port 6379 --save "" --appendonly no
   wait_for_port 127.0.0.1 6379 10
 fi
+# The Slack benchmark needs nothing more: its Slack is the local stand-in (test/fakes/slack), in its own process.
 # The email benchmark starts Dovecot, OpenSMTPD and dnsmasq on ports of its own (bench/email.ts); installing them
 # (Debian's packages, once) is done here, where the other services' installs are.
 if [[ " ${names[*]} " == *" email "* ]]; then

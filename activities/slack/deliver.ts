@@ -23,6 +23,7 @@ import { SLACK_REFUSED, type SlackTicketRef } from '../../workflows/slack-contra
 import type { SlackOp } from '../../workflows/slack-thread-plan.ts';
 import type { TtlCache } from './cache.ts';
 import { assertConnected, callSlack, type SlackClients, slackErrorCode, slackFailure } from './client.ts';
+import { awaitChannelSlot } from './pace.ts';
 
 export const POST_METADATA_TYPE = 'switchboard_post';
 
@@ -182,6 +183,10 @@ async function postMessage(
   const args: ChatPostMessageArguments = target.threadTs
     ? { ...common, thread_ts: target.threadTs, reply_broadcast: !!target.broadcast }
     : common;
+  await awaitChannelSlot(deps.db, workspace.integrationId, target.channelId, {
+    postsPerSecond: deps.settings.channelPostsPerSecond,
+    burst: deps.settings.channelBurst,
+  });
   try {
     const result = await client.chat.postMessage(args);
     return result.ts!;

@@ -10,7 +10,6 @@ import { pausedSummary } from '../../activities/slack/threads.ts';
 import { conflict, notFound, validationFailed } from '../../common/errors.ts';
 import { type TicketCard, threadNote, ticketMessage } from '../../common/slack/blocks.ts';
 import { slackMessageKinds } from '../../common/slack/message-kinds.ts';
-import { scopeOf } from '../../domain/scope.ts';
 import { ticketForSlack } from '../../domain/slack/cards.ts';
 import { slackRule } from '../../domain/slack/config.ts';
 import type { SlackDeps } from '../../domain/slack/deps.ts';
@@ -386,7 +385,6 @@ export function slackRouter(apiDeps: ApiDeps): Router {
     },
   });
 
-  void scopeOf;
   return router;
 }
 

@@ -268,7 +268,7 @@ export async function fetchSlackInstallation(
 /**
  * Slack told us (app_uninstalled, tokens_revoked) or a call found (invalid_auth, token_revoked) that the bot can no
  * longer act: the workspace is marked disconnected, with the reason the integrations page shows. Idempotent: the
- * first reason is kept.
+ * first reason is kept, except that `app_uninstalled` replaces the `tokens_revoked` Slack sends just before it.
  */
 export async function markWorkspaceDisconnected(
   deps: Pick<SlackDeps, 'db'>,
@@ -278,7 +278,14 @@ export async function markWorkspaceDisconnected(
   const [row] = await deps.db
     .update(slackWorkspaces)
     .set({ disconnectedReason: reason, disconnectedAt: sql`now()`, updatedAt: sql`now()` })
-    .where(and(eq(slackWorkspaces.teamId, teamId), sql`${slackWorkspaces.disconnectedReason} is null`))
+    .where(
+      and(
+        eq(slackWorkspaces.teamId, teamId),
+        reason === 'app_uninstalled'
+          ? sql`coalesce(${slackWorkspaces.disconnectedReason}, '') <> 'app_uninstalled'`
+          : sql`${slackWorkspaces.disconnectedReason} is null`,
+      ),
+    )
     .returning();
   if (!row) return;
   await deps.db

@@ -212,8 +212,8 @@ describe('dashboard (Chromium against the real API)', function () {
     const offered = await page.getByLabel('Type').locator('option').allTextContents();
     assert.deepEqual(
       offered,
-      ['Webhook', 'Linear', 'File storage', 'Email', 'Probe', 'Probe mail'],
-      'no type without a module (slack)',
+      ['Webhook', 'Linear', 'File storage', 'Email', 'Slack', 'Probe', 'Probe mail'],
+      'the types with a module, each once',
     );
     await page.getByLabel('Type').selectOption('probe-mail');
     await page.getByLabel('Name').fill('Support mail');

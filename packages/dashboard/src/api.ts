@@ -534,3 +534,54 @@ export function generateEmailInboundSecret(integrationId: string): Promise<Email
 export function testMailConnection(input: MailConnectionTest): Promise<MailConnectionResult> {
   return request('POST', '/api/email/connection-test', input);
 }
+
+// Slack (one integration of type slack per workspace, created by "Add to Slack"; its channel rules are its integration
+// config, the shape of the slack member of the documented POST /api/integrations body, changed with updateIntegration)
+
+export type SlackConfig = Extract<Schemas['NewIntegration'], { integrationType: 'slack' }>['config'];
+export type SlackRule = SlackConfig['rules'][number];
+export type SlackMessageKind = SlackRule['kinds'][number];
+export type SlackInstallation = Schemas['SlackInstallation'];
+export type SlackChannel = Schemas['SlackChannel'];
+export type SlackPreview = Schemas['SlackPreview'];
+export type SlackPreviewInput = Partial<Schemas['SlackPreviewInput']>;
+export type SlackPreferences = Schemas['SlackPreferences'];
+export type SlackTestMessageResult = Schemas['SlackTestMessageResult'];
+export type SlackConversation = Schemas['SlackConversation'];
+
+const slackInstallationPath = (id: string) => `/api/slack/installations/${encodeURIComponent(id)}`;
+
+export function listSlackInstallations(): Promise<{ data: SlackInstallation[] }> {
+  return request('GET', '/api/slack/installations');
+}
+
+/** Where to send the browser to add Switchboard to a workspace; the answer also sets the flow's state cookie. */
+export function slackInstallUrl(): Promise<{ authorizeUrl: string }> {
+  return request('POST', '/api/slack/install', {});
+}
+
+export function listSlackChannels(integrationId: string): Promise<{ data: SlackChannel[] }> {
+  return request('GET', `${slackInstallationPath(integrationId)}/channels`);
+}
+
+export function sendSlackTestMessage(integrationId: string, channelId: string): Promise<SlackTestMessageResult> {
+  return request('POST', `${slackInstallationPath(integrationId)}/test-message`, { channelId });
+}
+
+/** The Block Kit message a rule would send, for a sample ticket or `ticketId`. */
+export function previewSlackMessage(input: SlackPreviewInput): Promise<SlackPreview> {
+  return request('POST', '/api/slack/preview', input);
+}
+
+export function getSlackPreferences(): Promise<SlackPreferences> {
+  return request('GET', '/api/slack/me');
+}
+
+export function setSlackPreferences(preferences: SlackPreferences): Promise<SlackPreferences> {
+  return request('PUT', '/api/slack/me', preferences);
+}
+
+/** The ticket's messages in Slack, one per channel. */
+export function listTicketSlackConversations(ticketId: string): Promise<{ data: SlackConversation[] }> {
+  return request('GET', `/api/tickets/${encodeURIComponent(ticketId)}/slack`);
+}

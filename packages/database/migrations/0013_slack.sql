@@ -1,3 +1,10 @@
+CREATE TABLE "slack_channel_pace" (
+	"integration_id" uuid NOT NULL,
+	"channel_id" text NOT NULL,
+	"tat" timestamp with time zone NOT NULL,
+	CONSTRAINT "slack_channel_pace_integration_id_channel_id_pk" PRIMARY KEY("integration_id","channel_id")
+);
+--> statement-breakpoint
 CREATE TABLE "slack_inbound" (
 	"id" uuid PRIMARY KEY DEFAULT gen_random_uuid() NOT NULL,
 	"organization_id" text NOT NULL,
@@ -67,6 +74,7 @@ CREATE TABLE "slack_workspaces" (
 	"updated_at" timestamp with time zone DEFAULT now() NOT NULL
 );
 --> statement-breakpoint
+ALTER TABLE "slack_channel_pace" ADD CONSTRAINT "slack_channel_pace_integration_id_integration_configs_id_fk" FOREIGN KEY ("integration_id") REFERENCES "public"."integration_configs"("id") ON DELETE cascade ON UPDATE no action;--> statement-breakpoint
 ALTER TABLE "slack_inbound" ADD CONSTRAINT "slack_inbound_organization_id_organization_id_fk" FOREIGN KEY ("organization_id") REFERENCES "public"."organization"("id") ON DELETE cascade ON UPDATE no action;--> statement-breakpoint
 ALTER TABLE "slack_inbound" ADD CONSTRAINT "slack_inbound_integration_id_integration_configs_id_fk" FOREIGN KEY ("integration_id") REFERENCES "public"."integration_configs"("id") ON DELETE cascade ON UPDATE no action;--> statement-breakpoint
 ALTER TABLE "slack_inbound" ADD CONSTRAINT "slack_inbound_ticket_id_support_requests_id_fk" FOREIGN KEY ("ticket_id") REFERENCES "public"."support_requests"("id") ON DELETE set null ON UPDATE no action;--> statement-breakpoint

@@ -839,3 +839,19 @@ export const slackUserSettings = pgTable(
   },
   (t) => [primaryKey({ columns: [t.organizationId, t.userId] })],
 );
+
+/**
+ * Slack's per-channel posting pace (about one message a second, with bursts), shared by every worker: the
+ * theoretical arrival time of the channel's next message (GCRA), advanced by one interval per post in one statement.
+ */
+export const slackChannelPace = pgTable(
+  'slack_channel_pace',
+  {
+    integrationId: uuid('integration_id')
+      .notNull()
+      .references(() => integrationConfigs.id, { onDelete: 'cascade' }),
+    channelId: text('channel_id').notNull(),
+    tat: timestamp('tat', { withTimezone: true }).notNull(),
+  },
+  (t) => [primaryKey({ columns: [t.integrationId, t.channelId] })],
+);

@@ -23,6 +23,9 @@ export type SlackSettings = {
   responseUrlHosts: string[];
   /** The `slack` task queue's activity rate limit across all workers; 0: none. */
   activitiesPerSecond: number;
+  /** Slack's per-channel pace: posts a second, sustained, and how many more a burst may add (activities/slack/pace.ts). */
+  channelPostsPerSecond: number;
+  channelBurst: number;
   /** How long users, channels and emails read from Slack are reused. */
   cacheTtlMs: number;
   timeoutMs: number;
@@ -47,6 +50,8 @@ export const slackSettings = moduleSettings('slack', (env, core): SlackSettings 
     scopes: commaList(env.SLACK_SCOPES, BOT_SCOPES),
     responseUrlHosts: commaList(env.SLACK_RESPONSE_URL_HOSTS, 'hooks.slack.com'),
     activitiesPerSecond: decimalNumber('SLACK_ACTIVITIES_PER_SECOND', env.SLACK_ACTIVITIES_PER_SECOND, 50, null),
+    channelPostsPerSecond: decimalNumber('SLACK_CHANNEL_POSTS_PER_SECOND', env.SLACK_CHANNEL_POSTS_PER_SECOND, 1, null),
+    channelBurst: wholeNumber('SLACK_CHANNEL_BURST', env.SLACK_CHANNEL_BURST, 20),
     cacheTtlMs: wholeNumber('SLACK_CACHE_TTL_SECONDS', env.SLACK_CACHE_TTL_SECONDS, 300) * 1000,
     timeoutMs: wholeNumber('SLACK_TIMEOUT_MS', env.SLACK_TIMEOUT_MS, 10_000, 1),
     publicReplyPrefix: env.SLACK_PUBLIC_REPLY_PREFIX || '!reply',

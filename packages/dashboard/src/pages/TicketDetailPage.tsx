@@ -7,6 +7,7 @@ import { useTicketAttachments } from '../attachments.ts';
 import { EmailComposer } from '../components/email/EmailComposer.tsx';
 import { EmailThread } from '../components/email/EmailThread.tsx';
 import { LinearIssueLink } from '../components/integrations/LinearIssueLink.tsx';
+import { SlackConversationLink } from '../components/integrations/SlackConversationLink.tsx';
 import { ErrorNotice, Loading } from '../components/Notices.tsx';
 import { AttachmentGallery } from '../components/tickets/AttachmentGallery.tsx';
 import { CommentBox } from '../components/tickets/CommentBox.tsx';
@@ -258,6 +259,7 @@ export function TicketDetailPage() {
             canEdit={canEditTickets(me)}
             onLinksChanged={() => void page.reload()}
           />
+          <SlackConversationLink ticketId={ticket.id} />
         </aside>
       </div>
     </section>
