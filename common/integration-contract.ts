@@ -168,12 +168,15 @@ export type IntegrationServer = {
   lifecycle?: {
     /** Replaces the generic create (a webhook generates its own signing secret); returns the new id. */
     create?(deps: ServiceDeps, scope: Scope, input: Record<string, unknown>): Promise<string>;
-    /** Before an update of an integration of this type; what it returns runs after the update committed. */
+    /**
+     * Before an update of an integration of this type (it may refuse it: a module whose credentials only its own
+     * flow may set); what it returns runs after the update committed.
+     */
     beforeUpdate?(
       deps: ServiceDeps,
       scope: Scope,
       integrationId: string,
-      changes: { isActive?: boolean; config?: unknown },
+      changes: { isActive?: boolean; config?: unknown; credentials?: unknown },
     ): Promise<AroundWrite>;
     /** Before a delete; what it returns runs after the delete committed. */
     beforeDelete?(deps: ServiceDeps, scope: Scope, integrationId: string): Promise<AroundWrite>;

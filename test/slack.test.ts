@@ -669,7 +669,175 @@ describe('Slack end to end (strict local Slack)', function () {
         assert.equal(posts.length, 1);
         return posts[0]!.body;
       });
-      assert.match(String(answer.text), /works on a reply in a ticket’s thread/);
+      assert.match(String(answer.text), /works on a person’s reply in a ticket’s thread/);
+    });
+  });
+
+  describe('what Slack sends as people wrote it, and who may do what', () => {
+    it('reads Slack’s escaped text back to what was written, and takes replies also sent to the channel', async () => {
+      const ticket = await newTicket();
+      const parent = await parentIn(channels.support, ticket.number);
+      await slack.postAsUser(
+        slackIds.agent,
+        channels.support,
+        `!reply Q&A: 2 < 3, see <https://x.test/faq|the FAQ>; <@${slackIds.admin}> agrees`,
+        { threadTs: parent.ts, replyBroadcast: true },
+      );
+      await eventually(
+        async () => {
+          const [c] = await db.select().from(ticketComments).where(eq(ticketComments.supportRequestId, ticket.id));
+          assert.equal(c?.body, 'Q&A: 2 < 3, see the FAQ (https://x.test/faq); @Ada Lovelace agrees');
+          assert.equal(c?.isPublic, true);
+        },
+        { timeoutMs: 30_000 },
+      );
+    });
+
+    it('keeps a viewer’s thread reply as a note under their Slack name, never as theirs', async () => {
+      const ticket = await newTicket();
+      const parent = await parentIn(channels.support, ticket.number);
+      await slack.postAsUser(slackIds.viewer, channels.support, 'viewers may not write', { threadTs: parent.ts });
+      await eventually(
+        async () => {
+          const [c] = await db.select().from(ticketComments).where(eq(ticketComments.supportRequestId, ticket.id));
+          assert.deepEqual([c?.authorUserId, c?.authorDisplayName, c?.isPublic], [null, 'Linus T (Slack)', false]);
+        },
+        { timeoutMs: 30_000 },
+      );
+    });
+
+    it('escapes a subject everywhere a message shows it, the fallback text included', async () => {
+      const ticket = await newTicket({ subject: 'Hi <!channel> <https://evil.test|reset your password>' });
+      const parent = await parentIn(channels.support, ticket.number);
+      assert.ok(!parent.text?.includes('<!channel>'), parent.text);
+      assert.ok(parent.text?.includes('&lt;!channel&gt;'), parent.text);
+    });
+
+    it('goes on with a ticket’s clicks when Slack will not say who someone is', async () => {
+      const ticket = await newTicket();
+      const parent = await parentIn(channels.support, ticket.number);
+      // Someone not looked up before (looked-up people are cached).
+      const hiddenUser = slack.store.addUser(team, {
+        name: 'hidden',
+        email: `hidden-${run.toLowerCase()}@acme.test`,
+      }).id;
+      slack.failNext('users.info', { error: 'user_not_visible' });
+      const hidden = await slack.blockAction({
+        userId: hiddenUser,
+        channelId: channels.support,
+        messageTs: parent.ts,
+        actionId: 'sb_assign_me',
+        teamId: team,
+      });
+      const refused = await eventually(
+        async () => {
+          const posts = slack.responses(hidden.responseUrl!);
+          assert.equal(posts.length, 1);
+          return posts[0]!.body;
+        },
+        { timeoutMs: 30_000 },
+      );
+      assert.match(String(refused.text), /did not let Switchboard look you up/);
+      await slack.blockAction({
+        userId: slackIds.agent,
+        channelId: channels.support,
+        messageTs: parent.ts,
+        actionId: 'sb_status',
+        selectedOption: 'pending',
+        teamId: team,
+      });
+      await eventually(async () => assert.equal((await ticketRow(ticket.id)).status, 'pending'), { timeoutMs: 30_000 });
+    });
+
+    it('lets the next person make the ticket from a message someone else was refused, telling nobody the other’s outcome', async () => {
+      const posted = await slack.postAsUser(
+        slackIds.guest,
+        channels.support,
+        `Export broken ${randomUUID().slice(0, 4)}`,
+      );
+      const invoke = (userId: string) =>
+        slack.messageShortcut({
+          callbackId: 'sb_create_from_message',
+          userId,
+          channelId: channels.support,
+          messageTs: posted.message.ts,
+          teamId: team,
+        });
+      const guest = await invoke(slackIds.guest);
+      await eventually(async () => assert.equal(slack.responses(guest.responseUrl!).length, 1), {
+        timeoutMs: 30_000,
+      });
+      const adminTry = await invoke(slackIds.admin);
+      await eventually(
+        async () => {
+          const posts = slack.responses(adminTry.responseUrl!);
+          assert.equal(posts.length, 1);
+          assert.match(String(posts[0]!.body.text), /Created ticket #\d+ from the message/);
+          assert.ok(!String(posts[0]!.body.text).includes('elsewhere.test'));
+        },
+        { timeoutMs: 30_000 },
+      );
+    });
+
+    it('refuses Reply to customer on the ticket’s own message', async () => {
+      const ticket = await newTicket();
+      const parent = await parentIn(channels.support, ticket.number);
+      const tried = await slack.messageShortcut({
+        callbackId: 'sb_reply_to_customer',
+        userId: slackIds.agent,
+        channelId: channels.support,
+        messageTs: parent.ts,
+        teamId: team,
+      });
+      await eventually(async () =>
+        assert.match(String(slack.responses(tried.responseUrl!)[0]?.body.text), /person’s reply/),
+      );
+      await new Promise((r) => setTimeout(r, 500));
+      assert.equal(
+        (await db.select().from(ticketComments).where(eq(ticketComments.supportRequestId, ticket.id))).length,
+        0,
+      );
+    });
+
+    it('takes one channel’s refusal as that message’s, not as the workspace disconnected', async () => {
+      slack.failNext('chat.postMessage', { error: 'no_permission' });
+      await newTicket();
+      await eventually(
+        async () => {
+          const [row] = await db.select().from(integrationConfigs).where(eq(integrationConfigs.id, integrationId));
+          assert.match(row?.lastError ?? '', /no_permission/);
+        },
+        { timeoutMs: 30_000 },
+      );
+      const list = await admin.fetch('GET', '/api/slack/installations');
+      assert.equal(list.body.data[0].connected, true);
+    });
+
+    it('refuses a bot token typed into the generic update, and refuses Slack’s changes while switched off', async () => {
+      const typed = await admin.fetch('PATCH', `/api/integrations/${integrationId}`, {
+        credentials: { botToken: 'xoxb-typed' },
+      });
+      assert.equal(typed.status, 422);
+      assert.match(JSON.stringify(typed.body), /Add to Slack/);
+      const ticket = await newTicket();
+      assert.equal((await admin.fetch('PATCH', `/api/integrations/${integrationId}`, { isActive: false })).status, 200);
+      try {
+        const command = await slack.slashCommand({
+          command: '/ticket',
+          text: `update ${ticket.number} status=pending`,
+          userId: slackIds.agent,
+          channelId: channels.support,
+          teamId: team,
+        });
+        assert.match((command.json as { text: string }).text, /switched off/);
+        await new Promise((r) => setTimeout(r, 500));
+        assert.equal((await ticketRow(ticket.id)).status, 'open');
+      } finally {
+        assert.equal(
+          (await admin.fetch('PATCH', `/api/integrations/${integrationId}`, { isActive: true })).status,
+          200,
+        );
+      }
     });
   });
 
@@ -771,6 +939,31 @@ describe('Slack end to end (strict local Slack)', function () {
       const list = await admin.fetch('GET', '/api/slack/installations');
       assert.equal(list.body.data[0].connected, true);
       assert.equal(list.body.data[0].paused.tickets, 0);
+    });
+
+    it('frees an uninstalled workspace for another organisation, switching the old installation off', async () => {
+      const other = `T0O${run}`;
+      slack.addTeam({
+        id: other,
+        name: `Other ${run}`,
+        domain: `other-${run.toLowerCase()}`,
+        users: [{ id: `U0O${run}`, name: 'ada', realName: 'Ada', email: admin.email, isAdmin: true }],
+        channels: [{ id: `C0O${run}`, name: 'general' }],
+      });
+      const first = await installSlack(api, admin, { teamId: other, slackUserId: `U0O${run}` });
+      const owner = await createTestOrganization({ role: 'admin' });
+      const refused = await addToSlack(api, owner, { teamId: other, slackUserId: `U0O${run}` });
+      assert.equal(refused.searchParams.get('reason'), 'workspace_taken');
+      await slack.uninstall(other);
+      await eventually(async () => {
+        const list = await admin.fetch('GET', '/api/slack/installations');
+        const row = list.body.data.find((w: { teamId: string }) => w.teamId === other);
+        assert.equal(row?.disconnectedReason, 'app_uninstalled');
+      });
+      await installSlack(api, owner, { teamId: other, slackUserId: `U0O${run}` });
+      const [old] = await db.select().from(integrationConfigs).where(eq(integrationConfigs.id, first));
+      assert.equal(old!.isActive, false);
+      assert.match(old!.disabledReason ?? '', /another organisation/);
     });
   });
 });

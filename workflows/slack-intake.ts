@@ -1,25 +1,46 @@
 // Something done in Slack that makes a new ticket (the `/ticket create` form, "Create ticket from message"): one
 // short workflow per inbound row (`slack-intake/<inboundId>`, the idempotency key), so a double submit or a crash
 // after the click makes one ticket. The ticket's own Slack messages then follow from its ticket.created event.
-import { proxyActivities } from '@temporalio/workflow';
+//
+//   apply the row (as the person, through the domain), retrying for as long as it takes: the person was told it
+//     was received, so it is not dropped; while the workspace is disconnected it waits, checking hourly
+//   tell the person, best effort
+import { ActivityFailure, ApplicationFailure, proxyActivities, sleep } from '@temporalio/workflow';
 import type { SlackActivities } from '../activities/slack/index.ts';
-import { SLACK_DISCONNECTED, SLACK_REFUSED, type SlackIntakeInput } from './slack-contract.ts';
+import { type InboundOutcome, SLACK_DISCONNECTED, SLACK_REFUSED, type SlackIntakeInput } from './slack-contract.ts';
 
 const db = proxyActivities<SlackActivities>({
   startToCloseTimeout: '1 minute',
-  retry: { initialInterval: '1 second', maximumInterval: '1 minute', maximumAttempts: 20 },
+  retry: { initialInterval: '1 second', maximumInterval: '5 minutes', nonRetryableErrorTypes: [SLACK_DISCONNECTED] },
 });
-const slack = proxyActivities<SlackActivities>({
-  startToCloseTimeout: '1 minute',
+const answer = proxyActivities<SlackActivities>({
+  startToCloseTimeout: '30 seconds',
   retry: {
     initialInterval: '2 seconds',
-    maximumInterval: '1 minute',
-    maximumAttempts: 10,
+    maximumInterval: '30 seconds',
+    maximumAttempts: 5,
     nonRetryableErrorTypes: [SLACK_DISCONNECTED, SLACK_REFUSED],
   },
 });
 
+function isDisconnected(error: unknown): boolean {
+  const cause = error instanceof ActivityFailure ? error.cause : error;
+  return cause instanceof ApplicationFailure && cause.type === SLACK_DISCONNECTED;
+}
+
 export async function slackIntakeWorkflow(input: SlackIntakeInput): Promise<void> {
-  const outcome = await db.applySlackInbound({ ...input, ticketId: null });
-  if (outcome.respond) await slack.respondToSlack({ ...input, ticketId: null });
+  let outcome: InboundOutcome;
+  for (;;) {
+    try {
+      outcome = await db.applySlackInbound({ ...input, ticketId: null });
+      break;
+    } catch (error) {
+      if (!isDisconnected(error)) throw error;
+      await sleep('1 hour');
+    }
+  }
+  if (outcome.respond)
+    await answer.respondToSlack({ ...input, ticketId: null }).catch((error: unknown) => {
+      if (!(error instanceof ActivityFailure)) throw error;
+    });
 }

@@ -47,6 +47,17 @@ const slack = proxyActivities<SlackActivities>({
   },
 });
 
+/** Answering the person is best effort: a channel they cannot see, an expired response_url, must not hold the ticket. */
+const answer = proxyActivities<SlackActivities>({
+  startToCloseTimeout: '30 seconds',
+  retry: {
+    initialInterval: '2 seconds',
+    maximumInterval: '30 seconds',
+    maximumAttempts: 5,
+    nonRetryableErrorTypes: [SLACK_DISCONNECTED, SLACK_REFUSED],
+  },
+});
+
 const IDLE_WAIT = '10 minutes';
 const RECHECK_PAUSED = '1 hour';
 const STEPS_PER_RUN = 500;
@@ -103,7 +114,10 @@ class SlackTicket {
       const inboundId = this.inbound[0]!;
       const outcome = await db.applySlackInbound({ ...this.ref, inboundId });
       for (const op of outcome.ops) await this.deliver(op);
-      if (outcome.respond) await slack.respondToSlack({ ...this.ref, inboundId });
+      if (outcome.respond)
+        await answer.respondToSlack({ ...this.ref, inboundId }).catch((error: unknown) => {
+          if (!(error instanceof ActivityFailure)) throw error;
+        });
       this.inbound.shift();
       return;
     }
@@ -128,6 +142,8 @@ class SlackTicket {
       this.resumed = false;
       await condition(() => this.resumed, RECHECK_PAUSED);
       if ((await db.slackConnection(this.ref)).connected) break;
+      // A workspace away for months must not grow one history without end: the next run waits on.
+      if (workflowInfo().continueAsNewSuggested) return this.continueAsNew();
     }
     await db.resumeSlackThread(this.ref);
   }

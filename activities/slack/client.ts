@@ -14,21 +14,20 @@ import type { SlackDeps } from '../../domain/slack/deps.ts';
 import { botTokenOf, markWorkspaceDisconnected, type SlackWorkspace } from '../../domain/slack/installations.ts';
 import { SLACK_DISCONNECTED, SLACK_REFUSED } from '../../workflows/slack-contract.ts';
 
-/** Slack's answers that mean the bot cannot act in the workspace any more. */
-const DISCONNECTED = new Set([
-  'invalid_auth',
-  'not_authed',
-  'token_revoked',
-  'token_expired',
-  'account_inactive',
-  'team_access_not_granted',
-  'no_permission',
-  'org_login_required',
-  'ekm_access_denied',
-]);
+/**
+ * Slack's answers that mean the bot's token no longer works in the workspace. Only these disconnect it: a refusal of
+ * one call (no_permission in one channel, an Enterprise policy) is that call's, not the workspace's.
+ */
+const DISCONNECTED = new Set(['invalid_auth', 'not_authed', 'token_revoked', 'token_expired', 'account_inactive']);
 
 /** Slack's answers that no retry of the same call can change. */
 const REFUSED = new Set([
+  'no_permission',
+  'team_access_not_granted',
+  'org_login_required',
+  'ekm_access_denied',
+  'user_not_in_channel',
+  'not_allowed_token_type',
   'channel_not_found',
   'is_archived',
   'not_in_channel',

@@ -101,7 +101,9 @@ export async function deliverSlackOp(deps: DeliverDeps, ref: SlackTicketRef & { 
     }
     case 'dm_parent': {
       const channelId = await openDm(deps, client, workspace, op.slackUserId);
-      await post(deps, client, workspace, ref, op.key, { channelId, threadTs: null, kind: 'parent' }, () =>
+      // Keyed like a channel's parent, so the planner edits it and mirrors comments into it like any other.
+      const key = `parent/${ref.ticketId}/${channelId}`;
+      await post(deps, client, workspace, ref, key, { channelId, threadTs: null, kind: 'parent' }, () =>
         ticketMessage(ticket.card),
       );
       return;
@@ -202,7 +204,10 @@ async function postMessage(
   }
 }
 
-/** The message an earlier attempt posted under `key`, found by its metadata around the row's time. */
+/**
+ * The message an earlier attempt posted under `key`, found by its metadata among the messages since the row was
+ * written (a minute's margin for clocks), page by page: a busy channel may have many since.
+ */
 async function findEarlierPost(
   deps: DeliverDeps,
   client: WebClient,
@@ -211,24 +216,37 @@ async function findEarlierPost(
   key: string,
 ): Promise<string | undefined> {
   const oldest = String(Math.floor(row.createdAt.getTime() / 1000) - 60);
-  const matches = (m: { metadata?: { event_type?: string; event_payload?: Record<string, unknown> } }) =>
+  type Found = { ts?: string; metadata?: { event_type?: string; event_payload?: Record<string, unknown> } };
+  const matches = (m: Found) =>
     m.metadata?.event_type === POST_METADATA_TYPE && m.metadata.event_payload?.post_key === key;
-  if (row.threadTs) {
-    const replies = await callSlack(deps, workspace, 'conversations.replies', () =>
-      client.conversations.replies({
-        channel: row.channelId,
-        ts: row.threadTs!,
-        oldest,
-        include_all_metadata: true,
-        limit: 200,
-      }),
-    );
-    return replies.messages?.find((m) => matches(m as never))?.ts;
+  let cursor: string | undefined;
+  for (let page = 0; page < 20; page++) {
+    const result = row.threadTs
+      ? await callSlack(deps, workspace, 'conversations.replies', () =>
+          client.conversations.replies({
+            channel: row.channelId,
+            ts: row.threadTs!,
+            oldest,
+            include_all_metadata: true,
+            limit: 200,
+            ...(cursor ? { cursor } : {}),
+          }),
+        )
+      : await callSlack(deps, workspace, 'conversations.history', () =>
+          client.conversations.history({
+            channel: row.channelId,
+            oldest,
+            include_all_metadata: true,
+            limit: 200,
+            ...(cursor ? { cursor } : {}),
+          }),
+        );
+    const found = (result.messages as Found[] | undefined)?.find(matches);
+    if (found?.ts) return found.ts;
+    cursor = result.response_metadata?.next_cursor || undefined;
+    if (!cursor) return undefined;
   }
-  const history = await callSlack(deps, workspace, 'conversations.history', () =>
-    client.conversations.history({ channel: row.channelId, oldest, include_all_metadata: true, limit: 200 }),
-  );
-  return history.messages?.find((m) => matches(m as never))?.ts;
+  return undefined;
 }
 
 /**
@@ -245,8 +263,18 @@ async function joinChannel(deps: DeliverDeps, client: WebClient, workspace: Slac
     deps.joined.add(key);
   } catch (error) {
     const code = slackErrorCode(error);
-    if (code === 'method_not_supported_for_channel_type' || code === 'channel_not_found' || code === 'is_archived')
+    // Not joinable (a private channel: the bot must be invited; a workspace that restricts joining): the post
+    // itself says whether the bot may write there. Remembered, so it is not asked again before every post.
+    if (
+      code === 'method_not_supported_for_channel_type' ||
+      code === 'missing_scope' ||
+      code === 'restricted_action' ||
+      code === 'is_archived' ||
+      code === 'channel_not_found'
+    ) {
+      deps.joined.add(key);
       return;
+    }
     throw await slackFailure(deps, workspace, 'conversations.join', error);
   }
 }

@@ -8,6 +8,7 @@ import { and, eq, sql } from 'drizzle-orm';
 import type { TicketStatus } from '../../common/enums.ts';
 import { RequestError } from '../../common/errors.ts';
 import type { SlackInboundPayload } from '../../common/slack/inbound.ts';
+import { slackTextToPlain } from '../../common/slack/text.ts';
 import type { Scope } from '../../domain/scope.ts';
 import { memberByEmail, type OrgMember } from '../../domain/slack/cards.ts';
 import { type SlackWorkspace, workspaceOf } from '../../domain/slack/installations.ts';
@@ -25,6 +26,15 @@ export type InboundDeps = DeliverDeps & { people: TtlCache<SlackPerson> };
 /** A refusal the person is told about (ephemeral); the row is marked refused and nothing else changes. */
 class Refusal extends Error {}
 
+/** What the person is told once it is done; the rest shows for itself (the ticket's message changes). */
+const TOLD: ReadonlySet<SlackInboundPayload['kind']> = new Set([
+  'command',
+  'note',
+  'reply_to_customer',
+  'create',
+  'create_from_message',
+]);
+
 export async function applySlackInbound(
   deps: InboundDeps,
   ref: { organizationId: string; integrationId: string; inboundId: string },
@@ -36,20 +46,39 @@ export async function applySlackInbound(
   if (!row) return { respond: false, ops: [] };
   const payload = row.payload as SlackInboundPayload;
   const answerable = !!(payload.responseUrl || payload.channelId);
-  if (row.status !== 'received') return { respond: answerable && row.status === 'refused', ops: opsOf(row, payload) };
+  // Applied or refused by an earlier attempt (which may have died before its answer was sent): the same outcome.
+  if (row.status === 'applied')
+    return { respond: answerable && TOLD.has(payload.kind), ops: opsOf(row.ticketId, payload) };
+  if (row.status === 'refused') return { respond: answerable, ops: [] };
 
-  let workspace: SlackWorkspace;
-  try {
-    workspace = await workspaceOf(deps, ref.organizationId, ref.integrationId);
-  } catch {
-    throw ApplicationFailure.nonRetryable('the Slack installation was removed', SLACK_REFUSED);
-  }
+  const refuse = async (message: string): Promise<InboundOutcome> => {
+    await deps.db
+      .update(slackInbound)
+      .set({ status: 'refused', outcome: message, appliedAt: sql`now()` })
+      .where(and(eq(slackInbound.id, row.id), eq(slackInbound.status, 'received')));
+    return { respond: answerable, ops: [] };
+  };
+
+  const workspace = await workspaceOf(deps, ref.organizationId, ref.integrationId).catch(() => null);
+  if (!workspace) return refuse('This Slack workspace is no longer connected to Switchboard.');
+  if (!workspace.isActive) return refuse('Slack is switched off for this Switchboard organisation.');
   assertConnected(workspace);
   const client = await deps.clients.forWorkspace(workspace);
-  const person = await slackPerson(deps, client, workspace, payload.slackUserId);
-  const actor = person.email ? await memberByEmail(deps.db, ref.organizationId, person.email) : null;
-  // Read before the transaction: a Slack call inside it would hold the ticket's lock across the network.
-  const extra = await gather(deps, client, workspace, payload);
+  let person: SlackPerson;
+  let actor: OrgMember | null;
+  let extra: Gathered;
+  let text: string;
+  try {
+    person = await slackPerson(deps, client, workspace, payload.slackUserId);
+    actor = person.email ? await memberByEmail(deps.db, ref.organizationId, person.email) : null;
+    // Read before the transaction: a Slack call inside it would hold the ticket's lock across the network.
+    extra = await gather(deps, client, workspace, payload);
+    text = await plainText(deps, client, workspace, payload);
+  } catch (error) {
+    // Slack would not tell us who someone is (user_not_visible, missing_scope): said, and the row is done.
+    if (failureTypeOf(error) !== SLACK_REFUSED) throw error;
+    return refuse(`Slack did not let Switchboard look you up (${(error as Error).message}).`);
+  }
 
   try {
     const outcome = await deps.db.transaction(async (tx) => {
@@ -59,7 +88,16 @@ export async function applySlackInbound(
         .where(eq(slackInbound.id, row.id))
         .for('update');
       if (locked?.status !== 'received') return null;
-      const result = await apply(tx as unknown as Database, row.ticketId, payload, actor, person, extra, workspace);
+      const result = await apply(
+        tx as unknown as Database,
+        row.ticketId,
+        payload,
+        text,
+        actor,
+        person,
+        extra,
+        workspace,
+      );
       await tx
         .update(slackInbound)
         .set({
@@ -72,7 +110,7 @@ export async function applySlackInbound(
       return result;
     });
     if (!outcome) return { respond: false, ops: [] };
-    return { respond: answerable && outcome.tell, ops: opsOf(row, payload) };
+    return { respond: answerable && outcome.tell, ops: opsOf(row.ticketId, payload) };
   } catch (error) {
     const message =
       error instanceof Refusal
@@ -81,19 +119,35 @@ export async function applySlackInbound(
           ? error.message
           : null;
     if (message === null) throw error;
-    await deps.db
-      .update(slackInbound)
-      .set({ status: 'refused', outcome: message, appliedAt: sql`now()` })
-      .where(and(eq(slackInbound.id, row.id), eq(slackInbound.status, 'received')));
-    return { respond: answerable, ops: [] };
+    return refuse(message);
   }
 }
 
-function opsOf(row: typeof slackInbound.$inferSelect, payload: SlackInboundPayload): InboundOutcome['ops'] {
-  if (payload.kind !== 'discuss_dm' || !row.ticketId) return [];
-  return [
-    { op: 'dm_parent', slackUserId: payload.slackUserId, key: `dmparent/${row.ticketId}/${payload.slackUserId}` },
-  ];
+function failureTypeOf(error: unknown): string | undefined {
+  return error instanceof ApplicationFailure ? (error.type ?? undefined) : undefined;
+}
+
+/** Only for a row that was applied: a refused "Discuss in DM" must not post the ticket to that person. */
+function opsOf(ticketId: string | null, payload: SlackInboundPayload): InboundOutcome['ops'] {
+  if (payload.kind !== 'discuss_dm' || !ticketId) return [];
+  return [{ op: 'dm_parent', slackUserId: payload.slackUserId, key: `dmparent/${ticketId}/${payload.slackUserId}` }];
+}
+
+/** The person's words as they wrote them (Slack sends them escaped, mentions as tokens): common/slack/text.ts. */
+async function plainText(
+  deps: InboundDeps,
+  client: Awaited<ReturnType<InboundDeps['clients']['forWorkspace']>>,
+  workspace: SlackWorkspace,
+  payload: SlackInboundPayload,
+): Promise<string> {
+  const raw =
+    payload.kind === 'thread_reply' || payload.kind === 'reply_to_customer' || payload.kind === 'create_from_message'
+      ? payload.text
+      : payload.kind === 'command' && payload.command.kind === 'comment'
+        ? payload.command.body
+        : '';
+  if (!raw) return '';
+  return slackTextToPlain(raw, async (id) => (await slackPerson(deps, client, workspace, id)).name);
 }
 
 type Gathered = {
@@ -165,6 +219,7 @@ async function apply(
   db: Database,
   ticketId: string | null,
   payload: SlackInboundPayload,
+  text: string,
   actor: OrgMember | null,
   person: SlackPerson,
   extra: Gathered,
@@ -178,12 +233,15 @@ async function apply(
   switch (payload.kind) {
     case 'thread_reply': {
       const prefix = workspace.config.publicReplyPrefix ?? '!reply';
-      const isPublic = payload.text.trimStart().toLowerCase().startsWith(prefix.toLowerCase());
-      const body = isPublic ? payload.text.trimStart().slice(prefix.length).trim() : payload.text;
+      const isPublic = text.trimStart().toLowerCase().startsWith(prefix.toLowerCase());
+      const body = isPublic ? text.trimStart().slice(prefix.length).trim() : text;
       if (isPublic) requireAgent(actor, person);
       if (!body) return { text: 'empty reply ignored', tell: false };
-      const scope: Scope = actor
-        ? scopeOf(org, actor)
+      // A member who may write (agent, admin) writes as themselves; anyone else's reply (a guest, a viewer, a
+      // Slack Connect customer) is kept as an internal note under their Slack name, never as theirs in Switchboard.
+      const writer = actor && actor.role !== 'viewer' ? actor : null;
+      const scope: Scope = writer
+        ? scopeOf(org, writer)
         : { organizationId: org, actor: { type: 'integration', id: workspace.integrationId }, userId: null };
       await addComment(
         db,
@@ -192,7 +250,7 @@ async function apply(
         { body, isPublic },
         {
           source: 'slack',
-          author: actor ? { userId: actor.userId } : { displayName: `${person.name} (Slack)` },
+          author: writer ? { userId: writer.userId } : { displayName: `${person.name} (Slack)` },
           externalId: `slack:${workspace.teamId}:${payload.channelId}:${payload.ts}`,
         },
       );
@@ -211,7 +269,7 @@ async function apply(
         db,
         scopeOf(org, agent),
         need(),
-        { body: payload.text, isPublic: true },
+        { body: text || '(empty message)', isPublic: true },
         { source: 'slack', externalId: `slack-public:${workspace.teamId}:${payload.channelId}:${payload.messageTs}` },
       );
       return { text: `Sent to the customer of #${t.number}.`, tell: true };
@@ -254,8 +312,8 @@ async function apply(
         return { text: `#${t.number} is assigned to ${assignee.name}.`, tell: true };
       }
       const prefix = workspace.config.publicReplyPrefix ?? '!reply';
-      const isPublic = command.body.toLowerCase().startsWith(prefix.toLowerCase());
-      const body = isPublic ? command.body.slice(prefix.length).trim() : command.body;
+      const isPublic = text.toLowerCase().startsWith(prefix.toLowerCase());
+      const body = isPublic ? text.slice(prefix.length).trim() : text;
       if (!body) throw new Refusal('The comment is empty.');
       await addComment(db, scopeOf(org, agent), need(), { body, isPublic }, { source: 'slack' });
       return {
@@ -276,12 +334,12 @@ async function apply(
     }
     case 'create_from_message': {
       const agent = requireAgent(actor, person);
-      const text = payload.text.trim() || '(empty message)';
-      const firstLine = text.split('\n')[0]!.slice(0, 120);
+      const said = text.trim() || '(empty message)';
+      const firstLine = said.split('\n')[0]!.slice(0, 120);
       const link = extra.permalink ? `\n\nFrom Slack: ${extra.permalink}` : '';
       const created = await createTicket(db, scopeOf(org, agent), {
         subject: firstLine,
-        description: `${text}${link}`.slice(0, 65_535),
+        description: `${said}${link}`.slice(0, 65_535),
         channel: 'slack',
         ...(extra.requesterEmail
           ? {

@@ -12,8 +12,9 @@ export function allowedResponseUrl(url: string | undefined, hosts: readonly stri
   if (!url) return null;
   const parsed = URL.parse(url);
   if (!parsed || parsed.username || parsed.password) return null;
+  // A host listed bare allows its default port only; one listed with a port, that port only.
   const hostPort = parsed.port ? `${parsed.hostname}:${parsed.port}` : parsed.hostname;
-  if (!hosts.includes(hostPort) && !hosts.includes(parsed.hostname)) return null;
+  if (!hosts.includes(hostPort)) return null;
   // Slack's own are https; a deployment that lists a local stand-in (tests) may use http for it.
   if (parsed.protocol !== 'https:' && !(parsed.protocol === 'http:' && hosts.includes(hostPort))) return null;
   return parsed;
@@ -37,6 +38,8 @@ export async function respondToSlack(
       headers: { 'content-type': 'application/json' },
       body: JSON.stringify({ response_type: 'ephemeral', replace_original: false, text }),
       signal: AbortSignal.timeout(deps.settings.timeoutMs),
+      // Slack answers its response_url itself; a redirect would lead somewhere the allow-list never saw.
+      redirect: 'manual',
     });
     // Slack answers 404 once a response_url has expired (30 minutes) or been used 5 times: nobody to tell.
     if (response.status >= 500) throw new Error(`Slack's response_url answered ${response.status}`);

@@ -6,9 +6,10 @@ import type { TicketPriority } from '../../common/enums.ts';
 import type { TicketEventType } from '../../common/ticket-events.ts';
 import { dmAssignmentUsers, dmMentionCandidates, ticketEventsByIds, ticketForSlack } from '../../domain/slack/cards.ts';
 import type { SlackDeps } from '../../domain/slack/deps.ts';
-import { workspaceOf } from '../../domain/slack/installations.ts';
+import { markWorkspaceConnected, workspaceOf } from '../../domain/slack/installations.ts';
 import type { SlackTicketRef } from '../../workflows/slack-contract.ts';
 import { mentionedIn, type PlannedEvent, planSlackOps, type SlackOp } from '../../workflows/slack-thread-plan.ts';
+import type { SlackClients } from './client.ts';
 
 export async function planSlackOpsActivity(
   deps: SlackDeps,
@@ -78,10 +79,23 @@ export async function resumeSlackThread(deps: SlackDeps, ref: SlackTicketRef): P
     .where(and(eq(slackPausedThreads.integrationId, ref.integrationId), eq(slackPausedThreads.ticketId, ref.ticketId)));
 }
 
-export async function slackConnection(deps: SlackDeps, ref: SlackTicketRef): Promise<{ connected: boolean }> {
+export async function slackConnection(
+  deps: SlackDeps & { clients: SlackClients },
+  ref: SlackTicketRef,
+): Promise<{ connected: boolean }> {
   const workspace = await workspaceOf(deps, ref.organizationId, ref.integrationId).catch(() => null);
   // A removed installation has nothing to wait for: the work ends (its deliveries find the installation gone).
-  return { connected: !workspace?.disconnectedReason };
+  if (!workspace?.disconnectedReason) return { connected: true };
+  if (workspace.disconnectedReason === 'app_uninstalled') return { connected: false };
+  // A token Slack refused once may work again (a workspace reactivated): asked, not assumed.
+  try {
+    const client = await deps.clients.forWorkspace(workspace);
+    await client.auth.test();
+    await markWorkspaceConnected(deps, workspace.teamId);
+    return { connected: true };
+  } catch {
+    return { connected: false };
+  }
 }
 
 /** How many of the installation's tickets wait, and since when (the integrations page shows it). */

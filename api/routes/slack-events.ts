@@ -16,14 +16,20 @@ import { Router } from 'express';
 import { TtlCache } from '../../activities/slack/cache.ts';
 import { type SlackPerson, slackPerson } from '../../activities/slack/people.ts';
 import { ticketPriorities } from '../../common/enums.ts';
-import type { Logger } from '../../common/logger.ts';
+import { type Logger, serializeError, withoutQueryParams } from '../../common/logger.ts';
 import { HELP_TEXT, slackActionIds, slackCallbackIds, ticketDetails } from '../../common/slack/blocks.ts';
 import { parseTicketCommand } from '../../common/slack/commands.ts';
 import type { Answer, SlackInboundPayload } from '../../common/slack/inbound.ts';
 import { memberByEmail, ticketForSlack } from '../../domain/slack/cards.ts';
 import type { SlackDeps } from '../../domain/slack/deps.ts';
-import { recordSlackInbound, ticketIdByNumber, ticketOfOrganization } from '../../domain/slack/inbound.ts';
 import {
+  recordSlackInbound,
+  ticketIdByNumber,
+  ticketNumberOf,
+  ticketOfOrganization,
+} from '../../domain/slack/inbound.ts';
+import {
+  botTokenOf,
   fetchSlackInstallation,
   markWorkspaceDisconnected,
   SlackInstallRefused,
@@ -38,14 +44,25 @@ export const SLACK_EVENTS_PATH = '/api/slack/events';
 export const SLACK_CALLBACK_PATH = '/api/slack/oauth/callback';
 const INTEGRATIONS_PAGE = '/settings/integrations';
 
-/** Bolt's logger, onto ours: its words only, never a request body. */
+/**
+ * Bolt's logger, onto ours: Bolt's words, with the redaction every log line gets (an error's SQL parameters, a URL's
+ * query), never a request body.
+ */
 function boltLogger(logger: Logger): BoltLogger {
   let level = LogLevel.WARN;
+  const line = (msg: unknown[]) => ({
+    slack: msg
+      .filter((m) => !(m instanceof Error))
+      .map((m) => withoutQueryParams(String(m)))
+      .join(' ')
+      .slice(0, 500),
+    ...(msg.some((m) => m instanceof Error) ? { err: serializeError(msg.find((m) => m instanceof Error)) } : {}),
+  });
   return {
     debug: () => {},
     info: () => {},
-    warn: (...msg: unknown[]) => logger.warn({ slack: msg.map(String).join(' ').slice(0, 500) }, 'slack (bolt)'),
-    error: (...msg: unknown[]) => logger.error({ slack: msg.map(String).join(' ').slice(0, 500) }, 'slack (bolt)'),
+    warn: (...msg: unknown[]) => logger.warn(line(msg), 'slack (bolt)'),
+    error: (...msg: unknown[]) => logger.error(line(msg), 'slack (bolt)'),
     setLevel: (l: LogLevel) => {
       level = l;
     },
@@ -126,7 +143,8 @@ export function slackEventsRouter(deps: SlackDeps): Router {
   const app = new App({
     receiver,
     authorize: (source) => authorize(deps, source.teamId),
-    clientOptions: { slackApiUrl: deps.settings.apiUrl },
+    // Inside Slack's three seconds there is no time for WebClient's own retries (views.open, users.info).
+    clientOptions: { slackApiUrl: deps.settings.apiUrl, retryConfig: { retries: 0 }, timeout: 2500 },
     logger: boltLogger(deps.logger),
     ignoreSelf: true,
   });
@@ -135,22 +153,29 @@ export function slackEventsRouter(deps: SlackDeps): Router {
   return router;
 }
 
+/**
+ * Bolt's authorize: the bot of a workspace linked to an organisation, connected or not. A disconnected one is still
+ * answered (200, and the handlers say it is not connected) rather than refused: Slack switches off event delivery for
+ * an app whose Request URL keeps failing, which would silence every other workspace too. Unknown workspaces are
+ * refused.
+ */
 async function authorize(deps: SlackDeps, teamId: string | undefined): Promise<AuthorizeResult> {
-  const installation = await fetchSlackInstallation(deps, {
-    teamId,
-    isEnterpriseInstall: false,
-    enterpriseId: undefined,
-  });
-  return { botToken: installation.bot!.token, botUserId: installation.bot!.userId, teamId: installation.team!.id };
+  const workspace = teamId ? await workspaceByTeam(deps, teamId) : null;
+  if (!workspace) throw new Error(`no installation for ${teamId}`);
+  return { botToken: await botTokenOf(deps, workspace), botUserId: workspace.botUserId, teamId: workspace.teamId };
 }
 
 type Ctx = { deps: SlackDeps; people: TtlCache<SlackPerson> };
 
+/** The workspace, while it is connected and its installation switched on. */
 async function workspaceOrNull(deps: SlackDeps, teamId: string | undefined): Promise<SlackWorkspace | null> {
   if (!teamId) return null;
   const workspace = await workspaceByTeam(deps, teamId);
-  return workspace && !workspace.disconnectedReason ? workspace : null;
+  return workspace && !workspace.disconnectedReason && workspace.isActive ? workspace : null;
 }
+
+/** Message subtypes that are still a person's reply. */
+const REPLY_SUBTYPES: ReadonlySet<string> = new Set(['thread_broadcast', 'file_share']);
 
 const ephemeral = (text: string) => ({ response_type: 'ephemeral' as const, text });
 
@@ -158,14 +183,15 @@ function registerListeners(app: App, deps: SlackDeps) {
   const ctx: Ctx = { deps, people: new TtlCache(deps.settings.cacheTtlMs) };
 
   // ---- Events
-  app.event('app_uninstalled', async ({ body }) => {
-    if (body.team_id) await markWorkspaceDisconnected(deps, body.team_id, 'app_uninstalled');
+  app.event('app_uninstalled', async ({ context, body }) => {
+    const teamId = context.teamId ?? body.team_id;
+    if (teamId) await markWorkspaceDisconnected(deps, teamId, 'app_uninstalled');
   });
-  app.event('tokens_revoked', async ({ event, body }) => {
-    if (body.team_id && (event.tokens.bot?.length ?? 0) > 0)
-      await markWorkspaceDisconnected(deps, body.team_id, 'tokens_revoked');
+  app.event('tokens_revoked', async ({ event, context, body }) => {
+    const teamId = context.teamId ?? body.team_id;
+    if (teamId && (event.tokens.bot?.length ?? 0) > 0) await markWorkspaceDisconnected(deps, teamId, 'tokens_revoked');
   });
-  app.event('message', async ({ event, body }) => {
+  app.event('message', async ({ event, body, context }) => {
     const message = event as unknown as {
       subtype?: string;
       bot_id?: string;
@@ -176,10 +202,12 @@ function registerListeners(app: App, deps: SlackDeps) {
       channel: string;
     };
     // Edits and deletions in Slack are deliberately not mirrored (specification/slack.md): the ticket keeps what
-    // was said. Bots (ourselves included) are not people replying.
-    if (message.subtype || message.bot_id || !message.user) return;
+    // was said. Bots (ourselves included) are not people replying; a reply also sent to the channel
+    // (thread_broadcast) or with a file (file_share) is a person's reply like any other.
+    if (message.subtype && !REPLY_SUBTYPES.has(message.subtype)) return;
+    if (message.bot_id || !message.user) return;
     if (!message.thread_ts || message.thread_ts === message.ts) return;
-    const workspace = await workspaceOrNull(deps, body.team_id);
+    const workspace = await workspaceOrNull(deps, context.teamId);
     if (!workspace) return;
     const [parent] = await deps.db
       .select({ ticketId: slackPosts.ticketId })
@@ -204,12 +232,15 @@ function registerListeners(app: App, deps: SlackDeps) {
   });
 
   // ---- /ticket
-  app.command(/^\/.+/, async ({ command, ack, client }) => {
+  app.command(/^\/.+/, async ({ command, ack, client, context }) => {
     const parsed = parseTicketCommand(command.text);
     if (parsed.kind === 'help') return ack(ephemeral(HELP_TEXT));
     if (parsed.kind === 'error') return ack(ephemeral(`:warning: ${parsed.message}`));
-    const workspace = await workspaceOrNull(deps, command.team_id);
-    if (!workspace) return ack(ephemeral(':warning: This workspace is not connected to Switchboard.'));
+    const workspace = await workspaceOrNull(deps, context.teamId);
+    if (!workspace)
+      return ack(
+        ephemeral(':warning: This workspace is not connected to Switchboard, or Slack is switched off there.'),
+      );
     if (parsed.kind === 'create') {
       await ack();
       await client.views.open({ trigger_id: command.trigger_id, view: createTicketView(command.channel_id) });
@@ -237,10 +268,10 @@ function registerListeners(app: App, deps: SlackDeps) {
   });
 
   // ---- Buttons and menus on a ticket's message
-  app.action({ type: 'block_actions' }, async ({ body, action, ack, client }) => {
+  app.action({ type: 'block_actions' }, async ({ body, action, ack, client, context }) => {
     const act = action as { action_id: string; value?: string; block_id?: string; selected_option?: { value: string } };
     if (act.action_id === slackActionIds.open) return ack();
-    const workspace = await workspaceOrNull(deps, body.team?.id);
+    const workspace = await workspaceOrNull(deps, context.teamId);
     if (!workspace) return ack();
     const fromBlock = act.block_id?.startsWith('sb_ticket:') ? act.block_id.slice('sb_ticket:'.length) : undefined;
     const ticketId = await ticketOfOrganization(deps, workspace.organizationId, act.value ?? fromBlock);
@@ -276,8 +307,8 @@ function registerListeners(app: App, deps: SlackDeps) {
   });
 
   // ---- Modals
-  app.view(slackCallbackIds.addNoteView, async ({ body, view, ack }) => {
-    const workspace = await workspaceOrNull(deps, body.team?.id);
+  app.view(slackCallbackIds.addNoteView, async ({ body, view, ack, context }) => {
+    const workspace = await workspaceOrNull(deps, context.teamId);
     const meta = safeJson(view.private_metadata) as { ticketId?: string; channelId?: string };
     const ticketId = workspace ? await ticketOfOrganization(deps, workspace.organizationId, meta.ticketId) : null;
     const body_ = view.state.values.note?.body?.value?.trim() ?? '';
@@ -293,7 +324,7 @@ function registerListeners(app: App, deps: SlackDeps) {
     return ack();
   });
 
-  app.view(slackCallbackIds.createTicketView, async ({ body, view, ack }) => {
+  app.view(slackCallbackIds.createTicketView, async ({ body, view, ack, context }) => {
     const values = view.state.values;
     const subject = values.subject?.subject?.value?.trim() ?? '';
     const description = values.description?.description?.value?.trim() ?? '';
@@ -306,7 +337,7 @@ function registerListeners(app: App, deps: SlackDeps) {
       errors.requester = 'Give an email address, such as ana@example.com.';
     if (!(ticketPriorities as readonly string[]).includes(priority)) errors.priority = 'Choose a priority.';
     if (Object.keys(errors).length > 0) return ack({ response_action: 'errors', errors });
-    const workspace = await workspaceOrNull(deps, body.team?.id);
+    const workspace = await workspaceOrNull(deps, context.teamId);
     if (!workspace) return ack({ response_action: 'errors', errors: { subject: 'This workspace is not connected.' } });
     const meta = safeJson(view.private_metadata) as { channelId?: string };
     await recordSlackInbound(deps, workspace, `view:${view.id}`, null, {
@@ -326,36 +357,50 @@ function registerListeners(app: App, deps: SlackDeps) {
     await ack();
     await client.views.open({ trigger_id: shortcut.trigger_id, view: createTicketView(undefined) });
   });
-  app.shortcut({ type: 'message_action' }, async ({ shortcut, ack }) => {
+  app.shortcut({ type: 'message_action' }, async ({ shortcut, ack, context }) => {
     const s = shortcut as unknown as {
       callback_id: string;
       team: { id: string } | null;
       channel: { id: string };
       user: { id: string };
-      message: { ts: string; text?: string; user?: string; thread_ts?: string };
+      message: { ts: string; text?: string; user?: string; thread_ts?: string; bot_id?: string };
       response_url: string;
       trigger_id: string;
     };
-    const workspace = await workspaceOrNull(deps, s.team?.id);
+    const workspace = await workspaceOrNull(deps, context.teamId);
     if (!workspace) return ack();
     const answer: Answer = { responseUrl: s.response_url, channelId: s.channel.id };
     if (s.callback_id === slackCallbackIds.createFromMessage) {
-      const recorded = await recordSlackInbound(deps, workspace, `from-message:${s.channel.id}:${s.message.ts}`, null, {
-        kind: 'create_from_message',
-        slackUserId: s.user.id,
-        channelId: s.channel.id,
-        messageTs: s.message.ts,
-        text: s.message.text ?? '',
-        authorSlackUserId: s.message.user ?? null,
-        ...answer,
-      });
-      if (recorded.duplicate && recorded.outcome)
-        await respondNow(deps, s.response_url, `Already done: ${recorded.outcome}`);
+      const recorded = await recordSlackInbound(
+        deps,
+        workspace,
+        `from-message:${s.channel.id}:${s.message.ts}`,
+        null,
+        {
+          kind: 'create_from_message',
+          slackUserId: s.user.id,
+          channelId: s.channel.id,
+          messageTs: s.message.ts,
+          text: s.message.text ?? '',
+          authorSlackUserId: s.message.user ?? null,
+          ...answer,
+        },
+        // Refused for someone else (a guest, a viewer): the next person may try again.
+        { reopenRefused: true },
+      );
+      // Only what the person may know: the ticket's number, never the first person's outcome.
+      if (recorded.duplicate && recorded.status === 'applied' && recorded.ticketId) {
+        const number = await ticketNumberOf(deps, workspace.organizationId, recorded.ticketId);
+        if (number !== null)
+          void respondNow(deps, s.response_url, `Ticket #${number} was already made from this message.`);
+      }
       return ack();
     }
     if (s.callback_id === slackCallbackIds.replyToCustomer) {
       const threadTs = s.message.thread_ts;
-      const [parent] = threadTs
+      // A person's reply in a ticket's thread: not the ticket's own message, not a bot's note.
+      const isReply = !!threadTs && threadTs !== s.message.ts && !s.message.bot_id && !!s.message.user;
+      const [parent] = isReply
         ? await deps.db
             .select({ ticketId: slackPosts.ticketId })
             .from(slackPosts)
@@ -363,14 +408,18 @@ function registerListeners(app: App, deps: SlackDeps) {
               and(
                 eq(slackPosts.integrationId, workspace.integrationId),
                 eq(slackPosts.channelId, s.channel.id),
-                eq(slackPosts.ts, threadTs),
+                eq(slackPosts.ts, threadTs!),
                 eq(slackPosts.kind, 'parent'),
               ),
             )
         : [];
       await ack();
       if (!parent) {
-        await respondNow(deps, s.response_url, ':warning: "Reply to customer" works on a reply in a ticket’s thread.');
+        void respondNow(
+          deps,
+          s.response_url,
+          ':warning: "Reply to customer" works on a person’s reply in a ticket’s thread.',
+        );
         return;
       }
       await recordSlackInbound(deps, workspace, `to-customer:${s.channel.id}:${s.message.ts}`, parent.ticketId, {
@@ -403,6 +452,7 @@ async function respondNow(deps: SlackDeps, responseUrl: string, text: string): P
     headers: { 'content-type': 'application/json' },
     body: JSON.stringify({ response_type: 'ephemeral', replace_original: false, text }),
     signal: AbortSignal.timeout(deps.settings.timeoutMs),
+    redirect: 'manual',
   }).catch(() => {});
 }
 

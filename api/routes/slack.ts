@@ -7,7 +7,7 @@ import { Router } from 'express';
 import { TtlCache } from '../../activities/slack/cache.ts';
 import { callSlack, slackClients } from '../../activities/slack/client.ts';
 import { pausedSummary } from '../../activities/slack/threads.ts';
-import { conflict, notFound, validationFailed } from '../../common/errors.ts';
+import { conflict, notFound, RequestError, validationFailed } from '../../common/errors.ts';
 import { type TicketCard, threadNote, ticketMessage } from '../../common/slack/blocks.ts';
 import { slackMessageKinds } from '../../common/slack/message-kinds.ts';
 import { ticketForSlack } from '../../domain/slack/cards.ts';
@@ -197,29 +197,35 @@ export function slackRouter(apiDeps: ApiDeps): Router {
       const workspace = await workspaceOf(deps, auth.organizationId, params.id);
       if (workspace.disconnectedReason)
         throw conflict(`the workspace is disconnected (${workspace.disconnectedReason})`);
-      const client = await clients.forWorkspace(workspace);
-      const data = await channelCache.get(workspace.teamId, async () => {
-        const channels: z.infer<typeof SlackChannel>[] = [];
-        let cursor: string | undefined;
-        do {
-          const page = await callSlack(deps, workspace, 'conversations.list', () =>
-            client.conversations.list({
-              types: 'public_channel,private_channel',
-              exclude_archived: true,
-              limit: 200,
-              ...(cursor ? { cursor } : {}),
-            }),
-          );
-          for (const c of page.channels ?? [])
-            if (c.id && c.name)
-              channels.push({ id: c.id, name: c.name, isPrivate: !!c.is_private, isMember: !!c.is_member });
-          cursor = page.response_metadata?.next_cursor || undefined;
-        } while (cursor && channels.length < 5000);
-        return channels.sort((a, b) => a.name.localeCompare(b.name));
-      });
+      const data = await channelCache
+        .get(workspace.teamId, () => listChannels(workspace))
+        .catch((error: unknown) => {
+          throw new RequestError(502, 'slack_failed', `Slack did not list the channels: ${(error as Error).message}`);
+        });
       return { status: 200, body: { data } };
     },
   });
+
+  async function listChannels(workspace: Awaited<ReturnType<typeof workspaceOf>>) {
+    const client = await clients.forWorkspace(workspace);
+    const channels: z.infer<typeof SlackChannel>[] = [];
+    let cursor: string | undefined;
+    do {
+      const page = await callSlack(deps, workspace, 'conversations.list', () =>
+        client.conversations.list({
+          types: 'public_channel,private_channel',
+          exclude_archived: true,
+          limit: 200,
+          ...(cursor ? { cursor } : {}),
+        }),
+      );
+      for (const c of page.channels ?? [])
+        if (c.id && c.name)
+          channels.push({ id: c.id, name: c.name, isPrivate: !!c.is_private, isMember: !!c.is_member });
+      cursor = page.response_metadata?.next_cursor || undefined;
+    } while (cursor && channels.length < 5000);
+    return channels.sort((a, b) => a.name.localeCompare(b.name));
+  }
 
   defineRoute(router, {
     method: 'post',

@@ -93,7 +93,8 @@ export function ticketMessage(card: TicketCard): SlackMessage {
     value: status,
   }));
   return {
-    text: clip(`${title(card)} (${card.priority}, ${STATUS_LABELS[card.status]})`, 3000),
+    // The fallback text is shown in notifications and read aloud: escaped like the blocks, or a subject could ping.
+    text: clip(`${escapeMrkdwn(title(card))} (${card.priority}, ${STATUS_LABELS[card.status]})`, 3000),
     blocks: [
       {
         type: 'section',

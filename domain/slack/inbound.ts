@@ -3,6 +3,7 @@
 // sees it failed (interactions); once both happened, nothing can be lost. A row already there (an Events API retry,
 // a replayed request, a double submit) is not written again; its workflow is woken again while it is unapplied,
 // which is harmless (it applies each row once).
+import { randomUUID } from 'node:crypto';
 import { slackInbound, supportRequests } from '@switchboard/database';
 import { WorkflowExecutionAlreadyStartedError } from '@temporalio/client';
 import { and, eq } from 'drizzle-orm';
@@ -34,6 +35,7 @@ export async function recordSlackInbound(
   dedupeKey: string,
   ticketId: string | null,
   payload: SlackInboundPayload,
+  options: { reopenRefused?: boolean } = {},
 ): Promise<RecordedInbound> {
   const [inserted] = await deps.db
     .insert(slackInbound)
@@ -47,6 +49,25 @@ export async function recordSlackInbound(
     })
     .onConflictDoNothing()
     .returning();
+  // The same thing done again by someone after it was refused (to someone else): it is theirs to try now.
+  const [reopened] =
+    !inserted && options.reopenRefused
+      ? await deps.db
+          .update(slackInbound)
+          .set({ payload, status: 'received', outcome: null, appliedAt: null })
+          .where(
+            and(
+              eq(slackInbound.integrationId, workspace.integrationId),
+              eq(slackInbound.dedupeKey, dedupeKey),
+              eq(slackInbound.status, 'refused'),
+            ),
+          )
+          .returning()
+      : [];
+  if (reopened) {
+    await handOverAgain(deps, workspace, reopened.id, ticketId);
+    return { id: reopened.id, duplicate: false, status: 'received', outcome: null, ticketId: reopened.ticketId };
+  }
   const row =
     inserted ??
     (
@@ -57,6 +78,19 @@ export async function recordSlackInbound(
     )[0]!;
   if (row.status === 'received') await handOver(deps, workspace, row.id, ticketId);
   return { id: row.id, duplicate: !inserted, status: row.status, outcome: row.outcome, ticketId: row.ticketId };
+}
+
+/**
+ * A reopened row gets an intake run of its own (the first may still be answering its person): two runs on one row
+ * are harmless, since applying takes the row's lock and applies only a `received` row.
+ */
+async function handOverAgain(deps: SlackDeps, workspace: SlackWorkspace, inboundId: string, ticketId: string | null) {
+  if (ticketId || !deps.temporal) return handOver(deps, workspace, inboundId, ticketId);
+  await deps.temporal.workflow.start(slackWorkflowTypes.intake, {
+    workflowId: `${slackIntakeWorkflowId(inboundId)}/again-${randomUUID()}`,
+    taskQueue: slackTaskQueueFor(deps.ticketsTaskQueue),
+    args: [{ organizationId: workspace.organizationId, integrationId: workspace.integrationId, inboundId }],
+  });
 }
 
 async function handOver(deps: SlackDeps, workspace: SlackWorkspace, inboundId: string, ticketId: string | null) {
@@ -106,6 +140,18 @@ export async function ticketIdByNumber(
     .from(supportRequests)
     .where(and(eq(supportRequests.organizationId, organizationId), eq(supportRequests.number, number)));
   return row?.id ?? null;
+}
+
+export async function ticketNumberOf(
+  deps: Pick<SlackDeps, 'db'>,
+  organizationId: string,
+  ticketId: string,
+): Promise<number | null> {
+  const [row] = await deps.db
+    .select({ number: supportRequests.number })
+    .from(supportRequests)
+    .where(and(eq(supportRequests.organizationId, organizationId), eq(supportRequests.id, ticketId)));
+  return row?.number ?? null;
 }
 
 /** A ticket id from a button's value, only if it is the workspace's organisation's (a forged id finds nothing). */

@@ -6,7 +6,13 @@
 // workspace is installed again.
 import { createHash, randomBytes } from 'node:crypto';
 import type { Installation, InstallationQuery, InstallURLOptions } from '@slack/oauth';
-import { integrationConfigs, slackOauthStates, slackPausedThreads, slackWorkspaces } from '@switchboard/database';
+import {
+  type Database,
+  integrationConfigs,
+  slackOauthStates,
+  slackPausedThreads,
+  slackWorkspaces,
+} from '@switchboard/database';
 import { and, eq, lt, sql } from 'drizzle-orm';
 import { credentialsHint, openCredentials, sealCredentials } from '../../common/credentials.ts';
 import { notFound } from '../../common/errors.ts';
@@ -174,41 +180,59 @@ export async function storeSlackInstallation(
   const credentials: SlackCredentials = { botToken: bot.token, scopes: bot.scopes ?? [] };
   const teamName = installation.team?.name ?? teamId;
 
-  const existing = await workspaceByTeam(deps, teamId);
-  if (existing && existing.organizationId !== scope.organizationId)
-    throw new SlackInstallRefused(
-      'workspace_taken',
-      'this Slack workspace is linked to another Switchboard organisation: uninstall it there first',
-    );
+  let existing = await workspaceByTeam(deps, teamId);
+  if (existing && existing.organizationId !== scope.organizationId) {
+    // A workspace whose app was uninstalled is free again: its old organisation's installation stays, switched off
+    // and saying why, and keeps none of the new organisation's work. Otherwise it belongs to its organisation.
+    if (existing.disconnectedReason !== 'app_uninstalled')
+      throw new SlackInstallRefused(
+        'workspace_taken',
+        'this Slack workspace is linked to another Switchboard organisation: uninstall the app there first',
+      );
+    await releaseWorkspace(deps, existing);
+    existing = null;
+  }
   if (!existing) {
-    const created = await createIntegration(deps.db, deps.keys, scope, {
-      integrationType: 'slack',
-      name: `Slack (${teamName})`.slice(0, 200),
-      config: { rules: [] },
-      credentials,
-    });
+    // One transaction: an installation is never left without its workspace row (or the other way round), and a
+    // concurrent install of the same workspace loses on the team id.
+    let createdId: string;
     try {
-      await deps.db.insert(slackWorkspaces).values({
-        teamId,
-        integrationId: created.id,
-        organizationId: scope.organizationId,
-        teamName,
-        botUserId: bot.userId,
-        appId: installation.appId ?? null,
-        installedBy: metadata.userId,
+      createdId = await deps.db.transaction(async (tx) => {
+        const created = await createIntegration(tx as unknown as Database, deps.keys, scope, {
+          integrationType: 'slack',
+          name: `Slack (${teamName})`.slice(0, 200),
+          config: { rules: [] },
+          credentials,
+        });
+        await tx.insert(slackWorkspaces).values({
+          teamId,
+          integrationId: created.id,
+          organizationId: scope.organizationId,
+          teamName,
+          botUserId: bot.userId!,
+          appId: installation.appId ?? null,
+          installedBy: metadata.userId!,
+        });
+        await recordAudit(tx, scope, {
+          action: 'slack.connected',
+          entityType: 'integration',
+          entityId: created.id,
+          metadata: { teamId, teamName },
+        });
+        return created.id;
       });
     } catch (error) {
-      // Another admin's install of the same workspace won the race: this one's row goes.
-      await deps.db.delete(integrationConfigs).where(eq(integrationConfigs.id, created.id));
-      throw new SlackInstallRefused('workspace_taken', `the workspace was installed at the same time: ${error}`);
+      if (
+        (error as { code?: string }).code === '23505' ||
+        (error as { cause?: { code?: string } }).cause?.code === '23505'
+      )
+        throw new SlackInstallRefused(
+          'workspace_taken',
+          'the workspace was installed by someone else at the same time',
+        );
+      throw error;
     }
-    await recordAudit(deps.db, scope, {
-      action: 'slack.connected',
-      entityType: 'integration',
-      entityId: created.id,
-      metadata: { teamId, teamName },
-    });
-    return { integrationId: created.id, reconnected: false };
+    return { integrationId: createdId, reconnected: false };
   }
 
   await deps.db.transaction(async (tx) => {
@@ -240,6 +264,21 @@ export async function storeSlackInstallation(
     });
   });
   return { integrationId: existing.integrationId, reconnected: true };
+}
+
+/** An uninstalled workspace taken over by another organisation: the old installation is switched off, with why. */
+async function releaseWorkspace(deps: Pick<SlackDeps, 'db'>, workspace: SlackWorkspace): Promise<void> {
+  await deps.db.transaction(async (tx) => {
+    await tx.delete(slackWorkspaces).where(eq(slackWorkspaces.teamId, workspace.teamId));
+    await tx
+      .update(integrationConfigs)
+      .set({
+        isActive: false,
+        disabledReason: 'the app was uninstalled and the workspace connected to another organisation',
+        updatedAt: sql`now()`,
+      })
+      .where(eq(integrationConfigs.id, workspace.integrationId));
+  });
 }
 
 /** InstallProvider's and Bolt's fetchInstallation: the bot of a workspace, while it is connected. */
@@ -296,6 +335,20 @@ export async function markWorkspaceDisconnected(
       lastErrorAt: sql`now()`,
     })
     .where(eq(integrationConfigs.id, row.integrationId));
+}
+
+/** The token works again (checked with auth.test): the workspace is connected, the reason cleared. */
+export async function markWorkspaceConnected(deps: Pick<SlackDeps, 'db'>, teamId: string): Promise<void> {
+  const [row] = await deps.db
+    .update(slackWorkspaces)
+    .set({ disconnectedReason: null, disconnectedAt: null, updatedAt: sql`now()` })
+    .where(and(eq(slackWorkspaces.teamId, teamId), sql`${slackWorkspaces.disconnectedReason} is not null`))
+    .returning();
+  if (row)
+    await deps.db
+      .update(integrationConfigs)
+      .set({ disabledReason: null })
+      .where(eq(integrationConfigs.id, row.integrationId));
 }
 
 /** The tickets whose Slack work waits for this installation. */

@@ -51,9 +51,17 @@ export const slackServer: IntegrationServer = {
         { path: 'body.integrationType', message: 'use POST /api/slack/install' },
       ]);
     },
-    // Switched back on: paused tickets go on (their work waited while the installation was off or disconnected).
-    beforeUpdate: async (deps, _scope, integrationId, changes) => async () => {
-      if (changes.isActive === true) await resumeWorkspace(depsOf(deps), integrationId);
+    beforeUpdate: async (deps, _scope, integrationId, changes) => {
+      // The bot token comes only from "Add to Slack", which proves which workspace it belongs to.
+      if (changes.credentials !== undefined)
+        throw validationFailed('a Slack installation’s token is set by “Add to Slack” (POST /api/slack/install)', [
+          { path: 'body.credentials', message: 'use POST /api/slack/install to reconnect the workspace' },
+        ]);
+      // Switched back on: tickets paused while the workspace was disconnected go on. (While an installation is
+      // switched off its tickets' events are not sent to Slack at all, as for a disabled webhook endpoint.)
+      return async () => {
+        if (changes.isActive === true) await resumeWorkspace(depsOf(deps), integrationId);
+      };
     },
   },
 };

@@ -7,6 +7,23 @@ import { isObject } from './description.ts';
 import type { Channel, SlackMessage, SlackStore, StoredView, User } from './store.ts';
 import type { RejectedCall, TriggerRegistry } from './webapi.ts';
 
+/**
+ * What a person typed, as Slack sends it: `&`, `<` and `>` escaped as entities, except in the tokens Slack writes for
+ * mentions, channels, special mentions and links (`<@U123|ada>`, `<#C123|general>`, `<!here>`, `<https://…|label>`),
+ * which tests pass as they would arrive.
+ */
+export function slackEscape(text: string): string {
+  const token = /<(?:[@#!][^<>]*|https?:[^<>]*|mailto:[^<>]*)>/g;
+  const escape = (part: string) => part.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;');
+  let out = '';
+  let last = 0;
+  for (const match of text.matchAll(token)) {
+    out += escape(text.slice(last, match.index)) + match[0];
+    last = match.index + match[0].length;
+  }
+  return out + escape(text.slice(last));
+}
+
 export interface SendOptions {
   /** Forge the signature: left out, wrong, or correct but with a timestamp more than 5 minutes old. */
   signature?: 'missing' | 'bad' | 'stale';
@@ -352,7 +369,7 @@ export class SlackDriver {
     const message: SlackMessage = {
       type: 'message',
       ts,
-      text,
+      text: slackEscape(text),
       user: user.id,
       team: user.teamId,
       client_msg_id: crypto.randomUUID(),
@@ -403,7 +420,7 @@ export class SlackDriver {
     if (!message || message.user !== user.id)
       throw new Error(`Slack fake: ${userId} has no message ${ts} in ${channelId}`);
     const previous = structuredClone(message);
-    message.text = text;
+    message.text = slackEscape(text);
     message.blocks = [
       {
         type: 'rich_text',
@@ -507,7 +524,7 @@ export class SlackDriver {
       user_id: user.id,
       user_name: user.name,
       command: input.command,
-      text: input.text ?? '',
+      text: slackEscape(input.text ?? ''),
       api_app_id: this.store.app.appId,
       is_enterprise_install: 'false',
       response_url: responseUrl,
