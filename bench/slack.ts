@@ -110,7 +110,9 @@ async function main() {
           id: `desk-${i}`,
           name: `Desk ${i}`,
           channelId,
-          kinds: ['new_ticket', 'status_change'],
+          // New tickets only: a change edits the ticket's message (chat.update) instead of posting in its thread,
+          // so each channel gets one new message a second, within Slack's pace for a channel.
+          kinds: ['new_ticket'],
           tags: [`desk-${i}`],
         })),
       },
@@ -159,39 +161,50 @@ async function main() {
     });
     if (load.errors > 0) throw new Error(`${load.errors} API calls failed: ${load.firstError}`);
     const created = [...createdAt.values()];
-    // Every measured event's Slack call, found by the post key in its metadata.
-    const wanted = new Map<string, string>(); // post key → the event it stands for
-    const events = await pool.query<{ id: string; ticket: string; type: string; at: Date }>(
-      `select id, support_request_id as ticket, type, created_at as at from ticket_events
+    const events = await pool.query<{ ticket: string; type: string; at: Date }>(
+      `select support_request_id as ticket, type, created_at as at from ticket_events
         where (type = 'ticket.created' and support_request_id = any($1::uuid[]))
            or (type = 'ticket.status_changed' and support_request_id = any($2::uuid[]))`,
       [created.map((t) => t.id), earlier.map((t) => t.id)],
     );
-    const channelOf = new Map<string, string>();
-    for (const [i, t] of earlier.entries()) channelOf.set(t.id, channels[i % CHANNELS]!);
-    const createdChannel = new Map(created.map((t) => [t.id, t.channel]));
-    const eventAt = new Map<string, number>();
-    for (const e of events.rows) {
-      const key =
-        e.type === 'ticket.created'
-          ? `parent/${e.ticket}/${createdChannel.get(e.ticket)}`
-          : `event/${e.id}/${channelOf.get(e.ticket)}`;
-      wanted.set(key, e.id);
-      eventAt.set(key, e.at.getTime());
-    }
+    // A new ticket's Slack call is the post of its message (found by the key in its metadata); a status change's is
+    // the first chat.update of that ticket's message after the change.
+    const parentTs = new Map<string, string>(); // `${channel}/${ts}` → ticket id
+    for (const c of slack.calls)
+      if (c.method === 'chat.postMessage' && c.ok) {
+        const key = (c.args.metadata as { event_payload?: { post_key?: string } })?.event_payload?.post_key;
+        const ticket = key?.startsWith('parent/') ? key.split('/')[1] : undefined;
+        if (ticket) parentTs.set(`${c.args.channel}/${(c.response as { ts: string }).ts}`, ticket);
+      }
+    const createdAtMs = new Map<string, number>();
+    const changedAtMs = new Map<string, number>();
+    for (const e of events.rows)
+      (e.type === 'ticket.created' ? createdAtMs : changedAtMs).set(e.ticket, e.at.getTime());
     const latencies: number[] = [];
     for (const deadline = Date.now() + 120_000; ; ) {
-      const seen = new Map<string, number>();
-      for (const c of slack.calls.slice(callsBefore))
-        if (c.method === 'chat.postMessage' && c.ok) {
+      const posted = new Map<string, number>();
+      const edited = new Map<string, number>();
+      for (const c of slack.calls.slice(callsBefore)) {
+        if (!c.ok) continue;
+        if (c.method === 'chat.postMessage') {
           const key = (c.args.metadata as { event_payload?: { post_key?: string } })?.event_payload?.post_key;
-          if (key && wanted.has(key) && !seen.has(key)) seen.set(key, c.at.getTime());
+          const ticket = key?.split('/')[1];
+          if (ticket && createdAtMs.has(ticket) && !posted.has(ticket)) posted.set(ticket, c.at.getTime());
+        } else if (c.method === 'chat.update') {
+          const ticket = parentTs.get(`${c.args.channel}/${c.args.ts}`);
+          if (ticket && changedAtMs.has(ticket) && !edited.has(ticket) && c.at.getTime() >= changedAtMs.get(ticket)!)
+            edited.set(ticket, c.at.getTime());
         }
-      if (seen.size >= wanted.size) {
-        for (const [key, at] of seen) latencies.push(at - eventAt.get(key)!);
+      }
+      if (posted.size >= createdAtMs.size && edited.size >= changedAtMs.size) {
+        for (const [ticket, at] of posted) latencies.push(at - createdAtMs.get(ticket)!);
+        for (const [ticket, at] of edited) latencies.push(at - changedAtMs.get(ticket)!);
         break;
       }
-      if (Date.now() > deadline) throw new Error(`only ${seen.size} of ${wanted.size} events reached Slack`);
+      if (Date.now() > deadline)
+        throw new Error(
+          `only ${posted.size} of ${createdAtMs.size} new tickets and ${edited.size} of ${changedAtMs.size} changes reached Slack`,
+        );
       await sleep(200);
     }
     const eventCpu = {

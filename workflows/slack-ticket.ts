@@ -15,10 +15,12 @@ import {
   ApplicationFailure,
   condition,
   proxyActivities,
+  proxyLocalActivities,
   setHandler,
   workflowInfo,
 } from '@temporalio/workflow';
 import type { SlackActivities } from '../activities/slack/index.ts';
+import { groupBy } from '../common/group-by.ts';
 import { continueAsNewWithHandlersDone } from './continue-as-new.ts';
 import {
   SLACK_DISCONNECTED,
@@ -57,6 +59,22 @@ const answer = proxyActivities<SlackActivities>({
     nonRetryableErrorTypes: [SLACK_DISCONNECTED, SLACK_REFUSED],
   },
 });
+
+/**
+ * Planning reads the database only: a local activity, so a batch costs no activity task of its own (the benchmark's
+ * worker spent its one workflow thread on tasks; specification/performance.md, issue 12).
+ */
+const local = proxyLocalActivities<SlackActivities>({
+  startToCloseTimeout: '30 seconds',
+  retry: { initialInterval: '1 second', maximumInterval: '1 minute' },
+});
+
+/** Which conversation an operation writes to: its order matters only within it. */
+function conversationOf(op: SlackOp): string {
+  if (op.op === 'dm') return `dm:${op.userId}`;
+  if (op.op === 'dm_parent') return `dm-parent:${op.slackUserId}`;
+  return op.channelId;
+}
 
 const IDLE_WAIT = '10 minutes';
 const RECHECK_PAUSED = '1 hour';
@@ -122,8 +140,13 @@ class SlackTicket {
       return;
     }
     const batch = this.events.slice(0, 50);
-    const ops = await db.planSlackOps({ ...this.ref, eventIds: batch });
-    for (const op of ops) await this.deliver(op);
+    const ops = await local.planSlackOps({ ...this.ref, eventIds: batch });
+    // Channels (and DMs) are independent: each keeps its own order (a parent before its replies), all at once.
+    await Promise.all(
+      [...groupBy(ops, conversationOf).values()].map(async (inOrder) => {
+        for (const op of inOrder) await this.deliver(op);
+      }),
+    );
     this.events = this.events.filter((id) => !batch.includes(id));
   }
 

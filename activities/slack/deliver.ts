@@ -137,31 +137,43 @@ async function post(
   target: PostTarget,
   render: () => SlackMessage,
 ): Promise<string> {
-  const [fresh] = await deps.db
-    .insert(slackPosts)
-    .values({
-      organizationId: ref.organizationId,
-      integrationId: ref.integrationId,
-      ticketId: ref.ticketId,
-      postKey: key,
-      kind: target.kind,
-      channelId: target.channelId,
-      threadTs: target.threadTs,
-    })
-    .onConflictDoNothing()
-    .returning();
-  const row = fresh ?? (await postRow(deps, workspace, key))!;
-  if (row.ts) return row.ts;
+  const existing = await postRow(deps, workspace, key);
+  if (existing?.ts) return existing.ts;
   // An earlier attempt wrote the row: it may have posted before it died.
-  const earlier = fresh ? undefined : await findEarlierPost(deps, client, workspace, row, key);
-  const ts = earlier ?? (await postMessage(deps, client, workspace, target, key, render()));
+  let ts = existing ? await findEarlierPost(deps, client, workspace, existing, key) : undefined;
+  let rowId = existing?.id;
+  if (!ts) {
+    // The channel's pace first: a post that must wait long goes back to Temporal before it leaves any trace, so its
+    // retry does not have to look for it on Slack.
+    await awaitChannelSlot(deps.db, workspace.integrationId, target.channelId, {
+      postsPerSecond: deps.settings.channelPostsPerSecond,
+      burst: deps.settings.channelBurst,
+    });
+    if (!rowId) {
+      const [fresh] = await deps.db
+        .insert(slackPosts)
+        .values({
+          organizationId: ref.organizationId,
+          integrationId: ref.integrationId,
+          ticketId: ref.ticketId,
+          postKey: key,
+          kind: target.kind,
+          channelId: target.channelId,
+          threadTs: target.threadTs,
+        })
+        .onConflictDoNothing()
+        .returning({ id: slackPosts.id });
+      rowId = fresh?.id ?? (await postRow(deps, workspace, key))!.id;
+    }
+    ts = await postMessage(deps, client, workspace, target, key, render());
+  }
   let permalink: string | null = null;
   if (target.kind === 'parent')
     permalink = await client.chat
       .getPermalink({ channel: target.channelId, message_ts: ts })
       .then((r) => r.permalink ?? null)
       .catch(() => null); // a link for the ticket page only: the post itself stands
-  await deps.db.update(slackPosts).set({ ts, permalink, postedAt: sql`now()` }).where(eq(slackPosts.id, row.id));
+  await deps.db.update(slackPosts).set({ ts, permalink, postedAt: sql`now()` }).where(eq(slackPosts.id, rowId!));
   await recordIntegrationOutcome(deps.db, ref.organizationId, ref.integrationId, { ok: true });
   return ts;
 }
@@ -185,10 +197,6 @@ async function postMessage(
   const args: ChatPostMessageArguments = target.threadTs
     ? { ...common, thread_ts: target.threadTs, reply_broadcast: !!target.broadcast }
     : common;
-  await awaitChannelSlot(deps.db, workspace.integrationId, target.channelId, {
-    postsPerSecond: deps.settings.channelPostsPerSecond,
-    burst: deps.settings.channelBurst,
-  });
   try {
     const result = await client.chat.postMessage(args);
     return result.ts!;
