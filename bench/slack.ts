@@ -15,6 +15,7 @@
 import { readFileSync } from 'node:fs';
 import { WebClient } from '@slack/web-api';
 import { createSlackFake } from '../test/fakes/slack/server.ts';
+import { slackEnv } from '../test/slack-support.ts';
 import { runOpenLoop } from './lib/open-loop.ts';
 import type { Started } from './lib/processes.ts';
 import { apiClient, benchStack } from './lib/stack.ts';
@@ -48,14 +49,7 @@ function summary(name: string, values: number[], target?: string): Array<string 
 async function main() {
   const slack = await createSlackFake({ preinstall: false, botMemberOf: [] });
   const stack = benchStack('slack', { api: 3093, temporal: 7293, temporalUi: 8293 });
-  Object.assign(stack.env, {
-    SLACK_CLIENT_ID: slack.clientId,
-    SLACK_CLIENT_SECRET: slack.clientSecret,
-    SLACK_SIGNING_SECRET: slack.signingSecret,
-    SLACK_API_URL: slack.apiUrl,
-    SLACK_AUTHORIZE_URL: slack.oauth.authorizeUrl,
-    SLACK_RESPONSE_URL_HOSTS: new URL(slack.url).host,
-  });
+  Object.assign(stack.env, slackEnv(slack));
   console.log(
     `slack benchmark: ${EVENTS} events at ${RATE}/s over ${CHANNELS} channels; ${ACKS} interactions at ` +
       `${ACK_RATE}/s; load average ${readFileSync('/proc/loadavg', 'utf8').split(' ').slice(0, 3).join(' ')}`,

@@ -3,32 +3,17 @@
 // committed fixtures that test/replay.test.ts replays on every run.
 import assert from 'node:assert/strict';
 import { randomUUID } from 'node:crypto';
-import { writeFileSync } from 'node:fs';
-import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { customers, supportRequests, ticketEmails } from '@switchboard/database';
-import type { WorkflowHandle } from '@temporalio/client';
-import protos from '@temporalio/proto';
-import { type ReplayHistoriesIterable, Worker } from '@temporalio/worker';
 import { and, eq } from 'drizzle-orm';
-import { temporalDataConverter } from '../common/temporal-client.ts';
 import { emailMailboxWorkflowId, emailThreadWorkflowId } from '../workflows/email-contract.ts';
 import { awaitMail, createMailbox, sendAsCustomer } from './email-support.ts';
 import { createTestOrganization, startTestApi, type TestApi } from './support/api.ts';
 import { testDatabase } from './support/database.ts';
 import { ensureFileServices } from './support/file-services.ts';
+import { recordHistory, replayHistories } from './support/histories.ts';
 import { addMailUser, ensureMailServices } from './support/mail-services.ts';
-import {
-  eventually,
-  startPipeline,
-  TEST_CODEC_KEYS,
-  type TestPipeline,
-  testTemporal,
-  uniqueTaskQueue,
-} from './support/temporal.ts';
+import { eventually, startPipeline, type TestPipeline, testTemporal, uniqueTaskQueue } from './support/temporal.ts';
 
-const HISTORIES = fileURLToPath(new URL('./histories/', import.meta.url));
-const { History } = protos.temporal.api.history.v1;
 const PASSWORD = 'mail-test-password';
 
 describe('email workflow replay', function () {
@@ -85,28 +70,12 @@ describe('email workflow replay', function () {
     });
 
     const recorded = [
-      await record(temporal.client.workflow.getHandle(emailMailboxWorkflowId(mailboxId)), 'email-mailbox'),
-      await record(temporal.client.workflow.getHandle(emailThreadWorkflowId(ticket.id)), 'email-thread'),
+      await recordHistory(temporal.client.workflow.getHandle(emailMailboxWorkflowId(mailboxId)), 'email-mailbox'),
+      await recordHistory(temporal.client.workflow.getHandle(emailThreadWorkflowId(ticket.id)), 'email-thread'),
     ];
-    const results = Worker.runReplayHistories(
-      { workflowBundle: await temporal.workflowBundle(), dataConverter: temporalDataConverter(TEST_CODEC_KEYS) },
-      recorded as ReplayHistoriesIterable,
-    );
-    const outcomes: Array<[string, string | undefined]> = [];
-    for await (const result of results)
-      outcomes.push([result.workflowId, result.error ? String(result.error) : undefined]);
     assert.deepEqual(
-      outcomes,
+      await replayHistories(await temporal.workflowBundle(), recorded),
       recorded.map((r) => [r.workflowId, undefined]),
     );
   });
 });
-
-async function record(handle: WorkflowHandle, fixtureName: string) {
-  const history = await handle.fetchHistory();
-  if (process.env.UPDATE_HISTORY_FIXTURES === '1') {
-    const json = History.toObject(History.fromObject(history), { longs: String, enums: String, bytes: String });
-    writeFileSync(join(HISTORIES, `${fixtureName}.json`), `${JSON.stringify(json, null, 1)}\n`);
-  }
-  return { workflowId: handle.workflowId, history };
-}

@@ -2,14 +2,13 @@
 // in another worker, finds the message its predecessor posted (by the key in its metadata) and records it, so the
 // channel shows the ticket once.
 import assert from 'node:assert/strict';
-import { randomUUID } from 'node:crypto';
 import { slackPosts } from '@switchboard/database';
 import { and, eq } from 'drizzle-orm';
 import type { IntegrationDefinition } from '../common/integration-contract.ts';
 import { integrations } from '../packages/integrations/index.ts';
 import { createSlackFake } from './fakes/slack/server.ts';
-import { installSlack, type SlackFake, useSlackApprover, useSlackEnv } from './slack-support.ts';
-import { createTestOrganization, startTestApi, type TestApi } from './support/api.ts';
+import { freshWorkspace, type SlackFake, useSlackApprover, useSlackEnv } from './slack-support.ts';
+import { startTestApi, type TestApi } from './support/api.ts';
 import { TEST_DATABASE_URL, testDatabase } from './support/database.ts';
 import { afterRun } from './support/root-hooks.ts';
 import { eventually, startPipeline, type TestPipeline, testTemporal, uniqueTaskQueue } from './support/temporal.ts';
@@ -44,24 +43,7 @@ describe('Slack: a worker killed between posting and recording', function () {
       config: (config) => ({ ...config, temporal: { ...config.temporal, ticketsTaskQueue: queue } }),
     });
     slack.setRequestUrl(`${api.baseUrl}/api/slack/events`);
-    const run = randomUUID()
-      .slice(0, 6)
-      .toUpperCase()
-      .replace(/[^A-Z0-9]/g, 'X');
-    const admin = await createTestOrganization({ role: 'admin', email: `ada-k${run.toLowerCase()}@acme.test` });
-    const team = `T0K${run}`;
-    const channel = `C0K${run}`;
-    slack.addTeam({
-      id: team,
-      name: `Kill ${run}`,
-      domain: `kill-${run.toLowerCase()}`,
-      users: [{ id: `U0K${run}`, name: 'ada', realName: 'Ada', email: admin.email, isAdmin: true }],
-      channels: [{ id: channel, name: 'support' }],
-    });
-    const integrationId = await installSlack(api, admin, { teamId: team, slackUserId: `U0K${run}` });
-    await admin.fetch('PATCH', `/api/integrations/${integrationId}`, {
-      config: { rules: [{ id: 'all', name: 'All', channelId: channel, kinds: ['new_ticket'] }] },
-    });
+    const { admin, channel } = await freshWorkspace(api, slack, 'K', ['new_ticket']);
     const worker = () => slackWorkerProcess(queue, temporal.address, temporal.namespace);
     const first = await worker();
 

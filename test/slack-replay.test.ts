@@ -3,32 +3,15 @@
 // against the local Slack, replay with today's code. `UPDATE_HISTORY_FIXTURES=1` writes them to test/histories/ as
 // the committed fixtures that test/replay.test.ts replays on every run.
 import assert from 'node:assert/strict';
-import { randomUUID } from 'node:crypto';
-import { writeFileSync } from 'node:fs';
-import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { slackInbound, ticketComments } from '@switchboard/database';
-import type { WorkflowHandle } from '@temporalio/client';
-import protos from '@temporalio/proto';
-import { type ReplayHistoriesIterable, Worker } from '@temporalio/worker';
 import { and, eq } from 'drizzle-orm';
-import { temporalDataConverter } from '../common/temporal-client.ts';
 import { slackIntakeWorkflowId, slackTicketWorkflowId } from '../workflows/slack-contract.ts';
 import { createSlackFake } from './fakes/slack/server.ts';
-import { installSlack, type SlackFake, useSlackApprover, useSlackEnv } from './slack-support.ts';
-import { createTestOrganization, startTestApi, type TestApi } from './support/api.ts';
+import { freshWorkspace, type SlackFake, useSlackApprover, useSlackEnv } from './slack-support.ts';
+import { startTestApi, type TestApi } from './support/api.ts';
 import { testDatabase } from './support/database.ts';
-import {
-  eventually,
-  startPipeline,
-  TEST_CODEC_KEYS,
-  type TestPipeline,
-  testTemporal,
-  uniqueTaskQueue,
-} from './support/temporal.ts';
-
-const HISTORIES = fileURLToPath(new URL('./histories/', import.meta.url));
-const { History } = protos.temporal.api.history.v1;
+import { recordHistory, replayHistories } from './support/histories.ts';
+import { eventually, startPipeline, type TestPipeline, testTemporal, uniqueTaskQueue } from './support/temporal.ts';
 
 describe('Slack workflow replay', function () {
   this.timeout(120_000);
@@ -59,25 +42,10 @@ describe('Slack workflow replay', function () {
       config: (config) => ({ ...config, temporal: { ...config.temporal, ticketsTaskQueue: queue } }),
     });
     slack.setRequestUrl(`${api.baseUrl}/api/slack/events`);
-    const run = randomUUID()
-      .slice(0, 6)
-      .toUpperCase()
-      .replace(/[^A-Z0-9]/g, 'X');
-    const admin = await createTestOrganization({ role: 'admin', email: `ada-r${run.toLowerCase()}@acme.test` });
-    const team = `T0P${run}`;
-    const channel = `C0P${run}`;
-    const user = `U0P${run}`;
-    slack.addTeam({
-      id: team,
-      name: `Replay ${run}`,
-      domain: `replay-${run.toLowerCase()}`,
-      users: [{ id: user, name: 'ada', realName: 'Ada', email: admin.email, isAdmin: true }],
-      channels: [{ id: channel, name: 'support' }],
-    });
-    const integrationId = await installSlack(api, admin, { teamId: team, slackUserId: user });
-    await admin.fetch('PATCH', `/api/integrations/${integrationId}`, {
-      config: { rules: [{ id: 'all', name: 'All', channelId: channel, kinds: ['new_ticket', 'status_change'] }] },
-    });
+    const { admin, team, channel, user, integrationId } = await freshWorkspace(api, slack, 'P', [
+      'new_ticket',
+      'status_change',
+    ]);
 
     const created = await admin.fetch('POST', '/api/tickets', { subject: 'Replay me' });
     const ticket = created.body as { id: string; number: number; version: number };
@@ -132,28 +100,15 @@ describe('Slack workflow replay', function () {
     await intakeHandle.result();
 
     const recorded = [
-      await record(temporal.client.workflow.getHandle(slackTicketWorkflowId(integrationId, ticket.id)), 'slack-ticket'),
-      await record(intakeHandle, 'slack-intake'),
+      await recordHistory(
+        temporal.client.workflow.getHandle(slackTicketWorkflowId(integrationId, ticket.id)),
+        'slack-ticket',
+      ),
+      await recordHistory(intakeHandle, 'slack-intake'),
     ];
-    const results = Worker.runReplayHistories(
-      { workflowBundle: await temporal.workflowBundle(), dataConverter: temporalDataConverter(TEST_CODEC_KEYS) },
-      recorded as ReplayHistoriesIterable,
-    );
-    const outcomes: Array<[string, string | undefined]> = [];
-    for await (const result of results)
-      outcomes.push([result.workflowId, result.error ? String(result.error) : undefined]);
     assert.deepEqual(
-      outcomes,
+      await replayHistories(await temporal.workflowBundle(), recorded),
       recorded.map((r) => [r.workflowId, undefined]),
     );
   });
 });
-
-async function record(handle: WorkflowHandle, fixtureName: string) {
-  const history = await handle.fetchHistory();
-  if (process.env.UPDATE_HISTORY_FIXTURES === '1') {
-    const json = History.toObject(History.fromObject(history), { longs: String, enums: String, bytes: String });
-    writeFileSync(join(HISTORIES, `${fixtureName}.json`), `${JSON.stringify(json, null, 1)}\n`);
-  }
-  return { workflowId: handle.workflowId, history };
-}

@@ -2,8 +2,9 @@
 // module's own settings, and "Add to Slack" run the way a browser runs it (start, approve on Slack, come back with
 // the state cookie).
 import assert from 'node:assert/strict';
+import { randomUUID } from 'node:crypto';
 import type { createSlackFake } from './fakes/slack/server.ts';
-import type { TestApi, TestUser } from './support/api.ts';
+import { createTestOrganization, type TestApi, type TestUser } from './support/api.ts';
 
 export type SlackFake = Awaited<ReturnType<typeof createSlackFake>>;
 
@@ -74,4 +75,32 @@ export async function installSlack(
   const landed = await addToSlack(api, admin, input);
   assert.equal(landed.searchParams.get('slack'), 'connected', landed.toString());
   return landed.searchParams.get('integration')!;
+}
+
+/**
+ * A new organisation whose admin is the Slack admin of a new workspace (ids made from `letter` and a random run, so
+ * test files never share one), installed, with one rule posting to the workspace's one channel.
+ */
+export async function freshWorkspace(api: TestApi, slack: SlackFake, letter: string, kinds: string[]) {
+  const run = randomUUID()
+    .slice(0, 6)
+    .toUpperCase()
+    .replace(/[^A-Z0-9]/g, 'X');
+  const admin = await createTestOrganization({ role: 'admin', email: `ada-${letter}${run}@acme.test`.toLowerCase() });
+  const team = `T0${letter}${run}`;
+  const channel = `C0${letter}${run}`;
+  const user = `U0${letter}${run}`;
+  slack.addTeam({
+    id: team,
+    name: `Team ${letter}${run}`,
+    domain: `team-${letter}${run}`.toLowerCase(),
+    users: [{ id: user, name: 'ada', realName: 'Ada', email: admin.email, isAdmin: true }],
+    channels: [{ id: channel, name: 'support' }],
+  });
+  const integrationId = await installSlack(api, admin, { teamId: team, slackUserId: user });
+  const rules = await admin.fetch('PATCH', `/api/integrations/${integrationId}`, {
+    config: { rules: [{ id: 'all', name: 'All', channelId: channel, kinds }] },
+  });
+  assert.equal(rules.status, 200, JSON.stringify(rules.body));
+  return { admin, team, channel, user, integrationId };
 }

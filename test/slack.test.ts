@@ -8,7 +8,14 @@ import { randomUUID } from 'node:crypto';
 import { integrationConfigs, slackInbound, supportRequests, ticketComments } from '@switchboard/database';
 import { and, eq } from 'drizzle-orm';
 import { createSlackFake } from './fakes/slack/server.ts';
-import { addToSlack, installSlack, type SlackFake, useSlackApprover, useSlackEnv } from './slack-support.ts';
+import {
+  addToSlack,
+  freshWorkspace,
+  installSlack,
+  type SlackFake,
+  useSlackApprover,
+  useSlackEnv,
+} from './slack-support.ts';
 import { addTestMember, createTestOrganization, startTestApi, type TestApi, type TestUser } from './support/api.ts';
 import { testDatabase } from './support/database.ts';
 import { eventually, startPipeline, type TestPipeline, testTemporal, uniqueTaskQueue } from './support/temporal.ts';
@@ -939,6 +946,16 @@ describe('Slack end to end (strict local Slack)', function () {
       const list = await admin.fetch('GET', '/api/slack/installations');
       assert.equal(list.body.data[0].connected, true);
       assert.equal(list.body.data[0].paused.tickets, 0);
+    });
+
+    it('gives the bot token back to Slack when an admin deletes the installation', async () => {
+      const fresh = await freshWorkspace(api, slack, 'D', ['new_ticket']);
+      const deleted = await fresh.admin.fetch('DELETE', `/api/integrations/${fresh.integrationId}`);
+      assert.equal(deleted.status, 204, JSON.stringify(deleted.body));
+      assert.ok(slack.callsTo('auth.revoke').some((c) => c.teamId === fresh.team && c.ok));
+      assert.throws(() => slack.botTokenFor(fresh.team));
+      const list = await fresh.admin.fetch('GET', '/api/slack/installations');
+      assert.deepEqual(list.body.data, []);
     });
 
     it('frees an uninstalled workspace for another organisation, switching the old installation off', async () => {

@@ -1,7 +1,7 @@
 // What the Slack workflows share with the code that starts and signals them (the relay's Slack subscriber, the
 // Slack request handler, the install that resumes paused work) and the worker that runs them: ids, inputs, signals,
 // the task queue, the failure types. No workflow runtime code here beyond the signal definitions.
-import { defineSignal } from '@temporalio/workflow';
+import { type ActivityOptions, defineSignal } from '@temporalio/workflow';
 import type { SlackOp } from './slack-thread-plan.ts';
 
 export const slackWorkflowTypes = { ticket: 'slackTicketWorkflow', intake: 'slackIntakeWorkflow' } as const;
@@ -41,3 +41,17 @@ export const SLACK_REFUSED = 'SlackRefused';
 export function slackTaskQueueFor(ticketsTaskQueue: string): string {
   return ticketsTaskQueue === 'tickets' ? 'slack' : `${ticketsTaskQueue}.slack`;
 }
+
+/**
+ * Answering the person who did something in Slack is best effort: a channel they cannot see, an expired
+ * response_url, must not hold a ticket's other work (or an intake's end).
+ */
+export const answerActivityOptions: ActivityOptions = {
+  startToCloseTimeout: '30 seconds',
+  retry: {
+    initialInterval: '2 seconds',
+    maximumInterval: '30 seconds',
+    maximumAttempts: 5,
+    nonRetryableErrorTypes: [SLACK_DISCONNECTED, SLACK_REFUSED],
+  },
+};

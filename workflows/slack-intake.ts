@@ -7,21 +7,18 @@
 //   tell the person, best effort
 import { ActivityFailure, ApplicationFailure, proxyActivities, sleep } from '@temporalio/workflow';
 import type { SlackActivities } from '../activities/slack/index.ts';
-import { type InboundOutcome, SLACK_DISCONNECTED, SLACK_REFUSED, type SlackIntakeInput } from './slack-contract.ts';
+import {
+  answerActivityOptions,
+  type InboundOutcome,
+  SLACK_DISCONNECTED,
+  type SlackIntakeInput,
+} from './slack-contract.ts';
 
 const db = proxyActivities<SlackActivities>({
   startToCloseTimeout: '1 minute',
   retry: { initialInterval: '1 second', maximumInterval: '5 minutes', nonRetryableErrorTypes: [SLACK_DISCONNECTED] },
 });
-const answer = proxyActivities<SlackActivities>({
-  startToCloseTimeout: '30 seconds',
-  retry: {
-    initialInterval: '2 seconds',
-    maximumInterval: '30 seconds',
-    maximumAttempts: 5,
-    nonRetryableErrorTypes: [SLACK_DISCONNECTED, SLACK_REFUSED],
-  },
-});
+const answer = proxyActivities<SlackActivities>(answerActivityOptions);
 
 function isDisconnected(error: unknown): boolean {
   const cause = error instanceof ActivityFailure ? error.cause : error;

@@ -23,6 +23,7 @@ import type { SlackActivities } from '../activities/slack/index.ts';
 import { groupBy } from '../common/group-by.ts';
 import { continueAsNewWithHandlersDone } from './continue-as-new.ts';
 import {
+  answerActivityOptions,
   SLACK_DISCONNECTED,
   SLACK_REFUSED,
   type SlackTicketInput,
@@ -49,16 +50,7 @@ const slack = proxyActivities<SlackActivities>({
   },
 });
 
-/** Answering the person is best effort: a channel they cannot see, an expired response_url, must not hold the ticket. */
-const answer = proxyActivities<SlackActivities>({
-  startToCloseTimeout: '30 seconds',
-  retry: {
-    initialInterval: '2 seconds',
-    maximumInterval: '30 seconds',
-    maximumAttempts: 5,
-    nonRetryableErrorTypes: [SLACK_DISCONNECTED, SLACK_REFUSED],
-  },
-});
+const answer = proxyActivities<SlackActivities>(answerActivityOptions);
 
 /**
  * Planning reads the database only: a local activity, so a batch costs no activity task of its own (the benchmark's

@@ -63,6 +63,11 @@ const unavailableCodes = new Set([
   'EADDRNOTAVAIL',
 ]);
 
+function droppedMidStream(error: unknown): boolean {
+  const code = (error as { code?: unknown }).code;
+  return code === 'EPIPE' || code === 'ECONNRESET';
+}
+
 function classify(error: unknown, endpoint: ClamdEndpoint): Error {
   if (error instanceof ClamdScanError || error instanceof ScannerUnavailableError) return error;
   const { code, message } = error as { code?: unknown; message?: unknown };
@@ -93,7 +98,13 @@ export async function scanStream(stream: Readable, endpoint: ClamdEndpoint): Pro
     stream.destroy();
     // A source that failed (a broken upload) is the caller's error, not clamd's.
     if (stream.errored && error === stream.errored) throw error;
-    throw classify(error, endpoint);
+    const classified = classify(error, endpoint);
+    // clamd closes an INSTREAM past its StreamMaxLength right after its "size limit exceeded" reply; under load our
+    // next write can meet the closed socket (EPIPE, ECONNRESET) before that reply is read. A clamd that still answers
+    // PING at once did not go away: it refused this stream, and a retry would be refused again.
+    if (classified instanceof ScannerUnavailableError && droppedMidStream(error) && (await pingClamd(endpoint)))
+      throw new ClamdScanError('INSTREAM size limit exceeded. ERROR (clamd closed the stream and is still up)');
+    throw classified;
   }
   return parseReply(reply);
 }

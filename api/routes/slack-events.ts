@@ -39,6 +39,7 @@ import {
   workspaceByTeam,
 } from '../../domain/slack/installations.ts';
 import { resumeWorkspace } from '../../domain/slack/resume.ts';
+import { registry } from '../openapi/registry.ts';
 
 export const SLACK_EVENTS_PATH = '/api/slack/events';
 export const SLACK_CALLBACK_PATH = '/api/slack/oauth/callback';
@@ -94,7 +95,43 @@ export function slackInstaller(deps: SlackDeps): InstallProvider | null {
 }
 const installedIds = new WeakMap<object, string>();
 
+let documented = false;
+
+/** Slack's two ways in, in the OpenAPI document: Slack's own protocol, answered by Bolt (not by defineRoute). */
+function documentSlackRoutes(): void {
+  if (documented) return;
+  documented = true;
+  registry.registerPath({
+    method: 'post',
+    path: SLACK_EVENTS_PATH,
+    summary:
+      'Slack’s Request URL for the Events API, interactivity (buttons, menus, modals, shortcuts) and slash commands, ' +
+      'signed by Slack (X-Slack-Signature: v0= HMAC-SHA256 of `v0:<X-Slack-Request-Timestamp>:<raw body>` with ' +
+      'SLACK_SIGNING_SECRET; older than five minutes is refused). 200 once recorded and handed to the ticket’s ' +
+      'workflow (with the command’s or the modal’s answer); 401 for a missing, wrong or stale signature or an ' +
+      'unknown workspace; 503 when the server has no signing secret.',
+    tags: ['Slack'],
+    responses: {
+      200: { description: 'Received (Slack’s answer format: empty, or an ephemeral message, or a modal answer)' },
+      401: { description: 'Signature missing, wrong or stale; or a workspace not installed here' },
+      503: { description: 'Slack is not configured on this server' },
+    },
+  });
+  registry.registerPath({
+    method: 'get',
+    path: SLACK_CALLBACK_PATH,
+    summary:
+      'Where Slack sends the admin’s browser back after “Add to Slack” (the redirect URL to register on the Slack ' +
+      'app). Redirects to /settings/integrations?slack=connected&integration=<id>, or ?slack=error&reason=<code> ' +
+      '(invalid_state, workspace_taken, enterprise_install, …). The state must be single use, fresh, and the one in ' +
+      'the browser’s slack-app-oauth-state cookie.',
+    tags: ['Slack'],
+    responses: { 302: { description: 'To the dashboard’s integrations page' } },
+  });
+}
+
 export function slackEventsRouter(deps: SlackDeps): Router {
+  documentSlackRoutes();
   const router = Router();
   const installer = slackInstaller(deps);
   if (installer)

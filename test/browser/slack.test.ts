@@ -337,7 +337,7 @@ describe('Slack in the dashboard (Chromium against the real API, workflows and t
       said.startsWith(`Disconnected since ${when(installation.disconnectedAt)}: `),
       `the message says since when: ${said}`,
     );
-    assert.match(said, new RegExp(`: [a-z][^(]+ \\(${installation.disconnectedReason}\\)\\. Add to Slack again`));
+    assert.match(said, new RegExp(`: [A-Za-z][^(]+ \\(${installation.disconnectedReason}\\)\\. Add to Slack again`));
     await workspace
       .getByText(`1 ticket’s Slack messages wait since ${when(installation.paused.since)}`, { exact: false })
       .waitFor();

@@ -4236,6 +4236,54 @@ export type paths = {
         };
         trace?: never;
     };
+    "/api/slack/events": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** Slack’s Request URL for the Events API, interactivity (buttons, menus, modals, shortcuts) and slash commands, signed by Slack (X-Slack-Signature: v0= HMAC-SHA256 of `v0:<X-Slack-Request-Timestamp>:<raw body>` with SLACK_SIGNING_SECRET; older than five minutes is refused). 200 once recorded and handed to the ticket’s workflow (with the command’s or the modal’s answer); 401 for a missing, wrong or stale signature or an unknown workspace; 503 when the server has no signing secret. */
+        post: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path?: never;
+                cookie?: never;
+            };
+            requestBody?: never;
+            responses: {
+                /** @description Received (Slack’s answer format: empty, or an ephemeral message, or a modal answer) */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content?: never;
+                };
+                /** @description Signature missing, wrong or stale; or a workspace not installed here */
+                401: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content?: never;
+                };
+                /** @description Slack is not configured on this server */
+                503: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content?: never;
+                };
+            };
+        };
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/slack/install": {
         parameters: {
             query?: never;
@@ -4819,6 +4867,40 @@ export type paths = {
                 };
             };
         };
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/slack/oauth/callback": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** Where Slack sends the admin’s browser back after “Add to Slack” (the redirect URL to register on the Slack app). Redirects to /settings/integrations?slack=connected&integration=<id>, or ?slack=error&reason=<code> (invalid_state, workspace_taken, enterprise_install, …). The state must be single use, fresh, and the one in the browser’s slack-app-oauth-state cookie. */
+        get: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path?: never;
+                cookie?: never;
+            };
+            requestBody?: never;
+            responses: {
+                /** @description To the dashboard’s integrations page */
+                302: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content?: never;
+                };
+            };
+        };
+        put?: never;
         post?: never;
         delete?: never;
         options?: never;

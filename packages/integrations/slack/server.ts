@@ -1,6 +1,7 @@
 // The server side of Slack: the rate-limited `slack` worker (the ticket and intake workflows and their activities),
 // the relay's Slack subscriber, Slack's requests (events, commands, interactivity, the install's return) and the
 // authenticated routes, and what the generic integration routes must do around an installation.
+import { slackClients } from '../../../activities/slack/client.ts';
 import { createSlackActivities, slackRuntime } from '../../../activities/slack/index.ts';
 import { slackRelaySubscriber } from '../../../activities/slack/relay-subscriber.ts';
 import { slackDepsOf, slackRouter } from '../../../api/routes/slack.ts';
@@ -8,6 +9,7 @@ import { slackEventsRouter } from '../../../api/routes/slack-events.ts';
 import { validationFailed } from '../../../common/errors.ts';
 import type { IntegrationServer, ServiceDeps } from '../../../common/integration-contract.ts';
 import type { SlackDeps } from '../../../domain/slack/deps.ts';
+import { workspaceOf } from '../../../domain/slack/installations.ts';
 import { resumeWorkspace } from '../../../domain/slack/resume.ts';
 import { slackTaskQueueFor } from '../../../workflows/slack-contract.ts';
 import { slackSettings } from './settings.ts';
@@ -62,6 +64,24 @@ export const slackServer: IntegrationServer = {
       return async () => {
         if (changes.isActive === true) await resumeWorkspace(depsOf(deps), integrationId);
       };
+    },
+    // Deleting an installation gives the bot token back to Slack first (while it still works), so Slack stops
+    // sending the workspace's events and the token cannot be used again. Best effort: Slack being unreachable does
+    // not keep an admin from deleting (the token then dies with the app's uninstall).
+    beforeDelete: async (deps, scope, integrationId) => {
+      const slack = depsOf(deps);
+      const workspace = await workspaceOf(slack, scope.organizationId, integrationId).catch(() => null);
+      if (workspace && !workspace.disconnectedReason)
+        await slackClients(slack)
+          .forWorkspace(workspace)
+          .then((client) => client.auth.revoke())
+          .catch((error: unknown) =>
+            deps.logger.warn(
+              { err: error, integrationId },
+              'Slack token not revoked before the installation was deleted',
+            ),
+          );
+      return async () => {};
     },
   },
 };

@@ -14,14 +14,14 @@ import type { RejectedCall, TriggerRegistry } from './webapi.ts';
  */
 export function slackEscape(text: string): string {
   const token = /<(?:[@#!][^<>]*|https?:[^<>]*|mailto:[^<>]*)>/g;
-  const escape = (part: string) => part.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;');
+  const escapeText = (part: string) => part.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;');
   let out = '';
   let last = 0;
   for (const match of text.matchAll(token)) {
-    out += escape(text.slice(last, match.index)) + match[0];
+    out += escapeText(text.slice(last, match.index)) + match[0];
     last = match.index + match[0].length;
   }
-  return out + escape(text.slice(last));
+  return out + escapeText(text.slice(last));
 }
 
 export interface SendOptions {
