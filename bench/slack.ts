@@ -50,6 +50,9 @@ async function main() {
   const slack = await createSlackFake({ preinstall: false, botMemberOf: [] });
   const stack = benchStack('slack', { api: 3093, temporal: 7293, temporalUi: 8293 });
   Object.assign(stack.env, slackEnv(slack));
+  // An experiment's worker cache size (the default is the product's, common/config.ts).
+  if (process.env.WORKER_MAX_CACHED_WORKFLOWS)
+    stack.env.WORKER_MAX_CACHED_WORKFLOWS = process.env.WORKER_MAX_CACHED_WORKFLOWS;
   console.log(
     `slack benchmark: ${EVENTS} events at ${RATE}/s over ${CHANNELS} channels; ${ACKS} interactions at ` +
       `${ACK_RATE}/s; load average ${readFileSync('/proc/loadavg', 'utf8').split(' ').slice(0, 3).join(' ')}`,
