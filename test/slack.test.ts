@@ -786,6 +786,41 @@ describe('Slack end to end (strict local Slack)', function () {
       );
     });
 
+    it('lets an agent send a reply to the customer after someone else was refused, and never sends one twice', async () => {
+      const ticket = await newTicket();
+      const parent = await parentIn(channels.support, ticket.number);
+      const reply = await slack.postAsUser(slackIds.agent, channels.support, '!reply Fixed, please retry', {
+        threadTs: parent.ts,
+      });
+      const other = await slack.postAsUser(slackIds.agent, channels.support, 'Try clearing the cache', {
+        threadTs: parent.ts,
+      });
+      const shortcut = (userId: string, messageTs: string) =>
+        slack.messageShortcut({
+          callbackId: 'sb_reply_to_customer',
+          userId,
+          channelId: channels.support,
+          messageTs,
+          teamId: team,
+        });
+      const answered = async (d: { responseUrl?: string }) =>
+        eventually(
+          async () => {
+            const posts = slack.responses(d.responseUrl!);
+            assert.equal(posts.length, 1);
+            return String(posts[0]!.body.text);
+          },
+          { timeoutMs: 30_000 },
+        );
+      assert.match(await answered(await shortcut(slackIds.viewer, other.ts)), /viewer/);
+      assert.match(await answered(await shortcut(slackIds.agent, other.ts)), /Sent to the customer/);
+      assert.match(await answered(await shortcut(slackIds.agent, reply.ts)), /already went to the customer/);
+      const publicOnes = (
+        await db.select().from(ticketComments).where(eq(ticketComments.supportRequestId, ticket.id))
+      ).filter((c) => c.isPublic);
+      assert.deepEqual(publicOnes.map((c) => c.body).sort(), ['Fixed, please retry', 'Try clearing the cache']);
+    });
+
     it('refuses Reply to customer on the ticket’s own message', async () => {
       const ticket = await newTicket();
       const parent = await parentIn(channels.support, ticket.number);

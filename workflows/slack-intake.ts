@@ -5,8 +5,9 @@
 //   apply the row (as the person, through the domain), retrying for as long as it takes: the person was told it
 //     was received, so it is not dropped; while the workspace is disconnected it waits, checking hourly
 //   tell the person, best effort
-import { ActivityFailure, ApplicationFailure, proxyActivities, sleep } from '@temporalio/workflow';
+import { ActivityFailure, ApplicationFailure, proxyActivities, sleep, workflowInfo } from '@temporalio/workflow';
 import type { SlackActivities } from '../activities/slack/index.ts';
+import { continueAsNewWithHandlersDone } from './continue-as-new.ts';
 import {
   answerActivityOptions,
   type InboundOutcome,
@@ -33,7 +34,13 @@ export async function slackIntakeWorkflow(input: SlackIntakeInput): Promise<void
       break;
     } catch (error) {
       if (!isDisconnected(error)) throw error;
-      await sleep('1 hour');
+      // Waits for the workspace as a paused ticket does: checked hourly (auth.test where a call was refused), and a
+      // wait of months goes on in a new run rather than one history without end.
+      do {
+        await sleep('1 hour');
+        if (workflowInfo().continueAsNewSuggested)
+          return continueAsNewWithHandlersDone<typeof slackIntakeWorkflow>(() => [input]);
+      } while (!(await db.slackConnection({ ...input, ticketId: '' })).connected);
     }
   }
   if (outcome.respond)

@@ -133,12 +133,15 @@ class SlackTicket {
     }
     const batch = this.events.slice(0, 50);
     const ops = await local.planSlackOps({ ...this.ref, eventIds: batch });
-    // Channels (and DMs) are independent: each keeps its own order (a parent before its replies), all at once.
-    await Promise.all(
+    // Channels (and DMs) are independent: each keeps its own order (a parent before its replies), all at once. All
+    // of them finish (or fail) before the step does, so no delivery is still running when the thread pauses.
+    const results = await Promise.allSettled(
       [...groupBy(ops, conversationOf).values()].map(async (inOrder) => {
         for (const op of inOrder) await this.deliver(op);
       }),
     );
+    const failed = results.find((r): r is PromiseRejectedResult => r.status === 'rejected');
+    if (failed) throw failed.reason;
     this.events = this.events.filter((id) => !batch.includes(id));
   }
 

@@ -38,6 +38,7 @@ type PostTarget = { channelId: string; threadTs: string | null; kind: 'parent' |
 
 export async function deliverSlackOp(deps: DeliverDeps, ref: SlackTicketRef & { op: SlackOp }): Promise<void> {
   const workspace = await loadWorkspace(deps, ref);
+  if (!workspace.isActive) return; // switched off: nothing goes to Slack
   assertConnected(workspace);
   const client = await deps.clients.forWorkspace(workspace);
   const ticket = await ticketForSlack(deps.db, deps.publicUrl, ref.organizationId, ref.ticketId);
@@ -163,9 +164,15 @@ async function post(
         })
         .onConflictDoNothing()
         .returning({ id: slackPosts.id });
-      rowId = fresh?.id ?? (await postRow(deps, workspace, key))!.id;
+      if (fresh) rowId = fresh.id;
+      else {
+        // Another attempt wrote the row meanwhile: it may have posted; look before posting.
+        const other = (await postRow(deps, workspace, key))!;
+        rowId = other.id;
+        ts = other.ts ?? (await findEarlierPost(deps, client, workspace, other, key));
+      }
     }
-    ts = await postMessage(deps, client, workspace, target, key, render());
+    ts ??= await postMessage(deps, client, workspace, target, key, render());
   }
   let permalink: string | null = null;
   if (target.kind === 'parent')

@@ -2,11 +2,12 @@
 // that installed the workspace, and their role must allow the change, exactly as in the dashboard (viewers read
 // only). The change goes through the domain (same validation, same outbox), in the same transaction that marks the
 // inbound row applied, so a retried activity (or a replayed click) changes nothing twice.
-import { type Database, slackInbound, supportRequests } from '@switchboard/database';
+import { type Database, slackInbound, supportRequests, ticketComments } from '@switchboard/database';
 import { ApplicationFailure } from '@temporalio/common';
 import { and, eq, sql } from 'drizzle-orm';
 import type { TicketStatus } from '../../common/enums.ts';
 import { RequestError } from '../../common/errors.ts';
+import { escapeMrkdwn } from '../../common/slack/blocks.ts';
 import type { SlackInboundPayload } from '../../common/slack/inbound.ts';
 import { slackTextToPlain } from '../../common/slack/text.ts';
 import type { Scope } from '../../domain/scope.ts';
@@ -164,8 +165,12 @@ async function gather(
   payload: SlackInboundPayload,
 ): Promise<Gathered> {
   if (payload.kind === 'create_from_message') {
+    // The requester is optional: an author Slack will not show us makes a ticket without one.
     const author = payload.authorSlackUserId
-      ? await slackPerson(deps, client, workspace, payload.authorSlackUserId)
+      ? await slackPerson(deps, client, workspace, payload.authorSlackUserId).catch((error: unknown) => {
+          if (failureTypeOf(error) === SLACK_REFUSED) return null;
+          throw error;
+        })
       : null;
     const permalink = await client.chat
       .getPermalink({ channel: payload.channelId, message_ts: payload.messageTs })
@@ -180,8 +185,11 @@ async function gather(
   if (payload.kind === 'command' && payload.command.kind === 'assign') {
     const who = payload.command.assignee;
     if ('slackUserId' in who) {
-      const person = await slackPerson(deps, client, workspace, who.slackUserId);
-      return { assignee: person.email ? await memberByEmail(deps.db, workspace.organizationId, person.email) : null };
+      const person = await slackPerson(deps, client, workspace, who.slackUserId).catch((error: unknown) => {
+        if (failureTypeOf(error) === SLACK_REFUSED) return null;
+        throw error;
+      });
+      return { assignee: person?.email ? await memberByEmail(deps.db, workspace.organizationId, person.email) : null };
     }
     if ('email' in who) return { assignee: await memberByEmail(deps.db, workspace.organizationId, who.email) };
   }
@@ -234,7 +242,10 @@ async function apply(
     case 'thread_reply': {
       const prefix = workspace.config.publicReplyPrefix ?? '!reply';
       const isPublic = text.trimStart().toLowerCase().startsWith(prefix.toLowerCase());
-      const body = isPublic ? text.trimStart().slice(prefix.length).trim() : text;
+      const said = isPublic ? text.trimStart().slice(prefix.length).trim() : text;
+      // Files shared in the reply are named with their Slack links (the files stay in Slack).
+      const files = (payload.files ?? []).map((f) => `${f.name} (${f.permalink})`);
+      const body = files.length > 0 ? `${said}${said ? '\n\n' : ''}Files in Slack: ${files.join(', ')}` : said;
       if (isPublic) requireAgent(actor, person);
       if (!body) return { text: 'empty reply ignored', tell: false };
       // A member who may write (agent, admin) writes as themselves; anyone else's reply (a guest, a viewer, a
@@ -265,11 +276,25 @@ async function apply(
     case 'reply_to_customer': {
       const agent = requireAgent(actor, person);
       const t = await currentVersion(db, org, need());
+      if (!text.trim()) throw new Refusal('That message has no text to send to the customer.');
+      // Already sent to the customer when it was written (`!reply`): not sent twice.
+      const [sent] = await db
+        .select({ id: ticketComments.id })
+        .from(ticketComments)
+        .where(
+          and(
+            eq(ticketComments.supportRequestId, need()),
+            eq(ticketComments.source, 'slack'),
+            eq(ticketComments.externalId, `slack:${workspace.teamId}:${payload.channelId}:${payload.messageTs}`),
+            eq(ticketComments.isPublic, true),
+          ),
+        );
+      if (sent) return { text: `That reply already went to the customer of #${t.number}.`, tell: true };
       await addComment(
         db,
         scopeOf(org, agent),
         need(),
-        { body: text || '(empty message)', isPublic: true },
+        { body: text, isPublic: true },
         { source: 'slack', externalId: `slack-public:${workspace.teamId}:${payload.channelId}:${payload.messageTs}` },
       );
       return { text: `Sent to the customer of #${t.number}.`, tell: true };
@@ -307,9 +332,11 @@ async function apply(
       if (command.kind === 'assign') {
         const assignee = 'me' in command.assignee ? agent : extra.assignee;
         if (!assignee)
-          throw new Refusal('That person is not a member of this Switchboard organisation (matched by email).');
+          throw new Refusal(
+            'That person is not a member of this Switchboard organisation (matched by email), or Slack would not show who they are.',
+          );
         await updateTicket(db, scopeOf(org, agent), need(), { version: t.version, assigneeId: assignee.userId });
-        return { text: `#${t.number} is assigned to ${assignee.name}.`, tell: true };
+        return { text: `#${t.number} is assigned to ${escapeMrkdwn(assignee.name)}.`, tell: true };
       }
       const prefix = workspace.config.publicReplyPrefix ?? '!reply';
       const isPublic = text.toLowerCase().startsWith(prefix.toLowerCase());

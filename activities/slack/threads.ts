@@ -16,7 +16,8 @@ export async function planSlackOpsActivity(
   ref: SlackTicketRef & { eventIds: number[] },
 ): Promise<SlackOp[]> {
   const workspace = await workspaceOf(deps, ref.organizationId, ref.integrationId).catch(() => null);
-  if (!workspace) return [];
+  // Switched off: nothing goes to Slack, queued batches included (the events of that time are not sent later).
+  if (!workspace?.isActive) return [];
   const ticket = await ticketForSlack(deps.db, deps.publicUrl, ref.organizationId, ref.ticketId);
   if (!ticket) return [];
   const stored = await ticketEventsByIds(deps.db, ref.organizationId, ref.ticketId, ref.eventIds);

@@ -237,6 +237,7 @@ function registerListeners(app: App, deps: SlackDeps) {
       ts: string;
       thread_ts?: string;
       channel: string;
+      files?: Array<{ name?: string; permalink?: string }>;
     };
     // Edits and deletions in Slack are deliberately not mirrored (specification/slack.md): the ticket keeps what
     // was said. Bots (ourselves included) are not people replying; a reply also sent to the channel
@@ -265,6 +266,10 @@ function registerListeners(app: App, deps: SlackDeps) {
       ts: message.ts,
       threadTs: message.thread_ts,
       text: message.text ?? '',
+      files: (message.files ?? [])
+        .filter((f) => f.name && f.permalink?.startsWith('https://'))
+        .slice(0, 20)
+        .map((f) => ({ name: f.name!.slice(0, 200), permalink: f.permalink!.slice(0, 500) })),
     });
   });
 
@@ -459,14 +464,21 @@ function registerListeners(app: App, deps: SlackDeps) {
         );
         return;
       }
-      await recordSlackInbound(deps, workspace, `to-customer:${s.channel.id}:${s.message.ts}`, parent.ticketId, {
-        kind: 'reply_to_customer',
-        slackUserId: s.user.id,
-        channelId: s.channel.id,
-        messageTs: s.message.ts,
-        text: s.message.text ?? '',
-        ...answer,
-      });
+      // Per person: one refused (a guest, a viewer) does not stop an agent; the customer gets it once either way.
+      await recordSlackInbound(
+        deps,
+        workspace,
+        `to-customer:${s.channel.id}:${s.message.ts}:${s.user.id}`,
+        parent.ticketId,
+        {
+          kind: 'reply_to_customer',
+          slackUserId: s.user.id,
+          channelId: s.channel.id,
+          messageTs: s.message.ts,
+          text: s.message.text ?? '',
+          ...answer,
+        },
+      );
       return;
     }
     return ack();

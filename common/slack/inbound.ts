@@ -8,7 +8,16 @@ export type Answer = { responseUrl?: string; channelId?: string; threadTs?: stri
 
 export type SlackInboundPayload = Answer &
   (
-    | { kind: 'thread_reply'; slackUserId: string; channelId: string; ts: string; threadTs: string; text: string }
+    | {
+        kind: 'thread_reply';
+        slackUserId: string;
+        channelId: string;
+        ts: string;
+        threadTs: string;
+        text: string;
+        /** Files shared with the reply (file_share): their names and Slack links. */
+        files?: Array<{ name: string; permalink: string }>;
+      }
     | {
         kind: 'command';
         slackUserId: string;

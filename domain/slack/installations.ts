@@ -8,6 +8,7 @@ import { createHash, randomBytes } from 'node:crypto';
 import type { Installation, InstallationQuery, InstallURLOptions } from '@slack/oauth';
 import {
   type Database,
+  type Executor,
   integrationConfigs,
   slackOauthStates,
   slackPausedThreads,
@@ -189,15 +190,18 @@ export async function storeSlackInstallation(
         'workspace_taken',
         'this Slack workspace is linked to another Switchboard organisation: uninstall the app there first',
       );
-    await releaseWorkspace(deps, existing);
-    existing = null;
   }
+  const taking = existing && existing.organizationId !== scope.organizationId ? existing : null;
+  if (taking) existing = null;
   if (!existing) {
     // One transaction: an installation is never left without its workspace row (or the other way round), and a
     // concurrent install of the same workspace loses on the team id.
     let createdId: string;
     try {
       createdId = await deps.db.transaction(async (tx) => {
+        // Taking over an uninstalled workspace happens in the same transaction as the new installation: either both
+        // or neither (the old organisation never loses the workspace to a failed install).
+        if (taking) await releaseWorkspace(tx, taking);
         const created = await createIntegration(tx as unknown as Database, deps.keys, scope, {
           integrationType: 'slack',
           name: `Slack (${teamName})`.slice(0, 200),
@@ -245,7 +249,7 @@ export async function storeSlackInstallation(
         updatedAt: sql`now()`,
       })
       .where(eq(integrationConfigs.id, existing.integrationId));
-    await tx
+    const updated = await tx
       .update(slackWorkspaces)
       .set({
         teamName,
@@ -255,7 +259,11 @@ export async function storeSlackInstallation(
         disconnectedAt: null,
         updatedAt: sql`now()`,
       })
-      .where(eq(slackWorkspaces.teamId, teamId));
+      .where(and(eq(slackWorkspaces.teamId, teamId), eq(slackWorkspaces.integrationId, existing.integrationId)))
+      .returning({ teamId: slackWorkspaces.teamId });
+    // Another organisation took the uninstalled workspace meanwhile: this install is refused, not told connected.
+    if (updated.length === 0)
+      throw new SlackInstallRefused('workspace_taken', 'the workspace was connected to another organisation meanwhile');
     await recordAudit(tx, scope, {
       action: 'slack.reconnected',
       entityType: 'integration',
@@ -267,18 +275,22 @@ export async function storeSlackInstallation(
 }
 
 /** An uninstalled workspace taken over by another organisation: the old installation is switched off, with why. */
-async function releaseWorkspace(deps: Pick<SlackDeps, 'db'>, workspace: SlackWorkspace): Promise<void> {
-  await deps.db.transaction(async (tx) => {
-    await tx.delete(slackWorkspaces).where(eq(slackWorkspaces.teamId, workspace.teamId));
-    await tx
-      .update(integrationConfigs)
-      .set({
-        isActive: false,
-        disabledReason: 'the app was uninstalled and the workspace connected to another organisation',
-        updatedAt: sql`now()`,
-      })
-      .where(eq(integrationConfigs.id, workspace.integrationId));
-  });
+async function releaseWorkspace(tx: Executor, workspace: SlackWorkspace): Promise<void> {
+  // Only while it is still uninstalled: a reinstall by its own organisation that won the race keeps it.
+  const [released] = await tx
+    .delete(slackWorkspaces)
+    .where(and(eq(slackWorkspaces.teamId, workspace.teamId), eq(slackWorkspaces.disconnectedReason, 'app_uninstalled')))
+    .returning();
+  if (!released)
+    throw new SlackInstallRefused('workspace_taken', 'the workspace was connected again by its organisation');
+  await tx
+    .update(integrationConfigs)
+    .set({
+      isActive: false,
+      disabledReason: 'the app was uninstalled and the workspace connected to another organisation',
+      updatedAt: sql`now()`,
+    })
+    .where(eq(integrationConfigs.id, workspace.integrationId));
 }
 
 /** InstallProvider's and Bolt's fetchInstallation: the bot of a workspace, while it is connected. */
