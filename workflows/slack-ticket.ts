@@ -15,12 +15,10 @@ import {
   ApplicationFailure,
   condition,
   proxyActivities,
-  proxyLocalActivities,
   setHandler,
   workflowInfo,
 } from '@temporalio/workflow';
 import type { SlackActivities } from '../activities/slack/index.ts';
-import { groupBy } from '../common/group-by.ts';
 import { continueAsNewWithHandlersDone } from './continue-as-new.ts';
 import {
   answerActivityOptions,
@@ -52,21 +50,19 @@ const slack = proxyActivities<SlackActivities>({
 
 const answer = proxyActivities<SlackActivities>(answerActivityOptions);
 
-/**
- * Planning reads the database only: a local activity, so a batch costs no activity task of its own (the benchmark's
- * worker spent its one workflow thread on tasks; specification/performance.md, issue 12).
- */
-const local = proxyLocalActivities<SlackActivities>({
-  startToCloseTimeout: '30 seconds',
-  retry: { initialInterval: '1 second', maximumInterval: '1 minute' },
+const batches = proxyActivities<SlackActivities>({
+  // A batch's messages, each conversation in order: longer than one message, and a channel's pace may add waits.
+  startToCloseTimeout: '2 minutes',
+  // It reports after each message (at most a pace wait and two calls apart): a worker killed mid-batch is noticed
+  // within half a minute, not the batch's whole limit (test/slack-kill.test.ts).
+  heartbeatTimeout: '30 seconds',
+  retry: {
+    initialInterval: '2 seconds',
+    backoffCoefficient: 2,
+    maximumInterval: '10 minutes',
+    nonRetryableErrorTypes: [SLACK_DISCONNECTED, 'TicketGone'],
+  },
 });
-
-/** Which conversation an operation writes to: its order matters only within it. */
-function conversationOf(op: SlackOp): string {
-  if (op.op === 'dm') return `dm:${op.userId}`;
-  if (op.op === 'dm_parent') return `dm-parent:${op.slackUserId}`;
-  return op.channelId;
-}
 
 const IDLE_WAIT = '10 minutes';
 const RECHECK_PAUSED = '1 hour';
@@ -132,16 +128,8 @@ class SlackTicket {
       return;
     }
     const batch = this.events.slice(0, 50);
-    const ops = await local.planSlackOps({ ...this.ref, eventIds: batch });
-    // Channels (and DMs) are independent: each keeps its own order (a parent before its replies), all at once. All
-    // of them finish (or fail) before the step does, so no delivery is still running when the thread pauses.
-    const results = await Promise.allSettled(
-      [...groupBy(ops, conversationOf).values()].map(async (inOrder) => {
-        for (const op of inOrder) await this.deliver(op);
-      }),
-    );
-    const failed = results.find((r): r is PromiseRejectedResult => r.status === 'rejected');
-    if (failed) throw failed.reason;
+    // Planned and delivered in one activity (activities/slack/sync.ts): one workflow task per batch, not per message.
+    await batches.syncSlackEvents({ ...this.ref, eventIds: batch });
     this.events = this.events.filter((id) => !batch.includes(id));
   }
 

@@ -1,4 +1,5 @@
-// The Slack activities, each a thin adapter: the database steps of the ticket workflow and the calls to Slack.
+// The Slack activities, each a thin adapter: the database steps of the ticket workflow and the calls to Slack (and
+// one that does a batch of events at once, activities/slack/sync.ts).
 import type { SlackDeps } from '../../domain/slack/deps.ts';
 import type { SlackTicketRef } from '../../workflows/slack-contract.ts';
 import type { SlackOp } from '../../workflows/slack-thread-plan.ts';
@@ -8,6 +9,7 @@ import { deliverSlackOp } from './deliver.ts';
 import { applySlackInbound } from './inbound.ts';
 import type { SlackPerson } from './people.ts';
 import { respondToSlack } from './respond.ts';
+import { syncSlackEvents } from './sync.ts';
 import { pauseSlackThread, planSlackOpsActivity, resumeSlackThread, slackConnection } from './threads.ts';
 
 export type SlackRuntime = SlackDeps & {
@@ -33,6 +35,7 @@ export function createSlackActivities(runtime: SlackRuntime) {
   return {
     planSlackOps: (ref: SlackTicketRef & { eventIds: number[] }) => planSlackOpsActivity(runtime, ref),
     deliverSlackOp: (ref: SlackTicketRef & { op: SlackOp }) => deliverSlackOp(runtime, ref),
+    syncSlackEvents: (ref: SlackTicketRef & { eventIds: number[] }) => syncSlackEvents(runtime, ref),
     applySlackInbound: (ref: InboundRef) => applySlackInbound(runtime, ref),
     respondToSlack: (ref: InboundRef) => respondToSlack(runtime, ref),
     pauseSlackThread: (ref: SlackTicketRef) => pauseSlackThread(runtime, ref),
