@@ -1,9 +1,10 @@
 // Writes the sync's decisions to the ticket through the domain, as the integration: its events carry the actor
 // `integration/<installation id>`, which is how the sync recognises its own writes when they come back as events.
-import { member, supportRequests, user } from '@switchboard/database';
+import { supportRequests, user } from '@switchboard/database';
 import { ApplicationFailure } from '@temporalio/common';
-import { and, eq, sql } from 'drizzle-orm';
+import { and, eq } from 'drizzle-orm';
 import { RequestError } from '../../common/errors.ts';
+import { memberByEmail } from '../../domain/members/lookup.ts';
 import type { Scope } from '../../domain/scope.ts';
 import { updateTicket } from '../../domain/tickets/update-ticket.ts';
 import type { SyncedValues, SyncPlan } from '../../workflows/linear-sync-plan.ts';
@@ -36,7 +37,7 @@ export async function updateTicketFromLinear(
   let assigneeId: string | null | undefined;
   if (ref.changes.assigneeEmail !== undefined)
     assigneeId = ref.changes.assigneeEmail
-      ? await memberByEmail(deps, ref.organizationId, ref.changes.assigneeEmail)
+      ? ((await memberByEmail(deps.db, ref.organizationId, ref.changes.assigneeEmail))?.userId ?? null)
       : null;
 
   for (let attempt = 1; ; attempt++) {
@@ -101,14 +102,4 @@ function changedSincePlan(
     current.assigneeId !== assigneeId &&
     normalEmail(current.assigneeEmail) !== expected.assigneeEmail
   );
-}
-
-async function memberByEmail(deps: LinearActivityDeps, organizationId: string, email: string): Promise<string | null> {
-  const [found] = await deps.db
-    .select({ id: user.id })
-    .from(user)
-    .innerJoin(member, and(eq(member.userId, user.id), eq(member.organizationId, organizationId)))
-    .where(eq(sql`lower(${user.email})`, email.trim().toLowerCase()))
-    .limit(1);
-  return found?.id ?? null;
 }

@@ -10,13 +10,8 @@ import { and, eq, sql } from 'drizzle-orm';
 import type { TicketPriority, TicketStatus } from '../../common/enums.ts';
 import { type SlackMessage, type ThreadNote, threadNote, ticketMessage } from '../../common/slack/blocks.ts';
 import { recordIntegrationOutcome } from '../../domain/integrations/record-outcome.ts';
-import {
-  actorName,
-  commentAuthorName,
-  memberById,
-  ticketEventsByIds,
-  ticketForSlack,
-} from '../../domain/slack/cards.ts';
+import { memberById } from '../../domain/members/lookup.ts';
+import { actorName, commentAuthorName, ticketEventsByIds, ticketForSlack } from '../../domain/slack/cards.ts';
 import type { SlackDeps } from '../../domain/slack/deps.ts';
 import { type SlackWorkspace, workspaceOf } from '../../domain/slack/installations.ts';
 import { SLACK_REFUSED, type SlackTicketRef } from '../../workflows/slack-contract.ts';

@@ -20,7 +20,8 @@ import { type Logger, serializeError, withoutQueryParams } from '../../common/lo
 import { HELP_TEXT, slackActionIds, slackCallbackIds, ticketDetails } from '../../common/slack/blocks.ts';
 import { parseTicketCommand } from '../../common/slack/commands.ts';
 import type { Answer, SlackInboundPayload } from '../../common/slack/inbound.ts';
-import { memberByEmail, ticketForSlack } from '../../domain/slack/cards.ts';
+import { memberByEmail } from '../../domain/members/lookup.ts';
+import { ticketForSlack } from '../../domain/slack/cards.ts';
 import type { SlackDeps } from '../../domain/slack/deps.ts';
 import {
   recordSlackInbound,

@@ -8,6 +8,7 @@ import { and, desc, eq, gt, sql } from 'drizzle-orm';
 import { notFound, RequestError, unauthenticated } from '../../common/errors.ts';
 import { recordAudit } from '../audit.ts';
 import type { Scope } from '../scope.ts';
+import { memberByEmail } from './lookup.ts';
 import { lockOrganization, lockOrganizationAsAdmin, type MemberRole } from './members.ts';
 
 export const INVITATION_TOKEN_PATTERN = /^sbi_[A-Za-z0-9_-]{43}$/;
@@ -64,15 +65,6 @@ function view(row: {
 }
 
 const conflict = (code: string, message: string) => new RequestError(409, code, message);
-
-async function memberByEmail(tx: Executor, organizationId: string, email: string) {
-  const [found] = await tx
-    .select({ userId: member.userId })
-    .from(member)
-    .innerJoin(user, eq(user.id, member.userId))
-    .where(and(eq(member.organizationId, organizationId), sql`lower(${user.email}) = ${email}`));
-  return found;
-}
 
 /**
  * Invites `email` with `role`. Refused (409) when the address is already a member or has an invitation still

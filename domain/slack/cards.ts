@@ -10,9 +10,10 @@ import {
   ticketEvents,
   user,
 } from '@switchboard/database';
-import { and, eq, inArray, sql } from 'drizzle-orm';
+import { and, eq, inArray } from 'drizzle-orm';
 import type { TicketCard } from '../../common/slack/blocks.ts';
 import type { TicketFacts } from '../../workflows/slack-thread-plan.ts';
+import { memberById } from '../members/lookup.ts';
 
 export function ticketUrl(publicUrl: string, ticketId: string): string {
   return `${publicUrl.replace(/\/$/, '')}/tickets/${ticketId}`;
@@ -75,29 +76,6 @@ function slaOf(t: typeof supportRequests.$inferSelect, now: Date): TicketCard['s
         : null;
   if (!clock) return null;
   return { kind: clock.kind, dueAt: clock.due.toISOString(), breached: clock.due.getTime() <= now.getTime() };
-}
-
-export type OrgMember = { userId: string; role: string; name: string; email: string };
-
-/** A member of the organisation by email (any case), or null. */
-export async function memberByEmail(db: Executor, organizationId: string, email: string): Promise<OrgMember | null> {
-  const [found] = await db
-    .select({ userId: user.id, role: member.role, name: user.name, email: user.email })
-    .from(user)
-    .innerJoin(member, and(eq(member.userId, user.id), eq(member.organizationId, organizationId)))
-    .where(eq(sql`lower(${user.email})`, email.trim().toLowerCase()))
-    .limit(1);
-  return found ?? null;
-}
-
-export async function memberById(db: Executor, organizationId: string, userId: string): Promise<OrgMember | null> {
-  const [found] = await db
-    .select({ userId: user.id, role: member.role, name: user.name, email: user.email })
-    .from(user)
-    .innerJoin(member, and(eq(member.userId, user.id), eq(member.organizationId, organizationId)))
-    .where(eq(user.id, userId))
-    .limit(1);
-  return found ?? null;
 }
 
 /** Agents of the organisation who asked for their assignments by DM. */
