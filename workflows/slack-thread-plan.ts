@@ -50,8 +50,11 @@ export type SlackOp =
   | { op: 'update'; channelId: string; key: string }
   | { op: 'reply'; channelId: string; eventId: number; broadcast: boolean; key: string }
   | { op: 'dm'; userId: string; eventId: number; reason: 'assigned' | 'mentioned'; key: string }
-  /** The ticket's message in a DM with one Slack user, for a private discussion mirrored as internal notes. */
-  | { op: 'dm_parent'; slackUserId: string; key: string };
+  /**
+   * The ticket's message in a DM with one Slack user, for a private discussion mirrored as internal notes. Its key is
+   * a channel parent's (`parent/<ticket>/<D…>`), known once the DM is opened.
+   */
+  | { op: 'dm_parent'; slackUserId: string };
 
 export type PlanInput = {
   ticketId: string;

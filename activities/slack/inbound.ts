@@ -131,7 +131,7 @@ function failureTypeOf(error: unknown): string | undefined {
 /** Only for a row that was applied: a refused "Discuss in DM" must not post the ticket to that person. */
 function opsOf(ticketId: string | null, payload: SlackInboundPayload): InboundOutcome['ops'] {
   if (payload.kind !== 'discuss_dm' || !ticketId) return [];
-  return [{ op: 'dm_parent', slackUserId: payload.slackUserId, key: `dmparent/${ticketId}/${payload.slackUserId}` }];
+  return [{ op: 'dm_parent', slackUserId: payload.slackUserId }];
 }
 
 /** The person's words as they wrote them (Slack sends them escaped, mentions as tokens): common/slack/text.ts. */
