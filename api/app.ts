@@ -14,6 +14,7 @@ import { createMetrics } from './http/metrics.ts';
 import { apiNotFound, errorHandler, requestId, requestLogger, requireJsonBody } from './http/middleware.ts';
 import { apiKeysRouter } from './routes/api-keys.ts';
 import { codecRouter } from './routes/codec.ts';
+import { integrationHealthRouter } from './routes/integration-health.ts';
 import { integrationsRouter } from './routes/integrations.ts';
 import { invitationAcceptanceRouter, invitationsRouter } from './routes/invitations.ts';
 import { meRouter } from './routes/me.ts';
@@ -68,6 +69,8 @@ export async function createApp(deps: ApiDeps): Promise<App> {
   app.use(invitationsRouter(deps));
   app.use(apiKeysRouter(deps));
   app.use(ticketsRouter(deps));
+  // Before the generic routes: `/api/integrations/health` is not an integration's id.
+  app.use(integrationHealthRouter(deps, loaded, metrics.registry));
   app.use(integrationsRouter(deps, loaded));
   for (const { server } of loaded) if (server.routes?.authenticated) app.use(server.routes.authenticated(deps));
   app.use('/api', apiNotFound);

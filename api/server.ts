@@ -2,7 +2,8 @@
 import { connectDatabase } from '@switchboard/database';
 import { createLogger } from '../common/logger.ts';
 import { connectTemporalClient, type TemporalClientHandle } from '../common/temporal-client.ts';
-import { loadServiceConfig } from '../packages/integrations/index.ts';
+import { startIntegrationHealthSampler } from '../domain/integrations/health/sample.ts';
+import { loadIntegrationServers, loadServiceConfig } from '../packages/integrations/index.ts';
 import { createApp } from './app.ts';
 
 const config = loadServiceConfig();
@@ -22,6 +23,11 @@ try {
 }
 
 const app = await createApp({ db: database.db, config, logger, temporal: temporal?.client ?? null });
+// Integration health is sampled every minute, so a failure reaches the admins with nobody looking at the monitor.
+const healthSampler = startIntegrationHealthSampler(
+  { db: database.db, config, logger, temporal: temporal?.client ?? null },
+  await loadIntegrationServers(),
+);
 const server = app.listen(config.port, () => {
   logger.info({ port: config.port, publicUrl: config.publicUrl, temporal: temporal !== null }, 'API listening');
 });
@@ -37,6 +43,7 @@ async function stop(signal: string): Promise<void> {
     server.closeIdleConnections();
     setTimeout(resolve, 10_000).unref();
   });
+  await healthSampler.stop();
   await temporal?.close().catch((error: unknown) => logger.warn({ err: error }, 'closing Temporal failed'));
   await database.close();
   process.exit(0);

@@ -50,3 +50,33 @@ export const ticketEventTypes = [
   'attachment.deleted',
 ] as const;
 export type TicketEventType = (typeof ticketEventTypes)[number];
+
+/** Where a notification can go (issue 13). */
+export const notificationChannels = ['in_app', 'email', 'slack', 'webhook'] as const;
+export type NotificationChannel = (typeof notificationChannels)[number];
+
+/**
+ * What can trigger a notification: every ticket event, and an integration's failure (reported by the health
+ * monitor, not the outbox).
+ */
+export const notificationTriggers = [...ticketEventTypes, 'integration.failed'] as const;
+export type NotificationTrigger = (typeof notificationTriggers)[number];
+
+/** The categories a member's preferences name, each a family of triggers (its prefix before the dot). */
+export const notificationCategories = ['ticket', 'comment', 'sla', 'attachment', 'integration'] as const;
+export type NotificationCategory = (typeof notificationCategories)[number];
+
+/**
+ * What became of a notification: pending until its recipient's workflow decides; deferred waits for quiet hours to
+ * end; the others are final.
+ */
+export const notificationStatuses = [
+  'pending',
+  'deferred',
+  'sent',
+  'digested',
+  'throttled',
+  'suppressed',
+  'failed',
+] as const;
+export type NotificationStatus = (typeof notificationStatuses)[number];

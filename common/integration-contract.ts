@@ -11,7 +11,7 @@
 // them, and marks a ticket's events dispatched only once every send about that ticket succeeded. A failed send holds
 // its tickets back (and retries them later, whole): planning must therefore be idempotent, and every target must
 // tolerate an event it has already seen (the event id is the dedupe key).
-import type { Database } from '@switchboard/database';
+import type { Database, integrationConfigs } from '@switchboard/database';
 import type { Client } from '@temporalio/client';
 import type { ErrorRequestHandler, Router } from 'express';
 import type { ZodType } from 'zod';
@@ -131,6 +131,37 @@ export type ScheduleSpec = {
   args: unknown[];
 };
 
+/**
+ * What the health monitor shows for one thing an integration keeps running (issue 13): one of the organisation's
+ * integrations, or a part of the deployment a module depends on (the default file store, the virus scanner).
+ * disconnected: the third party let go of it (an uninstalled app, a revoked token); disabled: switched off here,
+ * by an admin or by the system with a reason; failing: its latest outcome was an error; degraded: working, with
+ * work held back (rate limits, paused tickets); healthy: its latest outcome was a success; unknown: nothing yet.
+ */
+export type IntegrationHealthStatus = 'healthy' | 'degraded' | 'failing' | 'disconnected' | 'disabled' | 'unknown';
+
+export type IntegrationHealthReport = {
+  /** The integration's id, or the deployment part's key (`storage:default`, `scanner`): unique in one answer. */
+  key: string;
+  integrationId: string | null;
+  /** Its integration type: the `IntegrationType` search attribute of its workflows. */
+  integrationType: string;
+  label: string;
+  status: IntegrationHealthStatus;
+  lastSuccessAt: Date | null;
+  lastErrorAt: Date | null;
+  /** As recorded: a description of the failure, never a request body or a secret. */
+  lastError: string | null;
+  /** Why it is switched off, paused or disconnected; null while it runs. */
+  stoppedReason: string | null;
+  /** Work waiting on it (pending deliveries, queued link changes, held mail, files waiting for a scan). */
+  backlog: { count: number; description: string } | null;
+  /** Whether tickets show this integration's per-ticket sync state (ExternalSyncStatus). */
+  ticketLevelSync: boolean;
+};
+
+export type IntegrationRow = typeof integrationConfigs.$inferSelect;
+
 /** A hook around a generic write: runs before it, and the function it returns runs once the write committed. */
 export type AroundWrite = () => Promise<void>;
 
@@ -152,6 +183,15 @@ export type IntegrationServer = {
    * not exist yet, so operators see and pause them in the Web UI like any schedule.
    */
   schedules?(ticketsTaskQueue: string): ScheduleSpec[];
+  /**
+   * The health monitor's view of this module in one organisation: an item per integration row of its type (given,
+   * so each module reads only its own tables: backlog, disconnects) and per deployment part it owns. Without it,
+   * each row is shown from its recorded outcomes alone. Outcome counts and history are added by the caller.
+   */
+  health?(
+    deps: ServiceDeps,
+    input: { organizationId: string; integrations: IntegrationRow[]; now: Date },
+  ): Promise<IntegrationHealthReport[]>;
   routes?: {
     /** Mounted before the body parser and authentication: raw bodies, for signature checks. */
     public?(deps: ServiceDeps): Router;

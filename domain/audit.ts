@@ -3,7 +3,16 @@ import type { Scope } from './scope.ts';
 
 export type AuditEntry = {
   action: string;
-  entityType: 'ticket' | 'comment' | 'integration' | 'organization' | 'member' | 'invitation' | 'attachment';
+  entityType:
+    | 'ticket'
+    | 'comment'
+    | 'integration'
+    | 'organization'
+    | 'member'
+    | 'invitation'
+    | 'attachment'
+    | 'notification_rule'
+    | 'notification_preferences';
   entityId: string;
   /** What changed, never secrets: credentials are recorded as "changed", not by value. */
   metadata?: Record<string, unknown>;

@@ -7,6 +7,7 @@ export { emailThreadWorkflow } from './email-thread.ts';
 export { filesSweepWorkflow } from './files-sweep.ts';
 export { linearIssueWorkflow } from './linear-issue.ts';
 export { linearSyncWorkflow } from './linear-sync.ts';
+export { notifyAlertWorkflow, notifyRecipientWorkflow } from './notify.ts';
 export { slaWatchWorkflow } from './sla.ts';
 export { slackIntakeWorkflow } from './slack-intake.ts';
 export { slackTicketWorkflow } from './slack-ticket.ts';

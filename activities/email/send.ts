@@ -339,8 +339,9 @@ async function attachmentsOf(deps: SendDeps, organizationId: string, ids: string
   return files;
 }
 
-async function transportFor(
-  deps: SendDeps,
+/** The mailbox's pooled SMTP transport (also used by the notification email channel). */
+export async function transportFor(
+  deps: Pick<SendDeps, 'settings'>,
   integrationId: string,
   config: EmailConfig,
   credentials: EmailCredentials | null,

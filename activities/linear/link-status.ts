@@ -10,6 +10,7 @@ import {
 import { ApplicationFailure } from '@temporalio/common';
 import { and, eq, isNotNull, or, sql } from 'drizzle-orm';
 import { type LinearConfig, linearConfigSchema } from '../../domain/integrations/linear-config.ts';
+import { recordIntegrationOutcome } from '../../domain/integrations/record-outcome.ts';
 import { lookupInstallation } from '../../domain/linear/installation.ts';
 import type { SyncedValues } from '../../workflows/linear-sync-plan.ts';
 import type { LinearIssueDisplay, LinkRef } from './contract.ts';
@@ -145,15 +146,7 @@ export async function markLinkFailed(db: Database, ref: LinkRef & { code: string
         reason: ref.reason,
       },
     });
-    await tx
-      .update(integrationConfigs)
-      .set({ lastError: reason, lastErrorAt: sql`now()`, updatedAt: sql`now()` })
-      .where(
-        and(
-          eq(integrationConfigs.id, changed.integrationId),
-          eq(integrationConfigs.organizationId, ref.organizationId),
-        ),
-      );
+    await recordIntegrationOutcome(tx, ref.organizationId, changed.integrationId, { ok: false, error: reason });
   });
 }
 

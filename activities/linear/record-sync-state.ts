@@ -1,7 +1,8 @@
 // The end of a sync step, in one transaction: what both sides now hold (the next step's "last synced"), how the
 // issue looks, the conflicts the policy settled; the link becomes `synced`.
-import { externalSyncConflicts, externalSyncRecords, integrationConfigs } from '@switchboard/database';
+import { externalSyncConflicts, externalSyncRecords } from '@switchboard/database';
 import { and, eq, sql } from 'drizzle-orm';
+import { recordIntegrationOutcome } from '../../domain/integrations/record-outcome.ts';
 import type { FieldConflict, SyncedValues } from '../../workflows/linear-sync-plan.ts';
 import type { LinearActivityDeps } from './call.ts';
 import type { LinearIssueDisplay, LinkRef } from './contract.ts';
@@ -49,14 +50,7 @@ export async function recordSyncState(
           externalChangedAt: c.linearChangedAt ? new Date(c.linearChangedAt) : null,
         })),
       );
-    await tx
-      .update(integrationConfigs)
-      .set({ lastSuccessAt: sql`now()` })
-      .where(
-        and(
-          eq(integrationConfigs.id, current.integrationId),
-          eq(integrationConfigs.organizationId, ref.organizationId),
-        ),
-      );
+    // Through the shared recorder, so the health monitor's error rate and history count Linear's syncs too.
+    await recordIntegrationOutcome(tx, ref.organizationId, current.integrationId, { ok: true });
   });
 }

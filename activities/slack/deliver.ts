@@ -180,7 +180,8 @@ async function post(
   return ts;
 }
 
-async function postMessage(
+/** Posts a message carrying its key in metadata (also the notification channel's post). */
+export async function postMessage(
   deps: DeliverDeps,
   client: WebClient,
   workspace: SlackWorkspace,
@@ -289,7 +290,8 @@ async function joinChannel(deps: DeliverDeps, client: WebClient, workspace: Slac
   }
 }
 
-async function openDm(deps: DeliverDeps, client: WebClient, workspace: SlackWorkspace, slackUserId: string) {
+/** The bot's DM with a Slack user (also the notification channel's). */
+export async function openDm(deps: DeliverDeps, client: WebClient, workspace: SlackWorkspace, slackUserId: string) {
   const opened = await callSlack(deps, workspace, 'conversations.open', () =>
     client.conversations.open({ users: slackUserId }),
   );

@@ -17,10 +17,11 @@ import { TtlCache } from '../../activities/slack/cache.ts';
 import { type SlackPerson, slackPerson } from '../../activities/slack/people.ts';
 import { ticketPriorities } from '../../common/enums.ts';
 import { type Logger, serializeError, withoutQueryParams } from '../../common/logger.ts';
-import { HELP_TEXT, slackActionIds, slackCallbackIds, ticketDetails } from '../../common/slack/blocks.ts';
+import { type Block, HELP_TEXT, slackActionIds, slackCallbackIds, ticketDetails } from '../../common/slack/blocks.ts';
 import { parseTicketCommand } from '../../common/slack/commands.ts';
 import type { Answer, SlackInboundPayload } from '../../common/slack/inbound.ts';
 import { memberByEmail } from '../../domain/members/lookup.ts';
+import { acknowledgeAlertFromSlack, isNotificationAckAction } from '../../domain/notifications/slack-acknowledge.ts';
 import { ticketForSlack } from '../../domain/slack/cards.ts';
 import type { SlackDeps } from '../../domain/slack/deps.ts';
 import {
@@ -316,6 +317,17 @@ function registerListeners(app: App, deps: SlackDeps) {
     if (act.action_id === slackActionIds.open) return ack();
     const workspace = await workspaceOrNull(deps, context.teamId);
     if (!workspace) return ack();
+    if (isNotificationAckAction(act.action_id))
+      return acknowledgeAlertFromSlack(ctx, {
+        client,
+        workspace,
+        slackUserId: body.user.id,
+        alertId: act.value,
+        actionId: act.action_id,
+        responseUrl: (body as { response_url?: string }).response_url,
+        message: (body as { message?: { text?: string; blocks?: Block[] } }).message,
+        ack: () => ack(),
+      });
     const fromBlock = act.block_id?.startsWith('sb_ticket:') ? act.block_id.slice('sb_ticket:'.length) : undefined;
     const ticketId = await ticketOfOrganization(deps, workspace.organizationId, act.value ?? fromBlock);
     if (!ticketId) return ack();

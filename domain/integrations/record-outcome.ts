@@ -1,5 +1,5 @@
-import { type Executor, integrationConfigs } from '@switchboard/database';
-import { and, eq, sql } from 'drizzle-orm';
+import { type Executor, integrationConfigs, integrationOutcomeMinutes } from '@switchboard/database';
+import { and, eq, type SQL, sql } from 'drizzle-orm';
 
 export type IntegrationOutcome =
   | { ok: true; at?: Date }
@@ -13,6 +13,8 @@ const MAX_ERROR_LENGTH = 1000;
  * Timestamps only move forward, so a retried attempt that finishes late cannot make an integration look
  * healthier (or sicker) than its latest outcome. `disableReason` is for failures a retry cannot fix
  * (revoked token, deleted endpoint): the integration shows as disabled until an admin switches it on again.
+ * Every outcome, late or not, is also counted in its minute (integration_outcome_minutes): the error rate of the last
+ * hour and the health history are sums of those counts.
  */
 export async function recordIntegrationOutcome(
   db: Executor,
@@ -23,13 +25,20 @@ export async function recordIntegrationOutcome(
   const at = outcome.at ?? new Date();
   const scoped = and(eq(integrationConfigs.id, integrationId), eq(integrationConfigs.organizationId, organizationId));
   if (outcome.ok) {
-    await db
-      .update(integrationConfigs)
-      .set({ lastSuccessAt: sql`greatest(${integrationConfigs.lastSuccessAt}, ${at.toISOString()}::timestamptz)` })
-      .where(scoped);
+    await countOutcome(
+      db,
+      at,
+      true,
+      db
+        .update(integrationConfigs)
+        .set({ lastSuccessAt: sql`greatest(${integrationConfigs.lastSuccessAt}, ${at.toISOString()}::timestamptz)` })
+        .where(scoped)
+        .returning(returned)
+        .getSQL(),
+    );
     return;
   }
-  await db
+  const update = db
     .update(integrationConfigs)
     .set({
       lastErrorAt: sql`greatest(${integrationConfigs.lastErrorAt}, ${at.toISOString()}::timestamptz)`,
@@ -37,5 +46,52 @@ export async function recordIntegrationOutcome(
         then ${outcome.error.slice(0, MAX_ERROR_LENGTH)} else ${integrationConfigs.lastError} end`,
       ...(outcome.disableReason ? { disabledReason: outcome.disableReason.slice(0, MAX_ERROR_LENGTH) } : {}),
     })
-    .where(scoped);
+    .where(scoped)
+    .returning(returned)
+    .getSQL();
+  await countOutcome(db, at, false, update);
+}
+
+const returned = {
+  id: integrationConfigs.id,
+  organizationId: integrationConfigs.organizationId,
+  integrationType: integrationConfigs.integrationType,
+};
+
+/**
+ * The update and the count in one statement (a CTE): one round trip per outcome, and an integration of another
+ * organisation (the update matched nothing) counts nothing.
+ */
+async function countOutcome(db: Executor, at: Date, ok: boolean, update: SQL): Promise<void> {
+  await db.execute(sql`
+    with updated as (${update})
+    insert into ${integrationOutcomeMinutes}
+      (subject, organization_id, integration_id, integration_type, minute, successes, errors)
+    select id::text, organization_id, id, integration_type, date_trunc('minute', ${at.toISOString()}::timestamptz),
+      ${ok ? 1 : 0}, ${ok ? 0 : 1}
+    from updated
+    on conflict (subject, minute) do update set
+      successes = ${integrationOutcomeMinutes}.successes + excluded.successes,
+      errors = ${integrationOutcomeMinutes}.errors + excluded.errors`);
+}
+
+/**
+ * An outcome of a part of the deployment that has no integration row (the default file store, the virus scanner):
+ * counted like an integration's, with no organisation, so every organisation's monitor shows the same rate.
+ */
+export async function recordDeploymentOutcome(
+  db: Executor,
+  subject: string,
+  integrationType: string,
+  ok: boolean,
+  at: Date = new Date(),
+): Promise<void> {
+  await db.execute(sql`
+    insert into ${integrationOutcomeMinutes}
+      (subject, organization_id, integration_id, integration_type, minute, successes, errors)
+    values (${subject}, null, null, ${integrationType}, date_trunc('minute', ${at.toISOString()}::timestamptz),
+      ${ok ? 1 : 0}, ${ok ? 0 : 1})
+    on conflict (subject, minute) do update set
+      successes = ${integrationOutcomeMinutes}.successes + excluded.successes,
+      errors = ${integrationOutcomeMinutes}.errors + excluded.errors`);
 }

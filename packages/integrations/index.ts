@@ -8,6 +8,7 @@ import { composeServiceConfig, type ServiceConfig } from '../../common/integrati
 import { emailIntegration } from './email/index.ts';
 import { filesIntegration } from './files/index.ts';
 import { linearIntegration } from './linear/index.ts';
+import { notificationsIntegration } from './notifications/index.ts';
 import { slackIntegration } from './slack/index.ts';
 import { webhookIntegration } from './webhooks/index.ts';
 
@@ -17,6 +18,7 @@ export const integrations: readonly IntegrationDefinition[] = [
   filesIntegration,
   emailIntegration,
   slackIntegration,
+  notificationsIntegration,
 ];
 
 /** Every integration's server part, loaded (in list order). */

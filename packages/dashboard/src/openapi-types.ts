@@ -2403,6 +2403,105 @@ export type paths = {
         patch?: never;
         trace?: never;
     };
+    "/api/integrations/health": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** Every integration of the organisation at a glance (and the default file store and virus scanner): state, last success and error, error rate of the last hour, backlog, why paused or disconnected, and history */
+        get: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path?: never;
+                cookie?: never;
+            };
+            requestBody?: never;
+            responses: {
+                /** @description One item per integration or deployment part */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["IntegrationHealth"];
+                    };
+                };
+                /** @description Error */
+                400: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description Error */
+                401: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description Error */
+                403: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description Error */
+                404: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description Error */
+                409: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description Error */
+                413: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description Error */
+                422: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+            };
+        };
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/invitations": {
         parameters: {
             query?: never;
@@ -4234,6 +4333,1259 @@ export type paths = {
                 };
             };
         };
+        trace?: never;
+    };
+    "/api/notifications": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** The caller’s in-app notifications, newest first (50 a page, `before` an id), and the unread count */
+        get: {
+            parameters: {
+                query?: {
+                    before?: number;
+                };
+                header?: never;
+                path?: never;
+                cookie?: never;
+            };
+            requestBody?: never;
+            responses: {
+                /** @description The centre */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["NotificationInbox"];
+                    };
+                };
+                /** @description Error */
+                400: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description Error */
+                401: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description Error */
+                403: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description Error */
+                404: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description Error */
+                409: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description Error */
+                413: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description Error */
+                422: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+            };
+        };
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/notifications/alerts/{id}/acknowledge": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** Acknowledges a critical alert, which cancels its escalation (the first acknowledgement counts) */
+        post: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path: {
+                    id: string;
+                };
+                cookie?: never;
+            };
+            requestBody?: never;
+            responses: {
+                /** @description Acknowledged */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["AlertAcknowledgement"];
+                    };
+                };
+                /** @description Error */
+                400: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description Error */
+                401: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description Error */
+                403: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description Error */
+                404: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description Error */
+                409: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description Error */
+                413: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description Error */
+                422: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+            };
+        };
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/notifications/held-back": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** The fatigue view: the caller’s notifications that were suppressed, throttled, deferred, digested or failed, on any channel, with the reason */
+        get: {
+            parameters: {
+                query?: {
+                    before?: number;
+                };
+                header?: never;
+                path?: never;
+                cookie?: never;
+            };
+            requestBody?: never;
+            responses: {
+                /** @description Held back */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["NotificationHeldBack"];
+                    };
+                };
+                /** @description Error */
+                400: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description Error */
+                401: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description Error */
+                403: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description Error */
+                404: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description Error */
+                409: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description Error */
+                413: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description Error */
+                422: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+            };
+        };
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/notifications/preferences": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** The caller’s notification preferences */
+        get: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path?: never;
+                cookie?: never;
+            };
+            requestBody?: never;
+            responses: {
+                /** @description Preferences */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["NotificationPreferences"];
+                    };
+                };
+                /** @description Error */
+                400: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description Error */
+                401: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description Error */
+                403: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description Error */
+                404: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description Error */
+                409: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description Error */
+                413: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description Error */
+                422: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+            };
+        };
+        /** Sets the caller’s preferences: channels per category (an empty list turns a category off; critical alerts still arrive), quiet hours in their time zone, digest cadence */
+        put: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path?: never;
+                cookie?: never;
+            };
+            requestBody: {
+                content: {
+                    "application/json": components["schemas"]["NotificationPreferencesInput"];
+                };
+            };
+            responses: {
+                /** @description Preferences */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["NotificationPreferences"];
+                    };
+                };
+                /** @description Error */
+                400: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description Error */
+                401: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description Error */
+                403: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description Error */
+                404: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description Error */
+                409: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description Error */
+                413: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description Error */
+                422: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+            };
+        };
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/notifications/preview": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** Who would be notified of a sample event, on which channel, and when (their preferences and quiet hours applied): by the saved rules, or by `rule` as written */
+        post: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path?: never;
+                cookie?: never;
+            };
+            requestBody: {
+                content: {
+                    "application/json": components["schemas"]["NotificationPreviewInput"];
+                };
+            };
+            responses: {
+                /** @description The preview */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["NotificationPreview"];
+                    };
+                };
+                /** @description Error */
+                400: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description Error */
+                401: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description Error */
+                403: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description Error */
+                404: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description Error */
+                409: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description Error */
+                413: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description Error */
+                422: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+            };
+        };
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/notifications/read": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** Marks the caller’s in-app notifications read (these ids, or all) */
+        post: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path?: never;
+                cookie?: never;
+            };
+            requestBody: {
+                content: {
+                    "application/json": components["schemas"]["NotificationMarkReadInput"];
+                };
+            };
+            responses: {
+                /** @description The new unread count */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["NotificationUnread"];
+                    };
+                };
+                /** @description Error */
+                400: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description Error */
+                401: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description Error */
+                403: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description Error */
+                404: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description Error */
+                409: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description Error */
+                413: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description Error */
+                422: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+            };
+        };
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/notifications/rules": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** The organisation’s notification rules, the defaults included (seeded on first look) */
+        get: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path?: never;
+                cookie?: never;
+            };
+            requestBody?: never;
+            responses: {
+                /** @description Rules */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["NotificationRuleList"];
+                    };
+                };
+                /** @description Error */
+                400: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description Error */
+                401: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description Error */
+                403: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description Error */
+                404: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description Error */
+                409: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description Error */
+                413: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description Error */
+                422: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+            };
+        };
+        put?: never;
+        /** Creates a rule. 422 names the field of an unknown event, a channel that is not connected, a recipient who is not a member, a requester on an internal event, or an escalation on a rule that is not critical. */
+        post: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path?: never;
+                cookie?: never;
+            };
+            requestBody: {
+                content: {
+                    "application/json": components["schemas"]["NotificationRuleInput"];
+                };
+            };
+            responses: {
+                /** @description Created */
+                201: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["NotificationRule"];
+                    };
+                };
+                /** @description Error */
+                400: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description Error */
+                401: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description Error */
+                403: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description Error */
+                404: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description Error */
+                409: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description Error */
+                413: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description Error */
+                422: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+            };
+        };
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/notifications/rules/{id}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** One rule */
+        get: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path: {
+                    id: string;
+                };
+                cookie?: never;
+            };
+            requestBody?: never;
+            responses: {
+                /** @description The rule */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["NotificationRule"];
+                    };
+                };
+                /** @description Error */
+                400: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description Error */
+                401: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description Error */
+                403: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description Error */
+                404: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description Error */
+                409: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description Error */
+                413: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description Error */
+                422: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+            };
+        };
+        put?: never;
+        post?: never;
+        /** Deletes a rule; a default rule is switched off instead (409) */
+        delete: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path: {
+                    id: string;
+                };
+                cookie?: never;
+            };
+            requestBody?: never;
+            responses: {
+                /** @description Deleted */
+                204: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content?: never;
+                };
+                /** @description Error */
+                400: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description Error */
+                401: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description Error */
+                403: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description Error */
+                404: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description Error */
+                409: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description Error */
+                413: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description Error */
+                422: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+            };
+        };
+        options?: never;
+        head?: never;
+        /** Changes a rule (the fields given); the whole result is checked as on create */
+        patch: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path: {
+                    id: string;
+                };
+                cookie?: never;
+            };
+            requestBody: {
+                content: {
+                    "application/json": components["schemas"]["NotificationRulePatch"];
+                };
+            };
+            responses: {
+                /** @description The rule */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["NotificationRule"];
+                    };
+                };
+                /** @description Error */
+                400: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description Error */
+                401: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description Error */
+                403: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description Error */
+                404: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description Error */
+                409: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description Error */
+                413: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description Error */
+                422: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+            };
+        };
+        trace?: never;
+    };
+    "/api/notifications/stream": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** Server-sent events: `unread` with the caller’s unread count now and whenever it changes (EventSource reconnects by itself after a break) */
+        get: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path?: never;
+                cookie?: never;
+            };
+            requestBody?: never;
+            responses: {
+                /** @description An event stream */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "text/event-stream": string;
+                    };
+                };
+                /** @description Error */
+                400: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description Error */
+                401: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description Error */
+                403: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description Error */
+                404: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description Error */
+                409: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description Error */
+                413: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description Error */
+                422: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+            };
+        };
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
         trace?: never;
     };
     "/api/slack/events": {
@@ -9790,6 +11142,14 @@ export type webhooks = {
 };
 export type components = {
     schemas: {
+        AlertAcknowledgement: {
+            acknowledgedAt: string;
+            acknowledgedBy: string | null;
+            acknowledgedNow: boolean;
+            /** Format: uuid */
+            alertId: string;
+            escalated: boolean;
+        };
         ApiKeyList: {
             data: {
                 createdAt: string;
@@ -10183,6 +11543,58 @@ export type components = {
             } | null;
             isActive?: boolean;
             name?: string;
+        };
+        IntegrationHealth: {
+            data: components["schemas"]["IntegrationHealthItem"][];
+            /** Format: date-time */
+            sampledAt: string;
+        };
+        IntegrationHealthItem: {
+            /** @description Work waiting on it: pending deliveries, queued link changes, held mail, files waiting for a scan */
+            backlog: {
+                count: number;
+                description: string;
+            } | null;
+            /** @description Outcomes per quarter hour over the last six hours, oldest first (the sparkline) */
+            history: {
+                /** Format: date-time */
+                at: string;
+                errors: number;
+                successes: number;
+            }[];
+            /**
+             * Format: uuid
+             * @description Null for a part of the deployment (the default store, the scanner)
+             */
+            integrationId: string | null;
+            /** @description Its module, and the IntegrationType search attribute of its workflows */
+            integrationType: string;
+            /** @description The integration's id, or a deployment part's key (storage:default, scanner) */
+            key: string;
+            label: string;
+            /** @description As recorded: what failed, never a request body or a secret */
+            lastError: string | null;
+            /** Format: date-time */
+            lastErrorAt: string | null;
+            lastHour: {
+                /** @description errors / (successes + errors); null without outcomes */
+                errorRate: number | null;
+                errors: number;
+                successes: number;
+            };
+            /** Format: date-time */
+            lastSuccessAt: string | null;
+            /**
+             * @description disconnected: the third party let go of it (uninstalled, token revoked); disabled: switched off here; failing: its latest outcome was an error; degraded: working, with work held back (rate limits, paused tickets); healthy: its latest outcome was a success; unknown: nothing yet
+             * @enum {string}
+             */
+            status: "healthy" | "degraded" | "failing" | "disconnected" | "disabled" | "unknown";
+            /** @description Why it is switched off, paused, held back or disconnected */
+            stoppedReason: string | null;
+            /** @description Tickets show its per-ticket sync state (ExternalSyncStatus) */
+            ticketLevelSync: boolean;
+            /** @description Its workflows in the Temporal Web UI (IntegrationType and OrganizationId) */
+            workflowsUrl: string;
         };
         IntegrationList: {
             data: components["schemas"]["Integration"][];
@@ -10765,6 +12177,13 @@ export type components = {
             integrationType: "slack";
             isActive?: boolean;
             name: string;
+        } | {
+            config: Record<string, never>;
+            credentials?: Record<string, never>;
+            /** @enum {string} */
+            integrationType: "notifications";
+            isActive?: boolean;
+            name: string;
         };
         NewLinearLink: {
             /** @enum {string} */
@@ -10815,6 +12234,508 @@ export type components = {
             rateLimitPerSecond?: number;
             /** @description https URL that receives the POSTs */
             url: string;
+        };
+        Notification: {
+            /** Format: uuid */
+            alertId: string | null;
+            body: string;
+            category: string;
+            /** @enum {string} */
+            channel: "in_app" | "email" | "slack" | "webhook";
+            /** Format: date-time */
+            createdAt: string;
+            /** Format: date-time */
+            deliverAfter: string | null;
+            eventType: string;
+            id: number;
+            link: string | null;
+            /** Format: date-time */
+            readAt: string | null;
+            reason: string | null;
+            /** Format: uuid */
+            ruleId: string | null;
+            ruleName: string | null;
+            /** Format: date-time */
+            sentAt: string | null;
+            /** @enum {string} */
+            severity: "normal" | "critical";
+            /** @enum {string} */
+            status: "pending" | "deferred" | "sent" | "digested" | "throttled" | "suppressed" | "failed";
+            /** Format: uuid */
+            ticketId: string | null;
+            title: string;
+        };
+        NotificationHeldBack: {
+            data: components["schemas"]["Notification"][];
+        };
+        NotificationInbox: {
+            data: components["schemas"]["Notification"][];
+            unread: number;
+        };
+        NotificationMarkReadInput: {
+            /** @enum {boolean} */
+            all?: true;
+            ids?: number[];
+        };
+        NotificationPreferences: {
+            channels: {
+                attachment?: ("in_app" | "email" | "slack" | "webhook")[];
+                comment?: ("in_app" | "email" | "slack" | "webhook")[];
+                integration?: ("in_app" | "email" | "slack" | "webhook")[];
+                sla?: ("in_app" | "email" | "slack" | "webhook")[];
+                ticket?: ("in_app" | "email" | "slack" | "webhook")[];
+            };
+            /** @enum {string} */
+            digestFrequency: "off" | "hourly" | "daily";
+            quietHours: {
+                end: string;
+                start: string;
+                timeZone: string;
+            } | null;
+        };
+        NotificationPreferencesInput: {
+            channels?: {
+                attachment?: ("in_app" | "email" | "slack" | "webhook")[];
+                comment?: ("in_app" | "email" | "slack" | "webhook")[];
+                integration?: ("in_app" | "email" | "slack" | "webhook")[];
+                sla?: ("in_app" | "email" | "slack" | "webhook")[];
+                ticket?: ("in_app" | "email" | "slack" | "webhook")[];
+            };
+            /** @enum {string} */
+            digestFrequency?: "off" | "hourly" | "daily";
+            quietHours?: {
+                end: string;
+                start: string;
+                timeZone: string;
+            } | null;
+        };
+        NotificationPreview: {
+            data: {
+                /** @enum {string} */
+                channel: "in_app" | "email" | "slack" | "webhook";
+                /** @enum {string} */
+                decision: "send_now" | "digest" | "throttle_window" | "defer_quiet_hours" | "suppressed";
+                reason: string | null;
+                recipient: {
+                    key: string;
+                    label: string;
+                    userId: string | null;
+                };
+                /** Format: uuid */
+                ruleId: string | null;
+                ruleName: string;
+                /** Format: date-time */
+                when: string;
+            }[];
+        };
+        NotificationPreviewInput: {
+            /** @enum {string} */
+            eventType: "ticket.created" | "ticket.updated" | "ticket.status_changed" | "ticket.assigned" | "comment.created" | "sla.warning" | "sla.breached" | "attachment.uploaded" | "attachment.available" | "attachment.blocked" | "attachment.failed" | "attachment.deleted" | "integration.failed";
+            rule?: {
+                channels: ("in_app" | "email" | "slack" | "webhook")[];
+                conditions?: {
+                    /** @enum {string} */
+                    assignee?: "any" | "assigned" | "unassigned";
+                    minutesSinceLastReply?: number;
+                    priorities?: ("low" | "normal" | "high" | "urgent")[];
+                    requesterDomains?: string[];
+                    slaStates?: ("ok" | "warning" | "breached")[];
+                    statuses?: ("open" | "pending" | "on_hold" | "solved" | "closed")[];
+                    tags?: string[];
+                    ticketChannels?: ("web" | "email" | "slack" | "api")[];
+                };
+                delivery?: {
+                    /** @enum {string} */
+                    mode: "immediate";
+                } | {
+                    /** @enum {string} */
+                    groupBy?: "ticket" | "event_type" | "rule" | "recipient";
+                    /** @enum {string} */
+                    mode: "digest";
+                    windowMinutes: number;
+                } | {
+                    /** @enum {string} */
+                    key?: "ticket" | "event_type" | "rule" | "recipient";
+                    limit: number;
+                    /** @enum {string} */
+                    mode: "throttle";
+                    windowMinutes: number;
+                };
+                escalation?: {
+                    afterMinutes: number;
+                    recipients: ({
+                        /** @enum {string} */
+                        type: "assignee";
+                        /** @enum {string} */
+                        whenUnassigned?: "nobody" | "team";
+                    } | {
+                        /** @enum {string} */
+                        role: "admin" | "agent" | "viewer";
+                        /** @enum {string} */
+                        type: "role";
+                    } | {
+                        /** @enum {string} */
+                        type: "user";
+                        userId: string;
+                    } | {
+                        /** @enum {string} */
+                        type: "team";
+                    } | {
+                        channelId: string;
+                        /** Format: uuid */
+                        integrationId: string;
+                        /** @enum {string} */
+                        type: "slack_channel";
+                    } | {
+                        /** @enum {string} */
+                        type: "requester";
+                    })[];
+                } | null;
+                isActive?: boolean;
+                name: string;
+                recipients: ({
+                    /** @enum {string} */
+                    type: "assignee";
+                    /** @enum {string} */
+                    whenUnassigned?: "nobody" | "team";
+                } | {
+                    /** @enum {string} */
+                    role: "admin" | "agent" | "viewer";
+                    /** @enum {string} */
+                    type: "role";
+                } | {
+                    /** @enum {string} */
+                    type: "user";
+                    userId: string;
+                } | {
+                    /** @enum {string} */
+                    type: "team";
+                } | {
+                    channelId: string;
+                    /** Format: uuid */
+                    integrationId: string;
+                    /** @enum {string} */
+                    type: "slack_channel";
+                } | {
+                    /** @enum {string} */
+                    type: "requester";
+                })[];
+                /** @enum {string} */
+                severity?: "normal" | "critical";
+                triggerEvents: ("ticket.created" | "ticket.updated" | "ticket.status_changed" | "ticket.assigned" | "comment.created" | "sla.warning" | "sla.breached" | "attachment.uploaded" | "attachment.available" | "attachment.blocked" | "attachment.failed" | "attachment.deleted" | "integration.failed")[];
+                /** Format: uuid */
+                webhookEndpointId?: string | null;
+            };
+            ticket?: {
+                assigneeId?: string | null;
+                /** @enum {string} */
+                channel?: "web" | "email" | "slack" | "api";
+                /** @enum {string} */
+                priority?: "low" | "normal" | "high" | "urgent";
+                /** Format: email */
+                requesterEmail?: string | null;
+                /** @enum {string} */
+                status?: "open" | "pending" | "on_hold" | "solved" | "closed";
+                tags?: string[];
+            };
+        };
+        NotificationRule: {
+            channels: ("in_app" | "email" | "slack" | "webhook")[];
+            conditions: {
+                /** @enum {string} */
+                assignee?: "any" | "assigned" | "unassigned";
+                minutesSinceLastReply?: number;
+                priorities?: ("low" | "normal" | "high" | "urgent")[];
+                requesterDomains?: string[];
+                slaStates?: ("ok" | "warning" | "breached")[];
+                statuses?: ("open" | "pending" | "on_hold" | "solved" | "closed")[];
+                tags?: string[];
+                ticketChannels?: ("web" | "email" | "slack" | "api")[];
+            };
+            /** Format: date-time */
+            createdAt: string;
+            defaultKey: string | null;
+            delivery: {
+                /** @enum {string} */
+                mode: "immediate";
+            } | {
+                /** @enum {string} */
+                groupBy?: "ticket" | "event_type" | "rule" | "recipient";
+                /** @enum {string} */
+                mode: "digest";
+                windowMinutes: number;
+            } | {
+                /** @enum {string} */
+                key?: "ticket" | "event_type" | "rule" | "recipient";
+                limit: number;
+                /** @enum {string} */
+                mode: "throttle";
+                windowMinutes: number;
+            };
+            escalation: {
+                afterMinutes: number;
+                recipients: ({
+                    /** @enum {string} */
+                    type: "assignee";
+                    /** @enum {string} */
+                    whenUnassigned?: "nobody" | "team";
+                } | {
+                    /** @enum {string} */
+                    role: "admin" | "agent" | "viewer";
+                    /** @enum {string} */
+                    type: "role";
+                } | {
+                    /** @enum {string} */
+                    type: "user";
+                    userId: string;
+                } | {
+                    /** @enum {string} */
+                    type: "team";
+                } | {
+                    channelId: string;
+                    /** Format: uuid */
+                    integrationId: string;
+                    /** @enum {string} */
+                    type: "slack_channel";
+                } | {
+                    /** @enum {string} */
+                    type: "requester";
+                })[];
+            } | null;
+            /** Format: uuid */
+            id: string;
+            isActive: boolean;
+            name: string;
+            recipients: ({
+                /** @enum {string} */
+                type: "assignee";
+                /** @enum {string} */
+                whenUnassigned?: "nobody" | "team";
+            } | {
+                /** @enum {string} */
+                role: "admin" | "agent" | "viewer";
+                /** @enum {string} */
+                type: "role";
+            } | {
+                /** @enum {string} */
+                type: "user";
+                userId: string;
+            } | {
+                /** @enum {string} */
+                type: "team";
+            } | {
+                channelId: string;
+                /** Format: uuid */
+                integrationId: string;
+                /** @enum {string} */
+                type: "slack_channel";
+            } | {
+                /** @enum {string} */
+                type: "requester";
+            })[];
+            /** @enum {string} */
+            severity: "normal" | "critical";
+            triggerEvents: string[];
+            /** Format: date-time */
+            updatedAt: string;
+            /** Format: uuid */
+            webhookEndpointId: string | null;
+        };
+        NotificationRuleInput: {
+            channels: ("in_app" | "email" | "slack" | "webhook")[];
+            conditions?: {
+                /** @enum {string} */
+                assignee?: "any" | "assigned" | "unassigned";
+                minutesSinceLastReply?: number;
+                priorities?: ("low" | "normal" | "high" | "urgent")[];
+                requesterDomains?: string[];
+                slaStates?: ("ok" | "warning" | "breached")[];
+                statuses?: ("open" | "pending" | "on_hold" | "solved" | "closed")[];
+                tags?: string[];
+                ticketChannels?: ("web" | "email" | "slack" | "api")[];
+            };
+            delivery?: {
+                /** @enum {string} */
+                mode: "immediate";
+            } | {
+                /** @enum {string} */
+                groupBy?: "ticket" | "event_type" | "rule" | "recipient";
+                /** @enum {string} */
+                mode: "digest";
+                windowMinutes: number;
+            } | {
+                /** @enum {string} */
+                key?: "ticket" | "event_type" | "rule" | "recipient";
+                limit: number;
+                /** @enum {string} */
+                mode: "throttle";
+                windowMinutes: number;
+            };
+            escalation?: {
+                afterMinutes: number;
+                recipients: ({
+                    /** @enum {string} */
+                    type: "assignee";
+                    /** @enum {string} */
+                    whenUnassigned?: "nobody" | "team";
+                } | {
+                    /** @enum {string} */
+                    role: "admin" | "agent" | "viewer";
+                    /** @enum {string} */
+                    type: "role";
+                } | {
+                    /** @enum {string} */
+                    type: "user";
+                    userId: string;
+                } | {
+                    /** @enum {string} */
+                    type: "team";
+                } | {
+                    channelId: string;
+                    /** Format: uuid */
+                    integrationId: string;
+                    /** @enum {string} */
+                    type: "slack_channel";
+                } | {
+                    /** @enum {string} */
+                    type: "requester";
+                })[];
+            } | null;
+            isActive?: boolean;
+            name: string;
+            recipients: ({
+                /** @enum {string} */
+                type: "assignee";
+                /** @enum {string} */
+                whenUnassigned?: "nobody" | "team";
+            } | {
+                /** @enum {string} */
+                role: "admin" | "agent" | "viewer";
+                /** @enum {string} */
+                type: "role";
+            } | {
+                /** @enum {string} */
+                type: "user";
+                userId: string;
+            } | {
+                /** @enum {string} */
+                type: "team";
+            } | {
+                channelId: string;
+                /** Format: uuid */
+                integrationId: string;
+                /** @enum {string} */
+                type: "slack_channel";
+            } | {
+                /** @enum {string} */
+                type: "requester";
+            })[];
+            /** @enum {string} */
+            severity?: "normal" | "critical";
+            triggerEvents: ("ticket.created" | "ticket.updated" | "ticket.status_changed" | "ticket.assigned" | "comment.created" | "sla.warning" | "sla.breached" | "attachment.uploaded" | "attachment.available" | "attachment.blocked" | "attachment.failed" | "attachment.deleted" | "integration.failed")[];
+            /** Format: uuid */
+            webhookEndpointId?: string | null;
+        };
+        NotificationRuleList: {
+            data: components["schemas"]["NotificationRule"][];
+        };
+        NotificationRulePatch: {
+            channels?: ("in_app" | "email" | "slack" | "webhook")[];
+            conditions?: {
+                /** @enum {string} */
+                assignee?: "any" | "assigned" | "unassigned";
+                minutesSinceLastReply?: number;
+                priorities?: ("low" | "normal" | "high" | "urgent")[];
+                requesterDomains?: string[];
+                slaStates?: ("ok" | "warning" | "breached")[];
+                statuses?: ("open" | "pending" | "on_hold" | "solved" | "closed")[];
+                tags?: string[];
+                ticketChannels?: ("web" | "email" | "slack" | "api")[];
+            };
+            delivery?: {
+                /** @enum {string} */
+                mode: "immediate";
+            } | {
+                /** @enum {string} */
+                groupBy?: "ticket" | "event_type" | "rule" | "recipient";
+                /** @enum {string} */
+                mode: "digest";
+                windowMinutes: number;
+            } | {
+                /** @enum {string} */
+                key?: "ticket" | "event_type" | "rule" | "recipient";
+                limit: number;
+                /** @enum {string} */
+                mode: "throttle";
+                windowMinutes: number;
+            };
+            escalation?: {
+                afterMinutes: number;
+                recipients: ({
+                    /** @enum {string} */
+                    type: "assignee";
+                    /** @enum {string} */
+                    whenUnassigned?: "nobody" | "team";
+                } | {
+                    /** @enum {string} */
+                    role: "admin" | "agent" | "viewer";
+                    /** @enum {string} */
+                    type: "role";
+                } | {
+                    /** @enum {string} */
+                    type: "user";
+                    userId: string;
+                } | {
+                    /** @enum {string} */
+                    type: "team";
+                } | {
+                    channelId: string;
+                    /** Format: uuid */
+                    integrationId: string;
+                    /** @enum {string} */
+                    type: "slack_channel";
+                } | {
+                    /** @enum {string} */
+                    type: "requester";
+                })[];
+            } | null;
+            isActive?: boolean;
+            name?: string;
+            recipients?: ({
+                /** @enum {string} */
+                type: "assignee";
+                /** @enum {string} */
+                whenUnassigned?: "nobody" | "team";
+            } | {
+                /** @enum {string} */
+                role: "admin" | "agent" | "viewer";
+                /** @enum {string} */
+                type: "role";
+            } | {
+                /** @enum {string} */
+                type: "user";
+                userId: string;
+            } | {
+                /** @enum {string} */
+                type: "team";
+            } | {
+                channelId: string;
+                /** Format: uuid */
+                integrationId: string;
+                /** @enum {string} */
+                type: "slack_channel";
+            } | {
+                /** @enum {string} */
+                type: "requester";
+            })[];
+            /** @enum {string} */
+            severity?: "normal" | "critical";
+            triggerEvents?: ("ticket.created" | "ticket.updated" | "ticket.status_changed" | "ticket.assigned" | "comment.created" | "sla.warning" | "sla.breached" | "attachment.uploaded" | "attachment.available" | "attachment.blocked" | "attachment.failed" | "attachment.deleted" | "integration.failed")[];
+            /** Format: uuid */
+            webhookEndpointId?: string | null;
+        };
+        NotificationUnread: {
+            unread: number;
         };
         QueuedWebhookTest: {
             /** Format: uuid */

@@ -472,6 +472,14 @@ export const emailAutoReplies = pgTable(
   (t) => [primaryKey({ columns: [t.integrationId, t.sender] })],
 );
 
+// ---- Notifications (issue 13). Rules route events to people and places in one SQL statement per relay batch
+// (activities/notifications/route.ts); every routed notification is a row here, and so is every decision about it.
+
+/**
+ * A rule: which events (`trigger_events`), under which conditions, reach whom (`recipients`) on which channels, and
+ * how (`delivery`: immediately, in a digest, or throttled; `severity` critical ignores quiet hours and digests).
+ * The JSON shapes are the zod schemas of domain/notifications/schemas.ts; the routing statement reads them.
+ */
 export const notificationRules = pgTable(
   'notification_rules',
   {
@@ -482,10 +490,115 @@ export const notificationRules = pgTable(
     channels: jsonb('channels').notNull().default([]),
     recipients: jsonb('recipients').notNull().default([]),
     isActive: boolean('is_active').notNull().default(true),
+    conditions: jsonb('conditions').notNull().default({}),
+    delivery: jsonb('delivery').notNull().default({ mode: 'immediate' }),
+    severity: text('severity').notNull().default('normal'),
+    /** `{ afterMinutes, recipients }`: who is told when nobody acknowledges a critical alert in time. */
+    escalation: jsonb('escalation'),
+    /** The webhook endpoint the `webhook` channel posts to. */
+    webhookEndpointId: uuid('webhook_endpoint_id').references(() => integrationConfigs.id, { onDelete: 'set null' }),
+    /** Set on the defaults an organisation starts with (domain/notifications/defaults.ts), so they are seeded once. */
+    defaultKey: text('default_key'),
     createdAt: createdAt(),
     updatedAt: updatedAt(),
   },
-  (t) => [index('notification_rules_org_idx').on(t.organizationId)],
+  (t) => [
+    index('notification_rules_org_idx').on(t.organizationId),
+    index('notification_rules_triggers_idx').using('gin', t.triggerEvents),
+    uniqueIndex('notification_rules_default_uq')
+      .on(t.organizationId, t.defaultKey)
+      .where(sql`${t.defaultKey} is not null`),
+  ],
+);
+
+/** A member's own say: channels per event category, quiet hours in their time zone, and a digest cadence. */
+export const notificationPreferences = pgTable(
+  'notification_preferences',
+  {
+    organizationId: organizationId(),
+    userId: text('user_id')
+      .notNull()
+      .references(() => user.id, { onDelete: 'cascade' }),
+    /** `{ [category]: channel[] }`: a category left out keeps every channel; an empty list is "off". */
+    channels: jsonb('channels').notNull().default({}),
+    /** `{ start: 'HH:MM', end: 'HH:MM', timeZone }`, or null for none. */
+    quietHours: jsonb('quiet_hours'),
+    /** off: as each rule says; hourly or daily: non-critical notifications are gathered into one digest. */
+    digestFrequency: text('digest_frequency').notNull().default('off'),
+    updatedAt: updatedAt(),
+  },
+  (t) => [primaryKey({ columns: [t.organizationId, t.userId] })],
+);
+
+/**
+ * One notification for one recipient on one channel, and what became of it: pending until the recipient's
+ * workflow decides; then sent, digested (went out inside a digest, `digest_id`), throttled, deferred (quiet hours,
+ * until `deliver_after`), suppressed (a preference, or the recipient's own change) or failed. The dashboard's
+ * fatigue view reads the decisions; the in-app centre reads the sent in-app rows. Unique per recipient, channel and
+ * dedupe key, so an event that several rules route to the same person reaches them once.
+ */
+export const notifications = pgTable(
+  'notifications',
+  {
+    id: bigserial('id', { mode: 'number' }).primaryKey(),
+    organizationId: organizationId(),
+    /** The recipient workflow's key: a user id, `slack:<integration>:<channel>` or `customer:<id>`. */
+    recipientKey: text('recipient_key').notNull(),
+    userId: text('user_id').references(() => user.id, { onDelete: 'cascade' }),
+    channel: text('channel').notNull(),
+    ruleId: uuid('rule_id').references(() => notificationRules.id, { onDelete: 'set null' }),
+    eventId: bigint('event_id', { mode: 'number' }),
+    ticketId: uuid('ticket_id'),
+    eventType: text('event_type').notNull(),
+    category: text('category').notNull(),
+    severity: text('severity').notNull().default('normal'),
+    dedupeKey: text('dedupe_key').notNull(),
+    /** The rule's delivery when routed, so editing a rule does not change what is already queued. */
+    delivery: jsonb('delivery').notNull(),
+    groupKey: text('group_key').notNull(),
+    title: text('title').notNull(),
+    body: text('body').notNull().default(''),
+    link: text('link'),
+    status: text('status').notNull().default('pending'),
+    reason: text('reason'),
+    deliverAfter: timestamp('deliver_after', { withTimezone: true }),
+    digestId: bigint('digest_id', { mode: 'number' }),
+    alertId: uuid('alert_id'),
+    createdAt: createdAt(),
+    decidedAt: timestamp('decided_at', { withTimezone: true }),
+    sentAt: timestamp('sent_at', { withTimezone: true }),
+    readAt: timestamp('read_at', { withTimezone: true }),
+  },
+  (t) => [
+    uniqueIndex('notifications_dedupe_uq').on(t.organizationId, t.recipientKey, t.channel, t.dedupeKey),
+    index('notifications_pending_idx').on(t.recipientKey, t.id).where(sql`${t.status} in ('pending', 'deferred')`),
+    index('notifications_user_idx').on(t.organizationId, t.userId, t.id),
+    index('notifications_sent_idx').on(t.recipientKey, t.sentAt),
+    index('notifications_event_idx').on(t.eventId),
+  ],
+);
+
+/**
+ * A critical alert that escalates when nobody acknowledges it in time: its workflow (`notify-alert/<id>`) waits
+ * for an acknowledgement (dashboard, email link, Slack button) until `escalate_at`.
+ */
+export const notificationAlerts = pgTable(
+  'notification_alerts',
+  {
+    id: uuid('id').primaryKey().defaultRandom(),
+    organizationId: organizationId(),
+    ruleId: uuid('rule_id').references(() => notificationRules.id, { onDelete: 'set null' }),
+    eventId: bigint('event_id', { mode: 'number' }).notNull(),
+    ticketId: uuid('ticket_id'),
+    escalateAt: timestamp('escalate_at', { withTimezone: true }).notNull(),
+    /** The escalation's recipients as the rule said when the alert was raised. */
+    escalation: jsonb('escalation').notNull(),
+    acknowledgedAt: timestamp('acknowledged_at', { withTimezone: true }),
+    acknowledgedBy: text('acknowledged_by'),
+    escalatedAt: timestamp('escalated_at', { withTimezone: true }),
+    createdAt: createdAt(),
+  },
+  (t) => [uniqueIndex('notification_alerts_event_rule_uq').on(t.eventId, t.ruleId)],
 );
 
 // ---- Outbound webhooks (issue 3). An endpoint is an integration_configs row of type `webhook`.
@@ -854,4 +967,54 @@ export const slackChannelPace = pgTable(
     tat: timestamp('tat', { withTimezone: true }).notNull(),
   },
   (t) => [primaryKey({ columns: [t.integrationId, t.channelId] })],
+);
+
+// ---- Integration health (issue 13). What the health monitor (GET /api/integrations/health, the API's /metrics)
+// reads besides each module's own tables; specification/integration-health.md.
+
+/**
+ * Outcomes per subject and minute, counted by recordIntegrationOutcome (and the files module's probes): the error
+ * rate of the last hour and the history sparkline are sums over these rows. One upsert per outcome; a minute's row
+ * is the unit, so a busy integration writes one row a minute, not one per call. The subject is the integration's
+ * id, or a deployment part's key (`storage:default`, `scanner`) with no organisation.
+ */
+export const integrationOutcomeMinutes = pgTable(
+  'integration_outcome_minutes',
+  {
+    subject: text('subject').notNull(),
+    organizationId: text('organization_id').references(() => organization.id, { onDelete: 'cascade' }),
+    integrationId: uuid('integration_id').references(() => integrationConfigs.id, { onDelete: 'cascade' }),
+    integrationType: text('integration_type').notNull(),
+    minute: timestamp('minute', { withTimezone: true }).notNull(),
+    successes: integer('successes').notNull().default(0),
+    errors: integer('errors').notNull().default(0),
+  },
+  (t) => [
+    primaryKey({ columns: [t.subject, t.minute] }),
+    // Metrics sum the last hour by type; the sampler prunes old minutes.
+    index('integration_outcome_minutes_minute_idx').on(t.minute),
+  ],
+);
+
+/**
+ * The last state each health item was seen in, per organisation: what the sampler compares a new sample with (a
+ * change from healthy or unknown to failing or disconnected notifies the admins once), and what /metrics counts by
+ * type without evaluating every organisation's integrations on each scrape.
+ */
+export const integrationHealthStates = pgTable(
+  'integration_health_states',
+  {
+    organizationId: organizationId(),
+    /** The integration's id, or a deployment part's key (`storage:default`, `scanner`). */
+    itemKey: text('item_key').notNull(),
+    integrationId: uuid('integration_id').references(() => integrationConfigs.id, { onDelete: 'cascade' }),
+    integrationType: text('integration_type').notNull(),
+    status: text('status').notNull(),
+    reason: text('reason'),
+    backlog: integer('backlog').notNull().default(0),
+    /** When the status last changed, and when it was last sampled. */
+    changedAt: timestamp('changed_at', { withTimezone: true }).notNull().defaultNow(),
+    sampledAt: timestamp('sampled_at', { withTimezone: true }).notNull().defaultNow(),
+  },
+  (t) => [primaryKey({ columns: [t.organizationId, t.itemKey] })],
 );

@@ -15,6 +15,7 @@ import type { IntegrationServer, ServiceDeps } from '../../../common/integration
 import { loadMailbox } from '../../../domain/email/mailboxes.ts';
 import { createIntegration } from '../../../domain/integrations/create-integration.ts';
 import { emailTaskQueueFor } from '../../../workflows/email-contract.ts';
+import { emailHealth } from './health.ts';
 import { emailSettings } from './settings.ts';
 
 /** Tells the mailbox's reader about a change once it committed; a Temporal outage is caught by the keeper. */
@@ -81,6 +82,7 @@ async function assertPasswordsFollowServers(
 }
 
 export const emailServer: IntegrationServer = {
+  health: (deps, input) => emailHealth(deps, input),
   workers(deps) {
     const runtime = emailMailboxReaderOf(deps);
     return [

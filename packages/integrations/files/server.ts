@@ -16,9 +16,11 @@ import { resumableUploadsRouter } from '../../../api/routes/resumable-uploads.ts
 import { conflict } from '../../../common/errors.ts';
 import type { IntegrationServer } from '../../../common/integration-contract.ts';
 import { filesTaskQueueFor } from '../../../workflows/upload-contract.ts';
+import { filesHealth } from './health.ts';
 import { fileSettings } from './settings.ts';
 
 export const filesServer: IntegrationServer = {
+  health: (deps, input) => filesHealth(deps, input),
   workers(deps) {
     const settings = fileSettings.of(deps.config);
     // Thumbnails render in worker threads of their own, so a 12-megapixel decode never stalls other activities.

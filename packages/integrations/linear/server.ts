@@ -12,6 +12,7 @@ import type { IntegrationServer } from '../../../common/integration-contract.ts'
 import type { ServiceConfig } from '../../../common/integration-settings.ts';
 import { prepareInstallationDelete, prepareInstallationUpdate } from '../../../domain/linear/installations.ts';
 import { linearTaskQueueFor } from '../../../workflows/linear-contract.ts';
+import { linearHealth } from './health.ts';
 import { linearSettings } from './settings.ts';
 
 /** What the Linear activities take from the service's config: the keys, the public URL, the module's settings. */
@@ -27,6 +28,7 @@ export type LinearWorkerOverrides = {
 };
 
 export const linearServer: IntegrationServer = {
+  health: (deps, input) => linearHealth(deps, input),
   workers(deps) {
     const overrides = (deps.overrides?.linear ?? {}) as LinearWorkerOverrides;
     const config = overrides.config ?? linearActivityConfig(deps.config);

@@ -12,6 +12,7 @@ import type { SlackDeps } from '../../../domain/slack/deps.ts';
 import { workspaceOf } from '../../../domain/slack/installations.ts';
 import { resumeWorkspace } from '../../../domain/slack/resume.ts';
 import { slackTaskQueueFor } from '../../../workflows/slack-contract.ts';
+import { slackHealth } from './health.ts';
 import { slackSettings } from './settings.ts';
 
 function depsOf(deps: ServiceDeps): SlackDeps {
@@ -22,6 +23,7 @@ function depsOf(deps: ServiceDeps): SlackDeps {
 export type SlackWorkerOverrides = { settings?: Partial<SlackDeps['settings']> };
 
 export const slackServer: IntegrationServer = {
+  health: (deps, input) => slackHealth(deps, input),
   workers(deps) {
     const overrides = (deps.overrides?.slack ?? {}) as SlackWorkerOverrides;
     const base = depsOf(deps);

@@ -7,6 +7,7 @@ import { conflict } from '../../../common/errors.ts';
 import type { IntegrationServer } from '../../../common/integration-contract.ts';
 import { createWebhookThroughIntegrations } from '../../../domain/webhooks/from-integration-input.ts';
 import { webhooksTaskQueueFor } from '../../../workflows/webhook-endpoint-contract.ts';
+import { webhookHealth } from './health.ts';
 import { type WebhookSettings, webhookSettings } from './settings.ts';
 
 /** What a test (or an operator) may change in the webhooks worker. */
@@ -17,6 +18,7 @@ export type WebhookWorkerOverrides = Partial<Pick<WebhookActivitiesOptions, 'pos
 };
 
 export const webhookServer: IntegrationServer = {
+  health: (deps, input) => webhookHealth(deps, input),
   workers(deps) {
     const overrides = (deps.overrides?.webhook ?? {}) as WebhookWorkerOverrides;
     const { maxConcurrentActivities, settings, ...activityOverrides } = overrides;

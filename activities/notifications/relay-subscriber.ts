@@ -1,0 +1,48 @@
+// Notifications as a queue-like subscriber of the outbox relay: the batch is routed in one statement
+// (route.ts), then each recipient with something new gets one wake for the batch, and each new escalating alert
+// its wait. An event no rule wants costs one statement and nothing in Temporal.
+import type { RelaySubscriber } from '../../common/integration-contract.ts';
+import { ensureDefaultRules } from '../../domain/notifications/rules.ts';
+import { notifyTaskQueueFor } from '../../workflows/notify-contract.ts';
+import type { RoutableEvent } from './render.ts';
+import { routeEvents } from './route.ts';
+import { startAlert, wakeRecipient } from './wake.ts';
+
+export function notificationsRelaySubscriber(options: { publicUrl: string }): RelaySubscriber {
+  return {
+    name: 'notifications',
+    kind: 'queue',
+    async plan(events, ctx) {
+      const routable: RoutableEvent[] = events.map((e) => ({
+        eventId: e.id,
+        organizationId: e.organizationId,
+        ticketId: e.ticketId,
+        type: e.type,
+        payload: e.payload as Record<string, unknown>,
+        actorUserId: e.actor.type === 'user' ? e.actor.id : null,
+        createdAt: e.createdAt,
+        dedupeKey: `event:${e.id}`,
+      }));
+      // An organisation has its default rules before its first event is routed (a no-op once they exist).
+      await ensureDefaultRules(ctx.db, [...new Set(events.map((e) => e.organizationId))]);
+      const routed = await routeEvents(ctx.db, routable, options.publicUrl);
+      const taskQueue = notifyTaskQueueFor(ctx.ticketsTaskQueue);
+      return [
+        ...routed.recipients.map((r) => ({
+          target: `notify/${r.recipientKey}`,
+          ticketIds: r.ticketIds,
+          send: () =>
+            ctx.temporal.connection.withDeadline(ctx.deadline(), () =>
+              wakeRecipient(ctx.temporal, taskQueue, r.organizationId, r.recipientKey),
+            ),
+        })),
+        ...routed.alerts.map((a) => ({
+          target: `notify-alert/${a.alertId}`,
+          ticketIds: a.ticketId ? [a.ticketId] : [],
+          send: () =>
+            ctx.temporal.connection.withDeadline(ctx.deadline(), () => startAlert(ctx.temporal, taskQueue, a)),
+        })),
+      ];
+    },
+  };
+}

@@ -1,0 +1,190 @@
+// The routing statement on its own: each condition, each kind of recipient, the dedupe by key and idempotency,
+// over synthetic events in one batch (one statement for all of them).
+import assert from 'node:assert/strict';
+import { randomUUID } from 'node:crypto';
+import { customers, notificationRules, notifications, supportRequests, ticketComments } from '@switchboard/database';
+import { eq } from 'drizzle-orm';
+import { makeOrganization, type TestOrganization } from '../../domain/test-fixtures.ts';
+import { testDatabase } from '../../test/support/database.ts';
+import type { RoutableEvent } from './render.ts';
+import { routeEvents } from './route.ts';
+
+describe('routeEvents: rules evaluated in SQL for a whole batch', () => {
+  const { db } = testDatabase();
+  let org: TestOrganization;
+  let agent: string;
+  let admin: string;
+  let viewer: string;
+  let ticketId: string;
+  let nextEvent = 1_000_000_000 + Math.floor(Math.random() * 1_000_000);
+
+  before(async () => {
+    org = await makeOrganization();
+    agent = org.scope.userId!;
+    admin = await org.addMember('admin');
+    viewer = await org.addMember('viewer');
+    const [customer] = await db
+      .insert(customers)
+      .values({ organizationId: org.organizationId, email: `carol-${randomUUID()}@bigcorp.example` })
+      .returning();
+    const [ticket] = await db
+      .insert(supportRequests)
+      .values({
+        organizationId: org.organizationId,
+        number: 1,
+        subject: 'Printer',
+        requesterId: customer!.id,
+        createdAt: new Date(Date.now() - 3 * 3600_000),
+      })
+      .returning();
+    ticketId = ticket!.id;
+  });
+
+  function event(over: Partial<RoutableEvent> & { ticket?: Record<string, unknown> } = {}): RoutableEvent {
+    const id = nextEvent++;
+    const { ticket, ...rest } = over;
+    return {
+      eventId: id,
+      organizationId: org.organizationId,
+      ticketId,
+      type: 'ticket.updated',
+      payload: {
+        ticket: {
+          id: ticketId,
+          number: 1,
+          subject: 'Printer',
+          status: 'open',
+          priority: 'normal',
+          assigneeId: null,
+          requesterId: null,
+          tags: [],
+          channel: 'web',
+          firstResponseDueAt: null,
+          resolutionDueAt: null,
+          version: 1,
+          ...ticket,
+        },
+        changes: {},
+      },
+      actorUserId: null,
+      createdAt: new Date().toISOString(),
+      dedupeKey: `event:${id}`,
+      ...rest,
+    };
+  }
+
+  async function withRule(rule: Partial<typeof notificationRules.$inferInsert>, events: RoutableEvent[]) {
+    const [row] = await db
+      .insert(notificationRules)
+      .values({
+        organizationId: org.organizationId,
+        name: 'test',
+        triggerEvents: ['ticket.updated'],
+        channels: ['in_app'],
+        recipients: [{ type: 'user', userId: agent }],
+        ...rule,
+      })
+      .returning();
+    try {
+      await routeEvents(db, events, 'http://localhost');
+      const rows = await db.select().from(notifications).where(eq(notifications.ruleId, row!.id));
+      return rows;
+    } finally {
+      await db.update(notificationRules).set({ isActive: false }).where(eq(notificationRules.id, row!.id));
+    }
+  }
+
+  const eventsOf = (rows: Array<typeof notifications.$inferSelect>) => rows.map((r) => r.eventId).sort();
+
+  it('matches priority, status, tags, ticket channel and assignment, all at once in one batch', async () => {
+    const urgent = event({ ticket: { priority: 'urgent', tags: ['vip', 'eu'], channel: 'email', assigneeId: agent } });
+    const low = event({ ticket: { priority: 'low', tags: ['vip'], channel: 'email', assigneeId: agent } });
+    const untagged = event({ ticket: { priority: 'urgent', channel: 'email', assigneeId: agent } });
+    const unassigned = event({ ticket: { priority: 'urgent', tags: ['vip'], channel: 'email' } });
+    const solved = event({ ticket: { priority: 'urgent', tags: ['vip'], channel: 'email', status: 'solved' } });
+    const rows = await withRule(
+      {
+        conditions: {
+          priorities: ['high', 'urgent'],
+          statuses: ['open', 'pending'],
+          tags: ['vip'],
+          ticketChannels: ['email'],
+          assignee: 'assigned',
+        },
+      },
+      [urgent, low, untagged, unassigned, solved],
+    );
+    assert.deepEqual(eventsOf(rows), [urgent.eventId]);
+  });
+
+  it('matches the requester’s domain, the SLA state and the time since the last public reply', async () => {
+    const [customer] = await db.select().from(customers).where(eq(customers.organizationId, org.organizationId));
+    const breached = event({
+      ticket: { requesterId: customer!.id, resolutionDueAt: new Date(Date.now() - 60_000).toISOString() },
+    });
+    const onTime = event({
+      ticket: { requesterId: customer!.id, resolutionDueAt: new Date(Date.now() + 3600_000).toISOString() },
+    });
+    const otherDomain = event({ ticket: { resolutionDueAt: new Date(Date.now() - 60_000).toISOString() } });
+    const rows = await withRule({ conditions: { requesterDomains: ['bigcorp.example'], slaStates: ['breached'] } }, [
+      breached,
+      onTime,
+      otherDomain,
+    ]);
+    assert.deepEqual(eventsOf(rows), [breached.eventId]);
+
+    // Created three hours ago, no reply: two hours since; then a reply ten minutes ago.
+    const quiet = event();
+    assert.equal((await withRule({ conditions: { minutesSinceLastReply: 120 } }, [quiet])).length, 1);
+    await db.insert(ticketComments).values({
+      organizationId: org.organizationId,
+      supportRequestId: ticketId,
+      body: 'We are on it',
+      isPublic: true,
+      createdAt: new Date(Date.now() - 10 * 60_000),
+    });
+    assert.equal((await withRule({ conditions: { minutesSinceLastReply: 120 } }, [event()])).length, 0);
+  });
+
+  it('reaches the assignee, the team while unassigned, a role and named members of this organisation only', async () => {
+    const outsider = (await makeOrganization()).scope.userId!;
+    const assigned = event({ ticket: { assigneeId: agent } });
+    const unassigned = event();
+    const rows = await withRule(
+      {
+        recipients: [
+          { type: 'assignee', whenUnassigned: 'team' },
+          { type: 'role', role: 'viewer' },
+          { type: 'user', userId: outsider },
+        ],
+      },
+      [assigned, unassigned],
+    );
+    const who = (e: RoutableEvent) =>
+      rows
+        .filter((r) => r.eventId === e.eventId)
+        .map((r) => r.userId)
+        .sort();
+    assert.deepEqual(who(assigned), [agent, viewer].sort());
+    assert.deepEqual(who(unassigned), [agent, admin, viewer].sort());
+  });
+
+  it('makes one notification per event, person and channel, however many rules or runs', async () => {
+    const e = event({ ticket: { assigneeId: agent } });
+    const rows = await withRule({ recipients: [{ type: 'assignee' }, { type: 'team' }], channels: ['in_app'] }, [e]);
+    assert.equal(rows.filter((r) => r.userId === agent).length, 1);
+    const again = await routeEvents(db, [e], 'http://localhost');
+    assert.equal(again.rowsInserted, 0);
+  });
+
+  it('records the actor’s own change as suppressed, and ignores ticket conditions for events without a ticket', async () => {
+    const own = event({ actorUserId: agent });
+    const [row] = await withRule({}, [own]);
+    assert.deepEqual([row?.status, row?.reason], ['suppressed', 'your own change']);
+    const failure = event({ type: 'integration.failed', ticketId: null, payload: { integrationId: 'x', label: 'X' } });
+    const none = await withRule({ triggerEvents: ['integration.failed'], conditions: { priorities: ['low'] } }, [
+      failure,
+    ]);
+    assert.equal(none.length, 0);
+  });
+});
