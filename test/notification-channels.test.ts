@@ -27,7 +27,7 @@ import { createMailbox, headerOf, readInbox } from './email-support.ts';
 import { createSlackFake } from './fakes/slack/server.ts';
 import { type Receiver, startReceiver } from './receivers/webhook-receiver.ts';
 import { freshWorkspace, type SlackFake, useSlackApprover, useSlackEnv } from './slack-support.ts';
-import { createTestOrganization, startTestApi, type TestApi, type TestUser } from './support/api.ts';
+import { addTestMember, createTestOrganization, startTestApi, type TestApi, type TestUser } from './support/api.ts';
 import { testDatabase } from './support/database.ts';
 import { addMailUser, ensureMailServices } from './support/mail-services.ts';
 import { eventually, type RunningWorker, testTemporal, uniqueTaskQueue } from './support/temporal.ts';
@@ -467,7 +467,7 @@ describe('notification channels', function () {
         assert.equal((await alertRow(alertId)).acknowledgedAt?.getTime(), row.acknowledgedAt.getTime());
       });
 
-      it('acknowledges as slack:<user> when the Slack user is not a member', async () => {
+      it('refuses someone who is not an agent or admin of the organisation, and changes nothing', async () => {
         const alertId = await insertAlert(ws.admin.organizationId);
         const message = await postAlert(ws.admin.organizationId, alertId);
         const guest = slack.store.addUser(ws.team, { name: 'guest', email: `guest-${randomUUID()}@elsewhere.test` });
@@ -478,7 +478,14 @@ describe('notification channels', function () {
           actionId: 'notification_acknowledge',
         });
         assert.equal(click.status, 200);
-        assert.equal((await alertRow(alertId)).acknowledgedBy, `slack:${guest.id}`);
+        const told = await eventually(async () => {
+          const [post] = slack.responses(click.responseUrl!);
+          assert.ok(post);
+          return post;
+        });
+        assert.equal(told.body.response_type, 'ephemeral');
+        assert.match(String(told.body.text), /Only an agent or an admin/);
+        assert.equal((await alertRow(alertId)).acknowledgedAt, null);
       });
 
       it('refuses another organisation’s alert', async () => {
@@ -708,6 +715,10 @@ describe('notification channels', function () {
       const left = alertAckToken(api.deps.config.authSecret, admin.organizationId, alertId, 'not-a-member');
       assert.equal((await post(left)).status, 403);
       assert.equal((await fetch(`${base}?token=${encodeURIComponent(left)}`)).status, 403);
+      // A viewer may see the alert, not cancel its escalation (as in the dashboard).
+      const viewer = await addTestMember(admin.organizationId, { role: 'viewer' });
+      const viewers = alertAckToken(api.deps.config.authSecret, admin.organizationId, alertId, viewer.userId);
+      assert.equal((await post(viewers)).status, 403);
       assert.equal((await alertRow(alertId)).acknowledgedAt, null);
     });
   });

@@ -493,7 +493,7 @@ describe('Notifications end to end', function () {
         .orderBy(notificationAlerts.createdAt);
       const recorded = [
         await recordHistory(
-          temporal.client.workflow.getHandle(notifyRecipientWorkflowId(agent.userId)),
+          temporal.client.workflow.getHandle(notifyRecipientWorkflowId(admin.organizationId, agent.userId)),
           'notify-recipient',
         ),
         await recordHistory(temporal.client.workflow.getHandle(notifyAlertWorkflowId(alert!.id)), 'notify-alert'),

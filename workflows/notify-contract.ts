@@ -6,10 +6,12 @@ import { defineSignal } from '@temporalio/workflow';
 export const notifyWorkflowTypes = { recipient: 'notifyRecipientWorkflow', alert: 'notifyAlertWorkflow' } as const;
 
 /**
- * One workflow per recipient holds their digests, throttles and quiet hours: `notify/<userId>` for a member,
- * `notify/slack:<integration>:<channel>` for a Slack channel, `notify/customer:<id>` for a requester.
+ * One workflow per recipient holds their digests, throttles and quiet hours: `notify/<organization>/<userId>` for a
+ * member (a person in two organisations has preferences, and notifications, in each), and
+ * `notify/<organization>/slack:<integration>:<channel>` for a Slack channel, `…/customer:<id>` for a requester.
  */
-export const notifyRecipientWorkflowId = (recipientKey: string) => `notify/${recipientKey}`;
+export const notifyRecipientWorkflowId = (organizationId: string, recipientKey: string) =>
+  `notify/${organizationId}/${recipientKey}`;
 /** One per critical alert that escalates: the alert row's id is the key. */
 export const notifyAlertWorkflowId = (alertId: string) => `notify-alert/${alertId}`;
 

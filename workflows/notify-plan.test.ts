@@ -9,6 +9,7 @@ function item(over: Partial<DueNotification> = {}): DueNotification {
   return {
     id: nextId++,
     channel: 'in_app',
+    target: '',
     category: 'ticket',
     severity: 'normal',
     delivery: { mode: 'immediate' },
@@ -29,6 +30,7 @@ function situation(items: DueNotification[], over: Partial<RecipientSituation> =
     digestMinutes: null,
     sentInWindow: {},
     more: false,
+    nextDeferredAt: null,
     ...over,
   };
 }
@@ -40,8 +42,8 @@ describe('planNotifications: what a recipient’s workflow does with what waits 
     const c = item();
     const plan = planNotifications(situation([a, b, c]), T0);
     assert.deepEqual(plan.sends, [
-      { channel: 'in_app', ids: [a.id, c.id], digest: false },
-      { channel: 'email', ids: [b.id], digest: false },
+      { channel: 'in_app', target: '', ids: [a.id, c.id], digest: false },
+      { channel: 'email', target: '', ids: [b.id], digest: false },
     ]);
     assert.deepEqual(plan.decisions, []);
     assert.equal(plan.wakeAt, null);
@@ -53,7 +55,7 @@ describe('planNotifications: what a recipient’s workflow does with what waits 
     assert.deepEqual(early.sends, []);
     assert.equal(early.wakeAt, at(10));
     const due = planNotifications(situation(items), T0 + 10 * 60_000);
-    assert.deepEqual(due.sends, [{ channel: 'in_app', ids: items.map((i) => i.id), digest: true }]);
+    assert.deepEqual(due.sends, [{ channel: 'in_app', target: '', ids: items.map((i) => i.id), digest: true }]);
   });
 
   it('keeps a rule’s digest groups apart, and a member’s own cadence gathers everything', () => {
@@ -69,11 +71,37 @@ describe('planNotifications: what a recipient’s workflow does with what waits 
   it('throttles to the limit within the window, counting what was already sent', () => {
     const delivery = { mode: 'throttle', limit: 2, windowMinutes: 60 } as const;
     const items = [item({ delivery }), item({ delivery }), item({ delivery })];
-    const plan = planNotifications(situation(items, { sentInWindow: { [throttleKey('rule-1', 'ticket-1')]: 1 } }), T0);
-    assert.deepEqual(plan.sends, [{ channel: 'in_app', ids: [items[0]!.id], digest: false }]);
+    const plan = planNotifications(
+      situation(items, { sentInWindow: { [throttleKey('rule-1', 'in_app', 'ticket-1')]: 1 } }),
+      T0,
+    );
+    assert.deepEqual(plan.sends, [{ channel: 'in_app', target: '', ids: [items[0]!.id], digest: false }]);
     assert.deepEqual(plan.decisions, [
       { ids: [items[1]!.id, items[2]!.id], status: 'throttled', reason: 'at most 2 per 1 h for the same ticket' },
     ]);
+  });
+
+  it('throttles each channel on its own, and sends to each webhook endpoint apart', () => {
+    const delivery = { mode: 'throttle', limit: 1, windowMinutes: 60 } as const;
+    const inApp = item({ delivery });
+    const email = item({ delivery, channel: 'email' });
+    const e1 = item({ channel: 'webhook', target: 'endpoint-1' });
+    const e2 = item({ channel: 'webhook', target: 'endpoint-2' });
+    const plan = planNotifications(situation([inApp, email, e1, e2]), T0);
+    assert.deepEqual(plan.decisions, []);
+    assert.deepEqual(
+      plan.sends.map((s) => [s.channel, s.target, s.ids]),
+      [
+        ['in_app', '', [inApp.id]],
+        ['email', '', [email.id]],
+        ['webhook', 'endpoint-1', [e1.id]],
+        ['webhook', 'endpoint-2', [e2.id]],
+      ],
+    );
+  });
+
+  it('wakes for a deferred notification the loader left out because it is not due yet', () => {
+    assert.equal(planNotifications(situation([], { nextDeferredAt: at(45) }), T0).wakeAt, at(45));
   });
 
   it('suppresses what the member turned off, and defers the rest to the end of quiet hours', () => {
@@ -97,14 +125,14 @@ describe('planNotifications: what a recipient’s workflow does with what waits 
       situation([critical], { channelsByCategory: { sla: [] }, quietUntil: at(60), digestMinutes: 60 }),
       T0,
     );
-    assert.deepEqual(plan.sends, [{ channel: 'in_app', ids: [critical.id], digest: false }]);
+    assert.deepEqual(plan.sends, [{ channel: 'in_app', target: '', ids: [critical.id], digest: false }]);
   });
 
   it('waits for a deferred notification’s time, then treats it like a new one', () => {
     const deferred = item({ status: 'deferred', deliverAfter: at(30) });
     assert.equal(planNotifications(situation([deferred]), T0).wakeAt, at(30));
     assert.deepEqual(planNotifications(situation([deferred]), T0 + 30 * 60_000).sends, [
-      { channel: 'in_app', ids: [deferred.id], digest: false },
+      { channel: 'in_app', target: '', ids: [deferred.id], digest: false },
     ]);
   });
 });

@@ -11,6 +11,8 @@ export type NotificationDelivery =
 export type DueNotification = {
   id: number;
   channel: string;
+  /** Where on the channel, when a channel has several destinations (a webhook endpoint); '' otherwise. */
+  target: string;
   category: string;
   severity: 'normal' | 'critical';
   delivery: NotificationDelivery;
@@ -30,10 +32,12 @@ export type RecipientSituation = {
   quietUntil: string | null;
   /** The member's own digest cadence in minutes (hourly, daily), or null: each rule's delivery applies. */
   digestMinutes: number | null;
-  /** Notifications already sent within each throttle key's window (`<rule>|<group>`). */
+  /** Notifications already sent within each throttle key's window (`<rule>|<channel>|<group>`). */
   sentInWindow: Record<string, number>;
-  /** More were waiting than the loader returned: plan again right away. */
+  /** More were waiting than the loader returned: plan again once these are dealt with. */
   more: boolean;
+  /** The earliest time a deferred notification that was not loaded (not due yet) becomes due. */
+  nextDeferredAt: string | null;
 };
 
 export type Decision = {
@@ -42,10 +46,12 @@ export type Decision = {
   reason: string;
   deliverAfter?: string;
 };
-export type PlannedSend = { channel: string; ids: number[]; digest: boolean };
+export type PlannedSend = { channel: string; target: string; ids: number[]; digest: boolean };
 export type NotifyPlan = { decisions: Decision[]; sends: PlannedSend[]; wakeAt: string | null };
 
-export const throttleKey = (ruleId: string | null, groupKey: string) => `${ruleId ?? '-'}|${groupKey}`;
+/** Per rule, channel and group: one event's in-app and email notifications are each within their own limit. */
+export const throttleKey = (ruleId: string | null, channel: string, groupKey: string) =>
+  `${ruleId ?? '-'}|${channel}|${groupKey}`;
 
 const minutes = (n: number) => n * 60_000;
 
@@ -55,8 +61,8 @@ function describeWindow(windowMinutes: number): string {
 
 export function planNotifications(situation: RecipientSituation, nowMs: number): NotifyPlan {
   const decisions: Decision[] = [];
-  const now = new Map<string, number[]>();
-  const digests = new Map<string, { channel: string; ids: number[]; dueAt: number }>();
+  const now = new Map<string, { channel: string; target: string; ids: number[] }>();
+  const digests = new Map<string, { channel: string; target: string; ids: number[]; dueAt: number }>();
   const sent = { ...situation.sentInWindow };
   let wakeAt: number | null = null;
   const wakeNoLaterThan = (at: number) => {
@@ -68,8 +74,14 @@ export function planNotifications(situation: RecipientSituation, nowMs: number):
     if (last && last.status === status && last.reason === reason && last.deliverAfter === after) last.ids.push(id);
     else decisions.push({ ids: [id], status, reason, ...(after ? { deliverAfter: after } : {}) });
   };
-  const sendNow = (item: DueNotification) => now.set(item.channel, [...(now.get(item.channel) ?? []), item.id]);
+  const sendNow = (item: DueNotification) => {
+    const key = `${item.channel}|${item.target}`;
+    const batch = now.get(key) ?? { channel: item.channel, target: item.target, ids: [] };
+    batch.ids.push(item.id);
+    now.set(key, batch);
+  };
   const quietUntil = situation.quietUntil ? Date.parse(situation.quietUntil) : null;
+  if (situation.nextDeferredAt) wakeNoLaterThan(Date.parse(situation.nextDeferredAt));
 
   for (const item of situation.items) {
     if (item.status === 'deferred' && item.deliverAfter && Date.parse(item.deliverAfter) > nowMs) {
@@ -94,16 +106,21 @@ export function planNotifications(situation: RecipientSituation, nowMs: number):
     const window = situation.digestMinutes ?? (item.delivery.mode === 'digest' ? item.delivery.windowMinutes : null);
     if (window !== null) {
       // A member's own cadence gathers everything; a rule's digest gathers per its grouping key.
-      const key = `${item.channel}|${situation.digestMinutes !== null ? '' : item.groupKey}|${window}`;
+      const key = `${item.channel}|${item.target}|${situation.digestMinutes !== null ? '' : item.groupKey}|${window}`;
       const created = Date.parse(item.createdAt);
-      const group = digests.get(key) ?? { channel: item.channel, ids: [], dueAt: created + minutes(window) };
+      const group = digests.get(key) ?? {
+        channel: item.channel,
+        target: item.target,
+        ids: [],
+        dueAt: created + minutes(window),
+      };
       group.ids.push(item.id);
       group.dueAt = Math.min(group.dueAt, created + minutes(window));
       digests.set(key, group);
       continue;
     }
     if (item.delivery.mode === 'throttle') {
-      const key = throttleKey(item.ruleId, item.groupKey);
+      const key = throttleKey(item.ruleId, item.channel, item.groupKey);
       const count = sent[key] ?? 0;
       if (count >= item.delivery.limit) {
         decide(
@@ -118,9 +135,10 @@ export function planNotifications(situation: RecipientSituation, nowMs: number):
     sendNow(item);
   }
 
-  const sends: PlannedSend[] = [...now].map(([channel, ids]) => ({ channel, ids, digest: false }));
+  const sends: PlannedSend[] = [...now.values()].map((b) => ({ ...b, digest: false }));
   for (const group of digests.values()) {
-    if (group.dueAt <= nowMs) sends.push({ channel: group.channel, ids: group.ids, digest: group.ids.length > 1 });
+    if (group.dueAt <= nowMs)
+      sends.push({ channel: group.channel, target: group.target, ids: group.ids, digest: group.ids.length > 1 });
     else wakeNoLaterThan(group.dueAt);
   }
   return { decisions, sends, wakeAt: wakeAt === null ? null : new Date(wakeAt).toISOString() };

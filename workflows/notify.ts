@@ -1,4 +1,4 @@
-// A recipient's notifications (`notify/<recipientKey>`): the relay routes events into their rows and wakes this
+// A recipient’s notifications (`notify/<organizationId>/<recipientKey>`): the relay routes events into their rows and wakes this
 // workflow at most once per batch; it decides and sends.
 //
 //   load what waits for them (ids, channels, delivery rules; never the texts), with their preferences
@@ -18,7 +18,7 @@ import {
   setHandler,
   workflowInfo,
 } from '@temporalio/workflow';
-import type { NotificationActivities } from '../activities/notifications/index.ts';
+import type { DecisionInput, NotificationActivities } from '../activities/notifications/index.ts';
 import { continueAsNewWithHandlersDone } from './continue-as-new.ts';
 import {
   alertAcknowledgedSignal,
@@ -33,23 +33,33 @@ const db = proxyActivities<NotificationActivities>({
   startToCloseTimeout: '1 minute',
   retry: { initialInterval: '1 second', maximumInterval: '1 minute' },
 });
-// Sending retries for a day with backoff (a channel's outage), then the items are recorded as failed; a permanent
-// refusal (no integration, no account) is recorded at once.
+// A send retries a few times quickly; a channel that stays down does not hold the recipient's other channels or
+// new notifications: its items wait (deferred, with the reason) and go again later, for up to a day, then they are
+// recorded as failed. A permanent refusal (no integration, no account) is recorded at once.
 const send = proxyActivities<NotificationActivities>({
   startToCloseTimeout: '2 minutes',
+  heartbeatTimeout: '1 minute',
   retry: {
-    initialInterval: '5 seconds',
+    initialInterval: '2 seconds',
     backoffCoefficient: 2,
-    maximumInterval: '15 minutes',
-    maximumAttempts: 100,
+    maximumInterval: '30 seconds',
+    maximumAttempts: 4,
     nonRetryableErrorTypes: [NOTIFY_PERMANENT],
   },
-  scheduleToCloseTimeout: '1 day',
 });
+
+/** How long a channel's failing items wait before the next try, and how long they are tried at all. */
+const RETRY_LATER_MS = 5 * 60_000;
+const GIVE_UP_AFTER_MS = 24 * 60 * 60_000;
 
 /** How long an idle workflow stays to take the next wake itself, before it ends. */
 const IDLE_MS = 5 * 60_000;
 const MAX_ROUNDS = 200;
+
+function isPermanent(error: unknown): boolean {
+  const cause = error instanceof ActivityFailure ? error.cause : error;
+  return cause instanceof ApplicationFailure && (cause.type === NOTIFY_PERMANENT || cause.nonRetryable === true);
+}
 
 function failureReason(error: unknown): string {
   const cause = error instanceof ActivityFailure ? (error.cause ?? error) : error;
@@ -66,36 +76,60 @@ class Recipient {
     });
   }
 
-  /** One pass: returns when to look again (null: nothing planned). */
-  async round(): Promise<{ wakeAt: number | null; more: boolean }> {
+  /** One pass: when to look again (null: nothing planned), whether more wait, whether anything was done. */
+  async round(): Promise<{ wakeAt: number | null; more: boolean; progressed: boolean }> {
     this.woken = false;
     const situation = await db.loadDueNotifications(this.input);
-    if (situation.items.length === 0) return { wakeAt: null, more: false };
     const plan = planNotifications(situation, Date.now());
     if (plan.decisions.length > 0) await db.recordNotificationDecisions({ ...this.input, decisions: plan.decisions });
-    for (const planned of plan.sends) {
-      try {
-        await send.sendNotifications({ ...this.input, ...planned });
-      } catch (error) {
-        // Out of retries, or refused for good: recorded on the items (and in the fatigue view), never dropped silently.
-        await db.recordNotificationDecisions({
-          ...this.input,
-          decisions: [{ ids: planned.ids, status: 'failed', reason: failureReason(error) }],
-        });
-      }
-    }
-    return { wakeAt: plan.wakeAt ? Date.parse(plan.wakeAt) : null, more: situation.more };
+    // Channels side by side: a slow one does not hold the others (in-app is a row update).
+    const created = new Map(situation.items.map((i) => [i.id, Date.parse(i.createdAt)]));
+    let retryAt: number | null = null;
+    await Promise.all(
+      plan.sends.map(async (planned) => {
+        try {
+          await send.sendNotifications({ ...this.input, ...planned });
+        } catch (error) {
+          const decision = this.afterFailure(error, planned.ids, created);
+          await db.recordNotificationDecisions({ ...this.input, decisions: [decision] });
+          if (decision.deliverAfter) retryAt = Date.parse(decision.deliverAfter);
+        }
+      }),
+    );
+    const wakeAt = plan.wakeAt ? Date.parse(plan.wakeAt) : null;
+    return {
+      // A failed send's items come back deferred: look again when they are due.
+      wakeAt: wakeAt === null ? retryAt : retryAt === null ? wakeAt : Math.min(wakeAt, retryAt),
+      more: situation.more,
+      progressed: plan.decisions.length > 0 || plan.sends.length > 0,
+    };
+  }
+
+  /** Refused for good, or failing for a day: failed, with the reason; otherwise tried again later. */
+  afterFailure(error: unknown, ids: number[], created: Map<number, number>): DecisionInput {
+    const reason = failureReason(error);
+    const oldest = Math.min(...ids.map((id) => created.get(id) ?? Date.now()));
+    if (isPermanent(error) || Date.now() - oldest > GIVE_UP_AFTER_MS) return { ids, status: 'failed', reason };
+    return {
+      ids,
+      status: 'deferred',
+      reason: `the send failed, trying again: ${reason}`,
+      deliverAfter: new Date(Date.now() + RETRY_LATER_MS).toISOString(),
+    };
   }
 }
 
 export async function notifyRecipientWorkflow(input: NotifyRecipientInput): Promise<void> {
   const recipient = new Recipient(input);
   for (let i = 0; i < MAX_ROUNDS; i++) {
-    const { wakeAt, more } = await recipient.round();
-    if (more || recipient.woken) continue;
+    const { wakeAt, more, progressed } = await recipient.round();
+    // More waiting is planned at once only while passes get somewhere: a page of digests whose windows are still
+    // open would otherwise be reloaded without end.
+    if ((more && progressed) || recipient.woken) continue;
     const wait = wakeAt === null ? IDLE_MS : Math.max(0, wakeAt - Date.now());
-    const woken = await condition(() => recipient.woken, wait);
-    if (!woken && wakeAt === null) return;
+    await condition(() => recipient.woken, wait);
+    // The flag, not the condition's result: a wake that arrives with the idle timer's end still counts.
+    if (!recipient.woken && wakeAt === null) return;
     if (workflowInfo().continueAsNewSuggested) break;
   }
   return continueAsNewWithHandlersDone<typeof notifyRecipientWorkflow>(() => [input]);

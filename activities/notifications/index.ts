@@ -12,7 +12,12 @@ import {
   type NotifyRecipientInput,
   ticketsTaskQueueOfNotify,
 } from '../../workflows/notify-contract.ts';
-import type { DueNotification, PlannedSend, RecipientSituation } from '../../workflows/notify-plan.ts';
+import {
+  type DueNotification,
+  type PlannedSend,
+  type RecipientSituation,
+  throttleKey,
+} from '../../workflows/notify-plan.ts';
 import type {
   ChannelDeps,
   ChannelSender,
@@ -35,8 +40,11 @@ export type NotificationRuntime = {
   publicUrl: string;
 };
 
-/** Rows one pass looks at; more waiting makes the workflow plan again at once. */
-const LOAD_LIMIT = 1000;
+/**
+ * Rows one pass looks at (each is in the pass's history: ids and times, about 250 bytes). Critical ones first, then
+ * those that go out as they come, then digests oldest first, so a long digest never hides a new urgent one.
+ */
+const LOAD_LIMIT = 250;
 export const NOTIFY_CHANNEL = 'notifications';
 
 const senders: Record<string, () => Promise<ChannelSender>> = {
@@ -87,6 +95,78 @@ export function createNotificationActivities(runtime: NotificationRuntime) {
     return { kind: 'user', key, userId: key, email: row.email, name: row.name };
   }
 
+  const count = (outcomes: SendOutcome[]) => ({
+    sent: outcomes.filter((o) => o.ok).length,
+    failed: outcomes.filter((o) => !o.ok).length,
+  });
+
+  /** What a send did: sent (or digested into a new summary row), or failed for good with the reason. */
+  async function record(
+    input: NotifyRecipientInput & PlannedSend,
+    rows: Array<typeof notifications.$inferSelect>,
+    outcomes: SendOutcome[],
+    digest: boolean,
+  ): Promise<void> {
+    const okIds = outcomes.filter((o) => o.ok).map((o) => o.id);
+    const failed = outcomes.filter((o): o is Extract<SendOutcome, { ok: false }> => !o.ok);
+    await db.transaction(async (tx) => {
+      if (okIds.length > 0 && digest) {
+        const [first] = rows;
+        const [summary] = await tx
+          .insert(notifications)
+          .values({
+            organizationId: input.organizationId,
+            recipientKey: input.recipientKey,
+            userId: first!.userId,
+            channel: input.channel,
+            ruleId: null,
+            eventType: 'digest',
+            category: first!.category,
+            severity: 'normal',
+            dedupeKey: `digest:${first!.id}`,
+            delivery: { mode: 'immediate' },
+            groupKey: first!.groupKey,
+            webhookEndpointId: input.target || null,
+            title: `${okIds.length} notifications`,
+            body: rows
+              .filter((r) => okIds.includes(r.id))
+              .map((r) => `• ${r.title}`)
+              .join('\n')
+              .slice(0, 4000),
+            link: null,
+            status: 'sent',
+            decidedAt: new Date(),
+            sentAt: new Date(),
+          })
+          .onConflictDoNothing()
+          .returning({ id: notifications.id });
+        await tx
+          .update(notifications)
+          .set({
+            status: 'digested',
+            reason: null,
+            digestId: summary?.id ?? null,
+            decidedAt: new Date(),
+            sentAt: new Date(),
+          })
+          .where(inArray(notifications.id, okIds));
+      } else if (okIds.length > 0) {
+        await tx
+          .update(notifications)
+          .set({ status: 'sent', reason: null, decidedAt: new Date(), sentAt: new Date() })
+          .where(inArray(notifications.id, okIds));
+      }
+      for (const f of failed)
+        await tx
+          .update(notifications)
+          .set({ status: 'failed', reason: f.reason.slice(0, 1000), decidedAt: new Date() })
+          .where(eq(notifications.id, f.id));
+      // The dashboard's live centre listens (api/routes/notifications.ts).
+      if (input.channel === 'in_app' && rows[0]!.userId)
+        await tx.execute(sql`select pg_notify(${NOTIFY_CHANNEL}, ${`${input.organizationId}:${rows[0]!.userId}`})`);
+    });
+  }
+
   return {
     async loadDueNotifications(input: NotifyRecipientInput): Promise<RecipientSituation> {
       const rows = await db.execute<{
@@ -100,16 +180,26 @@ export function createNotificationActivities(runtime: NotificationRuntime) {
         status: 'pending' | 'deferred';
         created_at: Date;
         deliver_after: Date | null;
+        webhook_endpoint_id: string | null;
       }>(sql`
-        select id, channel, category, severity, delivery, group_key, rule_id, status, created_at, deliver_after
+        select id, channel, category, severity, delivery, group_key, rule_id, status, created_at, deliver_after,
+          webhook_endpoint_id
         from notifications
         where recipient_key = ${input.recipientKey} and organization_id = ${input.organizationId}
-          and status in ('pending', 'deferred')
-        order by id limit ${LOAD_LIMIT + 1}`);
+          and (status = 'pending' or (status = 'deferred' and deliver_after <= now()))
+        order by (severity = 'critical') desc, (delivery->>'mode' = 'digest') asc, id
+        limit ${LOAD_LIMIT + 1}`);
       const more = rows.rows.length > LOAD_LIMIT;
+      // Deferred ones not due yet are not loaded; the workflow only needs to know when the first one is.
+      const next = await db.execute<{ at: Date | null }>(sql`
+        select min(deliver_after) as at from notifications
+        where recipient_key = ${input.recipientKey} and organization_id = ${input.organizationId}
+          and status = 'deferred' and deliver_after > now()`);
+      const nextDeferredAt = next.rows[0]?.at ? new Date(next.rows[0].at).toISOString() : null;
       const items: DueNotification[] = rows.rows.slice(0, LOAD_LIMIT).map((r) => ({
         id: Number(r.id),
         channel: r.channel,
+        target: r.webhook_endpoint_id ?? '',
         category: r.category,
         severity: r.severity,
         delivery: r.delivery,
@@ -138,30 +228,36 @@ export function createNotificationActivities(runtime: NotificationRuntime) {
           digestMinutes = DIGEST_MINUTES[p.digest_frequency] ?? null;
         }
       }
-      // What each throttle already let through within its window (sent, or sent inside a digest).
-      const throttles = new Map<string, { ruleId: string | null; groupKey: string; windowMinutes: number }>();
+      // What each throttle already let through within its window (sent, or sent inside a digest), per channel.
+      const throttles = new Map<
+        string,
+        { ruleId: string | null; channel: string; groupKey: string; windowMinutes: number }
+      >();
       for (const i of items)
         if (i.delivery.mode === 'throttle')
-          throttles.set(`${i.ruleId ?? '-'}|${i.groupKey}`, {
+          throttles.set(throttleKey(i.ruleId, i.channel, i.groupKey), {
             ruleId: i.ruleId,
+            channel: i.channel,
             groupKey: i.groupKey,
             windowMinutes: i.delivery.windowMinutes,
           });
       const sentInWindow: Record<string, number> = {};
       if (throttles.size > 0) {
         const list = [...throttles.values()];
-        const counts = await db.execute<{ rule_id: string | null; group_key: string; n: string }>(sql`
-          select k.rule_id, k.group_key, (
+        const counts = await db.execute<{ rule_id: string | null; channel: string; group_key: string; n: string }>(sql`
+          select k.rule_id, k.channel, k.group_key, (
             select count(*) from notifications n
             where n.recipient_key = ${input.recipientKey} and n.organization_id = ${input.organizationId}
-              and n.rule_id is not distinct from k.rule_id and n.group_key = k.group_key
+              and n.rule_id is not distinct from k.rule_id and n.channel = k.channel and n.group_key = k.group_key
               and n.status in ('sent', 'digested') and n.sent_at > now() - make_interval(mins => k.window_minutes)
           ) as n
-          from unnest(${sql.param(list.map((t) => t.ruleId))}::uuid[], ${sql.param(list.map((t) => t.groupKey))}::text[],
-                      ${sql.param(list.map((t) => t.windowMinutes))}::int[]) as k(rule_id, group_key, window_minutes)`);
-        for (const c of counts.rows) sentInWindow[`${c.rule_id ?? '-'}|${c.group_key}`] = Number(c.n);
+          from unnest(${sql.param(list.map((t) => t.ruleId))}::uuid[], ${sql.param(list.map((t) => t.channel))}::text[],
+                      ${sql.param(list.map((t) => t.groupKey))}::text[],
+                      ${sql.param(list.map((t) => t.windowMinutes))}::int[])
+            as k(rule_id, channel, group_key, window_minutes)`);
+        for (const c of counts.rows) sentInWindow[throttleKey(c.rule_id, c.channel, c.group_key)] = Number(c.n);
       }
-      return { items, channelsByCategory, quietUntil, digestMinutes, sentInWindow, more };
+      return { items, channelsByCategory, quietUntil, digestMinutes, sentInWindow, more, nextDeferredAt };
     },
 
     async recordNotificationDecisions(input: NotifyRecipientInput & { decisions: DecisionInput[] }): Promise<void> {
@@ -186,7 +282,7 @@ export function createNotificationActivities(runtime: NotificationRuntime) {
     },
 
     async sendNotifications(input: NotifyRecipientInput & PlannedSend): Promise<{ sent: number; failed: number }> {
-      // Only what is still waiting: a retry after a partial send does not send the rest twice.
+      // Only what is still waiting: a retry after a partial send does not send what went out again.
       const rows = await db
         .select()
         .from(notifications)
@@ -200,98 +296,56 @@ export function createNotificationActivities(runtime: NotificationRuntime) {
         )
         .orderBy(notifications.id);
       if (rows.length === 0) return { sent: 0, failed: 0 };
+      // Someone who left the organisation gets nothing more, in the app either.
+      const recipient = await recipientInfo(input.organizationId, input.recipientKey);
       const digest = input.digest && rows.length > 1;
-      let outcomes: SendOutcome[];
       if (input.channel === 'in_app') {
-        outcomes = rows.map((r) => ({ id: r.id, ok: true }));
-      } else {
-        const load = senders[input.channel];
-        if (!load) throw ApplicationFailure.create({ type: NOTIFY_PERMANENT, message: `no channel ${input.channel}` });
-        const sender = await load();
-        const ruleEndpoint = rows[0]!.ruleId
-          ? await db.execute<{ webhook_endpoint_id: string | null }>(
-              sql`select webhook_endpoint_id from notification_rules where id = ${rows[0]!.ruleId}`,
-            )
-          : null;
-        const items: NotificationItem[] = rows.map((r) => ({
-          id: r.id,
-          eventType: r.eventType,
-          severity: r.severity as NotificationItem['severity'],
-          title: r.title,
-          body: r.body,
-          link: r.link,
-          ticketId: r.ticketId,
-          alertId: r.alertId,
-          createdAt: r.createdAt.toISOString(),
-        }));
-        const outgoing: OutgoingNotification = {
-          organizationId: input.organizationId,
-          recipient: await recipientInfo(input.organizationId, input.recipientKey),
+        await record(
+          input,
+          rows,
+          rows.map((r) => ({ id: r.id, ok: true })),
           digest,
-          items,
-          webhookEndpointId: ruleEndpoint?.rows[0]?.webhook_endpoint_id ?? null,
-        };
-        const deps: ChannelDeps = { ...runtime, ticketsTaskQueue: queues().tickets };
-        outcomes = await sender(deps, outgoing);
+        );
+        return { sent: rows.length, failed: 0 };
       }
-      const okIds = outcomes.filter((o) => o.ok).map((o) => o.id);
-      const failed = outcomes.filter((o): o is Extract<SendOutcome, { ok: false }> => !o.ok);
-      await db.transaction(async (tx) => {
-        if (okIds.length > 0 && digest) {
-          const [first] = rows;
-          const [summary] = await tx
-            .insert(notifications)
-            .values({
-              organizationId: input.organizationId,
-              recipientKey: input.recipientKey,
-              userId: first!.userId,
-              channel: input.channel,
-              ruleId: null,
-              eventType: 'digest',
-              category: first!.category,
-              severity: 'normal',
-              dedupeKey: `digest:${first!.id}`,
-              delivery: { mode: 'immediate' },
-              groupKey: first!.groupKey,
-              title: `${okIds.length} notifications`,
-              body: rows
-                .filter((r) => okIds.includes(r.id))
-                .map((r) => `• ${r.title}`)
-                .join('\n')
-                .slice(0, 4000),
-              link: null,
-              status: 'sent',
-              decidedAt: new Date(),
-              sentAt: new Date(),
-            })
-            .onConflictDoNothing()
-            .returning({ id: notifications.id });
-          await tx
-            .update(notifications)
-            .set({
-              status: 'digested',
-              reason: null,
-              digestId: summary?.id ?? null,
-              decidedAt: new Date(),
-              sentAt: new Date(),
-            })
-            .where(inArray(notifications.id, okIds));
-        } else if (okIds.length > 0) {
-          await tx
-            .update(notifications)
-            .set({ status: 'sent', reason: null, decidedAt: new Date(), sentAt: new Date() })
-            .where(inArray(notifications.id, okIds));
-        }
-        for (const f of failed)
-          await tx
-            .update(notifications)
-            .set({ status: 'failed', reason: f.reason.slice(0, 1000), decidedAt: new Date() })
-            .where(eq(notifications.id, f.id));
-        // The dashboard's live centre listens (api/routes/notifications.ts).
-        if (input.channel === 'in_app' && rows[0]!.userId)
-          await tx.execute(sql`select pg_notify(${NOTIFY_CHANNEL}, ${`${input.organizationId}:${rows[0]!.userId}`})`);
+      const load = senders[input.channel];
+      if (!load) throw ApplicationFailure.create({ type: NOTIFY_PERMANENT, message: `no channel ${input.channel}` });
+      const sender = await load();
+      const deps: ChannelDeps = { ...runtime, ticketsTaskQueue: queues().tickets };
+      const outgoing = (batch: typeof rows, asDigest: boolean): OutgoingNotification => ({
+        organizationId: input.organizationId,
+        recipient,
+        digest: asDigest,
+        items: batch.map(
+          (r): NotificationItem => ({
+            id: r.id,
+            eventType: r.eventType,
+            severity: r.severity as NotificationItem['severity'],
+            title: r.title,
+            body: r.body,
+            link: r.link,
+            ticketId: r.ticketId,
+            alertId: r.alertId,
+            createdAt: r.createdAt.toISOString(),
+          }),
+        ),
+        webhookEndpointId: input.target || null,
       });
-      return { sent: okIds.length, failed: failed.length };
+      if (digest) {
+        const outcomes = await sender(deps, outgoing(rows, true));
+        await record(input, rows, outcomes, true);
+        return count(outcomes);
+      }
+      // One message per notification, each recorded as soon as it went: a failure on the third leaves the first two
+      // sent, and the retry sends only the rest.
+      const all: SendOutcome[] = [];
+      for (const row of rows) {
+        Context.current().heartbeat();
+        const outcomes = await sender(deps, outgoing([row], false));
+        await record(input, [row], outcomes, false);
+        all.push(...outcomes);
+      }
+      return count(all);
     },
 
     async escalateAlert(input: NotifyAlertInput): Promise<{ escalated: boolean }> {
@@ -309,7 +363,28 @@ export function createNotificationActivities(runtime: NotificationRuntime) {
               and acknowledged_at is null and escalated_at is null
             returning id, organization_id, rule_id, event_id, escalation`)
         ).rows;
-        if (!alert) return null;
+        if (!alert) {
+          // Claimed by an earlier attempt whose wakes failed: its rows are there; wake whoever still waits.
+          const again = await tx.execute<{ organization_id: string; recipient_key: string }>(sql`
+            select distinct n.organization_id, n.recipient_key from notification_alerts a
+            join notifications n on n.organization_id = a.organization_id and n.status = 'pending'
+              and n.dedupe_key like 'escalation:' || a.id::text || '%'
+            where a.id = ${input.alertId}::uuid and a.organization_id = ${input.organizationId}
+              and a.escalated_at is not null`);
+          const claimed = await tx.execute<{ escalated: boolean }>(sql`
+            select escalated_at is not null as escalated from notification_alerts
+            where id = ${input.alertId}::uuid and organization_id = ${input.organizationId}`);
+          if (!claimed.rows[0]?.escalated) return null;
+          return {
+            recipients: again.rows.map((r) => ({
+              organizationId: r.organization_id,
+              recipientKey: r.recipient_key,
+              ticketIds: [],
+            })),
+            alerts: [],
+            rowsInserted: 0,
+          };
+        }
         const { events, rules } = await escalationRules(tx, alert);
         if (events.length === 0) return { recipients: [], alerts: [], rowsInserted: 0 };
         return routeEvents(tx, events, runtime.publicUrl, rules);

@@ -27,8 +27,14 @@ export function quietHoursEnd(quiet: QuietHours | null, at: Date): Date | null {
   const inside = start < end ? now >= start && now < end : now >= start || now < end;
   if (!inside) return null;
   const minutesLeft = (end - now + 1440) % 1440;
-  // To the start of the end minute; a clock change inside the window shifts it by that change (documented).
   const endAt = new Date(at.getTime() + minutesLeft * 60_000);
   endAt.setUTCSeconds(0, 0);
+  // A clock change inside the window (a daylight-saving night) moves the local end by that change: correct the
+  // instant until its local time is the end time (twice at most; a local time skipped by the change rounds on).
+  for (let i = 0; i < 2; i++) {
+    const off = ((end - localMinute(endAt, quiet.timeZone) + 720 + 1440) % 1440) - 720;
+    if (off === 0) break;
+    endAt.setTime(endAt.getTime() + off * 60_000);
+  }
   return endAt;
 }

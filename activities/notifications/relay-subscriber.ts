@@ -3,7 +3,7 @@
 // its wait. An event no rule wants costs one statement and nothing in Temporal.
 import type { RelaySubscriber } from '../../common/integration-contract.ts';
 import { ensureDefaultRules } from '../../domain/notifications/rules.ts';
-import { notifyTaskQueueFor } from '../../workflows/notify-contract.ts';
+import { notifyRecipientWorkflowId, notifyTaskQueueFor } from '../../workflows/notify-contract.ts';
 import type { RoutableEvent } from './render.ts';
 import { routeEvents } from './route.ts';
 import { startAlert, wakeRecipient } from './wake.ts';
@@ -29,7 +29,7 @@ export function notificationsRelaySubscriber(options: { publicUrl: string }): Re
       const taskQueue = notifyTaskQueueFor(ctx.ticketsTaskQueue);
       return [
         ...routed.recipients.map((r) => ({
-          target: `notify/${r.recipientKey}`,
+          target: notifyRecipientWorkflowId(r.organizationId, r.recipientKey),
           ticketIds: r.ticketIds,
           send: () =>
             ctx.temporal.connection.withDeadline(ctx.deadline(), () =>

@@ -133,12 +133,22 @@ describe('routeEvents: rules evaluated in SQL for a whole batch', () => {
     ]);
     assert.deepEqual(eventsOf(rows), [breached.eventId]);
 
-    // Created three hours ago, no reply: two hours since; then a reply ten minutes ago.
+    // Created three hours ago, no reply (the requester's own comment is not one): two hours since; then an
+    // agent's reply ten minutes ago.
+    await db.insert(ticketComments).values({
+      organizationId: org.organizationId,
+      supportRequestId: ticketId,
+      authorCustomerId: customer!.id,
+      body: 'Any news?',
+      isPublic: true,
+      createdAt: new Date(Date.now() - 5 * 60_000),
+    });
     const quiet = event();
     assert.equal((await withRule({ conditions: { minutesSinceLastReply: 120 } }, [quiet])).length, 1);
     await db.insert(ticketComments).values({
       organizationId: org.organizationId,
       supportRequestId: ticketId,
+      authorUserId: agent,
       body: 'We are on it',
       isPublic: true,
       createdAt: new Date(Date.now() - 10 * 60_000),

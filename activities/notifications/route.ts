@@ -57,7 +57,7 @@ export function matchingQuery(events: SQL, rulesFrom: SQL): SQL {
         and (not (r.conditions ? 'minutesSinceLastReply')
              or (f.t is not null and
                  (select coalesce(max(tc.created_at), f.ticket_created_at) from ticket_comments tc
-                  where tc.support_request_id = f.ticket_id and tc.is_public)
+                  where tc.support_request_id = f.ticket_id and tc.is_public and tc.author_user_id is not null)
                  <= f.at - make_interval(mins => (r.conditions->>'minutesSinceLastReply')::int)))
     ),
     rcpt as (
@@ -66,7 +66,10 @@ export function matchingQuery(events: SQL, rulesFrom: SQL): SQL {
     targets as (
       -- Members: the assignee (or the team while unassigned, if the rule says so), a role, a person, the team;
       -- only members of the event's organisation, whatever the rule names.
-      select rc.*, mb.user_id, mb.user_id as recipient_key, ch.c as channel
+      select rc.*, mb.user_id, mb.user_id as recipient_key, ch.c as channel,
+        -- Each webhook endpoint is its own destination: two rules' endpoints both get the event.
+        case when ch.c = 'webhook' then rc.dedupe_key || '|' || coalesce(rc.webhook_endpoint_id::text, '')
+             else rc.dedupe_key end as row_key
       from rcpt rc
       join member mb on mb.organization_id = rc.organization_id and (
            (rc.who->>'type' = 'assignee' and mb.user_id = rc.t->>'assigneeId')
@@ -83,18 +86,21 @@ export function matchingQuery(events: SQL, rulesFrom: SQL): SQL {
         where ic.organization_id = rc.organization_id and ic.integration_type = ch.c and ic.is_active
           and ic.disabled_reason is null)
       union all
-      select rc.*, null::text, 'slack:' || (rc.who->>'integrationId') || ':' || (rc.who->>'channelId'), 'slack'
-      from rcpt rc where rc.who->>'type' = 'slack_channel'
+      select rc.*, null::text, 'slack:' || (rc.who->>'integrationId') || ':' || (rc.who->>'channelId'), 'slack',
+        rc.dedupe_key
+      from rcpt rc where rc.who->>'type' = 'slack_channel' and rc.channels ? 'slack'
       union all
-      select rc.*, null::text, 'customer:' || (rc.t->>'requesterId'), 'email'
+      select rc.*, null::text, 'customer:' || (rc.t->>'requesterId'), 'email', rc.dedupe_key
       from rcpt rc
       where rc.who->>'type' = 'requester' and rc.t->>'requesterId' is not null and rc.channels ? 'email'
     )
-    select distinct on (organization_id, recipient_key, channel, dedupe_key) *
+    select distinct on (organization_id, recipient_key, channel, row_key) *
     from targets
-    -- The most urgent wins: critical, then immediate, throttled, digested (then a stable choice).
-    order by organization_id, recipient_key, channel, dedupe_key, (severity = 'critical') desc,
-      case delivery->>'mode' when 'immediate' then 0 when 'throttle' then 1 else 2 end, rule_id`;
+    -- The most urgent wins: critical (one that escalates first, so its alert is raised), then immediate, throttled,
+    -- digested (then a stable choice).
+    order by organization_id, recipient_key, channel, row_key, (severity = 'critical') desc,
+      (escalation is not null) desc, case delivery->>'mode' when 'immediate' then 0 when 'throttle' then 1 else 2 end,
+      rule_id`;
 }
 
 /** The events as a relation of the columns the matching statement reads. */
@@ -129,18 +135,22 @@ export async function routeEvents(
   if (events.length === 0) return { recipients: [], alerts: [], rowsInserted: 0 };
   const inserted = await db.execute<{ organization_id: string; recipient_key: string; ticket_id: string | null }>(sql`
     insert into notifications (organization_id, recipient_key, user_id, channel, rule_id, event_id, ticket_id,
-      event_type, category, severity, dedupe_key, delivery, group_key, title, body, link, status, reason, decided_at)
+      event_type, category, severity, dedupe_key, delivery, group_key, title, body, link, status, reason, decided_at,
+      webhook_endpoint_id)
     select organization_id, recipient_key, user_id, channel, rule_id, event_id, ticket_id, type, category, severity,
-      dedupe_key, delivery,
+      row_key, delivery,
       case coalesce(delivery->>'groupBy', delivery->>'key', 'ticket')
         when 'ticket' then coalesce(ticket_id::text, payload->>'integrationId', type)
         when 'event_type' then type
         when 'rule' then rule_id::text
         else '' end,
-      title, body, link,
+      title, body,
+      -- The requester cannot open the dashboard.
+      case when recipient_key like 'customer:%' then null else link end,
       case when user_id = actor_user_id and severity <> 'critical' then 'suppressed' else 'pending' end,
       case when user_id = actor_user_id and severity <> 'critical' then 'your own change' end,
-      case when user_id = actor_user_id and severity <> 'critical' then now() end
+      case when user_id = actor_user_id and severity <> 'critical' then now() end,
+      case when channel = 'webhook' then webhook_endpoint_id end
     from (${matchingQuery(eventsRelation(events, publicUrl), rulesFrom)}) routed
     on conflict (organization_id, recipient_key, channel, dedupe_key) do nothing
     returning organization_id, recipient_key, ticket_id, status`);
@@ -185,9 +195,13 @@ export async function routeEvents(
       ticketId: a.ticket_id,
     }));
     // Also for an escalation's rows, whose alert is no longer open.
+    // Every critical row of the event carries its alert (whichever rule's row won the dedupe), so each of them
+    // offers "Acknowledge".
     await db.execute(sql`
-        update notifications n set alert_id = a.id from notification_alerts a
-        where a.event_id = n.event_id and a.rule_id = n.rule_id and n.alert_id is null
+        update notifications n set alert_id = a.id
+        from (select distinct on (event_id) id, event_id from notification_alerts
+              where event_id = any(${sql.param(eventIds)}::bigint[]) order by event_id, created_at, id) a
+        where a.event_id = n.event_id and n.alert_id is null and n.severity = 'critical'
           and n.event_id = any(${sql.param(eventIds)}::bigint[])`);
     // A batch routed again finds its rows already there: whoever still has one pending is woken again.
     const still = await db.execute<{ organization_id: string; recipient_key: string; ticket_id: string | null }>(sql`

@@ -25,7 +25,7 @@ export async function wakeRecipient(
   recipientKey: string,
 ): Promise<void> {
   await temporal.workflow.signalWithStart(notifyWorkflowTypes.recipient, {
-    workflowId: notifyRecipientWorkflowId(recipientKey),
+    workflowId: notifyRecipientWorkflowId(organizationId, recipientKey),
     taskQueue,
     args: [{ organizationId, recipientKey }],
     signal: notifyWakeSignal,

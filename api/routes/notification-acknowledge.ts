@@ -58,7 +58,10 @@ export function notificationAcknowledgeRouter(deps: Pick<ApiDeps, 'db' | 'config
       void handle(res, deps, async () => {
         const claim = claimOf(deps, (req.body as Record<string, unknown> | undefined)?.token);
         if (!claim) return badToken(res);
-        if (!(await memberById(deps.db, claim.organizationId, claim.userId))) return notMember(res);
+        const person = await memberById(deps.db, claim.organizationId, claim.userId);
+        if (!person) return notMember(res);
+        // As in the dashboard: a viewer's link shows the alert but cannot cancel its escalation.
+        if (person.role !== 'admin' && person.role !== 'agent') return notAllowed(res);
         let result: Awaited<ReturnType<typeof acknowledgeAlert>>;
         try {
           result = await acknowledgeAlert(deps, claim.organizationId, claim.alertId, claim.userId);
@@ -132,6 +135,8 @@ const badToken = (res: Response) =>
 const gone = (res: Response) => page(res, 404, 'Alert not found', '<p>This alert no longer exists.</p>');
 const notMember = (res: Response) =>
   page(res, 403, 'Not a member', '<p>You are no longer a member of the organisation this alert belongs to.</p>');
+const notAllowed = (res: Response) =>
+  page(res, 403, 'Not allowed', '<p>Only an agent or an admin can acknowledge an alert. Ask one of them.</p>');
 
 async function handle(res: Response, deps: Pick<ApiDeps, 'logger'>, work: () => Promise<void>): Promise<void> {
   try {

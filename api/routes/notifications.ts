@@ -91,9 +91,13 @@ class UnreadStreams {
         const listeners = this.streams.get(key);
         if (!listeners?.size) return;
         const [organizationId, userId] = key.split(':');
-        void this.unreadOf(organizationId!, userId!).then((n) => {
-          for (const send of listeners) send(n);
-        });
+        void this.unreadOf(organizationId!, userId!)
+          .then((n) => {
+            for (const send of listeners) send(n);
+          })
+          .catch((error: unknown) =>
+            this.logger.warn({ err: (error as Error).message }, 'unread count for a notification stream failed'),
+          );
       });
       client.on('error', (error) => {
         // Open streams end, and browsers reconnect (EventSource does), which listens again.
@@ -120,19 +124,24 @@ class UnreadStreams {
     return result.rows[0].n as number;
   }
 
-  async open(organizationId: string, userId: string, send: (unread: number) => void): Promise<() => void> {
-    await this.listen();
+  /** Registers the stream first, so the returned close always undoes it, whatever fails after. */
+  open(
+    organizationId: string,
+    userId: string,
+    send: (unread: number) => void,
+  ): { ready: Promise<void>; close(): void } {
     const key = `${organizationId}:${userId}`;
     const set = this.streams.get(key) ?? new Set();
     set.add(send);
     this.streams.set(key, set);
-    send(await this.unreadOf(organizationId, userId));
-    return () => {
+    const close = () => {
       set.delete(send);
       if (set.size === 0) this.streams.delete(key);
       // The connection is held only while someone watches (a process with no open stream holds no pool client).
       if (this.streams.size === 0) this.stopListening();
     };
+    const ready = this.listen().then(async () => send(await this.unreadOf(organizationId, userId)));
+    return { ready, close };
   }
 
   private stopListening(): void {
@@ -341,7 +350,7 @@ export function notificationsRouter(deps: ApiDeps): Router {
         'x-accel-buffering': 'no',
       });
       res.flushHeaders();
-      const close = await streams.open(auth.organizationId, userId, (unread) => {
+      const stream = streams.open(auth.organizationId, userId, (unread) => {
         if (unread < 0) return res.end();
         res.write(`event: unread\ndata: ${JSON.stringify({ unread })}\n\n`);
       });
@@ -349,7 +358,12 @@ export function notificationsRouter(deps: ApiDeps): Router {
       const keepAlive = setInterval(() => res.write(': keep-alive\n\n'), 25_000);
       res.on('close', () => {
         clearInterval(keepAlive);
-        close();
+        stream.close();
+      });
+      // The browser reconnects by itself: a stream that could not start just ends.
+      await stream.ready.catch((error: unknown) => {
+        deps.logger.warn({ err: (error as Error).message }, 'notification stream could not start');
+        res.end();
       });
       return { streamed: true };
     },

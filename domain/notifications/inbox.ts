@@ -132,6 +132,8 @@ export async function markRead(db: Database, scope: Scope, ids: number[] | 'all'
         eq(notifications.organizationId, scope.organizationId),
         eq(notifications.userId, personOf(scope)),
         eq(notifications.channel, 'in_app'),
+        // Only what reached the centre: one still deferred arrives unread when its quiet hours end.
+        eq(notifications.status, 'sent'),
         isNull(notifications.readAt),
         ids === 'all' ? undefined : inArray(notifications.id, ids),
       ),
@@ -237,6 +239,7 @@ export async function previewNotifications(db: Database, scope: Scope, input: Pr
           {
             id: i,
             channel: row.channel,
+            target: '',
             category: categoryOf(input.eventType),
             severity: row.severity,
             delivery: row.delivery,
@@ -252,6 +255,7 @@ export async function previewNotifications(db: Database, scope: Scope, input: Pr
         digestMinutes,
         sentInWindow: {},
         more: false,
+        nextDeferredAt: null,
       },
       now.getTime(),
     );

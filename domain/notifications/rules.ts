@@ -173,6 +173,8 @@ export async function ruleProblems(
         problems.push({ path: `${at}.userId`, message: 'not a member of this organisation' });
       if (r.type === 'slack_channel' && !byType('slack').includes(r.integrationId))
         problems.push({ path: `${at}.integrationId`, message: 'no such connected Slack workspace' });
+      if (r.type === 'slack_channel' && !rule.channels.includes('slack'))
+        problems.push({ path: at, message: 'a Slack channel is reached through the slack channel: add it' });
       if (r.type === 'requester') {
         if (!rule.channels.includes('email'))
           problems.push({ path: at, message: 'the requester is notified by email: add the email channel' });

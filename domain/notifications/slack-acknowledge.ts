@@ -42,6 +42,8 @@ export type SlackAckInput = {
   ack: () => Promise<void>;
 };
 
+const ACKNOWLEDGING_ROLES: ReadonlySet<string> = new Set(['admin', 'agent']);
+
 export async function acknowledgeAlertFromSlack(
   ctx: { deps: SlackDeps; people: TtlCache<SlackPerson> },
   input: SlackAckInput,
@@ -56,7 +58,18 @@ export async function acknowledgeAlertFromSlack(
     input.slackUserId,
   ).catch(() => null);
   const member = person?.email ? await memberByEmail(deps.db, workspace.organizationId, person.email) : null;
-  const by = member?.userId ?? `slack:${input.slackUserId}`;
+  // Acknowledging cancels an escalation: the same rule as the dashboard (an agent or an admin), so a guest in a
+  // shared channel or a viewer cannot silence an alert.
+  if (!member || !ACKNOWLEDGING_ROLES.has(member.role)) {
+    await input.ack();
+    void respond(deps, input.responseUrl, {
+      response_type: 'ephemeral',
+      replace_original: false,
+      text: ':no_entry_sign: Only an agent or an admin of the organisation can acknowledge this alert.',
+    });
+    return;
+  }
+  const by = member.userId;
   let result: Awaited<ReturnType<typeof acknowledgeAlert>> | null = null;
   if (alertId) {
     try {
@@ -76,7 +89,7 @@ export async function acknowledgeAlertFromSlack(
     return;
   }
   if (result.acknowledgedNow) {
-    const who = member ? escapeMrkdwn(member.name) : `<@${input.slackUserId}>`;
+    const who = escapeMrkdwn(member.name);
     void respond(deps, input.responseUrl, {
       replace_original: true,
       text: input.message?.text ?? 'Acknowledged',

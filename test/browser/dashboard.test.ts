@@ -212,7 +212,7 @@ describe('dashboard (Chromium against the real API)', function () {
     const offered = await page.getByLabel('Type').locator('option').allTextContents();
     assert.deepEqual(
       offered,
-      ['Webhook', 'Linear', 'File storage', 'Email', 'Slack', 'Probe', 'Probe mail'],
+      ['Webhook', 'Linear', 'File storage', 'Email', 'Slack', 'Notifications', 'Probe', 'Probe mail'],
       'the types with a module, each once',
     );
     await page.getByLabel('Type').selectOption('probe-mail');

@@ -1,11 +1,11 @@
 // A sample of an organisation's integration health: the monitor's answer, remembered per item
 // (integration_health_states) so that a change into failing or disconnected is noticed once and tells the admins
-// (notifyIntegrationFailure; its rules throttle it further), and so /metrics can count by type without evaluating
+// (routeIntegrationFailure; its rules throttle it further), and so /metrics can count by type without evaluating
 // every organisation on each scrape. Every read of GET /api/integrations/health is a sample, and the API process
 // samples every organisation each minute (startIntegrationHealthSampler), so a failure is noticed with nobody looking.
 import { sql } from 'drizzle-orm';
 import type { IntegrationHealthStatus, ServiceDeps } from '../../../common/integration-contract.ts';
-import { notifyIntegrationFailure } from '../../notifications/integration-failure.ts';
+import { routeIntegrationFailure, wakeIntegrationFailureRecipients } from '../../notifications/integration-failure.ts';
 import { type HealthModules, type IntegrationHealthItem, readIntegrationHealth } from './report.ts';
 
 /** Counts older than this are deleted by the sampler: the monitor shows six hours, the metrics one. */
@@ -69,44 +69,40 @@ export async function sampleIntegrationHealth(
         changed_at = case when s.status is distinct from excluded.status then excluded.changed_at else s.changed_at end
       returning s.item_key, (xmax = 0) as inserted`);
     const before = new Map(previous.rows.map((r) => [r.item_key, r.status]));
-    return saved.rows.map((r) => ({
-      item_key: r.item_key,
-      inserted: r.inserted,
-      before: before.get(r.item_key) ?? null,
-    }));
+    const transitions: HealthTransition[] = [];
+    for (const r of saved.rows) {
+      const item = items.find((i) => i.key === r.item_key);
+      const was = (before.get(r.item_key) ?? null) as IntegrationHealthStatus | null;
+      // Updated, yet no previous state was read: another sampler inserted it meanwhile and claimed the change.
+      if (!item || (!r.inserted && was === null)) continue;
+      if (working.has(was) && broken.has(item.status)) transitions.push({ item, before: was, after: item.status });
+    }
+    // The notifications are written in the transaction that records the change: noticed means notified.
+    const recipients = [];
+    for (const { item } of transitions)
+      recipients.push(
+        ...(await routeIntegrationFailure(tx, deps.config.publicUrl, {
+          organizationId,
+          integrationId: item.integrationId,
+          itemKey: item.key,
+          integrationType: item.integrationType,
+          label: item.label,
+          reason: reasonOf(item) ?? item.status,
+          at: now,
+        })),
+      );
+    return { transitions, recipients };
   });
-  const transitions: HealthTransition[] = [];
-  for (const row of result) {
-    const item = items.find((i) => i.key === row.item_key);
-    // Updated, yet no previous state was read: another sampler inserted it meanwhile and claimed the change.
-    if (!item || (!row.inserted && row.before === null)) continue;
-    const before = row.before as IntegrationHealthStatus | null;
-    if (working.has(before) && broken.has(item.status)) transitions.push({ item, before, after: item.status });
-  }
-  for (const { item } of transitions) {
-    await notifyIntegrationFailure(
-      {
-        db: deps.db,
-        temporal: deps.temporal,
-        ticketsTaskQueue: deps.config.temporal.ticketsTaskQueue,
-        publicUrl: deps.config.publicUrl,
-      },
-      {
-        organizationId,
-        integrationId: item.integrationId,
-        itemKey: item.key,
-        integrationType: item.integrationType,
-        label: item.label,
-        reason: reasonOf(item) ?? item.status,
-        at: now,
-      },
-    ).catch((error: unknown) =>
-      deps.logger.warn(
-        { err: error, organizationId, item: item.key },
-        'integration failure noticed, but its notification failed',
-      ),
-    );
-  }
+  const { transitions, recipients } = result;
+  await wakeIntegrationFailureRecipients(
+    { temporal: deps.temporal, ticketsTaskQueue: deps.config.temporal.ticketsTaskQueue },
+    recipients,
+  ).catch((error: unknown) =>
+    deps.logger.warn(
+      { err: error, organizationId },
+      'integration failure notified, but waking its recipients failed (they get it with their next notification)',
+    ),
+  );
   return { items, transitions };
 }
 

@@ -9,6 +9,9 @@ import { LoginPage } from './pages/LoginPage.tsx';
 import { MembersPage } from './pages/MembersPage.tsx';
 import { NewTicketPage } from './pages/NewTicketPage.tsx';
 import { NotFoundPage } from './pages/NotFoundPage.tsx';
+import { NotificationPreferencesPage } from './pages/NotificationPreferencesPage.tsx';
+import { NotificationRulesPage } from './pages/NotificationRulesPage.tsx';
+import { NotificationsPage } from './pages/NotificationsPage.tsx';
 import { TicketDetailPage } from './pages/TicketDetailPage.tsx';
 import { TicketListPage } from './pages/TicketListPage.tsx';
 import { WebhooksPage } from './pages/WebhooksPage.tsx';
@@ -37,6 +40,9 @@ export function App() {
             <Route path="settings/integrations" element={<IntegrationsPage />} />
             <Route path="settings/integrations/webhooks" element={<WebhooksPage />} />
             <Route path="settings/members" element={<MembersPage />} />
+            <Route path="notifications" element={<NotificationsPage />} />
+            <Route path="settings/notifications" element={<NotificationPreferencesPage />} />
+            <Route path="settings/notifications/rules" element={<NotificationRulesPage />} />
             <Route path="*" element={<NotFoundPage />} />
           </Route>
         </Routes>

@@ -585,3 +585,12 @@ export function setSlackPreferences(preferences: SlackPreferences): Promise<Slac
 export function listTicketSlackConversations(ticketId: string): Promise<{ data: SlackConversation[] }> {
   return request('GET', `/api/tickets/${encodeURIComponent(ticketId)}/slack`);
 }
+
+// Integration health (issue 13)
+
+export type IntegrationHealthItem = Schemas['IntegrationHealthItem'];
+
+/** Every integration of the organisation at a glance, with the default store and the scanner. */
+export function getIntegrationHealth(): Promise<Schemas['IntegrationHealth']> {
+  return request('GET', '/api/integrations/health');
+}

@@ -69,6 +69,7 @@ CREATE TABLE "notifications" (
 	"deliver_after" timestamp with time zone,
 	"digest_id" bigint,
 	"alert_id" uuid,
+	"webhook_endpoint_id" uuid,
 	"created_at" timestamp with time zone DEFAULT now() NOT NULL,
 	"decided_at" timestamp with time zone,
 	"sent_at" timestamp with time zone,

@@ -564,6 +564,8 @@ export const notifications = pgTable(
     deliverAfter: timestamp('deliver_after', { withTimezone: true }),
     digestId: bigint('digest_id', { mode: 'number' }),
     alertId: uuid('alert_id'),
+    /** The webhook channel's endpoint (the rule's when routed): part of the row's identity, so two rules' endpoints both get it. */
+    webhookEndpointId: uuid('webhook_endpoint_id'),
     createdAt: createdAt(),
     decidedAt: timestamp('decided_at', { withTimezone: true }),
     sentAt: timestamp('sent_at', { withTimezone: true }),

@@ -4,6 +4,7 @@ import { NavLink, Outlet, useNavigate } from 'react-router';
 import { describeError } from '../api.ts';
 import { humanize } from '../format.ts';
 import { canEditTickets, useMe, useSession } from '../session.tsx';
+import { NotificationBell } from './notifications/NotificationBell.tsx';
 
 export function Layout() {
   const me = useMe();
@@ -51,9 +52,13 @@ export function Layout() {
             <li>
               <NavLink to="/settings/members">Members</NavLink>
             </li>
+            <li>
+              <NavLink to="/settings/notifications">Notifications</NavLink>
+            </li>
           </ul>
         </nav>
         <section className="account" aria-label="Signed-in user">
+          <NotificationBell />
           <span className="account-name">{me.user.name || me.user.email}</span>
           <span className="account-org">
             {me.organization.name} · <span className="role">{humanize(me.role)}</span>
