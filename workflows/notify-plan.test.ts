@@ -18,6 +18,7 @@ function item(over: Partial<DueNotification> = {}): DueNotification {
     status: 'pending',
     createdAt: at(0),
     deliverAfter: null,
+    failingSince: null,
     ...over,
   };
 }

@@ -21,6 +21,8 @@ export type DueNotification = {
   status: 'pending' | 'deferred';
   createdAt: string;
   deliverAfter: string | null;
+  /** When its channel first failed to send it, if it did. */
+  failingSince: string | null;
 };
 
 export type RecipientSituation = {

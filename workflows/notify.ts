@@ -50,6 +50,14 @@ const send = proxyActivities<NotificationActivities>({
 
 /** How long a channel's failing items wait before the next try, and how long they are tried at all. */
 const RETRY_LATER_MS = 5 * 60_000;
+/** Notifications per send activity when each is its own message. */
+const SEND_CHUNK = 20;
+
+function chunks<T>(list: T[], size: number): T[][] {
+  const out: T[][] = [];
+  for (let i = 0; i < list.length; i += size) out.push(list.slice(i, i + size));
+  return out;
+}
 const GIVE_UP_AFTER_MS = 24 * 60 * 60_000;
 
 /** How long an idle workflow stays to take the next wake itself, before it ends. */
@@ -83,17 +91,22 @@ class Recipient {
     const plan = planNotifications(situation, Date.now());
     if (plan.decisions.length > 0) await db.recordNotificationDecisions({ ...this.input, decisions: plan.decisions });
     // Channels side by side: a slow one does not hold the others (in-app is a row update).
-    const created = new Map(situation.items.map((i) => [i.id, Date.parse(i.createdAt)]));
+    const failingSince = new Map(
+      situation.items.map((i) => [i.id, i.failingSince ? Date.parse(i.failingSince) : Date.now()]),
+    );
     let retryAt: number | null = null;
     await Promise.all(
       plan.sends.map(async (planned) => {
-        try {
-          await send.sendNotifications({ ...this.input, ...planned });
-        } catch (error) {
-          const decision = this.afterFailure(error, planned.ids, created);
-          await db.recordNotificationDecisions({ ...this.input, decisions: [decision] });
-          if (decision.deliverAfter) retryAt = Date.parse(decision.deliverAfter);
-        }
+        // A digest is one message; other sends go in chunks, one activity each, so one call stays short.
+        for (const chunk of planned.digest ? [planned.ids] : chunks(planned.ids, SEND_CHUNK))
+          try {
+            await send.sendNotifications({ ...this.input, ...planned, ids: chunk });
+          } catch (error) {
+            const decision = this.afterFailure(error, chunk, failingSince);
+            await db.recordNotificationDecisions({ ...this.input, decisions: [decision] });
+            if (decision.deliverAfter)
+              retryAt = Math.min(retryAt ?? Number.POSITIVE_INFINITY, Date.parse(decision.deliverAfter));
+          }
       }),
     );
     const wakeAt = plan.wakeAt ? Date.parse(plan.wakeAt) : null;
@@ -106,31 +119,32 @@ class Recipient {
   }
 
   /** Refused for good, or failing for a day: failed, with the reason; otherwise tried again later. */
-  afterFailure(error: unknown, ids: number[], created: Map<number, number>): DecisionInput {
+  afterFailure(error: unknown, ids: number[], failingSince: Map<number, number>): DecisionInput {
     const reason = failureReason(error);
-    const oldest = Math.min(...ids.map((id) => created.get(id) ?? Date.now()));
-    if (isPermanent(error) || Date.now() - oldest > GIVE_UP_AFTER_MS) return { ids, status: 'failed', reason };
+    const first = Math.min(...ids.map((id) => failingSince.get(id) ?? Date.now()));
+    if (isPermanent(error) || Date.now() - first > GIVE_UP_AFTER_MS) return { ids, status: 'failed', reason };
     return {
       ids,
       status: 'deferred',
       reason: `the send failed, trying again: ${reason}`,
       deliverAfter: new Date(Date.now() + RETRY_LATER_MS).toISOString(),
+      failing: true,
     };
   }
 }
 
 export async function notifyRecipientWorkflow(input: NotifyRecipientInput): Promise<void> {
   const recipient = new Recipient(input);
-  for (let i = 0; i < MAX_ROUNDS; i++) {
+  for (let i = 0; i < MAX_ROUNDS && !workflowInfo().continueAsNewSuggested; i++) {
     const { wakeAt, more, progressed } = await recipient.round();
     // More waiting is planned at once only while passes get somewhere: a page of digests whose windows are still
     // open would otherwise be reloaded without end.
     if ((more && progressed) || recipient.woken) continue;
-    const wait = wakeAt === null ? IDLE_MS : Math.max(0, wakeAt - Date.now());
+    // At least a second: a time the database saw as due a moment ago must not make a loop without a pause.
+    const wait = wakeAt === null ? IDLE_MS : Math.max(1000, wakeAt - Date.now());
     await condition(() => recipient.woken, wait);
     // The flag, not the condition's result: a wake that arrives with the idle timer's end still counts.
     if (!recipient.woken && wakeAt === null) return;
-    if (workflowInfo().continueAsNewSuggested) break;
   }
   return continueAsNewWithHandlersDone<typeof notifyRecipientWorkflow>(() => [input]);
 }

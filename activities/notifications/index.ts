@@ -27,6 +27,7 @@ import type {
   SendOutcome,
 } from './channels/types.ts';
 import { escalationRules } from './escalate.ts';
+import { NOTIFY_CHANNEL } from './notify-channel.ts';
 import { type QuietHours, quietHoursEnd } from './quiet-hours.ts';
 import { routeEvents } from './route.ts';
 import { wakeRecipient } from './wake.ts';
@@ -45,7 +46,6 @@ export type NotificationRuntime = {
  * those that go out as they come, then digests oldest first, so a long digest never hides a new urgent one.
  */
 const LOAD_LIMIT = 250;
-export const NOTIFY_CHANNEL = 'notifications';
 
 const senders: Record<string, () => Promise<ChannelSender>> = {
   email: () => import('./channels/email.ts').then((m) => m.sendEmailNotification),
@@ -58,6 +58,8 @@ export type DecisionInput = {
   status: 'suppressed' | 'throttled' | 'deferred' | 'failed';
   reason: string;
   deliverAfter?: string;
+  /** A send failed: the retries' day counts from the first such failure. */
+  failing?: boolean;
 };
 
 const DIGEST_MINUTES = { off: null, hourly: 60, daily: 24 * 60 } as const;
@@ -169,6 +171,25 @@ export function createNotificationActivities(runtime: NotificationRuntime) {
 
   return {
     async loadDueNotifications(input: NotifyRecipientInput): Promise<RecipientSituation> {
+      let channelsByCategory: RecipientSituation['channelsByCategory'] = null;
+      let quietUntil: string | null = null;
+      let digestMinutes: number | null = null;
+      const isMember = !input.recipientKey.includes(':');
+      if (isMember) {
+        const prefs = await db.execute<{
+          channels: Record<string, string[]>;
+          quiet_hours: QuietHours | null;
+          digest_frequency: keyof typeof DIGEST_MINUTES;
+        }>(sql`
+          select channels, quiet_hours, digest_frequency from notification_preferences
+          where organization_id = ${input.organizationId} and user_id = ${input.recipientKey}`);
+        const p = prefs.rows[0];
+        if (p) {
+          channelsByCategory = p.channels;
+          quietUntil = quietHoursEnd(p.quiet_hours, new Date())?.toISOString() ?? null;
+          digestMinutes = DIGEST_MINUTES[p.digest_frequency] ?? null;
+        }
+      }
       const rows = await db.execute<{
         id: string;
         channel: string;
@@ -181,13 +202,17 @@ export function createNotificationActivities(runtime: NotificationRuntime) {
         created_at: Date;
         deliver_after: Date | null;
         webhook_endpoint_id: string | null;
+        failing_since: Date | null;
       }>(sql`
         select id, channel, category, severity, delivery, group_key, rule_id, status, created_at, deliver_after,
-          webhook_endpoint_id
+          webhook_endpoint_id, failing_since
         from notifications
         where recipient_key = ${input.recipientKey} and organization_id = ${input.organizationId}
           and (status = 'pending' or (status = 'deferred' and deliver_after <= now()))
-        order by (severity = 'critical') desc, (delivery->>'mode' = 'digest') asc, id
+        -- Critical first; then, unless the member gathers everything into their own digest, what goes out as it
+        -- comes before rule digests; oldest first within each.
+        order by (severity = 'critical') desc,
+          (${digestMinutes === null} and delivery->>'mode' = 'digest') asc, id
         limit ${LOAD_LIMIT + 1}`);
       const more = rows.rows.length > LOAD_LIMIT;
       // Deferred ones not due yet are not loaded; the workflow only needs to know when the first one is.
@@ -208,26 +233,8 @@ export function createNotificationActivities(runtime: NotificationRuntime) {
         status: r.status,
         createdAt: new Date(r.created_at).toISOString(),
         deliverAfter: r.deliver_after ? new Date(r.deliver_after).toISOString() : null,
+        failingSince: r.failing_since ? new Date(r.failing_since).toISOString() : null,
       }));
-      let channelsByCategory: RecipientSituation['channelsByCategory'] = null;
-      let quietUntil: string | null = null;
-      let digestMinutes: number | null = null;
-      const isMember = !input.recipientKey.includes(':');
-      if (isMember && items.length > 0) {
-        const prefs = await db.execute<{
-          channels: Record<string, string[]>;
-          quiet_hours: QuietHours | null;
-          digest_frequency: keyof typeof DIGEST_MINUTES;
-        }>(sql`
-          select channels, quiet_hours, digest_frequency from notification_preferences
-          where organization_id = ${input.organizationId} and user_id = ${input.recipientKey}`);
-        const p = prefs.rows[0];
-        if (p) {
-          channelsByCategory = p.channels;
-          quietUntil = quietHoursEnd(p.quiet_hours, new Date())?.toISOString() ?? null;
-          digestMinutes = DIGEST_MINUTES[p.digest_frequency] ?? null;
-        }
-      }
       // What each throttle already let through within its window (sent, or sent inside a digest), per channel.
       const throttles = new Map<
         string,
@@ -269,6 +276,7 @@ export function createNotificationActivities(runtime: NotificationRuntime) {
             reason: d.reason.slice(0, 1000),
             decidedAt: new Date(),
             ...(d.deliverAfter ? { deliverAfter: new Date(d.deliverAfter) } : {}),
+            ...(d.failing ? { failingSince: sql`coalesce(${notifications.failingSince}, now())` } : {}),
           })
           .where(
             and(
@@ -367,8 +375,8 @@ export function createNotificationActivities(runtime: NotificationRuntime) {
           // Claimed by an earlier attempt whose wakes failed: its rows are there; wake whoever still waits.
           const again = await tx.execute<{ organization_id: string; recipient_key: string }>(sql`
             select distinct n.organization_id, n.recipient_key from notification_alerts a
-            join notifications n on n.organization_id = a.organization_id and n.status = 'pending'
-              and n.dedupe_key like 'escalation:' || a.id::text || '%'
+            join notifications n on n.event_id = a.event_id and n.organization_id = a.organization_id
+              and n.status = 'pending' and n.dedupe_key like 'escalation:' || a.id::text || '%'
             where a.id = ${input.alertId}::uuid and a.organization_id = ${input.organizationId}
               and a.escalated_at is not null`);
           const claimed = await tx.execute<{ escalated: boolean }>(sql`

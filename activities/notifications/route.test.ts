@@ -2,7 +2,14 @@
 // over synthetic events in one batch (one statement for all of them).
 import assert from 'node:assert/strict';
 import { randomUUID } from 'node:crypto';
-import { customers, notificationRules, notifications, supportRequests, ticketComments } from '@switchboard/database';
+import {
+  customers,
+  notificationPreferences,
+  notificationRules,
+  notifications,
+  supportRequests,
+  ticketComments,
+} from '@switchboard/database';
 import { eq } from 'drizzle-orm';
 import { makeOrganization, type TestOrganization } from '../../domain/test-fixtures.ts';
 import { testDatabase } from '../../test/support/database.ts';
@@ -185,6 +192,50 @@ describe('routeEvents: rules evaluated in SQL for a whole batch', () => {
     assert.equal(rows.filter((r) => r.userId === agent).length, 1);
     const again = await routeEvents(db, [e], 'http://localhost');
     assert.equal(again.rowsInserted, 0);
+  });
+
+  it('decides at once the in-app notifications that need no waiting, and wakes only for the rest', async () => {
+    const quietOne = await org.addMember('agent');
+    const offOne = await org.addMember('agent');
+    const digestOne = await org.addMember('agent');
+    const now = new Date();
+    const hhmm = (d: Date) => d.toISOString().slice(11, 16);
+    await db.insert(notificationPreferences).values([
+      {
+        organizationId: org.organizationId,
+        userId: quietOne,
+        quietHours: {
+          start: hhmm(new Date(now.getTime() - 3600_000)),
+          end: hhmm(new Date(now.getTime() + 3600_000)),
+          timeZone: 'UTC',
+        },
+      },
+      { organizationId: org.organizationId, userId: offOne, channels: { ticket: ['email'] } },
+      { organizationId: org.organizationId, userId: digestOne, digestFrequency: 'hourly' },
+    ]);
+    const e = event();
+    const [row] = await db
+      .insert(notificationRules)
+      .values({
+        organizationId: org.organizationId,
+        name: 'fast',
+        triggerEvents: ['ticket.updated'],
+        channels: ['in_app'],
+        recipients: [agent, quietOne, offOne, digestOne].map((userId) => ({ type: 'user', userId })),
+      })
+      .returning();
+    try {
+      const routed = await routeEvents(db, [e], 'http://localhost');
+      const rows = await db.select().from(notifications).where(eq(notifications.ruleId, row!.id));
+      const statusOf = (userId: string) => rows.find((r) => r.userId === userId)?.status;
+      assert.equal(statusOf(agent), 'sent');
+      assert.equal(statusOf(offOne), 'suppressed');
+      assert.equal(statusOf(quietOne), 'pending');
+      assert.equal(statusOf(digestOne), 'pending');
+      assert.deepEqual(routed.recipients.map((r) => r.recipientKey).sort(), [quietOne, digestOne].sort());
+    } finally {
+      await db.update(notificationRules).set({ isActive: false }).where(eq(notificationRules.id, row!.id));
+    }
   });
 
   it('records the actor’s own change as suppressed, and ignores ticket conditions for events without a ticket', async () => {

@@ -7,6 +7,7 @@
 import type { Executor } from '@switchboard/database';
 import { type SQL, sql } from 'drizzle-orm';
 import { groupBy } from '../../common/group-by.ts';
+import { NOTIFY_CHANNEL } from './notify-channel.ts';
 import { type RoutableEvent, renderEvent } from './render.ts';
 
 export type RecipientToWake = { organizationId: string; recipientKey: string; ticketIds: string[] };
@@ -129,14 +130,29 @@ export async function routeEvents(
   db: Executor,
   events: readonly RoutableEvent[],
   publicUrl: string,
-  /** The rules to route by: the organisation's, or an escalation's one-off rule. */
-  rulesFrom: SQL = sql`notification_rules`,
+  /** The rules to route by: the organisations' (by default), or an escalation's one-off rule. */
+  rulesFrom?: SQL,
 ): Promise<RoutingResult> {
   if (events.length === 0) return { recipients: [], alerts: [], rowsInserted: 0 };
-  const inserted = await db.execute<{ organization_id: string; recipient_key: string; ticket_id: string | null }>(sql`
+  // Only the active rules of these organisations that name one of these event types, found through the GIN index
+  // on trigger_events: the join then pairs each event with its candidates, not with every rule of its organisation
+  // (with 1,000 rules that pairing was three quarters of the statement; specification/performance.md).
+  const rules =
+    rulesFrom ??
+    sql`(select * from notification_rules
+         where organization_id = any(${sql.param([...new Set(events.map((e) => e.organizationId))])}::text[])
+           and is_active and trigger_events ?| ${sql.param([...new Set(events.map((e) => e.type))])}::text[])`;
+  const inserted = await db.execute<{
+    id: string;
+    organization_id: string;
+    recipient_key: string;
+    ticket_id: string | null;
+    status: string;
+    channel: string;
+  }>(sql`
     insert into notifications (organization_id, recipient_key, user_id, channel, rule_id, event_id, ticket_id,
       event_type, category, severity, dedupe_key, delivery, group_key, title, body, link, status, reason, decided_at,
-      webhook_endpoint_id)
+      webhook_endpoint_id, created_at)
     select organization_id, recipient_key, user_id, channel, rule_id, event_id, ticket_id, type, category, severity,
       row_key, delivery,
       case coalesce(delivery->>'groupBy', delivery->>'key', 'ticket')
@@ -150,21 +166,60 @@ export async function routeEvents(
       case when user_id = actor_user_id and severity <> 'critical' then 'suppressed' else 'pending' end,
       case when user_id = actor_user_id and severity <> 'critical' then 'your own change' end,
       case when user_id = actor_user_id and severity <> 'critical' then now() end,
-      case when channel = 'webhook' then webhook_endpoint_id end
-    from (${matchingQuery(eventsRelation(events, publicUrl), rulesFrom)}) routed
+      case when channel = 'webhook' then webhook_endpoint_id end,
+      -- When the event happened, not when the relay got to it: a digest's window and the centre's times follow the
+      -- events, however late routing was.
+      least(at, now())
+    from (${matchingQuery(eventsRelation(events, publicUrl), rules)}) routed
     on conflict (organization_id, recipient_key, channel, dedupe_key) do nothing
-    returning organization_id, recipient_key, ticket_id, status`);
+    returning id, organization_id, recipient_key, ticket_id, status, channel`);
+
+  // In-app notifications that need no waiting are decided here, in the same set-based way: nothing to gather,
+  // throttle or defer, so their recipients' workflows need no wake for them (the immediate path's Temporal cost was
+  // what ran out; performance.md). These are the planner's own rules for such rows (workflows/notify-plan.ts):
+  // critical goes; a category the member turned off for in-app is suppressed; an immediate one outside quiet hours
+  // and without the member's own digest goes. Everything else stays pending for the workflow.
+  const fresh = inserted.rows.filter((r) => r.status === 'pending' && r.channel === 'in_app').map((r) => r.id);
+  const decidedNow = new Set<string>();
+  if (fresh.length > 0) {
+    const decided = await db.execute<{ id: string; organization_id: string; user_id: string; status: string }>(sql`
+      with decided as (
+        select n.id,
+          case
+            when n.severity = 'critical' then 'sent'
+            when p.channels ? n.category and not (p.channels->n.category ? 'in_app') then 'suppressed'
+            when n.delivery->>'mode' <> 'immediate' then null
+            when coalesce(p.digest_frequency, 'off') <> 'off' then null
+            when p.quiet_hours is not null and (
+              with q as (select (p.quiet_hours->>'start')::time as s, (p.quiet_hours->>'end')::time as e,
+                                (now() at time zone (p.quiet_hours->>'timeZone'))::time as t)
+              select case when s < e then t >= s and t < e when s > e then t >= s or t < e else false end from q)
+              then null
+            else 'sent'
+          end as status
+        from notifications n
+        left join notification_preferences p on p.organization_id = n.organization_id and p.user_id = n.user_id
+        where n.id = any(${sql.param(fresh)}::bigint[]) and n.status = 'pending')
+      update notifications n set status = d.status, decided_at = now(),
+        sent_at = case when d.status = 'sent' then now() end,
+        reason = case when d.status = 'suppressed'
+          then 'your preferences turn off in_app for ' || n.category || ' notifications' end
+      from decided d
+      where d.id = n.id and d.status is not null
+      returning n.id, n.organization_id, n.user_id, n.status`);
+    for (const r of decided.rows) decidedNow.add(String(r.id));
+    // The dashboard's live centre hears of them as of any other sent in-app notification.
+    const told = [
+      ...new Set(decided.rows.filter((r) => r.status === 'sent').map((r) => `${r.organization_id}:${r.user_id}`)),
+    ];
+    if (told.length > 0)
+      await db.execute(sql`select pg_notify(${NOTIFY_CHANNEL}, k) from unnest(${sql.param(told)}::text[]) k`);
+  }
 
   const eventIds = events.flatMap((e) => (e.eventId === null ? [] : [e.eventId]));
   let alerts: AlertToStart[] = [];
-  const waiting = [
-    ...(inserted.rows as Array<{
-      organization_id: string;
-      recipient_key: string;
-      ticket_id: string | null;
-      status: string;
-    }>),
-  ].filter((r) => r.status === 'pending');
+  const waiting: Array<{ organization_id: string; recipient_key: string; ticket_id: string | null }> =
+    inserted.rows.filter((r) => r.status === 'pending' && !decidedNow.has(String(r.id)));
   if (eventIds.length > 0) {
     // A critical rule with an escalation raises one alert per event; its recipients' rows point at it, so their
     // messages can offer "Acknowledge".
@@ -195,19 +250,20 @@ export async function routeEvents(
       ticketId: a.ticket_id,
     }));
     // Also for an escalation's rows, whose alert is no longer open.
-    // Every critical row of the event carries its alert (whichever rule's row won the dedupe), so each of them
-    // offers "Acknowledge".
+    // Every critical row of the event carries an alert to acknowledge: its own rule's, or else the event's first
+    // (its rule lost the dedupe to another critical one, or it is an escalation's row).
     await db.execute(sql`
-        update notifications n set alert_id = a.id
-        from (select distinct on (event_id) id, event_id from notification_alerts
-              where event_id = any(${sql.param(eventIds)}::bigint[]) order by event_id, created_at, id) a
-        where a.event_id = n.event_id and n.alert_id is null and n.severity = 'critical'
-          and n.event_id = any(${sql.param(eventIds)}::bigint[])`);
+        update notifications n set alert_id = coalesce(
+          (select a.id from notification_alerts a where a.event_id = n.event_id and a.rule_id = n.rule_id),
+          (select a.id from notification_alerts a where a.event_id = n.event_id order by a.created_at, a.id limit 1))
+        where n.alert_id is null and n.severity = 'critical'
+          and n.event_id = any(${sql.param(eventIds)}::bigint[])
+          and exists (select 1 from notification_alerts a where a.event_id = n.event_id)`);
     // A batch routed again finds its rows already there: whoever still has one pending is woken again.
     const still = await db.execute<{ organization_id: string; recipient_key: string; ticket_id: string | null }>(sql`
       select distinct organization_id, recipient_key, ticket_id from notifications
       where event_id = any(${sql.param(eventIds)}::bigint[]) and status = 'pending'`);
-    waiting.push(...still.rows.map((r) => ({ ...r, status: 'pending' })));
+    waiting.push(...still.rows);
   }
   const recipients = [...groupBy(waiting, (r) => `${r.organization_id}\u0000${r.recipient_key}`).values()].map(
     (rows) => ({

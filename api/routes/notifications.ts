@@ -7,7 +7,7 @@
 import type { Database } from '@switchboard/database';
 import { Router } from 'express';
 import type pg from 'pg';
-import { NOTIFY_CHANNEL } from '../../activities/notifications/index.ts';
+import { NOTIFY_CHANNEL } from '../../activities/notifications/notify-channel.ts';
 import type { Logger } from '../../common/logger.ts';
 import { acknowledgeAlert } from '../../domain/notifications/alerts.ts';
 import {

@@ -248,6 +248,7 @@ export async function previewNotifications(db: Database, scope: Scope, input: Pr
             status: 'pending',
             createdAt: now.toISOString(),
             deliverAfter: null,
+            failingSince: null,
           },
         ],
         channelsByCategory: person?.channels ?? null,

@@ -4,6 +4,7 @@
 // every organisation on each scrape. Every read of GET /api/integrations/health is a sample, and the API process
 // samples every organisation each minute (startIntegrationHealthSampler), so a failure is noticed with nobody looking.
 import { sql } from 'drizzle-orm';
+import type { RecipientToWake } from '../../../activities/notifications/route.ts';
 import type { IntegrationHealthStatus, ServiceDeps } from '../../../common/integration-contract.ts';
 import { routeIntegrationFailure, wakeIntegrationFailureRecipients } from '../../notifications/integration-failure.ts';
 import { type HealthModules, type IntegrationHealthItem, readIntegrationHealth } from './report.ts';
@@ -77,20 +78,36 @@ export async function sampleIntegrationHealth(
       if (!item || (!r.inserted && was === null)) continue;
       if (working.has(was) && broken.has(item.status)) transitions.push({ item, before: was, after: item.status });
     }
-    // The notifications are written in the transaction that records the change: noticed means notified.
-    const recipients = [];
-    for (const { item } of transitions)
-      recipients.push(
-        ...(await routeIntegrationFailure(tx, deps.config.publicUrl, {
-          organizationId,
-          integrationId: item.integrationId,
-          itemKey: item.key,
-          integrationType: item.integrationType,
-          label: item.label,
-          reason: reasonOf(item) ?? item.status,
-          at: now,
-        })),
-      );
+    // The notifications are written in the transaction that records the change: noticed means notified. If
+    // routing fails, the items keep their previous state (so the next sample notices the change again) and the
+    // monitor still answers.
+    const recipients: RecipientToWake[] = [];
+    for (const { item, before: was } of transitions)
+      try {
+        recipients.push(
+          ...(await tx.transaction((sp) =>
+            routeIntegrationFailure(sp, deps.config.publicUrl, {
+              organizationId,
+              integrationId: item.integrationId,
+              itemKey: item.key,
+              integrationType: item.integrationType,
+              label: item.label,
+              reason: reasonOf(item) ?? item.status,
+              at: now,
+            }),
+          )),
+        );
+      } catch (error) {
+        deps.logger.warn({ err: error, organizationId, item: item.key }, 'routing an integration failure failed');
+        // A first sample has no previous state: the row goes, and the next sample starts afresh.
+        await tx.execute(
+          was === null
+            ? sql`delete from integration_health_states
+                  where organization_id = ${organizationId} and item_key = ${item.key}`
+            : sql`update integration_health_states set status = ${was}
+                  where organization_id = ${organizationId} and item_key = ${item.key}`,
+        );
+      }
     return { transitions, recipients };
   });
   const { transitions, recipients } = result;

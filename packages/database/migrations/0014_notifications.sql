@@ -73,7 +73,8 @@ CREATE TABLE "notifications" (
 	"created_at" timestamp with time zone DEFAULT now() NOT NULL,
 	"decided_at" timestamp with time zone,
 	"sent_at" timestamp with time zone,
-	"read_at" timestamp with time zone
+	"read_at" timestamp with time zone,
+	"failing_since" timestamp with time zone
 );
 --> statement-breakpoint
 ALTER TABLE "notification_rules" ADD COLUMN "conditions" jsonb DEFAULT '{}'::jsonb NOT NULL;--> statement-breakpoint

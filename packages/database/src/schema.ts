@@ -570,6 +570,8 @@ export const notifications = pgTable(
     decidedAt: timestamp('decided_at', { withTimezone: true }),
     sentAt: timestamp('sent_at', { withTimezone: true }),
     readAt: timestamp('read_at', { withTimezone: true }),
+    /** When its channel first failed to send it (retried for a day from then). */
+    failingSince: timestamp('failing_since', { withTimezone: true }),
   },
   (t) => [
     uniqueIndex('notifications_dedupe_uq').on(t.organizationId, t.recipientKey, t.channel, t.dedupeKey),

@@ -1,5 +1,6 @@
 // Integration settings: every integration of the organisation with its health, and (for admins) adding,
 // editing, disabling and deleting them. The form for a type comes from setupComponentFor.
+
 import { useEffect, useRef, useState } from 'react';
 import { useSearchParams } from 'react-router';
 import {
@@ -15,6 +16,7 @@ import {
 import { formatTime } from '../../format.ts';
 import { canManageIntegrations, useMe } from '../../session.tsx';
 import { useLoader } from '../../useLoader.ts';
+import { ConfirmDelete } from '../ConfirmDelete.tsx';
 import { ErrorNotice, Loading, SuccessNotice } from '../Notices.tsx';
 import { IntegrationHealth } from './IntegrationHealth.tsx';
 import { setupComponentFor } from './setupComponents.ts';
@@ -172,32 +174,16 @@ export function IntegrationSettings() {
                   >
                     {integration.isActive ? 'Disable' : 'Enable'}
                   </button>
-                  {confirmingDelete === integration.id ? (
-                    <>
-                      <button
-                        type="button"
-                        className="button-danger"
-                        onClick={() => {
-                          setConfirmingDelete(null);
-                          void runAction(() => deleteIntegration(integration.id), `${integration.name} deleted.`);
-                        }}
-                      >
-                        Confirm delete
-                      </button>
-                      <button type="button" className="button-secondary" onClick={() => setConfirmingDelete(null)}>
-                        Keep it
-                      </button>
-                    </>
-                  ) : (
-                    <button
-                      type="button"
-                      className="button-secondary"
-                      aria-label={`Delete ${integration.name}`}
-                      onClick={() => setConfirmingDelete(integration.id)}
-                    >
-                      Delete
-                    </button>
-                  )}
+                  <ConfirmDelete
+                    name={integration.name}
+                    confirming={confirmingDelete === integration.id}
+                    onAsk={() => setConfirmingDelete(integration.id)}
+                    onCancel={() => setConfirmingDelete(null)}
+                    onConfirm={() => {
+                      setConfirmingDelete(null);
+                      void runAction(() => deleteIntegration(integration.id), `${integration.name} deleted.`);
+                    }}
+                  />
                 </div>
               )}
             </li>

@@ -2,6 +2,7 @@
 // deleted), and the editor with its live preview. It is the notifications module's setup component: notifications
 // are configured by these rules, not by an integration row, so in Integration settings it stands in for the
 // generic form (as WebhookManager does for webhooks). On its own it is the page /settings/notifications/rules.
+
 import { useState } from 'react';
 import { Link } from 'react-router';
 import { describeError } from '../../api.ts';
@@ -17,6 +18,7 @@ import {
 } from '../../notifications.ts';
 import { canManageIntegrations, useMe } from '../../session.tsx';
 import { useLoader } from '../../useLoader.ts';
+import { ConfirmDelete } from '../ConfirmDelete.tsx';
 import type { IntegrationSetupProps } from '../integrations/setupComponents.ts';
 import { ErrorNotice, Loading, SuccessNotice } from '../Notices.tsx';
 import { RuleEditor } from './RuleEditor.tsx';
@@ -150,33 +152,18 @@ function RulesManager({ onClose }: { onClose?: () => void }) {
                   >
                     Edit
                   </button>
-                  {!rule.defaultKey &&
-                    (confirmingDelete === rule.id ? (
-                      <>
-                        <button
-                          type="button"
-                          className="button-danger"
-                          onClick={() => {
-                            setConfirmingDelete(null);
-                            void run(() => deleteNotificationRule(rule.id), `${rule.name} deleted.`);
-                          }}
-                        >
-                          Confirm delete
-                        </button>
-                        <button type="button" className="button-secondary" onClick={() => setConfirmingDelete(null)}>
-                          Keep it
-                        </button>
-                      </>
-                    ) : (
-                      <button
-                        type="button"
-                        className="button-secondary"
-                        aria-label={`Delete ${rule.name}`}
-                        onClick={() => setConfirmingDelete(rule.id)}
-                      >
-                        Delete
-                      </button>
-                    ))}
+                  {!rule.defaultKey && (
+                    <ConfirmDelete
+                      name={rule.name}
+                      confirming={confirmingDelete === rule.id}
+                      onAsk={() => setConfirmingDelete(rule.id)}
+                      onCancel={() => setConfirmingDelete(null)}
+                      onConfirm={() => {
+                        setConfirmingDelete(null);
+                        void run(() => deleteNotificationRule(rule.id), `${rule.name} deleted.`);
+                      }}
+                    />
+                  )}
                 </div>
               )}
             </li>

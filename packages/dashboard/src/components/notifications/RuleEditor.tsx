@@ -341,20 +341,12 @@ export function RuleEditor({
                 onChange={(v) => set('digestWindow', v)}
                 error={errors.at('delivery.windowMinutes')}
               />
-              <div className="field">
-                <label htmlFor={`${id}-digest-group`}>One summary per</label>
-                <select
-                  id={`${id}-digest-group`}
-                  value={draft.digestGroupBy}
-                  onChange={(e) => set('digestGroupBy', e.target.value as GroupBy)}
-                >
-                  {groupings.map((g) => (
-                    <option key={g} value={g}>
-                      {humanize(g)}
-                    </option>
-                  ))}
-                </select>
-              </div>
+              <GroupBySelect
+                id={`${id}-digest-group`}
+                label="One summary per"
+                value={draft.digestGroupBy}
+                onChange={(g) => set('digestGroupBy', g)}
+              />
             </div>
           )}
           {draft.deliveryMode === 'throttle' && (
@@ -375,20 +367,12 @@ export function RuleEditor({
                 onChange={(v) => set('throttleWindow', v)}
                 error={errors.at('delivery.windowMinutes')}
               />
-              <div className="field">
-                <label htmlFor={`${id}-throttle-key`}>Per recipient and</label>
-                <select
-                  id={`${id}-throttle-key`}
-                  value={draft.throttleKey}
-                  onChange={(e) => set('throttleKey', e.target.value as GroupBy)}
-                >
-                  {groupings.map((g) => (
-                    <option key={g} value={g}>
-                      {humanize(g)}
-                    </option>
-                  ))}
-                </select>
-              </div>
+              <GroupBySelect
+                id={`${id}-throttle-key`}
+                label="Per recipient and"
+                value={draft.throttleKey}
+                onChange={(g) => set('throttleKey', g)}
+              />
             </div>
           )}
           <FieldError id={`${id}-delivery-error`} message={errors.exact('delivery')} />
@@ -467,6 +451,22 @@ export function RuleEditor({
         </div>
       </form>
       <RulePreview rule={rule} members={members} />
+    </div>
+  );
+}
+
+/** What a digest gathers by, or a throttle counts by. */
+function GroupBySelect(props: { id: string; label: string; value: GroupBy; onChange: (g: GroupBy) => void }) {
+  return (
+    <div className="field">
+      <label htmlFor={props.id}>{props.label}</label>
+      <select id={props.id} value={props.value} onChange={(e) => props.onChange(e.target.value as GroupBy)}>
+        {groupings.map((g) => (
+          <option key={g} value={g}>
+            {humanize(g)}
+          </option>
+        ))}
+      </select>
     </div>
   );
 }
