@@ -125,6 +125,17 @@ export function eventsRelation(events: readonly RoutableEvent[], publicUrl: stri
          category)`;
 }
 
+/**
+ * Only the active rules of these organisations that name one of these event types, found through the GIN index on
+ * trigger_events: the join then pairs each event with its candidates, not with every rule of its organisation (with
+ * 1,000 rules that pairing was three quarters of the statement; specification/performance.md).
+ */
+export function candidateRules(events: readonly RoutableEvent[]): SQL {
+  return sql`(select * from notification_rules
+    where organization_id = any(${sql.param([...new Set(events.map((e) => e.organizationId))])}::text[])
+      and is_active and trigger_events ?| ${sql.param([...new Set(events.map((e) => e.type))])}::text[])`;
+}
+
 /** Routes a batch (any organisations): writes the notifications and alerts, and says whom to wake. */
 export async function routeEvents(
   db: Executor,
@@ -134,14 +145,7 @@ export async function routeEvents(
   rulesFrom?: SQL,
 ): Promise<RoutingResult> {
   if (events.length === 0) return { recipients: [], alerts: [], rowsInserted: 0 };
-  // Only the active rules of these organisations that name one of these event types, found through the GIN index
-  // on trigger_events: the join then pairs each event with its candidates, not with every rule of its organisation
-  // (with 1,000 rules that pairing was three quarters of the statement; specification/performance.md).
-  const rules =
-    rulesFrom ??
-    sql`(select * from notification_rules
-         where organization_id = any(${sql.param([...new Set(events.map((e) => e.organizationId))])}::text[])
-           and is_active and trigger_events ?| ${sql.param([...new Set(events.map((e) => e.type))])}::text[])`;
+  const rules = rulesFrom ?? candidateRules(events);
   const inserted = await db.execute<{
     id: string;
     organization_id: string;
