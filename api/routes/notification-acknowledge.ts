@@ -18,7 +18,9 @@ import express, { type Request, type Response, Router } from 'express';
 import { escapeHtml } from '../../common/email/template.ts';
 import { memberById } from '../../domain/members/lookup.ts';
 import { acknowledgeAlert, readAlertAckToken } from '../../domain/notifications/alerts.ts';
+import { z } from '../../domain/zod.ts';
 import type { ApiDeps } from '../http/deps.ts';
+import { registry } from '../openapi/registry.ts';
 
 export const NOTIFICATION_ACKNOWLEDGE_PATH = '/api/notifications/acknowledge';
 
@@ -26,7 +28,47 @@ export const NOTIFICATION_ACKNOWLEDGE_PATH = '/api/notifications/acknowledge';
  * GET shows the alert and a button, POST (form body `token`) acknowledges. Mount it before authentication, like the
  * other public routers; it parses its own urlencoded body (a few KB at most), so it needs no parser in front.
  */
+/** The page is not JSON and reads no session: documented by hand, once. */
+let documented = false;
+function documentAcknowledgeRoutes(): void {
+  if (documented) return;
+  documented = true;
+  const token = z.object({ token: z.string().describe('The signed token from the alert’s email') });
+  const html = { 'text/html': { schema: { type: 'string' as const } } };
+  registry.registerPath({
+    method: 'get',
+    path: NOTIFICATION_ACKNOWLEDGE_PATH,
+    summary:
+      'The “Acknowledge” link of a critical alert’s email: shows the alert and a button, and changes nothing (mail ' +
+      'scanners open links). No session: the token (HMAC of the organisation, alert and person) is the proof.',
+    tags: ['Notifications'],
+    request: { query: token },
+    responses: {
+      200: { description: 'The alert, with a button that posts the token', content: html },
+      400: { description: 'A missing or altered token', content: html },
+      403: { description: 'The person is no longer a member', content: html },
+      404: { description: 'The alert is gone', content: html },
+    },
+  });
+  registry.registerPath({
+    method: 'post',
+    path: NOTIFICATION_ACKNOWLEDGE_PATH,
+    summary:
+      'Acknowledges the alert as the person the token names (an agent or an admin), which cancels its escalation; ' +
+      'says who did if somebody already had',
+    tags: ['Notifications'],
+    request: { body: { content: { 'application/x-www-form-urlencoded': { schema: token } } } },
+    responses: {
+      200: { description: 'Acknowledged, or already acknowledged (by whom)', content: html },
+      400: { description: 'A missing or altered token', content: html },
+      403: { description: 'No longer a member, or a viewer', content: html },
+      404: { description: 'The alert is gone', content: html },
+    },
+  });
+}
+
 export function notificationAcknowledgeRouter(deps: Pick<ApiDeps, 'db' | 'config' | 'temporal' | 'logger'>): Router {
+  documentAcknowledgeRoutes();
   const router = Router();
 
   router.get(NOTIFICATION_ACKNOWLEDGE_PATH, (req, res) => {

@@ -4,7 +4,7 @@
 // API's error shape into an ApiError with a readable message.
 import type { components } from './openapi-types.ts';
 
-export { ticketPriorities, ticketStatuses } from '../../../common/enums.ts';
+export { memberRoles, ticketPriorities, ticketStatuses } from '../../../common/enums.ts';
 
 type Schemas = components['schemas'];
 

@@ -5,6 +5,7 @@ import {
   listSlackChannels,
   listSlackInstallations,
   type Member,
+  memberRoles,
   type Role,
   type SlackInstallation,
 } from '../../api.ts';
@@ -24,7 +25,7 @@ const typeLabels: Record<RecipientType, string> = {
   requester: 'The requester (by email)',
 };
 
-const roles: Role[] = ['admin', 'agent', 'viewer'];
+const roles: readonly Role[] = memberRoles;
 
 function fresh(type: RecipientType, members: Member[], workspaces: SlackInstallation[]): NotificationRecipient {
   switch (type) {
