@@ -243,7 +243,7 @@ export function notificationsRouter(deps: ApiDeps): Router {
     responses: { 200: { description: 'The preview', schema: NotificationPreview } },
     handler: async ({ auth, req, body }) => ({
       status: 200,
-      body: await previewNotifications(db, scopeOf(auth, req.id), body),
+      body: await previewNotifications(db, scopeOf(auth, req.id), body, deps.config.publicUrl),
     }),
   });
 

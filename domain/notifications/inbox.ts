@@ -3,8 +3,9 @@
 import { randomUUID } from 'node:crypto';
 import { type Database, notificationPreferences, notificationRules, notifications } from '@switchboard/database';
 import { and, desc, eq, inArray, isNull, lt, ne, sql } from 'drizzle-orm';
+import { slackNotificationMessage } from '../../activities/notifications/channels/slack.ts';
 import { quietHoursEnd } from '../../activities/notifications/quiet-hours.ts';
-import { categoryOf } from '../../activities/notifications/render.ts';
+import { categoryOf, renderEvent } from '../../activities/notifications/render.ts';
 import { eventsRelation, matchingQuery } from '../../activities/notifications/route.ts';
 import { conflict } from '../../common/errors.ts';
 import { type DueNotification, planNotifications } from '../../workflows/notify-plan.ts';
@@ -158,7 +159,12 @@ export async function listHeldBack(db: Database, scope: Scope, before?: number) 
  * Who would be notified of a sample event, on which channel, and when: the routing statement itself over the sample
  * (with the saved rules, or one unsaved rule), then each member's preferences and quiet hours through the planner.
  */
-export async function previewNotifications(db: Database, scope: Scope, input: PreviewInput): Promise<PreviewView> {
+export async function previewNotifications(
+  db: Database,
+  scope: Scope,
+  input: PreviewInput,
+  publicUrl: string,
+): Promise<PreviewView> {
   const now = new Date();
   const t = input.ticket ?? {};
   const ticketId = randomUUID();
@@ -192,7 +198,7 @@ export async function previewNotifications(db: Database, scope: Scope, input: Pr
         dedupeKey: 'preview',
       },
     ],
-    'http://localhost',
+    publicUrl,
   );
   const r = input.rule;
   const rules = r
@@ -286,5 +292,40 @@ export async function previewNotifications(db: Database, scope: Scope, input: Pr
       reason: decided?.reason ?? null,
     };
   });
-  return { data };
+  // The Slack message exactly as the Slack channel would build it for this sample (its text rendered as routing
+  // renders it), so the editor shows what people will see rather than a likeness.
+  // Also while the rule as written names Slack and nobody would get it there yet (no workspace connected).
+  const slackRow = data.find((d) => d.channel === 'slack') ?? (r?.channels.includes('slack') ? {} : undefined);
+  const rendered = renderEvent(
+    {
+      eventId: null,
+      organizationId: scope.organizationId,
+      ticketId: input.eventType === 'integration.failed' ? null : ticketId,
+      type: input.eventType,
+      payload: input.eventType === 'integration.failed' ? { integrationId: 'sample', label: 'Sample' } : payload,
+      actorUserId: null,
+      createdAt: now.toISOString(),
+      dedupeKey: 'preview',
+    },
+    publicUrl,
+  );
+  const slackMessage = slackRow
+    ? slackNotificationMessage(
+        [
+          {
+            id: 0,
+            eventType: input.eventType,
+            severity: rows.rows.find((r) => r.channel === 'slack')?.severity ?? 'normal',
+            title: rendered.title,
+            body: rendered.body,
+            link: rendered.link,
+            ticketId: null,
+            alertId: r?.escalation ? '00000000-0000-4000-8000-000000000000' : null,
+            createdAt: now.toISOString(),
+          },
+        ],
+        false,
+      )
+    : null;
+  return { slackMessage, data };
 }

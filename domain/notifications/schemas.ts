@@ -223,6 +223,8 @@ export const previewInput = z
 export type PreviewInput = z.output<typeof previewInput>;
 
 export const previewView = z.object({
+  /** The Slack message the sample would be (the Slack channel's own Block Kit), when a row goes to Slack. */
+  slackMessage: z.object({ text: z.string(), blocks: z.array(z.record(z.string(), z.unknown())) }).nullable(),
   data: z.array(
     z.object({
       ruleId: z.uuid().nullable(),

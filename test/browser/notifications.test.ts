@@ -144,9 +144,12 @@ describe('Notifications in the dashboard (Chromium against the real API and pipe
     await channels.getByText('no slack integration is connected').waitFor();
     assert.equal(await channels.getAttribute('aria-invalid'), 'true');
     await form.getByText('The rule was not saved').waitFor();
-    // With Slack among the channels, the preview draws the message as Slack would (SlackNotificationPreview).
+    // With Slack among the channels, the preview draws the notification as Slack would show it: the Slack channel's
+    // own Block Kit for the sample event, in the Slack renderer of SlackNotificationPreview.
     await preview.getByRole('heading', { name: 'Preview in Slack' }).waitFor();
-    await preview.getByRole('article', { name: 'The ticket’s message' }).waitFor();
+    const inSlack = preview.getByRole('article', { name: 'The notification in Slack' });
+    await inSlack.getByText('New ticket #0 Sample ticket').waitFor();
+    await inSlack.getByRole('button', { name: 'Open in Switchboard' }).waitFor();
     await screenshot(adminPage, 'editor-errors');
     const none = await db
       .select()

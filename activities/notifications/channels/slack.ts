@@ -230,6 +230,11 @@ function single(item: NotificationItem): SlackMessage {
   };
 }
 
+/** The message the Slack channel sends for these items: one, or a digest (the rules editor's preview shows it). */
+export function slackNotificationMessage(items: NotificationItem[], asDigest: boolean): SlackMessage {
+  return asDigest ? digest(items) : single(items[0]!);
+}
+
 /** Slack allows 50 blocks: a digest lists this many items, then says how many more the dashboard has. */
 const DIGEST_ITEMS = 45;
 

@@ -12447,6 +12447,12 @@ export type components = {
                 /** Format: date-time */
                 when: string;
             }[];
+            slackMessage: {
+                blocks: {
+                    [key: string]: unknown;
+                }[];
+                text: string;
+            } | null;
         };
         NotificationPreviewInput: {
             /** @enum {string} */

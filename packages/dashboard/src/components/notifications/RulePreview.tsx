@@ -7,7 +7,6 @@ import {
   ApiError,
   describeError,
   type Member,
-  type SlackMessageKind,
   type TicketPriority,
   type TicketStatus,
   ticketPriorities,
@@ -23,7 +22,7 @@ import {
   notificationTriggers,
   previewNotificationRule,
 } from '../../notifications.ts';
-import { SlackNotificationPreview } from '../integrations/SlackNotificationPreview.tsx';
+import { type SlackMessageContent, SlackMessageView } from '../integrations/SlackNotificationPreview.tsx';
 import { ErrorNotice } from '../Notices.tsx';
 
 type Sample = {
@@ -34,14 +33,6 @@ type Sample = {
   assigneeId: string;
   requesterEmail: string;
 };
-
-/** Which of Slack's message kinds an event would be posted as. */
-function slackKindOf(eventType: string, priority: TicketPriority): SlackMessageKind {
-  if (eventType.startsWith('sla.')) return 'sla';
-  if (eventType === 'ticket.status_changed') return 'status_change';
-  if (eventType === 'ticket.updated' && (priority === 'high' || priority === 'urgent')) return 'high_priority';
-  return 'new_ticket';
-}
 
 function When({ row }: { row: NotificationPreviewRow }) {
   switch (row.decision) {
@@ -69,6 +60,7 @@ export function RulePreview({ rule, members }: { rule: NotificationRuleInput; me
     requesterEmail: `customer@${rule.conditions?.requesterDomains?.[0] ?? 'example.com'}`,
   }));
   const [rows, setRows] = useState<NotificationPreviewRow[] | null>(null);
+  const [slackMessage, setSlackMessage] = useState<SlackMessageContent | null>(null);
   const [ruleProblem, setRuleProblem] = useState<string | null>(null);
   const [error, setError] = useState<string | null>(null);
   const [loading, setLoading] = useState(false);
@@ -95,6 +87,7 @@ export function RulePreview({ rule, members }: { rule: NotificationRuleInput; me
         const answer = await previewNotificationRule(JSON.parse(request) as NotificationPreviewInput);
         if (!current) return;
         setRows(answer.data);
+        setSlackMessage(answer.slackMessage);
         setRuleProblem(null);
         setError(null);
       } catch (e) {
@@ -232,11 +225,16 @@ export function RulePreview({ rule, members }: { rule: NotificationRuleInput; me
       </div>
       {usesSlack && (
         <div className="rule-preview-slack">
+          <h4>Preview in Slack</h4>
           <p className="hint">
             In Slack{slackRows.length > 0 ? ` (${slackRows.map((r) => r.recipient.label).join(', ')})` : ''}, the
-            message reads like this (a sample ticket):
+            message reads like this (the sample event, built by the Slack channel itself):
           </p>
-          <SlackNotificationPreview kinds={[slackKindOf(sample.eventType, sample.priority)]} />
+          {slackMessage ? (
+            <SlackMessageView message={slackMessage} label="The notification in Slack" />
+          ) : (
+            <p className="hint">The message shows once the preview has answered.</p>
+          )}
         </div>
       )}
     </section>
