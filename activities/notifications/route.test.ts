@@ -13,6 +13,7 @@ import {
 import { eq } from 'drizzle-orm';
 import { makeOrganization, type TestOrganization } from '../../domain/test-fixtures.ts';
 import { testDatabase } from '../../test/support/database.ts';
+import { ticketSnapshotFor } from '../../test/support/ticket-events.ts';
 import type { RoutableEvent } from './render.ts';
 import { routeEvents } from './route.ts';
 
@@ -56,21 +57,7 @@ describe('routeEvents: rules evaluated in SQL for a whole batch', () => {
       ticketId,
       type: 'ticket.updated',
       payload: {
-        ticket: {
-          id: ticketId,
-          number: 1,
-          subject: 'Printer',
-          status: 'open',
-          priority: 'normal',
-          assigneeId: null,
-          requesterId: null,
-          tags: [],
-          channel: 'web',
-          firstResponseDueAt: null,
-          resolutionDueAt: null,
-          version: 1,
-          ...ticket,
-        },
+        ticket: { ...ticketSnapshotFor(ticketId), ...ticket },
         changes: {},
       },
       actorUserId: null,

@@ -5,7 +5,7 @@ import { type Database, notificationPreferences, notificationRules, notification
 import { and, desc, eq, inArray, isNull, lt, ne, sql } from 'drizzle-orm';
 import { slackNotificationMessage } from '../../activities/notifications/channels/slack.ts';
 import { quietHoursEnd } from '../../activities/notifications/quiet-hours.ts';
-import { categoryOf, renderEvent } from '../../activities/notifications/render.ts';
+import { categoryOf, type RoutableEvent, renderEvent } from '../../activities/notifications/render.ts';
 import { eventsRelation, matchingQuery } from '../../activities/notifications/route.ts';
 import { conflict } from '../../common/errors.ts';
 import { type DueNotification, planNotifications } from '../../workflows/notify-plan.ts';
@@ -185,21 +185,17 @@ export async function previewNotifications(
     },
     sampleRequesterEmail: t.requesterEmail ?? null,
   };
-  const events = eventsRelation(
-    [
-      {
-        eventId: null,
-        organizationId: scope.organizationId,
-        ticketId: input.eventType === 'integration.failed' ? null : ticketId,
-        type: input.eventType,
-        payload: input.eventType === 'integration.failed' ? { integrationId: 'sample', label: 'Sample' } : payload,
-        actorUserId: null,
-        createdAt: now.toISOString(),
-        dedupeKey: 'preview',
-      },
-    ],
-    publicUrl,
-  );
+  const event: RoutableEvent = {
+    eventId: null,
+    organizationId: scope.organizationId,
+    ticketId: input.eventType === 'integration.failed' ? null : ticketId,
+    type: input.eventType,
+    payload: input.eventType === 'integration.failed' ? { integrationId: 'sample', label: 'Sample' } : payload,
+    actorUserId: null,
+    createdAt: now.toISOString(),
+    dedupeKey: 'preview',
+  };
+  const events = eventsRelation([event], publicUrl);
   const r = input.rule;
   const rules = r
     ? sql`(select null::uuid as id, ${scope.organizationId}::text as organization_id, ${r.name}::text as name,
@@ -295,21 +291,9 @@ export async function previewNotifications(
   // The Slack message exactly as the Slack channel would build it for this sample (its text rendered as routing
   // renders it), so the editor shows what people will see rather than a likeness.
   // Also while the rule as written names Slack and nobody would get it there yet (no workspace connected).
-  const slackRow = data.find((d) => d.channel === 'slack') ?? (r?.channels.includes('slack') ? {} : undefined);
-  const rendered = renderEvent(
-    {
-      eventId: null,
-      organizationId: scope.organizationId,
-      ticketId: input.eventType === 'integration.failed' ? null : ticketId,
-      type: input.eventType,
-      payload: input.eventType === 'integration.failed' ? { integrationId: 'sample', label: 'Sample' } : payload,
-      actorUserId: null,
-      createdAt: now.toISOString(),
-      dedupeKey: 'preview',
-    },
-    publicUrl,
-  );
-  const slackMessage = slackRow
+  const showsSlack = data.some((d) => d.channel === 'slack') || !!r?.channels.includes('slack');
+  const rendered = renderEvent(event, publicUrl);
+  const slackMessage = showsSlack
     ? slackNotificationMessage(
         [
           {

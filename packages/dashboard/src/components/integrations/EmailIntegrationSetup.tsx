@@ -4,7 +4,8 @@
 // anything is saved, and shows the server's trouble in plain words. Saving creates the integration or sends the
 // merge patch from the stored config (RFC 7396); the API's per-field errors are shown under their fields. Passwords
 // and the DKIM key are never shown back: the API only gives a hint of the stored credentials.
-import { type FormEvent, type ReactNode, useId, useRef, useState } from 'react';
+
+import { type FormEvent, useId, useRef, useState } from 'react';
 import {
   ApiError,
   createIntegration,
@@ -41,6 +42,7 @@ import { humanize } from '../../format.ts';
 import { mergePatchBetween } from '../../merge-patch.ts';
 import { CopyField } from '../CopyField.tsx';
 import { ErrorNotice, FieldError, SuccessNotice } from '../Notices.tsx';
+import { TextField } from '../TextField.tsx';
 import type { IntegrationSetupProps } from './setupComponents.ts';
 
 const securityLabels: Record<MailSecurity, string> = {
@@ -71,57 +73,6 @@ function FormErrors({ error, fields }: { error: SaveError; fields: { name: strin
   const leftover = unclaimedErrors(fieldErrorsFrom(error.details), fields);
   if (leftover.length > 0) return <ErrorNotice message={error.message} details={leftover} />;
   return <ErrorNotice message={error.details.length > 0 ? 'Please correct the fields marked above.' : error.message} />;
-}
-
-/** One input with its label, hint and error, wired together for screen readers. */
-function TextField({
-  id,
-  label,
-  value,
-  onChange,
-  error,
-  hint,
-  type = 'text',
-  placeholder,
-  className,
-  autoComplete,
-  inputMode,
-}: {
-  id: string;
-  label: string;
-  value: string;
-  onChange: (value: string) => void;
-  error: string | undefined;
-  hint?: ReactNode;
-  type?: string;
-  placeholder?: string;
-  className?: string;
-  autoComplete?: string;
-  inputMode?: 'numeric' | 'email';
-}) {
-  const described = [hint ? `${id}-hint` : '', error ? `${id}-error` : ''].filter(Boolean).join(' ');
-  return (
-    <div className={`field${className ? ` ${className}` : ''}`}>
-      <label htmlFor={id}>{label}</label>
-      <input
-        id={id}
-        type={type}
-        value={value}
-        placeholder={placeholder}
-        autoComplete={autoComplete}
-        inputMode={inputMode}
-        onChange={(e) => onChange(e.target.value)}
-        aria-invalid={error ? true : undefined}
-        aria-describedby={described || undefined}
-      />
-      {hint && (
-        <span id={`${id}-hint`} className="hint">
-          {hint}
-        </span>
-      )}
-      <FieldError id={`${id}-error`} message={error} />
-    </div>
-  );
 }
 
 function SecuritySelect({

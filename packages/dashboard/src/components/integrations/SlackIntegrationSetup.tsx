@@ -5,7 +5,8 @@
 // of the rule being edited, and the signed-in person's own DM choices. The rules are the installation's config,
 // saved with PATCH /api/integrations/{id} as the merge patch from the stored config; the API's per-field errors are
 // shown under their fields.
-import { type FormEvent, type ReactNode, useEffect, useId, useRef, useState } from 'react';
+
+import { type FormEvent, useEffect, useId, useRef, useState } from 'react';
 import { useSearchParams } from 'react-router';
 import {
   ApiError,
@@ -49,6 +50,7 @@ import {
 } from '../../slack.ts';
 import { useLoader } from '../../useLoader.ts';
 import { ErrorNotice, FieldError, Loading, SuccessNotice } from '../Notices.tsx';
+import { TextField } from '../TextField.tsx';
 import { SlackNotificationPreview } from './SlackNotificationPreview.tsx';
 import type { IntegrationSetupProps } from './setupComponents.ts';
 
@@ -214,45 +216,6 @@ function Checkboxes<T extends string>({
       ))}
       <FieldError id={`${id}-error`} message={error} />
     </fieldset>
-  );
-}
-
-function TextField({
-  id,
-  label,
-  value,
-  onChange,
-  error,
-  hint,
-  placeholder,
-}: {
-  id: string;
-  label: string;
-  value: string;
-  onChange: (value: string) => void;
-  error: string | undefined;
-  hint?: ReactNode;
-  placeholder?: string;
-}) {
-  const described = [hint ? `${id}-hint` : '', error ? `${id}-error` : ''].filter(Boolean).join(' ');
-  return (
-    <div className="field">
-      <label htmlFor={id}>{label}</label>
-      <input
-        id={id}
-        value={value}
-        placeholder={placeholder}
-        onChange={(e) => onChange(e.target.value)}
-        aria-invalid={error ? true : undefined}
-        aria-describedby={described || undefined}
-      />
-      {hint && (
-        <span id={`${id}-hint`} className="hint">
-          {hint}
-        </span>
-      )}
-      <FieldError id={`${id}-error`} message={error} />
-    </div>
   );
 }
 

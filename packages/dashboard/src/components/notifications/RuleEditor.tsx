@@ -2,6 +2,7 @@
 // digest, a throttle), severity and escalation. The API checks the whole rule (an unknown event, a channel that is
 // not connected, a recipient who is not a member) and its 422 is shown beside each field; the preview beside the
 // form evaluates the rule as written against a sample event.
+
 import { type FormEvent, type ReactNode, useId, useState } from 'react';
 import {
   ApiError,
@@ -22,6 +23,7 @@ import {
 } from '../../notifications.ts';
 import { useLoader } from '../../useLoader.ts';
 import { ErrorNotice, FieldError } from '../Notices.tsx';
+import { TextField } from '../TextField.tsx';
 import { RecipientsEditor } from './RecipientsEditor.tsx';
 import { RulePreview } from './RulePreview.tsx';
 import {
@@ -82,44 +84,6 @@ function Choices<T extends string>({
       </div>
       <FieldError id={`${id}-error`} message={error} />
     </fieldset>
-  );
-}
-
-function TextField({
-  id,
-  label,
-  value,
-  onChange,
-  error,
-  hint,
-  type = 'text',
-}: {
-  id: string;
-  label: string;
-  value: string;
-  onChange: (value: string) => void;
-  error: string | null;
-  hint?: string;
-  type?: string;
-}) {
-  return (
-    <div className="field">
-      <label htmlFor={id}>{label}</label>
-      <input
-        id={id}
-        type={type}
-        value={value}
-        onChange={(e) => onChange(e.target.value)}
-        aria-invalid={error ? true : undefined}
-        aria-describedby={[hint ? `${id}-hint` : '', error ? `${id}-error` : ''].filter(Boolean).join(' ') || undefined}
-      />
-      {hint && (
-        <span id={`${id}-hint`} className="hint">
-          {hint}
-        </span>
-      )}
-      <FieldError id={`${id}-error`} message={error} />
-    </div>
   );
 }
 
