@@ -72,11 +72,20 @@ export function jpegSegments(b: Buffer, visit: (marker: number, at: number, data
 }
 
 function jpegDimensions(b: Buffer): Dimensions | undefined {
-  let largest: Dimensions | undefined;
+  const frame = jpegFrame(b);
+  return frame && { width: frame.width, height: frame.height };
+}
+
+/**
+ * A JPEG's largest frame header before its first scan: its dimensions and its number of colour components (1 grey,
+ * 3 YCbCr or RGB, 4 CMYK or YCCK). Undefined when there is none or it is cut short.
+ */
+export function jpegFrame(b: Buffer): (Dimensions & { components: number }) | undefined {
+  let largest: (Dimensions & { components: number }) | undefined;
   jpegSegments(b, (marker, _at, data, end) => {
     const isFrameHeader = marker >= 0xc0 && marker <= 0xcf && marker !== 0xc4 && marker !== 0xc8 && marker !== 0xcc;
-    if (!isFrameHeader || data + 5 > end) return;
-    const frame = { height: b.readUInt16BE(data + 1), width: b.readUInt16BE(data + 3) };
+    if (!isFrameHeader || data + 6 > end) return;
+    const frame = { height: b.readUInt16BE(data + 1), width: b.readUInt16BE(data + 3), components: b[data + 5]! };
     if (!largest || frame.width * frame.height > largest.width * largest.height) largest = frame;
   });
   return largest;

@@ -1,15 +1,20 @@
-// The jimp work of a thumbnail, run by the pool's worker threads (thumbnail-worker.ts). Nothing here checks the
-// declared size: the pool does that on the calling thread, before any byte reaches a decoder.
+// The work of a thumbnail, run by the pool's worker threads (thumbnail-worker.ts). Nothing here checks the declared
+// size first: the pool does that on the calling thread, before any byte reaches a decoder (the JPEG decoder checks
+// its frame header again).
 //
-// Two departures from jimp's plain read → scaleToFit → write, both measured by bench/thumbnails.ts on a 12 MP photo:
+// jimp does the thumbnail: resize, orientation, encoding, and decoding PNG, GIF and BMP. A JPEG is decoded by
+// libjpeg compiled to WebAssembly instead (jpeg-wasm.ts): jimp's own decoder, jpeg-js, is pure JavaScript and took
+// about 1 s of a 12 MP photo's 1.1-1.3 s; the wasm one about 0.17 s. A CMYK JPEG, which libjpeg
+// will not turn into RGB, still goes to jpeg-js. Two more departures from jimp's plain read → scaleToFit → write,
+// both measured by bench/thumbnails.ts on a 12 MP photo:
 // - EXIF orientation is applied to the thumbnail, not the decoded photo. jimp turns the full-size bitmap on read,
-//   pixel by pixel through a closure (about 0.8 s of a 12 MP render here); we hide the EXIF segment from it and
-//   turn the 256 px result instead.
+//   pixel by pixel through a closure (about 0.8 s of a 12 MP render here); we turn the 256 px result instead.
 // - A JPEG is first reduced by an integer factor with a box filter (an average over k x k blocks), down to at least
 //   twice the thumbnail, and jimp's resize does the rest: the same area averaging, a fraction of the time.
 import type { MessagePort } from 'node:worker_threads';
 import { Jimp } from 'jimp';
-import { jpegOrientation, jpegSegments } from './image-header.ts';
+import { jpegFrame, jpegOrientation, jpegSegments } from './image-header.ts';
+import { decodeJpeg } from './jpeg-wasm.ts';
 import {
   ownedBytes,
   type ThumbnailJob,
@@ -29,18 +34,19 @@ type Bitmap = Image['bitmap'];
  * when the thumbnail has transparent pixels, else JPEG. Runs on the calling thread: the pool calls it in its
  * workers; the benchmark and a test call it directly.
  */
-export async function renderInProcess(input: Buffer, size: number, maxPixels: number): Promise<ThumbnailResult> {
-  const orientation = jpegOrientation(input) ?? 1;
-  const image = await Jimp.fromBuffer(orientation === 1 ? input : withoutExif(input), {
-    // jpeg-js checks each frame header it meets against its own limit (100 MP by default): make it ours, a second
-    // guard behind the pool's header check, which reads only the frame headers before the first scan.
-    'image/jpeg': { maxResolutionInMP: maxPixels / 1_000_000 },
-  });
+export async function renderInProcess(
+  input: Buffer,
+  size: number,
+  maxPixels: number,
+  options: { jpegDecoder?: JpegDecoder } = {},
+): Promise<ThumbnailResult> {
+  const { image, jpeg } = await decode(input, maxPixels, options.jpegDecoder ?? 'wasm');
+  const orientation = jpeg ? (jpegOrientation(input) ?? 1) : 1;
   const target = fitWithin(image.width, image.height, size);
   if (target.width !== image.width || target.height !== image.height) {
     // A JPEG has no transparency, so a plain average of its pixels is right; others would need alpha weighting.
     const factor = Math.floor(Math.min(image.width / (2 * target.width), image.height / (2 * target.height)));
-    if (image.mime === 'image/jpeg' && factor >= 2) image.bitmap = boxShrink(image.bitmap, factor);
+    if (jpeg && factor >= 2) image.bitmap = boxShrink(image.bitmap, factor);
     image.resize({ w: target.width, h: target.height });
   }
   orient(image, orientation);
@@ -48,6 +54,30 @@ export async function renderInProcess(input: Buffer, size: number, maxPixels: nu
   const bytes =
     mime === 'image/png' ? await image.getBuffer(mime) : await image.getBuffer(mime, { quality: JPEG_QUALITY });
   return { bytes, mime, width: image.width, height: image.height };
+}
+
+/** Which decoder reads a JPEG: libjpeg in wasm (the default), or jimp's jpeg-js (the benchmark's reference). */
+export type JpegDecoder = 'wasm' | 'jpeg-js';
+
+async function decode(
+  input: Buffer,
+  maxPixels: number,
+  jpegDecoder: JpegDecoder,
+): Promise<{ image: Image; jpeg: boolean }> {
+  const isJpeg = input.length >= 3 && input[0] === 0xff && input[1] === 0xd8 && input[2] === 0xff;
+  if (isJpeg && jpegDecoder === 'wasm' && jpegFrame(input)?.components !== 4) {
+    // libjpeg ignores EXIF (the orientation is read above and applied to the thumbnail). fromBitmap wraps the
+    // whole ArrayBuffer of a Uint8ClampedArray, which here is exactly the pixels, without copying them.
+    const { data, width, height } = await decodeJpeg(input, maxPixels);
+    return { image: Jimp.fromBitmap({ data, width, height }), jpeg: true };
+  }
+  // jimp would turn the full-size bitmap from the EXIF orientation on read: hide the segment from it.
+  const image = await Jimp.fromBuffer(isJpeg ? withoutExif(input) : input, {
+    // jpeg-js checks each frame header it meets against its own limit (100 MP by default): make it ours, a second
+    // guard behind the pool's header check, which reads only the frame headers before the first scan.
+    'image/jpeg': { maxResolutionInMP: maxPixels / 1_000_000 },
+  });
+  return { image, jpeg: image.mime === 'image/jpeg' };
 }
 
 /** As jimp's scaleToFit rounds, without enlarging. */

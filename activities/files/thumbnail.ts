@@ -1,7 +1,8 @@
-// Thumbnails of raster attachments (issue 10): 256 px, EXIF orientation honoured, rendered by jimp in a small pool of
-// worker threads so that a 12-megapixel JPEG (seconds of synchronous decoding in pure JavaScript) never stalls the
-// activity worker's event loop. The declared dimensions are checked on the calling thread before any decoder sees
-// a byte: a decompression bomb costs a header read, not gigabytes.
+// Thumbnails of raster attachments (issue 10): 256 px, EXIF orientation honoured, rendered by jimp (a JPEG decoded by
+// libjpeg in WebAssembly) in a small pool of worker threads so that a 12-megapixel JPEG (a quarter of a second of
+// synchronous work, far more for a large PNG in pure JavaScript) never stalls the activity worker's event loop. The
+// declared dimensions are checked on the calling thread before any decoder sees a byte: a decompression bomb costs
+// a header read, not gigabytes.
 import { availableParallelism } from 'node:os';
 import { Worker } from 'node:worker_threads';
 import { type Dimensions, decodableFormat, describeUndecodable, headerDimensions } from './image-header.ts';
