@@ -7,7 +7,7 @@ import {
   webhookEndpointListeners,
   webhookMessages,
 } from '@switchboard/database';
-import { asc, eq, inArray, isNull } from 'drizzle-orm';
+import { asc, eq, inArray, isNull, sql } from 'drizzle-orm';
 import { fanOutDeliveries } from '../activities/webhooks/enqueue.ts';
 import { webhooksRelaySubscriber } from '../activities/webhooks/relay-subscriber.ts';
 import { makeEndpoint } from '../activities/webhooks/test-support.ts';
@@ -210,6 +210,51 @@ describe('outbox relay', function () {
       const rows = await db.select().from(webhookDeliveries).where(eq(webhookDeliveries.endpointId, endpoint.id));
       assert.equal(rows.length, 40, 'one delivery per event and endpoint (ticket.created is not subscribed)');
     }
+  });
+
+  it('wakes a cold endpoint once for a burst: later batches wait for the batch that wake starts, not for more wakes', async () => {
+    // An organisation of its own, and a queue no worker serves: the woken workflow never runs a batch by itself.
+    const own = await makeOrganization();
+    const endpoint = await makeEndpoint(own.organizationId, {
+      url: 'https://cold.example.test/hook',
+      eventTypes: ['ticket.assigned'],
+    });
+    const ticket = await createTicket(db, own.scope, { subject: 'cold burst' });
+    const relay = startRelay([webhooksRelaySubscriber({ payloadLimitBytes: 256 * 1024 })], {
+      taskQueue: 'relay-test-no-worker',
+    });
+    const dispatched = async () => {
+      const id = await append(ticket.id, 'ticket.assigned', own);
+      await eventually(async () => assert.deepEqual(await undispatched([id]), []));
+    };
+    const listener = async () =>
+      (await db.select().from(webhookEndpointListeners).where(eq(webhookEndpointListeners.endpointId, endpoint.id)))[0];
+
+    await dispatched();
+    assert.equal(relay.metrics().sends, 1, 'the first batch wakes the endpoint');
+    assert.ok((await listener())?.wakeSentAt, 'and records the wake once Temporal accepted it');
+    for (let i = 0; i < 3; i++) await dispatched();
+    assert.equal(relay.metrics().sends, 1, 'three more relay batches: no wake, the coming batch claims theirs too');
+
+    // A batch takes the endpoint over (as loadBatchSetup does): that wake is answered, the next batch wakes again.
+    await db
+      .update(webhookEndpointListeners)
+      .set({ owner: 'batch-1', takenAt: sql`clock_timestamp()` })
+      .where(eq(webhookEndpointListeners.endpointId, endpoint.id));
+    await dispatched();
+    assert.equal(relay.metrics().sends, 2, 'a fan-out after the batch started wakes the endpoint again');
+    await dispatched();
+    assert.equal(relay.metrics().sends, 2);
+
+    // A wake nobody answered for longer than it is trusted (a workflow terminated after the signal) is sent again.
+    await db
+      .update(webhookEndpointListeners)
+      .set({ wakeSentAt: sql`clock_timestamp() - interval '31 seconds'` })
+      .where(eq(webhookEndpointListeners.endpointId, endpoint.id));
+    await dispatched();
+    assert.equal(relay.metrics().sends, 3, 'a stale marker does not silence the endpoint');
+    const deliveries = await db.select().from(webhookDeliveries).where(eq(webhookDeliveries.endpointId, endpoint.id));
+    assert.equal(deliveries.length, 7, 'every event has its delivery, woken or not');
   });
 
   it('costs one wake for a stream of events to an endpoint whose batch stays to listen for them', async () => {

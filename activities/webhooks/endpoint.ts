@@ -111,9 +111,10 @@ const SETUP_STATEMENT = `
     from integration_configs
     where id = $1 and organization_id = $2 and integration_type = 'webhook'),
   owned as (
-    insert into webhook_endpoint_listeners (endpoint_id, owner, listening_until)
-    select id, $3::text, null from c where $3::text is not null
-    on conflict (endpoint_id) do update set owner = excluded.owner, listening_until = null
+    insert into webhook_endpoint_listeners (endpoint_id, owner, listening_until, taken_at)
+    select id, $3::text, null, clock_timestamp() from c where $3::text is not null
+    on conflict (endpoint_id) do update
+      set owner = excluded.owner, listening_until = null, taken_at = excluded.taken_at
     returning endpoint_id),
   s as (
     select webhook_retry_schedule_ms, webhook_failure_disable_after_ms

@@ -35,6 +35,13 @@ export type EndpointToWake = {
   ticketIds: string[];
   /** Its batch is listening and was notified in the fan-out's transaction: it needs no wake. */
   listening: boolean;
+  /**
+   * An earlier relay batch woke its workflow and no batch has started since: the coming batch claims these
+   * deliveries too, so it needs no wake either.
+   */
+  wakePending: boolean;
+  /** The fan-out's time: what the wake marks as sent once the signal is accepted (`markWakeSent`). */
+  fannedOutAt: string;
 };
 
 export type FanOutResult = {
@@ -43,6 +50,22 @@ export type FanOutResult = {
   /** Every endpoint with a pending delivery from these events, once each. */
   endpoints: EndpointToWake[];
 };
+
+/** How long a sent wake is trusted to bring its batch (see `wakeSentAt` in the schema). */
+export const WAKE_TRUSTED_FOR = '30 seconds';
+
+/**
+ * Records that the endpoint's workflow was woken for deliveries fanned out at `fannedOutAt`: written only after the
+ * signal was accepted, so a wake that failed leaves no marker and the relay's retry of the batch wakes again. A batch
+ * that took the row over after that time has already answered it (`taken_at` is later), so nothing waits on it.
+ */
+export async function markWakeSent(db: Executor, endpointId: string, fannedOutAt: string): Promise<void> {
+  await db.execute(sql`
+    insert into webhook_endpoint_listeners (endpoint_id, wake_sent_at)
+    values (${endpointId}, ${fannedOutAt}::timestamptz)
+    on conflict (endpoint_id) do update
+      set wake_sent_at = greatest(webhook_endpoint_listeners.wake_sent_at, excluded.wake_sent_at)`);
+}
 
 /** Turns a batch of events (any tickets, any organisations) into messages and deliveries. */
 export async function fanOutDeliveries(
@@ -96,6 +119,8 @@ export async function fanOutDeliveries(
 
   const sendable = [...new Set(planned.filter((p) => !p.refused).flatMap((p) => p.endpointIds))];
   const listeningIds = new Set<string>();
+  const wakePendingIds = new Set<string>();
+  let fannedOutAt = '';
   const messageIds = await db.transaction(async (tx) => {
     await tx.execute(sql`
       insert into webhook_messages (id, organization_id, event_id, ticket_id, event_type, payload)
@@ -146,11 +171,27 @@ export async function fanOutDeliveries(
     // Endpoints whose batch is listening hear of their deliveries from this transaction's NOTIFY, sent at commit,
     // and get no wake. FOR SHARE: a batch that stops listening clears its row first, which waits for this commit,
     // and only then looks for due deliveries one last time, so it sees these.
-    const listening = await tx.execute<{ endpoint_id: string }>(sql`
-      select endpoint_id, pg_notify(${DELIVERIES_CHANNEL}, endpoint_id::text) from webhook_endpoint_listeners
-      where endpoint_id = any(${sql.param(sendable)}::uuid[]) and listening_until > clock_timestamp()
+    //
+    // Endpoints whose workflow an earlier relay batch woke, where no batch has taken the row over since, need no
+    // wake either: the batch that wake starts takes the row over after this commit (FOR SHARE again), so its first
+    // claim sees these deliveries. A marker older than WAKE_TRUSTED_FOR is not trusted (a workflow terminated by
+    // hand after the signal): such endpoints are woken again.
+    const listening = await tx.execute<{ endpoint_id: string; listening: boolean; now: string }>(sql`
+      select endpoint_id, listening_until > clock_timestamp() as listening, clock_timestamp()::text as now,
+        case when listening_until > clock_timestamp()
+          then pg_notify(${DELIVERIES_CHANNEL}, endpoint_id::text) end
+      from webhook_endpoint_listeners
+      where endpoint_id = any(${sql.param(sendable)}::uuid[])
+        and (listening_until > clock_timestamp()
+          or (wake_sent_at > coalesce(taken_at, '-infinity')
+            and wake_sent_at > clock_timestamp() - ${WAKE_TRUSTED_FOR}::interval))
       for share`);
-    for (const row of listening.rows) listeningIds.add(row.endpoint_id);
+    for (const row of listening.rows) {
+      if (row.listening) listeningIds.add(row.endpoint_id);
+      else wakePendingIds.add(row.endpoint_id);
+    }
+    const [clock] = (await tx.execute<{ now: string }>(sql`select clock_timestamp()::text as now`)).rows;
+    fannedOutAt = clock!.now;
     return ids;
   });
 
@@ -168,6 +209,8 @@ export async function fanOutDeliveries(
         organizationId: p.event.organizationId,
         ticketIds: [],
         listening: listeningIds.has(endpointId),
+        wakePending: wakePendingIds.has(endpointId),
+        fannedOutAt,
         tickets: new Set<string>(),
       };
       wake.tickets.add(p.event.ticketId);
@@ -191,6 +234,6 @@ export async function enqueueDeliveries(
   return {
     messageId: message.messageId,
     endpointIds: endpoints.map((e) => e.endpointId),
-    toWake: endpoints.filter((e) => !e.listening).map((e) => e.endpointId),
+    toWake: endpoints.filter((e) => !e.listening && !e.wakePending).map((e) => e.endpointId),
   };
 }

@@ -677,6 +677,15 @@ export const webhookEndpointListeners = pgTable('webhook_endpoint_listeners', {
    */
   owner: text('owner'),
   listeningUntil: timestamp('listening_until', { withTimezone: true }),
+  /** When the current owner took the row over: a wake sent before this was answered by that batch. */
+  takenAt: timestamp('taken_at', { withTimezone: true }),
+  /**
+   * When the relay last woke the endpoint's workflow (the fan-out's time, written once the signal was accepted).
+   * Until a batch takes the row over after it, the loop is known to be coming: later fan-outs add their deliveries
+   * without another wake, so a burst on a cold endpoint costs one signal, not one per relay batch. Trusted for
+   * 30 s only (a workflow an operator terminated after the signal must not silence its endpoint).
+   */
+  wakeSentAt: timestamp('wake_sent_at', { withTimezone: true }),
 });
 
 export const webhookAttempts = pgTable(

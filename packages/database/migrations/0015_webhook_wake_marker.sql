@@ -1,0 +1,2 @@
+ALTER TABLE "webhook_endpoint_listeners" ADD COLUMN "taken_at" timestamp with time zone;--> statement-breakpoint
+ALTER TABLE "webhook_endpoint_listeners" ADD COLUMN "wake_sent_at" timestamp with time zone;
