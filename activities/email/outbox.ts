@@ -16,8 +16,6 @@ import { attemptSend, type MailboxCache, queueReply, recordSendWait, type SendAt
 export const ROWS_PER_ROUND = 200;
 /** A round starts no send after this; the workflow's start-to-close leaves room for the ones under way. */
 export const ROUND_BUDGET_MS = 60_000;
-/** Comments whose replies are written at once (each ticket's own in order). */
-const TICKETS_QUEUED_AT_ONCE = 8;
 
 export type OutboxRoundInput = { organizationId: string; tickets: EmailOutboxTicket[] };
 export type OutboxRoundResult = {
@@ -37,41 +35,34 @@ export function createOutboxActivities(deps: SendDeps) {
       const heartbeat = () => Context.current().heartbeat();
       const { organizationId } = input;
 
-      await forEachLimited(input.tickets, TICKETS_QUEUED_AT_ONCE, async ({ ticketId, commentIds }) => {
-        try {
-          for (const commentId of commentIds) await queueReply(deps, { organizationId, ticketId, commentId });
-        } catch (error) {
-          if (!isTicketGone(error)) throw error;
-        }
-        heartbeat();
-      });
-
-      const due = await deps.db
-        .select({
-          id: ticketEmails.id,
-          ticketId: ticketEmails.supportRequestId,
-          integrationId: ticketEmails.integrationId,
-        })
-        .from(ticketEmails)
-        .where(
-          and(
-            eq(ticketEmails.organizationId, organizationId),
-            eq(ticketEmails.status, 'queued'),
-            eq(ticketEmails.direction, 'outbound'),
-            // A ticket with a row waiting for its next attempt sends none of its later rows before it.
-            sql`not exists (select 1 from ${ticketEmails} w
-              where w.support_request_id = ${ticketEmails.supportRequestId}
-                and w.status = 'queued' and w.next_attempt_at > now())`,
-          ),
-        )
-        .orderBy(asc(ticketEmails.createdAt), asc(ticketEmails.id))
-        .limit(ROWS_PER_ROUND + 1);
-      let more = due.length > ROWS_PER_ROUND;
-      const plan = planRound(due.slice(0, ROWS_PER_ROUND));
-
+      const dueRows = (limit: number, ticketId?: string) =>
+        deps.db
+          .select({
+            id: ticketEmails.id,
+            ticketId: ticketEmails.supportRequestId,
+            integrationId: ticketEmails.integrationId,
+          })
+          .from(ticketEmails)
+          .where(
+            and(
+              eq(ticketEmails.organizationId, organizationId),
+              ticketId ? eq(ticketEmails.supportRequestId, ticketId) : undefined,
+              eq(ticketEmails.status, 'queued'),
+              eq(ticketEmails.direction, 'outbound'),
+              // A ticket with a row waiting for its next attempt sends none of its later rows before it.
+              sql`not exists (select 1 from ${ticketEmails} w
+                where w.support_request_id = ${ticketEmails.supportRequestId}
+                  and w.status = 'queued' and w.next_attempt_at > now())`,
+            ),
+          )
+          .orderBy(asc(ticketEmails.createdAt), asc(ticketEmails.id))
+          .limit(limit);
+      let more = false;
       const cache: MailboxCache = new Map();
       const lastSuccess = new Map<string, Date>();
       const counts = { sent: 0, failed: 0, waiting: 0 };
+      /** Mailboxes whose server failed this round: their tickets go to the per-mailbox part below. */
+      const troubled = new Set<string>();
       const sendTicket = async (emailIds: string[]) => {
         for (const emailId of emailIds) {
           if (Date.now() - started > ROUND_BUDGET_MS) {
@@ -94,6 +85,7 @@ export function createOutboxActivities(deps: SendDeps) {
           } else if (outcome.status === 'failed') counts.failed++;
           else if (outcome.status === 'wait') {
             counts.waiting++;
+            if (outcome.type === 'MailSendError') troubled.add(outcome.integrationId);
             await deferRow(emailId, outcome);
             return; // its later rows wait behind it
           }
@@ -130,6 +122,27 @@ export function createOutboxActivities(deps: SendDeps) {
         };
       };
 
+      // The announced tickets first, each in one lane: its replies are queued, then its rows leave at once, so a
+      // reply does not wait for the whole round's queueing (a mailbox whose server failed in this round is left to
+      // the per-mailbox part below, where it only holds its own lanes).
+      await forEachLimited(input.tickets, TICKETS_AT_ONCE_PER_MAILBOX, async ({ ticketId, commentIds }) => {
+        try {
+          for (const commentId of commentIds) await queueReply(deps, { organizationId, ticketId, commentId });
+        } catch (error) {
+          if (!isTicketGone(error)) throw error;
+          return;
+        }
+        heartbeat();
+        const rows = await dueRows(ROWS_PER_ROUND, ticketId);
+        if (rows.length === 0 || troubled.has(rows[0]!.integrationId ?? '')) return;
+        await sendTicket(rows.map((r) => r.id));
+      });
+
+      // Then every other due row of the organisation (acknowledgements, composer sends, rows whose wait is over,
+      // what the lanes above left), each mailbox with its own share of lanes.
+      const due = await dueRows(ROWS_PER_ROUND + 1);
+      if (due.length > ROWS_PER_ROUND) more = true;
+      const plan = planRound(due.slice(0, ROWS_PER_ROUND));
       await Promise.all(
         [...plan.values()].map((tickets) =>
           forEachLimited(tickets, TICKETS_AT_ONCE_PER_MAILBOX, (ticket) => sendTicket(ticket.emailIds)),
