@@ -3,6 +3,11 @@
 
 /** Up to the pool's connections × 2 tickets of one mailbox at a time: the pool stays busy while a ticket reads. */
 export const TICKETS_AT_ONCE_PER_MAILBOX = 10;
+/**
+ * The announced tickets of a round at a time: each lane mostly waits on the database (queueing the reply, reading the
+ * thread), so more lanes than the pool's connections keep it fed; the pool queues what it cannot take at once.
+ */
+export const ANNOUNCED_TICKETS_AT_ONCE = 20;
 
 /** The first wait after a failed attempt; it doubles with each further attempt, up to RETRY_MAX_MS. */
 export const RETRY_FIRST_MS = 10_000;

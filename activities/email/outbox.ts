@@ -9,7 +9,7 @@ import { ApplicationFailure } from '@temporalio/common';
 import { and, asc, eq, gt, min, sql } from 'drizzle-orm';
 import { recordIntegrationOutcome } from '../../domain/integrations/record-outcome.ts';
 import type { EmailOutboxTicket } from '../../workflows/email-contract.ts';
-import { planRound, retryDelayMs, TICKETS_AT_ONCE_PER_MAILBOX } from './outbox-plan.ts';
+import { ANNOUNCED_TICKETS_AT_ONCE, planRound, retryDelayMs, TICKETS_AT_ONCE_PER_MAILBOX } from './outbox-plan.ts';
 import { attemptSend, type MailboxCache, queueReply, recordSendWait, type SendAttempt, type SendDeps } from './send.ts';
 
 /** Rows one round takes from the queue; more come in the next round, so the workflow hears back regularly. */
@@ -125,7 +125,7 @@ export function createOutboxActivities(deps: SendDeps) {
       // The announced tickets first, each in one lane: its replies are queued, then its rows leave at once, so a
       // reply does not wait for the whole round's queueing (a mailbox whose server failed in this round is left to
       // the per-mailbox part below, where it only holds its own lanes).
-      await forEachLimited(input.tickets, TICKETS_AT_ONCE_PER_MAILBOX, async ({ ticketId, commentIds }) => {
+      await forEachLimited(input.tickets, ANNOUNCED_TICKETS_AT_ONCE, async ({ ticketId, commentIds }) => {
         try {
           for (const commentId of commentIds) await queueReply(deps, { organizationId, ticketId, commentId });
         } catch (error) {
