@@ -1,6 +1,6 @@
 // Email end to end, against real servers: OpenSMTPD delivering into Dovecot (SMTP → mailbox → IMAP), dnsmasq serving
 // the test domains' DKIM, SPF and DMARC records, the API, the relay, and the email worker (the mailbox reader
-// `email-mailbox/<id>` and the thread sender `email-thread/<ticket>`). A customer writes, a ticket appears; an agent
+// `email-mailbox/<id>` and the organisation's sender `email-outbox/<org>`). A customer writes, a ticket appears; an agent
 // answers, the customer's mail client receives a threaded reply; the customer answers that, and it lands on the
 // same ticket.
 import assert from 'node:assert/strict';

@@ -7,6 +7,10 @@
 //   wait a while for more work, then end (the next wake starts a new run)
 //
 // One workflow per ticket keeps replies in the order they were written.
+//
+// No new work comes here since the organisation's outbox (workflows/email-outbox.ts) took over: it cost three
+// activities and a workflow per ticket. It stays registered so that runs started before finish, and its committed
+// history (test/histories/email-thread.json) still replays.
 import { condition, proxyActivities, setHandler, workflowInfo } from '@temporalio/workflow';
 import type { SendActivities } from '../activities/email/send.ts';
 import { continueAsNewWithHandlersDone } from './continue-as-new.ts';

@@ -3,6 +3,7 @@
 
 export { emailMailboxKeeperWorkflow } from './email-keeper.ts';
 export { emailMailboxWorkflow } from './email-mailbox.ts';
+export { emailOutboxWorkflow } from './email-outbox.ts';
 export { emailThreadWorkflow } from './email-thread.ts';
 export { filesSweepWorkflow } from './files-sweep.ts';
 export { linearIssueWorkflow } from './linear-issue.ts';

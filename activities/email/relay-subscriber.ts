@@ -1,8 +1,9 @@
-// Email as a workflow subscriber of the outbox relay. A ticket's thread workflow (`email-thread/<ticketId>`) is
+// Email as a workflow subscriber of the outbox relay. An organisation's outbox workflow (`email-outbox/<orgId>`) is
 // woken only when there is mail to send: an agent's public comment on a ticket that has an email thread, or mail
 // queued for the ticket (an acknowledgement written with the ticket, a composer send written with its comment). Both
 // are decided from one query over the batch's tickets, and only for organisations with an active mailbox; a ticket
-// event that sends no mail costs Temporal nothing. All of a ticket's comments in a batch go in one signal.
+// event that sends no mail costs Temporal nothing. All of a batch's tickets of one organisation go in one signal,
+// as (ticket, comment ids) pairs: one Signal-With-Start per organisation and batch, however many tickets.
 import { ticketEmails } from '@switchboard/database';
 import { inArray, sql } from 'drizzle-orm';
 import { groupBy } from '../../common/group-by.ts';
@@ -11,11 +12,12 @@ import type { TicketEventPayload } from '../../common/ticket-events.ts';
 import { activeIntegrationsOf } from '../../domain/integrations/read-integrations.ts';
 import { ticketSearchAttributes } from '../../temporal-config/index.ts';
 import {
-  type EmailThreadInput,
+  type EmailOutboxInput,
+  type EmailOutboxTicket,
+  emailOutboxWorkflowId,
   emailTaskQueueFor,
-  emailThreadWorkflowId,
   emailWorkflowTypes,
-  threadWorkSignal,
+  outboxWorkSignal,
 } from '../../workflows/email-contract.ts';
 
 export function emailRelaySubscriber(): RelaySubscriber {
@@ -42,7 +44,7 @@ export function emailRelaySubscriber(): RelaySubscriber {
         .groupBy(ticketEmails.supportRequestId);
       const factsOf = new Map(facts.map((f) => [f.ticketId, f]));
 
-      const sends: RelaySend[] = [];
+      const work = new Map<string, EmailOutboxTicket[]>();
       for (const [ticketId, ofTicket] of groupBy(relevant, (e) => e.ticketId)) {
         const fact = factsOf.get(ticketId);
         if (!fact) continue;
@@ -54,33 +56,38 @@ export function emailRelaySubscriber(): RelaySubscriber {
               .map((c) => c.id)
           : [];
         if (commentIds.length === 0 && !fact.queued) continue;
-        sends.push(wakeThread(ctx, ofTicket[0]!.organizationId, ticketId, commentIds));
+        const organizationId = ofTicket[0]!.organizationId;
+        const tickets = work.get(organizationId) ?? [];
+        tickets.push({ ticketId, commentIds });
+        work.set(organizationId, tickets);
       }
-      return sends;
+      return [...work].map(([organizationId, tickets]) => wakeOutbox(ctx, organizationId, tickets));
     },
   };
 }
 
-function wakeThread(
+function wakeOutbox(
   ctx: Parameters<RelaySubscriber['plan']>[1],
   organizationId: string,
-  ticketId: string,
-  commentIds: string[],
+  tickets: EmailOutboxTicket[],
 ): RelaySend {
-  const workflowId = emailThreadWorkflowId(ticketId);
-  const input: EmailThreadInput = { organizationId, ticketId };
+  const workflowId = emailOutboxWorkflowId(organizationId);
+  const input: EmailOutboxInput = { organizationId };
   return {
     target: workflowId,
-    ticketIds: [ticketId],
+    ticketIds: tickets.map((t) => t.ticketId),
     send: async () => {
       await ctx.temporal.connection.withDeadline(ctx.deadline(), () =>
-        ctx.temporal.workflow.signalWithStart(emailWorkflowTypes.thread, {
+        ctx.temporal.workflow.signalWithStart(emailWorkflowTypes.outbox, {
           workflowId,
           taskQueue: emailTaskQueueFor(ctx.ticketsTaskQueue),
           args: [input],
-          signal: threadWorkSignal,
-          signalArgs: [{ commentIds }],
-          typedSearchAttributes: ticketSearchAttributes(ticketId, organizationId, 'email'),
+          signal: outboxWorkSignal,
+          signalArgs: [{ tickets }],
+          // The organisation's; TicketId stays unset (an outbox spans tickets).
+          typedSearchAttributes: ticketSearchAttributes('', organizationId, 'email').filter(
+            (pair) => pair.value !== '',
+          ),
         }),
       );
     },

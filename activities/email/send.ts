@@ -59,6 +59,81 @@ export function closeTransports(): void {
   transports.clear();
 }
 
+/**
+ * The reply a public comment of an agent becomes, queued once (`comment:<id>`), from the mailbox that last
+ * received mail on the ticket, to its requester with the thread's other participants in copy. Null when the
+ * comment does not go out by email (internal, not by an agent, the ticket has no email thread, the mailbox
+ * cannot send).
+ */
+export async function queueReply(
+  deps: Pick<SendDeps, 'db'>,
+  input: { organizationId: string; ticketId: string; commentId: string },
+): Promise<string | null> {
+  const [comment] = await deps.db
+    .select({
+      body: ticketComments.body,
+      isPublic: ticketComments.isPublic,
+      source: ticketComments.source,
+      authorUserId: ticketComments.authorUserId,
+      authorName: user.name,
+    })
+    .from(ticketComments)
+    .leftJoin(user, eq(user.id, ticketComments.authorUserId))
+    .where(
+      and(
+        eq(ticketComments.id, input.commentId),
+        eq(ticketComments.organizationId, input.organizationId),
+        eq(ticketComments.supportRequestId, input.ticketId),
+      ),
+    );
+  if (!comment?.isPublic || !comment.authorUserId || comment.source === 'email') return null;
+  const thread = await loadThread(deps.db, input.organizationId, input.ticketId);
+  const lastInbound = thread.emails.filter((e) => e.direction === 'inbound').at(-1);
+  if (!lastInbound?.integrationId) return null;
+  const mailbox = await loadMailbox(deps.db, input.organizationId, lastInbound.integrationId).catch(() => null);
+  if (!mailbox?.config.smtp) return null;
+
+  const ours = new Set(ourAddresses(mailbox.config));
+  const requester = thread.requesterEmail ? normalizeAddress(thread.requesterEmail) : lastInbound.fromAddress;
+  const copies = [...new Set([lastInbound.fromAddress, ...lastInbound.toAddresses, ...lastInbound.ccAddresses])]
+    .map(normalizeAddress)
+    .filter((a) => a !== requester && !ours.has(a) && !isOurPlusAddress(a, ours));
+  const id = randomUUID();
+  const [row] = await deps.db
+    .insert(ticketEmails)
+    .values({
+      id,
+      organizationId: input.organizationId,
+      supportRequestId: input.ticketId,
+      integrationId: mailbox.integrationId,
+      messageId: normalizeMessageId(newMessageId(id, splitAddress(mailbox.config.address).domain)),
+      direction: 'outbound',
+      status: 'queued',
+      kind: 'reply',
+      fromAddress: normalizeAddress(mailbox.config.address),
+      toAddresses: [requester],
+      ccAddresses: copies,
+      subject: replySubject(lastInbound.subject || thread.subject, thread.number),
+      content: comment.body,
+      commentId: input.commentId,
+      sentByUserId: comment.authorUserId,
+      sourceKey: `comment:${input.commentId}`,
+    })
+    .onConflictDoNothing()
+    .returning({ id: ticketEmails.id });
+  if (row) return row.id;
+  const [existing] = await deps.db
+    .select({ id: ticketEmails.id })
+    .from(ticketEmails)
+    .where(
+      and(
+        eq(ticketEmails.organizationId, input.organizationId),
+        eq(ticketEmails.sourceKey, `comment:${input.commentId}`),
+      ),
+    );
+  return existing?.id ?? null;
+}
+
 export function createSendActivities(deps: SendDeps) {
   return {
     /**
@@ -72,69 +147,7 @@ export function createSendActivities(deps: SendDeps) {
       ticketId: string;
       commentId: string;
     }): Promise<string | null> {
-      const [comment] = await deps.db
-        .select({
-          body: ticketComments.body,
-          isPublic: ticketComments.isPublic,
-          source: ticketComments.source,
-          authorUserId: ticketComments.authorUserId,
-          authorName: user.name,
-        })
-        .from(ticketComments)
-        .leftJoin(user, eq(user.id, ticketComments.authorUserId))
-        .where(
-          and(
-            eq(ticketComments.id, input.commentId),
-            eq(ticketComments.organizationId, input.organizationId),
-            eq(ticketComments.supportRequestId, input.ticketId),
-          ),
-        );
-      if (!comment?.isPublic || !comment.authorUserId || comment.source === 'email') return null;
-      const thread = await loadThread(deps.db, input.organizationId, input.ticketId);
-      const lastInbound = thread.emails.filter((e) => e.direction === 'inbound').at(-1);
-      if (!lastInbound?.integrationId) return null;
-      const mailbox = await loadMailbox(deps.db, input.organizationId, lastInbound.integrationId).catch(() => null);
-      if (!mailbox?.config.smtp) return null;
-
-      const ours = new Set(ourAddresses(mailbox.config));
-      const requester = thread.requesterEmail ? normalizeAddress(thread.requesterEmail) : lastInbound.fromAddress;
-      const copies = [...new Set([lastInbound.fromAddress, ...lastInbound.toAddresses, ...lastInbound.ccAddresses])]
-        .map(normalizeAddress)
-        .filter((a) => a !== requester && !ours.has(a) && !isOurPlusAddress(a, ours));
-      const id = randomUUID();
-      const [row] = await deps.db
-        .insert(ticketEmails)
-        .values({
-          id,
-          organizationId: input.organizationId,
-          supportRequestId: input.ticketId,
-          integrationId: mailbox.integrationId,
-          messageId: normalizeMessageId(newMessageId(id, splitAddress(mailbox.config.address).domain)),
-          direction: 'outbound',
-          status: 'queued',
-          kind: 'reply',
-          fromAddress: normalizeAddress(mailbox.config.address),
-          toAddresses: [requester],
-          ccAddresses: copies,
-          subject: replySubject(lastInbound.subject || thread.subject, thread.number),
-          content: comment.body,
-          commentId: input.commentId,
-          sentByUserId: comment.authorUserId,
-          sourceKey: `comment:${input.commentId}`,
-        })
-        .onConflictDoNothing()
-        .returning({ id: ticketEmails.id });
-      if (row) return row.id;
-      const [existing] = await deps.db
-        .select({ id: ticketEmails.id })
-        .from(ticketEmails)
-        .where(
-          and(
-            eq(ticketEmails.organizationId, input.organizationId),
-            eq(ticketEmails.sourceKey, `comment:${input.commentId}`),
-          ),
-        );
-      return existing?.id ?? null;
+      return queueReply(deps, input);
     },
 
     /** The ticket's queued outbound mail, oldest first. */
@@ -154,133 +167,268 @@ export function createSendActivities(deps: SendDeps) {
       return rows.map((r) => r.id);
     },
 
-    /** Sends one queued row. A 5xx fails it for good (visible on the ticket); anything else is retried. */
+    /**
+     * Sends one queued row (the per-ticket thread workflow's step, kept for its runs started before the outbox). A 5xx
+     * fails it for good (visible on the ticket); anything else is thrown for the activity's retry.
+     */
     async sendEmail(input: { organizationId: string; emailId: string }): Promise<SendResult> {
-      const [email] = await deps.db
-        .select()
-        .from(ticketEmails)
-        .where(and(eq(ticketEmails.id, input.emailId), eq(ticketEmails.organizationId, input.organizationId)));
-      if (email?.status !== 'queued') return { status: 'skipped' };
-      const fail = async (reason: string): Promise<SendResult> => {
+      const outcome = await attemptSend(deps, input.organizationId, input.emailId);
+      if (outcome.status === 'sent') return { status: 'sent' };
+      if (outcome.status !== 'wait') return outcome;
+      if (outcome.type === 'MailSendError') {
         await deps.db
           .update(ticketEmails)
-          .set({ status: 'failed', failureReason: reason.slice(0, 1000), attempts: email.attempts + 1 })
-          .where(and(eq(ticketEmails.id, email.id), eq(ticketEmails.status, 'queued')));
-        return { status: 'failed', reason };
-      };
-      const mailbox = email.integrationId
-        ? await loadMailbox(deps.db, input.organizationId, email.integrationId).catch(() => null)
-        : null;
-      if (!mailbox) return fail('the mailbox this email was to be sent from was deleted');
-      if (!mailbox.config.smtp) return fail('the mailbox has no SMTP settings');
-      if (!mailbox.isActive)
-        // Switched off: the mail waits (nothing is lost) until it is switched on again.
-        throw ApplicationFailure.create({
-          type: 'MailboxDisabled',
-          message: `the mailbox ${mailbox.config.address} is switched off; the email waits until it is on again`,
-        });
-
-      const thread = await loadThread(deps.db, input.organizationId, email.supportRequestId);
-      // The mail before this one that the customer has (received, or sent by us), in order.
-      const earlier = thread.emails.filter(
-        (e) => e.id !== email.id && e.createdAt <= email.createdAt && (e.status === 'received' || e.status === 'sent'),
-      );
-      // Stored bare; threadHeaders answers in header form (<id>).
-      const fromThread = threadHeaders(earlier);
-      const inReplyTo = email.inReplyTo ?? (fromThread.inReplyTo ? normalizeMessageId(fromThread.inReplyTo) : null);
-      const references = email.references.length > 0 ? email.references : fromThread.references.map(normalizeMessageId);
-      // The customer's Outlook wrote it: used only when it is well formed.
-      const parentIndex =
-        [...earlier].reverse().find((e) => e.threadIndex && isThreadIndex(e.threadIndex))?.threadIndex ?? null;
-      const key = await replyTokenKey(deps.db, deps.credentialKeys, mailbox);
-      const replyTo = replyAddress(mailbox.config.address, makeReplyToken(email.supportRequestId, key));
-      const rendered = renderEmail({
-        kind: email.kind === 'auto_reply' ? 'auto_reply' : 'reply',
-        branding: {
-          name: mailbox.config.branding.name ?? mailbox.config.fromName ?? mailbox.name,
-          ...brandingOf(mailbox.config),
-        },
-        ticket: { number: thread.number, subject: thread.subject },
-        bodyText: email.content,
-        ...(email.htmlContent ? { bodyHtml: email.htmlContent } : {}),
-      });
-      const attachments = await attachmentsOf(deps, input.organizationId, email.attachmentIds);
-
-      const credentials = (await loadIntegrationCredentials(
-        deps.db,
-        deps.credentialKeys,
-        mailbox.organizationId,
-        mailbox.integrationId,
-      )) as EmailCredentials | null;
-      const smtp = mailbox.config.smtp;
-      try {
-        const transporter = await transportFor(deps, mailbox.integrationId, mailbox.config, credentials);
-        await transporter.sendMail({
-          messageId: formatMessageId(email.messageId),
-          from: { name: mailbox.config.fromName ?? mailbox.name, address: mailbox.config.address },
-          replyTo,
-          to: email.toAddresses,
-          ...(email.ccAddresses.length > 0 ? { cc: email.ccAddresses } : {}),
-          subject: email.subject,
-          text: rendered.text,
-          html: rendered.html,
-          ...(inReplyTo ? { inReplyTo: formatMessageId(inReplyTo) } : {}),
-          ...(references.length > 0 ? { references: references.map(formatMessageId) } : {}),
-          headers: {
-            ...(email.kind === 'auto_reply'
-              ? autoReplyHeaders(loopHeaderValue(mailbox.integrationId))
-              : { 'X-Switchboard-Loop': loopHeaderValue(mailbox.integrationId) }),
-            ...(parentIndex ? { 'Thread-Index': childThreadIndex(parentIndex, new Date()) } : {}),
-          },
-          attachments,
-        });
-      } catch (error) {
-        const code = (error as { responseCode?: number }).responseCode;
-        const described = describeMailError(error, 'SMTP', smtp.host);
-        if (described.type === 'MailConfigError') {
-          // The deployment refuses these settings (no TLS, a private address): no retry gets the mail out, and the
-          // thread workflow does not retry it, so the row says so on the ticket instead of staying queued for ever.
-          await recordIntegrationOutcome(deps.db, mailbox.organizationId, mailbox.integrationId, {
-            ok: false,
-            error: `a reply on ticket #${thread.number} was not sent: ${described.message}`,
-          });
-          return fail(`not sent: ${described.message}`);
-        }
-        if (code !== undefined && code >= 500 && code < 600) {
-          await recordIntegrationOutcome(deps.db, mailbox.organizationId, mailbox.integrationId, {
-            ok: false,
-            error: `a reply on ticket #${thread.number} was refused: ${described.message}`,
-          });
-          return fail(`the mail server refused it: ${described.message}`);
-        }
-        await deps.db
-          .update(ticketEmails)
-          .set({ attempts: email.attempts + 1, failureReason: `retrying: ${described.message}`.slice(0, 1000) })
-          .where(eq(ticketEmails.id, email.id));
-        await recordIntegrationOutcome(deps.db, mailbox.organizationId, mailbox.integrationId, {
-          ok: false,
-          error: `${described.message}; replies wait and are retried (attempt ${Context.current().info.attempt})`,
-        });
-        throw ApplicationFailure.create({ type: 'MailSendError', message: described.message });
+          .set({ attempts: outcome.attempts + 1, failureReason: `retrying: ${outcome.message}`.slice(0, 1000) })
+          .where(eq(ticketEmails.id, input.emailId));
+        await recordSendWait(deps, outcome, `attempt ${Context.current().info.attempt}`);
       }
-      await deps.db
-        .update(ticketEmails)
-        .set({
-          status: 'sent',
-          sentAt: new Date(),
-          attempts: email.attempts + 1,
-          failureReason: null,
-          replyToAddress: replyTo,
-          inReplyTo,
-          references,
-        })
-        .where(eq(ticketEmails.id, email.id));
-      await recordIntegrationOutcome(deps.db, mailbox.organizationId, mailbox.integrationId, { ok: true });
-      return { status: 'sent' };
+      throw ApplicationFailure.create({ type: outcome.type, message: outcome.message });
     },
   };
 }
 export type SendActivities = ReturnType<typeof createSendActivities>;
+
+/**
+ * What one attempt at a queued row came to. `wait`: it did not go out this time but may later (the server answered
+ * 4xx or could not be reached, the mailbox is switched off, an attachment is still being scanned); nothing was
+ * written for it yet, the caller decides how it waits.
+ */
+export type SendAttempt =
+  | { status: 'sent'; integrationId: string }
+  | { status: 'skipped' }
+  | { status: 'failed'; reason: string }
+  | {
+      status: 'wait';
+      /** `SendError`: anything else that went wrong for this row alone (the outbox's round only). */
+      type: 'MailSendError' | 'MailboxDisabled' | 'AttachmentNotScanned' | 'SendError';
+      message: string;
+      attempts: number;
+      organizationId: string;
+      integrationId: string;
+      ticketNumber: number;
+    };
+
+/** What a round loads once per mailbox rather than once per row. */
+export type MailboxCache = Map<string, Promise<LoadedMailbox | null>>;
+type LoadedMailbox = {
+  mailbox: Awaited<ReturnType<typeof loadMailbox>>;
+  tokenKey: Awaited<ReturnType<typeof replyTokenKey>>;
+  credentials: EmailCredentials | null;
+};
+
+async function loadSender(
+  deps: SendDeps,
+  organizationId: string,
+  integrationId: string,
+  cache?: MailboxCache,
+): Promise<LoadedMailbox | null> {
+  const load = async (): Promise<LoadedMailbox | null> => {
+    const mailbox = await loadMailbox(deps.db, organizationId, integrationId).catch(() => null);
+    if (!mailbox) return null;
+    const [tokenKey, credentials] = await Promise.all([
+      replyTokenKey(deps.db, deps.credentialKeys, mailbox),
+      loadIntegrationCredentials(
+        deps.db,
+        deps.credentialKeys,
+        mailbox.organizationId,
+        mailbox.integrationId,
+      ) as Promise<EmailCredentials | null>,
+    ]);
+    return { mailbox, tokenKey, credentials };
+  };
+  if (!cache) return load();
+  let loaded = cache.get(integrationId);
+  if (!loaded) {
+    loaded = load();
+    cache.set(integrationId, loaded);
+  }
+  return loaded;
+}
+
+/** A 5xx or a refused configuration after it was counted on the mailbox; the retryable kinds are the caller's. */
+export async function recordSendWait(
+  deps: Pick<SendDeps, 'db'>,
+  wait: Extract<SendAttempt, { status: 'wait' }>,
+  attemptText: string,
+): Promise<void> {
+  await recordIntegrationOutcome(deps.db, wait.organizationId, wait.integrationId, {
+    ok: false,
+    error: `${wait.message}; replies wait and are retried (${attemptText})`,
+  });
+}
+
+/** Beyond this a send that neither went through nor failed (seen once: nodemailer's pool stayed silent) is a wait. */
+const sendTimeoutMs = (settings: EmailSettings) => 3 * settings.timeoutMs;
+
+/**
+ * One attempt at a queued row: checked to still be `queued` first (so nothing goes twice), then sent with the
+ * thread's headers. A 5xx or settings the deployment refuses fail the row for good, with the reason on the ticket;
+ * whatever may pass later comes back as `wait`. `recordSuccess: false` leaves the mailbox's success to the caller
+ * (a round records it once per mailbox).
+ */
+export async function attemptSend(
+  deps: SendDeps,
+  organizationId: string,
+  emailId: string,
+  options: { cache?: MailboxCache; recordSuccess?: boolean } = {},
+): Promise<SendAttempt> {
+  const [email] = await deps.db
+    .select()
+    .from(ticketEmails)
+    .where(and(eq(ticketEmails.id, emailId), eq(ticketEmails.organizationId, organizationId)));
+  if (email?.status !== 'queued') return { status: 'skipped' };
+  const fail = async (reason: string): Promise<SendAttempt> => {
+    await deps.db
+      .update(ticketEmails)
+      .set({
+        status: 'failed',
+        failureReason: reason.slice(0, 1000),
+        attempts: email.attempts + 1,
+        nextAttemptAt: null,
+      })
+      .where(and(eq(ticketEmails.id, email.id), eq(ticketEmails.status, 'queued')));
+    return { status: 'failed', reason };
+  };
+  const sender = email.integrationId
+    ? await loadSender(deps, organizationId, email.integrationId, options.cache)
+    : null;
+  if (!sender) return fail('the mailbox this email was to be sent from was deleted');
+  const { mailbox, tokenKey, credentials } = sender;
+  if (!mailbox.config.smtp) return fail('the mailbox has no SMTP settings');
+
+  const thread = await loadThread(deps.db, organizationId, email.supportRequestId);
+  const wait = (type: Extract<SendAttempt, { status: 'wait' }>['type'], message: string): SendAttempt => ({
+    status: 'wait',
+    type,
+    message,
+    attempts: email.attempts,
+    organizationId: mailbox.organizationId,
+    integrationId: mailbox.integrationId,
+    ticketNumber: thread.number,
+  });
+  if (!mailbox.isActive)
+    // Switched off: the mail waits (nothing is lost) until it is switched on again.
+    return wait(
+      'MailboxDisabled',
+      `the mailbox ${mailbox.config.address} is switched off; the email waits until it is on again`,
+    );
+
+  // The mail before this one that the customer has (received, or sent by us), in order.
+  const earlier = thread.emails.filter(
+    (e) => e.id !== email.id && e.createdAt <= email.createdAt && (e.status === 'received' || e.status === 'sent'),
+  );
+  // Stored bare; threadHeaders answers in header form (<id>).
+  const fromThread = threadHeaders(earlier);
+  const inReplyTo = email.inReplyTo ?? (fromThread.inReplyTo ? normalizeMessageId(fromThread.inReplyTo) : null);
+  const references = email.references.length > 0 ? email.references : fromThread.references.map(normalizeMessageId);
+  // The customer's Outlook wrote it: used only when it is well formed.
+  const parentIndex =
+    [...earlier].reverse().find((e) => e.threadIndex && isThreadIndex(e.threadIndex))?.threadIndex ?? null;
+  const replyTo = replyAddress(mailbox.config.address, makeReplyToken(email.supportRequestId, tokenKey));
+  const rendered = renderEmail({
+    kind: email.kind === 'auto_reply' ? 'auto_reply' : 'reply',
+    branding: {
+      name: mailbox.config.branding.name ?? mailbox.config.fromName ?? mailbox.name,
+      ...brandingOf(mailbox.config),
+    },
+    ticket: { number: thread.number, subject: thread.subject },
+    bodyText: email.content,
+    ...(email.htmlContent ? { bodyHtml: email.htmlContent } : {}),
+  });
+  let attachments: Awaited<ReturnType<typeof attachmentsOf>>;
+  try {
+    attachments = await attachmentsOf(deps, organizationId, email.attachmentIds);
+  } catch (error) {
+    if (error instanceof ApplicationFailure && error.type === 'AttachmentNotScanned')
+      return wait('AttachmentNotScanned', error.message);
+    throw error;
+  }
+
+  const smtp = mailbox.config.smtp;
+  try {
+    const transporter = await transportFor(deps, mailbox.integrationId, mailbox.config, credentials);
+    await withTimeout(
+      transporter.sendMail({
+        messageId: formatMessageId(email.messageId),
+        from: { name: mailbox.config.fromName ?? mailbox.name, address: mailbox.config.address },
+        replyTo,
+        to: email.toAddresses,
+        ...(email.ccAddresses.length > 0 ? { cc: email.ccAddresses } : {}),
+        subject: email.subject,
+        text: rendered.text,
+        html: rendered.html,
+        ...(inReplyTo ? { inReplyTo: formatMessageId(inReplyTo) } : {}),
+        ...(references.length > 0 ? { references: references.map(formatMessageId) } : {}),
+        headers: {
+          ...(email.kind === 'auto_reply'
+            ? autoReplyHeaders(loopHeaderValue(mailbox.integrationId))
+            : { 'X-Switchboard-Loop': loopHeaderValue(mailbox.integrationId) }),
+          ...(parentIndex ? { 'Thread-Index': childThreadIndex(parentIndex, new Date()) } : {}),
+        },
+        attachments,
+      }),
+      sendTimeoutMs(deps.settings),
+    );
+  } catch (error) {
+    const code = (error as { responseCode?: number }).responseCode;
+    const described = describeMailError(error, 'SMTP', smtp.host);
+    if (described.type === 'MailConfigError') {
+      // The deployment refuses these settings (no TLS, a private address): no retry gets the mail out, so the row
+      // says so on the ticket instead of staying queued for ever.
+      await recordIntegrationOutcome(deps.db, mailbox.organizationId, mailbox.integrationId, {
+        ok: false,
+        error: `a reply on ticket #${thread.number} was not sent: ${described.message}`,
+      });
+      return fail(`not sent: ${described.message}`);
+    }
+    if (code !== undefined && code >= 500 && code < 600) {
+      await recordIntegrationOutcome(deps.db, mailbox.organizationId, mailbox.integrationId, {
+        ok: false,
+        error: `a reply on ticket #${thread.number} was refused: ${described.message}`,
+      });
+      return fail(`the mail server refused it: ${described.message}`);
+    }
+    return wait('MailSendError', described.message);
+  }
+  await deps.db
+    .update(ticketEmails)
+    .set({
+      status: 'sent',
+      sentAt: new Date(),
+      attempts: email.attempts + 1,
+      failureReason: null,
+      nextAttemptAt: null,
+      replyToAddress: replyTo,
+      inReplyTo,
+      references,
+    })
+    .where(eq(ticketEmails.id, email.id));
+  if (options.recordSuccess !== false)
+    await recordIntegrationOutcome(deps.db, mailbox.organizationId, mailbox.integrationId, { ok: true });
+  return { status: 'sent', integrationId: mailbox.integrationId };
+}
+
+class SendTimeout extends Error {
+  constructor(ms: number) {
+    super(`the mail server did not finish the send within ${Math.round(ms / 1000)} s`);
+    this.name = 'SendTimeout';
+  }
+}
+
+/** The send may still complete later; the row stays queued, and a later attempt sends the same Message-ID. */
+async function withTimeout<T>(promise: Promise<T>, ms: number): Promise<T> {
+  let timer: NodeJS.Timeout | undefined;
+  try {
+    return await Promise.race([
+      promise,
+      new Promise<never>((_, reject) => {
+        timer = setTimeout(() => reject(new SendTimeout(ms)), ms);
+      }),
+    ]);
+  } finally {
+    clearTimeout(timer);
+  }
+}
 
 function brandingOf(config: EmailConfig) {
   return {

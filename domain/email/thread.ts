@@ -67,7 +67,14 @@ export const emailView = z.object({
       .object({ fileName: z.string(), size: z.number().nullable(), reason: z.string() })
       .openapi('EmailAttachmentRefusal'),
   ),
-  failureReason: z.string().nullable(),
+  failureReason: z
+    .string()
+    .nullable()
+    .describe('Failed: why it was not delivered. Still queued: why its last attempt did not go through'),
+  nextAttemptAt: z
+    .string()
+    .nullable()
+    .describe('Queued after a failed attempt (server unreachable, 4xx, mailbox off): not tried again before this'),
   commentId: z.uuid().nullable(),
   sentAt: z.string().nullable(),
   createdAt: z.string(),
@@ -100,6 +107,7 @@ function toEmailView(row: EmailRow): EmailView {
     attachmentIds: row.attachmentIds,
     attachmentRefusals: row.attachmentRefusals,
     failureReason: row.failureReason,
+    nextAttemptAt: row.nextAttemptAt?.toISOString() ?? null,
     commentId: row.commentId,
     sentAt: row.sentAt?.toISOString() ?? null,
     createdAt: row.createdAt.toISOString(),

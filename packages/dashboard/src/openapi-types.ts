@@ -11442,6 +11442,7 @@ export type components = {
             /** @enum {string} */
             direction: "inbound" | "outbound";
             displayText: string;
+            /** @description Failed: why it was not delivered. Still queued: why its last attempt did not go through */
             failureReason: string | null;
             from: string;
             html: string | null;
@@ -11453,6 +11454,8 @@ export type components = {
             /** @enum {string} */
             kind: "message" | "reply" | "auto_reply";
             messageId: string;
+            /** @description Queued after a failed attempt (server unreachable, 4xx, mailbox off): not tried again before this */
+            nextAttemptAt: string | null;
             references: string[];
             sentAt: string | null;
             /** @enum {string} */
@@ -11504,6 +11507,7 @@ export type components = {
                 /** @enum {string} */
                 direction: "inbound" | "outbound";
                 displayText: string;
+                /** @description Failed: why it was not delivered. Still queued: why its last attempt did not go through */
                 failureReason: string | null;
                 from: string;
                 html: string | null;
@@ -11515,6 +11519,8 @@ export type components = {
                 /** @enum {string} */
                 kind: "message" | "reply" | "auto_reply";
                 messageId: string;
+                /** @description Queued after a failed attempt (server unreachable, 4xx, mailbox off): not tried again before this */
+                nextAttemptAt: string | null;
                 references: string[];
                 sentAt: string | null;
                 /** @enum {string} */

@@ -394,9 +394,17 @@ export const ticketEmails = pgTable(
     commentId: uuid('comment_id').references(() => ticketComments.id, { onDelete: 'set null' }),
     attachmentIds: uuid('attachment_ids').array().notNull().default(sql`'{}'::uuid[]`),
     attachmentRefusals: jsonb('attachment_refusals').$type<EmailAttachmentRefusal[]>().notNull().default([]),
-    /** Why an outbound send failed for good (the SMTP server's words). */
+    /**
+     * Why an outbound send failed for good (the SMTP server's words), or, while still queued, why its last attempt
+     * did not go through (`retrying: ...`).
+     */
     failureReason: text('failure_reason'),
     attempts: integer('attempts').notNull().default(0),
+    /**
+     * A queued row whose last attempt failed for a while (4xx, server unreachable, mailbox switched off): not tried
+     * again before this time, and its ticket's later rows wait behind it (they leave in order). Null: due now.
+     */
+    nextAttemptAt: timestamp('next_attempt_at', { withTimezone: true }),
     sentByUserId: text('sent_by_user_id').references(() => user.id, { onDelete: 'set null' }),
     /** The reply-token address the customer answers to. */
     replyToAddress: text('reply_to_address'),
@@ -409,6 +417,8 @@ export const ticketEmails = pgTable(
     uniqueIndex('ticket_emails_org_message_uq').on(t.organizationId, t.messageId),
     uniqueIndex('ticket_emails_source_key_uq').on(t.organizationId, t.sourceKey),
     index('ticket_emails_ticket_idx').on(t.supportRequestId, t.sentAt),
+    // The outbox's queue: an organisation's mail still to send, oldest first (workflows/email-outbox.ts).
+    index('ticket_emails_queued_idx').on(t.organizationId, t.createdAt).where(sql`${t.status} = 'queued'`),
   ],
 );
 

@@ -1,6 +1,6 @@
 // Email, declared once (specification/email.md): one integration per support mailbox. Mail comes in by IMAP (a
 // reader workflow per mailbox) or an inbound webhook, is authenticated (DKIM, SPF, DMARC), threaded into tickets,
-// and its attachments go through the attachment pipeline; replies leave by SMTP from a workflow per ticket thread.
+// and its attachments go through the attachment pipeline; replies leave by SMTP from a workflow per organisation (its outbox).
 import type { IntegrationDefinition } from '../../../common/integration-contract.ts';
 import { emailConfigSchema, emailCredentialsSchema } from '../../../domain/email/config.ts';
 import { emailSettings } from './settings.ts';

@@ -1,9 +1,10 @@
-// The server side of email: the `email` worker (mailbox readers, thread senders and their activities), the relay's
+// The server side of email: the `email` worker (mailbox readers, the organisations' outboxes and their activities), the relay's
 // email subscriber, the keeper schedule, the routes, and what an admin's create, change or delete of a mailbox
 // does to its reader.
 
 import { createKeeperActivities, wakeMailboxReader } from '../../../activities/email/keeper.ts';
 import { createMailboxActivities } from '../../../activities/email/mailbox.ts';
+import { createOutboxActivities } from '../../../activities/email/outbox.ts';
 import { emailRelaySubscriber } from '../../../activities/email/relay-subscriber.ts';
 import { emailMailboxReaderOf } from '../../../activities/email/runtime.ts';
 import { createSendActivities } from '../../../activities/email/send.ts';
@@ -85,6 +86,13 @@ export const emailServer: IntegrationServer = {
   health: (deps, input) => emailHealth(deps, input),
   workers(deps) {
     const runtime = emailMailboxReaderOf(deps);
+    const send = {
+      db: deps.db,
+      credentialKeys: deps.config.credentialKeys,
+      settings: emailSettings.of(deps.config),
+      stores: filesRuntime(deps).stores,
+      publicUrl: deps.config.publicUrl,
+    };
     return [
       {
         name: 'email',
@@ -92,13 +100,8 @@ export const emailServer: IntegrationServer = {
         workflows: true,
         activities: {
           ...createMailboxActivities(runtime),
-          ...createSendActivities({
-            db: deps.db,
-            credentialKeys: deps.config.credentialKeys,
-            settings: emailSettings.of(deps.config),
-            stores: filesRuntime(deps).stores,
-            publicUrl: deps.config.publicUrl,
-          }),
+          ...createSendActivities(send),
+          ...createOutboxActivities(send),
           ...createKeeperActivities({ db: deps.db, temporal: deps.temporal }),
         },
         // A mailbox reader holds its slot while it waits in IDLE: room for many mailboxes plus the senders.

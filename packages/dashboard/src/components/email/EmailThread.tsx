@@ -52,7 +52,15 @@ function OutboundState({ email }: { email: Email }) {
     case 'queued':
       return (
         <p className="email-state email-state-queued" role="status">
-          <span className="badge email-badge-queued">Queued</span> Sending in a moment.
+          <span className="badge email-badge-queued">Queued</span>{' '}
+          {email.nextAttemptAt ? (
+            <>
+              Not sent yet{email.failureReason ? ` (${email.failureReason})` : ''}; tried again at{' '}
+              <time dateTime={email.nextAttemptAt}>{formatTime(email.nextAttemptAt)}</time>.
+            </>
+          ) : (
+            'Sending in a moment.'
+          )}
         </p>
       );
     case 'sent':

@@ -1,0 +1,2 @@
+ALTER TABLE "ticket_emails" ADD COLUMN "next_attempt_at" timestamp with time zone;--> statement-breakpoint
+CREATE INDEX "ticket_emails_queued_idx" ON "ticket_emails" USING btree ("organization_id","created_at") WHERE "ticket_emails"."status" = 'queued';
