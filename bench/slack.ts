@@ -118,11 +118,11 @@ async function main() {
     // --- event → Slack call ---------------------------------------------------------------------------------------
     // Tickets that will change during the measurement are posted first (not measured).
     const changes = Math.floor(EVENTS / 2);
-    const createTicket = (i: number, phase: string) =>
+    const createTicket = (i: number, phase: string, desk = i % CHANNELS) =>
       call<{ id: string; number: number; version: number }>(
         'POST',
         '/api/tickets',
-        { subject: `${phase} ${i}`, tags: [`desk-${i % CHANNELS}`] },
+        { subject: `${phase} ${i}`, tags: [`desk-${desk}`] },
         201,
       );
     const earlier = await Promise.all(Array.from({ length: changes }, (_, i) => createTicket(i, 'Earlier')));
@@ -148,8 +148,11 @@ async function main() {
       call: async (i) => {
         // Alternate: a new ticket, then a change of an earlier one.
         if (i % 2 === 0) {
-          const t = await createTicket(i, 'Measured');
-          createdAt.set(i, { ...t, channel: channels[i % CHANNELS]! });
+          // The n-th new ticket goes to desk n mod 10: one new message per channel a second. (Before 2026-12-03 it
+          // was desk i mod 10 of the even i, so five channels got two a second, twice Slack's pace.)
+          const desk = (i / 2) % CHANNELS;
+          const t = await createTicket(i, 'Measured', desk);
+          createdAt.set(i, { ...t, channel: channels[desk]! });
         } else {
           const t = earlier[(i - 1) / 2]!;
           await call('PATCH', `/api/tickets/${t.id}`, { version: t.version, status: 'pending' });

@@ -2,9 +2,10 @@
 // with the ids of every ticket's events that can change a message there.
 //
 //   keep the events in a queue, each ticket's in the order they happened
-//   sync them in rounds, one at a time: one activity plans a round's tickets (workflows/slack-thread-plan.ts) and
-//     posts or edits their messages, each conversation in order (activities/slack/sync.ts); what arrives meanwhile
-//     waits for the next round, so a ticket's later events are planned against the messages its earlier ones posted
+//   sync them in rounds: one activity plans a round's tickets (workflows/slack-thread-plan.ts) and posts or edits
+//     their messages, each conversation in order (activities/slack/sync.ts). A few rounds run side by side, never
+//     two with the same ticket: a ticket's later events wait for its round, so they are planned against the messages
+//     its earlier ones posted, and one channel waiting for Slack's pace does not hold the other channels
 //   Slack says the bot is gone (uninstalled, token revoked): pause with that reason (each waiting ticket is
 //     recorded, so the integrations page counts them), keep every event, and go on when the workspace is installed
 //     again (a signal) or found connected (checked hourly)
@@ -36,7 +37,7 @@ const db = proxyActivities<SlackActivities>({
   retry: { initialInterval: '1 second', maximumInterval: '1 minute' },
 });
 
-const rounds = proxyActivities<SlackActivities>({
+const syncing = proxyActivities<SlackActivities>({
   // A round's messages, each conversation in order: a channel's pace may add waits of a few seconds each.
   startToCloseTimeout: '5 minutes',
   // It reports after each message (at most a pace wait and two calls apart): a worker killed mid-round is noticed
@@ -52,6 +53,8 @@ const rounds = proxyActivities<SlackActivities>({
 
 /** Events per round: one activity's work, and its input in history, stay bounded however large the backlog. */
 const ROUND_EVENTS = 200;
+/** Rounds of disjoint tickets running side by side (each ticket is in at most one). */
+const ROUNDS_AT_ONCE = 4;
 const IDLE_WAIT = '10 minutes';
 const RECHECK_PAUSED_MS = 60 * 60 * 1000;
 const ROUNDS_PER_RUN = 200;
@@ -65,6 +68,13 @@ class SlackSync {
   private readonly input: SlackSyncInput;
   /** Each ticket's events not synced yet, in order; tickets in the order their first waiting event came. */
   private readonly queue = new Map<string, number[]>();
+  /** Tickets in a running round: their later events wait for it, so each ticket's messages keep their order. */
+  private readonly busy = new Set<string>();
+  private inFlight = 0;
+  /** Bumped when a round ends, to wake the loop. */
+  private settled = 0;
+  private disconnected = false;
+  private failure: unknown;
   private resumed = false;
   private rounds = 0;
 
@@ -93,36 +103,72 @@ class SlackSync {
 
   async run(): Promise<void> {
     for (;;) {
-      while (this.queue.size > 0) {
-        try {
-          await this.round();
-        } catch (error) {
-          if (failureType(error) !== SLACK_DISCONNECTED) throw error;
+      while (this.canStart()) this.startRound();
+      if (this.inFlight === 0) {
+        if (this.failure !== undefined) throw this.failure;
+        if (this.disconnected) {
           await this.waitUntilConnected();
+          continue;
         }
-        if (this.rounds >= ROUNDS_PER_RUN || workflowInfo().continueAsNewSuggested) return this.continueAsNew();
+        if (this.draining()) return this.continueAsNew();
+        if (this.queue.size === 0 && !(await condition(() => this.queue.size > 0, IDLE_WAIT))) return;
+        continue;
       }
-      if (!(await condition(() => this.queue.size > 0, IDLE_WAIT))) return;
+      const settled = this.settled;
+      await condition(() => this.settled !== settled || this.canStart());
     }
   }
 
-  /** The oldest waiting events, up to a round's size: whole tickets first, a ticket's earliest events if it must. */
-  private async round(): Promise<void> {
+  /** Time for the next run: no new round starts, the running ones finish, then it continues as new. */
+  private draining(): boolean {
+    return this.rounds >= ROUNDS_PER_RUN || workflowInfo().continueAsNewSuggested;
+  }
+
+  private canStart(): boolean {
+    if (this.failure !== undefined || this.disconnected || this.draining()) return false;
+    if (this.inFlight >= ROUNDS_AT_ONCE) return false;
+    for (const ticketId of this.queue.keys()) if (!this.busy.has(ticketId)) return true;
+    return false;
+  }
+
+  /**
+   * The oldest waiting events of tickets not in a running round, up to a round's size (a ticket's earliest events
+   * if it must). Rounds run side by side, so one channel's pace wait does not hold every other channel's messages.
+   */
+  private startRound(): void {
     this.rounds++;
+    this.inFlight++;
     const round: SlackTicketEvents[] = [];
     let size = 0;
     for (const [ticketId, eventIds] of this.queue) {
       if (size >= ROUND_EVENTS) break;
+      if (this.busy.has(ticketId)) continue;
       const taken = eventIds.slice(0, ROUND_EVENTS - size);
       round.push({ ticketId, eventIds: taken });
+      this.busy.add(ticketId);
       size += taken.length;
     }
-    await rounds.syncSlackTickets({ ...this.ref, tickets: round });
-    for (const { ticketId, eventIds } of round) {
-      const left = (this.queue.get(ticketId) ?? []).filter((id) => !eventIds.includes(id));
-      if (left.length > 0) this.queue.set(ticketId, left);
-      else this.queue.delete(ticketId);
-    }
+    syncing
+      .syncSlackTickets({ ...this.ref, tickets: round })
+      .then(
+        () => {
+          for (const { ticketId, eventIds } of round) {
+            const left = (this.queue.get(ticketId) ?? []).filter((id) => !eventIds.includes(id));
+            if (left.length > 0) this.queue.set(ticketId, left);
+            else this.queue.delete(ticketId);
+          }
+        },
+        (error: unknown) => {
+          // The round's events stay queued: they go out once the workspace is back (or the failure ends the run).
+          if (failureType(error) === SLACK_DISCONNECTED) this.disconnected = true;
+          else this.failure ??= error;
+        },
+      )
+      .finally(() => {
+        for (const { ticketId } of round) this.busy.delete(ticketId);
+        this.inFlight--;
+        this.settled++;
+      });
   }
 
   /** Every waiting ticket is recorded as paused, those that come meanwhile too; all of them go on together. */
@@ -146,6 +192,7 @@ class SlackSync {
       if (workflowInfo().continueAsNewSuggested) return this.continueAsNew();
     }
     await db.resumeSlackTickets({ ...this.ref, ticketIds: [...paused] });
+    this.disconnected = false;
   }
 
   private continueAsNew(): Promise<never> {
