@@ -46,6 +46,16 @@ function summary(name: string, values: number[], target?: string): Array<string 
   ];
 }
 
+/** Latencies in windows of `ms` by when their event happened. */
+function groupByWindow(items: Array<{ eventAt: number; ms: number }>, from: number, ms: number): number[][] {
+  const windows: number[][] = [];
+  for (const { eventAt, ms: value } of items) {
+    const k = Math.floor((eventAt - from) / ms);
+    windows[k] = [...(windows[k] ?? []), value];
+  }
+  return Array.from(windows, (w) => w ?? []);
+}
+
 async function main() {
   const slack = await createSlackFake({ preinstall: false, botMemberOf: [] });
   const stack = benchStack('slack', { api: 3093, temporal: 7293, temporalUi: 8293 });
@@ -118,11 +128,11 @@ async function main() {
     // --- event → Slack call ---------------------------------------------------------------------------------------
     // Tickets that will change during the measurement are posted first (not measured).
     const changes = Math.floor(EVENTS / 2);
-    const createTicket = (i: number, phase: string) =>
+    const createTicket = (i: number, phase: string, desk = i % CHANNELS) =>
       call<{ id: string; number: number; version: number }>(
         'POST',
         '/api/tickets',
-        { subject: `${phase} ${i}`, tags: [`desk-${i % CHANNELS}`] },
+        { subject: `${phase} ${i}`, tags: [`desk-${desk}`] },
         201,
       );
     const earlier = await Promise.all(Array.from({ length: changes }, (_, i) => createTicket(i, 'Earlier')));
@@ -148,8 +158,11 @@ async function main() {
       call: async (i) => {
         // Alternate: a new ticket, then a change of an earlier one.
         if (i % 2 === 0) {
-          const t = await createTicket(i, 'Measured');
-          createdAt.set(i, { ...t, channel: channels[i % CHANNELS]! });
+          // The n-th new ticket goes to desk n mod 10: one new message per channel a second. (Before 2026-12-03 it
+          // was desk i mod 10 of the even i, so five channels got two a second, twice Slack's pace.)
+          const desk = (i / 2) % CHANNELS;
+          const t = await createTicket(i, 'Measured', desk);
+          createdAt.set(i, { ...t, channel: channels[desk]! });
         } else {
           const t = earlier[(i - 1) / 2]!;
           await call('PATCH', `/api/tickets/${t.id}`, { version: t.version, status: 'pending' });
@@ -178,6 +191,10 @@ async function main() {
     for (const e of events.rows)
       (e.type === 'ticket.created' ? createdAtMs : changedAtMs).set(e.ticket, e.at.getTime());
     const latencies: number[] = [];
+    // Apart, and by when the event happened: where the tail comes from (a kind of call, the start, a growing queue).
+    const newLatencies: number[] = [];
+    const changeLatencies: number[] = [];
+    const byTime: Array<{ eventAt: number; ms: number }> = [];
     for (const deadline = Date.now() + 120_000; ; ) {
       const posted = new Map<string, number>();
       const edited = new Map<string, number>();
@@ -194,8 +211,16 @@ async function main() {
         }
       }
       if (posted.size >= createdAtMs.size && edited.size >= changedAtMs.size) {
-        for (const [ticket, at] of posted) latencies.push(at - createdAtMs.get(ticket)!);
-        for (const [ticket, at] of edited) latencies.push(at - changedAtMs.get(ticket)!);
+        for (const [ticket, at] of posted) {
+          latencies.push(at - createdAtMs.get(ticket)!);
+          newLatencies.push(at - createdAtMs.get(ticket)!);
+          byTime.push({ eventAt: createdAtMs.get(ticket)!, ms: at - createdAtMs.get(ticket)! });
+        }
+        for (const [ticket, at] of edited) {
+          latencies.push(at - changedAtMs.get(ticket)!);
+          changeLatencies.push(at - changedAtMs.get(ticket)!);
+          byTime.push({ eventAt: changedAtMs.get(ticket)!, ms: at - changedAtMs.get(ticket)! });
+        }
         break;
       }
       if (Date.now() > deadline)
@@ -209,6 +234,15 @@ async function main() {
       api: cpuSeconds(api.child.pid!) - before.api,
     };
     rows.push(summary(`event → Slack call (${RATE}/s, ${CHANNELS} channels)`, latencies, 'p99 < 1000 ms'));
+    rows.push(summary('  of which new tickets (chat.postMessage)', newLatencies));
+    rows.push(summary('  of which changes (chat.update)', changeLatencies));
+    const first = Math.min(...byTime.map((b) => b.eventAt));
+    const windows = groupByWindow(byTime, first, 5000);
+    notes.push(
+      `event → call p50/p99 by 5 s of load: ${windows
+        .map((w, k) => `${k * 5}–${k * 5 + 5} s ${formatMs(median(w))}/${formatMs(percentile(w, 99))}`)
+        .join('; ')}`,
+    );
     notes.push(
       `events: worker ${eventCpu.worker.toFixed(1)} s CPU, API ${eventCpu.api.toFixed(1)} s over ` +
         `${(load.durationMs / 1000).toFixed(1)} s; ${slack.calls.length - callsBefore} Slack calls ` +
@@ -302,7 +336,10 @@ async function main() {
     await slack.close();
   }
   printTable(['measure', 'n', 'p50 ms', 'p99 ms', 'max ms', 'target'], rows);
-  const [event, direct] = [rows[0]!, rows[1]!];
+  const [event, direct] = [
+    rows.find((r) => String(r[0]).startsWith('event → Slack call'))!,
+    rows.find((r) => String(r[0]).startsWith('direct chat.postMessage'))!,
+  ];
   console.log(
     `ratio p50 event→call / direct call: ${(Number(event[2]) / Number(direct[2])).toFixed(1)}×; ` +
       `p99: ${(Number(event[3]) / Number(direct[3])).toFixed(1)}×`,

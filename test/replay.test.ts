@@ -50,7 +50,7 @@ describe('workflow replay', function () {
     return outcomes;
   }
 
-  it('replays the committed histories of the ticket, SLA, webhook endpoint, Linear link, mailbox reader, email outbox and thread, Slack ticket, Slack intake and notification workflows with the current code', async () => {
+  it('replays the committed histories of the ticket, SLA, webhook endpoint, Linear link, mailbox reader, email outbox and thread, Slack sync, Slack ticket, Slack intake and notification workflows with the current code', async () => {
     const files = readdirSync(HISTORIES).filter((f) => f.endsWith('.json'));
     const histories = files.map((file) => ({
       workflowId: file.replace(/\.json$/, ''),
@@ -70,6 +70,7 @@ describe('workflow replay', function () {
         'notifyRecipientWorkflow',
         'slaWatchWorkflow',
         'slackIntakeWorkflow',
+        'slackSyncWorkflow',
         'slackTicketWorkflow',
         'ticketWorkflow',
         'webhookEndpointWorkflow',

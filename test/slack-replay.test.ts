@@ -1,11 +1,12 @@
-// Determinism guard for the Slack workflows: a ticket's Slack workflow (its message, an event in the thread, a reply
-// from Slack applied and answered) and an intake (a ticket made from a Slack modal), recorded from a real round trip
-// against the local Slack, replay with today's code. `UPDATE_HISTORY_FIXTURES=1` writes them to test/histories/ as
+// Determinism guard for the Slack workflows: an installation's sync workflow (a ticket's message, an event in the
+// thread, the edit after a change made from Slack), a ticket's Slack workflow (a reply and a command from Slack
+// applied and answered) and an intake (a ticket made from a Slack modal), recorded from a real round trip against the
+// local Slack, replay with today's code. `UPDATE_HISTORY_FIXTURES=1` writes them to test/histories/ as
 // the committed fixtures that test/replay.test.ts replays on every run.
 import assert from 'node:assert/strict';
 import { slackInbound, ticketComments } from '@switchboard/database';
 import { and, eq } from 'drizzle-orm';
-import { slackIntakeWorkflowId, slackTicketWorkflowId } from '../workflows/slack-contract.ts';
+import { slackIntakeWorkflowId, slackSyncWorkflowId, slackTicketWorkflowId } from '../workflows/slack-contract.ts';
 import { createSlackFake } from './fakes/slack/server.ts';
 import { freshWorkspace, type SlackFake, useSlackApprover, useSlackEnv } from './slack-support.ts';
 import { startTestApi, type TestApi } from './support/api.ts';
@@ -33,7 +34,7 @@ describe('Slack workflow replay', function () {
     await slack?.close();
   });
 
-  it('replays a ticket’s Slack workflow and an intake recorded from a round trip', async () => {
+  it('replays an installation’s sync workflow, a ticket’s Slack workflow and an intake recorded from a round trip', async () => {
     const queue = uniqueTaskQueue('slack-replay');
     const temporal = await testTemporal();
     pipeline = await startPipeline(queue);
@@ -100,9 +101,12 @@ describe('Slack workflow replay', function () {
     await intakeHandle.result();
 
     const recorded = [
+      await recordHistory(temporal.client.workflow.getHandle(slackSyncWorkflowId(integrationId)), 'slack-sync'),
       await recordHistory(
         temporal.client.workflow.getHandle(slackTicketWorkflowId(integrationId, ticket.id)),
-        'slack-ticket',
+        // Its own fixture: test/histories/slack-ticket.json stays the run that also synced event batches, which
+        // runs started before the installation's workflow took them must still replay.
+        'slack-ticket-inbound',
       ),
       await recordHistory(intakeHandle, 'slack-intake'),
     ];

@@ -6,7 +6,11 @@
 import assert from 'node:assert/strict';
 import { randomUUID } from 'node:crypto';
 import { integrationConfigs, slackInbound, supportRequests, ticketComments } from '@switchboard/database';
+import { WorkflowNotFoundError } from '@temporalio/client';
 import { and, eq } from 'drizzle-orm';
+import { slackRelaySubscriber } from '../activities/slack/relay-subscriber.ts';
+import type { RelayContext } from '../common/integration-contract.ts';
+import type { DispatchedTicketEvent, TicketEventType } from '../common/ticket-events.ts';
 import { createSlackFake } from './fakes/slack/server.ts';
 import {
   addToSlack,
@@ -272,6 +276,89 @@ describe('Slack end to end (strict local Slack)', function () {
       });
       assert.equal(raised.status, 200);
       await parentIn(channels.urgent, ticket.number);
+    });
+  });
+
+  describe('ticket events to Slack', () => {
+    it('hands a relay batch’s events for several tickets of one installation to its workflow in one signal, each ticket’s in order', async () => {
+      const [a, b, c] = [await newTicket(), await newTicket(), await newTicket()];
+      const at = new Date().toISOString();
+      const event = (id: number, ticketId: string, type: TicketEventType): DispatchedTicketEvent => ({
+        id,
+        organizationId: admin.organizationId,
+        ticketId,
+        type,
+        payload: {},
+        actor: { type: 'system', id: null },
+        createdAt: at,
+      });
+      // As the relay reads them: in id order, the tickets' events interleaved.
+      const batch = [
+        event(9_000_001, a.id, 'ticket.created'),
+        event(9_000_002, b.id, 'ticket.created'),
+        event(9_000_003, a.id, 'ticket.status_changed'),
+        event(9_000_004, c.id, 'ticket.created'),
+        event(9_000_005, b.id, 'ticket.updated'),
+        event(9_000_006, a.id, 'ticket.updated'),
+      ];
+      const signals: Array<{ type: string; options: Record<string, unknown> }> = [];
+      const temporal = {
+        connection: { withDeadline: (_deadline: unknown, fn: () => Promise<unknown>) => fn() },
+        workflow: {
+          signalWithStart: async (type: string, options: Record<string, unknown>) => {
+            signals.push({ type, options });
+          },
+        },
+      };
+      const ctx: RelayContext = {
+        db,
+        temporal: temporal as unknown as RelayContext['temporal'],
+        ticketsTaskQueue: 'tickets',
+        deadline: () => Date.now() + 5_000,
+      };
+      const sends = await slackRelaySubscriber().plan(batch, ctx);
+      assert.equal(sends.length, 1, 'one send for the installation, not one per ticket');
+      assert.equal(sends[0]!.target, `slack-sync/${integrationId}`);
+      assert.deepEqual(sends[0]!.ticketIds, [a.id, b.id, c.id], 'a failed signal holds back every ticket it carries');
+      await sends[0]!.send();
+      assert.equal(signals.length, 1);
+      assert.equal(signals[0]!.type, 'slackSyncWorkflow');
+      assert.equal(signals[0]!.options.workflowId, `slack-sync/${integrationId}`);
+      assert.deepEqual(signals[0]!.options.signalArgs, [
+        [
+          { ticketId: a.id, eventIds: [9_000_001, 9_000_003, 9_000_006] },
+          { ticketId: b.id, eventIds: [9_000_002, 9_000_005] },
+          { ticketId: c.id, eventIds: [9_000_004] },
+        ],
+      ]);
+    });
+
+    it('syncs a ticket’s events through the installation’s one workflow, in the order they happened, starting no workflow for the ticket', async () => {
+      const ticket = await newTicket();
+      const parent = await parentIn(channels.support, ticket.number);
+      let version = ticket.version;
+      for (const status of ['pending', 'on_hold', 'open', 'solved']) {
+        const changed = await agent.fetch('PATCH', `/api/tickets/${ticket.id}`, { version, status });
+        assert.equal(changed.status, 200, JSON.stringify(changed.body));
+        version = (changed.body as { version: number }).version;
+      }
+      const changes = () =>
+        slack
+          .thread(channels.support, parent.ts)
+          .map((m) => /Status changed from \*(.+?)\* to \*(.+?)\*/.exec(m.text ?? ''))
+          .filter((m) => m !== null)
+          .map((m) => `${m[1]} → ${m[2]}`);
+      await eventually(async () => assert.equal(changes().length, 4), { timeoutMs: 30_000 });
+      assert.deepEqual(changes(), ['Open → Pending', 'Pending → On hold', 'On hold → Open', 'Open → Solved']);
+
+      const { client } = await testTemporal();
+      const sync = await client.workflow.getHandle(`slack-sync/${integrationId}`).describe();
+      assert.equal(sync.type, 'slackSyncWorkflow');
+      await assert.rejects(
+        client.workflow.getHandle(`slack-ticket/${integrationId}/${ticket.id}`).describe(),
+        WorkflowNotFoundError,
+        'nobody did anything in Slack about this ticket: it has no workflow of its own',
+      );
     });
   });
 

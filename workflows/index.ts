@@ -11,6 +11,7 @@ export { linearSyncWorkflow } from './linear-sync.ts';
 export { notifyAlertWorkflow, notifyRecipientWorkflow } from './notify.ts';
 export { slaWatchWorkflow } from './sla.ts';
 export { slackIntakeWorkflow } from './slack-intake.ts';
+export { slackSyncWorkflow } from './slack-sync.ts';
 export { slackTicketWorkflow } from './slack-ticket.ts';
 export { ticketWorkflow } from './ticket.ts';
 export { uploadWorkflow } from './upload.ts';

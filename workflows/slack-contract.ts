@@ -4,15 +4,37 @@
 import { type ActivityOptions, defineSignal } from '@temporalio/workflow';
 import type { SlackOp } from './slack-thread-plan.ts';
 
-export const slackWorkflowTypes = { ticket: 'slackTicketWorkflow', intake: 'slackIntakeWorkflow' } as const;
+export const slackWorkflowTypes = {
+  ticket: 'slackTicketWorkflow',
+  sync: 'slackSyncWorkflow',
+  intake: 'slackIntakeWorkflow',
+} as const;
 
-/** One writer per ticket per workspace: its messages there keep their order, and a parent is posted once. */
+/**
+ * What people do in Slack about one ticket (clicks, commands, replies), applied in order, one at a time. Ticket
+ * events no longer come here (they go to the installation's sync workflow); runs started before that still finish
+ * the event batches they hold.
+ */
 export const slackTicketWorkflowId = (integrationId: string, ticketId: string) =>
   `slack-ticket/${integrationId}/${ticketId}`;
+/**
+ * The one writer of ticket events to one installation: every ticket's messages there keep their order, and a
+ * workflow per installation (not per ticket) keeps a new ticket from costing a workflow (performance.md, Slack).
+ */
+export const slackSyncWorkflowId = (integrationId: string) => `slack-sync/${integrationId}`;
 /** Something from Slack that makes a ticket (a modal, a message shortcut): the inbound row's id is the key. */
 export const slackIntakeWorkflowId = (inboundId: string) => `slack-intake/${inboundId}`;
 
-export type SlackTicketRef = { organizationId: string; integrationId: string; ticketId: string };
+export type SlackInstallationRef = { organizationId: string; integrationId: string };
+export type SlackTicketRef = SlackInstallationRef & { ticketId: string };
+
+/** One ticket's events, by id, in the order they happened. */
+export type SlackTicketEvents = { ticketId: string; eventIds: number[] };
+
+export type SlackSyncInput = SlackInstallationRef & {
+  /** Events a previous run had not synced yet, in order (carried across continue-as-new). */
+  pending?: SlackTicketEvents[];
+};
 
 export type SlackTicketInput = SlackTicketRef & {
   /** Work a previous run had not done yet (carried across continue-as-new). */
@@ -26,6 +48,8 @@ export type SlackIntakeInput = { organizationId: string; integrationId: string; 
 export type SlackTicketWork = { eventIds: number[]; inboundIds: string[] };
 
 export const slackTicketWorkSignal = defineSignal<[SlackTicketWork]>('slackTicketWork');
+/** Ticket events for Slack, from one relay batch: every ticket of the installation that has some, by id only. */
+export const slackSyncSignal = defineSignal<[SlackTicketEvents[]]>('slackSyncEvents');
 /** The workspace is connected again: paused work goes on. */
 export const slackResumeSignal = defineSignal('slackResume');
 

@@ -40,7 +40,10 @@ export async function slackIntakeWorkflow(input: SlackIntakeInput): Promise<void
         await sleep('1 hour');
         if (workflowInfo().continueAsNewSuggested)
           return continueAsNewWithHandlersDone<typeof slackIntakeWorkflow>(() => [input]);
-      } while (!(await db.slackConnection({ ...input, ticketId: '' })).connected);
+      } while (
+        !(await db.slackConnection({ organizationId: input.organizationId, integrationId: input.integrationId }))
+          .connected
+      );
     }
   }
   if (outcome.respond)

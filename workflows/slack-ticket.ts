@@ -1,15 +1,18 @@
-// One ticket's life in one Slack workspace (`slack-ticket/<integrationId>/<ticketId>`): woken by the relay with the
-// ticket's events and by the Slack request handler with what people did in Slack.
+// One ticket's life in one Slack workspace (`slack-ticket/<integrationId>/<ticketId>`): woken by the Slack request
+// handler with what people did in Slack about the ticket.
 //
 //   for each thing done in Slack (a click, a command, a thread reply): apply it through the domain, as the person
-//     who did it (same permissions, same outbox), then answer them where Slack asked (response_url, ephemeral)
-//   for each batch of ticket events: plan the messages (workflows/slack-thread-plan.ts) and post or edit each,
-//     once (a retried post finds its earlier attempt instead of posting again)
+//     who did it (same permissions, same outbox), then answer them where Slack asked (response_url, ephemeral), and
+//     post what it calls for (the ticket's message in a DM, for "Discuss in DM")
+//   for each batch of ticket events: plan the messages and post or edit each, once. Only runs started before ticket
+//     events moved to the installation's workflow (workflows/slack-sync.ts) get these; kept so that they finish
 //   Slack says the bot is gone (uninstalled, token revoked): pause with that reason, keep every piece of work,
 //     and go on when the workspace is installed again (a signal) or found connected (checked hourly)
 //   wait a while for more work, then end (the next wake starts a new run)
 //
-// One workflow per ticket per workspace keeps the thread in order and the parent message single.
+// One workflow per ticket per workspace keeps a person's clicks in order. It and the installation's sync workflow
+// never post under the same key: it posts only DM parents (`parent/<ticket>/<D…>`), the sync only rule channels'
+// parents (C…/G…), replies and DMs keyed by event, so the two writers never race for one message.
 import {
   ActivityFailure,
   ApplicationFailure,

@@ -1,7 +1,7 @@
-// The Slack activities, each a thin adapter: the database steps of the ticket workflow and the calls to Slack (and
-// one that does a batch of events at once, activities/slack/sync.ts).
+// The Slack activities, each a thin adapter: the database steps of the Slack workflows and the calls to Slack (and
+// one that syncs a round of tickets' events at once, activities/slack/sync.ts).
 import type { SlackDeps } from '../../domain/slack/deps.ts';
-import type { SlackTicketRef } from '../../workflows/slack-contract.ts';
+import type { SlackInstallationRef, SlackTicketEvents, SlackTicketRef } from '../../workflows/slack-contract.ts';
 import type { SlackOp } from '../../workflows/slack-thread-plan.ts';
 import { TtlCache } from './cache.ts';
 import { type SlackClients, slackClients } from './client.ts';
@@ -9,8 +9,15 @@ import { deliverSlackOp } from './deliver.ts';
 import { applySlackInbound } from './inbound.ts';
 import type { SlackPerson } from './people.ts';
 import { respondToSlack } from './respond.ts';
-import { syncSlackEvents } from './sync.ts';
-import { pauseSlackThread, planSlackOpsActivity, resumeSlackThread, slackConnection } from './threads.ts';
+import { syncSlackEvents, syncSlackTickets } from './sync.ts';
+import {
+  pauseSlackThread,
+  pauseSlackTickets,
+  planSlackOpsActivity,
+  resumeSlackThread,
+  resumeSlackTickets,
+  slackConnection,
+} from './threads.ts';
 
 export type SlackRuntime = SlackDeps & {
   clients: SlackClients;
@@ -36,11 +43,14 @@ export function createSlackActivities(runtime: SlackRuntime) {
     planSlackOps: (ref: SlackTicketRef & { eventIds: number[] }) => planSlackOpsActivity(runtime, ref),
     deliverSlackOp: (ref: SlackTicketRef & { op: SlackOp }) => deliverSlackOp(runtime, ref),
     syncSlackEvents: (ref: SlackTicketRef & { eventIds: number[] }) => syncSlackEvents(runtime, ref),
+    syncSlackTickets: (ref: SlackInstallationRef & { tickets: SlackTicketEvents[] }) => syncSlackTickets(runtime, ref),
     applySlackInbound: (ref: InboundRef) => applySlackInbound(runtime, ref),
     respondToSlack: (ref: InboundRef) => respondToSlack(runtime, ref),
     pauseSlackThread: (ref: SlackTicketRef) => pauseSlackThread(runtime, ref),
     resumeSlackThread: (ref: SlackTicketRef) => resumeSlackThread(runtime, ref),
-    slackConnection: (ref: SlackTicketRef) => slackConnection(runtime, ref),
+    pauseSlackTickets: (ref: SlackInstallationRef & { ticketIds: string[] }) => pauseSlackTickets(runtime, ref),
+    resumeSlackTickets: (ref: SlackInstallationRef & { ticketIds: string[] }) => resumeSlackTickets(runtime, ref),
+    slackConnection: (ref: SlackInstallationRef) => slackConnection(runtime, ref),
   };
 }
 

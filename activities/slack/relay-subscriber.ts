@@ -1,8 +1,8 @@
-// Slack as a workflow subscriber of the outbox relay. A ticket's workflow in a workspace
-// (`slack-ticket/<integrationId>/<ticketId>`) hears of the events that can change its messages, and only where a
-// message can follow: the installation has channel rules, or the ticket already has a message there, or the event
-// may become an agent's DM (an assignment, a comment that mentions someone). Decided from the batch and one query over its tickets; all of
-// a ticket's events in a batch go in one signal per workspace.
+// Slack as a workflow subscriber of the outbox relay. An installation's sync workflow (`slack-sync/<integrationId>`)
+// hears of the events that can change its messages, and only where a message can follow: the installation has
+// channel rules, or the ticket already has a message there, or the event may become an agent's DM (an assignment, a
+// comment that mentions someone). Decided from the batch and one query over its tickets; all of a batch's events
+// for one installation go in one signal (each ticket's in order), however many tickets they are about.
 import { slackPosts } from '@switchboard/database';
 import { and, inArray } from 'drizzle-orm';
 import { groupBy } from '../../common/group-by.ts';
@@ -10,12 +10,13 @@ import type { RelayContext, RelaySend, RelaySubscriber } from '../../common/inte
 import type { TicketEventType } from '../../common/ticket-events.ts';
 import { activeIntegrationsOf } from '../../domain/integrations/read-integrations.ts';
 import { slackConfigOf } from '../../domain/slack/config.ts';
-import { ticketSearchAttributes } from '../../temporal-config/index.ts';
+import { searchAttributes } from '../../temporal-config/index.ts';
 import {
-  type SlackTicketInput,
+  type SlackSyncInput,
+  type SlackTicketEvents,
+  slackSyncSignal,
+  slackSyncWorkflowId,
   slackTaskQueueFor,
-  slackTicketWorkflowId,
-  slackTicketWorkSignal,
   slackWorkflowTypes,
 } from '../../workflows/slack-contract.ts';
 
@@ -58,12 +59,14 @@ export function slackRelaySubscriber(): RelaySubscriber {
       for (const installation of installations) {
         const hasRules = slackConfigOf(installation.config).rules.length > 0;
         const ofOrg = wanted.filter((e) => e.organizationId === installation.organizationId);
+        const tickets: SlackTicketEvents[] = [];
+        // The relay reads events in id order: each ticket's ids stay in the order they happened.
         for (const [ticketId, ofTicket] of groupBy(ofOrg, (e) => e.ticketId)) {
           const follows = hasRules || hasMessages.has(`${installation.id}/${ticketId}`);
           const eventIds = ofTicket.filter((e) => follows || mayDirectMessage(e)).map((e) => e.id);
-          if (eventIds.length === 0) continue;
-          sends.push(wake(ctx, installation.organizationId, installation.id, ticketId, eventIds));
+          if (eventIds.length > 0) tickets.push({ ticketId, eventIds });
         }
+        if (tickets.length > 0) sends.push(wake(ctx, installation.organizationId, installation.id, tickets));
       }
       return sends;
     },
@@ -82,23 +85,26 @@ function wake(
   ctx: RelayContext,
   organizationId: string,
   integrationId: string,
-  ticketId: string,
-  eventIds: number[],
+  tickets: SlackTicketEvents[],
 ): RelaySend {
-  const workflowId = slackTicketWorkflowId(integrationId, ticketId);
-  const input: SlackTicketInput = { organizationId, integrationId, ticketId };
+  const workflowId = slackSyncWorkflowId(integrationId);
+  const input: SlackSyncInput = { organizationId, integrationId };
   return {
     target: workflowId,
-    ticketIds: [ticketId],
+    ticketIds: tickets.map((t) => t.ticketId),
     send: async () => {
       await ctx.temporal.connection.withDeadline(ctx.deadline(), () =>
-        ctx.temporal.workflow.signalWithStart(slackWorkflowTypes.ticket, {
+        ctx.temporal.workflow.signalWithStart(slackWorkflowTypes.sync, {
           workflowId,
           taskQueue: slackTaskQueueFor(ctx.ticketsTaskQueue),
           args: [input],
-          signal: slackTicketWorkSignal,
-          signalArgs: [{ eventIds, inboundIds: [] }],
-          typedSearchAttributes: ticketSearchAttributes(ticketId, organizationId, 'slack'),
+          signal: slackSyncSignal,
+          signalArgs: [tickets],
+          // About many tickets: found in the Temporal Web UI by organisation and integration, not by ticket.
+          typedSearchAttributes: [
+            { key: searchAttributes.OrganizationId, value: organizationId },
+            { key: searchAttributes.IntegrationType, value: 'slack' },
+          ],
         }),
       );
     },
