@@ -246,15 +246,25 @@ describe('outbox relay', function () {
     await dispatched();
     assert.equal(relay.metrics().sends, 2);
 
+    // A worker of the previous release takes the row over without writing taken_at: its new owner answers the wake.
+    await dispatched();
+    assert.equal(relay.metrics().sends, 2);
+    await db
+      .update(webhookEndpointListeners)
+      .set({ owner: 'batch-2-previous-release' })
+      .where(eq(webhookEndpointListeners.endpointId, endpoint.id));
+    await dispatched();
+    assert.equal(relay.metrics().sends, 3, 'an owner changed since the wake means a batch started: wake again');
+
     // A wake nobody answered for longer than it is trusted (a workflow terminated after the signal) is sent again.
     await db
       .update(webhookEndpointListeners)
       .set({ wakeSentAt: sql`clock_timestamp() - interval '31 seconds'` })
       .where(eq(webhookEndpointListeners.endpointId, endpoint.id));
     await dispatched();
-    assert.equal(relay.metrics().sends, 3, 'a stale marker does not silence the endpoint');
+    assert.equal(relay.metrics().sends, 4, 'a stale marker does not silence the endpoint');
     const deliveries = await db.select().from(webhookDeliveries).where(eq(webhookDeliveries.endpointId, endpoint.id));
-    assert.equal(deliveries.length, 7, 'every event has its delivery, woken or not');
+    assert.equal(deliveries.length, 9, 'every event has its delivery, woken or not');
   });
 
   it('costs one wake for a stream of events to an endpoint whose batch stays to listen for them', async () => {

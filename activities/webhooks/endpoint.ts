@@ -97,11 +97,12 @@ export type BatchSetup = { endpoint: DeliveryEndpoint | null; version: string | 
  * Everything a batch needs before its first round, in one round trip (at 100 endpoints a batch of a burst sends
  * two or three rounds, and five setup statements were as many round trips as its rounds): the endpoint and its
  * sealed credentials, their version (`updated_at`, read in the same snapshot, so a listening batch compares later
- * reads with exactly the settings it sends with), the organisation's retry policy, and, when `owner` is given, the
- * endpoint's listener row taken over by this batch, not listening yet. Taking the row waits for every fan-out that
- * holds it `FOR SHARE` (they saw an earlier batch listening); once this statement returns they have committed, so
- * the batch's first claim, a later statement, sees their deliveries. A deleted endpoint (or one of another
- * organisation or type) takes no row.
+ * reads with exactly the settings it sends with), the organisation's retry policy, and the endpoint's listener row
+ * taken over by this batch: its `taken_at`, which answers every wake sent before it (a batch that does not listen,
+ * `owner` null, writes that alone), and, when `owner` is given, the row itself, not listening yet. Taking the row
+ * waits for every fan-out that holds it `FOR SHARE` (they saw an earlier batch listening, or a wake not yet
+ * answered); once this statement returns they have committed, so the batch's first claim, a later statement, sees
+ * their deliveries. A deleted endpoint (or one of another organisation or type) takes no row.
  *
  * A named prepared statement, like the round statement: planned once per connection.
  */
@@ -112,9 +113,11 @@ const SETUP_STATEMENT = `
     where id = $1 and organization_id = $2 and integration_type = 'webhook'),
   owned as (
     insert into webhook_endpoint_listeners (endpoint_id, owner, listening_until, taken_at)
-    select id, $3::text, null, clock_timestamp() from c where $3::text is not null
+    select id, $3::text, null, clock_timestamp() from c
     on conflict (endpoint_id) do update
-      set owner = excluded.owner, listening_until = null, taken_at = excluded.taken_at
+      set owner = coalesce(excluded.owner, webhook_endpoint_listeners.owner),
+        listening_until = case when excluded.owner is null then webhook_endpoint_listeners.listening_until end,
+        taken_at = excluded.taken_at
     returning endpoint_id),
   s as (
     select webhook_retry_schedule_ms, webhook_failure_disable_after_ms

@@ -42,6 +42,8 @@ export type EndpointToWake = {
   wakePending: boolean;
   /** The fan-out's time: what the wake marks as sent once the signal is accepted (`markWakeSent`). */
   fannedOutAt: string;
+  /** The listener row's owner when the fan-out read it (null: none, or no row): a takeover changes it. */
+  ownerAtFanOut: string | null;
 };
 
 export type FanOutResult = {
@@ -55,16 +57,24 @@ export type FanOutResult = {
 export const WAKE_TRUSTED_FOR = '30 seconds';
 
 /**
- * Records that the endpoint's workflow was woken for deliveries fanned out at `fannedOutAt`: written only after the
- * signal was accepted, so a wake that failed leaves no marker and the relay's retry of the batch wakes again. A batch
- * that took the row over after that time has already answered it (`taken_at` is later), so nothing waits on it.
+ * Records that the endpoint's workflow was woken for deliveries fanned out at `fannedOutAt`, when the listener row had
+ * `ownerAtFanOut`: written only after the signal was accepted, so a wake that failed leaves no marker and the relay's
+ * retry of the batch wakes again. A batch that took the row over after the fan-out has already answered it (its
+ * `taken_at` is later, or the owner changed), so nothing waits on it. An older marker never replaces a newer one, and
+ * an endpoint deleted meanwhile gets none (its row would break the foreign key, and it needs no wake).
  */
-export async function markWakeSent(db: Executor, endpointId: string, fannedOutAt: string): Promise<void> {
+export async function markWakeSent(
+  db: Executor,
+  endpoint: Pick<EndpointToWake, 'endpointId' | 'fannedOutAt' | 'ownerAtFanOut'>,
+): Promise<void> {
   await db.execute(sql`
-    insert into webhook_endpoint_listeners (endpoint_id, wake_sent_at)
-    values (${endpointId}, ${fannedOutAt}::timestamptz)
+    insert into webhook_endpoint_listeners (endpoint_id, wake_sent_at, wake_owner)
+    select id, ${endpoint.fannedOutAt}::timestamptz, ${endpoint.ownerAtFanOut}::text
+    from integration_configs where id = ${endpoint.endpointId}
     on conflict (endpoint_id) do update
-      set wake_sent_at = greatest(webhook_endpoint_listeners.wake_sent_at, excluded.wake_sent_at)`);
+      set wake_sent_at = excluded.wake_sent_at, wake_owner = excluded.wake_owner
+      where webhook_endpoint_listeners.wake_sent_at is null
+        or webhook_endpoint_listeners.wake_sent_at < excluded.wake_sent_at`);
 }
 
 /** Turns a batch of events (any tickets, any organisations) into messages and deliveries. */
@@ -120,6 +130,7 @@ export async function fanOutDeliveries(
   const sendable = [...new Set(planned.filter((p) => !p.refused).flatMap((p) => p.endpointIds))];
   const listeningIds = new Set<string>();
   const wakePendingIds = new Set<string>();
+  const ownerAtFanOut = new Map<string, string | null>();
   let fannedOutAt = '';
   const messageIds = await db.transaction(async (tx) => {
     await tx.execute(sql`
@@ -176,19 +187,30 @@ export async function fanOutDeliveries(
     // wake either: the batch that wake starts takes the row over after this commit (FOR SHARE again), so its first
     // claim sees these deliveries. A marker older than WAKE_TRUSTED_FOR is not trusted (a workflow terminated by
     // hand after the signal): such endpoints are woken again.
-    const listening = await tx.execute<{ endpoint_id: string; listening: boolean; now: string }>(sql`
-      select endpoint_id, listening_until > clock_timestamp() as listening, clock_timestamp()::text as now,
-        case when listening_until > clock_timestamp()
-          then pg_notify(${DELIVERIES_CHANNEL}, endpoint_id::text) end
-      from webhook_endpoint_listeners
-      where endpoint_id = any(${sql.param(sendable)}::uuid[])
-        and (listening_until > clock_timestamp()
-          or (wake_sent_at > coalesce(taken_at, '-infinity')
-            and wake_sent_at > clock_timestamp() - ${WAKE_TRUSTED_FOR}::interval))
-      for share`);
+    //
+    // Every listener row of these endpoints is read FOR SHARE (a takeover waits for this commit), with the time
+    // read once, so a row is either listening or not for the whole statement.
+    const listening = await tx.execute<{
+      endpoint_id: string;
+      owner: string | null;
+      listening: boolean;
+      wake_pending: boolean;
+    }>(sql`
+      with clock as (select clock_timestamp() as now),
+      rows as (
+        select l.endpoint_id, l.owner, l.listening_until > clock.now as listening,
+          (l.wake_sent_at > coalesce(l.taken_at, '-infinity') and l.owner is not distinct from l.wake_owner
+            and l.wake_sent_at > clock.now - ${WAKE_TRUSTED_FOR}::interval) as wake_pending
+        from webhook_endpoint_listeners l, clock
+        where l.endpoint_id = any(${sql.param(sendable)}::uuid[])
+        for share of l)
+      select endpoint_id, owner, listening, coalesce(wake_pending, false) as wake_pending,
+        case when listening then pg_notify(${DELIVERIES_CHANNEL}, endpoint_id::text) end
+      from rows`);
     for (const row of listening.rows) {
+      ownerAtFanOut.set(row.endpoint_id, row.owner);
       if (row.listening) listeningIds.add(row.endpoint_id);
-      else wakePendingIds.add(row.endpoint_id);
+      else if (row.wake_pending) wakePendingIds.add(row.endpoint_id);
     }
     const [clock] = (await tx.execute<{ now: string }>(sql`select clock_timestamp()::text as now`)).rows;
     fannedOutAt = clock!.now;
@@ -211,6 +233,7 @@ export async function fanOutDeliveries(
         listening: listeningIds.has(endpointId),
         wakePending: wakePendingIds.has(endpointId),
         fannedOutAt,
+        ownerAtFanOut: ownerAtFanOut.get(endpointId) ?? null,
         tickets: new Set<string>(),
       };
       wake.tickets.add(p.event.ticketId);

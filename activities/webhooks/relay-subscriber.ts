@@ -26,7 +26,7 @@ export function webhooksRelaySubscriber(options: { payloadLimitBytes: number }):
               wakeEndpoint(ctx.temporal, endpoint.endpointId, endpoint.organizationId, { taskQueue }),
             );
             // After the signal was accepted: a wake that failed leaves no marker, and the retry wakes again.
-            await markWakeSent(ctx.db, endpoint.endpointId, endpoint.fannedOutAt);
+            await markWakeSent(ctx.db, endpoint);
           },
         }));
     },

@@ -696,6 +696,12 @@ export const webhookEndpointListeners = pgTable('webhook_endpoint_listeners', {
    * 30 s only (a workflow an operator terminated after the signal must not silence its endpoint).
    */
   wakeSentAt: timestamp('wake_sent_at', { withTimezone: true }),
+  /**
+   * The owner the row had when that wake's fan-out read it. A takeover changes the owner (listening batches) or
+   * `taken_at` (every batch of this release): either one says the wake was answered. The owner alone also covers a
+   * worker of the previous release, which does not write `taken_at`, while a rolling deploy runs both.
+   */
+  wakeOwner: text('wake_owner'),
 });
 
 export const webhookAttempts = pgTable(

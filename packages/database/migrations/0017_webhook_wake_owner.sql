@@ -1,0 +1,1 @@
+ALTER TABLE "webhook_endpoint_listeners" ADD COLUMN "wake_owner" text;
