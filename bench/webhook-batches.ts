@@ -106,6 +106,8 @@ describe('webhook delivery throughput', function () {
           ).rows[0]!.n,
         );
       const commitsBefore = await commits();
+      // The worker runs in this process: its CPU (main thread, workflow thread, Temporal's core) over the run.
+      const cpuBefore = process.cpuUsage();
       const started = performance.now();
       await profiled(`${endpointCount}-endpoints`, async () => {
         await Promise.all(
@@ -123,12 +125,14 @@ describe('webhook delivery throughput', function () {
         }
       });
       const seconds = (performance.now() - started) / 1000;
+      const cpu = process.cpuUsage(cpuBefore);
       // pg_stat_database is updated when a session reports (at most every second or so): let it catch up.
       await new Promise((r) => setTimeout(r, 1500));
       const transactions = (await commits()) - commitsBefore;
       console.log(
         `      ${endpointCount} endpoint(s): ${total} deliveries in ${seconds.toFixed(1)} s = ${Math.round(total / seconds)}/s, ` +
-          `${(transactions / total).toFixed(3)} database transactions per delivery ` +
+          `${(transactions / total).toFixed(3)} database transactions per delivery, ` +
+          `worker process CPU ${((cpu.user + cpu.system) / 1e6).toFixed(1)} s = ${((cpu.user + cpu.system) / 1000 / total).toFixed(3)} ms per delivery ` +
           `(epoch s ${(Date.now() / 1000 - 1.5 - seconds).toFixed(1)}–${(Date.now() / 1000 - 1.5).toFixed(1)})`,
       );
       assert.ok(total / seconds > 0);
