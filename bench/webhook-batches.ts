@@ -1,7 +1,8 @@
 // Deliveries per second through the delivery engine: pending deliveries in PostgreSQL → endpoint workflows →
 // batches → a receiver in another process, with everything recorded (attempt rows, delivery updates). Not part
 // of `npm test`; run: TEST_TEMPORAL_PORT=<free port> mocha --no-config --require test/support/root-hooks.ts
-// --timeout 600000 bench/webhook-batches.ts  (env: MESSAGES per endpoint count, default 20000 total).
+// --timeout 600000 bench/webhook-batches.ts  (env: MESSAGES per endpoint count, default 20000 total; ENDPOINT_LANES,
+// each endpoint's maxConcurrency, default 64 shared by the endpoints; ENDPOINTS, the counts to run, default 1,10,100).
 import assert from 'node:assert/strict';
 import { type ChildProcess, spawn } from 'node:child_process';
 import { mkdirSync, writeFileSync } from 'node:fs';
@@ -18,6 +19,9 @@ import { type RunningWorker, testTemporal, uniqueTaskQueue } from '../test/suppo
 import { webhooksTaskQueueFor } from '../workflows/webhook-endpoint-contract.ts';
 
 const TOTAL = Number(process.env.MESSAGES ?? 20_000);
+/** bench/webhooks.ts gives every endpoint 64 (BENCH_ENDPOINT_LANES); unset, the endpoints share 64. */
+const ENDPOINT_LANES = process.env.ENDPOINT_LANES === undefined ? undefined : Number(process.env.ENDPOINT_LANES);
+const ENDPOINT_COUNTS = (process.env.ENDPOINTS ?? '1,10,100').split(',').map(Number);
 /** A directory: each case writes a CPU profile of this process (worker and benchmark) while it delivers. */
 const PROFILE_DIR = process.env.BENCH_CPU_PROFILE;
 
@@ -66,7 +70,7 @@ describe('webhook delivery throughput', function () {
     receiver?.child.kill('SIGTERM');
   });
 
-  for (const endpointCount of [1, 10, 100]) {
+  for (const endpointCount of ENDPOINT_COUNTS) {
     it(`${endpointCount} endpoint(s)`, async () => {
       const { db } = testDatabase();
       const temporal = await testTemporal();
@@ -78,7 +82,7 @@ describe('webhook delivery throughput', function () {
             url: `http://127.0.0.1:${receiver.port}/e${i}`,
             // Unpaced, and 64 requests in flight in all, like the BullMQ peer of bench/webhooks.ts.
             rateLimitPerSecond: MAX_RATE_LIMIT_PER_SECOND,
-            maxConcurrency: Math.max(4, Math.ceil(64 / endpointCount)),
+            maxConcurrency: ENDPOINT_LANES ?? Math.max(4, Math.ceil(64 / endpointCount)),
           }),
         );
       }
