@@ -5,7 +5,7 @@
 // each endpoint's maxConcurrency, default 64 shared by the endpoints; ENDPOINTS, the counts to run, default 1,10,100).
 import assert from 'node:assert/strict';
 import { type ChildProcess, spawn } from 'node:child_process';
-import { mkdirSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { Session } from 'node:inspector';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
@@ -44,6 +44,13 @@ async function profiled<T>(name: string, run: () => Promise<T>): Promise<T> {
     writeFileSync(join(PROFILE_DIR, `${name}.cpuprofile`), JSON.stringify(profile));
     session.disconnect();
   }
+}
+
+/** A process's CPU time (user + system) in ms, from /proc (Linux): for the receiver, which runs in its own process. */
+function processCpuMs(pid: number | undefined): number {
+  if (pid === undefined) return Number.NaN;
+  const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]!.split(' ');
+  return ((Number(fields[11]) + Number(fields[12])) * 1000) / 100;
 }
 
 async function startReceiverProcess(): Promise<{ port: number; child: ChildProcess }> {
@@ -112,6 +119,7 @@ describe('webhook delivery throughput', function () {
       const commitsBefore = await commits();
       // The worker runs in this process: its CPU (main thread, workflow thread, Temporal's core) over the run.
       const cpuBefore = process.cpuUsage();
+      const receiverCpuBefore = processCpuMs(receiver.child.pid);
       const started = performance.now();
       await profiled(`${endpointCount}-endpoints`, async () => {
         await Promise.all(
@@ -130,13 +138,14 @@ describe('webhook delivery throughput', function () {
       });
       const seconds = (performance.now() - started) / 1000;
       const cpu = process.cpuUsage(cpuBefore);
+      const receiverCpuMs = processCpuMs(receiver.child.pid) - receiverCpuBefore;
       // pg_stat_database is updated when a session reports (at most every second or so): let it catch up.
       await new Promise((r) => setTimeout(r, 1500));
       const transactions = (await commits()) - commitsBefore;
       console.log(
         `      ${endpointCount} endpoint(s): ${total} deliveries in ${seconds.toFixed(1)} s = ${Math.round(total / seconds)}/s, ` +
           `${(transactions / total).toFixed(3)} database transactions per delivery, ` +
-          `worker process CPU ${((cpu.user + cpu.system) / 1e6).toFixed(1)} s = ${((cpu.user + cpu.system) / 1000 / total).toFixed(3)} ms per delivery ` +
+          `worker process CPU ${((cpu.user + cpu.system) / 1e6).toFixed(1)} s = ${((cpu.user + cpu.system) / 1000 / total).toFixed(3)} ms per delivery, receiver process ${(receiverCpuMs / total).toFixed(3)} ms per delivery ` +
           `(epoch s ${(Date.now() / 1000 - 1.5 - seconds).toFixed(1)}–${(Date.now() / 1000 - 1.5).toFixed(1)})`,
       );
       assert.ok(total / seconds > 0);
