@@ -103,43 +103,32 @@ export function createSafePoster(options: SafePostOptions = {}): SafePoster {
   // No cap on connections per origin: the delivery layer caps concurrent POSTs per endpoint. HTTP/1.1 only, and no
   // redirect is followed (an undici Client has no redirect handling unless one is composed in).
   const connectionOptions: ConnectionOptions = { connect, allowH2: false, keepAliveTimeout: KEEP_ALIVE_MS };
-  /** Connections by origin: an endpoint's URL may change while its pool lives. */
-  type Pool = { byOrigin: Map<string, Connections>; lastUsed: number };
-  const newPool = (now: number): Pool => ({ byOrigin: new Map(), lastUsed: now });
-  const destroy = (pool: Pool) => {
-    for (const connections of pool.byOrigin.values()) connections.destroy();
-  };
-  const shared = newPool(Date.now());
-  const pools = new Map<string, Pool>();
+  /**
+   * Connections by pool and origin (an endpoint's URL may change while its pool lives); unused for POOL_IDLE_MS,
+   * they are closed (looked at, at most once a minute, on use). Requests without a pool share one per origin.
+   */
+  const pools = new Map<string, { connections: Connections; lastUsed: number }>();
   let lastSweep = Date.now();
 
-  /** A pool's connections to an origin; pools idle for POOL_IDLE_MS are closed (looked at, at most once a minute, on use). */
   function connectionsFor(pool: string | undefined, origin: string): Connections {
-    let entry = shared;
-    if (pool !== undefined) {
-      const now = Date.now();
-      if (now - lastSweep > 60_000) {
-        lastSweep = now;
-        for (const [key, idle] of pools)
-          if (now - idle.lastUsed > POOL_IDLE_MS) {
-            destroy(idle);
-            pools.delete(key);
-          }
-      }
-      let found = pools.get(pool);
-      if (!found) {
-        found = newPool(now);
-        pools.set(pool, found);
-      }
-      found.lastUsed = now;
-      entry = found;
+    const now = Date.now();
+    if (now - lastSweep > 60_000) {
+      lastSweep = now;
+      for (const [key, idle] of pools)
+        if (now - idle.lastUsed > POOL_IDLE_MS) {
+          idle.connections.destroy();
+          pools.delete(key);
+        }
     }
-    let connections = entry.byOrigin.get(origin);
-    if (!connections) {
-      connections = new Connections(origin, connectionOptions);
-      entry.byOrigin.set(origin, connections);
+    // A URL's origin has no space in it, so the key is unambiguous.
+    const key = pool === undefined ? origin : `${origin} ${pool}`;
+    let entry = pools.get(key);
+    if (!entry) {
+      entry = { connections: new Connections(origin, connectionOptions), lastUsed: now };
+      pools.set(key, entry);
     }
-    return connections;
+    entry.lastUsed = now;
+    return entry.connections;
   }
 
   // The verdict on a URL depends on the URL and this poster's policy only; endpoints send to the same URL again and
@@ -308,9 +297,7 @@ export function createSafePoster(options: SafePostOptions = {}): SafePoster {
   return {
     post,
     close: () => {
-      destroy(shared);
-      shared.byOrigin.clear();
-      for (const entry of pools.values()) destroy(entry);
+      for (const entry of pools.values()) entry.connections.destroy();
       pools.clear();
     },
   };
