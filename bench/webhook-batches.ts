@@ -1,10 +1,11 @@
 // Deliveries per second through the delivery engine: pending deliveries in PostgreSQL → endpoint workflows →
 // batches → a receiver in another process, with everything recorded (attempt rows, delivery updates). Not part
 // of `npm test`; run: TEST_TEMPORAL_PORT=<free port> mocha --no-config --require test/support/root-hooks.ts
-// --timeout 600000 bench/webhook-batches.ts  (env: MESSAGES per endpoint count, default 20000 total).
+// --timeout 600000 bench/webhook-batches.ts  (env: MESSAGES per endpoint count, default 20000 total; ENDPOINT_LANES,
+// each endpoint's maxConcurrency, default 64 shared by the endpoints; ENDPOINTS, the counts to run, default 1,10,100).
 import assert from 'node:assert/strict';
 import { type ChildProcess, spawn } from 'node:child_process';
-import { mkdirSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { Session } from 'node:inspector';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
@@ -18,6 +19,9 @@ import { type RunningWorker, testTemporal, uniqueTaskQueue } from '../test/suppo
 import { webhooksTaskQueueFor } from '../workflows/webhook-endpoint-contract.ts';
 
 const TOTAL = Number(process.env.MESSAGES ?? 20_000);
+/** bench/webhooks.ts gives every endpoint 64 (BENCH_ENDPOINT_LANES); unset, the endpoints share 64. */
+const ENDPOINT_LANES = process.env.ENDPOINT_LANES === undefined ? undefined : Number(process.env.ENDPOINT_LANES);
+const ENDPOINT_COUNTS = (process.env.ENDPOINTS ?? '1,10,100').split(',').map(Number);
 /** A directory: each case writes a CPU profile of this process (worker and benchmark) while it delivers. */
 const PROFILE_DIR = process.env.BENCH_CPU_PROFILE;
 
@@ -40,6 +44,13 @@ async function profiled<T>(name: string, run: () => Promise<T>): Promise<T> {
     writeFileSync(join(PROFILE_DIR, `${name}.cpuprofile`), JSON.stringify(profile));
     session.disconnect();
   }
+}
+
+/** A process's CPU time (user + system) in ms, from /proc (Linux): for the receiver, which runs in its own process. */
+function processCpuMs(pid: number | undefined): number {
+  if (pid === undefined) return Number.NaN;
+  const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]!.split(' ');
+  return ((Number(fields[11]) + Number(fields[12])) * 1000) / 100;
 }
 
 async function startReceiverProcess(): Promise<{ port: number; child: ChildProcess }> {
@@ -66,7 +77,7 @@ describe('webhook delivery throughput', function () {
     receiver?.child.kill('SIGTERM');
   });
 
-  for (const endpointCount of [1, 10, 100]) {
+  for (const endpointCount of ENDPOINT_COUNTS) {
     it(`${endpointCount} endpoint(s)`, async () => {
       const { db } = testDatabase();
       const temporal = await testTemporal();
@@ -78,7 +89,7 @@ describe('webhook delivery throughput', function () {
             url: `http://127.0.0.1:${receiver.port}/e${i}`,
             // Unpaced, and 64 requests in flight in all, like the BullMQ peer of bench/webhooks.ts.
             rateLimitPerSecond: MAX_RATE_LIMIT_PER_SECOND,
-            maxConcurrency: Math.max(4, Math.ceil(64 / endpointCount)),
+            maxConcurrency: ENDPOINT_LANES ?? Math.max(4, Math.ceil(64 / endpointCount)),
           }),
         );
       }
@@ -106,6 +117,9 @@ describe('webhook delivery throughput', function () {
           ).rows[0]!.n,
         );
       const commitsBefore = await commits();
+      // The worker runs in this process: its CPU (main thread, workflow thread, Temporal's core) over the run.
+      const cpuBefore = process.cpuUsage();
+      const receiverCpuBefore = processCpuMs(receiver.child.pid);
       const started = performance.now();
       await profiled(`${endpointCount}-endpoints`, async () => {
         await Promise.all(
@@ -123,12 +137,15 @@ describe('webhook delivery throughput', function () {
         }
       });
       const seconds = (performance.now() - started) / 1000;
+      const cpu = process.cpuUsage(cpuBefore);
+      const receiverCpuMs = processCpuMs(receiver.child.pid) - receiverCpuBefore;
       // pg_stat_database is updated when a session reports (at most every second or so): let it catch up.
       await new Promise((r) => setTimeout(r, 1500));
       const transactions = (await commits()) - commitsBefore;
       console.log(
         `      ${endpointCount} endpoint(s): ${total} deliveries in ${seconds.toFixed(1)} s = ${Math.round(total / seconds)}/s, ` +
-          `${(transactions / total).toFixed(3)} database transactions per delivery ` +
+          `${(transactions / total).toFixed(3)} database transactions per delivery, ` +
+          `worker process CPU ${((cpu.user + cpu.system) / 1e6).toFixed(1)} s = ${((cpu.user + cpu.system) / 1000 / total).toFixed(3)} ms per delivery, receiver process ${(receiverCpuMs / total).toFixed(3)} ms per delivery ` +
           `(epoch s ${(Date.now() / 1000 - 1.5 - seconds).toFixed(1)}–${(Date.now() / 1000 - 1.5).toFixed(1)})`,
       );
       assert.ok(total / seconds > 0);

@@ -91,7 +91,21 @@ const tlsCodes = new Set([
   'UNABLE_TO_GET_ISSUER_CERT_LOCALLY',
   'HOSTNAME_MISMATCH',
 ]);
-const resetCodes = new Set(['ECONNRESET', 'EPIPE', 'ECONNABORTED', 'ERR_STREAM_PREMATURE_CLOSE']);
+// UND_ERR_SOCKET: undici's "other side closed" (the receiver closed the connection before answering).
+const resetCodes = new Set(['ECONNRESET', 'EPIPE', 'ECONNABORTED', 'ERR_STREAM_PREMATURE_CLOSE', 'UND_ERR_SOCKET']);
+// undici's own timeouts (connect, headers, body), should one ever fire before the whole-request timer.
+const timeoutCodes = new Set([
+  'ETIMEDOUT',
+  'UND_ERR_CONNECT_TIMEOUT',
+  'UND_ERR_HEADERS_TIMEOUT',
+  'UND_ERR_BODY_TIMEOUT',
+]);
+// A response undici could not take: a body longer or shorter than its content-length, headers over its limit.
+const invalidResponseCodes = new Set([
+  'UND_ERR_RES_CONTENT_LENGTH_MISMATCH',
+  'UND_ERR_HEADERS_OVERFLOW',
+  'UND_ERR_RES_EXCEEDED_MAX_SIZE',
+]);
 const dnsCodes = new Set(['ENOTFOUND', 'EAI_AGAIN', 'EAI_FAIL', 'EAI_NODATA', 'EAI_NONAME', 'ENODATA']);
 
 function errorCode(error: unknown): string | undefined {
@@ -125,7 +139,7 @@ function withoutAddresses(message: string, error: unknown): string {
   return text.replace(IPV4_WITH_PORT, '<address>').replace(/<address>:\d+/g, '<address>');
 }
 
-/** Maps whatever Node's http/net/tls stack threw onto our typed errors. */
+/** Maps whatever Node's net/tls stack or undici threw onto our typed errors. */
 export function toSafePostError(error: unknown): SafePostError {
   if (error instanceof SafePostError) return error;
   const code = errorCode(error) ?? '';
@@ -133,9 +147,9 @@ export function toSafePostError(error: unknown): SafePostError {
   const options = { cause: error };
   if (code === 'ECONNREFUSED') return new ConnectionRefusedError(message, options);
   if (resetCodes.has(code)) return new ConnectionResetError(message, options);
-  if (code === 'ETIMEDOUT') return new TimeoutError(message, options);
+  if (timeoutCodes.has(code)) return new TimeoutError(message, options);
   if (dnsCodes.has(code)) return new DnsError(message, options);
-  if (code.startsWith('HPE_')) return new InvalidResponseError(message, options);
+  if (code.startsWith('HPE_') || invalidResponseCodes.has(code)) return new InvalidResponseError(message, options);
   if (tlsCodes.has(code) || code.startsWith('ERR_TLS_') || code.startsWith('ERR_SSL_'))
     return new TlsError(message, options);
   return new NetworkError(message || code, options);

@@ -56,7 +56,7 @@ export async function resolveAllowedAddresses(host: string, { allowList, resolve
 }
 
 /** A lookup that answers with addresses already resolved and checked, so the connection cannot be re-pointed. */
-function pinnedLookup(host: string, addresses: ResolvedAddress[]): LookupFunction {
+export function pinnedLookup(host: string, addresses: ResolvedAddress[]): LookupFunction {
   return (_hostname, options, callback) => {
     const usable = options.family ? addresses.filter((a) => a.family === options.family) : addresses;
     const first = usable[0];

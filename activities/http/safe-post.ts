@@ -1,9 +1,8 @@
 // The one outbound HTTP call of a webhook delivery: a POST that cannot be pointed at an internal address, never
 // follows a redirect, never waits longer than the timeout and never reads more of the answer than it keeps.
-import type { ClientRequest, IncomingMessage } from 'node:http';
-import http from 'node:http';
-import https from 'node:https';
+import type { Dispatcher } from 'undici';
 import { reservedHeaderReason } from '../../common/webhooks/request-headers.ts';
+import { type Connection, type ConnectionOptions, Connections } from './connections.ts';
 import {
   InvalidUrlError,
   PayloadTooLargeError,
@@ -12,8 +11,9 @@ import {
   TimeoutError,
   toSafePostError,
 } from './errors.ts';
-import { createGuardedAgents, type GuardedAgents, type Resolve, systemResolve } from './guarded-agent.ts';
-import { checkEndpointUrl, parseAllowList } from './ssrf-guard.ts';
+import { type Resolve, systemResolve } from './guarded-agent.ts';
+import { createGuardedConnector } from './guarded-connector.ts';
+import { checkEndpointUrl, parseAllowList, type UrlVerdict } from './ssrf-guard.ts';
 
 export type SafePostOptions = {
   /** Deployment setting: plain http endpoints allowed (development, tests). Default false. */
@@ -72,6 +72,12 @@ export type SafePoster = {
 /** A keep-alive pool unused this long is closed. */
 const POOL_IDLE_MS = 5 * 60_000;
 
+/**
+ * How long an idle keep-alive connection is kept when the receiver does not say (a `Keep-Alive: timeout=` hint wins).
+ * undici's own default is 4 s; a delivery loop that pauses a little longer should not pay a new TLS handshake.
+ */
+const KEEP_ALIVE_MS = 30_000;
+
 const defaults = {
   timeoutMs: 15_000,
   maxPayloadBytes: 256 * 1024,
@@ -86,43 +92,62 @@ function headerExcerpt(value: string | string[] | undefined, max: number): strin
   return text === undefined ? undefined : text.slice(0, max);
 }
 
+/** A URL that passed the policy, split the way a dispatch takes it. */
+type Target = { hostname: string; origin: string; path: string };
+
 export function createSafePoster(options: SafePostOptions = {}): SafePoster {
   const settings = { ...defaults, ...options };
   const allowList = parseAllowList(options.allowCidrs ?? []);
   const urlPolicy = { allowHttp: options.allowHttp ?? false, allowList };
-  const guard = { allowList, resolve: options.resolve ?? systemResolve };
-  const agents = createGuardedAgents(guard);
-  const pools = new Map<string, { agents: GuardedAgents; lastUsed: number }>();
+  const connect = createGuardedConnector({ allowList, resolve: options.resolve ?? systemResolve }, settings.timeoutMs);
+  // No cap on connections per origin: the delivery layer caps concurrent POSTs per endpoint. HTTP/1.1 only, and no
+  // redirect is followed (an undici Client has no redirect handling unless one is composed in).
+  const connectionOptions: ConnectionOptions = { connect, allowH2: false, keepAliveTimeout: KEEP_ALIVE_MS };
+  /**
+   * Connections by pool and origin (an endpoint's URL may change while its pool lives); unused for POOL_IDLE_MS,
+   * they are closed (looked at, at most once a minute, on use). Requests without a pool share one per origin.
+   */
+  const pools = new Map<string, { connections: Connections; lastUsed: number }>();
   let lastSweep = Date.now();
 
-  /** A pool's agents; pools idle for POOL_IDLE_MS are closed (looked at, at most once a minute, on use). */
-  function agentsFor(pool: string | undefined): GuardedAgents {
-    if (pool === undefined) return agents;
+  function connectionsFor(pool: string | undefined, origin: string): Connections {
     const now = Date.now();
     if (now - lastSweep > 60_000) {
       lastSweep = now;
-      for (const [key, entry] of pools)
-        if (now - entry.lastUsed > POOL_IDLE_MS) {
-          entry.agents.destroy();
+      for (const [key, idle] of pools)
+        if (now - idle.lastUsed > POOL_IDLE_MS) {
+          idle.connections.destroy();
           pools.delete(key);
         }
     }
-    let entry = pools.get(pool);
+    // A URL's origin has no space in it, so the key is unambiguous.
+    const key = pool === undefined ? origin : `${origin} ${pool}`;
+    let entry = pools.get(key);
     if (!entry) {
-      entry = { agents: createGuardedAgents(guard), lastUsed: now };
-      pools.set(pool, entry);
+      entry = { connections: new Connections(origin, connectionOptions), lastUsed: now };
+      pools.set(key, entry);
     }
     entry.lastUsed = now;
-    return entry.agents;
+    return entry.connections;
   }
 
   // The verdict on a URL depends on the URL and this poster's policy only; endpoints send to the same URL again and
-  // again. A hostname is still checked on every new connection, after DNS (guarded-agent.ts).
-  const verdicts = new Map<string, ReturnType<typeof checkEndpointUrl>>();
+  // again. A hostname is still checked on every new connection, after DNS (guarded-connector.ts).
+  const verdicts = new Map<string, { ok: true; target: Target } | (UrlVerdict & { ok: false })>();
   function checkUrl(url: string) {
     let verdict = verdicts.get(url);
     if (!verdict) {
-      verdict = checkEndpointUrl(url, urlPolicy);
+      const checked = checkEndpointUrl(url, urlPolicy);
+      verdict = checked.ok
+        ? {
+            ok: true,
+            target: {
+              hostname: checked.url.hostname,
+              origin: checked.url.origin,
+              path: `${checked.url.pathname}${checked.url.search}`,
+            },
+          }
+        : checked;
       if (verdicts.size >= 1000) verdicts.clear();
       verdicts.set(url, verdict);
     }
@@ -130,51 +155,74 @@ export function createSafePoster(options: SafePostOptions = {}): SafePoster {
   }
 
   function send(
-    url: URL,
-    headers: Record<string, string | number>,
+    target: Target,
+    headers: Record<string, string>,
     body: string | Uint8Array,
     started: number,
-    agents: GuardedAgents,
+    connections: Connections,
   ) {
     return new Promise<PostResponse>((resolve, reject) => {
-      const request = url.protocol === 'https:' ? https.request : http.request;
-      const agent = url.protocol === 'https:' ? agents.https : agents.http;
       let settled = false;
-      let response: IncomingMessage | undefined;
+      let status: number | undefined;
+      let receivedAt = 0;
+      let retryAfter: string | undefined;
+      let location: string | undefined;
+      const kept: Buffer[] = [];
+      let keptBytes = 0;
+      let seenBytes = 0;
+      let controller: Dispatcher.DispatchController | undefined;
+      let timedOut: TimeoutError | undefined;
       const remaining = Math.max(0, settings.timeoutMs - (performance.now() - started));
+      const connection: Connection = connections.acquire();
+      let reused = false;
 
+      const finish = (complete: boolean) => {
+        if (settled) return;
+        settled = true;
+        resolve({
+          status: status ?? 0,
+          durationMs: Math.round(performance.now() - started),
+          receivedAt,
+          ...(retryAfter === undefined ? {} : { retryAfter }),
+          ...(location === undefined ? {} : { location }),
+          // NUL cannot be stored in a PostgreSQL text column; binary bodies are not worth preserving anyway.
+          bodyExcerpt: Buffer.concat(kept).toString('utf8').replaceAll('\0', '\uFFFD'),
+          bodyTruncated: seenBytes > keptBytes || !complete,
+        });
+      };
       const fail = (error: SafePostError | StaleSocketError) => {
         if (settled) return;
         settled = true;
-        clearTimeout(timer);
         reject(error);
       };
 
-      const req: ClientRequest = request(url, { method: 'POST', agent, headers }, (res) => {
-        response = res;
-        const receivedAt = Date.now();
-        const kept: Buffer[] = [];
-        let keptBytes = 0;
-        let seenBytes = 0;
+      const timer = setTimeout(() => {
+        if (status !== undefined) {
+          // The status is known; keep it, drop the rest of a body that is taking too long.
+          finish(false);
+          controller?.abort(new TimeoutError('body still arriving at the timeout'));
+        } else {
+          timedOut = new TimeoutError(`no response from ${target.hostname} within ${settings.timeoutMs} ms`);
+          fail(timedOut);
+          // A request still waiting for a connection is aborted when it gets one (onRequestStart).
+          controller?.abort(timedOut);
+        }
+      }, remaining);
 
-        const finish = () => {
-          if (settled) return;
-          settled = true;
-          const retryAfter = headerExcerpt(res.headers['retry-after'], 100);
-          const location = headerExcerpt(res.headers.location, 500);
-          resolve({
-            status: res.statusCode ?? 0,
-            durationMs: Math.round(performance.now() - started),
-            receivedAt,
-            ...(retryAfter === undefined ? {} : { retryAfter }),
-            ...(location === undefined ? {} : { location }),
-            // NUL cannot be stored in a PostgreSQL text column; binary bodies are not worth preserving anyway.
-            bodyExcerpt: Buffer.concat(kept).toString('utf8').replaceAll('\0', '\uFFFD'),
-            bodyTruncated: seenBytes > keptBytes || !res.complete,
-          });
-        };
-
-        res.on('data', (chunk: Buffer) => {
+      const handler: Dispatcher.DispatchHandler = {
+        onRequestStart(started) {
+          controller = started;
+          // Called as the request is written: the socket it goes out on has carried this many answers.
+          reused = connection.answeredOnSocket > 0;
+          if (timedOut) started.abort(timedOut);
+        },
+        onResponseStart(_controller, statusCode, responseHeaders) {
+          status = statusCode;
+          receivedAt = Date.now();
+          retryAfter = headerExcerpt(responseHeaders['retry-after'], 100);
+          location = headerExcerpt(responseHeaders.location, 500);
+        },
+        onResponseData(current, chunk) {
           seenBytes += chunk.length;
           if (keptBytes < settings.excerptBytes) {
             const part = chunk.subarray(0, settings.excerptBytes - keptBytes);
@@ -182,37 +230,36 @@ export function createSafePoster(options: SafePostOptions = {}): SafePoster {
             keptBytes += part.length;
           }
           // The answer is decided by the status and the excerpt: no need to wait for the rest of a long body.
-          if (seenBytes > settings.excerptBytes) finish();
-          // Past the drain budget, dropping the connection is cheaper than reading on.
-          if (seenBytes > settings.drainBytes) res.destroy();
-        });
-        res.on('end', finish);
-        // A body cut short after the status arrived still leaves a usable answer.
-        res.on('error', finish);
-        res.on('close', () => {
-          finish();
+          if (seenBytes > settings.excerptBytes) finish(true);
+          // Past the drain budget, dropping the connection (aborting does) is cheaper than reading on.
+          if (seenBytes > settings.drainBytes) {
+            clearTimeout(timer);
+            current.abort(new TimeoutError('body over the drain budget'));
+          }
+        },
+        onResponseEnd() {
           clearTimeout(timer);
-        });
-      });
-
-      const timer = setTimeout(() => {
-        if (response) {
-          // The status is known; keep it, drop the rest of a body that is taking too long.
-          response.destroy();
-        } else {
-          req.destroy(new TimeoutError(`no response from ${url.hostname} within ${settings.timeoutMs} ms`));
-        }
-      }, remaining);
-
-      req.on('error', (error) => {
-        // A reset on a reused keep-alive socket before any answer is almost always the receiver having closed it
-        // while idle: a race on our side, not an answer, so send once more on a fresh connection. Should the request
-        // have reached the receiver after all, that is one more at-least-once duplicate with the same webhook-id.
-        const mapped = toSafePostError(error);
-        const stale = req.reusedSocket && response === undefined && mapped.code === 'connection_reset';
-        fail(stale ? new StaleSocketError(mapped) : mapped);
-      });
-      req.end(body);
+          connection.answeredOnSocket++;
+          connections.release(connection);
+          finish(true);
+        },
+        onResponseError(_controller, error) {
+          clearTimeout(timer);
+          connections.release(connection);
+          // A body cut short after the status arrived still leaves a usable answer.
+          if (status !== undefined) {
+            finish(false);
+            return;
+          }
+          // A reset on a reused keep-alive connection before any answer is almost always the receiver having closed
+          // it while idle: a race on our side, not an answer, so send once more. Should the request have reached the
+          // receiver after all, that is one more at-least-once duplicate with the same webhook-id.
+          const mapped = toSafePostError(error);
+          const stale = reused && mapped.code === 'connection_reset';
+          fail(stale ? new StaleSocketError(mapped) : mapped);
+        },
+      };
+      connection.client.dispatch({ path: target.path, method: 'POST', headers, body }, handler);
     });
   }
 
@@ -224,7 +271,6 @@ export function createSafePoster(options: SafePostOptions = {}): SafePoster {
         ? new SsrfRefusedError(verdict.reason)
         : new InvalidUrlError(verdict.reason);
     }
-    // A string body goes out as is: Node then writes headers and body in one piece, a measurable gain per POST.
     const length = typeof body === 'string' ? Buffer.byteLength(body) : body.byteLength;
     if (length > settings.maxPayloadBytes) {
       throw new PayloadTooLargeError(`payload is ${length} bytes, over the ${settings.maxPayloadBytes}-byte limit`);
@@ -235,18 +281,14 @@ export function createSafePoster(options: SafePostOptions = {}): SafePoster {
       const reason = name.toLowerCase().startsWith('webhook-') ? undefined : reservedHeaderReason(name, value);
       if (reason !== undefined) throw new TypeError(reason);
     }
-    const outgoing = {
-      'content-type': 'application/json',
-      'user-agent': settings.userAgent,
-      ...headers,
-      'content-length': length,
-    };
-    const via = agentsFor(pool);
+    // undici sets content-length (and host) itself, from the body and the origin.
+    const outgoing = { 'content-type': 'application/json', 'user-agent': settings.userAgent, ...headers };
+    const via = connectionsFor(pool, verdict.target.origin);
     try {
-      return await send(verdict.url, outgoing, body, started, via);
+      return await send(verdict.target, outgoing, body, started, via);
     } catch (error) {
       if (!(error instanceof StaleSocketError)) throw error;
-      return await send(verdict.url, outgoing, body, started, via).catch((retryError) => {
+      return await send(verdict.target, outgoing, body, started, via).catch((retryError) => {
         throw retryError instanceof StaleSocketError ? retryError.original : retryError;
       });
     }
@@ -255,14 +297,13 @@ export function createSafePoster(options: SafePostOptions = {}): SafePoster {
   return {
     post,
     close: () => {
-      agents.destroy();
-      for (const entry of pools.values()) entry.agents.destroy();
+      for (const entry of pools.values()) entry.connections.destroy();
       pools.clear();
     },
   };
 }
 
-/** Internal signal: the request failed on a reused keep-alive socket before any response; send once more. */
+/** Internal signal: the request failed on a reused keep-alive connection before any response; send once more. */
 class StaleSocketError extends Error {
   readonly original: SafePostError;
   constructor(original: SafePostError) {

@@ -20,6 +20,7 @@ import type { Database } from '@switchboard/database';
 import { sql } from 'drizzle-orm';
 import type { KeyRing } from '../../common/config.ts';
 import { type AttemptOutcome, classifyAttempt } from '../../common/webhooks/attempt-outcome.ts';
+import { MAX_CONCURRENCY } from '../../common/webhooks/endpoint-limits.ts';
 import { nextRetryDelay, type RetryPolicy, retryPolicy } from '../../common/webhooks/retry-schedule.ts';
 import { secretsInEffect } from '../../common/webhooks/standard-webhooks.ts';
 import { recordIntegrationOutcome } from '../../domain/integrations/record-outcome.ts';
@@ -90,6 +91,19 @@ const LANE_MIN_SIZE = 4;
  * one run taken on two cores (specification/performance.md, "Two lanes").
  */
 const MAX_LANES = 2;
+/**
+ * A batch's first rounds send at a concurrency of the backlog it found divided by this (never below
+ * MIN_SIZED_CONCURRENCY), not at the endpoint's whole maxConcurrency: every request in flight at once is a
+ * connection, and 120 deliveries sent 64 at a time opened 64 connections to carry two requests each
+ * (specification/performance.md, "Lanes sized to the backlog"). Once more has been claimed than was found
+ * (deliveries keep arriving), the full concurrency applies.
+ */
+const SENDS_PER_CONNECTION = 4;
+/**
+ * Concurrency the backlog sizing never goes below: a few connections cost little, and a slow receiver's small backlog
+ * (where concurrency, not connections, sets the pace) is sent as before at caps up to this.
+ */
+const MIN_SIZED_CONCURRENCY = 16;
 
 type Round = { unfinished: Map<string, Claimed>; lost: Set<string>; leaseMs: number; renewedAt: number };
 
@@ -123,12 +137,13 @@ export async function deliverDueBatch(deps: BatchDeps, input: DeliverBatchInput)
   // row. From then on this batch owns that row: an earlier attempt still running (superseded after a lost
   // heartbeat) can no longer say it listens, and fan-outs that believed it did have committed before this batch's
   // first claim, which therefore sees their deliveries.
-  const { endpoint, version, policy } = await loadBatchSetup(
+  const { endpoint, version, policy, due } = await loadBatchSetup(
     db,
     deps.credentialKeys,
     input.organizationId,
     input.endpointId,
     deps.listen?.owner ?? null,
+    MAX_CONCURRENCY * SENDS_PER_CONNECTION,
   );
   if (!endpoint) return { endpoint: 'deleted', sent: 0, succeeded: 0, more: false, nextDueAt: null };
   if (!endpoint.enabled) return { endpoint: 'disabled', sent: 0, succeeded: 0, more: false, nextDueAt: null };
@@ -142,12 +157,14 @@ export async function deliverDueBatch(deps: BatchDeps, input: DeliverBatchInput)
     Math.min(endpoint.maxConcurrency, Math.floor((endpoint.rateLimitPerSecond * ROUND_PACING_MS) / 1000)),
   );
   // Lanes share the concurrency (at least LANE_MIN_SIZE requests each, at most MAX_LANES): while one lane's round
-  // trip runs, the others' requests are on the wire. Their shares add up to the cap exactly (9 → 5 + 4).
+  // trip runs, the others' requests are on the wire. Their shares add up to the concurrency exactly (9 → 5 + 4).
   const lanes = Math.max(1, Math.min(MAX_LANES, Math.floor(roundCap / LANE_MIN_SIZE)));
-  const laneCaps = Array.from(
-    { length: lanes },
-    (_, i) => Math.floor(roundCap / lanes) + (i < roundCap % lanes ? 1 : 0),
-  );
+  // Sized to the backlog found at the start until more than that has been claimed (see SENDS_PER_CONNECTION).
+  const sizedCap = Math.min(roundCap, Math.max(MIN_SIZED_CONCURRENCY, Math.ceil(due / SENDS_PER_CONNECTION)));
+  const laneCap = (lane: number) => {
+    const concurrency = claimedTotal + claiming >= due ? roundCap : sizedCap;
+    return Math.floor(concurrency / lanes) + (lane < concurrency % lanes ? 1 : 0);
+  };
   // The last moment a round may end (its requests answered or timed out, its outcomes written).
   const deadline = deps.timeLimitMs === undefined ? Number.POSITIVE_INFINITY : began + deps.timeLimitMs;
   let nextSlot = began;
@@ -236,9 +253,9 @@ export async function deliverDueBatch(deps: BatchDeps, input: DeliverBatchInput)
   let drained = false;
   try {
     /** How many to claim next, and for how long, or null when the batch should end here. */
-    const plan = (first: boolean, cap: number): { size: number; leaseMs: number } | null => {
+    const plan = (first: boolean, lane: number): { size: number; leaseMs: number } | null => {
       if (stopped || throttledUntil !== undefined || disableReason !== undefined) return null;
-      const size = Math.min(cap, input.maxBatch - claimedTotal - claiming);
+      const size = Math.min(laneCap(lane), input.maxBatch - claimedTotal - claiming);
       if (size <= 0) return null;
       const now = Date.now();
       // The other lane's round takes its slots of the rate limit in between: count the whole concurrency's.
@@ -257,10 +274,10 @@ export async function deliverDueBatch(deps: BatchDeps, input: DeliverBatchInput)
      */
     const runLane = async (
       first: boolean,
-      cap: number,
+      lane: number,
       onFull?: () => void,
     ): Promise<{ claimed: number; drained: boolean }> => {
-      let lease = plan(first, cap);
+      let lease = plan(first, lane);
       if (!lease) return { claimed: 0, drained: false };
       let claimed = await claim([], lease);
       let laneDrained = claimed.length < lease.size;
@@ -300,7 +317,7 @@ export async function deliverDueBatch(deps: BatchDeps, input: DeliverBatchInput)
           ...result.sent.map((s) => outcomeRow(s, retry, random)),
           ...result.unsent.map((d) => unsentRow(d)),
         ];
-        lease = plan(false, cap);
+        lease = plan(false, lane);
         claimed = await claim(rows, lease);
         // Without a claim (share or time used up, stopped) what was due is unknown: the last answer stands.
         if (lease !== null) laneDrained = claimed.length < lease.size;
@@ -327,16 +344,15 @@ export async function deliverDueBatch(deps: BatchDeps, input: DeliverBatchInput)
       const others: Array<Promise<{ claimed: number; drained: boolean }>> = [];
       // Each lane, once it fills a claim, starts the next one.
       const startLane = (index: number) => () => {
-        const cap = laneCaps[index];
-        if (cap === undefined || others.length >= index) return;
-        const lane = runLane(first, cap, startLane(index + 1));
+        if (index >= lanes || others.length >= index) return;
+        const lane = runLane(first, index, startLane(index + 1));
         // A failing lane stops the others (it rethrows below); no lane goes on sending after the batch has failed.
         lane.catch(stop);
         others.push(lane);
       };
       let firstResult: { claimed: number; drained: boolean };
       try {
-        firstResult = await runLane(first, laneCaps[0]!, startLane(1));
+        firstResult = await runLane(first, 0, startLane(1));
       } catch (error) {
         stop();
         await Promise.allSettled(others);

@@ -91,7 +91,13 @@ function deliveryEndpoint(
 }
 
 /** What a batch starts from: its endpoint (null when deleted), the version it was read at, and the policy. */
-export type BatchSetup = { endpoint: DeliveryEndpoint | null; version: string | null; policy: DeliveryPolicy };
+export type BatchSetup = {
+  endpoint: DeliveryEndpoint | null;
+  version: string | null;
+  policy: DeliveryPolicy;
+  /** Deliveries due when the batch started, counted up to loadBatchSetup's `dueLimit`. */
+  due: number;
+};
 
 /**
  * Everything a batch needs before its first round, in one round trip (at 100 endpoints a batch of a burst sends
@@ -103,6 +109,9 @@ export type BatchSetup = { endpoint: DeliveryEndpoint | null; version: string | 
  * waits for every fan-out that holds it `FOR SHARE` (they saw an earlier batch listening, or a wake not yet
  * answered); once this statement returns they have committed, so the batch's first claim, a later statement, sees
  * their deliveries. A deleted endpoint (or one of another organisation or type) takes no row.
+ *
+ * It also counts the deliveries due now, up to `dueLimit`: the batch sizes its first rounds' concurrency to that
+ * backlog (deliver-batch.ts). A hint only: this statement's snapshot predates the fan-outs it waited for.
  *
  * A named prepared statement, like the round statement: planned once per connection.
  */
@@ -123,7 +132,11 @@ const SETUP_STATEMENT = `
     select webhook_retry_schedule_ms, webhook_failure_disable_after_ms
     from organization_settings where organization_id = $2)
   select c.id, c.config, c.is_active, c.last_success_at, c.credentials, c.version,
-    s.webhook_retry_schedule_ms, s.webhook_failure_disable_after_ms, (select count(*) from owned)::int as owned
+    s.webhook_retry_schedule_ms, s.webhook_failure_disable_after_ms, (select count(*) from owned)::int as owned,
+    (select count(*) from (select 1 from webhook_deliveries d
+      where d.endpoint_id = $1 and d.organization_id = $2 and d.status = 'pending'
+        and d.next_attempt_at <= now() and (d.lease_until is null or d.lease_until < now())
+      limit $4) due)::int as due
   from (select 1) one left join c on true left join s on true`;
 
 export async function loadBatchSetup(
@@ -132,6 +145,7 @@ export async function loadBatchSetup(
   organizationId: string,
   endpointId: string,
   owner: string | null,
+  dueLimit = 0,
 ): Promise<BatchSetup> {
   const result = await db.$client.query<{
     id: string | null;
@@ -142,20 +156,21 @@ export async function loadBatchSetup(
     version: string | null;
     webhook_retry_schedule_ms: number[] | null;
     webhook_failure_disable_after_ms: string | null;
-  }>({ name: 'webhook-batch-setup', text: SETUP_STATEMENT, values: [endpointId, organizationId, owner] });
+    due: number;
+  }>({ name: 'webhook-batch-setup', text: SETUP_STATEMENT, values: [endpointId, organizationId, owner, dueLimit] });
   const row = result.rows[0]!;
   const policy = deliveryPolicy({
     webhookRetryScheduleMs: row.webhook_retry_schedule_ms,
     webhookFailureDisableAfterMs:
       row.webhook_failure_disable_after_ms === null ? null : Number(row.webhook_failure_disable_after_ms),
   });
-  if (row.id === null) return { endpoint: null, version: null, policy };
+  if (row.id === null) return { endpoint: null, version: null, policy, due: 0 };
   const endpoint = deliveryEndpoint(
     { id: row.id, config: row.config, isActive: row.is_active === true, lastSuccessAt: row.last_success_at },
     organizationId,
     openCredentials(credentialKeys, organizationId, row.id, row.credentials),
   );
-  return { endpoint, version: row.version, policy };
+  return { endpoint, version: row.version, policy, due: row.due };
 }
 
 export type DeliveryPolicy = { retryDelaysMs: readonly number[]; failureDisableAfterMs: number };

@@ -93,6 +93,24 @@ describe('webhook throttling', function () {
     });
   }
 
+  it('sizes a small backlog’s concurrency to the backlog, not to a large cap: fewer connections, each reused', async () => {
+    // 48 due at a cap of 64: 16 at once (48 / 4 sends per connection, and never below 16), not 48 connections
+    // carrying one request each.
+    const org = await makeOrganization();
+    receiver.route('/backlog', behaviours.slow(200));
+    const endpoint = await makeEndpoint(org.organizationId, {
+      url: receiver.url('/backlog'),
+      maxConcurrency: 64,
+      rateLimitPerSecond: 1000,
+    });
+    await publish(org.organizationId, 48);
+    await eventually(async () => assert.equal(await succeeded(endpoint.id), 48), { timeoutMs: 20_000 });
+    const arrivals = receiver.requestsTo('/backlog').map((r) => r.receivedAt);
+    assert.equal(arrivals.length, 48);
+    const peak = peakConcurrency(arrivals, 200);
+    assert.ok(peak <= 16 && peak >= 15, `16 requests at once, saw ${peak}`);
+  });
+
   it('keeps to the rate limit of an endpoint', async () => {
     const org = await makeOrganization();
     receiver.route('/paced', behaviours.ok());
