@@ -92,6 +92,18 @@ describe('safePost', () => {
     new Webhook(secret).verify(received!.body, received!.headers as Record<string, string>);
   });
 
+  it('lets a custom Content-Type or User-Agent replace ours, however its name is spelled, and sends it once', async () => {
+    const response = await poster(loopbackAllowed).post({
+      url: receiver.url('/custom-headers'),
+      headers: { 'Content-Type': 'application/cloudevents+json', 'USER-AGENT': 'Acme/2' },
+      body,
+    });
+    assert.equal(response.status, 200);
+    const [received] = receiver.requestsTo('/custom-headers');
+    assert.equal(received?.headers['content-type'], 'application/cloudevents+json');
+    assert.equal(received?.headers['user-agent'], 'Acme/2');
+  });
+
   it('keeps each pool’s (endpoint’s) connections alive, even when endpoints sharing a host hold more than one shared pool keeps idle', async () => {
     // Two endpoints on one host, 150 requests in flight each: 300 connections, more than the 256 idle connections a
     // pool keeps per host. Shared, every burst would reconnect what did not fit; one pool each, none is lost.

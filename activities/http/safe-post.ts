@@ -281,8 +281,12 @@ export function createSafePoster(options: SafePostOptions = {}): SafePoster {
       const reason = name.toLowerCase().startsWith('webhook-') ? undefined : reservedHeaderReason(name, value);
       if (reason !== undefined) throw new TypeError(reason);
     }
-    // undici sets content-length (and host) itself, from the body and the origin.
-    const outgoing = { 'content-type': 'application/json', 'user-agent': settings.userAgent, ...headers };
+    // undici sets content-length (and host) itself, from the body and the origin. Names are lower-cased: undici
+    // sends `Content-Type` and `content-type` as two headers (node:http merged them), and a customer's own
+    // Content-Type or User-Agent must replace ours, however they spelled it (the API refuses names that differ only
+    // by case).
+    const outgoing: Record<string, string> = { 'content-type': 'application/json', 'user-agent': settings.userAgent };
+    for (const [name, value] of Object.entries(headers)) outgoing[name.toLowerCase()] = value;
     const via = connectionsFor(pool, verdict.target.origin);
     try {
       return await send(verdict.target, outgoing, body, started, via);

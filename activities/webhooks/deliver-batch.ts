@@ -104,6 +104,13 @@ const SENDS_PER_CONNECTION = 4;
  * (where concurrency, not connections, sets the pace) is sent as before at caps up to this.
  */
 const MIN_SIZED_CONCURRENCY = 16;
+/**
+ * An answer slower than this ends the sizing for the batch: the receiver's own time, not connections, sets the pace
+ * then, and sending a 64-delivery backlog 16 at a time to a receiver that takes a second each took four seconds
+ * where the endpoint's full concurrency takes one (found in review). A loopback or nearby receiver answers in a few
+ * milliseconds.
+ */
+const SLOW_ANSWER_MS = 100;
 
 type Round = { unfinished: Map<string, Claimed>; lost: Set<string>; leaseMs: number; renewedAt: number };
 
@@ -159,10 +166,12 @@ export async function deliverDueBatch(deps: BatchDeps, input: DeliverBatchInput)
   // Lanes share the concurrency (at least LANE_MIN_SIZE requests each, at most MAX_LANES): while one lane's round
   // trip runs, the others' requests are on the wire. Their shares add up to the concurrency exactly (9 → 5 + 4).
   const lanes = Math.max(1, Math.min(MAX_LANES, Math.floor(roundCap / LANE_MIN_SIZE)));
-  // Sized to the backlog found at the start until more than that has been claimed (see SENDS_PER_CONNECTION).
+  // Sized to the backlog found at the start until more than that has been claimed (see SENDS_PER_CONNECTION), or
+  // until an answer shows a slow receiver (SLOW_ANSWER_MS).
+  let slowReceiver = false;
   const sizedCap = Math.min(roundCap, Math.max(MIN_SIZED_CONCURRENCY, Math.ceil(due / SENDS_PER_CONNECTION)));
   const laneCap = (lane: number) => {
-    const concurrency = claimedTotal + claiming >= due ? roundCap : sizedCap;
+    const concurrency = slowReceiver || claimedTotal + claiming >= due ? roundCap : sizedCap;
     return Math.floor(concurrency / lanes) + (lane < concurrency % lanes ? 1 : 0);
   };
   // The last moment a round may end (its requests answered or timed out, its outcomes written).
@@ -305,6 +314,7 @@ export async function deliverDueBatch(deps: BatchDeps, input: DeliverBatchInput)
         rounds.delete(round);
         await renewal;
         sentTotal += result.sent.length;
+        if (result.sent.some((s) => s.attempt.durationMs > SLOW_ANSWER_MS)) slowReceiver = true;
         for (const s of result.sent) {
           if (s.outcome.verdict === 'delivered') {
             succeeded++;

@@ -97,7 +97,8 @@ describe('webhook throttling', function () {
     // 48 due at a cap of 64: 16 at once (48 / 4 sends per connection, and never below 16), not 48 connections
     // carrying one request each.
     const org = await makeOrganization();
-    receiver.route('/backlog', behaviours.slow(200));
+    // Answers quick enough that the sizing holds (under SLOW_ANSWER_MS), slow enough to see what is in flight.
+    receiver.route('/backlog', behaviours.slow(30));
     const endpoint = await makeEndpoint(org.organizationId, {
       url: receiver.url('/backlog'),
       maxConcurrency: 64,
@@ -107,8 +108,32 @@ describe('webhook throttling', function () {
     await eventually(async () => assert.equal(await succeeded(endpoint.id), 48), { timeoutMs: 20_000 });
     const arrivals = receiver.requestsTo('/backlog').map((r) => r.receivedAt);
     assert.equal(arrivals.length, 48);
-    const peak = peakConcurrency(arrivals, 200);
+    const peak = peakConcurrency(arrivals, 30);
     assert.ok(peak <= 16 && peak >= 15, `16 requests at once, saw ${peak}`);
+  });
+
+  it('gives a slow receiver its whole concurrency once its first answers show it is slow', async () => {
+    // 64 due at a cap of 64, each answer taking 400 ms: sized, that would be four answer times (16 at once); the first
+    // round's slow answers end the sizing, so the other 48 go out together.
+    const org = await makeOrganization();
+    receiver.route('/slow-backlog', behaviours.slow(400));
+    const endpoint = await makeEndpoint(org.organizationId, {
+      url: receiver.url('/slow-backlog'),
+      maxConcurrency: 64,
+      rateLimitPerSecond: 1000,
+    });
+    await publish(org.organizationId, 64);
+    await eventually(async () => assert.equal(await succeeded(endpoint.id), 64), { timeoutMs: 20_000 });
+    const arrivals = receiver
+      .requestsTo('/slow-backlog')
+      .map((r) => r.receivedAt)
+      .sort((a, b) => a - b);
+    assert.equal(arrivals.length, 64);
+    assert.ok(peakConcurrency(arrivals, 400) > 16, 'more than the sized 16 at once after the first answers');
+    assert.ok(
+      arrivals.at(-1)! - arrivals[0]! < 1_200,
+      `sent within about two answer times, took ${arrivals.at(-1)! - arrivals[0]!} ms`,
+    );
   });
 
   it('keeps to the rate limit of an endpoint', async () => {
