@@ -3,6 +3,8 @@
 // can replace headerDimensions through renderThumbnail's dimensionsOf option if it reads GIF frames and JPEG frame
 // headers as this does.
 
+import { isJpegMarker } from '../../common/files/image-limits.ts';
+
 export type Dimensions = { width: number; height: number };
 export type DecodableFormat = 'JPEG' | 'PNG' | 'GIF' | 'BMP';
 
@@ -51,24 +53,36 @@ export function headerDimensions(b: Buffer): Dimensions | undefined {
 
 /**
  * Calls visit for each marker segment of a JPEG up to its first scan (SOS), with the offsets of the marker and of
- * the segment's data; stops early when visit returns true. Tolerates fill bytes; stops at anything malformed.
+ * the segment's data; stops early when visit returns true. Returns true when the walk reached the first scan over
+ * well-formed segments only: each starting where the last ended, with 0xFF, any 0xFF fill bytes and a marker.
+ *
+ * Strict where libjpeg is lenient: libjpeg skips bytes that are not a marker (FF 00 among them) with a warning and
+ * reads on, so a walk that took them for a segment would check a frame header libjpeg never uses. A crafted file of
+ * 321 bytes did exactly that: FF 00 read here as a segment whose length hid a 16 x 16 frame header, which libjpeg
+ * read as part of an APP1 before going on to a 20000 x 20000 one (3 GB to decode).
  */
-export function jpegSegments(b: Buffer, visit: (marker: number, at: number, data: number, end: number) => unknown) {
+export function jpegSegments(
+  b: Buffer,
+  visit: (marker: number, at: number, data: number, end: number) => unknown,
+): boolean {
   let i = 2;
   while (i + 1 < b.length) {
-    if (b[i] !== 0xff) return;
+    if (b[i] !== 0xff) return false;
     while (b[i + 1] === 0xff && i + 2 < b.length) i++; // fill bytes
     const at = i;
     const marker = b[i + 1]!;
+    if (!isJpegMarker(marker)) return false;
     i += 2;
-    if (marker === 0x01 || (marker >= 0xd0 && marker <= 0xd8)) continue; // TEM, RSTn, SOI: no length
-    if (marker === 0xda || marker === 0xd9 || i + 2 > b.length) return; // SOS, EOI, cut short
+    if (marker === 0xda) return true; // SOS: the image data follows
+    if (marker === 0x01 || (marker >= 0xd0 && marker <= 0xd7)) continue; // TEM, RSTn: no length
+    if (marker === 0xd8 || marker === 0xd9 || i + 2 > b.length) return false; // SOI again, EOI, cut short
     const length = b.readUInt16BE(i);
-    if (length < 2) return;
+    if (length < 2) return false;
     const end = Math.min(i + length, b.length);
-    if (visit(marker, at, i + 2, end)) return;
+    if (visit(marker, at, i + 2, end)) return false;
     i += length;
   }
+  return false;
 }
 
 function jpegDimensions(b: Buffer): Dimensions | undefined {
@@ -78,17 +92,18 @@ function jpegDimensions(b: Buffer): Dimensions | undefined {
 
 /**
  * A JPEG's largest frame header before its first scan: its dimensions and its number of colour components (1 grey,
- * 3 YCbCr or RGB, 4 CMYK or YCCK). Undefined when there is none or it is cut short.
+ * 3 YCbCr or RGB, 4 CMYK or YCCK). Undefined when there is none, or when the segments before the first scan are not
+ * all well-formed (see jpegSegments): then it is not known which frame header a decoder would use.
  */
 export function jpegFrame(b: Buffer): (Dimensions & { components: number }) | undefined {
   let largest: (Dimensions & { components: number }) | undefined;
-  jpegSegments(b, (marker, _at, data, end) => {
+  const wellFormed = jpegSegments(b, (marker, _at, data, end) => {
     const isFrameHeader = marker >= 0xc0 && marker <= 0xcf && marker !== 0xc4 && marker !== 0xc8 && marker !== 0xcc;
     if (!isFrameHeader || data + 6 > end) return;
     const frame = { height: b.readUInt16BE(data + 1), width: b.readUInt16BE(data + 3), components: b[data + 5]! };
     if (!largest || frame.width * frame.height > largest.width * largest.height) largest = frame;
   });
-  return largest;
+  return wellFormed ? largest : undefined;
 }
 
 /** A JPEG's EXIF Orientation (1-8) from the first Exif APP1 segment's first IFD; undefined when absent. */

@@ -105,3 +105,51 @@ export function solidImage(
     .toFormat(format)
     .toBuffer();
 }
+
+/**
+ * A decompression bomb that once got past both our header readers (review of issue 10): a real 64 x 64 JPEG whose
+ * frame header declares width x height, behind bytes that libjpeg skips and a lenient walk took for a segment.
+ * `FF 00 00 06` read as a marker 00 of length 6 lands on `FF C0`, a 16 x 16 frame header; libjpeg skips FF 00 as
+ * stray bytes (a warning) and reads `FF E1 00 16` as an APP1 that swallows that frame header, then meets a stray 00
+ * and the real segments. About 320 bytes; handed to libjpeg at 20000 x 20000, it took 3.1 GB.
+ * `plain` is the same image without the disguise: SOI, then the real segments.
+ */
+export async function hiddenFrameJpeg(width: number, height: number): Promise<{ bomb: Buffer; plain: Buffer }> {
+  const small = await sharp({ create: { width: 64, height: 64, channels: 3, background: { r: 200, g: 10, b: 10 } } })
+    .jpeg({ quality: 80 })
+    .toBuffer();
+  const plain = Buffer.from(small);
+  const sof = markerOffsets(plain).find((m) => m.marker === 0xc0)!.at;
+  plain.writeUInt16BE(height, sof + 5);
+  plain.writeUInt16BE(width, sof + 7);
+  const disguise = Buffer.from([
+    ...[0xff, 0x00, 0x00, 0x06], // stray bytes to libjpeg; "marker 00, length 6" to a lenient walk
+    ...[0xff, 0xe1, 0x00, 22], // to libjpeg, an APP1 holding the next 20 bytes
+    ...[
+      0xff, 0xc0, 0x00, 0x11, 0x08, 0x00, 0x10, 0x00, 0x10, 0x03, 0x01, 0x22, 0x00, 0x02, 0x11, 0x01, 0x03, 0x11, 0x01,
+    ],
+    0x00, // one more stray byte to libjpeg
+  ]);
+  return { bomb: Buffer.concat([plain.subarray(0, 2), disguise, plain.subarray(2)]), plain };
+}
+
+/**
+ * The markers of a JPEG that a decoder reads, with their offsets, in order: those of the header segments (walked by
+ * their lengths) and those between and after the scans (found by scanning: in entropy-coded data FF is followed only
+ * by 00, a stuffed byte, or a restart marker D0-D7).
+ */
+export function markerOffsets(jpeg: Buffer): { marker: number; at: number }[] {
+  const found: { marker: number; at: number }[] = [];
+  let i = 2;
+  while (i + 1 < jpeg.length) {
+    if (jpeg[i] !== 0xff) throw new Error(`markerOffsets: no marker at ${i}`);
+    const marker = jpeg[i + 1]!;
+    found.push({ marker, at: i });
+    if (marker === 0xd9) break;
+    i += 2 + jpeg.readUInt16BE(i + 2);
+    if (marker !== 0xda) continue;
+    const isMarker = (at: number) => jpeg[at] === 0xff && jpeg[at + 1]! !== 0 && (jpeg[at + 1]! & 0xf8) !== 0xd0;
+    while (i + 1 < jpeg.length && !isMarker(i)) i++;
+  }
+  return found;
+}

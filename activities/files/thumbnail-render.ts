@@ -14,7 +14,7 @@
 import type { MessagePort } from 'node:worker_threads';
 import { Jimp } from 'jimp';
 import { jpegFrame, jpegOrientation, jpegSegments } from './image-header.ts';
-import { decodeJpeg } from './jpeg-wasm.ts';
+import { decodeJpeg, JpegOutOfMemoryError } from './jpeg-wasm.ts';
 import {
   ownedBytes,
   type ThumbnailJob,
@@ -162,10 +162,18 @@ export async function answer(job: ThumbnailJob): Promise<{ reply: ThumbnailReply
     return { reply: { id: job.id, ok: true, bytes, mime, width, height }, transfer: [bytes.buffer as ArrayBuffer] };
   } catch (error) {
     const message = error instanceof Error ? error.message : String(error);
-    // A decoder's error is about these bytes and will recur on every attempt; running out of memory may not.
-    const refused = !(error instanceof RangeError && /allocation failed|out of memory/i.test(message));
-    return { reply: { id: job.id, ok: false, refused, message }, transfer: [] };
+    return { reply: { id: job.id, ok: false, refused: !mayPassOnRetry(error), message }, transfer: [] };
   }
+}
+
+/**
+ * Whether a failed render may succeed another time: running out of memory, JavaScript's (a RangeError) or the wasm
+ * decoder's, is about the process at that moment. Anything else a decoder throws is about these bytes and would
+ * recur on every attempt: a refusal.
+ */
+export function mayPassOnRetry(error: unknown): boolean {
+  if (error instanceof JpegOutOfMemoryError) return true;
+  return error instanceof RangeError && /allocation failed|out of memory/i.test(error.message);
 }
 
 /** A worker's loop: one job at a time, as the pool sends them. */

@@ -1,7 +1,22 @@
 import assert from 'node:assert/strict';
 import { monitorEventLoopDelay } from 'node:perf_hooks';
 import sharp from 'sharp';
-import { halvesJpeg, photoLikeJpeg, quartersJpeg, solidImage, withExifOrientation } from './test-support.ts';
+import {
+  JpegDecodeError,
+  JpegOutOfMemoryError,
+  type LibjpegHooks,
+  type MozjpegModule,
+  WasmJpegDecoder,
+} from './jpeg-wasm.ts';
+import {
+  halvesJpeg,
+  hiddenFrameJpeg,
+  markerOffsets,
+  photoLikeJpeg,
+  quartersJpeg,
+  solidImage,
+  withExifOrientation,
+} from './test-support.ts';
 import {
   closeThumbnailPool,
   renderThumbnail,
@@ -10,7 +25,7 @@ import {
   type ThumbnailResult,
   ThumbnailWorkerError,
 } from './thumbnail.ts';
-import { renderInProcess } from './thumbnail-render.ts';
+import { mayPassOnRetry, renderInProcess } from './thumbnail-render.ts';
 
 /** What the thumbnail's own bytes say it is. */
 async function decoded(result: ThumbnailResult) {
@@ -185,6 +200,34 @@ describe('thumbnails (jimp in worker threads, JPEG decoded by libjpeg in wasm)',
     assert.equal((await renderThumbnail(jpeg)).width, 256, 'the decoder works after the failures');
   });
 
+  it('refuses stray bytes anywhere but before the end marker, so that damage behind them cannot pass', async () => {
+    // libjpeg skips stray bytes with a warning and prints only its first warning: let through, they would hide the
+    // cut that follows, and libjpeg would fill in grey.
+    const jpeg = await halvesJpeg(400, 200);
+    const dht = markerOffsets(jpeg).find((m) => m.marker === 0xc4)!.at;
+    const amidHeader = Buffer.concat([jpeg.subarray(0, dht), Buffer.from([0x12, 0x34]), jpeg.subarray(dht, -300)]);
+    assert.match(await refusal(renderThumbnail(amidHeader)), /JPEG whose dimensions cannot be read from its header/);
+    // Between the scans of a progressive JPEG the header reading is over: libjpeg's warning is what stops it.
+    const progressive = await sharp(await photoLikeJpeg(800, 600, 3))
+      .jpeg({ quality: 90, progressive: true })
+      .toBuffer();
+    const markers = markerOffsets(progressive);
+    const firstScan = markers.find((m) => m.marker === 0xda)!.at;
+    const afterIt = markers.find((m) => m.at > firstScan)!.at;
+    const cut = Math.floor(progressive.length * 0.6);
+    assert.ok(cut > afterIt, 'the cut comes after the stray bytes');
+    const betweenScans = Buffer.concat([
+      progressive.subarray(0, afterIt),
+      Buffer.alloc(64, 0x12), // enough that the scan's decoder does not take them all as its data
+      progressive.subarray(afterIt, cut),
+    ]);
+    assert.match(
+      await refusal(renderThumbnail(betweenScans)),
+      /not a readable image: Corrupt JPEG data: \d+ extraneous bytes before marker 0x(c4|da)/,
+    );
+    assert.equal((await renderThumbnail(progressive)).width, 256, 'the same file without them is read');
+  });
+
   describe('decompression bombs', () => {
     it('refuses a real 64-megapixel PNG from its header, without decoding it', async () => {
       const bomb = await sharp({ create: { width: 8000, height: 8000, channels: 3, background: '#000' } })
@@ -245,12 +288,116 @@ describe('thumbnails (jimp in worker threads, JPEG decoded by libjpeg in wasm)',
       await assert.rejects(renderInProcess(jpeg, 256, 50_000_000), /JPEG of 8000x9000 exceeds the 50\.0 MP limit/);
     });
 
+    it('refuses a JPEG whose real frame header hides behind bytes libjpeg skips, before any decoder sees it', async () => {
+      // 321 bytes that libjpeg decoded as 20000 x 20000 (3.1 GB) while our header reading saw 16 x 16.
+      const { bomb, plain } = await hiddenFrameJpeg(20_000, 20_000);
+      assert.ok(bomb.length < 400, `${bomb.length} bytes`);
+      assert.match(await refusal(renderThumbnail(plain)), /JPEG of 20000x20000 = 400\.0 MP exceeds the 50\.0 MP limit/);
+      await renderThumbnail(await solidImage('png', 10, 10)); // the worker is up: only the refusal is timed
+      let started = performance.now();
+      assert.match(await refusal(renderThumbnail(bomb)), /JPEG whose dimensions cannot be read from its header/);
+      assert.ok(performance.now() - started < 50, 'refused from the header');
+      // The worker's own reading of the frame refuses it too: libjpeg is never called.
+      const rss = process.memoryUsage().rss;
+      started = performance.now();
+      await assert.rejects(renderInProcess(bomb, 256, 50_000_000), /JPEG frame header not found/);
+      assert.ok(performance.now() - started < 50, 'refused before decoding');
+      assert.ok(process.memoryUsage().rss - rss < 64 * 2 ** 20, 'nothing of the 1.6 GB of pixels allocated');
+    });
+
     it('takes the limit and the header reader from the caller', async () => {
       const image = await halvesJpeg(400, 200);
       assert.match(await refusal(renderThumbnail(image, { maxPixels: 79_999 })), /400x200 = 0\.1 MP exceeds/);
       const huge = () => ({ width: 100_000, height: 100_000 });
       assert.match(await refusal(renderThumbnail(image, { dimensionsOf: huge })), /100000x100000/);
       assert.match(await refusal(renderThumbnail(image, { dimensionsOf: () => undefined })), /cannot be read/);
+    });
+  });
+
+  describe('the JPEG decoder (libjpeg in wasm)', () => {
+    /** A libjpeg instance whose decode does what the test says, given the hooks the decoder wired into it. */
+    const instance = (decode: (hooks: LibjpegHooks) => ReturnType<MozjpegModule['decode']>) => {
+      return async (hooks: LibjpegHooks): Promise<MozjpegModule> => ({
+        decode: () => decode(hooks),
+        HEAPU8: new Uint8Array(16),
+      });
+    };
+    let jpeg: Buffer;
+    before(async () => {
+      jpeg = await halvesJpeg(40, 20);
+    });
+
+    it('calls running out of memory worth another attempt, and any other failure a refusal of the bytes', async () => {
+      const failure = async (decode: (hooks: LibjpegHooks) => ReturnType<MozjpegModule['decode']>) => {
+        const error = await new WasmJpegDecoder(instance(decode)).decode(jpeg, 1_000_000).then(
+          () => assert.fail('expected the decode to fail'),
+          (e: unknown) => e as Error,
+        );
+        return { name: error.name, retry: mayPassOnRetry(error) };
+      };
+      const outOfMemory = { name: 'JpegOutOfMemoryError', retry: true };
+      // libjpeg's own: it prints the error, then calls exit().
+      const libjpeg = (hooks: LibjpegHooks) => {
+        hooks.printErr('Insufficient memory (case 4)');
+        return hooks.quit(1);
+      };
+      assert.deepEqual(await failure(libjpeg), outOfMemory);
+      // The runtime's abort, which its allocator calls when the memory cannot grow: printed, then thrown.
+      const abort = (hooks: LibjpegHooks) => {
+        hooks.printErr('Aborted()');
+        throw new WebAssembly.RuntimeError('Aborted(). Build with -sASSERTIONS for more info.');
+      };
+      assert.deepEqual(await failure(abort), outOfMemory);
+      // JavaScript's, copying the pixels out of the instance.
+      const copy = () => {
+        throw new RangeError('Array buffer allocation failed');
+      };
+      assert.deepEqual(await failure(copy), { name: 'RangeError', retry: true });
+      // About the bytes: libjpeg's errors and warnings, and a trap.
+      const notJpeg = (hooks: LibjpegHooks) => {
+        hooks.printErr('Not a JPEG file: starts with 0x00 0x00');
+        return hooks.quit(1);
+      };
+      assert.deepEqual(await failure(notJpeg), { name: 'JpegDecodeError', retry: false });
+      // libjpeg goes on after a warning (here: returns pixels), unless the decoder stops it there.
+      const warning = (hooks: LibjpegHooks) => {
+        hooks.printErr('Corrupt JPEG data: 2 extraneous bytes before marker 0xc4');
+        return { data: new Uint8ClampedArray(40 * 20 * 4), width: 40, height: 20 };
+      };
+      assert.deepEqual(await failure(warning), { name: 'JpegDecodeError', retry: false });
+      const trap = () => {
+        throw new WebAssembly.RuntimeError('memory access out of bounds');
+      };
+      assert.deepEqual(await failure(trap), { name: 'JpegDecodeError', retry: false });
+      assert.equal(mayPassOnRetry(new JpegOutOfMemoryError('x')), true);
+      assert.equal(mayPassOnRetry(new JpegDecodeError('Premature end of JPEG file')), false);
+    });
+
+    it('lets stray bytes before the end marker through, the image being complete by then', async () => {
+      const pixels = { data: new Uint8ClampedArray(40 * 20 * 4), width: 40, height: 20 };
+      const decoder = new WasmJpegDecoder(
+        instance((hooks) => {
+          hooks.printErr('Corrupt JPEG data: 2 extraneous bytes before marker 0xd9');
+          return pixels;
+        }),
+      );
+      assert.equal((await decoder.decode(jpeg, 1_000_000)).width, 40);
+    });
+
+    it('makes a new instance after one failed to instantiate, rather than keeping the failure', async () => {
+      let attempts = 0;
+      const decoder = new WasmJpegDecoder(async (hooks) => {
+        attempts++;
+        if (attempts === 1) throw new RangeError('WebAssembly.Instance(): Out of memory: Cannot allocate Wasm memory');
+        return instance(() => ({ data: new Uint8ClampedArray(40 * 20 * 4), width: 40, height: 20 }))(hooks);
+      });
+      const error = await decoder.decode(jpeg, 1_000_000).then(
+        () => assert.fail('expected the first decode to fail'),
+        (e: unknown) => e,
+      );
+      assert.ok(mayPassOnRetry(error), 'worth another attempt');
+      assert.deepEqual(await decoder.decode(jpeg, 1_000_000).then((d) => [d.width, d.height]), [40, 20]);
+      assert.equal(attempts, 2);
     });
   });
 

@@ -143,6 +143,30 @@ describe('image dimensions from headers', () => {
       assert.equal(checkImagePixels(bmp).ok, false);
     });
 
+    it('refuses a JPEG whose real frame header hides behind bytes libjpeg skips', () => {
+      // libjpeg skips FF 00 between segments as stray bytes and reads FF E1 00 16 as an APP1 holding the 16 x 16 frame
+      // header, then skips a stray 00 and decodes the 20000 x 20000 one (3.1 GB for 321 bytes). Read as a segment,
+      // "marker 00, length 6" lands on the small one.
+      const small = '0011 08 0010 0010 03 012200 021101 031101';
+      const real = 'ffc0 0011 08 4e20 4e20 03 012200 021101 031101';
+      const scan = 'ffda 000c 03 0100 0211 0311 003f00 f8';
+      const bomb = hex(`ffd8 ff000006 ffe10016 ffc0 ${small} 00 ${real} ${scan}`);
+      assert.deepEqual(checkImagePixels(bomb), {
+        ok: false,
+        code: 'unreadable',
+        reason: 'the JPEG header is damaged: expected a marker at byte 2, found FF 00',
+      });
+      assert.equal(checkImagePixels(hex(`ffd8 ${real} ${scan}`)).ok, false, 'the real frame is too large');
+      // Any byte where a marker should be is refused, not skipped: libjpeg would skip it and read on.
+      assert.equal(probeImageDimensions(hex(`ffd8 ffe10004 0000 12 ffc0 ${small} ${scan}`)).status, 'invalid');
+      assert.equal(probeImageDimensions(hex(`ffd8 ff12 0004 0000 ffc0 ${small} ${scan}`)).status, 'invalid');
+      // Fill bytes before a marker are allowed, as libjpeg allows them.
+      assert.deepEqual(imageDimensions(hex(`ffd8 ffffffe1 0004 0000 ffffc0 ${small} ${scan}`)), {
+        width: 16,
+        height: 16,
+      });
+    });
+
     it('handles the largest sizes a PNG can declare without overflow', () => {
       const check = checkImagePixels(pngDeclaring(0x7fffffff, 0x7fffffff));
       assert.equal(check.ok, false);

@@ -135,6 +135,13 @@ function webp(b: Buffer): ImageProbe {
 const isStartOfFrame = (marker: number) =>
   marker >= 0xc0 && marker <= 0xcf && marker !== 0xc4 && marker !== 0xc8 && marker !== 0xcc;
 
+/**
+ * Whether a byte after 0xFF (and any 0xFF fill bytes) names a marker: TEM (01) or C0-FE. 00 is not one: in entropy
+ * data FF 00 is a stuffed FF, and libjpeg, meeting it between segments, skips it as stray bytes and looks further;
+ * 02-BF are reserved, and libjpeg stops at them.
+ */
+export const isJpegMarker = (byte: number) => byte === 0x01 || (byte >= 0xc0 && byte <= 0xfe);
+
 function jpeg(b: Buffer): ImageProbe {
   const more = (bytes: number): ImageProbe =>
     bytes > MAX_IMAGE_HEADER_BYTES
@@ -144,24 +151,31 @@ function jpeg(b: Buffer): ImageProbe {
           reason: `no frame header in the first ${MAX_IMAGE_HEADER_BYTES} bytes`,
         }
       : { status: 'need-more', format: 'jpeg', bytes };
+  const invalid = (reason: string): ImageProbe => ({ status: 'invalid', format: 'jpeg', reason });
+  // Strict, where libjpeg is lenient: it skips bytes that are not a marker (with a warning) and reads on, so a walk
+  // that took them for a segment would read a frame header libjpeg never sees. A crafted file did exactly that (FF 00
+  // read as a segment whose length hid a 16 x 16 frame header; libjpeg read those bytes as an APP1 and went on to a
+  // 20000 x 20000 one). Every segment must start where the last one ended, so both read the same first frame header;
+  // a second one is an error to libjpeg.
   let pos = 2;
   for (;;) {
     // Each segment: 0xFF, optional 0xFF fill bytes, the marker, then (for most markers) a 2-byte length.
     if (pos > MAX_IMAGE_HEADER_BYTES) return more(pos);
     // Enough for the next marker and, if it is the frame header, the size in it.
     if (pos >= b.length) return more(pos + 9);
-    if (b[pos] !== 0xff) return { status: 'invalid', format: 'jpeg', reason: `expected a marker at byte ${pos}` };
+    if (b[pos] !== 0xff) return invalid(`expected a marker at byte ${pos}`);
     while (pos < b.length && b[pos] === 0xff) pos++;
     if (pos >= b.length) return more(pos + 1);
     const marker = b[pos]!;
+    if (!isJpegMarker(marker)) return invalid(`expected a marker at byte ${pos - 1}, found FF ${hexByte(marker)}`);
     pos++;
     // Standalone markers carry no length: TEM and the restart markers.
     if (marker === 0x01 || (marker >= 0xd0 && marker <= 0xd7)) continue;
-    if (marker === 0xd9 || marker === 0xda)
-      return { status: 'invalid', format: 'jpeg', reason: 'the image data starts before any frame header' };
+    if (marker === 0xd8) return invalid('a second start-of-image marker');
+    if (marker === 0xd9 || marker === 0xda) return invalid('the image data starts before any frame header');
     if (pos + 2 > b.length) return more(pos + 2);
     const length = b.readUInt16BE(pos);
-    if (length < 2) return { status: 'invalid', format: 'jpeg', reason: `segment length ${length}` };
+    if (length < 2) return invalid(`segment length ${length}`);
     if (isStartOfFrame(marker)) {
       // length(2) precision(1) height(2) width(2)
       if (pos + 7 > b.length) return more(pos + 7);
@@ -173,3 +187,5 @@ function jpeg(b: Buffer): ImageProbe {
     pos += length;
   }
 }
+
+const hexByte = (byte: number) => byte.toString(16).padStart(2, '0').toUpperCase();
