@@ -1,8 +1,11 @@
 // Outbound mail: turning an agent's public comment into a queued reply, and sending a queued row over SMTP with
 // nodemailer's pooled transport. A row is the send's record: it is written once (its source key), carries the
-// Message-ID we generated, and moves queued → sent (or failed, with the server's words, on a 5xx). SMTP has no
-// idempotency key, so the one gap left is a worker killed after the server accepted the message and before the row
-// says sent: the retry sends the same message again, with the same Message-ID, which mail clients show once.
+// Message-ID we generated, and moves queued → sent (or failed, with the server's words, on a 5xx). Each attempt first
+// claims the row (claimRow: `next_attempt_at` moved past the longest a send can take), so two attempts that overlap
+// (an activity retried while its first attempt still runs, the old thread workflow next to the outbox) never send it
+// both. SMTP has no idempotency key, so the one gap left is a worker killed after the server accepted the message and
+// before the row says sent: once the claim lapses the row is sent again, with the same Message-ID, which mail clients
+// show once (at least once, never twice at the same time).
 import { createHash, randomUUID } from 'node:crypto';
 import {
   customers,
@@ -15,7 +18,7 @@ import {
 } from '@switchboard/database';
 import { Context } from '@temporalio/activity';
 import { ApplicationFailure } from '@temporalio/common';
-import { and, asc, desc, eq, inArray, isNull } from 'drizzle-orm';
+import { and, asc, desc, eq, inArray, isNull, lte, or, sql } from 'drizzle-orm';
 import nodemailer, { type Transporter } from 'nodemailer';
 import type { KeyRing } from '../../common/config.ts';
 import { loadIntegrationCredentials } from '../../common/credentials.ts';
@@ -26,6 +29,7 @@ import { childThreadIndex, isThreadIndex, newMessageId, threadHeaders } from '..
 import { makeReplyToken, replyAddress } from '../../common/email/reply-token.ts';
 import { replySubject } from '../../common/email/subject.ts';
 import { renderEmail } from '../../common/email/template.ts';
+import { RequestError } from '../../common/errors.ts';
 import type { EmailConfig, EmailCredentials } from '../../domain/email/config.ts';
 import { ourAddresses } from '../../domain/email/ingest.ts';
 import { loadMailbox, replyTokenKey } from '../../domain/email/mailboxes.ts';
@@ -34,6 +38,7 @@ import type { EmailSettings } from '../../packages/integrations/email/settings.t
 import { openDownload } from '../files/downloads.ts';
 import type { StoreDirectory } from '../files/stores.ts';
 import { connectTarget, describeMailError } from './connect.ts';
+import { retryDelayMs } from './outbox-plan.ts';
 
 export type SendDeps = {
   db: Database;
@@ -76,6 +81,7 @@ export async function queueReply(
       source: ticketComments.source,
       authorUserId: ticketComments.authorUserId,
       authorName: user.name,
+      createdAt: ticketComments.createdAt,
     })
     .from(ticketComments)
     .leftJoin(user, eq(user.id, ticketComments.authorUserId))
@@ -118,6 +124,9 @@ export async function queueReply(
       commentId: input.commentId,
       sentByUserId: comment.authorUserId,
       sourceKey: `comment:${input.commentId}`,
+      // When the agent wrote it, not when a round got to it: a ticket's rows leave, and thread, in created_at order,
+      // and a comment queued late (a retried round, a backlog) must not overtake what was written after it.
+      createdAt: comment.createdAt,
     })
     .onConflictDoNothing()
     .returning({ id: ticketEmails.id });
@@ -174,14 +183,12 @@ export function createSendActivities(deps: SendDeps) {
     async sendEmail(input: { organizationId: string; emailId: string }): Promise<SendResult> {
       const outcome = await attemptSend(deps, input.organizationId, input.emailId);
       if (outcome.status === 'sent') return { status: 'sent' };
+      if (outcome.status === 'busy')
+        // Claimed by another attempt (the outbox, or this activity's earlier attempt still running), or waiting for
+        // its next attempt: the retry comes back until it is sent or failed, so the thread never skips it.
+        throw ApplicationFailure.create({ type: 'EmailBusy', message: 'the email is being sent or waits its turn' });
       if (outcome.status !== 'wait') return outcome;
-      if (outcome.type === 'MailSendError') {
-        await deps.db
-          .update(ticketEmails)
-          .set({ attempts: outcome.attempts + 1, failureReason: `retrying: ${outcome.message}`.slice(0, 1000) })
-          .where(eq(ticketEmails.id, input.emailId));
-        await recordSendWait(deps, outcome, `attempt ${Context.current().info.attempt}`);
-      }
+      await deferRow(deps, outcome, `activity attempt ${Context.current().info.attempt}`);
       throw ApplicationFailure.create({ type: outcome.type, message: outcome.message });
     },
   };
@@ -195,13 +202,22 @@ export type SendActivities = ReturnType<typeof createSendActivities>;
  */
 export type SendAttempt =
   | { status: 'sent'; integrationId: string }
+  /** No longer queued: sent or failed already. */
   | { status: 'skipped' }
+  /** Still queued but not to be sent now: another attempt holds its claim, or it waits for its next attempt. */
+  | { status: 'busy' }
   | { status: 'failed'; reason: string }
   | {
       status: 'wait';
       /** `SendError`: anything else that went wrong for this row alone (the outbox's round only). */
       type: 'MailSendError' | 'MailboxDisabled' | 'AttachmentNotScanned' | 'SendError';
       message: string;
+      /**
+       * The mailbox's server as a whole failed (no connection, no answer, refused login, 421), not this message (a
+       * 4xx to its recipient): the mailbox's other rows would fail the same way, so they wait with it.
+       */
+      mailboxWide: boolean;
+      emailId: string;
       attempts: number;
       organizationId: string;
       integrationId: string;
@@ -223,7 +239,12 @@ async function loadSender(
   cache?: MailboxCache,
 ): Promise<LoadedMailbox | null> {
   const load = async (): Promise<LoadedMailbox | null> => {
-    const mailbox = await loadMailbox(deps.db, organizationId, integrationId).catch(() => null);
+    const mailbox = await loadMailbox(deps.db, organizationId, integrationId).catch((error: unknown) => {
+      // Deleted (or its settings unreadable): the row fails for good. Anything else (the database) is thrown, so the
+      // row is tried again.
+      if (error instanceof RequestError || (error instanceof Error && error.name === 'ZodError')) return null;
+      throw error;
+    });
     if (!mailbox) return null;
     const [tokenKey, credentials] = await Promise.all([
       replyTokenKey(deps.db, deps.credentialKeys, mailbox),
@@ -241,11 +262,15 @@ async function loadSender(
   if (!loaded) {
     loaded = load();
     cache.set(integrationId, loaded);
+    // A failed load is not kept: the mailbox's next row of the round loads it again.
+    loaded.catch(() => {
+      if (cache.get(integrationId) === loaded) cache.delete(integrationId);
+    });
   }
   return loaded;
 }
 
-/** A 5xx or a refused configuration after it was counted on the mailbox; the retryable kinds are the caller's. */
+/** A send that could not go out yet, on the mailbox's health (one error per attempt). */
 export async function recordSendWait(
   deps: Pick<SendDeps, 'db'>,
   wait: Extract<SendAttempt, { status: 'wait' }>,
@@ -257,11 +282,69 @@ export async function recordSendWait(
   });
 }
 
-/** Beyond this a send that neither went through nor failed (seen once: nodemailer's pool stayed silent) is a wait. */
-const sendTimeoutMs = (settings: EmailSettings) => 3 * settings.timeoutMs;
+/** `ms` after the database's now(): due-ness is decided by the database's clock, so it is also what sets the times. */
+export const afterNow = (ms: number) => sql`now() + ${Math.max(0, Math.round(ms))} * interval '1 millisecond'`;
 
 /**
- * One attempt at a queued row: checked to still be `queued` first (so nothing goes twice), then sent with the
+ * A row whose attempt came to `wait`: one more attempt counted, and not tried again (nor any later row of its ticket)
+ * before `next_attempt_at`, the backoff of its attempts, set by the database's clock. Releases the attempt's claim.
+ */
+export async function deferRow(
+  deps: Pick<SendDeps, 'db'>,
+  wait: Extract<SendAttempt, { status: 'wait' }>,
+  attemptText?: string,
+): Promise<void> {
+  const attempts = wait.attempts + 1;
+  const [row] = await deps.db
+    .update(ticketEmails)
+    .set({
+      attempts,
+      nextAttemptAt: afterNow(retryDelayMs(attempts)),
+      failureReason: `retrying: ${wait.message}`.slice(0, 1000),
+    })
+    .where(and(eq(ticketEmails.id, wait.emailId), eq(ticketEmails.status, 'queued')))
+    .returning({ nextAttemptAt: ticketEmails.nextAttemptAt });
+  if (wait.type === 'MailSendError' && wait.integrationId)
+    await recordSendWait(
+      deps,
+      wait,
+      `attempt ${attempts}${row?.nextAttemptAt ? `, next at ${row.nextAttemptAt.toISOString()}` : ''}${attemptText ? `, ${attemptText}` : ''}`,
+    );
+}
+
+/** Beyond this a send that neither went through nor failed (seen once: nodemailer's pool stayed silent) is a wait. */
+export const sendTimeoutMs = (settings: Pick<EmailSettings, 'timeoutMs'>) => 3 * settings.timeoutMs;
+
+/**
+ * How long a claim keeps other attempts off a row: the longest a send may take, and a minute for what surrounds it
+ * (the thread, attachments, the connection's checks, the row's update). A worker that dies holding a claim delays the
+ * row by this much.
+ */
+export const claimLeaseMs = (settings: Pick<EmailSettings, 'timeoutMs'>) => sendTimeoutMs(settings) + 60_000;
+
+/**
+ * Claims a queued row for one attempt, atomically: only while it is queued and due (no claim held, no wait running).
+ * The claim is `next_attempt_at` moved past the lease, so no new column, and the ticket's later rows wait behind it
+ * like behind a waiting row. Null when the row is not to be sent now.
+ */
+async function claimRow(deps: SendDeps, organizationId: string, emailId: string) {
+  const [claimed] = await deps.db
+    .update(ticketEmails)
+    .set({ nextAttemptAt: afterNow(claimLeaseMs(deps.settings)) })
+    .where(
+      and(
+        eq(ticketEmails.id, emailId),
+        eq(ticketEmails.organizationId, organizationId),
+        eq(ticketEmails.status, 'queued'),
+        or(isNull(ticketEmails.nextAttemptAt), lte(ticketEmails.nextAttemptAt, sql`now()`)),
+      ),
+    )
+    .returning();
+  return claimed ?? null;
+}
+
+/**
+ * One attempt at a queued row: claimed first (claimRow: nothing goes twice at the same time), then sent with the
  * thread's headers. A 5xx or settings the deployment refuses fail the row for good, with the reason on the ticket;
  * whatever may pass later comes back as `wait`. `recordSuccess: false` leaves the mailbox's success to the caller
  * (a round records it once per mailbox).
@@ -272,11 +355,14 @@ export async function attemptSend(
   emailId: string,
   options: { cache?: MailboxCache; recordSuccess?: boolean } = {},
 ): Promise<SendAttempt> {
-  const [email] = await deps.db
-    .select()
-    .from(ticketEmails)
-    .where(and(eq(ticketEmails.id, emailId), eq(ticketEmails.organizationId, organizationId)));
-  if (email?.status !== 'queued') return { status: 'skipped' };
+  const email = await claimRow(deps, organizationId, emailId);
+  if (!email) {
+    const [row] = await deps.db
+      .select({ status: ticketEmails.status })
+      .from(ticketEmails)
+      .where(and(eq(ticketEmails.id, emailId), eq(ticketEmails.organizationId, organizationId)));
+    return row?.status === 'queued' ? { status: 'busy' } : { status: 'skipped' };
+  }
   const fail = async (reason: string): Promise<SendAttempt> => {
     await deps.db
       .update(ticketEmails)
@@ -297,10 +383,16 @@ export async function attemptSend(
   if (!mailbox.config.smtp) return fail('the mailbox has no SMTP settings');
 
   const thread = await loadThread(deps.db, organizationId, email.supportRequestId);
-  const wait = (type: Extract<SendAttempt, { status: 'wait' }>['type'], message: string): SendAttempt => ({
+  const wait = (
+    type: Extract<SendAttempt, { status: 'wait' }>['type'],
+    message: string,
+    mailboxWide = false,
+  ): SendAttempt => ({
     status: 'wait',
     type,
     message,
+    mailboxWide,
+    emailId: email.id,
     attempts: email.attempts,
     organizationId: mailbox.organizationId,
     integrationId: mailbox.integrationId,
@@ -388,7 +480,9 @@ export async function attemptSend(
       });
       return fail(`the mail server refused it: ${described.message}`);
     }
-    return wait('MailSendError', described.message);
+    // No SMTP answer at all (refused, unreachable, no answer in time, a login refused) or 421 (the server closes the
+    // session): the server, not this message. A 4xx to this message (a full mailbox, greylisting) is the row's alone.
+    return wait('MailSendError', described.message, code === undefined || code === 421);
   }
   await deps.db
     .update(ticketEmails)

@@ -107,7 +107,8 @@ function toEmailView(row: EmailRow): EmailView {
     attachmentIds: row.attachmentIds,
     attachmentRefusals: row.attachmentRefusals,
     failureReason: row.failureReason,
-    nextAttemptAt: row.nextAttemptAt?.toISOString() ?? null,
+    // Also a send's claim (activities/email/send.ts claimRow): shown only when an attempt did not go through.
+    nextAttemptAt: row.failureReason ? (row.nextAttemptAt?.toISOString() ?? null) : null,
     commentId: row.commentId,
     sentAt: row.sentAt?.toISOString() ?? null,
     createdAt: row.createdAt.toISOString(),

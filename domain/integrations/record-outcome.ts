@@ -2,7 +2,8 @@ import { type Executor, integrationConfigs, integrationOutcomeMinutes } from '@s
 import { and, eq, type SQL, sql } from 'drizzle-orm';
 
 export type IntegrationOutcome =
-  | { ok: true; at?: Date }
+  /** `count`: that many successes at once (a batch's sends), counted in the minute's rate as so many. */
+  | { ok: true; at?: Date; count?: number }
   /** `error` is shown to admins: describe the failure, never include request bodies or secrets. */
   | { ok: false; error: string; at?: Date; disableReason?: string };
 
@@ -28,7 +29,7 @@ export async function recordIntegrationOutcome(
     await countOutcome(
       db,
       at,
-      true,
+      { successes: Math.max(0, Math.floor(outcome.count ?? 1)), errors: 0 },
       db
         .update(integrationConfigs)
         .set({ lastSuccessAt: sql`greatest(${integrationConfigs.lastSuccessAt}, ${at.toISOString()}::timestamptz)` })
@@ -49,7 +50,7 @@ export async function recordIntegrationOutcome(
     .where(scoped)
     .returning(returned)
     .getSQL();
-  await countOutcome(db, at, false, update);
+  await countOutcome(db, at, { successes: 0, errors: 1 }, update);
 }
 
 const returned = {
@@ -62,13 +63,18 @@ const returned = {
  * The update and the count in one statement (a CTE): one round trip per outcome, and an integration of another
  * organisation (the update matched nothing) counts nothing.
  */
-async function countOutcome(db: Executor, at: Date, ok: boolean, update: SQL): Promise<void> {
+async function countOutcome(
+  db: Executor,
+  at: Date,
+  counts: { successes: number; errors: number },
+  update: SQL,
+): Promise<void> {
   await db.execute(sql`
     with updated as (${update})
     insert into ${integrationOutcomeMinutes}
       (subject, organization_id, integration_id, integration_type, minute, successes, errors)
     select id::text, organization_id, id, integration_type, date_trunc('minute', ${at.toISOString()}::timestamptz),
-      ${ok ? 1 : 0}, ${ok ? 0 : 1}
+      ${counts.successes}::int, ${counts.errors}::int
     from updated
     on conflict (subject, minute) do update set
       successes = ${integrationOutcomeMinutes}.successes + excluded.successes,
