@@ -942,6 +942,23 @@ describe('Slack end to end (strict local Slack)', function () {
       assert.equal(list.body.data[0].connected, true);
     });
 
+    it('sets a ticket aside when Slack fails its message, says why on the integration, and posts it later; the next ticket is not held', async () => {
+      slack.failNext('chat.postMessage', { error: 'restricted_action_read_only_channel' });
+      const held = await newTicket();
+      await eventually(
+        async () => {
+          const [row] = await db.select().from(integrationConfigs).where(eq(integrationConfigs.id, integrationId));
+          assert.match(row?.lastError ?? '', /restricted_action_read_only_channel.*retried later/);
+        },
+        { timeoutMs: 30_000 },
+      );
+      const next = await newTicket();
+      await parentIn(channels.support, next.number);
+      await parentIn(channels.support, held.number);
+      const parents = slack.history(channels.support).filter((m) => m.text?.startsWith(`#${held.number} `));
+      assert.equal(parents.length, 1, 'posted once, on its own retry');
+    });
+
     it('refuses a bot token typed into the generic update, and refuses Slack’s changes while switched off', async () => {
       const typed = await admin.fetch('PATCH', `/api/integrations/${integrationId}`, {
         credentials: { botToken: 'xoxb-typed' },

@@ -1,7 +1,7 @@
 // What the Slack workflows share with the code that starts and signals them (the relay's Slack subscriber, the
 // Slack request handler, the install that resumes paused work) and the worker that runs them: ids, inputs, signals,
 // the task queue, the failure types. No workflow runtime code here beyond the signal definitions.
-import { type ActivityOptions, defineSignal } from '@temporalio/workflow';
+import { type ActivityOptions, defineQuery, defineSignal } from '@temporalio/workflow';
 import type { SlackOp } from './slack-thread-plan.ts';
 
 export const slackWorkflowTypes = {
@@ -34,7 +34,31 @@ export type SlackTicketEvents = { ticketId: string; eventIds: number[] };
 export type SlackSyncInput = SlackInstallationRef & {
   /** Events a previous run had not synced yet, in order (carried across continue-as-new). */
   pending?: SlackTicketEvents[];
+  /** Tickets a previous run had set aside after a failure, each until its due time (epoch ms). */
+  setAside?: SlackSetAside[];
+  /**
+   * The previous run was waiting for the workspace to be installed again: every carried ticket is recorded as paused,
+   * and the next hourly check is due then (epoch ms).
+   */
+  paused?: { recheckAt: number };
+  /** Smaller bounds for a run (tests): rounds, and events of its own history, before it continues as new. */
+  limits?: { roundsPerRun?: number; historyEventsPerRun?: number };
 };
+
+/** A ticket whose last round failed: it waits for its own retry, the installation's other tickets go on. */
+export type SlackSetAside = { ticketId: string; attempts: number; dueAt: number; reason: string };
+
+/**
+ * A ticket of a round that did not go out (every other ticket of the round did): why, and how long Slack asked us to
+ * wait (a channel's pace, a 429's Retry-After) when it said; without that, a failure, retried with growing waits.
+ */
+export type SlackTicketSetback = { ticketId: string; reason: string; retryAfterMs?: number };
+
+/** What a sync round answers: its tickets that must go again (the rest are done). */
+export type SlackRoundResult = { setBack: SlackTicketSetback[] };
+
+/** A round's progress (its heartbeat, and the details of its failure): the tickets whose messages all went out. */
+export type SlackRoundProgress = { doneTicketIds: string[] };
 
 export type SlackTicketInput = SlackTicketRef & {
   /** Work a previous run had not done yet (carried across continue-as-new). */
@@ -52,6 +76,16 @@ export const slackTicketWorkSignal = defineSignal<[SlackTicketWork]>('slackTicke
 export const slackSyncSignal = defineSignal<[SlackTicketEvents[]]>('slackSyncEvents');
 /** The workspace is connected again: paused work goes on. */
 export const slackResumeSignal = defineSignal('slackResume');
+
+/** What the installation's sync workflow holds (tests, an operator's look): counts, and the tickets set aside. */
+export type SlackSyncState = {
+  tickets: number;
+  events: number;
+  inRounds: number;
+  disconnected: boolean;
+  setAside: SlackSetAside[];
+};
+export const slackSyncStateQuery = defineQuery<SlackSyncState>('slackSyncState');
 
 /** What applying an inbound row leads to: an answer to the person, and messages to post (a DM discussion). */
 export type InboundOutcome = { respond: boolean; ops: SlackOp[] };

@@ -4,8 +4,9 @@
 //   for each thing done in Slack (a click, a command, a thread reply): apply it through the domain, as the person
 //     who did it (same permissions, same outbox), then answer them where Slack asked (response_url, ephemeral), and
 //     post what it calls for (the ticket's message in a DM, for "Discuss in DM")
-//   for each batch of ticket events: plan the messages and post or edit each, once. Only runs started before ticket
-//     events moved to the installation's workflow (workflows/slack-sync.ts) get these; kept so that they finish
+//   for each batch of ticket events: hand it to the installation's sync workflow (workflows/slack-sync.ts), the one
+//     writer of ticket events (activities/slack/sync.ts, syncSlackEvents). Only runs started before ticket events
+//     moved there hold these; kept so that they finish
 //   Slack says the bot is gone (uninstalled, token revoked): pause with that reason, keep every piece of work,
 //     and go on when the workspace is installed again (a signal) or found connected (checked hourly)
 //   wait a while for more work, then end (the next wake starts a new run)
@@ -131,7 +132,7 @@ class SlackTicket {
       return;
     }
     const batch = this.events.slice(0, 50);
-    // Planned and delivered in one activity (activities/slack/sync.ts): one workflow task per batch, not per message.
+    // One activity per batch (activities/slack/sync.ts): it hands the batch to the installation's sync workflow.
     await batches.syncSlackEvents({ ...this.ref, eventIds: batch });
     this.events = this.events.filter((id) => !batch.includes(id));
   }

@@ -13,7 +13,7 @@ import { recordIntegrationOutcome } from '../../domain/integrations/record-outco
 import { memberById } from '../../domain/members/lookup.ts';
 import { actorName, commentAuthorName, ticketEventsByIds, ticketForSlack } from '../../domain/slack/cards.ts';
 import type { SlackDeps } from '../../domain/slack/deps.ts';
-import { type SlackWorkspace, workspaceOf } from '../../domain/slack/installations.ts';
+import { findWorkspace, type SlackWorkspace } from '../../domain/slack/installations.ts';
 import { SLACK_REFUSED, type SlackTicketRef } from '../../workflows/slack-contract.ts';
 import type { SlackOp } from '../../workflows/slack-thread-plan.ts';
 import type { TtlCache } from './cache.ts';
@@ -108,11 +108,10 @@ export async function deliverSlackOp(deps: DeliverDeps, ref: SlackTicketRef & { 
 }
 
 async function loadWorkspace(deps: DeliverDeps, ref: SlackTicketRef): Promise<SlackWorkspace> {
-  try {
-    return await workspaceOf(deps, ref.organizationId, ref.integrationId);
-  } catch {
-    throw ApplicationFailure.nonRetryable('the Slack installation was removed', SLACK_REFUSED);
-  }
+  // Removed: nothing to post to. A database failure is thrown as it is (retried), not taken for a removal.
+  const workspace = await findWorkspace(deps, ref.organizationId, ref.integrationId);
+  if (!workspace) throw ApplicationFailure.nonRetryable('the Slack installation was removed', SLACK_REFUSED);
+  return workspace;
 }
 
 async function postRow(deps: Pick<SlackDeps, 'db'>, workspace: SlackWorkspace, key: string) {

@@ -12,7 +12,7 @@ import type { SlackInboundPayload } from '../../common/slack/inbound.ts';
 import { slackTextToPlain } from '../../common/slack/text.ts';
 import { memberByEmail, type OrgMember } from '../../domain/members/lookup.ts';
 import type { Scope } from '../../domain/scope.ts';
-import { type SlackWorkspace, workspaceOf } from '../../domain/slack/installations.ts';
+import { findWorkspace, type SlackWorkspace } from '../../domain/slack/installations.ts';
 import { addComment } from '../../domain/tickets/comments.ts';
 import { createTicket } from '../../domain/tickets/create-ticket.ts';
 import { updateTicket } from '../../domain/tickets/update-ticket.ts';
@@ -60,7 +60,8 @@ export async function applySlackInbound(
     return { respond: answerable, ops: [] };
   };
 
-  const workspace = await workspaceOf(deps, ref.organizationId, ref.integrationId).catch(() => null);
+  // Removed only: a database failure is retried, not answered as a disconnected workspace.
+  const workspace = await findWorkspace(deps, ref.organizationId, ref.integrationId);
   if (!workspace) return refuse('This Slack workspace is no longer connected to Switchboard.');
   if (!workspace.isActive) return refuse('Slack is switched off for this Switchboard organisation.');
   assertConnected(workspace);

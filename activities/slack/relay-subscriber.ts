@@ -4,6 +4,7 @@
 // comment that mentions someone). Decided from the batch and one query over its tickets; all of a batch's events
 // for one installation go in one signal (each ticket's in order), however many tickets they are about.
 import { slackPosts } from '@switchboard/database';
+import type { Client } from '@temporalio/client';
 import { and, inArray } from 'drizzle-orm';
 import { groupBy } from '../../common/group-by.ts';
 import type { RelayContext, RelaySend, RelaySubscriber } from '../../common/integration-contract.ts';
@@ -12,6 +13,7 @@ import { activeIntegrationsOf } from '../../domain/integrations/read-integration
 import { slackConfigOf } from '../../domain/slack/config.ts';
 import { searchAttributes } from '../../temporal-config/index.ts';
 import {
+  type SlackInstallationRef,
   type SlackSyncInput,
   type SlackTicketEvents,
   slackSyncSignal,
@@ -87,26 +89,35 @@ function wake(
   integrationId: string,
   tickets: SlackTicketEvents[],
 ): RelaySend {
-  const workflowId = slackSyncWorkflowId(integrationId);
-  const input: SlackSyncInput = { organizationId, integrationId };
   return {
-    target: workflowId,
+    target: slackSyncWorkflowId(integrationId),
     ticketIds: tickets.map((t) => t.ticketId),
     send: async () => {
       await ctx.temporal.connection.withDeadline(ctx.deadline(), () =>
-        ctx.temporal.workflow.signalWithStart(slackWorkflowTypes.sync, {
-          workflowId,
-          taskQueue: slackTaskQueueFor(ctx.ticketsTaskQueue),
-          args: [input],
-          signal: slackSyncSignal,
-          signalArgs: [tickets],
-          // About many tickets: found in the Temporal Web UI by organisation and integration, not by ticket.
-          typedSearchAttributes: [
-            { key: searchAttributes.OrganizationId, value: organizationId },
-            { key: searchAttributes.IntegrationType, value: 'slack' },
-          ],
-        }),
+        signalSlackSync(ctx.temporal, ctx.ticketsTaskQueue, { organizationId, integrationId }, tickets),
       );
     },
   };
+}
+
+/** Hands tickets' events to the installation's sync workflow, starting it if it is not running. */
+export async function signalSlackSync(
+  temporal: Pick<Client, 'workflow'>,
+  ticketsTaskQueue: string,
+  ref: SlackInstallationRef,
+  tickets: SlackTicketEvents[],
+): Promise<void> {
+  const input: SlackSyncInput = { organizationId: ref.organizationId, integrationId: ref.integrationId };
+  await temporal.workflow.signalWithStart(slackWorkflowTypes.sync, {
+    workflowId: slackSyncWorkflowId(ref.integrationId),
+    taskQueue: slackTaskQueueFor(ticketsTaskQueue),
+    args: [input],
+    signal: slackSyncSignal,
+    signalArgs: [tickets],
+    // About many tickets: found in the Temporal Web UI by organisation and integration, not by ticket.
+    typedSearchAttributes: [
+      { key: searchAttributes.OrganizationId, value: ref.organizationId },
+      { key: searchAttributes.IntegrationType, value: 'slack' },
+    ],
+  });
 }

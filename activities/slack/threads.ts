@@ -6,7 +6,7 @@ import type { TicketPriority } from '../../common/enums.ts';
 import type { TicketEventType } from '../../common/ticket-events.ts';
 import { dmAssignmentUsers, dmMentionCandidates, ticketEventsByIds, ticketForSlack } from '../../domain/slack/cards.ts';
 import type { SlackDeps } from '../../domain/slack/deps.ts';
-import { markWorkspaceConnected, workspaceOf } from '../../domain/slack/installations.ts';
+import { findWorkspace, markWorkspaceConnected } from '../../domain/slack/installations.ts';
 import type { SlackInstallationRef, SlackTicketEvents, SlackTicketRef } from '../../workflows/slack-contract.ts';
 import {
   type MentionCandidate,
@@ -34,7 +34,8 @@ export async function planSlackTickets(
   ref: SlackInstallationRef,
   tickets: readonly SlackTicketEvents[],
 ): Promise<Array<{ ticketId: string; ops: SlackOp[] }>> {
-  const workspace = await workspaceOf(deps, ref.organizationId, ref.integrationId).catch(() => null);
+  // Removed (only that: a database failure fails the round, which is retried, rather than dropping its events).
+  const workspace = await findWorkspace(deps, ref.organizationId, ref.integrationId);
   // Switched off: nothing goes to Slack, queued batches included (the events of that time are not sent later).
   if (!workspace?.isActive) return [];
   const dmAssignments = await dmAssignmentUsers(deps.db, ref.organizationId);
@@ -120,7 +121,7 @@ export async function pauseSlackTickets(
   ref: SlackInstallationRef & { ticketIds: string[] },
 ): Promise<void> {
   if (ref.ticketIds.length === 0) return;
-  const workspace = await workspaceOf(deps, ref.organizationId, ref.integrationId).catch(() => null);
+  const workspace = await findWorkspace(deps, ref.organizationId, ref.integrationId);
   const reason = `Slack disconnected (${workspace?.disconnectedReason ?? 'unknown'}): waiting for the app to be installed again`;
   await deps.db
     .insert(slackPausedThreads)
@@ -135,10 +136,17 @@ export async function pauseSlackTickets(
     // A ticket deleted meanwhile has nothing to wait for (its row would break the foreign key).
     .onConflictDoNothing()
     .catch(async (error: unknown) => {
-      if (ref.ticketIds.length === 1) throw error;
-      for (const ticketId of ref.ticketIds)
-        await pauseSlackTickets(deps, { ...ref, ticketIds: [ticketId] }).catch(() => undefined);
+      if (!isForeignKeyViolation(error)) throw error;
+      // One by one, so only the deleted ticket is left out; any other failure fails the step (it is retried).
+      if (ref.ticketIds.length === 1) return;
+      for (const ticketId of ref.ticketIds) await pauseSlackTickets(deps, { ...ref, ticketIds: [ticketId] });
     });
+}
+
+/** PostgreSQL's foreign_key_violation, as node-postgres reports it (drizzle wraps it as the cause). */
+function isForeignKeyViolation(error: unknown): boolean {
+  const code = (e: unknown) => (e as { code?: string } | undefined)?.code;
+  return code(error) === '23503' || code((error as { cause?: unknown } | undefined)?.cause) === '23503';
 }
 
 export async function resumeSlackTickets(
@@ -157,7 +165,7 @@ export async function slackConnection(
   deps: SlackDeps & { clients: SlackClients },
   ref: SlackInstallationRef,
 ): Promise<{ connected: boolean }> {
-  const workspace = await workspaceOf(deps, ref.organizationId, ref.integrationId).catch(() => null);
+  const workspace = await findWorkspace(deps, ref.organizationId, ref.integrationId);
   // A removed installation has nothing to wait for: the work ends (its deliveries find the installation gone).
   if (!workspace?.disconnectedReason) return { connected: true };
   if (workspace.disconnectedReason === 'app_uninstalled') return { connected: false };

@@ -123,11 +123,24 @@ export async function workspaceOf(
   organizationId: string,
   integrationId: string,
 ): Promise<SlackWorkspace> {
+  const workspace = await findWorkspace(deps, organizationId, integrationId);
+  if (!workspace) throw notFound('Slack installation');
+  return workspace;
+}
+
+/**
+ * The installation, or null if it was removed (or is another organisation's). A database failure is thrown, never
+ * taken for a removed installation: the workflows would drop their work for it.
+ */
+export async function findWorkspace(
+  deps: Pick<SlackDeps, 'db'>,
+  organizationId: string,
+  integrationId: string,
+): Promise<SlackWorkspace | null> {
   const [row] = await selectWorkspaces(deps).where(
     and(eq(slackWorkspaces.integrationId, integrationId), eq(slackWorkspaces.organizationId, organizationId)),
   );
-  if (!row) throw notFound('Slack installation');
-  return toWorkspace(row.workspace, row);
+  return row ? toWorkspace(row.workspace, row) : null;
 }
 
 export async function workspacesOf(deps: Pick<SlackDeps, 'db'>, organizationId: string): Promise<SlackWorkspace[]> {

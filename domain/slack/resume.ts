@@ -1,11 +1,24 @@
 // A workspace installed again: the Slack work that paused while it was disconnected is told to go on — the
-// installation's sync workflow (ticket events) and every paused ticket's own workflow (things done in Slack). A
-// signal that fails (Temporal briefly unreachable) is not lost work: each paused workflow also checks the workspace
-// by itself every hour. A workflow that is not running (nothing of that kind paused) is nothing to resume.
+// installation's sync workflow (ticket events) and the paused tickets' own workflows that are running (things done
+// in Slack, and event batches of runs from before the sync workflow). A signal that fails (Temporal briefly
+// unreachable) is not lost work: each paused workflow also checks the workspace by itself every hour. A workflow that
+// is not running is nothing to resume.
+//
+// Called from the install's return (Slack's OAuth callback): bounded. The ticket workflows are found with one
+// visibility query (running slack-ticket runs of the organisation) rather than one signal per paused ticket, most of
+// which are the sync workflow's, and signalled a few at a time.
 import { WorkflowNotFoundError } from '@temporalio/client';
-import { slackResumeSignal, slackSyncWorkflowId, slackTicketWorkflowId } from '../../workflows/slack-contract.ts';
+import { searchAttributes } from '../../temporal-config/index.ts';
+import {
+  slackResumeSignal,
+  slackSyncWorkflowId,
+  slackTicketWorkflowId,
+  slackWorkflowTypes,
+} from '../../workflows/slack-contract.ts';
 import type { SlackDeps } from './deps.ts';
 import { pausedThreadsOf } from './installations.ts';
+
+const SIGNALS_AT_ONCE = 8;
 
 export async function resumeWorkspace(deps: SlackDeps, integrationId: string): Promise<number> {
   const temporal = deps.temporal;
@@ -23,8 +36,31 @@ export async function resumeWorkspace(deps: SlackDeps, integrationId: string): P
     }
   };
   await resume(slackSyncWorkflowId(integrationId));
+
+  const pausedTickets = new Set(paused.map((p) => p.ticketId));
+  const running: string[] = [];
+  try {
+    const query = `WorkflowType = '${slackWorkflowTypes.ticket}' AND ExecutionStatus = 'Running' AND ${searchAttributes.OrganizationId.name} = '${paused[0]!.organizationId}'`;
+    for await (const run of temporal.workflow.list({ query })) {
+      const ticketId = run.workflowId.startsWith(slackTicketWorkflowId(integrationId, ''))
+        ? run.workflowId.slice(slackTicketWorkflowId(integrationId, '').length)
+        : undefined;
+      if (ticketId && pausedTickets.has(ticketId)) running.push(ticketId);
+    }
+  } catch (error) {
+    deps.logger.warn(
+      { err: error, integrationId },
+      'paused Slack ticket workflows not listed: they resume within the hour',
+    );
+  }
   let resumed = 0;
-  for (const thread of paused)
-    if (await resume(slackTicketWorkflowId(integrationId, thread.ticketId), thread.ticketId)) resumed++;
+  for (let i = 0; i < running.length; i += SIGNALS_AT_ONCE) {
+    const signalled = await Promise.all(
+      running
+        .slice(i, i + SIGNALS_AT_ONCE)
+        .map((ticketId) => resume(slackTicketWorkflowId(integrationId, ticketId), ticketId)),
+    );
+    resumed += signalled.filter(Boolean).length;
+  }
   return resumed;
 }
