@@ -9,8 +9,10 @@ import { integrationConfigs, slackInbound, supportRequests, ticketComments } fro
 import { WorkflowNotFoundError } from '@temporalio/client';
 import { and, eq } from 'drizzle-orm';
 import { slackRelaySubscriber } from '../activities/slack/relay-subscriber.ts';
+import { slackDepsOf } from '../api/routes/slack.ts';
 import type { RelayContext } from '../common/integration-contract.ts';
 import type { DispatchedTicketEvent, TicketEventType } from '../common/ticket-events.ts';
+import { handOverWaitingInbound } from '../domain/slack/inbound.ts';
 import { createSlackFake } from './fakes/slack/server.ts';
 import {
   addToSlack,
@@ -35,6 +37,7 @@ describe('Slack end to end (strict local Slack)', function () {
   let agent: TestUser;
   let viewer: TestUser;
   let integrationId: string;
+  let pipelineQueue: string;
   const run = randomUUID()
     .slice(0, 6)
     .toUpperCase()
@@ -48,6 +51,7 @@ describe('Slack end to end (strict local Slack)', function () {
     restoreEnv = useSlackEnv(slack);
     useSlackApprover(slack);
     const queue = uniqueTaskQueue('slack');
+    pipelineQueue = queue;
     const temporal = await testTemporal();
     api = await startTestApi({
       temporal: temporal.client,
@@ -216,6 +220,53 @@ describe('Slack end to end (strict local Slack)', function () {
       await new Promise((r) => setTimeout(r, 1000));
       const comments = await db.select().from(ticketComments).where(eq(ticketComments.supportRequestId, ticket.id));
       assert.equal(comments.length, 1);
+    });
+    it('answers once the request is recorded; what could not reach its workflow then is handed over by the sweep', async () => {
+      // An API whose Temporal is unreachable: the command is recorded and answered, its hand-over fails.
+      const cut = await startTestApi({
+        temporal: null,
+        config: (config) => ({ ...config, temporal: { ...config.temporal, ticketsTaskQueue: pipelineQueue } }),
+      });
+      const ticket = await newTicket();
+      try {
+        slack.setRequestUrl(`${cut.baseUrl}/api/slack/events`);
+        const answered = await slack.slashCommand({
+          command: '/ticket',
+          text: `comment ${ticket.number} handed over late`,
+          userId: slackIds.agent,
+          channelId: channels.support,
+          teamId: team,
+        });
+        assert.equal(answered.status, 200, 'Slack has its answer: the row holds the work');
+      } finally {
+        slack.setRequestUrl(`${api.baseUrl}/api/slack/events`);
+        await cut.close();
+      }
+      const [row] = await db.select().from(slackInbound).where(eq(slackInbound.ticketId, ticket.id));
+      assert.equal(row?.status, 'received');
+      await new Promise((r) => setTimeout(r, 500));
+      assert.equal(
+        (await db.select().from(ticketComments).where(eq(ticketComments.supportRequestId, ticket.id))).length,
+        0,
+      );
+
+      const swept = await handOverWaitingInbound(slackDepsOf(api.deps), { olderThanMs: 0 });
+      assert.ok(swept.handedOver >= 1 && swept.failed === 0, JSON.stringify(swept));
+      await eventually(
+        async () => {
+          const comments = await db.select().from(ticketComments).where(eq(ticketComments.supportRequestId, ticket.id));
+          assert.deepEqual(
+            comments.map((c) => c.body),
+            ['handed over late'],
+          );
+        },
+        { timeoutMs: 30_000 },
+      );
+      // Applied: the next sweep leaves it alone.
+      await eventually(async () => {
+        const [after] = await db.select().from(slackInbound).where(eq(slackInbound.id, row!.id));
+        assert.notEqual(after?.status, 'received');
+      });
     });
   });
 

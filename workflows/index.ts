@@ -10,6 +10,7 @@ export { linearIssueWorkflow } from './linear-issue.ts';
 export { linearSyncWorkflow } from './linear-sync.ts';
 export { notifyAlertWorkflow, notifyRecipientWorkflow } from './notify.ts';
 export { slaWatchWorkflow } from './sla.ts';
+export { slackInboundSweepWorkflow } from './slack-inbound-sweep.ts';
 export { slackIntakeWorkflow } from './slack-intake.ts';
 export { slackSyncWorkflow } from './slack-sync.ts';
 export { slackTicketWorkflow } from './slack-ticket.ts';

@@ -1,6 +1,7 @@
 // The Slack activities, each a thin adapter: the database steps of the Slack workflows and the calls to Slack (and
 // one that syncs a round of tickets' events at once, activities/slack/sync.ts).
 import type { SlackDeps } from '../../domain/slack/deps.ts';
+import { handOverWaitingInbound } from '../../domain/slack/inbound.ts';
 import type { SlackInstallationRef, SlackTicketEvents, SlackTicketRef } from '../../workflows/slack-contract.ts';
 import type { SlackOp } from '../../workflows/slack-thread-plan.ts';
 import { TtlCache } from './cache.ts';
@@ -51,6 +52,8 @@ export function createSlackActivities(runtime: SlackRuntime) {
     pauseSlackTickets: (ref: SlackInstallationRef & { ticketIds: string[] }) => pauseSlackTickets(runtime, ref),
     resumeSlackTickets: (ref: SlackInstallationRef & { ticketIds: string[] }) => resumeSlackTickets(runtime, ref),
     slackConnection: (ref: SlackInstallationRef) => slackConnection(runtime, ref),
+    /** The sweep's one step: rows from Slack whose request could not hand them over (domain/slack/inbound.ts). */
+    handOverWaitingSlackInbound: () => handOverWaitingInbound(runtime),
   };
 }
 

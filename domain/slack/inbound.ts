@@ -1,12 +1,15 @@
-// Recording what arrived from Slack, once, and handing it to the workflow that owns it. Runs in the request, before
-// Slack gets its answer: if the row or the signal fails, Slack gets an error and retries (events) or the person
-// sees it failed (interactions); once both happened, nothing can be lost. A row already there (an Events API retry,
-// a replayed request, a double submit) is not written again; its workflow is woken again while it is unapplied,
-// which is harmless (it applies each row once).
+// Recording what arrived from Slack, once, and handing it to the workflow that owns it. The row is written in the
+// request, before Slack gets its answer: if that fails, Slack gets an error and retries (events) or the person sees
+// it failed (interactions). The hand-over to the workflow (a signal, or an intake's start) is sent right after, not
+// waited for: it depends on the Temporal server, whose latency under load was most of the answer's time
+// (performance.md, Slack), and the row already holds the work. A hand-over that fails is made again by the sweep
+// (`handOverWaitingInbound`, the `slack-inbound-sweep` schedule), which finds rows still `received` a while later.
+// A row already there (an Events API retry, a replayed request, a double submit) is not written again; its workflow
+// is woken again while it is unapplied, which is harmless (it applies each row once).
 import { randomUUID } from 'node:crypto';
 import { slackInbound, supportRequests } from '@switchboard/database';
 import { WorkflowExecutionAlreadyStartedError } from '@temporalio/client';
-import { and, eq } from 'drizzle-orm';
+import { and, asc, eq, gt, lt, sql } from 'drizzle-orm';
 import type { SlackInboundPayload } from '../../common/slack/inbound.ts';
 import { ticketSearchAttributes } from '../../temporal-config/index.ts';
 import {
@@ -76,8 +79,63 @@ export async function recordSlackInbound(
         .from(slackInbound)
         .where(and(eq(slackInbound.integrationId, workspace.integrationId), eq(slackInbound.dedupeKey, dedupeKey)))
     )[0]!;
-  if (row.status === 'received') await handOver(deps, workspace, row.id, ticketId);
+  if (row.status === 'received') handOverSoon(deps, workspace, row.id, ticketId);
   return { id: row.id, duplicate: !inserted, status: row.status, outcome: row.outcome, ticketId: row.ticketId };
+}
+
+/** The hand-over, not waited for: a failure leaves the row `received` for the sweep, and says so (ids only). */
+function handOverSoon(deps: SlackDeps, workspace: SlackWorkspace, inboundId: string, ticketId: string | null): void {
+  handOver(deps, workspace, inboundId, ticketId).catch((error: unknown) =>
+    deps.logger.warn(
+      { inboundId, integrationId: workspace.integrationId, err: error },
+      'a Slack request could not be handed to its workflow yet; the sweep hands it over',
+    ),
+  );
+}
+
+/** Rows younger than this are left to the hand-over their request made. */
+export const SWEEP_AFTER_MS = 30_000;
+/** Rows older than this are not handed over again: what a day of sweeps did not apply needs a person. */
+const SWEEP_WITHIN_MS = 24 * 60 * 60_000;
+
+/**
+ * Hands over again every row still `received` a while after it arrived (its request's hand-over failed: Temporal
+ * unreachable, the process stopped), oldest first, up to `limit`. Each hand-over is idempotent: a signal whose row
+ * is already applied changes nothing, and an intake keyed by the row's id is not started twice while it runs.
+ */
+export async function handOverWaitingInbound(
+  deps: SlackDeps,
+  options: { olderThanMs?: number; limit?: number } = {},
+): Promise<{ handedOver: number; failed: number }> {
+  const olderThanMs = options.olderThanMs ?? SWEEP_AFTER_MS;
+  const rows = await deps.db
+    .select({
+      id: slackInbound.id,
+      organizationId: slackInbound.organizationId,
+      integrationId: slackInbound.integrationId,
+      ticketId: slackInbound.ticketId,
+    })
+    .from(slackInbound)
+    .where(
+      and(
+        eq(slackInbound.status, 'received'),
+        lt(slackInbound.createdAt, sql`now() - make_interval(secs => ${olderThanMs / 1000})`),
+        gt(slackInbound.createdAt, sql`now() - make_interval(secs => ${SWEEP_WITHIN_MS / 1000})`),
+      ),
+    )
+    .orderBy(asc(slackInbound.createdAt))
+    .limit(options.limit ?? 200);
+  let failed = 0;
+  for (const row of rows) {
+    await handOver(deps, row, row.id, row.ticketId).catch((error: unknown) => {
+      failed++;
+      deps.logger.warn(
+        { inboundId: row.id, integrationId: row.integrationId, err: error },
+        'Slack sweep: hand-over failed',
+      );
+    });
+  }
+  return { handedOver: rows.length - failed, failed };
 }
 
 /**
@@ -93,7 +151,12 @@ async function handOverAgain(deps: SlackDeps, workspace: SlackWorkspace, inbound
   });
 }
 
-async function handOver(deps: SlackDeps, workspace: SlackWorkspace, inboundId: string, ticketId: string | null) {
+async function handOver(
+  deps: SlackDeps,
+  workspace: Pick<SlackWorkspace, 'organizationId' | 'integrationId'>,
+  inboundId: string,
+  ticketId: string | null,
+) {
   if (!deps.temporal) throw new Error('Temporal is unreachable: the Slack request cannot be handed to its workflow');
   const taskQueue = slackTaskQueueFor(deps.ticketsTaskQueue);
   if (ticketId) {

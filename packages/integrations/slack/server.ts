@@ -43,6 +43,17 @@ export const slackServer: IntegrationServer = {
     ];
   },
   taskQueues: (ticketsTaskQueue) => [{ name: slackTaskQueueFor(ticketsTaskQueue), workflows: true }],
+  // What a request from Slack recorded but could not hand to its workflow (Temporal unreachable at that moment) is
+  // handed over by this sweep, within about a minute and a half (domain/slack/inbound.ts).
+  schedules: (ticketsTaskQueue) => [
+    {
+      scheduleId: `slack-inbound-sweep/${slackTaskQueueFor(ticketsTaskQueue)}`,
+      everyMs: 60_000,
+      workflowType: 'slackInboundSweepWorkflow',
+      taskQueue: slackTaskQueueFor(ticketsTaskQueue),
+      args: [],
+    },
+  ],
   relaySubscribers: () => [slackRelaySubscriber()],
   routes: {
     public: (deps) => slackEventsRouter(depsOf(deps)),
