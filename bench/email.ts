@@ -305,19 +305,26 @@ async function main() {
     const acceptedMs = performance.now() - outboundStarted;
     // A send that hangs holds its ticket's thread until the activity's start-to-close timeout (5 minutes): after
     // 30 s without progress the run reports the rate of what was sent and how many were still waiting.
-    let sent = 0;
-    let sentAtMs = performance.now();
-    for (;;) {
-      const { rows: counts } = await pool.query(
-        `select count(*) filter (where status = 'sent')::int as sent, count(*) filter (where status = 'failed')::int
-           as failed from ticket_emails where direction = 'outbound' and integration_id = $1`,
-        [bulkMailbox.id],
-      );
-      if (counts[0].failed > 0) throw new Error(`${counts[0].failed} outbound emails failed`);
-      if (counts[0].sent !== sent) [sent, sentAtMs] = [counts[0].sent, performance.now()];
-      if (sent >= OUTBOUND || performance.now() - sentAtMs > 30_000) break;
-      await sleep(100);
-    }
+    /**
+     * Waits until `OUTBOUND` more rows than `before` are sent, or 30 s pass without one more: how many were sent and
+     * when the last of them was seen.
+     */
+    const waitForSent = async (before: number) => {
+      let count = 0;
+      let at = performance.now();
+      for (;;) {
+        const { rows: counts } = await pool.query(
+          `select count(*) filter (where status = 'sent')::int as sent, count(*) filter (where status = 'failed')::int
+             as failed from ticket_emails where direction = 'outbound' and integration_id = $1`,
+          [bulkMailbox.id],
+        );
+        if (counts[0].failed > 0) throw new Error(`${counts[0].failed} outbound emails failed`);
+        if (counts[0].sent - before !== count) [count, at] = [counts[0].sent - before, performance.now()];
+        if (count >= OUTBOUND || performance.now() - at > 30_000) return { count, at };
+        await sleep(100);
+      }
+    };
+    const { count: sent, at: sentAtMs } = await waitForSent(0);
     const outboundMs = sentAtMs - outboundStarted;
     if (sent < OUTBOUND)
       notes.push(`outbound: ${OUTBOUND - sent} of ${OUTBOUND} still not sent 30 s after the last send`);
@@ -364,20 +371,7 @@ async function main() {
     worker = await stack.startWorker();
     const backlogStarted = performance.now();
     const backlogCpu = cpu();
-    let backlogSent = 0;
-    let backlogSentAt = performance.now();
-    for (;;) {
-      const { rows: counts } = await pool.query(
-        `select count(*) filter (where status = 'sent')::int as sent, count(*) filter (where status = 'failed')::int
-           as failed from ticket_emails where direction = 'outbound' and integration_id = $1`,
-        [bulkMailbox.id],
-      );
-      if (counts[0].failed > 0) throw new Error(`${counts[0].failed} outbound emails failed`);
-      const now = counts[0].sent - sent;
-      if (now !== backlogSent) [backlogSent, backlogSentAt] = [now, performance.now()];
-      if (backlogSent >= OUTBOUND || performance.now() - backlogSentAt > 30_000) break;
-      await sleep(100);
-    }
+    const { count: backlogSent, at: backlogSentAt } = await waitForSent(sent);
     const backlogMs = backlogSentAt - backlogStarted;
     if (backlogSent < OUTBOUND)
       notes.push(`outbound backlog: ${OUTBOUND - backlogSent} of ${OUTBOUND} still not sent 30 s after the last send`);

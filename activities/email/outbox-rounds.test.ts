@@ -5,16 +5,16 @@
 import assert from 'node:assert/strict';
 import { randomUUID } from 'node:crypto';
 import net from 'node:net';
-import { integrationConfigs, integrationOutcomeMinutes, ticketComments, ticketEmails } from '@switchboard/database';
+import { integrationOutcomeMinutes, ticketComments, ticketEmails } from '@switchboard/database';
 import { MockActivityEnvironment } from '@temporalio/testing';
 import { asc, eq, inArray, sum } from 'drizzle-orm';
-import { loadConfig } from '../../common/config.ts';
 import { makeOrganization, type TestOrganization } from '../../domain/test-fixtures.ts';
 import { addComment } from '../../domain/tickets/comments.ts';
 import { createTicket } from '../../domain/tickets/create-ticket.ts';
 import { testDatabase } from '../../test/support/database.ts';
 import { createOutboxActivities, type OutboxRoundResult } from './outbox.ts';
 import { RETRY_FIRST_MS, TICKETS_AT_ONCE_PER_MAILBOX } from './outbox-plan.ts';
+import { loopbackSendDeps, sendingMailbox } from './outbox-test-support.ts';
 import { closeTransports, createSendActivities, type SendDeps } from './send.ts';
 
 /** Nothing listens here: connecting is refused at once, the case of a mail server that is down. */
@@ -76,21 +76,7 @@ const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 describe('email outbox rounds', function () {
   this.timeout(60_000);
   const { db } = testDatabase();
-  const depsWith = (timeoutMs: number) =>
-    ({
-      db,
-      credentialKeys: loadConfig().credentialKeys,
-      settings: {
-        allowCidrs: ['127.0.0.0/8'],
-        allowInsecure: true,
-        dnsServers: [],
-        maxMessageBytes: 1024 * 1024,
-        idleSeconds: 5,
-        fetchBatch: 10,
-        timeoutMs,
-      },
-      stores: {},
-    }) as unknown as SendDeps;
+  const depsWith = (timeoutMs: number) => loopbackSendDeps(db, timeoutMs);
   const deps = depsWith(20_000);
   const servers: FakeSmtp[] = [];
   const server = async (greetMs: number | null) => {
@@ -116,19 +102,8 @@ describe('email outbox rounds', function () {
       tickets: options.tickets ?? [],
     });
 
-  async function mailbox(org: TestOrganization, port: number) {
-    const id = randomUUID();
-    const address = `desk-${id.slice(0, 8)}@support.test`;
-    await db.insert(integrationConfigs).values({
-      id,
-      organizationId: org.organizationId,
-      integrationType: 'email',
-      name: 'Support',
-      isActive: true,
-      config: { address, smtp: { host: '127.0.0.1', port, security: 'none' } },
-    });
-    return { id, address };
-  }
+  const mailbox = (org: TestOrganization, port: number) =>
+    sendingMailbox(db, org.organizationId, { host: '127.0.0.1', port });
 
   /** A ticket whose customer wrote to the mailbox (so an agent's public comment becomes a reply). */
   async function emailTicket(org: TestOrganization, box: { id: string; address: string }) {

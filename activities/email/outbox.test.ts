@@ -6,7 +6,6 @@ import { randomUUID } from 'node:crypto';
 import { integrationConfigs, ticketEmails, ticketEvents } from '@switchboard/database';
 import { MockActivityEnvironment } from '@temporalio/testing';
 import { asc, eq, inArray } from 'drizzle-orm';
-import { loadConfig } from '../../common/config.ts';
 import type { RelayContext } from '../../common/integration-contract.ts';
 import type { DispatchedTicketEvent, TicketEventType } from '../../common/ticket-events.ts';
 import { makeOrganization, type TestOrganization } from '../../domain/test-fixtures.ts';
@@ -17,8 +16,9 @@ import { addMailUser, ensureMailServices, testMailServices } from '../../test/su
 import type { EmailOutboxWork } from '../../workflows/email-contract.ts';
 import { createOutboxActivities, type OutboxRoundResult } from './outbox.ts';
 import { RETRY_FIRST_MS } from './outbox-plan.ts';
+import { loopbackSendDeps, sendingMailbox } from './outbox-test-support.ts';
 import { emailRelaySubscriber } from './relay-subscriber.ts';
-import { closeTransports, type SendDeps } from './send.ts';
+import { closeTransports } from './send.ts';
 
 const PASSWORD = 'mail-test-password';
 /** Nothing listens here: connecting is refused at once, the case of a mail server that is down. */
@@ -27,20 +27,7 @@ const DEAD_PORT = 1;
 describe('email outbox', function () {
   this.timeout(60_000);
   const { db } = testDatabase();
-  const deps = {
-    db,
-    credentialKeys: loadConfig().credentialKeys,
-    settings: {
-      allowCidrs: ['127.0.0.0/8'],
-      allowInsecure: true,
-      dnsServers: [],
-      maxMessageBytes: 1024 * 1024,
-      idleSeconds: 5,
-      fetchBatch: 10,
-      timeoutMs: 5_000,
-    },
-    stores: {},
-  } as unknown as SendDeps;
+  const deps = loopbackSendDeps(db, 5_000);
   const { sendOutboxRound } = createOutboxActivities(deps);
   let run: string;
 
@@ -52,19 +39,8 @@ describe('email outbox', function () {
   });
   after(() => closeTransports());
 
-  async function mailbox(org: TestOrganization, port: number = testMailServices.smtp.port) {
-    const id = randomUUID();
-    const address = `desk-${id.slice(0, 8)}@support.test`;
-    await db.insert(integrationConfigs).values({
-      id,
-      organizationId: org.organizationId,
-      integrationType: 'email',
-      name: 'Support',
-      isActive: true,
-      config: { address, smtp: { host: testMailServices.smtp.host, port, security: 'none' } },
-    });
-    return { id, address };
-  }
+  const mailbox = (org: TestOrganization, port: number = testMailServices.smtp.port) =>
+    sendingMailbox(db, org.organizationId, { host: testMailServices.smtp.host, port });
 
   /** A ticket opened by a customer's mail to the mailbox (the row a reply threads on). */
   async function emailTicket(org: TestOrganization, box: { id: string; address: string }, name: string) {
