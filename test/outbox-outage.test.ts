@@ -52,6 +52,11 @@ describe('outbox during a Temporal outage', function () {
     await makeEndpoint(org.organizationId, { url: receiver.url('/outage'), eventTypes: [...ticketEventTypes] });
     const before = await Promise.all([1, 2].map((i) => createTicket(db, org.scope, { subject: `before ${i}` })));
     await eventually(async () => assert.ok((await eventsOf(before.map((t) => t.id))).every((e) => e.dispatchedAt)));
+    // And delivered: the batch their wake started has run. A wake Temporal accepted but no batch has answered yet
+    // would carry the outage's deliveries too (the relay sends no second wake while one is pending), and they would
+    // not wait in the outbox.
+    const beforeEvents = await eventsOf(before.map((t) => t.id));
+    await eventually(async () => assert.equal(receiver.requestsTo('/outage').length, beforeEvents.length));
 
     const during: typeof before = [];
     await temporal.stop();
