@@ -4,9 +4,10 @@
 // window) on every request, answering 401 to a missing, wrong or stale one.
 //
 // Every interaction is answered well inside Slack's three seconds: the handler records what happened (once, by
-// Slack's event id or the interaction's key), hands it to the ticket's workflow (a signal) and acknowledges; the
-// workflow does the work. Bolt answers only after the handler finished (processBeforeResponse), so a failure to
-// record is an error Slack sees and retries, never a lost click.
+// Slack's event id or the interaction's key) and acknowledges; the hand-over to the ticket's workflow (a signal) is
+// sent right after without being waited for, and the workflow does the work (domain/slack/inbound.ts). Bolt answers
+// only after the handler finished (processBeforeResponse), so a failure to record is an error Slack sees and
+// retries, never a lost click.
 import { App, type AuthorizeResult, type Logger as BoltLogger, ExpressReceiver, LogLevel } from '@slack/bolt';
 import { InstallProvider } from '@slack/oauth';
 import type { WebClient } from '@slack/web-api';
@@ -109,8 +110,8 @@ function documentSlackRoutes(): void {
     summary:
       'Slack’s Request URL for the Events API, interactivity (buttons, menus, modals, shortcuts) and slash commands, ' +
       'signed by Slack (X-Slack-Signature: v0= HMAC-SHA256 of `v0:<X-Slack-Request-Timestamp>:<raw body>` with ' +
-      'SLACK_SIGNING_SECRET; older than five minutes is refused). 200 once recorded and handed to the ticket’s ' +
-      'workflow (with the command’s or the modal’s answer); 401 for a missing, wrong or stale signature or an ' +
+      'SLACK_SIGNING_SECRET; older than five minutes is refused). 200 once recorded (the hand-over to the ' +
+      'ticket’s workflow follows; with the command’s or the modal’s answer); 401 for a missing, wrong or stale signature or an ' +
       'unknown workspace; 503 when the server has no signing secret.',
     tags: ['Slack'],
     responses: {

@@ -83,20 +83,43 @@ export async function recordSlackInbound(
   return { id: row.id, duplicate: !inserted, status: row.status, outcome: row.outcome, ticketId: row.ticketId };
 }
 
+/**
+ * A ticket's hand-overs from this process, in the order its requests were recorded: each waits for the one before
+ * (whatever its outcome), so two clicks on one ticket reach its workflow in the order they came, as when the request
+ * waited for its signal. Emptied as they finish.
+ */
+const handOversByTicket = new Map<string, Promise<void>>();
+
 /** The hand-over, not waited for: a failure leaves the row `received` for the sweep, and says so (ids only). */
 function handOverSoon(deps: SlackDeps, workspace: SlackWorkspace, inboundId: string, ticketId: string | null): void {
-  handOver(deps, workspace, inboundId, ticketId).catch((error: unknown) =>
-    deps.logger.warn(
-      { inboundId, integrationId: workspace.integrationId, err: error },
-      'a Slack request could not be handed to its workflow yet; the sweep hands it over',
-    ),
-  );
+  const key = ticketId ? `${workspace.integrationId}/${ticketId}` : `intake/${inboundId}`;
+  const previous = handOversByTicket.get(key) ?? Promise.resolve();
+  const mine = previous
+    .then(() => handOver(deps, workspace, inboundId, ticketId))
+    .catch((error: unknown) =>
+      deps.logger.warn(
+        { inboundId, integrationId: workspace.integrationId, err: error },
+        'a Slack request could not be handed to its workflow yet; the sweep hands it over',
+      ),
+    )
+    .finally(() => {
+      if (handOversByTicket.get(key) === mine) handOversByTicket.delete(key);
+    });
+  handOversByTicket.set(key, mine);
 }
 
 /** Rows younger than this are left to the hand-over their request made. */
 export const SWEEP_AFTER_MS = 30_000;
-/** Rows older than this are not handed over again: what a day of sweeps did not apply needs a person. */
-const SWEEP_WITHIN_MS = 24 * 60 * 60_000;
+/**
+ * How long a row is handed over again. What changes a ticket's state (a command, Assign to me, the status menu) for
+ * 30 minutes, as long as Slack's response_url through which the person hears back: applied later, it could undo what
+ * was done since. What only adds (a thread reply, a note, a new ticket) for a day. Older rows stay `received`, and
+ * the health monitor counts them. A hand-over that failed is applied by the sweep 30–90 s late, after any later
+ * action on the ticket that did reach its workflow: the one case where a person's actions on a ticket are not
+ * applied in the order they came.
+ */
+const SWEEP_STATE_CHANGES_WITHIN = '30 minutes';
+const SWEEP_ADDITIONS_WITHIN = '1 day';
 
 /**
  * Hands over again every row still `received` a while after it arrived (its request's hand-over failed: Temporal
@@ -120,7 +143,11 @@ export async function handOverWaitingInbound(
       and(
         eq(slackInbound.status, 'received'),
         lt(slackInbound.createdAt, sql`now() - make_interval(secs => ${olderThanMs / 1000})`),
-        gt(slackInbound.createdAt, sql`now() - make_interval(secs => ${SWEEP_WITHIN_MS / 1000})`),
+        gt(
+          slackInbound.createdAt,
+          sql`now() - (case when ${slackInbound.kind} in ('command', 'assign_me', 'set_status')
+            then ${SWEEP_STATE_CHANGES_WITHIN} else ${SWEEP_ADDITIONS_WITHIN} end)::interval`,
+        ),
       ),
     )
     .orderBy(asc(slackInbound.createdAt))

@@ -5717,7 +5717,7 @@ export type paths = {
         };
         get?: never;
         put?: never;
-        /** Slack’s Request URL for the Events API, interactivity (buttons, menus, modals, shortcuts) and slash commands, signed by Slack (X-Slack-Signature: v0= HMAC-SHA256 of `v0:<X-Slack-Request-Timestamp>:<raw body>` with SLACK_SIGNING_SECRET; older than five minutes is refused). 200 once recorded and handed to the ticket’s workflow (with the command’s or the modal’s answer); 401 for a missing, wrong or stale signature or an unknown workspace; 503 when the server has no signing secret. */
+        /** Slack’s Request URL for the Events API, interactivity (buttons, menus, modals, shortcuts) and slash commands, signed by Slack (X-Slack-Signature: v0= HMAC-SHA256 of `v0:<X-Slack-Request-Timestamp>:<raw body>` with SLACK_SIGNING_SECRET; older than five minutes is refused). 200 once recorded (the hand-over to the ticket’s workflow follows; with the command’s or the modal’s answer); 401 for a missing, wrong or stale signature or an unknown workspace; 503 when the server has no signing secret. */
         post: {
             parameters: {
                 query?: never;

@@ -947,6 +947,8 @@ export const slackInbound = pgTable(
   (t) => [
     uniqueIndex('slack_inbound_key_uq').on(t.integrationId, t.dedupeKey),
     index('slack_inbound_created_idx').on(t.createdAt),
+    // The sweep's rows (domain/slack/inbound.ts): almost none are `received` at any time.
+    index('slack_inbound_received_idx').on(t.createdAt).where(sql`${t.status} = 'received'`),
   ],
 );
 

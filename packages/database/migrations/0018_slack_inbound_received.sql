@@ -1,0 +1,1 @@
+CREATE INDEX "slack_inbound_received_idx" ON "slack_inbound" USING btree ("created_at") WHERE "slack_inbound"."status" = 'received';
