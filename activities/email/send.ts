@@ -81,7 +81,6 @@ export async function queueReply(
       source: ticketComments.source,
       authorUserId: ticketComments.authorUserId,
       authorName: user.name,
-      createdAt: ticketComments.createdAt,
     })
     .from(ticketComments)
     .leftJoin(user, eq(user.id, ticketComments.authorUserId))
@@ -125,8 +124,10 @@ export async function queueReply(
       sentByUserId: comment.authorUserId,
       sourceKey: `comment:${input.commentId}`,
       // When the agent wrote it, not when a round got to it: a ticket's rows leave, and thread, in created_at order,
-      // and a comment queued late (a retried round, a backlog) must not overtake what was written after it.
-      createdAt: comment.createdAt,
+      // and a comment queued late (a retried round, a backlog) must not overtake what was written after it. Copied in
+      // SQL, to the microsecond: a JavaScript Date keeps milliseconds, and a row written earlier in the same
+      // millisecond would then sort after the reply.
+      createdAt: sql`(select created_at from ticket_comments where id = ${input.commentId})`,
     })
     .onConflictDoNothing()
     .returning({ id: ticketEmails.id });
