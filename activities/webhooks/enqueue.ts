@@ -190,11 +190,13 @@ export async function fanOutDeliveries(
     //
     // Every listener row of these endpoints is read FOR SHARE (a takeover waits for this commit), with the time
     // read once, so a row is either listening or not for the whole statement.
+    // The statement's one reading of the clock is also the fan-out's time (a row even when no endpoint has a row).
     const listening = await tx.execute<{
-      endpoint_id: string;
+      now: string;
+      endpoint_id: string | null;
       owner: string | null;
-      listening: boolean;
-      wake_pending: boolean;
+      listening: boolean | null;
+      wake_pending: boolean | null;
     }>(sql`
       with clock as (select clock_timestamp() as now),
       rows as (
@@ -204,16 +206,16 @@ export async function fanOutDeliveries(
         from webhook_endpoint_listeners l, clock
         where l.endpoint_id = any(${sql.param(sendable)}::uuid[])
         for share of l)
-      select endpoint_id, owner, listening, coalesce(wake_pending, false) as wake_pending,
-        case when listening then pg_notify(${DELIVERIES_CHANNEL}, endpoint_id::text) end
-      from rows`);
+      select clock.now::text as now, rows.endpoint_id, rows.owner, rows.listening, rows.wake_pending,
+        case when rows.listening then pg_notify(${DELIVERIES_CHANNEL}, rows.endpoint_id::text) end
+      from clock left join rows on true`);
     for (const row of listening.rows) {
+      fannedOutAt = row.now;
+      if (row.endpoint_id === null) continue;
       ownerAtFanOut.set(row.endpoint_id, row.owner);
       if (row.listening) listeningIds.add(row.endpoint_id);
       else if (row.wake_pending) wakePendingIds.add(row.endpoint_id);
     }
-    const [clock] = (await tx.execute<{ now: string }>(sql`select clock_timestamp()::text as now`)).rows;
-    fannedOutAt = clock!.now;
     return ids;
   });
 
