@@ -8,6 +8,7 @@ import { ticketEmails } from '@switchboard/database';
 import { Context } from '@temporalio/activity';
 import { ApplicationFailure } from '@temporalio/common';
 import { and, asc, eq, sql } from 'drizzle-orm';
+import { Limiter, mapLimited } from '../../common/concurrency.ts';
 import { recordIntegrationOutcome } from '../../domain/integrations/record-outcome.ts';
 import type { EmailOutboxTicket } from '../../workflows/email-contract.ts';
 import {
@@ -211,7 +212,7 @@ async function round(deps: SendDeps, context: Context, input: OutboxRoundInput):
 
   // The announced tickets first: each one's replies are queued and its rows handed to its mailbox's lanes at once, so
   // a reply does not wait for the whole round's queueing.
-  await forEachLimited(input.tickets, ANNOUNCED_TICKETS_AT_ONCE, async ({ ticketId, commentIds }) => {
+  await mapLimited(input.tickets, ANNOUNCED_TICKETS_AT_ONCE, async ({ ticketId, commentIds }) => {
     for (const [i, commentId] of commentIds.entries()) {
       try {
         await queueReply(deps, { organizationId, ticketId, commentId });
@@ -281,34 +282,4 @@ function describe(error: unknown): string {
 
 function isTicketGone(error: unknown): boolean {
   return error instanceof ApplicationFailure && error.type === 'TicketGone';
-}
-
-/** At most `limit` works at a time; the others wait their turn, in the order they came. */
-class Limiter {
-  private running = 0;
-  private readonly waiting: Array<() => void> = [];
-  private readonly limit: number;
-  constructor(limit: number) {
-    this.limit = limit;
-  }
-  async run(work: () => Promise<void>): Promise<void> {
-    if (this.running < this.limit) this.running++;
-    else await new Promise<void>((resolve) => this.waiting.push(resolve)); // handed the slot of one that ended
-    try {
-      await work();
-    } finally {
-      const next = this.waiting.shift();
-      if (next) next();
-      else this.running--;
-    }
-  }
-}
-
-/** Runs `work` over the items, at most `limit` at a time, in their order. */
-async function forEachLimited<T>(items: readonly T[], limit: number, work: (item: T) => Promise<void>): Promise<void> {
-  let next = 0;
-  const lanes = Array.from({ length: Math.min(limit, items.length) }, async () => {
-    while (next < items.length) await work(items[next++]!);
-  });
-  await Promise.all(lanes);
 }

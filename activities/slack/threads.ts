@@ -2,6 +2,7 @@
 // gathers its facts), and recording which tickets wait while the workspace is disconnected.
 import { slackPausedThreads, slackPosts } from '@switchboard/database';
 import { and, eq, inArray, isNotNull, sql } from 'drizzle-orm';
+import { mapLimited } from '../../common/concurrency.ts';
 import type { TicketPriority } from '../../common/enums.ts';
 import type { TicketEventType } from '../../common/ticket-events.ts';
 import { dmAssignmentUsers, dmMentionCandidates, ticketEventsByIds, ticketForSlack } from '../../domain/slack/cards.ts';
@@ -45,42 +46,33 @@ export async function planSlackTickets(
     candidates ??= dmMentionCandidates(deps.db, ref.organizationId);
     return candidates;
   };
-  const planned: Array<{ ticketId: string; ops: SlackOp[] }> = [];
   // A few tickets at a time: the pool is shared with the deliveries.
-  for (let i = 0; i < tickets.length; i += PLAN_CONCURRENCY) {
-    const slice = tickets.slice(i, i + PLAN_CONCURRENCY);
-    const ops = await Promise.all(
-      slice.map(async ({ ticketId, eventIds }) => {
-        const ticket = await ticketForSlack(deps.db, deps.publicUrl, ref.organizationId, ticketId);
-        if (!ticket) return [];
-        const stored = await ticketEventsByIds(deps.db, ref.organizationId, ticketId, eventIds);
-        const mentionable = stored.some((e) => e.type === 'comment.created') ? await mentionCandidates() : [];
-        const parents = await deps.db
-          .select({ channelId: slackPosts.channelId })
-          .from(slackPosts)
-          .where(
-            and(
-              eq(slackPosts.integrationId, ref.integrationId),
-              eq(slackPosts.ticketId, ticketId),
-              eq(slackPosts.kind, 'parent'),
-              isNotNull(slackPosts.ts),
-            ),
-          );
-        return planSlackOps({
-          ticketId,
-          ticket: ticket.facts,
-          rules: workspace.config.rules,
-          parents: parents.map((p) => p.channelId),
-          events: stored.map((e) => plannedEvent(e, mentionable)),
-          dmAssignments,
-        });
-      }),
-    );
-    slice.forEach(({ ticketId }, k) => {
-      planned.push({ ticketId, ops: ops[k]! });
+  return mapLimited(tickets, PLAN_CONCURRENCY, async ({ ticketId, eventIds }) => {
+    const ticket = await ticketForSlack(deps.db, deps.publicUrl, ref.organizationId, ticketId);
+    if (!ticket) return { ticketId, ops: [] };
+    const stored = await ticketEventsByIds(deps.db, ref.organizationId, ticketId, eventIds);
+    const mentionable = stored.some((e) => e.type === 'comment.created') ? await mentionCandidates() : [];
+    const parents = await deps.db
+      .select({ channelId: slackPosts.channelId })
+      .from(slackPosts)
+      .where(
+        and(
+          eq(slackPosts.integrationId, ref.integrationId),
+          eq(slackPosts.ticketId, ticketId),
+          eq(slackPosts.kind, 'parent'),
+          isNotNull(slackPosts.ts),
+        ),
+      );
+    const ops = planSlackOps({
+      ticketId,
+      ticket: ticket.facts,
+      rules: workspace.config.rules,
+      parents: parents.map((p) => p.channelId),
+      events: stored.map((e) => plannedEvent(e, mentionable)),
+      dmAssignments,
     });
-  }
-  return planned;
+    return { ticketId, ops };
+  });
 }
 
 const PLAN_CONCURRENCY = 8;

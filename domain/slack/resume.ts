@@ -8,6 +8,7 @@
 // visibility query (running slack-ticket runs of the organisation) rather than one signal per paused ticket, most of
 // which are the sync workflow's, and signalled a few at a time.
 import { WorkflowNotFoundError } from '@temporalio/client';
+import { mapLimited } from '../../common/concurrency.ts';
 import { searchAttributes } from '../../temporal-config/index.ts';
 import {
   slackResumeSignal,
@@ -53,14 +54,8 @@ export async function resumeWorkspace(deps: SlackDeps, integrationId: string): P
       'paused Slack ticket workflows not listed: they resume within the hour',
     );
   }
-  let resumed = 0;
-  for (let i = 0; i < running.length; i += SIGNALS_AT_ONCE) {
-    const signalled = await Promise.all(
-      running
-        .slice(i, i + SIGNALS_AT_ONCE)
-        .map((ticketId) => resume(slackTicketWorkflowId(integrationId, ticketId), ticketId)),
-    );
-    resumed += signalled.filter(Boolean).length;
-  }
-  return resumed;
+  const signalled = await mapLimited(running, SIGNALS_AT_ONCE, (ticketId) =>
+    resume(slackTicketWorkflowId(integrationId, ticketId), ticketId),
+  );
+  return signalled.filter(Boolean).length;
 }
