@@ -3,21 +3,24 @@
 // version, the retry policy, the listener row), then runs in rounds, in two lanes that share the endpoint's
 // concurrency (so one lane's requests are on the wire while the other's database round trip runs); in each lane:
 //
-//   claim ≤ maxConcurrency due deliveries: a lease, attempt_count + 1, and an attempt row `sending` for each
-//   → send them at once (each no sooner than its slot of the rate limit)
+//   claim due deliveries (one window, the lane's share of maxConcurrency; up to WINDOWS_PER_CLAIM windows once the
+//   receiver answers fast): a lease, attempt_count + 1, and an attempt row `sending` for each
+//   → send them through the window, each as one ends (and no sooner than its slot of the rate limit)
 //   → record every outcome, in the same statement that claims the next round.
 //
-// So a round costs one database round trip whatever the concurrency, and what the database says is in flight is
-// what is on the wire: a worker that dies mid-request leaves `sending` attempts (outcome unknown), not a silent
-// duplicate. Every outcome write is fenced by the attempt number: an attempt that lost its lease (its deliveries
-// were claimed again by a newer attempt) records its own attempt row but never overwrites the delivery.
+// So a round costs one database round trip whatever the concurrency, and nothing is on the wire that the database
+// does not show as `sending`: a worker that dies mid-round leaves `sending` attempts (outcome unknown: on the wire or
+// still waiting for the window), never a silent duplicate. Every outcome write is fenced by the attempt number: an
+// attempt that lost its lease (its deliveries were claimed again by a newer attempt) records its own attempt row but
+// never overwrites the delivery.
 //
 // A batch never outlives its activity: no round starts unless its worst case (rate-limit pacing + one request
-// timeout) ends, and its outcomes can be written, before the activity's start-to-close timeout; it stops claiming
+// timeout per window) ends, and its outcomes can be written, before the activity's start-to-close timeout; it stops claiming
 // and sending as soon as Temporal cancels it (timed out, heartbeat lost, worker shutting down); and the leases of
 // a long round are renewed as it proceeds, so a retry of the activity never claims a delivery still on the wire.
 import type { Database } from '@switchboard/database';
 import { sql } from 'drizzle-orm';
+import { mapLimited } from '../../common/concurrency.ts';
 import type { KeyRing } from '../../common/config.ts';
 import { type AttemptOutcome, classifyAttempt } from '../../common/webhooks/attempt-outcome.ts';
 import { MAX_CONCURRENCY } from '../../common/webhooks/endpoint-limits.ts';
@@ -111,6 +114,13 @@ const MIN_SIZED_CONCURRENCY = 16;
  * milliseconds.
  */
 const SLOW_ANSWER_MS = 100;
+/**
+ * Once a receiver has answered fast, a lane claims up to this many times its share of the concurrency in one
+ * statement and sends them through a window of that share (each request starts as one ends), so the statement that records a round's outcomes and claims the
+ * next is paid once per this many windows of requests, and the round's slowest answer holds up the lane once per
+ * claim rather than once per window. Never beyond what the rate limit sends in ROUND_PACING_MS.
+ */
+const WINDOWS_PER_CLAIM = 4;
 
 type Round = { unfinished: Map<string, Claimed>; lost: Set<string>; leaseMs: number; renewedAt: number };
 
@@ -159,13 +169,13 @@ export async function deliverDueBatch(deps: BatchDeps, input: DeliverBatchInput)
   const random = deps.random ?? Math.random;
 
   const interval = 1000 / endpoint.rateLimitPerSecond;
-  const roundCap = Math.max(
-    1,
-    Math.min(endpoint.maxConcurrency, Math.floor((endpoint.rateLimitPerSecond * ROUND_PACING_MS) / 1000)),
-  );
+  const pacedCap = Math.max(1, Math.floor((endpoint.rateLimitPerSecond * ROUND_PACING_MS) / 1000));
+  const roundCap = Math.min(endpoint.maxConcurrency, pacedCap);
   // Lanes share the concurrency (at least LANE_MIN_SIZE requests each, at most MAX_LANES): while one lane's round
   // trip runs, the others' requests are on the wire. Their shares add up to the concurrency exactly (9 → 5 + 4).
   const lanes = Math.max(1, Math.min(MAX_LANES, Math.floor(roundCap / LANE_MIN_SIZE)));
+  // What one lane may claim at once beyond its window (WINDOWS_PER_CLAIM): its share of the rate limit's pacing.
+  const claimCap = Math.floor(pacedCap / lanes);
   // Sized to the backlog found at the start until more than that has been claimed (see SENDS_PER_CONNECTION), or
   // until an answer shows a slow receiver (SLOW_ANSWER_MS).
   let slowReceiver = false;
@@ -262,18 +272,30 @@ export async function deliverDueBatch(deps: BatchDeps, input: DeliverBatchInput)
   let drained = false;
   try {
     /** How many to claim next, and for how long, or null when the batch should end here. */
-    const plan = (first: boolean, lane: number): { size: number; leaseMs: number } | null => {
+    const plan = (first: boolean, lane: number): { size: number; window: number; leaseMs: number } | null => {
       if (stopped || throttledUntil !== undefined || disableReason !== undefined) return null;
-      const size = Math.min(laneCap(lane), input.maxBatch - claimedTotal - claiming);
-      if (size <= 0) return null;
+      const window = laneCap(lane);
+      const left = input.maxBatch - claimedTotal - claiming;
+      // Near the end of the batch's time a claim shrinks to what it can still send (one window, then none).
       const now = Date.now();
-      // The other lane's round takes its slots of the rate limit in between: count the whole concurrency's.
-      const slotsAhead = lanes > 1 ? roundCap - 1 : size - 1;
-      const pacingMs = Math.max(0, Math.max(nextSlot, now - CATCH_UP_MS) + slotsAhead * interval - now);
-      const worstMs = pacingMs + deps.timeoutMs + deps.leaseMarginMs;
+      const worstFor = (size: number) => {
+        // The other lane's round takes its slots of the rate limit in between: count the whole concurrency's.
+        const slotsAhead = (lanes > 1 ? roundCap * Math.ceil(size / window) : size) - 1;
+        const pacingMs = Math.max(0, Math.max(nextSlot, now - CATCH_UP_MS) + slotsAhead * interval - now);
+        return { pacingMs, worstMs: pacingMs + Math.ceil(size / window) * deps.timeoutMs + deps.leaseMarginMs };
+      };
+      // Only once answers came back fast: for a slow receiver the round trip is nothing beside its answers, and a
+      // claim of several windows would hold its deliveries at the sized concurrency after the sizing ended.
+      const windows = slowReceiver || sentTotal === 0 ? 1 : WINDOWS_PER_CLAIM;
+      let size = Math.min(window * windows, Math.max(window, claimCap), left);
+      while (size > window && now + worstFor(size).worstMs > deadline) size -= window;
+      size = Math.min(size, left);
+      if (size <= 0) return null;
+      const { pacingMs, worstMs } = worstFor(size);
       // The first round always runs, or a misconfigured timeout would stall the endpoint for good.
       if (!first && now + worstMs > deadline) return null;
-      return { size, leaseMs: Math.ceil(worstMs) };
+      // The lease covers the requests of one window (the others' are renewed with it while they wait, see beat).
+      return { size, window, leaseMs: Math.ceil(pacingMs + deps.timeoutMs + deps.leaseMarginMs) };
     };
 
     /**
@@ -302,6 +324,7 @@ export async function deliverDueBatch(deps: BatchDeps, input: DeliverBatchInput)
         };
         rounds.add(round);
         const result = await sendRound(deps, endpoint, claimed, retry, round, {
+          window: lease!.window,
           interval,
           takeSlot: () => {
             const at = Math.max(nextSlot, Date.now() - CATCH_UP_MS);
@@ -336,7 +359,7 @@ export async function deliverDueBatch(deps: BatchDeps, input: DeliverBatchInput)
       return { claimed: total, drained: laneDrained };
     };
     /** The round statement, with the claim's size reserved from the batch's share while it runs. */
-    const claim = async (rows: OutcomeRow[], lease: { size: number; leaseMs: number } | null) => {
+    const claim = async (rows: OutcomeRow[], lease: { size: number; window: number; leaseMs: number } | null) => {
       claiming += lease?.size ?? 0;
       try {
         const claimed = await writeAndClaim(db, endpoint, rows, lease, disableReason);
@@ -395,6 +418,10 @@ export async function deliverDueBatch(deps: BatchDeps, input: DeliverBatchInput)
      */
     async function listenForMore(listen: NonNullable<BatchDeps['listen']>) {
       if (claimedTotal === 0) return;
+      // A batch that ends with work left (its share used up, stopped, throttled) does not listen: taking the LISTEN
+      // session only to give it back cost a database connection per batch (destroyed, not pooled, see
+      // delivery-notifications.ts), and with it the named statements prepared on that connection.
+      if (!drained || stopped || throttledUntil !== undefined || disableReason !== undefined) return;
       await reportHealth();
       const release = await listen.notifications.hold();
       if (!release) return;
@@ -522,7 +549,9 @@ const ROUND_STATEMENT = `
     select d.id from webhook_deliveries d
     where d.endpoint_id = $2 and d.organization_id = $3 and d.status = 'pending'
       and d.next_attempt_at <= now() and (d.lease_until is null or d.lease_until < now())
-      and not exists (select 1 from v where v.id = d.id)
+      -- NOT IN, a hashed subplan: NOT EXISTS was planned as a nested loop over the round's rows (128 × 128
+      -- comparisons took half the statement's time); ids are never null, so the two mean the same here.
+      and d.id not in (select v.id from v)
       and exists (select 1 from integration_configs c where c.id = $2 and c.is_active)
     order by d.next_attempt_at
     limit $4
@@ -612,56 +641,60 @@ async function sendRound(
   claimed: Claimed[],
   retry: RetryPolicy,
   round: { unfinished: Map<string, Claimed>; lost: Set<string> },
-  pacing: { interval: number; takeSlot: () => number; stopped: () => boolean; halted: Promise<void> },
+  pacing: {
+    /** Requests in flight at most: each starts as one ends. */
+    window: number;
+    interval: number;
+    takeSlot: () => number;
+    stopped: () => boolean;
+    halted: Promise<void>;
+  },
 ): Promise<RoundResult> {
   const sent: Sent[] = [];
   const unsent: Claimed[] = [];
   let throttledUntil: number | undefined;
   const throttled = signal();
-  const slots = claimed.map(() => pacing.takeSlot());
-  await Promise.all(
-    claimed.map(async (delivery, index) => {
-      const wait = slots[index]! - Date.now();
-      if (wait > 0) {
-        let timer: NodeJS.Timeout | undefined;
-        await Promise.race([
-          new Promise((r) => {
-            timer = setTimeout(r, wait);
-          }),
-          pacing.halted,
-          throttled.promise,
-        ]);
-        clearTimeout(timer);
-      }
-      if (throttledUntil !== undefined || pacing.stopped() || round.lost.has(delivery.id)) {
-        unsent.push(delivery);
-        round.unfinished.delete(delivery.id);
-        return;
-      }
-      const now = Date.now();
-      const attempt = await deliverWebhook(deps.poster, {
-        url: endpoint.url,
-        msgId: delivery.message_id,
-        body: delivery.body,
-        secrets: secretsInEffect(endpoint.keys, now),
-        headers: endpoint.headers,
-        now,
-        pool: endpoint.id,
-      });
+  await mapLimited(claimed, pacing.window, async (delivery) => {
+    // Its slot of the rate limit is taken as it starts, so waiting for the window does not use slots up.
+    const wait = (throttledUntil === undefined && !pacing.stopped() ? pacing.takeSlot() : 0) - Date.now();
+    if (wait > 0) {
+      let timer: NodeJS.Timeout | undefined;
+      await Promise.race([
+        new Promise((r) => {
+          timer = setTimeout(r, wait);
+        }),
+        pacing.halted,
+        throttled.promise,
+      ]);
+      clearTimeout(timer);
+    }
+    if (throttledUntil !== undefined || pacing.stopped() || round.lost.has(delivery.id)) {
+      unsent.push(delivery);
       round.unfinished.delete(delivery.id);
-      const outcome = classifyAttempt(
-        attempt.kind === 'response'
-          ? { kind: 'response', status: attempt.status, retryAfter: attempt.retryAfter, receivedAt: attempt.receivedAt }
-          : { kind: 'error', code: attempt.code },
-      );
-      if (outcome.verdict === 'retry' && outcome.throttle) {
-        const pause = Math.round(Math.min(outcome.retryAfterMs ?? 0, retry.maxRetryAfterMs) / retry.compression);
-        throttledUntil = Math.max(throttledUntil ?? 0, Date.now() + pause);
-        throttled.resolve();
-      }
-      sent.push({ delivery, attempt, outcome });
-    }),
-  );
+      return;
+    }
+    const now = Date.now();
+    const attempt = await deliverWebhook(deps.poster, {
+      url: endpoint.url,
+      msgId: delivery.message_id,
+      body: delivery.body,
+      secrets: secretsInEffect(endpoint.keys, now),
+      headers: endpoint.headers,
+      now,
+    });
+    round.unfinished.delete(delivery.id);
+    const outcome = classifyAttempt(
+      attempt.kind === 'response'
+        ? { kind: 'response', status: attempt.status, retryAfter: attempt.retryAfter, receivedAt: attempt.receivedAt }
+        : { kind: 'error', code: attempt.code },
+    );
+    if (outcome.verdict === 'retry' && outcome.throttle) {
+      const pause = Math.round(Math.min(outcome.retryAfterMs ?? 0, retry.maxRetryAfterMs) / retry.compression);
+      throttledUntil = Math.max(throttledUntil ?? 0, Date.now() + pause);
+      throttled.resolve();
+    }
+    sent.push({ delivery, attempt, outcome });
+  });
   return { sent, unsent, ...(throttledUntil === undefined ? {} : { throttledUntil }) };
 }
 

@@ -93,6 +93,31 @@ describe('webhook throttling', function () {
     });
   }
 
+  it('claims several windows of requests per statement once answers come fast, still at most the cap in flight', async () => {
+    // 160 due at a cap of 8 (two lanes of 4), answers in 20 ms: after the first claims (one window each, until an
+    // answer shows the receiver is fast) each statement claims four windows, which go out as requests end.
+    const org = await makeOrganization();
+    receiver.route('/windows', behaviours.slow(20));
+    const endpoint = await makeEndpoint(org.organizationId, {
+      url: receiver.url('/windows'),
+      maxConcurrency: 8,
+      rateLimitPerSecond: 1000,
+    });
+    await publish(org.organizationId, 160);
+    await eventually(async () => assert.equal(await succeeded(endpoint.id), 160), { timeoutMs: 20_000 });
+    const arrivals = receiver.requestsTo('/windows').map((r) => r.receivedAt);
+    const peak = peakConcurrency(arrivals, 20);
+    assert.ok(peak <= 8, `at most 8 requests at once, saw ${peak}`);
+    // Attempts opened by one claim share its transaction's time.
+    const claims = await testDatabase().pool.query<{ size: number }>(
+      `select count(*)::int as size from webhook_attempts where endpoint_id = $1 group by created_at`,
+      [endpoint.id],
+    );
+    const sizes = claims.rows.map((r) => r.size);
+    assert.ok(Math.max(...sizes) === 16, `claims of four windows of 4, saw sizes ${sizes.join(', ')}`);
+    assert.ok(sizes.length <= 14, `160 deliveries in few claims (40 at one window each), saw ${sizes.length}`);
+  });
+
   it('sizes a small backlog’s concurrency to the backlog, not to a large cap: fewer connections, each reused', async () => {
     // 48 due at a cap of 64: 16 at once (48 / 4 sends per connection, and never below 16), not 48 connections
     // carrying one request each.
