@@ -62,7 +62,10 @@ describe('attachments in an organisation’s own store, and failures mid-pipelin
       credentials: { accessKey, secretKey },
     });
     assert.equal(created.status, 201, JSON.stringify(created.body));
-    const store = openBlobStore({ driver: 's3', endpoint, bucket, pathStyle: true, prefix }, { accessKey, secretKey });
+    const store = await openBlobStore(
+      { driver: 's3', endpoint, bucket, pathStyle: true, prefix },
+      { accessKey, secretKey },
+    );
     return { integrationId: created.body.id, store, prefix };
   }
 
@@ -82,7 +85,7 @@ describe('attachments in an organisation’s own store, and failures mid-pipelin
           credentials: { accountName, accountKey },
         });
         assert.equal(created.status, 201, JSON.stringify(created.body));
-        store = openBlobStore({ driver: 'azure', endpoint, container, prefix }, { accountName, accountKey });
+        store = await openBlobStore({ driver: 'azure', endpoint, container, prefix }, { accountName, accountKey });
       }
       const ticketId = await newTicket(admin);
       const bytes = Buffer.from(`${driver} says hello\n`.repeat(20_000));

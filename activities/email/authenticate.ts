@@ -2,7 +2,11 @@
 // the deployment chooses (EMAIL_DNS_SERVERS): production asks its own resolvers, tests a dnsmasq on loopback.
 import { Resolver } from 'node:dns/promises';
 import type { EmailAuthResults } from '@switchboard/database';
-import { authenticate, type DNSResolver } from 'mailauth';
+import type { DNSResolver } from 'mailauth';
+import { onFirstUse } from '../../common/lazy-module.ts';
+
+/** mailauth: loaded by the first message checked, not when the API starts (common/lazy-module.ts). */
+const loadMailauth = onFirstUse(() => import('mailauth'));
 
 /** A resolver for mailauth over the given servers (host or host:port); the system's when none are given. */
 export function mailAuthResolver(servers: readonly string[], timeoutMs = 5_000): DNSResolver {
@@ -56,6 +60,7 @@ export async function authenticateMessage(
   connection: ConnectionFacts,
   options: { resolver: DNSResolver; mta: string },
 ): Promise<EmailAuthResults> {
+  const { authenticate } = await loadMailauth();
   const result = await authenticate(raw, {
     ...(connection.ip ? { ip: connection.ip } : {}),
     ...(connection.helo ? { helo: connection.helo } : {}),

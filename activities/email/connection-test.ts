@@ -1,15 +1,19 @@
 // The setup form's live test: log in to IMAP (and open the mailbox, and say whether it has IDLE) and greet and
 // authenticate to SMTP with the settings as typed, before they are saved, and answer in plain words. Passwords left
 // out are the saved ones of the named mailbox.
-import { ImapFlow } from 'imapflow';
-import nodemailer from 'nodemailer';
+import type { ImapFlow } from 'imapflow';
 import { loadIntegrationCredentials } from '../../common/credentials.ts';
 import type { Scope, ServiceDeps } from '../../common/integration-contract.ts';
+import { onFirstUse } from '../../common/lazy-module.ts';
 import { type EmailCredentials, imapSettings, smtpSettings } from '../../domain/email/config.ts';
 import { loadMailbox } from '../../domain/email/mailboxes.ts';
 import { z } from '../../domain/zod.ts';
 import { emailSettings } from '../../packages/integrations/email/settings.ts';
 import { connectTarget, describeMailError } from './connect.ts';
+
+// The mail clients are loaded by the first test, not when the API starts (common/lazy-module.ts).
+const loadImapFlow = onFirstUse(() => import('imapflow'));
+const loadNodemailer = onFirstUse(() => import('nodemailer'));
 
 export const mailConnectionTestInput = z
   .object({
@@ -53,6 +57,7 @@ export async function testMailConnection(
         let client: ImapFlow | undefined;
         try {
           const target = await connectTarget(server, settings, 'IMAP');
+          const { ImapFlow } = await loadImapFlow();
           client = new ImapFlow({
             host: target.address,
             port: server.port,
@@ -84,6 +89,7 @@ export async function testMailConnection(
         const server = input.smtp!;
         try {
           const target = await connectTarget(server, settings, 'SMTP');
+          const { default: nodemailer } = await loadNodemailer();
           const transporter = nodemailer.createTransport({
             host: target.address,
             port: server.port,

@@ -8,10 +8,11 @@ import { emailInbound } from '@switchboard/database';
 import { Context } from '@temporalio/activity';
 import { ApplicationFailure } from '@temporalio/common';
 import { and, eq, inArray } from 'drizzle-orm';
-import { ImapFlow } from 'imapflow';
+import type { ImapFlow } from 'imapflow';
 import type { KeyRing } from '../../common/config.ts';
 import { loadIntegrationCredentials } from '../../common/credentials.ts';
 import { normalizeMessageId } from '../../common/email/message-id.ts';
+import { onFirstUse } from '../../common/lazy-module.ts';
 import type { EmailCredentials } from '../../domain/email/config.ts';
 import { loadMailbox, mailboxContext } from '../../domain/email/mailboxes.ts';
 import { recordIntegrationOutcome } from '../../domain/integrations/record-outcome.ts';
@@ -26,6 +27,9 @@ import {
   prepareInbound,
   refuseUnfetched,
 } from './ingest.ts';
+
+/** The IMAP client: loaded by the first mailbox read, in the worker (common/lazy-module.ts). */
+const loadImapFlow = onFirstUse(() => import('imapflow'));
 
 export type MailboxPosition = { uidValidity: string | null; lastUid: number };
 
@@ -76,6 +80,7 @@ export function createMailboxActivities(deps: MailboxDeps) {
       const heartbeat = setInterval(() => context.heartbeat(position), 5_000);
       try {
         const target = await connectTarget(imap, deps.settings, 'IMAP');
+        const { ImapFlow } = await loadImapFlow();
         client = new ImapFlow({
           host: target.address,
           port: imap.port,

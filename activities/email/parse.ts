@@ -3,11 +3,15 @@
 // mailparser decodes charsets and transfer encodings; the message was size-checked before it got here, so holding
 // its parts in memory is bounded by EMAIL_MAX_MESSAGE_BYTES.
 import { createHash } from 'node:crypto';
-import { type AddressObject, type ParsedMail, simpleParser } from 'mailparser';
+import type { AddressObject, ParsedMail } from 'mailparser';
 import { normalizeAddress } from '../../common/email/addresses.ts';
 import { htmlToPlainText, sanitizeEmailHtml } from '../../common/email/html.ts';
 import { isStorableMessageId, normalizeMessageId, parseMessageIds } from '../../common/email/message-id.ts';
 import { splitQuoted } from '../../common/email/quoted-text.ts';
+import { onFirstUse } from '../../common/lazy-module.ts';
+
+/** The MIME parser: loaded by the first message, not when the API starts (common/lazy-module.ts). */
+const loadMailparser = onFirstUse(() => import('mailparser'));
 
 export type InboundAttachment = { name: string; mime: string; size: number; content: Buffer };
 
@@ -76,6 +80,7 @@ function headerText(parsed: ParsedMail, name: string): string | null {
 }
 
 export async function parseInbound(raw: Buffer): Promise<ParsedInbound> {
+  const { simpleParser } = await loadMailparser();
   let parsed: ParsedMail;
   try {
     parsed = await simpleParser(raw, { skipImageLinks: true, skipTextToHtml: true, keepCidLinks: true });
@@ -99,7 +104,7 @@ export async function parseInbound(raw: Buffer): Promise<ParsedInbound> {
     if (lines.length === 1) headers[name] = lines[0]!;
     else if (lines.length > 1) headers[name] = lines;
   }
-  const html = typeof parsed.html === 'string' && parsed.html.trim() ? sanitizeEmailHtml(parsed.html) : null;
+  const html = typeof parsed.html === 'string' && parsed.html.trim() ? await sanitizeEmailHtml(parsed.html) : null;
   const text = parsed.text?.trim() ? parsed.text : html ? htmlToPlainText(html) : '';
   const returnPath = headerText(parsed, 'return-path')?.replace(/[<>]/g, '').trim() || null;
   // PostgreSQL text cannot hold NUL, and a decoded subject or body can carry one (=00, base64): stored as is it would

@@ -19,7 +19,7 @@ import {
 import { Context } from '@temporalio/activity';
 import { ApplicationFailure } from '@temporalio/common';
 import { and, asc, desc, eq, inArray, isNull, lte, or, sql } from 'drizzle-orm';
-import nodemailer, { type Transporter } from 'nodemailer';
+import type { Transporter } from 'nodemailer';
 import type { KeyRing } from '../../common/config.ts';
 import { loadIntegrationCredentials } from '../../common/credentials.ts';
 import { normalizeAddress, splitAddress } from '../../common/email/addresses.ts';
@@ -30,6 +30,7 @@ import { makeReplyToken, replyAddress } from '../../common/email/reply-token.ts'
 import { replySubject } from '../../common/email/subject.ts';
 import { renderEmail } from '../../common/email/template.ts';
 import { RequestError } from '../../common/errors.ts';
+import { onFirstUse } from '../../common/lazy-module.ts';
 import type { EmailConfig, EmailCredentials } from '../../domain/email/config.ts';
 import { ourAddresses } from '../../domain/email/ingest.ts';
 import { loadMailbox, replyTokenKey } from '../../domain/email/mailboxes.ts';
@@ -55,6 +56,9 @@ export type SendResult = { status: 'sent' | 'failed' | 'skipped'; reason?: strin
 export function loopHeaderValue(integrationId: string): string {
   return createHash('sha256').update(`switchboard-loop/${integrationId}`).digest('hex').slice(0, 24);
 }
+
+/** SMTP: loaded by the first send, in the worker (common/lazy-module.ts). */
+const loadNodemailer = onFirstUse(() => import('nodemailer'));
 
 /** One pooled transport per mailbox and settings: a changed password or host gets a new pool. */
 const transports = new Map<string, { transporter: Transporter; key: string }>();
@@ -591,6 +595,8 @@ export async function transportFor(
 ): Promise<Transporter> {
   const smtp = config.smtp!;
   const target = await connectTarget(smtp, deps.settings, 'SMTP');
+  // Loaded before the cache is read: from there to the new pool's entry nothing waits, so no two calls make one each.
+  const { default: nodemailer } = await loadNodemailer();
   const key = createHash('sha256')
     .update(JSON.stringify([target.address, smtp, config.dkim, credentials?.smtpPassword, credentials?.dkimPrivateKey]))
     .digest('hex');

@@ -12,7 +12,10 @@
 // - It does not stop the source stream or close the socket when the source fails; the wrapper destroys the source
 //   on failure so an upload's file handle or socket is not left open.
 import type { Readable } from 'node:stream';
-import clamdjs from 'clamdjs';
+import { onFirstUse } from '../../common/lazy-module.ts';
+
+/** The clamd client: loaded by the first scan, not when the API starts (common/lazy-module.ts). */
+const loadClamdjs = onFirstUse(() => import('clamdjs').then((module) => module.default));
 
 export type ClamdEndpoint = { host: string; port: number; timeoutMs: number };
 export type ScanVerdict = { verdict: 'clean' } | { verdict: 'infected'; signature: string };
@@ -90,6 +93,7 @@ function classify(error: unknown, endpoint: ClamdEndpoint): Error {
 
 /** Scans a stream with clamd's INSTREAM. The stream is consumed (and destroyed on failure). */
 export async function scanStream(stream: Readable, endpoint: ClamdEndpoint): Promise<ScanVerdict> {
+  const clamdjs = await loadClamdjs();
   const scanner = clamdjs.createScanner(endpoint.host, endpoint.port);
   let reply: string;
   try {
@@ -113,6 +117,7 @@ export async function scanStream(stream: Readable, endpoint: ClamdEndpoint): Pro
 export async function pingClamd(endpoint: ClamdEndpoint): Promise<boolean> {
   // clamdjs's ping sets a socket timeout without handling it, so a clamd that accepts and never answers would
   // hang it: bound it here.
+  const clamdjs = await loadClamdjs();
   let timer: NodeJS.Timeout | undefined;
   const timeout = new Promise<boolean>((resolve) => {
     timer = setTimeout(() => resolve(false), endpoint.timeoutMs);

@@ -28,7 +28,7 @@ export type StoreRef = { organizationId: string; storageIntegrationId: string | 
 
 /** Opened stores, by integration id and its last change: opening one builds a client, not a connection. */
 export class StoreDirectory {
-  #default: BlobStore | undefined;
+  #default: Promise<BlobStore> | undefined;
   #byIntegration = new Map<string, { updatedAt: number; store: BlobStore }>();
   #agents: GuardedAgents | undefined;
 
@@ -80,7 +80,7 @@ export class StoreDirectory {
     const agents = this.guardedAgents();
     // Connections go through the guard: an admin's endpoint must not reach the deployment's private network.
     const agent = plainHttp(config.endpoint, credentials) ? agents.http : agents.https;
-    const store = openBlobStore(config, organizationStorageCredentialsSchema.parse(credentials), { agent });
+    const store = await openBlobStore(config, organizationStorageCredentialsSchema.parse(credentials), { agent });
     this.#byIntegration.set(ref.storageIntegrationId, { updatedAt: row.updatedAt.getTime(), store });
     return store;
   }
@@ -89,8 +89,12 @@ export class StoreDirectory {
     this.#agents?.destroy();
   }
 
-  private defaultStore(): BlobStore {
-    this.#default ??= openDefaultStore(this.deps.defaultStore);
+  private defaultStore(): Promise<BlobStore> {
+    // Opened once; a failure to open is not kept, so the next file tries again.
+    this.#default ??= openDefaultStore(this.deps.defaultStore).catch((error: unknown) => {
+      this.#default = undefined;
+      throw error;
+    });
     return this.#default;
   }
 
@@ -100,7 +104,7 @@ export class StoreDirectory {
   }
 }
 
-export function openDefaultStore(store: DefaultStore): BlobStore {
+export function openDefaultStore(store: DefaultStore): Promise<BlobStore> {
   switch (store.driver) {
     case 'local':
       return openBlobStore({ driver: 'local', root: store.root }, undefined);

@@ -2,7 +2,7 @@
 // one retry with a forced refresh when Linear refuses an OAuth token we thought valid (it expired early, or another
 // process rotated it), every failure mapped to the typed ApplicationFailure the workflows branch on, and no call
 // at all while the installation's request budget is down to its reserve (rate-budget.ts).
-import { AuthenticationLinearError, type LinearRawResponse, RatelimitedLinearError } from '@linear/sdk';
+import type { LinearRawResponse } from '@linear/sdk';
 import type { Database } from '@switchboard/database';
 import { Context } from '@temporalio/activity';
 import type { Client } from '@temporalio/client';
@@ -11,6 +11,7 @@ import type { KeyRing } from '../../common/config.ts';
 import { type InstallationClient, linearClientFor } from '../../common/linear/client.ts';
 import { isLinearNotFound, toActivityFailure } from '../../common/linear/errors.ts';
 import type { LinearEndpoints } from '../../common/linear/oauth.ts';
+import { loadLinearSdk } from '../../common/linear/sdk.ts';
 import { linearFailureTypes } from './contract.ts';
 import { noteLinkRateLimit } from './link-status.ts';
 import { budgetWaitMs, noteRateLimited, noteRateLimitHeaders } from './rate-budget.ts';
@@ -74,7 +75,7 @@ async function callLinearOnce<T>(
     try {
       return await fn(first);
     } catch (err) {
-      if (first.kind !== 'oauth' || !(err instanceof AuthenticationLinearError)) throw err;
+      if (first.kind !== 'oauth' || !(err instanceof (await loadLinearSdk()).AuthenticationLinearError)) throw err;
       const refreshed = await linearClientFor(clientDeps, organizationId, integrationId, {
         forceRefresh: true,
         signal,
@@ -84,8 +85,8 @@ async function callLinearOnce<T>(
   } catch (err) {
     if (err instanceof ApplicationFailure) throw err;
     // The installation's other activities in this worker hold back too, instead of each meeting RATELIMITED.
-    if (err instanceof RatelimitedLinearError) noteRateLimited(integrationId, err);
-    throw toActivityFailure(err);
+    if (err instanceof (await loadLinearSdk()).RatelimitedLinearError) noteRateLimited(integrationId, err);
+    throw await toActivityFailure(err);
   }
 }
 

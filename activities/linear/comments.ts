@@ -62,7 +62,7 @@ export async function mirrorTicketComment(
         await rawRequest(linear, COMMENT_BY_ID, { id: linearCommentId });
         return; // An earlier attempt created it and lost the answer.
       } catch (err) {
-        if (!isNotFound(err)) throw err;
+        if (!(await isNotFound(err))) throw err;
       }
       // The issue may have moved to a team this installation may not link (a private one) since the link's last
       // sync step: a ticket's reply or note must not land there before the next step pauses the link.

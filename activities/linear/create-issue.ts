@@ -40,7 +40,7 @@ export async function createLinearIssue(
       try {
         issue = await fetchIssueDisplay(linear, issueId);
       } catch (err) {
-        if (!isNotFound(err)) throw err;
+        if (!(await isNotFound(err))) throw err;
       }
       if (!issue) {
         const input: Record<string, unknown> = {

@@ -7,8 +7,9 @@
 //   channel_not_found, is_archived, …  SlackRefused (non-retryable): recorded on the integration, that message skipped
 //   network errors, 5xx, the rest      retryable with backoff
 
-import { ErrorCode, LogLevel, type WebAPICallError, WebClient } from '@slack/web-api';
+import type { WebAPICallError, WebClient } from '@slack/web-api';
 import { ApplicationFailure } from '@temporalio/common';
+import { onFirstUse } from '../../common/lazy-module.ts';
 import { recordIntegrationOutcome } from '../../domain/integrations/record-outcome.ts';
 import type { SlackDeps } from '../../domain/slack/deps.ts';
 import { botTokenOf, markWorkspaceDisconnected, type SlackWorkspace } from '../../domain/slack/installations.ts';
@@ -53,15 +54,19 @@ const REFUSED = new Set([
 ]);
 
 export type SlackClients = {
-  forToken(token: string): WebClient;
+  forToken(token: string): Promise<WebClient>;
   forWorkspace(workspace: SlackWorkspace): Promise<WebClient>;
 };
 
 export function slackClients(deps: Pick<SlackDeps, 'db' | 'keys' | 'settings'>): SlackClients {
   const clients = new Map<string, WebClient>();
-  const forToken = (token: string) => {
+  const forToken = async (token: string) => {
     let client = clients.get(token);
     if (!client) {
+      const { LogLevel, WebClient } = await loadWebApi();
+      // Another call may have made this token's client while the module loaded.
+      client = clients.get(token);
+      if (client) return client;
       client = new WebClient(token, {
         slackApiUrl: deps.settings.apiUrl,
         retryConfig: { retries: 0 },
@@ -81,8 +86,12 @@ export function slackClients(deps: Pick<SlackDeps, 'db' | 'keys' | 'settings'>):
   };
 }
 
+/** The Web API client: loaded on the first call to Slack, not when the API starts (common/lazy-module.ts). */
+const loadWebApi = onFirstUse(() => import('@slack/web-api'));
+
 /** Slack's error code of a failed call (`channel_not_found`), if Slack answered with one. */
-export function slackErrorCode(error: unknown): string | undefined {
+export async function slackErrorCode(error: unknown): Promise<string | undefined> {
+  const { ErrorCode } = await loadWebApi();
   const e = error as Partial<WebAPICallError> | undefined;
   if (e?.code === ErrorCode.PlatformError) return (e as { data: { error: string } }).data.error;
   if (e?.code === ErrorCode.RateLimitedError) return 'ratelimited';
@@ -99,6 +108,7 @@ export async function slackFailure(
   method: string,
   error: unknown,
 ): Promise<Error> {
+  const { ErrorCode } = await loadWebApi();
   const e = error as Partial<WebAPICallError>;
   if (e?.code === ErrorCode.RateLimitedError) {
     const seconds = Math.max(1, (e as { retryAfter: number }).retryAfter || 1);
@@ -108,7 +118,7 @@ export async function slackFailure(
       nextRetryDelay: seconds * 1000,
     });
   }
-  const code = slackErrorCode(error);
+  const code = await slackErrorCode(error);
   if (code && DISCONNECTED.has(code)) {
     await markWorkspaceDisconnected(deps, workspace.teamId, code);
     return ApplicationFailure.nonRetryable(

@@ -204,7 +204,7 @@ export async function postMessage(
     return result.ts!;
   } catch (error) {
     // A public channel the bot has not joined yet: it joins (channels:join) and posts.
-    if (slackErrorCode(error) !== 'not_in_channel')
+    if ((await slackErrorCode(error)) !== 'not_in_channel')
       return callSlack(deps, workspace, 'chat.postMessage', () => Promise.reject(error));
     await callSlack(deps, workspace, 'conversations.join', () =>
       client.conversations.join({ channel: target.channelId }),
@@ -272,7 +272,7 @@ async function joinChannel(deps: DeliverDeps, client: WebClient, workspace: Slac
     await client.conversations.join({ channel: channelId });
     deps.joined.add(key);
   } catch (error) {
-    const code = slackErrorCode(error);
+    const code = await slackErrorCode(error);
     // Not joinable (a private channel: the bot must be invited; a workspace that restricts joining): the post
     // itself says whether the bot may write there. Remembered, so it is not asked again before every post.
     if (
@@ -310,7 +310,7 @@ export async function slackIdByEmail(
     try {
       return (await client.users.lookupByEmail({ email })).user?.id ?? null;
     } catch (error) {
-      if (slackErrorCode(error) === 'users_not_found') return null;
+      if ((await slackErrorCode(error)) === 'users_not_found') return null;
       throw await slackFailure(deps, workspace, 'users.lookupByEmail', error);
     }
   });

@@ -8,8 +8,8 @@
 // sent right after without being waited for, and the workflow does the work (domain/slack/inbound.ts). Bolt answers
 // only after the handler finished (processBeforeResponse), so a failure to record is an error Slack sees and
 // retries, never a lost click.
-import { App, type AuthorizeResult, type Logger as BoltLogger, ExpressReceiver, LogLevel } from '@slack/bolt';
-import { InstallProvider } from '@slack/oauth';
+import type { App, AuthorizeResult, Logger as BoltLogger, LogLevel } from '@slack/bolt';
+import type { InstallProvider } from '@slack/oauth';
 import type { WebClient } from '@slack/web-api';
 import { slackPosts } from '@switchboard/database';
 import { and, eq } from 'drizzle-orm';
@@ -17,6 +17,7 @@ import { Router } from 'express';
 import { TtlCache } from '../../activities/slack/cache.ts';
 import { type SlackPerson, slackPerson } from '../../activities/slack/people.ts';
 import { ticketPriorities } from '../../common/enums.ts';
+import { onFirstUse } from '../../common/lazy-module.ts';
 import { type Logger, serializeError, withoutQueryParams } from '../../common/logger.ts';
 import { type Block, HELP_TEXT, slackActionIds, slackCallbackIds, ticketDetails } from '../../common/slack/blocks.ts';
 import { parseTicketCommand } from '../../common/slack/commands.ts';
@@ -48,12 +49,17 @@ export const SLACK_EVENTS_PATH = '/api/slack/events';
 export const SLACK_CALLBACK_PATH = '/api/slack/oauth/callback';
 const INTEGRATIONS_PAGE = '/settings/integrations';
 
+// Bolt and the OAuth installer are loaded by the first request that needs them (common/lazy-module.ts): most
+// deployments' API never serves one, and at start they are memory the uploads could use.
+const loadBolt = onFirstUse(() => import('@slack/bolt'));
+const loadOAuth = onFirstUse(() => import('@slack/oauth'));
+
 /**
  * Bolt's logger, onto ours: Bolt's words, with the redaction every log line gets (an error's SQL parameters, a URL's
  * query), never a request body.
  */
-function boltLogger(logger: Logger): BoltLogger {
-  let level = LogLevel.WARN;
+function boltLogger(logger: Logger, initialLevel: LogLevel): BoltLogger {
+  let level = initialLevel;
   const line = (msg: unknown[]) => ({
     slack: msg
       .filter((m) => !(m instanceof Error))
@@ -76,9 +82,10 @@ function boltLogger(logger: Logger): BoltLogger {
 }
 
 /** The InstallProvider of the "Add to Slack" flow (the authenticated start route uses it too). */
-export function slackInstaller(deps: SlackDeps): InstallProvider | null {
+export async function slackInstaller(deps: SlackDeps): Promise<InstallProvider | null> {
   const { clientId, clientSecret } = deps.settings;
   if (!clientId || !clientSecret) return null;
+  const { InstallProvider, LogLevel } = await loadOAuth();
   return new InstallProvider({
     clientId,
     clientSecret,
@@ -93,7 +100,7 @@ export function slackInstaller(deps: SlackDeps): InstallProvider | null {
       fetchInstallation: (query) => fetchSlackInstallation(deps, query) as never,
     },
     clientOptions: { slackApiUrl: deps.settings.apiUrl },
-    logger: boltLogger(deps.logger),
+    logger: boltLogger(deps.logger, LogLevel.WARN),
   });
 }
 const installedIds = new WeakMap<object, string>();
@@ -136,29 +143,34 @@ function documentSlackRoutes(): void {
 export function slackEventsRouter(deps: SlackDeps): Router {
   documentSlackRoutes();
   const router = Router();
-  const installer = slackInstaller(deps);
-  if (installer)
+  const { clientId, clientSecret } = deps.settings;
+  // The installer is made by the first callback (slackInstaller answers null exactly when these are missing).
+  let installer: Promise<InstallProvider | null> | undefined;
+  if (clientId && clientSecret)
     router.get(SLACK_CALLBACK_PATH, (req, res) => {
+      installer ??= slackInstaller(deps);
       void installer
-        .handleCallback(req, res, {
-          success: (installation, _options, _req, response) => {
-            const query = new URLSearchParams({
-              slack: 'connected',
-              integration: installedIds.get(installation) ?? '',
-            });
-            response.writeHead(302, { Location: `${INTEGRATIONS_PAGE}?${query}` }).end();
-          },
-          failure: (error, _options, _req, response) => {
-            const reason =
-              error instanceof SlackInstallRefused
-                ? error.reason
-                : ((error as { code?: string }).code ?? 'install_failed').replace(/[^a-z0-9_]/gi, '').slice(0, 60);
-            deps.logger.warn({ reason }, 'Slack install failed');
-            response
-              .writeHead(302, { Location: `${INTEGRATIONS_PAGE}?${new URLSearchParams({ slack: 'error', reason })}` })
-              .end();
-          },
-        })
+        .then((provider) =>
+          provider!.handleCallback(req, res, {
+            success: (installation, _options, _req, response) => {
+              const query = new URLSearchParams({
+                slack: 'connected',
+                integration: installedIds.get(installation) ?? '',
+              });
+              response.writeHead(302, { Location: `${INTEGRATIONS_PAGE}?${query}` }).end();
+            },
+            failure: (error, _options, _req, response) => {
+              const reason =
+                error instanceof SlackInstallRefused
+                  ? error.reason
+                  : ((error as { code?: string }).code ?? 'install_failed').replace(/[^a-z0-9_]/gi, '').slice(0, 60);
+              deps.logger.warn({ reason }, 'Slack install failed');
+              response
+                .writeHead(302, { Location: `${INTEGRATIONS_PAGE}?${new URLSearchParams({ slack: 'error', reason })}` })
+                .end();
+            },
+          }),
+        )
         .catch((error: unknown) => {
           deps.logger.error({ err: error }, 'Slack install callback failed');
           if (!res.headersSent) res.redirect(302, `${INTEGRATIONS_PAGE}?slack=error&reason=install_failed`);
@@ -173,24 +185,35 @@ export function slackEventsRouter(deps: SlackDeps): Router {
     });
     return router;
   }
+  // Bolt's receiver serves only this path, so only a request to it loads Bolt and builds the receiver, once.
+  let bolt: Promise<Router> | undefined;
+  router.post(SLACK_EVENTS_PATH, (req, res, next) => {
+    bolt ??= boltRouter(deps, signingSecret);
+    void bolt.then((receiverRouter) => receiverRouter(req, res, next), next);
+  });
+  return router;
+}
+
+/** Bolt's app on its ExpressReceiver (which checks Slack's signature), with every listener registered. */
+async function boltRouter(deps: SlackDeps, signingSecret: string): Promise<Router> {
+  const { App, ExpressReceiver, LogLevel } = await loadBolt();
   const receiver = new ExpressReceiver({
     signingSecret,
     endpoints: SLACK_EVENTS_PATH,
     processBeforeResponse: true,
     router: Router(),
-    logger: boltLogger(deps.logger),
+    logger: boltLogger(deps.logger, LogLevel.WARN),
   });
   const app = new App({
     receiver,
     authorize: (source) => authorize(deps, source.teamId),
     // Inside Slack's three seconds there is no time for WebClient's own retries (views.open, users.info).
     clientOptions: { slackApiUrl: deps.settings.apiUrl, retryConfig: { retries: 0 }, timeout: 2500 },
-    logger: boltLogger(deps.logger),
+    logger: boltLogger(deps.logger, LogLevel.WARN),
     ignoreSelf: true,
   });
   registerListeners(app, deps);
-  router.use(receiver.router);
-  return router;
+  return receiver.router;
 }
 
 /**

@@ -158,7 +158,7 @@ export function slackRouter(apiDeps: ApiDeps): Router {
     minRole: 'admin',
     responses: { 200: { description: 'Where to send the browser', schema: SlackInstallUrl } },
     handler: async ({ auth }) => {
-      const installer = slackInstaller(deps);
+      const installer = await slackInstaller(deps);
       if (!installer)
         throw conflict(
           'Slack is not configured on this server: set SLACK_CLIENT_ID, SLACK_CLIENT_SECRET and SLACK_SIGNING_SECRET',

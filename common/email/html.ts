@@ -14,7 +14,8 @@
 //   attachments). Remote images are dropped: they are tracking pixels that tell the sender when, where and by whom
 //   the message was read, and they load third-party content into the dashboard. data: URLs are dropped too.
 import { convert } from 'html-to-text';
-import sanitizeHtml from 'sanitize-html';
+import type { IOptions } from 'sanitize-html';
+import { onFirstUse } from '../lazy-module.ts';
 
 const COLOR = /^(?:#[0-9a-f]{3,8}|rgba?\(\s*[\d.%\s,/]+\)|hsla?\(\s*[\d.%\s,/deg]+\)|[a-z]{3,20})$/i;
 const LENGTH =
@@ -22,7 +23,7 @@ const LENGTH =
 const SPACING = /^(?:0|-?\d{1,3}(?:\.\d+)?(?:px|pt|em|rem|%)|normal)$/i;
 const FONT_FAMILY = /^[\w\s,'"-]{1,200}$/;
 
-const OPTIONS: sanitizeHtml.IOptions = {
+const OPTIONS: Omit<IOptions, 'transformTags'> = {
   allowedTags: [
     'a',
     'abbr',
@@ -141,15 +142,28 @@ const OPTIONS: sanitizeHtml.IOptions = {
     'iframe',
     'object',
   ],
-  transformTags: {
-    a: sanitizeHtml.simpleTransform('a', { target: '_blank', rel: 'noopener noreferrer nofollow' }),
-  },
   // An <img> whose src was removed (remote, data:, javascript:) would still take up space as a broken image.
   exclusiveFilter: (frame) => frame.tag === 'img' && !/^cid:/i.test(frame.attribs.src ?? ''),
 };
 
-export function sanitizeEmailHtml(html: string): string {
-  return sanitizeHtml(String(html ?? ''), OPTIONS).trim();
+/**
+ * The sanitiser with OPTIONS: sanitize-html is loaded by the first message or reply with HTML, not when the API
+ * starts (common/lazy-module.ts).
+ */
+const loadSanitizer = onFirstUse(async () => {
+  const { default: sanitizeHtml } = await import('sanitize-html');
+  const options: IOptions = {
+    ...OPTIONS,
+    transformTags: {
+      a: sanitizeHtml.simpleTransform('a', { target: '_blank', rel: 'noopener noreferrer nofollow' }),
+    },
+  };
+  return (html: string) => sanitizeHtml(html, options);
+});
+
+export async function sanitizeEmailHtml(html: string): Promise<string> {
+  const sanitize = await loadSanitizer();
+  return sanitize(String(html ?? '')).trim();
 }
 
 /** A readable plain-text rendering: no line wrapping (the viewer wraps), no images, headings as written, links as

@@ -55,27 +55,27 @@ export async function linearClientFor(
   if (!credentials) throw new LinearNotConnectedError('the Linear installation has no credentials: connect it again');
   if (!stored.isActive && !options.evenIfSwitchedOff)
     throw new LinearNotConnectedError('the Linear installation is switched off: switch it on to sync again');
-  if (credentials.apiKey) return clientOf(deps, integrationId, credentials, 'apiKey', options.signal);
+  if (credentials.apiKey) return await clientOf(deps, integrationId, credentials, 'apiKey', options.signal);
   const expiring =
     credentials.expiresAt !== undefined && credentials.expiresAt - Date.now() < deps.linear.refreshMarginMs;
   if ((expiring || options.forceRefresh) && credentials.refreshToken)
     credentials = await refreshUnderLock(deps, organizationId, integrationId, credentials.accessToken!);
-  return clientOf(deps, integrationId, credentials, 'oauth', options.signal);
+  return await clientOf(deps, integrationId, credentials, 'oauth', options.signal);
 }
 
-function clientOf(
+async function clientOf(
   deps: LinearClientDeps,
   integrationId: string,
   credentials: LinearCredentials,
   kind: 'apiKey' | 'oauth',
   signal: AbortSignal | undefined,
-): InstallationClient {
+): Promise<InstallationClient> {
   // The SDK hands extra options to every fetch: a signal bounds all requests made with this client.
   const extra = signal ? { signal } : {};
   const client =
     kind === 'apiKey'
-      ? newLinearClient({ apiKey: credentials.apiKey!, apiUrl: deps.linear.apiUrl, ...extra })
-      : newLinearClient({ accessToken: credentials.accessToken!, apiUrl: deps.linear.apiUrl, ...extra });
+      ? await newLinearClient({ apiKey: credentials.apiKey!, apiUrl: deps.linear.apiUrl, ...extra })
+      : await newLinearClient({ accessToken: credentials.accessToken!, apiUrl: deps.linear.apiUrl, ...extra });
   return { integrationId, client, kind, webhookSecret: credentials.webhookSecret ?? null };
 }
 

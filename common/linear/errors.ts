@@ -2,17 +2,11 @@
 // each to what the caller should do: retry soon, retry after Linear's Retry-After, or stop and ask a person (a
 // revoked token, a deleted issue, a missing scope, input Linear refuses). Activities turn the result into a typed
 // ApplicationFailure; the API turns it into a 4xx/5xx.
-import {
-  AuthenticationLinearError,
-  ForbiddenLinearError,
-  GraphqlLinearError,
-  InvalidInputLinearError,
-  LinearError,
-  RatelimitedLinearError,
-} from '@linear/sdk';
+import type { LinearError, RatelimitedLinearError } from '@linear/sdk';
 import { ApplicationFailure } from '@temporalio/common';
 import { linearFailureTypes } from './failure-types.ts';
 import { MAX_RATE_LIMIT_WAIT_MS, refillWaitMs } from './rate-limit.ts';
+import { loadLinearSdk } from './sdk.ts';
 
 /** The installation has no usable credentials (never connected, disconnected, deleted). */
 export class LinearNotConnectedError extends Error {
@@ -34,7 +28,15 @@ export type LinearFailureKind =
 
 export type ClassifiedLinearFailure = { kind: LinearFailureKind; message: string; retryAfterMs?: number };
 
-export function classifyLinearError(err: unknown): ClassifiedLinearFailure {
+export async function classifyLinearError(err: unknown): Promise<ClassifiedLinearFailure> {
+  const {
+    AuthenticationLinearError,
+    ForbiddenLinearError,
+    GraphqlLinearError,
+    InvalidInputLinearError,
+    LinearError,
+    RatelimitedLinearError,
+  } = await loadLinearSdk();
   if (err instanceof LinearNotConnectedError) return { kind: 'not-connected', message: err.message };
   if (err instanceof LinearTokenRevokedError) return { kind: 'auth-revoked', message: err.message };
   if (err instanceof RatelimitedLinearError)
@@ -45,7 +47,7 @@ export function classifyLinearError(err: unknown): ClassifiedLinearFailure {
     return { kind: 'forbidden', message: `Linear refused the request: the token lacks a scope (${firstMessage(err)})` };
   if (err instanceof InvalidInputLinearError) {
     const message = firstMessage(err);
-    if (isLinearNotFound(err)) return { kind: 'issue-not-found', message: `Linear: ${message}` };
+    if (await isLinearNotFound(err)) return { kind: 'issue-not-found', message: `Linear: ${message}` };
     return { kind: 'invalid-input', message: `Linear refused the input: ${message}` };
   }
   // A query the schema rejects is our bug; retrying will not fix it, so surface it like bad input.
@@ -72,8 +74,8 @@ export function rateLimitedWaitMs(err: RatelimitedLinearError, now = Date.now())
 }
 
 /** The ApplicationFailure an activity throws for a failed Linear call (transient failures stay retryable). */
-export function toActivityFailure(err: unknown): ApplicationFailure {
-  const failure = classifyLinearError(err);
+export async function toActivityFailure(err: unknown): Promise<ApplicationFailure> {
+  const failure = await classifyLinearError(err);
   switch (failure.kind) {
     case 'rate-limited':
       return ApplicationFailure.create({
@@ -105,7 +107,8 @@ const failureTypeOf: Record<Exclude<LinearFailureKind, 'rate-limited' | 'transie
  * Linear answered "Entity not found" (the id names nothing, or nothing the token may see). The SDK keeps the
  * user-presentable text ("Could not find referenced Issue.") rather than the message, so both forms count.
  */
-export function isLinearNotFound(err: unknown): boolean {
+export async function isLinearNotFound(err: unknown): Promise<boolean> {
+  const { InvalidInputLinearError } = await loadLinearSdk();
   if (!(err instanceof InvalidInputLinearError)) return false;
   const messages = [err.message, ...(err.errors ?? []).map((e) => e.message ?? '')];
   return messages.some((m) => /entity not found|could not find referenced/i.test(m));

@@ -203,7 +203,7 @@ export async function previewEmail(db: Database, scope: Scope, ticketId: string,
     },
     ticket: { number: ticket.number, subject: ticket.subject },
     bodyText: input.bodyText,
-    ...(input.bodyHtml ? { bodyHtml: sanitizeEmailHtml(input.bodyHtml) } : {}),
+    ...(input.bodyHtml ? { bodyHtml: await sanitizeEmailHtml(input.bodyHtml) } : {}),
   });
   return {
     from: mailbox.config.address,
@@ -259,7 +259,7 @@ export async function composeEmail(
       ]);
   }
   const id = randomUUID();
-  const html = input.bodyHtml ? sanitizeEmailHtml(input.bodyHtml) : null;
+  const html = input.bodyHtml ? await sanitizeEmailHtml(input.bodyHtml) : null;
   try {
     return await db.transaction(async (tx) => {
       const comment = await addComment(

@@ -2,14 +2,18 @@
 // the signature over the raw body (with Linear's timestamp inside it) is the only proof the request came from
 // Linear. Nothing but the installation lookup happens before that proof. A verified change is handed to the sync
 // workflow of every link of the issue (Signal-With-Start); the workflow applies it, so the answer is quick.
-import { LinearWebhookClient } from '@linear/sdk/webhooks';
+
 import { externalSyncRecords, integrationConfigs } from '@switchboard/database';
 import { and, eq } from 'drizzle-orm';
 import { notFound, RequestError } from '../../common/errors.ts';
+import { onFirstUse } from '../../common/lazy-module.ts';
 import type { LinearWebhookChange } from '../../workflows/linear-contract.ts';
 import { allowedTeamIds, linearConfigSchema } from '../integrations/linear-config.ts';
 import { type LinearDeps, openCredentials, requireTemporal } from './installation.ts';
 import { signalLinkChange } from './signals.ts';
+
+/** The SDK's signature check: loaded by the first delivery (common/lazy-module.ts). */
+const loadWebhooks = onFirstUse(() => import('@linear/sdk/webhooks'));
 
 export type InboundWebhookResult = { received: true; links: number };
 
@@ -39,6 +43,7 @@ export async function receiveLinearWebhook(
   if (!row || !secret) throw notFound('Linear installation');
 
   if (!headers.signature) throw unauthorised('the linear-signature header is missing');
+  const { LinearWebhookClient } = await loadWebhooks();
   const verifier = new LinearWebhookClient(secret);
   try {
     verifier.verify(rawBody, headers.signature);

@@ -124,11 +124,11 @@ export async function readIdentity(client: LinearClient): Promise<LinearIdentity
   };
 }
 
-export function clientForApiKey(deps: Pick<LinearDeps, 'linear'>, apiKey: string): LinearClient {
+export function clientForApiKey(deps: Pick<LinearDeps, 'linear'>, apiKey: string): Promise<LinearClient> {
   return newLinearClient({ apiKey, apiUrl: deps.linear.apiUrl, signal: AbortSignal.timeout(deps.linear.timeoutMs) });
 }
 
-export function clientForAccessToken(deps: Pick<LinearDeps, 'linear'>, accessToken: string): LinearClient {
+export function clientForAccessToken(deps: Pick<LinearDeps, 'linear'>, accessToken: string): Promise<LinearClient> {
   return newLinearClient({
     accessToken,
     apiUrl: deps.linear.apiUrl,
@@ -157,7 +157,7 @@ export async function callLinear<T>(work: () => Promise<T>): Promise<T> {
     return await work();
   } catch (error) {
     if (error instanceof RequestError) throw error;
-    throw linearHttpError(classifyLinearError(error));
+    throw linearHttpError(await classifyLinearError(error));
   }
 }
 

@@ -2,7 +2,7 @@
 // setup wizard maps, testing the connection, registering Linear's webhook (or storing the secret an admin pasted),
 // and disconnecting (webhook removed and token revoked while it still works, credentials forgotten).
 import { randomBytes } from 'node:crypto';
-import { AuthenticationLinearError, type LinearClient } from '@linear/sdk';
+import type { LinearClient } from '@linear/sdk';
 import { externalSyncRecords, integrationConfigs } from '@switchboard/database';
 import { and, eq } from 'drizzle-orm';
 import { linearFailureTypes } from '../../activities/linear/contract.ts';
@@ -10,6 +10,7 @@ import { validationFailed } from '../../common/errors.ts';
 import { linearClientFor } from '../../common/linear/client.ts';
 import { classifyLinearError } from '../../common/linear/errors.ts';
 import { revokeToken } from '../../common/linear/oauth.ts';
+import { loadLinearSdk } from '../../common/linear/sdk.ts';
 import { defaultLinearToStatus, defaultStatusToLinear } from '../../workflows/linear-sync-plan.ts';
 import { recordAudit } from '../audit.ts';
 import { createIntegration } from '../integrations/create-integration.ts';
@@ -54,13 +55,13 @@ export async function connectWithApiKey(
   const input = parseInput(linearApiKeyInput, rawInput);
   let identity: LinearIdentity;
   try {
-    identity = await readIdentity(clientForApiKey(deps, input.apiKey));
+    identity = await readIdentity(await clientForApiKey(deps, input.apiKey));
   } catch (error) {
-    if (error instanceof AuthenticationLinearError)
+    if (error instanceof (await loadLinearSdk()).AuthenticationLinearError)
       throw validationFailed('Linear does not accept this API key', [
         { path: 'apiKey', message: 'Linear refused this key (wrong, revoked or not a personal API key)' },
       ]);
-    throw linearHttpError(classifyLinearError(error));
+    throw linearHttpError(await classifyLinearError(error));
   }
   const created = await createIntegration(deps.db, deps.keys, scope, {
     integrationType: 'linear',
@@ -153,7 +154,7 @@ export async function testConnection(deps: LinearDeps, scope: Scope, integration
     result.viewer = { name: identity.viewer.name, email: identity.viewer.email, app: identity.viewer.app };
     result.organization = { name: identity.organization.name, urlKey: identity.organization.urlKey };
   } catch (error) {
-    return { ...result, error: classifyLinearError(error).message };
+    return { ...result, error: (await classifyLinearError(error)).message };
   }
   if (config.teamId) {
     try {
@@ -163,7 +164,7 @@ export async function testConnection(deps: LinearDeps, scope: Scope, integration
       >('query SwitchboardTeam($id: String!) { team(id: $id) { id key name } }', { id: config.teamId });
       result.team = data?.team ?? null;
     } catch (error) {
-      const failure = classifyLinearError(error);
+      const failure = await classifyLinearError(error);
       const message =
         failure.kind === 'issue-not-found'
           ? 'the configured team no longer exists in Linear (or the token cannot see it): choose another'
@@ -220,7 +221,7 @@ export async function registerWebhook(
     if (!data?.webhookCreate.success) throw new Error('Linear did not create the webhook');
     webhookId = data.webhookCreate.webhook.id;
   } catch (error) {
-    const failure = classifyLinearError(error);
+    const failure = await classifyLinearError(error);
     if (failure.kind === 'forbidden')
       return {
         registered: false,
@@ -285,7 +286,7 @@ async function deleteWebhookQuietly(
     return true;
   } catch (error) {
     deps.logger.warn(
-      { integrationId, reason: classifyLinearError(error).message },
+      { integrationId, reason: (await classifyLinearError(error)).message },
       'could not delete the Linear webhook; remove it in Linear → Settings → API → Webhooks',
     );
     return false;
@@ -314,7 +315,10 @@ async function releaseAtLinear(
       });
       webhookDeleted = await deleteWebhookQuietly(deps, client, webhookId, integrationId);
     } catch (error) {
-      deps.logger.warn({ integrationId, reason: classifyLinearError(error).message }, 'Linear webhook not deleted');
+      deps.logger.warn(
+        { integrationId, reason: (await classifyLinearError(error)).message },
+        'Linear webhook not deleted',
+      );
       webhookDeleted = false;
     }
   }

@@ -157,7 +157,7 @@ export async function completeLinearAuthorization(
   }
   let identity: LinearIdentity;
   try {
-    identity = await readIdentity(clientForAccessToken(deps, tokens.accessToken));
+    identity = await readIdentity(await clientForAccessToken(deps, tokens.accessToken));
   } catch (error) {
     deps.logger.warn({ err: error, requestId: scope.requestId }, 'Linear identity query failed after OAuth');
     return { ok: false, reason: 'linear_unavailable' };

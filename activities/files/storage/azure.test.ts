@@ -37,7 +37,7 @@ describe('Azure Blob storage driver (Azurite)', function () {
   before(async function () {
     this.timeout(25 * 60_000);
     await ensureFileServices();
-    store = openBlobStore(config({ prefix: 'tests/' }), credentials);
+    store = await openBlobStore(config({ prefix: 'tests/' }), credentials);
   });
 
   blobStoreContract({
@@ -55,7 +55,10 @@ describe('Azure Blob storage driver (Azurite)', function () {
 
   it('accepts a connection string instead of account name and key', async () => {
     const connectionString = `DefaultEndpointsProtocol=http;AccountName=${azure.accountName};AccountKey=${azure.accountKey};BlobEndpoint=${azure.endpoint};`;
-    const viaConnectionString = openBlobStore({ driver: 'azure', container: azure.container }, { connectionString });
+    const viaConnectionString = await openBlobStore(
+      { driver: 'azure', container: azure.container },
+      { connectionString },
+    );
     const key = `connection-string/${randomUUID()}`;
     await viaConnectionString.put(key, body('cs'));
     assert.equal(await store.size(`../${key}`.slice(3)), undefined); // the prefixed store does not see it
@@ -63,14 +66,14 @@ describe('Azure Blob storage driver (Azurite)', function () {
   });
 
   it('a wrong key and a missing container are permanent errors', async () => {
-    const wrongKey = openBlobStore(config(), {
+    const wrongKey = await openBlobStore(config(), {
       accountName: azure.accountName,
       accountKey: Buffer.alloc(64, 7).toString('base64'),
     });
     await assert.rejects(wrongKey.put('x', body('x')), BlobStorePermanentError);
     await assert.rejects(wrongKey.get('x'), BlobStorePermanentError);
     await assert.rejects(wrongKey.size('x'), BlobStorePermanentError);
-    const noContainer = openBlobStore(config({ container: 'no-such-container' }), credentials);
+    const noContainer = await openBlobStore(config({ container: 'no-such-container' }), credentials);
     await assert.rejects(noContainer.put('x', body('x')), BlobStorePermanentError);
     await assert.rejects(noContainer.get('x'), BlobStorePermanentError);
     await assert.rejects(noContainer.size('x'), BlobStorePermanentError);
@@ -94,7 +97,7 @@ describe('Azure Blob storage driver (Azurite)', function () {
     const guarded = createGuardedAgents({ allowList: [], resolve: systemResolve });
     const allowed = createGuardedAgents({ allowList: parseAllowList(['127.0.0.0/8']), resolve: systemResolve });
     try {
-      const organisation = openBlobStore(config(), credentials, { agent: guarded.http });
+      const organisation = await openBlobStore(config(), credentials, { agent: guarded.http });
       const error = await organisation.put('guarded', body('x')).then(
         () => assert.fail('the guarded agent let a loopback connection through'),
         (e: unknown) => e,
@@ -106,8 +109,8 @@ describe('Azure Blob storage driver (Azurite)', function () {
         causes.some((e) => e instanceof SsrfRefusedError || /refused: 127\.0\.0\.1 is a loopback/.test(String(e))),
         String(error),
       );
-      await openBlobStore(config(), credentials, { agent: allowed.http }).put('guarded', body('x'));
-      assert.equal(await openBlobStore(config(), credentials).size('guarded'), 1);
+      await (await openBlobStore(config(), credentials, { agent: allowed.http })).put('guarded', body('x'));
+      assert.equal(await (await openBlobStore(config(), credentials)).size('guarded'), 1);
     } finally {
       guarded.destroy();
       allowed.destroy();

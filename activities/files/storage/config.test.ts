@@ -40,12 +40,12 @@ describe('storage configuration', () => {
     assert.equal(storageCredentialsSchema.safeParse({ token: 'x' }).success, false);
   });
 
-  it('a driver without its kind of credentials is a permanent error', () => {
+  it('a driver without its kind of credentials is a permanent error', async () => {
     const s3 = storageConfigSchema.parse({ driver: 's3', endpoint: 'https://s3.example.com', bucket: 'acme' });
     const azure = storageConfigSchema.parse({ driver: 'azure', container: 'acme' });
-    assert.throws(() => openBlobStore(s3, { accountName: 'acme', accountKey: 'k' }), BlobStorePermanentError);
-    assert.throws(() => openBlobStore(azure, { accessKey: 'a', secretKey: 'b' }), BlobStorePermanentError);
-    assert.throws(() => openBlobStore({ driver: 'local' }, undefined), BlobStorePermanentError);
-    assert.equal(openBlobStore({ driver: 'local' }, undefined, { defaultLocalRoot: '/tmp/x' }).driver, 'local');
+    await assert.rejects(openBlobStore(s3, { accountName: 'acme', accountKey: 'k' }), BlobStorePermanentError);
+    await assert.rejects(openBlobStore(azure, { accessKey: 'a', secretKey: 'b' }), BlobStorePermanentError);
+    await assert.rejects(openBlobStore({ driver: 'local' }, undefined), BlobStorePermanentError);
+    assert.equal((await openBlobStore({ driver: 'local' }, undefined, { defaultLocalRoot: '/tmp/x' })).driver, 'local');
   });
 });

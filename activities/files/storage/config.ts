@@ -1,6 +1,7 @@
 // Opens a store: the deployment's default or an organisation's (schemas in domain/files/storage-config.ts).
 import type http from 'node:http';
 import type https from 'node:https';
+import { onFirstUse } from '../../../common/lazy-module.ts';
 import {
   azureConnectionStringCredentialsSchema,
   azureKeyCredentialsSchema,
@@ -8,10 +9,14 @@ import {
   type StorageCredentials,
   s3CredentialsSchema,
 } from '../../../domain/files/storage-config.ts';
-import { AzureBlobStore } from './azure.ts';
 import { type BlobStore, BlobStorePermanentError } from './blob-store.ts';
 import { LocalBlobStore } from './local.ts';
-import { S3BlobStore } from './s3.ts';
+
+// The S3 and Azure drivers (and their SDKs, minio and @azure/storage-blob) are loaded by the first store of their
+// kind that is opened, not when the API starts: the default store is opened by the first upload, and most
+// deployments never open an Azure one (common/lazy-module.ts).
+const loadS3 = onFirstUse(() => import('./s3.ts'));
+const loadAzure = onFirstUse(() => import('./azure.ts'));
 
 export type OpenBlobStoreOptions = {
   /**
@@ -24,11 +29,11 @@ export type OpenBlobStoreOptions = {
 };
 
 /** A BlobStore for a parsed config and its credentials; a driver/credentials mismatch is a permanent error. */
-export function openBlobStore(
+export async function openBlobStore(
   config: StorageConfig,
   credentials: StorageCredentials | undefined,
   options: OpenBlobStoreOptions = {},
-): BlobStore {
+): Promise<BlobStore> {
   switch (config.driver) {
     case 'local': {
       const root = config.root ?? options.defaultLocalRoot;
@@ -38,6 +43,7 @@ export function openBlobStore(
     case 's3': {
       const parsed = s3CredentialsSchema.safeParse(credentials);
       if (!parsed.success) throw new BlobStorePermanentError('S3 storage needs credentials { accessKey, secretKey }');
+      const { S3BlobStore } = await loadS3();
       return new S3BlobStore({
         endpoint: config.endpoint,
         bucket: config.bucket,
@@ -55,6 +61,7 @@ export function openBlobStore(
         throw new BlobStorePermanentError(
           'Azure storage needs credentials { accountName, accountKey } or { connectionString }',
         );
+      const { AzureBlobStore } = await loadAzure();
       return new AzureBlobStore({
         container: config.container,
         ...(config.endpoint === undefined ? {} : { endpoint: config.endpoint }),

@@ -13,7 +13,7 @@ describe('local storage driver', () => {
   let store: LocalBlobStore;
   before(async () => {
     root = await mkdtemp(path.join(tmpdir(), 'switchboard-local-store-'));
-    store = openBlobStore({ driver: 'local', root }, {}) as LocalBlobStore;
+    store = (await openBlobStore({ driver: 'local', root }, {})) as LocalBlobStore;
   });
   after(() => rm(root, { recursive: true, force: true }));
 

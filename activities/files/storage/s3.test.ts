@@ -43,7 +43,7 @@ describe('S3 storage driver (MinIO)', function () {
   before(async function () {
     this.timeout(25 * 60_000); // a cold machine builds MinIO first
     await ensureFileServices();
-    store = openBlobStore(config({ prefix: 'tests/' }), credentials);
+    store = await openBlobStore(config({ prefix: 'tests/' }), credentials);
   });
 
   blobStoreContract({
@@ -105,12 +105,12 @@ describe('S3 storage driver (MinIO)', function () {
   });
 
   it('wrong credentials and a missing bucket are permanent errors', async () => {
-    const wrongKey = openBlobStore(config(), { accessKey: s3.accessKey, secretKey: 'not-the-secret' });
+    const wrongKey = await openBlobStore(config(), { accessKey: s3.accessKey, secretKey: 'not-the-secret' });
     await assert.rejects(wrongKey.put('x', body('x')), BlobStorePermanentError);
     await assert.rejects(wrongKey.size('x'), BlobStorePermanentError);
-    const unknownUser = openBlobStore(config(), { accessKey: 'nobody', secretKey: 'nobody-secret' });
+    const unknownUser = await openBlobStore(config(), { accessKey: 'nobody', secretKey: 'nobody-secret' });
     await assert.rejects(unknownUser.get('x'), BlobStorePermanentError);
-    const noBucket = openBlobStore(config({ bucket: 'no-such-bucket-here' }), credentials);
+    const noBucket = await openBlobStore(config({ bucket: 'no-such-bucket-here' }), credentials);
     await assert.rejects(noBucket.put('x', body('x')), BlobStorePermanentError);
     await assert.rejects(noBucket.size('x'), BlobStorePermanentError);
     await assert.rejects(noBucket.get('x'), BlobStorePermanentError);
@@ -135,7 +135,7 @@ describe('S3 storage driver (MinIO)', function () {
     const guarded = createGuardedAgents({ allowList: [], resolve: systemResolve });
     const allowed = createGuardedAgents({ allowList: parseAllowList(['127.0.0.0/8']), resolve: systemResolve });
     try {
-      const organisation = openBlobStore(config(), credentials, { agent: guarded.http });
+      const organisation = await openBlobStore(config(), credentials, { agent: guarded.http });
       const error = await organisation.put('guarded', body('x')).then(
         () => assert.fail('the guarded agent let a loopback connection through'),
         (e: unknown) => e,
@@ -145,8 +145,8 @@ describe('S3 storage driver (MinIO)', function () {
       await assert.rejects(organisation.size('guarded'), BlobStorePermanentError);
       // The same agent with loopback allow-listed (as tests configure deployments) connects: it is the agent
       // deciding, not something else failing.
-      await openBlobStore(config(), credentials, { agent: allowed.http }).put('guarded', body('x'));
-      assert.equal(await openBlobStore(config(), credentials).size('guarded'), 1);
+      await (await openBlobStore(config(), credentials, { agent: allowed.http })).put('guarded', body('x'));
+      assert.equal(await (await openBlobStore(config(), credentials)).size('guarded'), 1);
     } finally {
       guarded.destroy();
       allowed.destroy();
