@@ -14,6 +14,7 @@
 import { execFileSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { readFileSync } from 'node:fs';
+import http from 'node:http';
 import { join } from 'node:path';
 import * as Minio from 'minio';
 import { repoRoot, type Started } from './lib/processes.ts';
@@ -116,18 +117,57 @@ async function main() {
       body: JSON.stringify({ ticketQuotaBytes: 100 * 1024 * MB, orgQuotaBytes: 100 * 1024 * MB }),
     });
 
-    // The file is a Blob before the clock starts, as a browser's file is: copying the bytes into it is not part of
-    // the upload (the raw put is handed its Buffer too).
-    async function upload(file: Blob, name: string): Promise<string> {
-      const form = new FormData();
-      form.append('file', file, name);
-      const res = await fetch(`${stack.baseUrl}/api/tickets/${ticketId}/attachments`, {
-        method: 'POST',
-        headers,
-        body: form,
+    // The client hands over bytes it already holds, as the raw put's client does (minio-js, given a Buffer): by
+    // default (BENCH_FILES_CLIENT=http) one multipart body written from the Buffer with node:http, the bytes on the
+    // wire a browser's FormData sends. `fetch` sends a FormData of a Blob with Node's fetch instead, which cost this
+    // client 2–3× the raw put client's CPU per 25 MB (specification/performance.md): on two cores shared with the API,
+    // clamd and MinIO, that was CPU the pipeline waited for.
+    const lean = (process.env.BENCH_FILES_CLIENT ?? 'http') === 'http';
+    const agent = new http.Agent({ keepAlive: true });
+    async function upload(file: Buffer, name: string): Promise<string> {
+      const target = `${stack.baseUrl}/api/tickets/${ticketId}/attachments`;
+      if (!lean) {
+        const form = new FormData();
+        form.append('file', new Blob([new Uint8Array(file)], { type: 'text/plain' }), name);
+        const res = await fetch(target, { method: 'POST', headers, body: form });
+        if (res.status !== 201) throw new Error(`upload: ${res.status} ${await res.text()}`);
+        return ((await res.json()) as { data: Array<{ id: string }> }).data[0]!.id;
+      }
+      const boundary = `----switchboard-bench-${randomBytes(8).toString('hex')}`;
+      const head = Buffer.from(
+        `--${boundary}\r\nContent-Disposition: form-data; name="file"; filename="${name}"\r\n` +
+          'Content-Type: text/plain\r\n\r\n',
+      );
+      const tail = Buffer.from(`\r\n--${boundary}--\r\n`);
+      const { status, body } = await new Promise<{ status: number; body: string }>((resolve, reject) => {
+        const req = http.request(
+          target,
+          {
+            method: 'POST',
+            agent,
+            headers: {
+              ...headers,
+              'content-type': `multipart/form-data; boundary=${boundary}`,
+              'content-length': head.length + file.length + tail.length,
+            },
+          },
+          (res) => {
+            let text = '';
+            res.setEncoding('utf8');
+            res.on('data', (chunk: string) => {
+              text += chunk;
+            });
+            res.on('end', () => resolve({ status: res.statusCode ?? 0, body: text }));
+            res.on('error', reject);
+          },
+        );
+        req.on('error', reject);
+        req.write(head);
+        req.write(file);
+        req.end(tail);
       });
-      if (res.status !== 201) throw new Error(`upload: ${res.status} ${await res.text()}`);
-      return ((await res.json()) as { data: Array<{ id: string }> }).data[0]!.id;
+      if (status !== 201) throw new Error(`upload: ${status} ${body}`);
+      return (JSON.parse(body) as { data: Array<{ id: string }> }).data[0]!.id;
     }
     async function untilClean(id: string): Promise<void> {
       for (;;) {
@@ -140,11 +180,11 @@ async function main() {
     }
     const acceptedMs: Record<string, number[]> = {};
     /** Upload → available, in ms; how much of it the upload request took is kept by size. */
-    async function pipelined(file: Blob, name: string): Promise<number> {
+    async function pipelined(file: Buffer, name: string): Promise<number> {
       const started = performance.now();
       const id = await upload(file, name);
-      acceptedMs[file.size] ??= [];
-      acceptedMs[file.size]!.push(performance.now() - started);
+      acceptedMs[file.length] ??= [];
+      acceptedMs[file.length]!.push(performance.now() - started);
       await untilClean(id);
       return performance.now() - started;
     }
@@ -173,7 +213,7 @@ async function main() {
       [25 * MB, ROUNDS],
     ] as const) {
       const bytes = textBytes(size);
-      const file = new Blob([new Uint8Array(bytes)], { type: 'text/plain' });
+      const file = bytes;
       // One untimed round each: connections, the worker's first workflow and activity, clamd's first stream.
       await pipelined(file, 'warm.txt');
       await rawPut(bytes, 'warm');
@@ -224,7 +264,7 @@ async function main() {
     for (const line of ratios) console.log(line);
 
     // Ten 25 MB uploads at once: the API streams, so its memory must not grow with them.
-    const big = new Blob([new Uint8Array(textBytes(25 * MB))], { type: 'text/plain' });
+    const big = textBytes(25 * MB);
     const pid = api.child.pid!;
     const samples: number[] = [rssMb(pid)];
     const sampler = setInterval(() => samples.push(rssMb(pid)), 50);
