@@ -122,7 +122,17 @@ const SLOW_ANSWER_MS = 100;
  */
 const WINDOWS_PER_CLAIM = 4;
 
-type Round = { unfinished: Map<string, Claimed>; lost: Set<string>; leaseMs: number; renewedAt: number };
+type Round = {
+  unfinished: Map<string, Claimed>;
+  lost: Set<string>;
+  leaseMs: number;
+  renewedAt: number;
+  /**
+   * Epoch ms until which every lease of the round is known to hold: from before the claim's statement, then from
+   * before each renewal that came back. A delivery that waited for the window starts only if its request ends before.
+   */
+  leaseUntil: number;
+};
 
 type Claimed = { id: string; message_id: string; attempt_count: number; next_attempt_at: string; body: string };
 
@@ -197,6 +207,8 @@ export async function deliverDueBatch(deps: BatchDeps, input: DeliverBatchInput)
     haltedSignal.abort();
   };
   if (stopped) halted.resolve();
+  // Wakes them too when a receiver throttles or answers 410 (see sendRound's `holdBack`).
+  const paused = signal();
   deps.signal?.addEventListener('abort', stop, { once: true });
 
   // The rounds on the wire (one per lane), for the heartbeat's lease renewal: deliveries claimed and not answered.
@@ -215,8 +227,10 @@ export async function deliverDueBatch(deps: BatchDeps, input: DeliverBatchInput)
     } catch {
       stop();
     }
+    // Renewed after a stop too: the requests still on the wire finish within their timeout, and their leases must
+    // hold until then, or a retry of the activity could claim and send them again meanwhile.
     for (const current of rounds) {
-      if (stopped || Date.now() - current.renewedAt < current.leaseMs / 3) continue;
+      if (Date.now() - current.renewedAt < current.leaseMs / 3) continue;
       current.renewedAt = Date.now();
       renewal = renewal.then(() => renewLeases(db, current)).catch(stop);
     }
@@ -310,6 +324,7 @@ export async function deliverDueBatch(deps: BatchDeps, input: DeliverBatchInput)
     ): Promise<{ claimed: number; drained: boolean }> => {
       let lease = plan(first, lane);
       if (!lease) return { claimed: 0, drained: false };
+      let claimIssuedAt = Date.now();
       let claimed = await claim([], lease);
       let laneDrained = claimed.length < lease.size;
       if (!laneDrained) onFull?.();
@@ -321,36 +336,54 @@ export async function deliverDueBatch(deps: BatchDeps, input: DeliverBatchInput)
           lost: new Set(),
           leaseMs: lease!.leaseMs,
           renewedAt: Date.now(),
+          leaseUntil: claimIssuedAt + lease!.leaseMs,
         };
         rounds.add(round);
+        const window = lease!.window;
         const result = await sendRound(deps, endpoint, claimed, retry, round, {
-          window: lease!.window,
+          window,
           interval,
           takeSlot: () => {
             const at = Math.max(nextSlot, Date.now() - CATCH_UP_MS);
             nextSlot = at + interval;
             return at;
           },
-          stopped: () => stopped,
-          halted: halted.promise,
+          // Batch-wide: a throttle or a 410 in one lane holds the other lane's waiting deliveries back too, and a
+          // slow answer gives back what waits behind a window sized for a fast receiver (the next claim has the
+          // whole concurrency).
+          holdBack: () =>
+            stopped ||
+            throttledUntil !== undefined ||
+            disableReason !== undefined ||
+            (slowReceiver && laneCap(lane) > window),
+          halted: Promise.race([halted.promise, paused.promise]),
+          answered: ({ attempt, outcome }) => {
+            if (attempt.durationMs > SLOW_ANSWER_MS) slowReceiver = true;
+            if (outcome.verdict === 'disable_endpoint') disableReason ??= `the endpoint answered ${outcome.reason}`;
+            if (outcome.verdict === 'retry' && outcome.throttle) {
+              const pause = Math.round(Math.min(outcome.retryAfterMs ?? 0, retry.maxRetryAfterMs) / retry.compression);
+              throttledUntil = Math.max(throttledUntil ?? 0, Date.now() + pause);
+            }
+            // Only these two, which hold every later delivery of the batch back: a delivery woken early from its
+            // rate-limit slot by anything else would go out before its slot.
+            if (disableReason !== undefined || throttledUntil !== undefined) paused.resolve();
+          },
         });
         rounds.delete(round);
         await renewal;
         sentTotal += result.sent.length;
-        if (result.sent.some((s) => s.attempt.durationMs > SLOW_ANSWER_MS)) slowReceiver = true;
         for (const s of result.sent) {
           if (s.outcome.verdict === 'delivered') {
             succeeded++;
             lastSuccessAt = Math.max(lastSuccessAt ?? 0, s.attempt.attemptedAt);
           } else if (!lastFailure || s.attempt.attemptedAt >= lastFailure.attempt.attemptedAt) lastFailure = s;
-          if (s.outcome.verdict === 'disable_endpoint') disableReason ??= `the endpoint answered ${s.outcome.reason}`;
         }
-        if (result.throttledUntil !== undefined) throttledUntil = result.throttledUntil;
         const rows = [
           ...result.sent.map((s) => outcomeRow(s, retry, random)),
           ...result.unsent.map((d) => unsentRow(d)),
         ];
         lease = plan(false, lane);
+        claimIssuedAt = Date.now();
         claimed = await claim(rows, lease);
         // Without a claim (share or time used up, stopped) what was due is unknown: the last answer stands.
         if (lease !== null) laneDrained = claimed.length < lease.size;
@@ -613,12 +646,10 @@ async function writeAndClaim(
  * Extends the leases of the round's deliveries still on the wire. A delivery whose attempt number moved on was
  * claimed by a newer attempt (this one's lease had run out): it is not sent from here any more.
  */
-async function renewLeases(
-  db: Database,
-  round: { unfinished: Map<string, Claimed>; lost: Set<string>; leaseMs: number },
-): Promise<void> {
+async function renewLeases(db: Database, round: Round): Promise<void> {
   const held = [...round.unfinished.values()];
   if (held.length === 0) return;
+  const issuedAt = Date.now();
   const result = await db.execute<{ id: string }>(sql`
     update webhook_deliveries d set lease_until = greatest(d.lease_until, now() + ${round.leaseMs} * interval '1 millisecond')
     from unnest(${sql.param(held.map((d) => d.id))}::uuid[], ${sql.param(held.map((d) => d.attempt_count))}::int[])
@@ -627,6 +658,7 @@ async function renewLeases(
     returning d.id`);
   const kept = new Set(result.rows.map((r) => r.id));
   for (const d of held) if (!kept.has(d.id) && round.unfinished.has(d.id)) round.lost.add(d.id);
+  round.leaseUntil = Math.max(round.leaseUntil, issuedAt + round.leaseMs);
 }
 
 /**
@@ -640,23 +672,35 @@ async function sendRound(
   endpoint: DeliveryEndpoint,
   claimed: Claimed[],
   retry: RetryPolicy,
-  round: { unfinished: Map<string, Claimed>; lost: Set<string> },
+  round: Round,
   pacing: {
     /** Requests in flight at most: each starts as one ends. */
     window: number;
     interval: number;
     takeSlot: () => number;
-    stopped: () => boolean;
+    /** Send nothing more: stopped, throttled, switched off, or the window was sized for a fast receiver. */
+    holdBack: () => boolean;
+    /** Resolves when holdBack may have turned true (wakes deliveries waiting for their slot). */
     halted: Promise<void>;
+    /** Each answer or failure, as it comes (the batch-wide verdicts above are taken from it). */
+    answered: (sent: Sent) => void;
   },
 ): Promise<RoundResult> {
   const sent: Sent[] = [];
   const unsent: Claimed[] = [];
   let throttledUntil: number | undefined;
-  const throttled = signal();
+  let started = 0;
+  const giveBack = (delivery: Claimed) => {
+    unsent.push(delivery);
+    round.unfinished.delete(delivery.id);
+  };
   await mapLimited(claimed, pacing.window, async (delivery) => {
+    // The first window goes out as claimed, inside the claim's lease; a delivery that waited for the window goes out
+    // only if its lease, as last renewed, holds until its request must have ended.
+    const waited = started++ >= pacing.window;
+    if (pacing.holdBack() || round.lost.has(delivery.id)) return giveBack(delivery);
     // Its slot of the rate limit is taken as it starts, so waiting for the window does not use slots up.
-    const wait = (throttledUntil === undefined && !pacing.stopped() ? pacing.takeSlot() : 0) - Date.now();
+    const wait = pacing.takeSlot() - Date.now();
     if (wait > 0) {
       let timer: NodeJS.Timeout | undefined;
       await Promise.race([
@@ -664,15 +708,11 @@ async function sendRound(
           timer = setTimeout(r, wait);
         }),
         pacing.halted,
-        throttled.promise,
       ]);
       clearTimeout(timer);
     }
-    if (throttledUntil !== undefined || pacing.stopped() || round.lost.has(delivery.id)) {
-      unsent.push(delivery);
-      round.unfinished.delete(delivery.id);
-      return;
-    }
+    if (pacing.holdBack() || round.lost.has(delivery.id)) return giveBack(delivery);
+    if (waited && Date.now() + deps.timeoutMs > round.leaseUntil) return giveBack(delivery);
     const now = Date.now();
     const attempt = await deliverWebhook(deps.poster, {
       url: endpoint.url,
@@ -681,6 +721,7 @@ async function sendRound(
       secrets: secretsInEffect(endpoint.keys, now),
       headers: endpoint.headers,
       now,
+      pool: endpoint.id,
     });
     round.unfinished.delete(delivery.id);
     const outcome = classifyAttempt(
@@ -691,9 +732,10 @@ async function sendRound(
     if (outcome.verdict === 'retry' && outcome.throttle) {
       const pause = Math.round(Math.min(outcome.retryAfterMs ?? 0, retry.maxRetryAfterMs) / retry.compression);
       throttledUntil = Math.max(throttledUntil ?? 0, Date.now() + pause);
-      throttled.resolve();
     }
-    sent.push({ delivery, attempt, outcome });
+    const result = { delivery, attempt, outcome };
+    sent.push(result);
+    pacing.answered(result);
   });
   return { sent, unsent, ...(throttledUntil === undefined ? {} : { throttledUntil }) };
 }

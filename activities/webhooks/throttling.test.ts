@@ -9,7 +9,7 @@ import { testDatabase } from '../../test/support/database.ts';
 import { eventually, type RunningWorker, testTemporal, uniqueTaskQueue } from '../../test/support/temporal.ts';
 import { webhooksTaskQueueFor } from '../../workflows/webhook-endpoint-contract.ts';
 import { enqueueDeliveries } from './enqueue.ts';
-import { attemptsOf, deliveriesOf, makeEndpoint, syntheticEvent } from './test-support.ts';
+import { attemptsOf, deliveriesOf, endpointRow, makeEndpoint, syntheticEvent } from './test-support.ts';
 import { wakeEndpoint } from './wake.ts';
 
 describe('webhook throttling', function () {
@@ -116,6 +116,54 @@ describe('webhook throttling', function () {
     const sizes = claims.rows.map((r) => r.size);
     assert.ok(Math.max(...sizes) === 16, `claims of four windows of 4, saw sizes ${sizes.join(', ')}`);
     assert.ok(sizes.length <= 14, `160 deliveries in few claims (40 at one window each), saw ${sizes.length}`);
+  });
+
+  it('stops both lanes as soon as one request is throttled: nothing more starts before the Retry-After', async () => {
+    // Cap 8 (two lanes of 4), answers in 40 ms (fast: claims hold four windows); request 30 answers 429, Retry-After
+    // 2 s. Both lanes then have windows waiting, which used to go out one answer time after another.
+    const org = await makeOrganization();
+    let answered = 0;
+    receiver.route('/lanes-429', () =>
+      ++answered === 30 ? { status: 429, headers: { 'retry-after': '2' }, delayMs: 40 } : { status: 200, delayMs: 40 },
+    );
+    const endpoint = await makeEndpoint(org.organizationId, {
+      url: receiver.url('/lanes-429'),
+      maxConcurrency: 8,
+      rateLimitPerSecond: 1000,
+    });
+    await publish(org.organizationId, 120);
+    await eventually(async () => assert.equal(await succeeded(endpoint.id), 120), { timeoutMs: 20_000 });
+    const arrivals = receiver
+      .requestsTo('/lanes-429')
+      .map((r) => r.receivedAt)
+      .sort((a, b) => a - b);
+    const throttledAt = arrivals[29]!;
+    // Requests sent before the 429's answer reached the sender arrive within its 40 ms (plus the sender's own delay);
+    // none may start after it.
+    const startedDuringPause = arrivals.filter((t) => t > throttledAt + 80 && t < throttledAt + 1_900);
+    assert.deepEqual(startedDuringPause, [], 'no request while the receiver asked for a pause');
+  });
+
+  it('stops both lanes at the first 410: only the requests already on the wire fail, the rest wait for re-enabling', async () => {
+    const org = await makeOrganization();
+    let answered = 0;
+    receiver.route('/lanes-410', () => (++answered <= 24 ? { status: 200, delayMs: 5 } : { status: 410, delayMs: 5 }));
+    const endpoint = await makeEndpoint(org.organizationId, {
+      url: receiver.url('/lanes-410'),
+      maxConcurrency: 8,
+      rateLimitPerSecond: 1000,
+    });
+    await publish(org.organizationId, 200);
+    await eventually(async () => assert.equal((await endpointRow(endpoint.id))?.isActive, false), {
+      timeoutMs: 20_000,
+    });
+    await eventually(async () => {
+      const deliveries = await deliveriesOf(endpoint.id);
+      const count = (status: string) => deliveries.filter((d) => d.status === status).length;
+      assert.equal(count('succeeded'), 24);
+      assert.ok(count('failed') <= 8, `at most the 8 requests on the wire fail, saw ${count('failed')}`);
+      assert.equal(count('pending'), 200 - 24 - count('failed'), 'every other delivery waits, unsent');
+    });
   });
 
   it('sizes a small backlog’s concurrency to the backlog, not to a large cap: fewer connections, each reused', async () => {

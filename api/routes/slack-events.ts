@@ -148,7 +148,10 @@ export function slackEventsRouter(deps: SlackDeps): Router {
   let installer: Promise<InstallProvider | null> | undefined;
   if (clientId && clientSecret)
     router.get(SLACK_CALLBACK_PATH, (req, res) => {
-      installer ??= slackInstaller(deps);
+      installer ??= slackInstaller(deps).catch((error: unknown) => {
+        installer = undefined;
+        throw error;
+      });
       void installer
         .then((provider) =>
           provider!.handleCallback(req, res, {
@@ -188,8 +191,12 @@ export function slackEventsRouter(deps: SlackDeps): Router {
   // Bolt's receiver serves only this path, so only a request to it loads Bolt and builds the receiver, once.
   let bolt: Promise<Router> | undefined;
   router.post(SLACK_EVENTS_PATH, (req, res, next) => {
-    bolt ??= boltRouter(deps, signingSecret);
-    void bolt.then((receiverRouter) => receiverRouter(req, res, next), next);
+    // A failed build (a load or constructor error) is not kept: the next request tries again.
+    bolt ??= boltRouter(deps, signingSecret).catch((error: unknown) => {
+      bolt = undefined;
+      throw error;
+    });
+    bolt.then((receiverRouter) => receiverRouter(req, res, next)).catch(next);
   });
   return router;
 }
