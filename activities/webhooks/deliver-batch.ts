@@ -15,9 +15,10 @@
 // never overwrites the delivery.
 //
 // A batch never outlives its activity: no round starts unless its worst case (rate-limit pacing + one request
-// timeout per window) ends, and its outcomes can be written, before the activity's start-to-close timeout; it stops claiming
-// and sending as soon as Temporal cancels it (timed out, heartbeat lost, worker shutting down); and the leases of
-// a long round are renewed as it proceeds, so a retry of the activity never claims a delivery still on the wire.
+// timeout per window) ends, and its outcomes can be written, before the activity's start-to-close timeout; it stops
+// claiming and sending as soon as Temporal cancels it (timed out, heartbeat lost, worker shutting down); and the
+// leases of a round are renewed while it is on the wire or waits for the window, after a cancel too, so a retry of
+// the activity never claims a delivery still on the wire.
 import type { Database } from '@switchboard/database';
 import { sql } from 'drizzle-orm';
 import { mapLimited } from '../../common/concurrency.ts';
@@ -116,9 +117,10 @@ const MIN_SIZED_CONCURRENCY = 16;
 const SLOW_ANSWER_MS = 100;
 /**
  * Once a receiver has answered fast, a lane claims up to this many times its share of the concurrency in one
- * statement and sends them through a window of that share (each request starts as one ends), so the statement that records a round's outcomes and claims the
- * next is paid once per this many windows of requests, and the round's slowest answer holds up the lane once per
- * claim rather than once per window. Never beyond what the rate limit sends in ROUND_PACING_MS.
+ * statement and sends them through a window of that share (each request starts as one ends), so the statement that
+ * records a round's outcomes and claims the next is paid once per this many windows of requests, and the round's
+ * slowest answer holds up the lane once per claim rather than once per window. Never beyond what the rate limit
+ * sends in ROUND_PACING_MS.
  */
 const WINDOWS_PER_CLAIM = 4;
 
