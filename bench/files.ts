@@ -11,11 +11,12 @@
 // 300 MB during the ten uploads. Thumbnails (jimp against sharp) are `npm run bench -- thumbnails`.
 //
 // Run: npm run bench -- files. BENCH_ROUNDS (default 5 for 25 MB, four times as many for 1 MB).
-import { execFileSync } from 'node:child_process';
+import { execFileSync, spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import http from 'node:http';
 import { join } from 'node:path';
+import { createInterface } from 'node:readline';
 import * as Minio from 'minio';
 import { repoRoot, type Started } from './lib/processes.ts';
 import { benchStack } from './lib/stack.ts';
@@ -76,6 +77,36 @@ function rssMb(pid: number): number {
   return Number(/VmRSS:\s+(\d+)/.exec(status)![1]) / 1024;
 }
 
+/** The raw put's own process (bench/lib/raw-put-process.ts): `put` resolves with the ms it timed. */
+async function startRawPutter() {
+  const child = spawn(process.execPath, [join(repoRoot, 'bench/lib/raw-put-process.ts')], {
+    stdio: ['pipe', 'pipe', 'inherit'],
+    env: {
+      ...process.env,
+      S3_HOST: S3.host,
+      S3_PORT: String(S3.port),
+      S3_ACCESS_KEY: S3.accessKey,
+      S3_SECRET_KEY: S3.secretKey,
+      S3_BUCKET: BUCKET,
+    },
+  });
+  const lines = createInterface({ input: child.stdout! })[Symbol.asyncIterator]();
+  await lines.next(); // ready
+  const ask = async (message: object): Promise<number> => {
+    child.stdin!.write(`${JSON.stringify(message)}\n`);
+    const { value, done } = await lines.next();
+    if (done) throw new Error('the raw put process ended');
+    return (JSON.parse(value as string) as { ms: number }).ms;
+  };
+  return {
+    pid: child.pid!,
+    /** Makes its file of this size before any timing (as this process makes the upload's). */
+    prepare: (size: number) => ask({ size, name: '', prepare: true }),
+    put: (size: number, name: string) => ask({ size, name }),
+    stop: () => child.stdin!.end(),
+  };
+}
+
 async function main() {
   const stack = benchStack('files', { api: 3087, temporal: 7287, temporalUi: 8287 });
   Object.assign(stack.env, {
@@ -99,6 +130,7 @@ async function main() {
   const pool = stack.pool();
   let api: Started | undefined;
   let agent: http.Agent | undefined;
+  let putter: Awaited<ReturnType<typeof startRawPutter>> | undefined;
   let worker: Started | undefined;
   try {
     api = await stack.startApi();
@@ -199,7 +231,12 @@ async function main() {
       await untilClean(id);
       return performance.now() - started;
     }
+    // The raw put runs in a process of its own by default (bench/lib/raw-put-process.ts); BENCH_FILES_RAW=inline
+    // runs it in this one, as before.
+    const rawInline = process.env.BENCH_FILES_RAW === 'inline';
+    putter = rawInline ? undefined : await startRawPutter();
     async function rawPut(bytes: Buffer, name: string): Promise<number> {
+      if (putter) return putter.put(bytes.length, name);
       const started = performance.now();
       await minio.putObject(BUCKET, `bench-raw/${name}`, bytes, bytes.length);
       return performance.now() - started;
@@ -215,6 +252,8 @@ async function main() {
       worker: worker.child.pid!,
       minio: servicePid(`s3-${S3.port}`, 's3.pid'),
       clamd: servicePid(`clamd-${CLAMD_PORT}`, 'clamd.pid'),
+      // The raw put's process counts as the client: it is the raw put's client.
+      ...(putter ? { putter: putter.pid } : {}),
     };
     const rows: Array<Array<string | number>> = [];
     const cpuRows: Array<Array<string | number>> = [];
@@ -225,6 +264,7 @@ async function main() {
     ] as const) {
       const bytes = textBytes(size);
       if (!lean) blobOf(bytes);
+      await putter?.prepare(size);
       const file = bytes;
       // One untimed round each: connections, the worker's first workflow and activity, clamd's first stream.
       await pipelined(file, 'warm.txt');
@@ -261,7 +301,7 @@ async function main() {
         [`upload → available, ${label}`, pipeCpu],
         [`plain putObject, ${label}`, rawCpu],
       ] as const) {
-        const per = (name: string) => (cpu[name] ?? 0) / cpu.calls!;
+        const per = (name: string) => ((cpu[name] ?? 0) + (name === 'client' ? (cpu.putter ?? 0) : 0)) / cpu.calls!;
         const names = ['api', 'worker', 'minio', 'clamd', 'client'];
         cpuRows.push([
           what,
@@ -294,6 +334,7 @@ async function main() {
     );
   } finally {
     agent?.destroy();
+    putter?.stop();
     await pool.end();
     await worker?.stop();
     await api?.stop();
