@@ -1,9 +1,11 @@
 // Attachments benchmark (issue 10), with the product's own API and worker processes, its own Temporal dev server,
 // real PostgreSQL, clamd and MinIO (the deployment's default store is S3 on MinIO here):
-//   upload → available: a multipart POST of one file until its row is `clean` (typed, streamed and encrypted into
-//                       MinIO by the API; read back, decrypted and scanned by clamd by the worker), for 1 MB and
-//                       25 MB files: p50/p99 and MB/s;
-//   the raw ceiling:    a plain `putObject` of the same bytes to the same MinIO (the minio client), in the same run;
+//   upload → available: a multipart POST of one file until its row is `clean` (typed, scanned by clamd as it
+//                       streams, encrypted into MinIO by the API; made available by the worker's pipeline), for 1 MB
+//                       and 25 MB files: p50/p99 and MB/s;
+//   the raw ceiling:    a plain `putObject` of as many bytes to the same MinIO (the minio client), interleaved in the
+//                       same run, from a process of its own (bench/lib/raw-put-process.ts; BENCH_FILES_RAW=inline
+//                       for this one);
 //   the API's memory:   its RSS (from /proc) while ten 25 MB uploads run at once;
 //   the CPU they cost:  CPU time per upload of each process involved (API, worker, MinIO, clamd, this client), from
 //                       /proc, against the raw put's: on a two-core machine the sum is what bounds the pipeline.
