@@ -157,7 +157,7 @@ type OutcomeRow = {
   outcome: string | null;
 };
 
-type RoundResult = { sent: Sent[]; unsent: Claimed[]; throttledUntil?: number };
+type RoundResult = { sent: Sent[]; unsent: Claimed[] };
 
 export async function deliverDueBatch(deps: BatchDeps, input: DeliverBatchInput): Promise<DeliverBatchResult> {
   const began = Date.now();
@@ -342,7 +342,7 @@ export async function deliverDueBatch(deps: BatchDeps, input: DeliverBatchInput)
         };
         rounds.add(round);
         const window = lease!.window;
-        const result = await sendRound(deps, endpoint, claimed, retry, round, {
+        const result = await sendRound(deps, endpoint, claimed, round, {
           window,
           interval,
           takeSlot: () => {
@@ -664,16 +664,16 @@ async function renewLeases(db: Database, round: Round): Promise<void> {
 }
 
 /**
- * Sends a round's deliveries at once (the round is no larger than the concurrency cap), each no sooner than its slot
- * of the rate limit. Nothing more is sent once the batch is stopped (cancelled, heartbeat failed), once a delivery's
- * lease is lost, or once a receiver throttles (429, 503 … with or without Retry-After): it said it is overloaded, and
- * the deliveries not yet sent go back to the queue untouched.
+ * Sends a round's deliveries through its window (at most `window` in flight, each starting as one ends), each no
+ * sooner than its slot of the rate limit. Nothing more is sent once `holdBack` says so (the batch stopped, a receiver
+ * throttled with 429, 503 … or answered 410, or a slow answer ended the sizing), once a delivery's lease is lost, or
+ * when a delivery that waited for the window would outlive its lease: the deliveries not yet sent go back to the queue
+ * untouched.
  */
 async function sendRound(
   deps: BatchDeps,
   endpoint: DeliveryEndpoint,
   claimed: Claimed[],
-  retry: RetryPolicy,
   round: Round,
   pacing: {
     /** Requests in flight at most: each starts as one ends. */
@@ -690,7 +690,6 @@ async function sendRound(
 ): Promise<RoundResult> {
   const sent: Sent[] = [];
   const unsent: Claimed[] = [];
-  let throttledUntil: number | undefined;
   let started = 0;
   const giveBack = (delivery: Claimed) => {
     unsent.push(delivery);
@@ -731,15 +730,11 @@ async function sendRound(
         ? { kind: 'response', status: attempt.status, retryAfter: attempt.retryAfter, receivedAt: attempt.receivedAt }
         : { kind: 'error', code: attempt.code },
     );
-    if (outcome.verdict === 'retry' && outcome.throttle) {
-      const pause = Math.round(Math.min(outcome.retryAfterMs ?? 0, retry.maxRetryAfterMs) / retry.compression);
-      throttledUntil = Math.max(throttledUntil ?? 0, Date.now() + pause);
-    }
     const result = { delivery, attempt, outcome };
     sent.push(result);
     pacing.answered(result);
   });
-  return { sent, unsent, ...(throttledUntil === undefined ? {} : { throttledUntil }) };
+  return { sent, unsent };
 }
 
 /** A promise to await and the function that settles it (Promise.withResolvers, before the es2024 lib). */
