@@ -6,6 +6,7 @@ import { type Database, integrationConfigs } from '@switchboard/database';
 import { and, asc, eq } from 'drizzle-orm';
 import type { KeyRing } from '../../common/config.ts';
 import { loadIntegrationCredentials } from '../../common/credentials.ts';
+import { onFirstUse } from '../../common/lazy-module.ts';
 import {
   organizationStorageConfigSchema,
   organizationStorageCredentialsSchema,
@@ -28,7 +29,8 @@ export type StoreRef = { organizationId: string; storageIntegrationId: string | 
 
 /** Opened stores, by integration id and its last change: opening one builds a client, not a connection. */
 export class StoreDirectory {
-  #default: Promise<BlobStore> | undefined;
+  /** Opened once, by the first file that needs it; a failure to open is not kept, so the next file tries again. */
+  readonly #default = onFirstUse(() => openDefaultStore(this.deps.defaultStore));
   #byIntegration = new Map<string, { updatedAt: number; store: BlobStore }>();
   #agents: GuardedAgents | undefined;
 
@@ -90,12 +92,7 @@ export class StoreDirectory {
   }
 
   private defaultStore(): Promise<BlobStore> {
-    // Opened once; a failure to open is not kept, so the next file tries again.
-    this.#default ??= openDefaultStore(this.deps.defaultStore).catch((error: unknown) => {
-      this.#default = undefined;
-      throw error;
-    });
-    return this.#default;
+    return this.#default();
   }
 
   private guardedAgents(): GuardedAgents {

@@ -144,15 +144,12 @@ export function slackEventsRouter(deps: SlackDeps): Router {
   documentSlackRoutes();
   const router = Router();
   const { clientId, clientSecret } = deps.settings;
-  // The installer is made by the first callback (slackInstaller answers null exactly when these are missing).
-  let installer: Promise<InstallProvider | null> | undefined;
+  // The installer is made by the first callback (slackInstaller answers null exactly when these are missing); a
+  // failed build is tried again by the next.
+  const installer = onFirstUse(() => slackInstaller(deps));
   if (clientId && clientSecret)
     router.get(SLACK_CALLBACK_PATH, (req, res) => {
-      installer ??= slackInstaller(deps).catch((error: unknown) => {
-        installer = undefined;
-        throw error;
-      });
-      void installer
+      void installer()
         .then((provider) =>
           provider!.handleCallback(req, res, {
             success: (installation, _options, _req, response) => {
@@ -188,15 +185,13 @@ export function slackEventsRouter(deps: SlackDeps): Router {
     });
     return router;
   }
-  // Bolt's receiver serves only this path, so only a request to it loads Bolt and builds the receiver, once.
-  let bolt: Promise<Router> | undefined;
+  // Bolt's receiver serves only this path, so only a request to it loads Bolt and builds the receiver, once (a failed
+  // build, a load or constructor error, is tried again by the next request).
+  const bolt = onFirstUse(() => boltRouter(deps, signingSecret));
   router.post(SLACK_EVENTS_PATH, (req, res, next) => {
-    // A failed build (a load or constructor error) is not kept: the next request tries again.
-    bolt ??= boltRouter(deps, signingSecret).catch((error: unknown) => {
-      bolt = undefined;
-      throw error;
-    });
-    bolt.then((receiverRouter) => receiverRouter(req, res, next)).catch(next);
+    bolt()
+      .then((receiverRouter) => receiverRouter(req, res, next))
+      .catch(next);
   });
   return router;
 }
