@@ -334,6 +334,50 @@ describe('attachments under misuse and partial failure', function () {
         await scanning.close();
       }
     });
+    it('makes a file scanned as it was uploaded available in the scan step only when the workflow asks (patch upload-scan-settles)', async () => {
+      const scanning = await startTestApi({
+        config: (config) => fileSettings.with(config, { scanOnUpload: true, clamd: testFileServices.clamd }),
+      });
+      try {
+        const member = await createTestOrganization({ role: 'agent', api: scanning });
+        const created = await member.fetch('POST', '/api/tickets', { subject: 'scanned at upload' });
+        const ticketId: string = created.body.id;
+        const uploaded = await uploadFiles(scanning, member, ticketId, [
+          { name: 'notes.txt', bytes: Buffer.from('scanned as it streamed\n'.repeat(100)), type: 'text/plain' },
+        ]);
+        assert.equal(uploaded.status, 201, JSON.stringify(uploaded.body));
+        const id: string = uploaded.body.data[0].id;
+        const runtime = filesRuntime(scanning.deps);
+        const activities = createFilePipelineActivities({
+          db,
+          credentialKeys: scanning.deps.config.credentialKeys,
+          stores: runtime.stores,
+          clamd: { ...testFileServices.clamd, timeoutMs: 10_000 },
+          maxImagePixels: runtime.settings.maxImagePixels,
+        });
+        const input = { attachmentId: id, organizationId: member.organizationId, ticketId, raster: false };
+        const status = async () =>
+          (await db.select().from(ticketAttachments).where(eq(ticketAttachments.id, id)))[0]?.scanStatus;
+        const available = async () =>
+          (await attachmentEvents(ticketId)).filter((e) => e.type === 'attachment.available').length;
+        const scan = (settle?: boolean) =>
+          new MockActivityEnvironment().run(activities.scanAttachment, { ...input, ...(settle ? { settle } : {}) });
+
+        // A run of older workflow code does not ask: it gets the verdict alone and schedules markAvailable itself.
+        assert.deepEqual(await scan(), { verdict: 'clean' });
+        assert.equal(await status(), 'pending_scan');
+        // A run that asks gets the file made available, once.
+        assert.deepEqual(await scan(true), { verdict: 'clean', settled: 'available' });
+        assert.equal(await status(), 'clean');
+        assert.equal(await available(), 1);
+        // Retried after that (its result was lost): the verdict alone, and markAvailable finds the file available.
+        assert.deepEqual(await scan(true), { verdict: 'clean' });
+        assert.equal(await new MockActivityEnvironment().run(activities.markAvailable, input), 'available');
+        assert.equal(await available(), 1, 'attachment.available is emitted once');
+      } finally {
+        await scanning.close();
+      }
+    });
   });
 
   describe('a file clamd refuses to scan (larger than its StreamMaxLength)', () => {

@@ -20,6 +20,7 @@ import { fileSettings } from '../packages/integrations/files/settings.ts';
 import { addTestMember, createTestOrganization, startTestApi, type TestApi, type TestUser } from './support/api.ts';
 import { testDatabase } from './support/database.ts';
 import { ensureFileServices, startClamd, stopClamd } from './support/file-services.ts';
+import { recordHistory } from './support/histories.ts';
 import { eventually, startPipeline, type TestPipeline, testTemporal, uniqueTaskQueue } from './support/temporal.ts';
 
 describe('attachments end to end (local store, real clamd)', function () {
@@ -114,6 +115,24 @@ describe('attachments end to end (local store, real clamd)', function () {
 
     // Operators find the pipeline in the Web UI by the ticket.
     const { client } = await testTemporal();
+    // The histories of both pipelines are committed fixtures (UPDATE_HISTORY_FIXTURES=1), replayed by
+    // test/replay.test.ts on every run.
+    // The text file, scanned as it streamed in, took one step (its scan step made it available); the image took
+    // three (scan, thumbnail, available).
+    for (const [file, fixture, steps] of [
+      [textFile, 'upload-scanned', ['scanAttachment']],
+      [image, 'upload-image', ['scanAttachment', 'makeThumbnail', 'markAvailable']],
+    ] as const) {
+      const handle = client.workflow.getHandle(`upload/${file.id}`);
+      assert.equal(await handle.result(), 'available');
+      const { history } = await recordHistory(handle, fixture);
+      const scheduled = (history.events ?? []).flatMap((event) =>
+        event.activityTaskScheduledEventAttributes?.activityType?.name
+          ? [event.activityTaskScheduledEventAttributes.activityType.name]
+          : [],
+      );
+      assert.deepEqual(scheduled, steps, `${fixture}: the pipeline's steps`);
+    }
     await eventually(async () => {
       const found: string[] = [];
       for await (const w of client.workflow.list({ query: `TicketId = "${ticketId}"` })) found.push(w.workflowId);

@@ -50,7 +50,7 @@ describe('workflow replay', function () {
     return outcomes;
   }
 
-  it('replays the committed histories of the ticket, SLA, webhook endpoint, Linear link, mailbox reader, email outbox and thread, Slack sync, Slack ticket, Slack intake and notification workflows with the current code', async () => {
+  it('replays the committed histories of the ticket, SLA, webhook endpoint, Linear link, mailbox reader, email outbox and thread, Slack sync, Slack ticket, Slack intake, notification and upload pipeline workflows with the current code', async () => {
     const files = readdirSync(HISTORIES).filter((f) => f.endsWith('.json'));
     const histories = files.map((file) => ({
       workflowId: file.replace(/\.json$/, ''),
@@ -73,6 +73,7 @@ describe('workflow replay', function () {
         'slackSyncWorkflow',
         'slackTicketWorkflow',
         'ticketWorkflow',
+        'uploadWorkflow',
         'webhookEndpointWorkflow',
       ],
       'fixtures of every workflow are committed',

@@ -2,7 +2,7 @@
 // `attachment.uploaded` event is dispatched. The file is already in storage, encrypted, and nothing serves it:
 //
 //   scan (clamd) ─ infected ─→ delete it, keep the signature, tell the ticket (attachment.blocked)
-//        │ clean
+//        │ clean    ─ scanned as it was uploaded, no thumbnail due ─→ made available by the scan step itself
 //   thumbnail (raster images; a refused image just has none)
 //        │
 //   available (attachment.available)
@@ -11,7 +11,7 @@
 // why and until when on the row, and retries without end until it is back. A permanent failure (the store refuses
 // the object, the ciphertext does not open) marks the file failed with its reason. Every step is idempotent and
 // checks the row's state, so a worker killed mid-pipeline makes the file available exactly once.
-import { ActivityFailure, ApplicationFailure, proxyActivities } from '@temporalio/workflow';
+import { ActivityFailure, ApplicationFailure, patched, proxyActivities } from '@temporalio/workflow';
 import type { FilePipelineActivities } from '../activities/files/pipeline.ts';
 import type { UploadInput, UploadOutcome } from './upload-contract.ts';
 
@@ -37,12 +37,16 @@ const thumbnails = proxyActivities<FilePipelineActivities>({
 
 export async function uploadWorkflow(input: UploadInput): Promise<UploadOutcome> {
   try {
-    const scan = await patient.scanAttachment(input);
+    // Runs from before the patch never let the scan step make the file available (their histories schedule
+    // markAvailable after every clean scan).
+    const scan = await patient.scanAttachment({ ...input, settle: patched('upload-scan-settles') });
     if (scan.verdict === 'gone') return 'deleted';
     if (scan.verdict === 'infected') {
       await patient.blockAttachment({ ...input, signature: scan.signature });
       return 'infected';
     }
+    // Scanned as it was uploaded, with no thumbnail to make: the scan step made it available already.
+    if (scan.settled) return scan.settled;
     if (input.raster) {
       try {
         await thumbnails.makeThumbnail(input);

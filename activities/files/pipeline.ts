@@ -34,7 +34,12 @@ export type FilePipelineDeps = {
   maxImagePixels: number;
 };
 
-export type ScanResult = { verdict: 'clean' } | { verdict: 'infected'; signature: string } | { verdict: 'gone' };
+export type ScanResult =
+  /**
+   * `settled`: the file was scanned as it was uploaded and needs no thumbnail, so the scan step made it available
+   * itself (how that ended); the workflow has nothing left to do. Absent on results recorded before it existed.
+   */
+  { verdict: 'clean'; settled?: UploadOutcome } | { verdict: 'infected'; signature: string } | { verdict: 'gone' };
 
 /** The pipeline's own system actor: events and audit rows of the scan are the system's, not the uploader's. */
 const systemScope = (organizationId: string): Scope => ({
@@ -111,8 +116,58 @@ export function createFilePipelineActivities(deps: FilePipelineDeps) {
     }
   }
 
+  /** Clean and served from now on, with its event and audit entry; how the file ended if it was not pending. */
+  async function makeAvailable(input: UploadInput): Promise<UploadOutcome> {
+    return db.transaction(async (tx) => {
+      const ticket = await lockTicket(tx, input.organizationId, input.ticketId);
+      const now = new Date();
+      const [available] = await tx
+        .update(ticketAttachments)
+        .set({
+          scanStatus: 'clean',
+          scannedAt: sql`coalesce(${ticketAttachments.scannedAt}, ${now})`,
+          availableAt: now,
+          waitingReason: null,
+          waitingUntil: null,
+        })
+        .where(
+          and(
+            eq(ticketAttachments.id, input.attachmentId),
+            eq(ticketAttachments.organizationId, input.organizationId),
+            eq(ticketAttachments.scanStatus, 'pending_scan'),
+            isNull(ticketAttachments.deletedAt),
+          ),
+        )
+        .returning();
+      if (!available) {
+        const [current] = await tx
+          .select({ status: ticketAttachments.scanStatus, deletedAt: ticketAttachments.deletedAt })
+          .from(ticketAttachments)
+          .where(eq(ticketAttachments.id, input.attachmentId));
+        return !current || current.deletedAt ? 'deleted' : current.status === 'clean' ? 'available' : 'failed';
+      }
+      const scope = systemScope(input.organizationId);
+      await emitTicketEvent(tx, scope, input.ticketId, 'attachment.available', {
+        ticket: toTicketSnapshot(ticket),
+        attachment: toAttachmentSnapshot(available),
+      });
+      await recordAudit(tx, scope, {
+        action: 'attachment.scanned',
+        entityType: 'attachment',
+        entityId: input.attachmentId,
+        metadata: { result: 'clean' },
+      });
+      return 'available';
+    });
+  }
+
   return {
-    async scanAttachment(input: UploadInput): Promise<ScanResult> {
+    /**
+     * `settle`: the workflow lets this step make a file available when the upload's own scan found it clean and it
+     * needs no thumbnail. Only workflows that know `settled` ask (patch `upload-scan-settles`): a run of older code
+     * would ignore it and schedule `markAvailable` anyway, a history that newer code could not replay.
+     */
+    async scanAttachment(input: UploadInput & { settle?: boolean }): Promise<ScanResult> {
       const file = await row(input);
       if (!file || file.deletedAt) return { verdict: 'gone' };
       // A retried scan whose verdict was already written (the worker died after writing it) answers from the row.
@@ -120,8 +175,14 @@ export function createFilePipelineActivities(deps: FilePipelineDeps) {
       if (file.scanStatus === 'infected') return { verdict: 'infected', signature: file.scanSignature ?? 'unknown' };
       if (file.scanStatus === 'failed') throw permanent(file.failureReason ?? 'the file failed');
       // Scanned as it was uploaded (the API's tee into clamd): the verdict is on the row.
-      if (file.scannedAt)
-        return file.scanSignature ? { verdict: 'infected', signature: file.scanSignature } : { verdict: 'clean' };
+      if (file.scannedAt) {
+        if (file.scanSignature) return { verdict: 'infected', signature: file.scanSignature };
+        // Without a thumbnail to make, nothing stands between this verdict and serving the file: it is made available
+        // here, which spares every such upload an activity and a workflow task (a Temporal round trip each).
+        return input.settle && !input.raster
+          ? { verdict: 'clean', settled: await makeAvailable(input) }
+          : { verdict: 'clean' };
+      }
       return waitingOut(input, async () => {
         const verdict = await scanStream(await plaintext(file), deps.clamd);
         return verdict.verdict === 'clean'
@@ -206,49 +267,7 @@ export function createFilePipelineActivities(deps: FilePipelineDeps) {
         .where(and(eq(ticketAttachments.id, file.id), isNull(ticketAttachments.deletedAt)));
     },
 
-    async markAvailable(input: UploadInput): Promise<UploadOutcome> {
-      return db.transaction(async (tx) => {
-        const ticket = await lockTicket(tx, input.organizationId, input.ticketId);
-        const now = new Date();
-        const [available] = await tx
-          .update(ticketAttachments)
-          .set({
-            scanStatus: 'clean',
-            scannedAt: sql`coalesce(${ticketAttachments.scannedAt}, ${now})`,
-            availableAt: now,
-            waitingReason: null,
-            waitingUntil: null,
-          })
-          .where(
-            and(
-              eq(ticketAttachments.id, input.attachmentId),
-              eq(ticketAttachments.organizationId, input.organizationId),
-              eq(ticketAttachments.scanStatus, 'pending_scan'),
-              isNull(ticketAttachments.deletedAt),
-            ),
-          )
-          .returning();
-        if (!available) {
-          const [current] = await tx
-            .select({ status: ticketAttachments.scanStatus, deletedAt: ticketAttachments.deletedAt })
-            .from(ticketAttachments)
-            .where(eq(ticketAttachments.id, input.attachmentId));
-          return !current || current.deletedAt ? 'deleted' : current.status === 'clean' ? 'available' : 'failed';
-        }
-        const scope = systemScope(input.organizationId);
-        await emitTicketEvent(tx, scope, input.ticketId, 'attachment.available', {
-          ticket: toTicketSnapshot(ticket),
-          attachment: toAttachmentSnapshot(available),
-        });
-        await recordAudit(tx, scope, {
-          action: 'attachment.scanned',
-          entityType: 'attachment',
-          entityId: input.attachmentId,
-          metadata: { result: 'clean' },
-        });
-        return 'available';
-      });
-    },
+    markAvailable: makeAvailable,
 
     /** The schedule's sweep of every store (activities/files/sweep.ts). */
     async sweepQuarantine(input: { graceMs: number }) {
