@@ -37,6 +37,18 @@ function openFilesUnder(dir: string): string[] {
   return found;
 }
 
+/** The pipeline's activities over an API's own stores and this run's clamd, to run one step by hand. */
+function pipelineActivities(testApi: TestApi) {
+  const runtime = filesRuntime(testApi.deps);
+  return createFilePipelineActivities({
+    db: testApi.deps.db,
+    credentialKeys: testApi.deps.config.credentialKeys,
+    stores: runtime.stores,
+    clamd: { ...testFileServices.clamd, timeoutMs: 10_000 },
+    maxImagePixels: runtime.settings.maxImagePixels,
+  });
+}
+
 describe('attachments under misuse and partial failure', function () {
   this.timeout(60_000);
   const { db } = testDatabase();
@@ -347,14 +359,7 @@ describe('attachments under misuse and partial failure', function () {
         ]);
         assert.equal(uploaded.status, 201, JSON.stringify(uploaded.body));
         const id: string = uploaded.body.data[0].id;
-        const runtime = filesRuntime(scanning.deps);
-        const activities = createFilePipelineActivities({
-          db,
-          credentialKeys: scanning.deps.config.credentialKeys,
-          stores: runtime.stores,
-          clamd: { ...testFileServices.clamd, timeoutMs: 10_000 },
-          maxImagePixels: runtime.settings.maxImagePixels,
-        });
+        const activities = pipelineActivities(scanning);
         const input = { attachmentId: id, organizationId: member.organizationId, ticketId, raster: false };
         const status = async () =>
           (await db.select().from(ticketAttachments).where(eq(ticketAttachments.id, id)))[0]?.scanStatus;
@@ -412,13 +417,7 @@ describe('attachments under misuse and partial failure', function () {
         stream: Readable.from([Buffer.alloc(2 * 1024 * 1024, 'd')]),
         name: 'big.txt',
       });
-      const activities = createFilePipelineActivities({
-        db,
-        credentialKeys: api.deps.config.credentialKeys,
-        stores: runtime.stores,
-        clamd: { ...testFileServices.clamd, timeoutMs: 10_000 },
-        maxImagePixels: runtime.settings.maxImagePixels,
-      });
+      const activities = pipelineActivities(api);
       const input = { attachmentId: view.id, organizationId: agent.organizationId, ticketId, raster: false };
       const failure = await new MockActivityEnvironment({ attempt: 7 }).run(activities.scanAttachment, input).then(
         () => undefined,

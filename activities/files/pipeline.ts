@@ -36,8 +36,8 @@ export type FilePipelineDeps = {
 
 export type ScanResult =
   /**
-   * `settled`: the file was scanned as it was uploaded and needs no thumbnail, so the scan step made it available
-   * itself (how that ended); the workflow has nothing left to do. Absent on results recorded before it existed.
+   * `settled`: the workflow asked (`settle`), the file was scanned as it was uploaded and needs no thumbnail, so the
+   * scan step made it available itself (how that ended); the workflow has nothing left to do. Absent otherwise.
    */
   { verdict: 'clean'; settled?: UploadOutcome } | { verdict: 'infected'; signature: string } | { verdict: 'gone' };
 
