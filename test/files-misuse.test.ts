@@ -8,10 +8,11 @@ import { request } from 'node:http';
 import path from 'node:path';
 import { Readable } from 'node:stream';
 import { promisify } from 'node:util';
-import { ticketAttachments } from '@switchboard/database';
+import { auditLog, ticketAttachments } from '@switchboard/database';
 import { ApplicationFailure } from '@temporalio/activity';
 import { MockActivityEnvironment } from '@temporalio/testing';
-import { eq } from 'drizzle-orm';
+import { and, eq } from 'drizzle-orm';
+import { Jimp } from 'jimp';
 import { createFilePipelineActivities } from '../activities/files/pipeline.ts';
 import { filesRuntime } from '../activities/files/runtime.ts';
 import { attachmentEvents, createTusUpload, uploadFiles } from '../activities/files/upload-test-support.ts';
@@ -354,31 +355,50 @@ describe('attachments under misuse and partial failure', function () {
         const member = await createTestOrganization({ role: 'agent', api: scanning });
         const created = await member.fetch('POST', '/api/tickets', { subject: 'scanned at upload' });
         const ticketId: string = created.body.id;
+        const picture = await new Jimp({ width: 64, height: 48, color: 0x3366ccff }).getBuffer('image/png');
         const uploaded = await uploadFiles(scanning, member, ticketId, [
           { name: 'notes.txt', bytes: Buffer.from('scanned as it streamed\n'.repeat(100)), type: 'text/plain' },
+          { name: 'picture.png', bytes: picture, type: 'image/png' },
         ]);
         assert.equal(uploaded.status, 201, JSON.stringify(uploaded.body));
-        const id: string = uploaded.body.data[0].id;
+        const [text, image] = uploaded.body.data as Array<{ id: string }>;
         const activities = pipelineActivities(scanning);
-        const input = { attachmentId: id, organizationId: member.organizationId, ticketId, raster: false };
-        const status = async () =>
+        const inputOf = (id: string, raster: boolean) => ({
+          attachmentId: id,
+          organizationId: member.organizationId,
+          ticketId,
+          raster,
+        });
+        const input = inputOf(text!.id, false);
+        const status = async (id: string) =>
           (await db.select().from(ticketAttachments).where(eq(ticketAttachments.id, id)))[0]?.scanStatus;
         const available = async () =>
           (await attachmentEvents(ticketId)).filter((e) => e.type === 'attachment.available').length;
-        const scan = (settle?: boolean) =>
-          new MockActivityEnvironment().run(activities.scanAttachment, { ...input, ...(settle ? { settle } : {}) });
+        const scannedAudits = async () =>
+          (
+            await db
+              .select()
+              .from(auditLog)
+              .where(and(eq(auditLog.entityId, text!.id), eq(auditLog.action, 'attachment.scanned')))
+          ).length;
+        const scan = (settle: boolean, of = input) =>
+          new MockActivityEnvironment().run(activities.scanAttachment, { ...of, settle });
 
         // A run of older workflow code does not ask: it gets the verdict alone and schedules markAvailable itself.
-        assert.deepEqual(await scan(), { verdict: 'clean' });
-        assert.equal(await status(), 'pending_scan');
+        assert.deepEqual(await scan(false), { verdict: 'clean' });
+        assert.equal(await status(text!.id), 'pending_scan');
+        // An image is not settled even when asked: its thumbnail comes first.
+        assert.deepEqual(await scan(true, inputOf(image!.id, true)), { verdict: 'clean' });
+        assert.equal(await status(image!.id), 'pending_scan');
         // A run that asks gets the file made available, once.
         assert.deepEqual(await scan(true), { verdict: 'clean', settled: 'available' });
-        assert.equal(await status(), 'clean');
+        assert.equal(await status(text!.id), 'clean');
         assert.equal(await available(), 1);
         // Retried after that (its result was lost): the verdict alone, and markAvailable finds the file available.
         assert.deepEqual(await scan(true), { verdict: 'clean' });
         assert.equal(await new MockActivityEnvironment().run(activities.markAvailable, input), 'available');
         assert.equal(await available(), 1, 'attachment.available is emitted once');
+        assert.equal(await scannedAudits(), 1, 'the clean scan is audited once');
       } finally {
         await scanning.close();
       }

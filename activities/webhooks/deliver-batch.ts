@@ -553,10 +553,10 @@ export async function deliverDueBatch(deps: BatchDeps, input: DeliverBatchInput)
  * statement writes (they may look due in its snapshot when their lease ran out during the round, and one statement
  * must not update a row twice) and claims nothing for an endpoint switched off meanwhile.
  *
- * Planned on every execution (an unnamed statement), for about 0.4 ms. It was a named prepared statement, planned
+ * Planned on every execution (an unnamed statement), for about 0.5 ms. It was a named prepared statement, planned
  * once per connection: the plan cached while webhook_attempts was small read the whole table for each round as it
- * grew (two sequential scans per round, 10–30 ms each once it held 15,000 rows, in every logged round of a
- * 36,000-delivery benchmark); planned afresh, the round looks its attempts up by index.
+ * grew, until the next ANALYZE replaced it (two sequential scans per round, 10–30 ms each once it held 15,000 rows,
+ * in every logged round of a 36,000-delivery benchmark); planned afresh, the round looks its attempts up by index.
  */
 const ROUND_STATEMENT = `
   with v as (

@@ -113,7 +113,8 @@ export type BatchSetup = {
  * It also counts the deliveries due now, up to `dueLimit`: the batch sizes its first rounds' concurrency to that
  * backlog (deliver-batch.ts). A hint only: this statement's snapshot predates the fan-outs it waited for.
  *
- * A named prepared statement, like the round statement: planned once per connection.
+ * Planned on every execution (unnamed), like the round statement: a plan cached per connection while
+ * webhook_deliveries was small kept its sequential scan for the due count as the table grew (until the next ANALYZE).
  */
 const SETUP_STATEMENT = `
   with c as (
@@ -157,7 +158,7 @@ export async function loadBatchSetup(
     webhook_retry_schedule_ms: number[] | null;
     webhook_failure_disable_after_ms: string | null;
     due: number;
-  }>({ name: 'webhook-batch-setup', text: SETUP_STATEMENT, values: [endpointId, organizationId, owner, dueLimit] });
+  }>({ text: SETUP_STATEMENT, values: [endpointId, organizationId, owner, dueLimit] });
   const row = result.rows[0]!;
   const policy = deliveryPolicy({
     webhookRetryScheduleMs: row.webhook_retry_schedule_ms,
