@@ -23,19 +23,13 @@ import * as Minio from 'minio';
 import { repoRoot, type Started } from './lib/processes.ts';
 import { benchStack } from './lib/stack.ts';
 import { formatMs, median, percentile, printTable } from './lib/stats.ts';
+import { textBytes } from './lib/text-bytes.ts';
 
 const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 5);
 const MB = 1024 * 1024;
 const S3 = { host: '127.0.0.1', port: 8363, accessKey: 'switchboard-bench', secretKey: 'switchboard-bench-secret' };
 const BUCKET = 'switchboard-bench';
 const CLAMD_PORT = 3340;
-
-/** Printable ASCII of the given size: text/plain to the type check, and no compression helps anyone. */
-function textBytes(size: number): Buffer {
-  const bytes = randomBytes(size);
-  for (let i = 0; i < size; i++) bytes[i] = 32 + (bytes[i]! % 95);
-  return bytes;
-}
 
 function fileServices(command: 'start' | 'stop') {
   execFileSync('bash', [join(repoRoot, 'scripts/file-services.sh'), command, 'clamd', 's3'], {

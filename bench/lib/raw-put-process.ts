@@ -3,9 +3,9 @@
 // on what the other allocated (on the machine of 2026-12-03 the raw put took 175 ms in one client process and
 // 271–304 ms in another, specification/performance.md). One JSON line in per put ({ size, name }), one line out
 // ({ ms }); the first line out says it is ready.
-import { randomBytes } from 'node:crypto';
 import { createInterface } from 'node:readline';
 import * as Minio from 'minio';
+import { textBytes } from './text-bytes.ts';
 
 const { S3_HOST, S3_PORT, S3_ACCESS_KEY, S3_SECRET_KEY, S3_BUCKET } = process.env;
 const minio = new Minio.Client({
@@ -16,13 +16,12 @@ const minio = new Minio.Client({
   secretKey: S3_SECRET_KEY!,
 });
 
-/** Printable ASCII of the given size, as the upload client sends (made once per size, before any timing). */
+/** The bytes the upload client sends, of each size (made once per size, before any timing). */
 const files = new Map<number, Buffer>();
 function fileOf(size: number): Buffer {
   let bytes = files.get(size);
   if (!bytes) {
-    bytes = randomBytes(size);
-    for (let i = 0; i < size; i++) bytes[i] = 32 + (bytes[i]! % 95);
+    bytes = textBytes(size);
     files.set(size, bytes);
   }
   return bytes;
