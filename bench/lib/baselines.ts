@@ -50,16 +50,28 @@ export async function rawKeepAliveLoop(receiver: Receiver, seconds = 5, concurre
   return done / ((performance.now() - started) / 1000);
 }
 
-/** BullMQ: enqueue `count` signed deliveries at once; deliveries per second until the receiver has them all. */
-export async function bullmqSender(receiver: Receiver, count = 20_000, concurrency = 64) {
+/**
+ * BullMQ: enqueue `count` signed deliveries at once; deliveries per second until the receiver has them all. With
+ * `queues` above 1, the deliveries are split over that many queues, each with its own worker of `concurrency` (in one
+ * process): how a BullMQ sender isolates endpoints from one another (one queue per endpoint, so a slow endpoint only
+ * fills its own queue), as Switchboard's endpoints each have their own loop and concurrency.
+ */
+export async function bullmqSender(receiver: Receiver, count = 20_000, concurrency = 64, queues = 1) {
   const queueName = `bench-webhooks-${randomUUID().slice(0, 8)}`;
   const connection = new Redis({ host: '127.0.0.1', port: 6379, maxRetriesPerRequest: null });
   const child = spawn(process.execPath, [new URL('./bullmq-worker.ts', import.meta.url).pathname], {
     stdio: ['pipe', 'pipe', 'inherit'],
-    env: { ...process.env, QUEUE: queueName, CONCURRENCY: String(concurrency), SECRET: generateSecret() },
+    env: {
+      ...process.env,
+      QUEUE: queueName,
+      QUEUES: String(queues),
+      CONCURRENCY: String(concurrency),
+      SECRET: generateSecret(),
+    },
   });
   await createInterface({ input: child.stdout! })[Symbol.asyncIterator]().next();
-  const queue = new Queue(queueName, { connection });
+  const names = queues === 1 ? [queueName] : Array.from({ length: queues }, (_, q) => `${queueName}-${q}`);
+  const all = names.map((name) => new Queue(name, { connection }));
   try {
     const url = receiver.url('/bullmq');
     const since = Date.now();
@@ -70,7 +82,8 @@ export async function bullmqSender(receiver: Receiver, count = 20_000, concurren
         data: { url, msgId: `msg_${randomUUID()}`, body: body(i + k) },
         opts: { attempts: 8, backoff: { type: 'exponential', delay: 5000 }, removeOnComplete: true },
       }));
-      await queue.addBulk(jobs);
+      // Round-robin over the queues, as deliveries spread over the endpoints.
+      await Promise.all(all.map((queue, q) => queue.addBulk(jobs.filter((_, k) => (i + k) % all.length === q))));
     }
     let stats = await receiver.stats(since);
     while (stats.count < count) {
@@ -79,8 +92,10 @@ export async function bullmqSender(receiver: Receiver, count = 20_000, concurren
     }
     return { perSecond: count / ((performance.now() - started) / 1000), stats };
   } finally {
-    await queue.obliterate({ force: true }).catch(() => {});
-    await queue.close();
+    for (const queue of all) {
+      await queue.obliterate({ force: true }).catch(() => {});
+      await queue.close();
+    }
     connection.disconnect();
     child.stdin!.end();
   }

@@ -1,6 +1,7 @@
 // The BullMQ baseline's worker process: what a Node team would otherwise build. Each job is one signed
 // delivery (Standard Webhooks headers, same signer as ours) POSTed over a keep-alive agent; a non-2xx answer
-// throws so BullMQ retries it with exponential backoff. Env: QUEUE, CONCURRENCY, SECRET.
+// throws so BullMQ retries it with exponential backoff. Env: QUEUE, CONCURRENCY, SECRET; QUEUES above 1 runs one
+// worker of CONCURRENCY on each of the queues QUEUE-0 … QUEUE-(QUEUES-1) (one queue per endpoint).
 import http from 'node:http';
 import { Worker } from 'bullmq';
 import { Redis } from 'ioredis';
@@ -23,20 +24,27 @@ function post(url: string, headers: Record<string, string>, body: string): Promi
   });
 }
 
-const worker = new Worker(
-  process.env.QUEUE!,
-  async (job) => {
-    const { url, msgId, body } = job.data as { url: string; msgId: string; body: string };
-    const headers = sign({ msgId, timestamp: Math.floor(Date.now() / 1000), body, secrets: [secret] });
-    const status = await post(url, { 'content-type': 'application/json', ...headers }, body);
-    if (status < 200 || status >= 300) throw new Error(`receiver answered ${status}`);
-  },
-  { connection, concurrency: Number(process.env.CONCURRENCY ?? 64), removeOnComplete: { count: 0 } },
+const deliver = async (job: { data: unknown }) => {
+  const { url, msgId, body } = job.data as { url: string; msgId: string; body: string };
+  const headers = sign({ msgId, timestamp: Math.floor(Date.now() / 1000), body, secrets: [secret] });
+  const status = await post(url, { 'content-type': 'application/json', ...headers }, body);
+  if (status < 200 || status >= 300) throw new Error(`receiver answered ${status}`);
+};
+const queues = Number(process.env.QUEUES ?? 1);
+const names =
+  queues === 1 ? [process.env.QUEUE!] : Array.from({ length: queues }, (_, q) => `${process.env.QUEUE}-${q}`);
+const workers = names.map(
+  (name) =>
+    new Worker(name, deliver, {
+      connection,
+      concurrency: Number(process.env.CONCURRENCY ?? 64),
+      removeOnComplete: { count: 0 },
+    }),
 );
-await worker.waitUntilReady();
+await Promise.all(workers.map((worker) => worker.waitUntilReady()));
 process.stdout.write('ready\n');
 process.stdin.on('end', async () => {
-  await worker.close();
+  await Promise.all(workers.map((worker) => worker.close()));
   process.exit(0);
 });
 process.stdin.resume();

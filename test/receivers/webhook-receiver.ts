@@ -94,6 +94,12 @@ export type Receiver = {
   /** Requests fully received so far, kept or not. */
   count(): number;
   requestsTo(path: string): RecordedRequest[];
+  /**
+   * The most requests to this path (without query) that were open here at once: counted from the request's arrival
+   * until its answer was handed to the socket. The sender had at least as many in flight (it sends the next one only
+   * after reading an answer), so this never reads above a sender's true concurrency, however loaded the machine.
+   */
+  peakOpen(path: string): number;
   /** How requests to this exact path (without query) are answered from now on. */
   route(path: string, behaviour: Behaviour): void;
   onRequest(listener: (request: RecordedRequest) => void): void;
@@ -126,6 +132,8 @@ export async function startReceiver(options: ReceiverOptions = {}): Promise<Rece
   const routes = new Map<string, Behaviour>();
   const perPath = new Map<string, number>();
   const perMessage = new Map<string, number>();
+  const open = new Map<string, number>();
+  const peak = new Map<string, number>();
   const listeners: Array<(request: RecordedRequest) => void> = [];
   const waiters = new Set<{ n: number; done: () => void }>();
   const requests: RecordedRequest[] = [];
@@ -138,6 +146,19 @@ export async function startReceiver(options: ReceiverOptions = {}): Promise<Rece
   };
 
   async function answer(req: IncomingMessage, res: ServerResponse) {
+    const openPath = (req.url ?? '/').split('?')[0] ?? '/';
+    const nowOpen = (open.get(openPath) ?? 0) + 1;
+    open.set(openPath, nowOpen);
+    peak.set(openPath, Math.max(peak.get(openPath) ?? 0, nowOpen));
+    // 'finish': the answer is with the socket; 'close' also covers a request destroyed or left hanging.
+    let counted = true;
+    const close = () => {
+      if (!counted) return;
+      counted = false;
+      open.set(openPath, (open.get(openPath) ?? 1) - 1);
+    };
+    res.once('finish', close);
+    res.once('close', close);
     const chunks: Buffer[] = [];
     for await (const piece of req) if (recordBodies) chunks.push(piece as Buffer);
     const request: RecordedRequest = {
@@ -190,6 +211,7 @@ export async function startReceiver(options: ReceiverOptions = {}): Promise<Rece
     requests,
     count: () => total,
     requestsTo: (path) => requests.filter((r) => r.path === path),
+    peakOpen: (path) => peak.get(path) ?? 0,
     route: (path, behaviour) => routes.set(path, behaviour),
     onRequest: (listener) => listeners.push(listener),
     waitForCount(n, timeoutMs = 10_000) {
@@ -216,6 +238,8 @@ export async function startReceiver(options: ReceiverOptions = {}): Promise<Rece
       routes.clear();
       perPath.clear();
       perMessage.clear();
+      // Requests still open stay counted in `open`; only the peaks start again.
+      peak.clear();
     },
     async close() {
       const closed = once(server, 'close');
