@@ -10,10 +10,15 @@ import { Session } from 'node:inspector';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
 import { sql } from 'drizzle-orm';
+import { createSafePoster } from '../activities/http/safe-post.ts';
+import { deliverDueBatch } from '../activities/webhooks/deliver-batch.ts';
 import { makeEndpoint, type TestEndpoint } from '../activities/webhooks/test-support.ts';
 import { wakeEndpoint } from '../activities/webhooks/wake.ts';
+import { loadConfig } from '../common/config.ts';
 import { MAX_RATE_LIMIT_PER_SECOND } from '../common/webhooks/endpoint-limits.ts';
 import { makeOrganization } from '../domain/test-fixtures.ts';
+import { loadServiceConfig } from '../packages/integrations/index.ts';
+import { webhookSettings } from '../packages/integrations/webhooks/settings.ts';
 import { testDatabase } from '../test/support/database.ts';
 import { type RunningWorker, testTemporal, uniqueTaskQueue } from '../test/support/temporal.ts';
 import { webhooksTaskQueueFor } from '../workflows/webhook-endpoint-contract.ts';
@@ -24,6 +29,12 @@ const ENDPOINT_LANES = process.env.ENDPOINT_LANES === undefined ? undefined : Nu
 const ENDPOINT_COUNTS = (process.env.ENDPOINTS ?? '1,10,100').split(',').map(Number);
 /** A directory: each case writes a CPU profile of this process (worker and benchmark) while it delivers. */
 const PROFILE_DIR = process.env.BENCH_CPU_PROFILE;
+/**
+ * DIRECT=1: no Temporal at all. Each endpoint's batches are called in this process, one after another until nothing
+ * is due, all endpoints at once: what any design that keeps a batch per endpoint could reach if a burst cost Temporal
+ * nothing (the ceiling of a dispatcher that serves endpoints without waking their workflows). No listening.
+ */
+const DIRECT = process.env.DIRECT === '1';
 
 /** Profiles the main thread (the activities) while `run` runs, as `node --cpu-prof` would, but only then. */
 async function profiled<T>(name: string, run: () => Promise<T>): Promise<T> {
@@ -122,11 +133,44 @@ describe('webhook delivery throughput', function () {
       const receiverCpuBefore = processCpuMs(receiver.child.pid);
       const started = performance.now();
       await profiled(`${endpointCount}-endpoints`, async () => {
-        await Promise.all(
-          endpoints.map((e) =>
-            wakeEndpoint(temporal.client, e.id, org.organizationId, { taskQueue: webhooksTaskQueueFor(ticketsQueue) }),
-          ),
-        );
+        if (DIRECT) {
+          const settings = webhookSettings.of(loadServiceConfig());
+          const poster = createSafePoster({
+            allowHttp: settings.allowHttp,
+            allowCidrs: settings.allowCidrs,
+            timeoutMs: settings.timeoutMs,
+            maxPayloadBytes: settings.payloadLimitBytes,
+          });
+          const deps = {
+            db,
+            credentialKeys: loadConfig().credentialKeys,
+            poster,
+            timeoutMs: settings.timeoutMs,
+            retryCompression: 1,
+            leaseMarginMs: 5_000,
+            heartbeat: () => {},
+          };
+          await Promise.all(
+            endpoints.map(async (e) => {
+              for (;;) {
+                const result = await deliverDueBatch(deps, {
+                  endpointId: e.id,
+                  organizationId: org.organizationId,
+                  maxBatch: 1000,
+                });
+                if (!result.more) return;
+              }
+            }),
+          );
+        } else {
+          await Promise.all(
+            endpoints.map((e) =>
+              wakeEndpoint(temporal.client, e.id, org.organizationId, {
+                taskQueue: webhooksTaskQueueFor(ticketsQueue),
+              }),
+            ),
+          );
+        }
         // Counted through the endpoints' index, so the polling costs the database little beside the run.
         const ids = sql.raw(endpoints.map((e) => `'${e.id}'::uuid`).join(','));
         for (;;) {

@@ -71,8 +71,11 @@ describe('outbox during a Temporal outage', function () {
       for (const ticket of during) await addComment(db, org.scope, ticket.id, { body: 'while down' });
 
       const failedBefore = pipeline.relay.metrics().failed;
-      await eventually(async () =>
-        assert.ok(pipeline.relay.metrics().failed > failedBefore + 2, 'the relay keeps trying'),
+      // Each failed dispatch may take the relay's whole dispatch timeout (5 s) while the client retries a server that
+      // is gone, so three of them can take longer than eventually's default 15 s on a loaded machine.
+      await eventually(
+        async () => assert.ok(pipeline.relay.metrics().failed > failedBefore + 2, 'the relay keeps trying'),
+        { timeoutMs: 45_000 },
       );
       const waiting = (await eventsOf([...before, ...during].map((t) => t.id))).filter((e) => !e.dispatchedAt);
       assert.equal(waiting.length, 3 + 1 + 2 + 3 + 3, 'every change made during the outage waits in the outbox');

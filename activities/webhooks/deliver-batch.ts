@@ -23,6 +23,7 @@ import type { Database } from '@switchboard/database';
 import { sql } from 'drizzle-orm';
 import { mapLimited } from '../../common/concurrency.ts';
 import type { KeyRing } from '../../common/config.ts';
+import { truncateText } from '../../common/text.ts';
 import { type AttemptOutcome, classifyAttempt } from '../../common/webhooks/attempt-outcome.ts';
 import { MAX_CONCURRENCY } from '../../common/webhooks/endpoint-limits.ts';
 import { nextRetryDelay, type RetryPolicy, retryPolicy } from '../../common/webhooks/retry-schedule.ts';
@@ -560,9 +561,11 @@ export async function deliverDueBatch(deps: BatchDeps, input: DeliverBatchInput)
  *
  * The round's rows come in as parallel arrays, unnested (roundParameters), not as one jsonb document: the planner
  * sees the arrays' values and so the round's exact row count, where jsonb_to_recordset is always guessed at 100
- * rows. With that guess, tables of a few thousand to tens of thousands of deliveries were joined by reading them
- * whole (a hash join over a sequential scan of webhook_deliveries and of webhook_attempts, 2–4 ms a round at 12,000
- * rows, growing with the table); with the real count (a window, 4 to 256 rows) each row is found by its index.
+ * rows. With that guess, a round of 15 rows read webhook_deliveries and webhook_attempts whole (hash joins over
+ * sequential scans, 2–4 ms a round at 12,000 deliveries, growing with the tables); with the real count the planner
+ * weighs the round's real size against the tables': a window of a few rows is looked up by index (round-plan.test.ts,
+ * 10 rows in 5,000), while a round of a few hundred in tables that small may still be read whole, the cheaper plan
+ * there, until the tables grow. The arrays also carry text as text: a jsonb document refused a lone surrogate.
  */
 export const ROUND_STATEMENT = `
   with v as (
@@ -813,7 +816,7 @@ function outcomeRow({ delivery, attempt, outcome }: Sent, retry: RetryPolicy, ra
     started_at: at,
     duration_ms: attempt.durationMs,
     status_code: response?.status ?? null,
-    excerpt: excerpt.slice(0, 2048) || null,
+    excerpt: truncateText(excerpt, 2048) || null,
     error_class: attempt.kind === 'error' ? attempt.code : null,
     outcome:
       outcome.verdict === 'delivered'

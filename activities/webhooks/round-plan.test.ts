@@ -1,24 +1,44 @@
-// The round statement's plan, as PostgreSQL makes it for one execution: a round writes the outcomes of one window
-// (a few to a few hundred deliveries) into tables that keep every delivery and attempt, so it must find those rows
-// by index whatever the tables' size, never read a table whole (deliver-batch.ts, ROUND_STATEMENT).
+// The round statement (deliver-batch.ts, ROUND_STATEMENT): the one round trip that records a window's outcomes and
+// claims the next. Its plan, as PostgreSQL makes it for one execution, must find a small round's rows by index in
+// tables that keep every delivery and attempt; and whatever a receiver answers must be recordable.
 import assert from 'node:assert/strict';
 import { randomUUID } from 'node:crypto';
 import { sql } from 'drizzle-orm';
 import { makeOrganization } from '../../domain/test-fixtures.ts';
+import { loadServiceConfig } from '../../packages/integrations/index.ts';
+import { webhookSettings } from '../../packages/integrations/webhooks/settings.ts';
+import { type Receiver, startReceiver } from '../../test/receivers/webhook-receiver.ts';
 import { testDatabase } from '../../test/support/database.ts';
-import { type OutcomeRow, ROUND_STATEMENT, roundParameters } from './deliver-batch.ts';
-import { makeEndpoint } from './test-support.ts';
+import { createSafePoster } from '../http/safe-post.ts';
+import { deliverDueBatch, type OutcomeRow, ROUND_STATEMENT, roundParameters } from './deliver-batch.ts';
+import { fanOutDeliveries } from './enqueue.ts';
+import { attemptsOf, deliveriesOf, makeEndpoint, syntheticEvent } from './test-support.ts';
 
 type PlanNode = { 'Node Type': string; 'Relation Name'?: string; Plans?: PlanNode[] };
 
-function relationsReadWhole(node: PlanNode, found: string[] = []): string[] {
-  if (node['Node Type'] === 'Seq Scan' && node['Relation Name']) found.push(node['Relation Name']);
-  for (const child of node.Plans ?? []) relationsReadWhole(child, found);
+/** The tables that keep every delivery and attempt: the ones a round must never read whole. */
+const GROWING = ['webhook_deliveries', 'webhook_attempts'];
+
+function growingTablesReadWhole(node: PlanNode, found: string[] = []): string[] {
+  if (node['Node Type'] === 'Seq Scan' && GROWING.includes(node['Relation Name'] ?? ''))
+    found.push(node['Relation Name']!);
+  for (const child of node.Plans ?? []) growingTablesReadWhole(child, found);
   return found;
 }
 
 describe('the delivery round statement', () => {
-  it('finds the outcomes it records by index in tables of thousands of deliveries, not by reading them whole', async () => {
+  const config = loadServiceConfig();
+  const webhooks = webhookSettings.of(config);
+  let receiver: Receiver;
+
+  before(async () => {
+    receiver = await startReceiver();
+  });
+  after(async () => {
+    await receiver.close();
+  });
+
+  it("finds a window's outcomes by index in tables of thousands of deliveries, not by reading them whole", async () => {
     const { db } = testDatabase();
     const org = await makeOrganization();
     const endpoint = await makeEndpoint(org.organizationId, { url: 'http://127.0.0.1:9/' });
@@ -38,37 +58,78 @@ describe('the delivery round statement', () => {
       select organization_id, id, endpoint_id, 1, now(),
         case when status = 'pending' then 'sending' else 'succeeded' end
       from webhook_deliveries where endpoint_id = ${endpoint.id}`);
-    await db.execute(sql`analyze webhook_deliveries`);
-    await db.execute(sql`analyze webhook_attempts`);
+    try {
+      await db.execute(sql`analyze webhook_deliveries`);
+      await db.execute(sql`analyze webhook_attempts`);
 
-    const onTheWire = await db.execute<{ id: string }>(sql`select id from webhook_deliveries
-      where endpoint_id = ${endpoint.id} and status = 'pending'`);
-    const at = new Date().toISOString();
-    const rows: OutcomeRow[] = onTheWire.rows.map(({ id }) => ({
-      id,
-      attempt: 1,
-      sent: true,
-      status: 'succeeded',
-      next_attempt_at: null,
-      last_attempt_at: at,
-      succeeded_at: at,
-      started_at: at,
-      duration_ms: 3,
-      status_code: 200,
-      excerpt: 'ok',
-      error_class: null,
-      outcome: 'succeeded',
-    }));
-    assert.equal(rows.length, 10);
+      const onTheWire = await db.execute<{ id: string }>(sql`select id from webhook_deliveries
+        where endpoint_id = ${endpoint.id} and status = 'pending'`);
+      const at = new Date().toISOString();
+      const rows: OutcomeRow[] = onTheWire.rows.map(({ id }) => ({
+        id,
+        attempt: 1,
+        sent: true,
+        status: 'succeeded',
+        next_attempt_at: null,
+        last_attempt_at: at,
+        succeeded_at: at,
+        started_at: at,
+        duration_ms: 3,
+        status_code: 200,
+        excerpt: 'ok',
+        error_class: null,
+        outcome: 'succeeded',
+      }));
+      assert.equal(rows.length, 10);
 
-    const result = await db.$client.query<{ 'QUERY PLAN': Array<{ Plan: PlanNode }> }>({
-      text: `explain (format json) ${ROUND_STATEMENT}`,
-      values: roundParameters({ id: endpoint.id, organizationId: org.organizationId }, rows, {
-        size: 16,
-        leaseMs: 30_000,
-      }),
-    });
-    const plan = result.rows[0]!['QUERY PLAN'][0]!.Plan;
-    assert.deepEqual(relationsReadWhole(plan), []);
+      const result = await db.$client.query<{ 'QUERY PLAN': Array<{ Plan: PlanNode }> }>({
+        text: `explain (format json) ${ROUND_STATEMENT}`,
+        values: roundParameters({ id: endpoint.id, organizationId: org.organizationId }, rows, {
+          size: 16,
+          leaseMs: 30_000,
+        }),
+      });
+      assert.deepEqual(growingTablesReadWhole(result.rows[0]!['QUERY PLAN'][0]!.Plan), []);
+    } finally {
+      // Other test files share these tables; their plans should not meet this history.
+      await db.execute(sql`delete from webhook_attempts where endpoint_id = ${endpoint.id}`);
+      await db.execute(sql`delete from webhook_deliveries where endpoint_id = ${endpoint.id}`);
+      await db.execute(sql`delete from webhook_messages where id like ${`${prefix}%`}`);
+    }
+  });
+
+  it("records an answer whose excerpt would be cut inside an emoji, the emoji's halves dropped together", async () => {
+    // A redirect's excerpt is "redirect to <location> not followed\n" and the body, cut to 2,048 UTF-16 code units.
+    // The body puts an emoji (two code units) across that cut. Half an emoji is not text: the round statement that
+    // records it must not fail (which would leave the round's outcomes unrecorded and send them again, and again).
+    const location = 'https://example.test/moved';
+    const prefix = `redirect to ${location} not followed\n`;
+    const body = `${'a'.repeat(2047 - prefix.length)}😀${'b'.repeat(20)}`;
+    receiver.route('/moved-emoji', () => ({ status: 301, headers: { location }, body }));
+    const org = await makeOrganization();
+    const endpoint = await makeEndpoint(org.organizationId, { url: receiver.url('/moved-emoji') });
+    await fanOutDeliveries(testDatabase().db, [syntheticEvent(org.organizationId)], webhooks.payloadLimitBytes);
+    const poster = createSafePoster({ allowHttp: true, allowCidrs: webhooks.allowCidrs, timeoutMs: 2_000 });
+    try {
+      const result = await deliverDueBatch(
+        {
+          db: testDatabase().db,
+          credentialKeys: config.credentialKeys,
+          poster,
+          timeoutMs: 2_000,
+          retryCompression: 1,
+          leaseMarginMs: 100,
+          heartbeat: () => {},
+        },
+        { endpointId: endpoint.id, organizationId: org.organizationId, maxBatch: 10 },
+      );
+      assert.equal(result.sent, 1);
+      const [delivery] = await deliveriesOf(endpoint.id);
+      const [attempt] = await attemptsOf(delivery!.id);
+      assert.equal(attempt!.statusCode, 301);
+      assert.equal(attempt!.responseExcerpt, prefix + 'a'.repeat(2047 - prefix.length));
+    } finally {
+      poster.close();
+    }
   });
 });

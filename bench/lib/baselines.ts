@@ -2,6 +2,7 @@
 // a plain Node keep-alive POST loop (the ceiling), and BullMQ on Redis doing the same signed deliveries.
 import { spawn } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
+import { once } from 'node:events';
 import http from 'node:http';
 import { createInterface } from 'node:readline';
 import { Queue } from 'bullmq';
@@ -76,15 +77,21 @@ export async function bullmqSender(receiver: Receiver, count = 20_000, concurren
     const url = receiver.url('/bullmq');
     const since = Date.now();
     const started = performance.now();
-    for (let i = 0; i < count; i += 1000) {
-      const jobs = Array.from({ length: Math.min(1000, count - i) }, (_, k) => ({
-        name: 'deliver',
-        data: { url, msgId: `msg_${randomUUID()}`, body: body(i + k) },
-        opts: { attempts: 8, backoff: { type: 'exponential', delay: 5000 }, removeOnComplete: true },
-      }));
-      // Round-robin over the queues, as deliveries spread over the endpoints.
-      await Promise.all(all.map((queue, q) => queue.addBulk(jobs.filter((_, k) => (i + k) % all.length === q))));
-    }
+    // Round-robin over the queues, as deliveries spread over the endpoints; each queue's share added in bulk.
+    await Promise.all(
+      all.map(async (queue, q) => {
+        const mine = Array.from({ length: count }, (_, i) => i).filter((i) => i % all.length === q);
+        for (let at = 0; at < mine.length; at += 1000) {
+          await queue.addBulk(
+            mine.slice(at, at + 1000).map((i) => ({
+              name: 'deliver',
+              data: { url, msgId: `msg_${randomUUID()}`, body: body(i) },
+              opts: { attempts: 8, backoff: { type: 'exponential', delay: 5000 }, removeOnComplete: true },
+            })),
+          );
+        }
+      }),
+    );
     let stats = await receiver.stats(since);
     while (stats.count < count) {
       await new Promise((r) => setTimeout(r, 100));
@@ -92,11 +99,15 @@ export async function bullmqSender(receiver: Receiver, count = 20_000, concurren
     }
     return { perSecond: count / ((performance.now() - started) / 1000), stats };
   } finally {
+    // The workers close first (finishing the jobs they hold, whose keys obliterate would remove under them), and
+    // before the next timed run starts.
+    const exited = once(child, 'exit');
+    child.stdin!.end();
+    await exited;
     for (const queue of all) {
       await queue.obliterate({ force: true }).catch(() => {});
       await queue.close();
     }
     connection.disconnect();
-    child.stdin!.end();
   }
 }

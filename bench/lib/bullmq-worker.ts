@@ -9,10 +9,17 @@ import { sign } from '../../common/webhooks/standard-webhooks.ts';
 
 // BullMQ under native ESM wants a constructed client; workers need maxRetriesPerRequest: null.
 const connection = new Redis({ host: '127.0.0.1', port: 6379, maxRetriesPerRequest: null });
-const agent = new http.Agent({ keepAlive: true, maxSockets: 256 });
+const queues = Number(process.env.QUEUES ?? 1);
+const concurrency = Number(process.env.CONCURRENCY ?? 64);
+// One queue: one agent for its one receiver. A queue per endpoint: an agent per queue with a socket per job slot, as
+// Switchboard keeps a connection pool per endpoint (every endpoint is its own server in real life).
+const agents = Array.from(
+  { length: queues },
+  () => new http.Agent({ keepAlive: true, maxSockets: queues === 1 ? 256 : concurrency }),
+);
 const secret = process.env.SECRET!;
 
-function post(url: string, headers: Record<string, string>, body: string): Promise<number> {
+function post(agent: http.Agent, url: string, headers: Record<string, string>, body: string): Promise<number> {
   return new Promise((resolve, reject) => {
     const req = http.request(url, { method: 'POST', agent, headers, timeout: 15_000 }, (res) => {
       res.resume();
@@ -24,22 +31,16 @@ function post(url: string, headers: Record<string, string>, body: string): Promi
   });
 }
 
-const deliver = async (job: { data: unknown }) => {
+const deliver = (agent: http.Agent) => async (job: { data: unknown }) => {
   const { url, msgId, body } = job.data as { url: string; msgId: string; body: string };
   const headers = sign({ msgId, timestamp: Math.floor(Date.now() / 1000), body, secrets: [secret] });
-  const status = await post(url, { 'content-type': 'application/json', ...headers }, body);
+  const status = await post(agent, url, { 'content-type': 'application/json', ...headers }, body);
   if (status < 200 || status >= 300) throw new Error(`receiver answered ${status}`);
 };
-const queues = Number(process.env.QUEUES ?? 1);
 const names =
   queues === 1 ? [process.env.QUEUE!] : Array.from({ length: queues }, (_, q) => `${process.env.QUEUE}-${q}`);
 const workers = names.map(
-  (name) =>
-    new Worker(name, deliver, {
-      connection,
-      concurrency: Number(process.env.CONCURRENCY ?? 64),
-      removeOnComplete: { count: 0 },
-    }),
+  (name, q) => new Worker(name, deliver(agents[q]!), { connection, concurrency, removeOnComplete: { count: 0 } }),
 );
 await Promise.all(workers.map((worker) => worker.waitUntilReady()));
 process.stdout.write('ready\n');
