@@ -2,7 +2,8 @@
 // batches → a receiver in another process, with everything recorded (attempt rows, delivery updates). Not part
 // of `npm test`; run: TEST_TEMPORAL_PORT=<free port> mocha --no-config --require test/support/root-hooks.ts
 // --timeout 600000 bench/webhook-batches.ts  (env: MESSAGES per endpoint count, default 20000 total; ENDPOINT_LANES,
-// each endpoint's maxConcurrency, default 64 shared by the endpoints; ENDPOINTS, the counts to run, default 1,10,100).
+// each endpoint's maxConcurrency, default 64 shared by the endpoints; ENDPOINTS, the counts to run, default 1,10,100;
+// DIRECT=1, the same batches without Temporal, see below).
 import assert from 'node:assert/strict';
 import { type ChildProcess, spawn } from 'node:child_process';
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
@@ -141,13 +142,16 @@ describe('webhook delivery throughput', function () {
             timeoutMs: settings.timeoutMs,
             maxPayloadBytes: settings.payloadLimitBytes,
           });
+          // As the harness's worker runs them (test/support/temporal.ts): its lease margin, the batch activity's
+          // two-minute limit. What differs: no listening (each batch ends once nothing is due), no heartbeat.
           const deps = {
             db,
             credentialKeys: loadConfig().credentialKeys,
             poster,
             timeoutMs: settings.timeoutMs,
             retryCompression: 1,
-            leaseMarginMs: 5_000,
+            leaseMarginMs: 500,
+            timeLimitMs: 120_000,
             heartbeat: () => {},
           };
           await Promise.all(
@@ -162,6 +166,7 @@ describe('webhook delivery throughput', function () {
               }
             }),
           );
+          poster.close();
         } else {
           await Promise.all(
             endpoints.map((e) =>

@@ -16,7 +16,7 @@ import { testDatabase, truncateAll } from './support/database.ts';
 import { eventually, startPipeline, type TestPipeline, testTemporal, uniqueTaskQueue } from './support/temporal.ts';
 
 describe('outbox during a Temporal outage', function () {
-  this.timeout(180_000);
+  this.timeout(240_000);
   const { db } = testDatabase();
   let pipeline: TestPipeline;
   let receiver: Receiver;

@@ -130,6 +130,10 @@ describe('the delivery round statement', () => {
       assert.equal(attempt!.responseExcerpt, prefix + 'a'.repeat(2047 - prefix.length));
     } finally {
       poster.close();
+      // A 301 is retried later: its pending delivery is not left for other files' rounds to meet.
+      const { db } = testDatabase();
+      await db.execute(sql`delete from webhook_attempts where endpoint_id = ${endpoint.id}`);
+      await db.execute(sql`delete from webhook_deliveries where endpoint_id = ${endpoint.id}`);
     }
   });
 });

@@ -70,6 +70,8 @@ export async function bullmqSender(receiver: Receiver, count = 20_000, concurren
       SECRET: generateSecret(),
     },
   });
+  // Attached now: a child that dies during the run must not leave the cleanup below waiting for an exit already past.
+  const exited = once(child, 'exit');
   await createInterface({ input: child.stdout! })[Symbol.asyncIterator]().next();
   const names = queues === 1 ? [queueName] : Array.from({ length: queues }, (_, q) => `${queueName}-${q}`);
   const all = names.map((name) => new Queue(name, { connection }));
@@ -101,7 +103,6 @@ export async function bullmqSender(receiver: Receiver, count = 20_000, concurren
   } finally {
     // The workers close first (finishing the jobs they hold, whose keys obliterate would remove under them), and
     // before the next timed run starts.
-    const exited = once(child, 'exit');
     child.stdin!.end();
     await exited;
     for (const queue of all) {
