@@ -96,8 +96,9 @@ export type Receiver = {
   requestsTo(path: string): RecordedRequest[];
   /**
    * The most requests to this path (without query) that were open here at once: counted from the request's arrival
-   * until its answer was handed to the socket. The sender had at least as many in flight (it sends the next one only
-   * after reading an answer), so this never reads above a sender's true concurrency, however loaded the machine.
+   * until its answer was handed to the socket. A sender that frees a slot only once it has read an answer had at
+   * least as many in flight, so this never reads above its true concurrency, however loaded the machine (one that
+   * gives up on a request early, at a timeout, frees the slot before this count does).
    */
   peakOpen(path: string): number;
   /** How requests to this exact path (without query) are answered from now on. */
