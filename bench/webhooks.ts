@@ -115,7 +115,7 @@ async function main() {
     const raw: number[] = [];
     const bull: number[] = [];
     // The same BullMQ sender with one queue (and worker) per endpoint: endpoints isolated as Switchboard's are.
-    const bullPerEndpoint: Record<number, number[]> = { 1: [], 10: [], 100: [] };
+    const bullPerEndpoint: Record<number, number[]> = { 1: bull, 10: [], 100: [] };
     for (let round = 1; round <= ROUNDS; round++) {
       raw.push(await rawKeepAliveLoop(receiver, 5));
       bull.push((await bullmqSender(receiver, 10_000)).perSecond);
@@ -162,7 +162,6 @@ async function main() {
 
     const rawM = median(raw);
     const bullM = median(bull);
-    bullPerEndpoint[1] = bull;
     const perEndpointM = (n: number) => median(bullPerEndpoint[n]!);
     rows.push(['raw keep-alive POST loop (ceiling)', Math.round(rawM), '1.00', '-', '-']);
     rows.push(['BullMQ signed sender (baseline)', Math.round(bullM), (bullM / rawM).toFixed(2), '1.00', '1.00']);

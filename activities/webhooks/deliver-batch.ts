@@ -547,6 +547,25 @@ export async function deliverDueBatch(deps: BatchDeps, input: DeliverBatchInput)
 }
 
 /**
+ * The round's outcome columns after the id, in the order of their parameters ($7 onwards) and with their types: the
+ * statement's unnest and roundParameters both read this list, so the two cannot disagree.
+ */
+const OUTCOME_COLUMNS = [
+  ['attempt', 'int'],
+  ['sent', 'boolean'],
+  ['status', 'text'],
+  ['next_attempt_at', 'timestamptz'],
+  ['last_attempt_at', 'timestamptz'],
+  ['succeeded_at', 'timestamptz'],
+  ['started_at', 'timestamptz'],
+  ['duration_ms', 'int'],
+  ['status_code', 'int'],
+  ['excerpt', 'text'],
+  ['error_class', 'text'],
+  ['outcome', 'text'],
+] as const satisfies ReadonlyArray<readonly [keyof OutcomeRow, string]>;
+
+/**
  * One round trip: records the outcomes of the round just sent (each fenced by its attempt number), gives back the
  * claimed deliveries it did not send, switches the endpoint off if a receiver answered 410 (with its
  * `endpoint.disabled` event, so nobody reads the 410 attempt on an endpoint still shown active), then claims up to
@@ -569,10 +588,8 @@ export async function deliverDueBatch(deps: BatchDeps, input: DeliverBatchInput)
  */
 export const ROUND_STATEMENT = `
   with v as (
-    select * from unnest($1::uuid[], $7::int[], $8::boolean[], $9::text[], $10::timestamptz[], $11::timestamptz[],
-      $12::timestamptz[], $13::timestamptz[], $14::int[], $15::int[], $16::text[], $17::text[], $18::text[])
-      as v(id, attempt, sent, status, next_attempt_at, last_attempt_at, succeeded_at, started_at, duration_ms,
-        status_code, excerpt, error_class, outcome)),
+    select * from unnest($1::uuid[], ${OUTCOME_COLUMNS.map(([, type], i) => `$${i + 7}::${type}[]`).join(', ')})
+      as v(id, ${OUTCOME_COLUMNS.map(([column]) => column).join(', ')})),
   recorded as (
     update webhook_attempts a set started_at = v.started_at, duration_ms = v.duration_ms,
       status_code = v.status_code, response_excerpt = v.excerpt, error_class = v.error_class, outcome = v.outcome
@@ -649,18 +666,7 @@ export function roundParameters(
     claim?.size ?? 0,
     claim?.leaseMs ?? 0,
     disableReason ?? null,
-    rows.map((r) => r.attempt),
-    rows.map((r) => r.sent),
-    rows.map((r) => r.status),
-    rows.map((r) => r.next_attempt_at),
-    rows.map((r) => r.last_attempt_at),
-    rows.map((r) => r.succeeded_at),
-    rows.map((r) => r.started_at),
-    rows.map((r) => r.duration_ms),
-    rows.map((r) => r.status_code),
-    rows.map((r) => r.excerpt),
-    rows.map((r) => r.error_class),
-    rows.map((r) => r.outcome),
+    ...OUTCOME_COLUMNS.map(([column]) => rows.map((r) => r[column])),
   ];
 }
 

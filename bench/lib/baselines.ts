@@ -73,8 +73,7 @@ export async function bullmqSender(receiver: Receiver, count = 20_000, concurren
   // Attached now: a child that dies during the run must not leave the cleanup below waiting for an exit already past.
   const exited = once(child, 'exit');
   await createInterface({ input: child.stdout! })[Symbol.asyncIterator]().next();
-  const names = queues === 1 ? [queueName] : Array.from({ length: queues }, (_, q) => `${queueName}-${q}`);
-  const all = names.map((name) => new Queue(name, { connection }));
+  const all = Array.from({ length: queues }, (_, q) => new Queue(`${queueName}-${q}`, { connection }));
   try {
     const url = receiver.url('/bullmq');
     const since = Date.now();

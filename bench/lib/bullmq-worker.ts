@@ -1,7 +1,7 @@
 // The BullMQ baseline's worker process: what a Node team would otherwise build. Each job is one signed
 // delivery (Standard Webhooks headers, same signer as ours) POSTed over a keep-alive agent; a non-2xx answer
-// throws so BullMQ retries it with exponential backoff. Env: QUEUE, CONCURRENCY, SECRET; QUEUES above 1 runs one
-// worker of CONCURRENCY on each of the queues QUEUE-0 … QUEUE-(QUEUES-1) (one queue per endpoint).
+// throws so BullMQ retries it with exponential backoff. Env: QUEUE, CONCURRENCY, SECRET, QUEUES: one worker of
+// CONCURRENCY on each of the queues QUEUE-0 … QUEUE-(QUEUES-1) (above 1, a queue per endpoint).
 import http from 'node:http';
 import { Worker } from 'bullmq';
 import { Redis } from 'ioredis';
@@ -37,10 +37,13 @@ const deliver = (agent: http.Agent) => async (job: { data: unknown }) => {
   const status = await post(agent, url, { 'content-type': 'application/json', ...headers }, body);
   if (status < 200 || status >= 300) throw new Error(`receiver answered ${status}`);
 };
-const names =
-  queues === 1 ? [process.env.QUEUE!] : Array.from({ length: queues }, (_, q) => `${process.env.QUEUE}-${q}`);
-const workers = names.map(
-  (name, q) => new Worker(name, deliver(agents[q]!), { connection, concurrency, removeOnComplete: { count: 0 } }),
+const workers = agents.map(
+  (agent, q) =>
+    new Worker(`${process.env.QUEUE}-${q}`, deliver(agent), {
+      connection,
+      concurrency,
+      removeOnComplete: { count: 0 },
+    }),
 );
 await Promise.all(workers.map((worker) => worker.waitUntilReady()));
 process.stdout.write('ready\n');
