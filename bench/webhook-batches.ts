@@ -1,9 +1,10 @@
-// Deliveries per second through the delivery engine: pending deliveries in PostgreSQL → endpoint workflows →
+// Deliveries per second through the delivery engine: pending deliveries in PostgreSQL → the webhook dispatcher →
 // batches → a receiver in another process, with everything recorded (attempt rows, delivery updates). Not part
 // of `npm test`; run: TEST_TEMPORAL_PORT=<free port> mocha --no-config --require test/support/root-hooks.ts
 // --timeout 600000 bench/webhook-batches.ts  (env: MESSAGES per endpoint count, default 20000 total; ENDPOINT_LANES,
 // each endpoint's maxConcurrency, default 64 shared by the endpoints; ENDPOINTS, the counts to run, default 1,10,100;
-// DIRECT=1, the same batches without Temporal, see below).
+// DIRECT=1, the same batches without Temporal, see below; PER_ENDPOINT=1, a wake of each endpoint's own workflow,
+// as before the dispatcher).
 import assert from 'node:assert/strict';
 import { type ChildProcess, spawn } from 'node:child_process';
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
@@ -14,7 +15,7 @@ import { sql } from 'drizzle-orm';
 import { createSafePoster } from '../activities/http/safe-post.ts';
 import { deliverDueBatch } from '../activities/webhooks/deliver-batch.ts';
 import { makeEndpoint, type TestEndpoint } from '../activities/webhooks/test-support.ts';
-import { wakeEndpoint } from '../activities/webhooks/wake.ts';
+import { dispatchEndpoints, wakeEndpoint } from '../activities/webhooks/wake.ts';
 import { loadConfig } from '../common/config.ts';
 import { MAX_RATE_LIMIT_PER_SECOND } from '../common/webhooks/endpoint-limits.ts';
 import { makeOrganization } from '../domain/test-fixtures.ts';
@@ -167,13 +168,21 @@ describe('webhook delivery throughput', function () {
             }),
           );
           poster.close();
-        } else {
+        } else if (process.env.PER_ENDPOINT === '1') {
+          // As the product ran until the dispatcher: a wake of each endpoint's own workflow, which runs its batches.
           await Promise.all(
             endpoints.map((e) =>
               wakeEndpoint(temporal.client, e.id, org.organizationId, {
                 taskQueue: webhooksTaskQueueFor(ticketsQueue),
               }),
             ),
+          );
+        } else {
+          // As the product announces them: to the dispatcher, in one signal.
+          await dispatchEndpoints(
+            temporal.client,
+            endpoints.map((e) => ({ endpointId: e.id, organizationId: org.organizationId })),
+            { taskQueue: webhooksTaskQueueFor(ticketsQueue) },
           );
         }
         // Counted through the endpoints' index, so the polling costs the database little beside the run.

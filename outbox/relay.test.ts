@@ -188,7 +188,7 @@ describe('outbox relay', function () {
     assert.equal(relay.metrics().byKind.none, 6);
   });
 
-  it('fans a batch out to webhook endpoints with SQL and wakes each endpoint once, whatever the event count', async () => {
+  it('fans a batch out to webhook endpoints with SQL and announces them to the dispatcher in one signal, whatever the event and endpoint count', async () => {
     const a = await makeEndpoint(org.organizationId, {
       url: 'https://a.example.test/hook',
       eventTypes: ['ticket.assigned'],
@@ -200,12 +200,12 @@ describe('outbox relay', function () {
     const tickets = await Promise.all([1, 2, 3, 4].map((i) => createTicket(db, org.scope, { subject: `fan ${i}` })));
     const ids: number[] = [];
     for (let round = 0; round < 10; round++) for (const t of tickets) ids.push(await append(t.id));
-    // The wakes go to the real Temporal server: an endpoint workflow on a queue no worker serves just waits.
+    // The signal goes to the real Temporal server: a dispatcher on a queue no worker serves just waits.
     const relay = startRelay([webhooksRelaySubscriber({ payloadLimitBytes: 256 * 1024 })], {
       taskQueue: 'relay-test-no-worker',
     });
     await eventually(async () => assert.deepEqual(await undispatched(ids), []));
-    assert.equal(relay.metrics().sends, 2, 'one wake per endpoint for the whole batch');
+    assert.equal(relay.metrics().sends, 1, 'one announcement for both endpoints and the whole batch');
     for (const endpoint of [a, b]) {
       const rows = await db.select().from(webhookDeliveries).where(eq(webhookDeliveries.endpointId, endpoint.id));
       assert.equal(rows.length, 40, 'one delivery per event and endpoint (ticket.created is not subscribed)');

@@ -16,4 +16,5 @@ export { slackSyncWorkflow } from './slack-sync.ts';
 export { slackTicketWorkflow } from './slack-ticket.ts';
 export { ticketWorkflow } from './ticket.ts';
 export { uploadWorkflow } from './upload.ts';
+export { webhookDispatcherWorkflow } from './webhook-dispatcher.ts';
 export { webhookEndpointWorkflow } from './webhook-endpoint.ts';

@@ -1,7 +1,12 @@
-// The delivery loop of one webhook endpoint (`webhook-endpoint/<endpointId>`). PostgreSQL is the queue: each
-// iteration runs one activity that sends a batch of due deliveries, then the workflow sleeps until the next one
-// falls due or a `wake` signal says new ones arrived. History therefore grows per batch, not per delivery, and is
-// cut by continuing as new. Each endpoint has its own loop, so one slow endpoint only ever delays itself.
+// The delivery loop of one webhook endpoint (`webhook-endpoint/<endpointId>`). PostgreSQL is the queue, and the
+// loop holds the endpoint's retry timer: it sleeps until its next delivery falls due (or a `wake` says something
+// changed), then hands the endpoint to the webhook dispatcher (workflows/webhook-dispatcher.ts), which runs its batch
+// with the other endpoints' and hands it back here when retries are left for later. So every batch of an endpoint
+// runs in the dispatcher, one at a time, whoever announced it. History grows per retry wait, not per delivery, and
+// is cut by continuing as new.
+//
+// Runs started before the dispatcher (no `webhook-dispatcher` marker) keep their old loop: each iteration runs one
+// batch activity itself, then sleeps until the next delivery falls due or a wake.
 import { condition, patched, proxyActivities, setHandler, workflowInfo } from '@temporalio/workflow';
 import type { WebhookActivities } from '../activities/webhooks/index.ts';
 import { ticketEventTypes } from '../common/enums.ts';
@@ -42,6 +47,30 @@ export async function webhookEndpointWorkflow(input: WebhookEndpointInput): Prom
   const maxBatch = input.maxBatch ?? DEFAULT_MAX_BATCH;
   const batchesPerRun = input.batchesPerRun ?? DEFAULT_BATCHES_PER_RUN;
   const idleMs = input.idleMs ?? DEFAULT_IDLE_MS;
+  if (patched('webhook-dispatcher')) {
+    const { dispatchIfDue } = proxyActivities<WebhookActivities>({
+      // Two statements and a signal.
+      startToCloseTimeout: '10 seconds',
+      retry: { initialInterval: '1 second', maximumInterval: '30 seconds' },
+    });
+    for (let turn = 0; turn < batchesPerRun && !workflowInfo().continueAsNewSuggested; turn++) {
+      // A wake while the activity runs is kept: it may say the endpoint was switched back on.
+      woken = false;
+      const due = await dispatchIfDue({ endpointId: input.endpointId, organizationId: input.organizationId });
+      if (due.endpoint === 'deleted') return;
+      // Disabled: re-enabling announces it to the dispatcher, whose batch hands it back here if retries are left.
+      // Dispatched: the same, once its batch ends. Nothing pending: the next new delivery goes to the dispatcher.
+      if (due.endpoint === 'disabled' || due.dispatched || due.nextDueAt === null) {
+        if (woken || (await condition(() => woken, idleMs))) continue;
+        return;
+      }
+      const wait = due.nextDueAt - Date.now();
+      if (wait > 0) await condition(() => woken, wait);
+    }
+    await continueAsNewWithHandlersDone<typeof webhookEndpointWorkflow>(() => [input]);
+    return;
+  }
+
   const { deliverDueBatch } = batchActivities(input.batchTimeoutMs ?? DEFAULT_BATCH_TIMEOUT_MS);
 
   for (let batch = 0; batch < batchesPerRun && !workflowInfo().continueAsNewSuggested; batch++) {

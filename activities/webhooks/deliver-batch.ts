@@ -50,6 +50,8 @@ export type DeliverBatchResult = {
   more: boolean;
   /** Epoch ms of the earliest pending delivery that is not due yet (retry or lease), or null when none. */
   nextDueAt: number | null;
+  /** Set when the receiver asked for a pause (429, 503 with Retry-After): nothing is sent to it before then. */
+  throttledUntil?: number;
 };
 
 export type BatchDeps = {
@@ -541,6 +543,7 @@ export async function deliverDueBatch(deps: BatchDeps, input: DeliverBatchInput)
       succeeded,
       more: false,
       nextDueAt: Math.max(throttledUntil, pending.nextDueAt ?? 0),
+      throttledUntil,
     };
   }
   return { endpoint: 'active', sent: sentTotal, succeeded, more: pending.dueNow, nextDueAt: pending.nextDueAt };
@@ -927,6 +930,20 @@ async function clearListening(db: Database, endpointId: string, owner: string): 
     text: 'update webhook_endpoint_listeners set listening_until = null where endpoint_id = $1 and owner = $2',
     values: [endpointId, owner],
   });
+}
+
+/** Whether the endpoint exists and is on, and what of its pending deliveries is due now or later. */
+export async function endpointDueState(
+  db: Database,
+  target: { endpointId: string; organizationId: string },
+): Promise<{ endpoint: 'active' | 'disabled' | 'deleted'; dueNow: boolean; nextDueAt: number | null }> {
+  const result = await db.execute<{ is_active: boolean }>(sql`
+    select is_active from integration_configs
+    where id = ${target.endpointId} and organization_id = ${target.organizationId} and integration_type = 'webhook'`);
+  const row = result.rows[0];
+  if (!row) return { endpoint: 'deleted', dueNow: false, nextDueAt: null };
+  if (!row.is_active) return { endpoint: 'disabled', dueNow: false, nextDueAt: null };
+  return { endpoint: 'active', ...(await pendingSummary(db, target.endpointId)) };
 }
 
 async function pendingSummary(db: Database, endpointId: string) {

@@ -40,7 +40,7 @@ export type EndpointToWake = {
    * deliveries too, so it needs no wake either.
    */
   wakePending: boolean;
-  /** The fan-out's time: what the wake marks as sent once the signal is accepted (`markWakeSent`). */
+  /** The fan-out's time: what the wake marks as sent once the signal is accepted (`markWakesSent`). */
   fannedOutAt: string;
   /** The listener row's owner when the fan-out read it (null: none, or no row): a takeover changes it. */
   ownerAtFanOut: string | null;
@@ -57,20 +57,25 @@ export type FanOutResult = {
 export const WAKE_TRUSTED_FOR = '30 seconds';
 
 /**
- * Records that the endpoint's workflow was woken for deliveries fanned out at `fannedOutAt`, when the listener row had
- * `ownerAtFanOut`: written only after the signal was accepted, so a wake that failed leaves no marker and the relay's
- * retry of the batch wakes again. A batch that took the row over after the fan-out has already answered it (its
- * `taken_at` is later, or the owner changed), so nothing waits on it. An older marker never replaces a newer one, and
- * an endpoint deleted meanwhile gets none (its row would break the foreign key, and it needs no wake).
+ * Records that the endpoints were announced (to the dispatcher; an endpoint workflow's wake in earlier releases) for
+ * deliveries fanned out at `fannedOutAt`, when each listener row had `ownerAtFanOut`: written only after the signal
+ * was accepted, so an announcement that failed leaves no marker and the relay's retry of the batch sends it again. A
+ * batch that took a row over after the fan-out has already answered it (its `taken_at` is later, or the owner
+ * changed), so nothing waits on it. An older marker never replaces a newer one, and an endpoint deleted meanwhile
+ * gets none (its row would break the foreign key, and it needs no batch). One statement for the whole batch.
  */
-export async function markWakeSent(
+export async function markWakesSent(
   db: Executor,
-  endpoint: Pick<EndpointToWake, 'endpointId' | 'fannedOutAt' | 'ownerAtFanOut'>,
+  endpoints: ReadonlyArray<Pick<EndpointToWake, 'endpointId' | 'fannedOutAt' | 'ownerAtFanOut'>>,
 ): Promise<void> {
+  if (endpoints.length === 0) return;
   await db.execute(sql`
     insert into webhook_endpoint_listeners (endpoint_id, wake_sent_at, wake_owner)
-    select id, ${endpoint.fannedOutAt}::timestamptz, ${endpoint.ownerAtFanOut}::text
-    from integration_configs where id = ${endpoint.endpointId}
+    select c.id, m.sent_at, m.owner
+    from unnest(${sql.param(endpoints.map((e) => e.endpointId))}::uuid[],
+                ${sql.param(endpoints.map((e) => e.fannedOutAt))}::timestamptz[],
+                ${sql.param(endpoints.map((e) => e.ownerAtFanOut))}::text[]) as m(endpoint_id, sent_at, owner)
+    join integration_configs c on c.id = m.endpoint_id
     on conflict (endpoint_id) do update
       set wake_sent_at = excluded.wake_sent_at, wake_owner = excluded.wake_owner
       where webhook_endpoint_listeners.wake_sent_at is null

@@ -1,11 +1,12 @@
 // Webhooks as a queue-like subscriber of the outbox relay: the whole batch becomes messages and deliveries in a
-// few set-based statements, then each endpoint with new work gets one wake for the batch, unless an earlier batch's
-// wake has not been answered yet. No Temporal operation per event: an event that only webhooks want costs at most
-// one wake per endpoint per batch, however many events it carries, and a burst on a cold endpoint about one.
+// few set-based statements, then the endpoints with new work are announced to the webhook dispatcher in one signal
+// for the batch, leaving out those whose earlier announcement has not been answered yet. No Temporal operation per
+// event, nor per endpoint: a relay batch that only webhooks want costs at most one signal, however many events and
+// endpoints it carries.
 import type { RelaySubscriber } from '../../common/integration-contract.ts';
-import { webhooksTaskQueueFor } from '../../workflows/webhook-endpoint-contract.ts';
-import { fanOutDeliveries, markWakeSent } from './enqueue.ts';
-import { wakeEndpoint } from './wake.ts';
+import { webhookDispatcherWorkflowId, webhooksTaskQueueFor } from '../../workflows/webhook-endpoint-contract.ts';
+import { fanOutDeliveries, markWakesSent } from './enqueue.ts';
+import { dispatchEndpoints } from './wake.ts';
 
 export function webhooksRelaySubscriber(options: { payloadLimitBytes: number }): RelaySubscriber {
   return {
@@ -14,21 +15,27 @@ export function webhooksRelaySubscriber(options: { payloadLimitBytes: number }):
     async plan(events, ctx) {
       const { endpoints } = await fanOutDeliveries(ctx.db, events, options.payloadLimitBytes);
       const taskQueue = webhooksTaskQueueFor(ctx.ticketsTaskQueue);
-      // A listening endpoint's batch was notified by the fan-out itself, and one already woken by an earlier batch
-      // (its batch not started yet) will claim these deliveries too: no Temporal operation for either.
-      return endpoints
-        .filter((endpoint) => !endpoint.listening && !endpoint.wakePending)
-        .map((endpoint) => ({
-          target: `webhook-endpoint/${endpoint.endpointId}`,
-          ticketIds: endpoint.ticketIds,
+      // A listening endpoint's batch was notified by the fan-out itself, and one already announced by an earlier
+      // batch (its batch not started yet) will claim these deliveries too: no Temporal operation for either.
+      const cold = endpoints.filter((endpoint) => !endpoint.listening && !endpoint.wakePending);
+      if (cold.length === 0) return [];
+      return [
+        {
+          target: webhookDispatcherWorkflowId(taskQueue),
+          ticketIds: [...new Set(cold.flatMap((endpoint) => endpoint.ticketIds))],
           send: async () => {
             await ctx.temporal.connection.withDeadline(ctx.deadline(), () =>
-              wakeEndpoint(ctx.temporal, endpoint.endpointId, endpoint.organizationId, { taskQueue }),
+              dispatchEndpoints(
+                ctx.temporal,
+                cold.map(({ endpointId, organizationId }) => ({ endpointId, organizationId })),
+                { taskQueue },
+              ),
             );
-            // After the signal was accepted: a wake that failed leaves no marker, and the retry wakes again.
-            await markWakeSent(ctx.db, endpoint);
+            // After the signal was accepted: an announcement that failed leaves no marker, and the retry sends again.
+            await markWakesSent(ctx.db, cold);
           },
-        }));
+        },
+      ];
     },
   };
 }

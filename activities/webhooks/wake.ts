@@ -1,11 +1,19 @@
-// Wakes an endpoint's delivery workflow, starting it if it is not running (Signal-With-Start). Used by the enqueue
-// activity after new deliveries and by the API after a test event or a resend. The deliveries are already in
-// PostgreSQL when this runs, so a failed wake loses nothing: they wait for the endpoint's next wake.
+// Two ways to reach the code that sends an endpoint's deliveries, both Signal-With-Start:
+// - dispatchEndpoints announces endpoints with deliveries due now to the queue's dispatcher, which runs their
+//   batches (the relay's fan-out, the API's resends and test events, the notification channel);
+// - wakeEndpoint wakes one endpoint's own workflow, which keeps its retry timer (the dispatcher hands an endpoint
+//   back to it when its batch leaves retries due later, or fails).
+// The deliveries are already in PostgreSQL when either runs, so a failed call loses nothing.
 import type { Client } from '@temporalio/client';
 import { searchAttributes, taskQueues } from '../../temporal-config/index.ts';
 import {
+  type DispatchTarget,
+  dispatchSignal,
+  type WebhookDispatcherInput,
   type WebhookEndpointInput,
   wakeSignal,
+  webhookDispatcherWorkflowId,
+  webhookDispatcherWorkflowType,
   webhookEndpointWorkflowId,
   webhookEndpointWorkflowType,
 } from '../../workflows/webhook-endpoint-contract.ts';
@@ -34,5 +42,35 @@ export async function wakeEndpoint(
       { key: searchAttributes.OrganizationId, value: organizationId },
       { key: searchAttributes.IntegrationType, value: 'webhook' },
     ],
+  });
+}
+
+export type DispatchOptions = {
+  /** The webhooks task queue; tests pass their own. */
+  taskQueue?: string;
+  /** Dispatcher settings used only if this call starts the workflow. */
+  workflow?: Omit<WebhookDispatcherInput, 'carried'>;
+};
+
+/**
+ * Announces endpoints with deliveries due now to the webhook dispatcher of the queue, starting it if it is not
+ * running (Signal-With-Start): one call for any number of endpoints. The deliveries are already in PostgreSQL, so a
+ * failed call loses nothing; the caller retries it or the endpoint waits for its next announcement.
+ */
+export async function dispatchEndpoints(
+  client: Client,
+  targets: DispatchTarget[],
+  options: DispatchOptions = {},
+): Promise<void> {
+  if (targets.length === 0) return;
+  const taskQueue = options.taskQueue ?? taskQueues.webhooks;
+  const input: WebhookDispatcherInput = { ...options.workflow };
+  await client.workflow.signalWithStart(webhookDispatcherWorkflowType, {
+    workflowId: webhookDispatcherWorkflowId(taskQueue),
+    taskQueue,
+    args: [input],
+    signal: dispatchSignal,
+    signalArgs: [targets],
+    typedSearchAttributes: [{ key: searchAttributes.IntegrationType, value: 'webhook' }],
   });
 }

@@ -1,9 +1,9 @@
 // Outbound webhooks: endpoints (admins write, any member reads), their delivery log, resends and test events, and
 // the event-type catalogue. Handlers translate HTTP to the domain functions in domain/webhooks; after queueing a
-// delivery they wake the endpoint's delivery workflow.
+// delivery they announce the endpoint to the webhook dispatcher, which sends it.
 import { Router } from 'express';
 import { z } from 'zod';
-import { wakeEndpoint } from '../../activities/webhooks/wake.ts';
+import { dispatchEndpoints } from '../../activities/webhooks/wake.ts';
 import { nestFieldPaths } from '../../domain/field-paths.ts';
 import { scopeOf } from '../../domain/scope.ts';
 import { createEndpoint, type EndpointSettings } from '../../domain/webhooks/create-endpoint.ts';
@@ -86,8 +86,8 @@ const emptyBody = z.object({}).strict();
 
 /** Said on every route that queues a delivery, because the answer comes before the delivery does. */
 const QUEUED =
-  'The delivery is queued (pending, due now) and the endpoint’s delivery workflow is woken; the answer does not ' +
-  'wait for the receiver. If Temporal is unreachable the delivery stays pending until the endpoint is next woken.';
+  'The delivery is queued (pending, due now) and announced to the webhook dispatcher; the answer does not wait for ' +
+  'the receiver. If Temporal is unreachable the delivery stays pending until the endpoint is next announced.';
 
 export function webhooksRouter({
   db,
@@ -98,13 +98,16 @@ export function webhooksRouter({
   const router = Router();
   const settings: EndpointSettings = { keys: config.credentialKeys, policy: webhookSettings.of(config) };
 
-  /** The deliveries are already committed: a failed wake only delays them, so it is logged, not returned. */
+  /**
+   * Announces the endpoint's due deliveries to the webhook dispatcher. They are already committed: a failed
+   * announcement only delays them, so it is logged, not returned.
+   */
   async function wake(endpointId: string, organizationId: string): Promise<void> {
     if (!temporal) return;
     try {
-      await wakeEndpoint(temporal, endpointId, organizationId);
+      await dispatchEndpoints(temporal, [{ endpointId, organizationId }]);
     } catch (error) {
-      logger.warn({ err: error, endpointId }, 'could not wake the webhook endpoint workflow; deliveries stay pending');
+      logger.warn({ err: error, endpointId }, 'could not reach the webhook dispatcher; deliveries stay pending');
     }
   }
 

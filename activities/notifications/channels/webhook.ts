@@ -1,6 +1,6 @@
 // The webhook channel: a notification becomes a message of the webhook module (type `notification`, or one
-// `notification.digest` for a digest) with a pending delivery to the rule's endpoint, then a wake of that endpoint's
-// delivery workflow. Signing, throttling, retries and the delivery log are the endpoint's, as for ticket events.
+// `notification.digest` for a digest) with a pending delivery to the rule's endpoint, then an announcement of that endpoint to
+// the webhook dispatcher. Signing, throttling, retries and the delivery log are the endpoint's, as for ticket events.
 //
 // Idempotent: the message id is derived from the notification (`msg_notif_<id>`, `msg_notif_digest_<lowest id>`),
 // and both inserts do nothing on conflict, so an activity retry (or the same items handed over again) makes no
@@ -15,7 +15,7 @@ import { webhookSettings } from '../../../packages/integrations/webhooks/setting
 import { webhooksTaskQueueFor } from '../../../workflows/webhook-endpoint-contract.ts';
 import { DELIVERIES_CHANNEL } from '../../webhooks/delivery-notifications.ts';
 import { webhookBody } from '../../webhooks/enqueue.ts';
-import { wakeEndpoint } from '../../webhooks/wake.ts';
+import { dispatchEndpoints } from '../../webhooks/wake.ts';
 import type {
   ChannelSender,
   NotificationItem,
@@ -124,9 +124,9 @@ export const sendWebhookNotification: ChannelSender = async (deps, notification)
       for share`);
     return rows.rows.length > 0;
   });
-  // The deliveries are stored: a failed wake throws, and the retry finds them there and wakes again.
+  // The deliveries are stored: a failed announcement throws, and the retry finds them there and announces again.
   if (!listening)
-    await wakeEndpoint(deps.temporal, webhookEndpointId, organizationId, {
+    await dispatchEndpoints(deps.temporal, [{ endpointId: webhookEndpointId, organizationId }], {
       taskQueue: webhooksTaskQueueFor(deps.ticketsTaskQueue),
     });
   for (const message of sendable) for (const id of message.ids) outcomes.push({ id, ok: true });
