@@ -13,8 +13,8 @@ import protos from '@temporalio/proto';
 import { type ReplayHistoriesIterable, Worker } from '@temporalio/worker';
 import { eq } from 'drizzle-orm';
 import { enqueueDeliveries } from '../activities/webhooks/enqueue.ts';
-import { makeEndpoint, setWebhookPolicy, syntheticEvent } from '../activities/webhooks/test-support.ts';
-import { wakeEndpoint } from '../activities/webhooks/wake.ts';
+import { deliveriesOf, makeEndpoint, setWebhookPolicy, syntheticEvent } from '../activities/webhooks/test-support.ts';
+import { dispatchEndpoints, wakeEndpoint } from '../activities/webhooks/wake.ts';
 import { temporalDataConverter } from '../common/temporal-client.ts';
 import { makeOrganization } from '../domain/test-fixtures.ts';
 import { createTicket } from '../domain/tickets/create-ticket.ts';
@@ -23,7 +23,11 @@ import { loadServiceConfig } from '../packages/integrations/index.ts';
 import { webhookSettings } from '../packages/integrations/webhooks/settings.ts';
 import { workflowIds, workflowTypes } from '../temporal-config/index.ts';
 import { type TicketWorkflowInput, ticketEventSignal, ticketStateQuery } from '../workflows/messages.ts';
-import { webhookEndpointWorkflowId, webhooksTaskQueueFor } from '../workflows/webhook-endpoint-contract.ts';
+import {
+  webhookDispatcherWorkflowId,
+  webhookEndpointWorkflowId,
+  webhooksTaskQueueFor,
+} from '../workflows/webhook-endpoint-contract.ts';
 import { behaviours, startReceiver } from './receivers/webhook-receiver.ts';
 import { testDatabase, truncateAll } from './support/database.ts';
 import { eventually, startPipeline, TEST_CODEC_KEYS, testTemporal, uniqueTaskQueue } from './support/temporal.ts';
@@ -50,7 +54,7 @@ describe('workflow replay', function () {
     return outcomes;
   }
 
-  it('replays the committed histories of the ticket, SLA, webhook endpoint, Linear link, mailbox reader, email outbox and thread, Slack sync, Slack ticket, Slack intake, notification and upload pipeline workflows with the current code', async () => {
+  it('replays the committed histories of the ticket, SLA, webhook endpoint and dispatcher, Linear link, mailbox reader, email outbox and thread, Slack sync, Slack ticket, Slack intake, notification and upload pipeline workflows with the current code', async () => {
     const files = readdirSync(HISTORIES).filter((f) => f.endsWith('.json'));
     const histories = files.map((file) => ({
       workflowId: file.replace(/\.json$/, ''),
@@ -74,6 +78,7 @@ describe('workflow replay', function () {
         'slackTicketWorkflow',
         'ticketWorkflow',
         'uploadWorkflow',
+        'webhookDispatcherWorkflow',
         'webhookEndpointWorkflow',
       ],
       'fixtures of every workflow are committed',
@@ -130,32 +135,78 @@ describe('workflow replay', function () {
     }
   });
 
-  it('replays a webhook endpoint run recorded just now: batches, a retry wait, a wake, continue-as-new', async () => {
+  it('replays a webhook endpoint timer run recorded just now: a turn that announces, a hand-back, a retry wait, continue-as-new', async () => {
     const { db } = testDatabase();
     const temporal = await testTemporal();
     const ticketsQueue = uniqueTaskQueue('replay-webhooks');
-    const worker = await temporal.startWebhooksWorker({ db, ticketsTaskQueue: ticketsQueue });
-    const receiver = await startReceiver({ behaviour: behaviours.failTimes(1, 503) });
+    // Batches that do not listen: a listening batch would send the retry itself, without the endpoint's timer.
+    const worker = await temporal.startWebhooksWorker({ db, ticketsTaskQueue: ticketsQueue, listen: false });
+    const receiver = await startReceiver({ behaviour: behaviours.failTimes(1, 500) });
     try {
       const org = await makeOrganization();
-      await setWebhookPolicy(org.organizationId, { retryScheduleMs: [0, 200] });
+      await setWebhookPolicy(org.organizationId, { retryScheduleMs: [0, 500] });
       const endpoint = await makeEndpoint(org.organizationId, { url: receiver.url('/replay') });
-      const wake = (workflow?: { maxBatch: number; batchesPerRun: number }) =>
-        wakeEndpoint(temporal.client, endpoint.id, org.organizationId, {
-          taskQueue: webhooksTaskQueueFor(ticketsQueue),
-          ...(workflow ? { workflow } : {}),
-        });
       const limit = webhookSettings.of(loadServiceConfig()).payloadLimitBytes;
-      for (let i = 0; i < 3; i++) await enqueueDeliveries(db, syntheticEvent(org.organizationId), limit);
-      await wake({ maxBatch: 2, batchesPerRun: 3 });
+      await enqueueDeliveries(db, syntheticEvent(org.organizationId), limit);
+      // Two turns per run: the first announces the endpoint to the dispatcher, whose batch fails the delivery and
+      // hands the endpoint back; the second finds the retry not due yet and waits for it; the run continues as new.
+      await wakeEndpoint(temporal.client, endpoint.id, org.organizationId, {
+        taskQueue: webhooksTaskQueueFor(ticketsQueue),
+        workflow: { batchesPerRun: 2 },
+      });
       const handle = temporal.client.workflow.getHandle(webhookEndpointWorkflowId(endpoint.id));
       const firstRunId = (await handle.describe()).runId;
       await eventually(async () => {
         const first = temporal.client.workflow.getHandle(handle.workflowId, firstRunId);
         assert.equal((await first.describe()).status.name, 'CONTINUED_AS_NEW');
+        const [delivery] = await deliveriesOf(endpoint.id);
+        assert.equal(delivery?.status, 'succeeded');
       });
       const recorded = [
-        await record(temporal.client.workflow.getHandle(handle.workflowId, firstRunId), 'webhook-endpoint'),
+        await record(temporal.client.workflow.getHandle(handle.workflowId, firstRunId), 'webhook-endpoint-timer'),
+      ];
+      const outcomes = await replay(recorded);
+      assert.deepEqual(
+        outcomes.map((o) => [o.workflowId, o.error]),
+        recorded.map((r) => [r.workflowId, undefined]),
+      );
+    } finally {
+      await worker.stop();
+      await receiver.close();
+    }
+  });
+
+  it('replays a webhook dispatcher run recorded just now: a group, a hand-back, an announcement, a drain, continue-as-new', async () => {
+    const { db } = testDatabase();
+    const temporal = await testTemporal();
+    const ticketsQueue = uniqueTaskQueue('replay-dispatcher');
+    // Batches that do not listen: a listening batch would send the retry itself, without the endpoint's timer.
+    const worker = await temporal.startWebhooksWorker({ db, ticketsTaskQueue: ticketsQueue, listen: false });
+    const receiver = await startReceiver({ behaviour: behaviours.failTimes(1, 500) });
+    try {
+      const org = await makeOrganization();
+      await setWebhookPolicy(org.organizationId, { retryScheduleMs: [0, 1_000] });
+      const endpoint = await makeEndpoint(org.organizationId, { url: receiver.url('/replay-dispatcher') });
+      const limit = webhookSettings.of(loadServiceConfig()).payloadLimitBytes;
+      await enqueueDeliveries(db, syntheticEvent(org.organizationId), limit);
+      const webhooksQueue = webhooksTaskQueueFor(ticketsQueue);
+      // Two groups per run: the first fails the delivery and hands the endpoint back to its own workflow, whose
+      // timer announces it again a second later; the second group starts, the run drains it (cancels it before it
+      // ran) and continues as new; the next run sends the delivery.
+      await dispatchEndpoints(temporal.client, [{ endpointId: endpoint.id, organizationId: org.organizationId }], {
+        taskQueue: webhooksQueue,
+        workflow: { groupsPerRun: 2 },
+      });
+      const handle = temporal.client.workflow.getHandle(webhookDispatcherWorkflowId(webhooksQueue));
+      const firstRunId = (await handle.describe()).runId;
+      await eventually(async () => {
+        const first = temporal.client.workflow.getHandle(handle.workflowId, firstRunId);
+        assert.equal((await first.describe()).status.name, 'CONTINUED_AS_NEW');
+        const [delivery] = await deliveriesOf(endpoint.id);
+        assert.equal(delivery?.status, 'succeeded');
+      });
+      const recorded = [
+        await record(temporal.client.workflow.getHandle(handle.workflowId, firstRunId), 'webhook-dispatcher'),
       ];
       const outcomes = await replay(recorded);
       assert.deepEqual(

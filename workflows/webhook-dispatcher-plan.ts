@@ -24,7 +24,14 @@ export const RETRY_MAX_MS = 60_000;
 export type HeldEndpoint = DispatchTarget & { until: number; failures: number; error?: string };
 
 /** What the dispatcher holds now, by endpoint id. */
-export type DispatcherState = { waiting: string[]; running: string[]; again: string[]; held: HeldEndpoint[] };
+export type DispatcherState = {
+  waiting: string[];
+  running: string[];
+  again: string[];
+  held: HeldEndpoint[];
+  /** Group activities running (the workflow adds it). */
+  groupsInFlight?: number;
+};
 
 /** What one run hands to the next. */
 export type CarriedDispatch = { waiting: DispatchTarget[]; held: HeldEndpoint[] };
@@ -33,7 +40,7 @@ export class DispatchPlan {
   /** Announced, not in a batch yet (insertion order: first announced, first served). */
   private readonly waiting = new Map<string, DispatchTarget>();
   /** In a batch now, with the number of the group it runs in. */
-  private readonly running = new Map<string, DispatchTarget & { group: number }>();
+  private readonly running = new Map<string, DispatchTarget & { group: string }>();
   /** In a batch now and announced again since it started: it gets another batch when this one ends. */
   private readonly again = new Set<string>();
   private readonly held = new Map<string, HeldEndpoint>();
@@ -97,7 +104,7 @@ export class DispatchPlan {
   }
 
   /** Takes up to `max` waiting endpoints into group number `group` and marks them running. */
-  takeGroup(max: number, group = 0): DispatchTarget[] {
+  takeGroup(max: number, group = ''): DispatchTarget[] {
     const taken: DispatchTarget[] = [];
     for (const [id, target] of this.waiting) {
       if (taken.length >= max) break;
@@ -115,7 +122,7 @@ export class DispatchPlan {
    * - one announced meanwhile, or whose batch reported more due now, waits again.
    * An outcome about an endpoint that is not running in that group (already reported) changes nothing.
    */
-  batchesEnded(group: number, outcomes: readonly DispatchOutcome[], now: number): void {
+  batchesEnded(group: string, outcomes: readonly DispatchOutcome[], now: number): void {
     for (const outcome of outcomes) {
       const id = outcome.endpointId;
       const running = this.running.get(id);
@@ -139,17 +146,30 @@ export class DispatchPlan {
   }
 
   /**
-   * Group `group` (of `targets`) is over: the outcomes of its completion apply (batchesEnded), and each of its
-   * endpoints still running in it without one waits again. `outcomes` null: the activity failed as a whole
-   * (cancelled), so all of them wait again.
+   * Group `group` (of `targets`) is over, at `now`:
+   * - completed (`outcomes`): they apply as batchesEnded's, and an endpoint still running in it without one waits
+   *   again;
+   * - cancelled (null, before continuing as new): every endpoint still running in it waits again;
+   * - failed (`{ failed }`: a timeout, a dead worker; a group has one attempt, so that a retry never runs again an
+   *   endpoint released early): every endpoint still running in it is held as if its batch had failed.
    */
   groupEnded(
-    group: number,
+    group: string,
     targets: readonly DispatchTarget[],
-    outcomes: readonly DispatchOutcome[] | null,
+    result: readonly DispatchOutcome[] | { failed: string } | null,
     now: number,
   ): void {
-    if (outcomes) this.batchesEnded(group, outcomes, now);
+    if (result !== null && !Array.isArray(result)) {
+      const failed = (result as { failed: string }).failed;
+      const stillRunning = targets.filter((t) => this.running.get(t.endpointId)?.group === group);
+      this.batchesEnded(
+        group,
+        stillRunning.map((t) => ({ endpointId: t.endpointId, more: false, failed })),
+        now,
+      );
+      return;
+    }
+    if (result) this.batchesEnded(group, result as readonly DispatchOutcome[], now);
     for (const target of targets) {
       const running = this.running.get(target.endpointId);
       if (running?.group !== group) continue;

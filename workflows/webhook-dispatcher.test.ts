@@ -242,7 +242,7 @@ describe('webhook dispatcher', function () {
     for (const events of runs) assert.ok(events.length < 60, `${events.length} history events in a run`);
   });
 
-  it('loses nothing when its worker is killed in the middle of a group: Temporal retries the group, the leases free what was on the wire', async () => {
+  it('loses nothing when its worker is killed in the middle of a group: the group fails, its endpoints get a new one, the leases free what was on the wire', async () => {
     const temporal = await testTemporal();
     const ticketsQueue = uniqueTaskQueue('dispatcher-kill');
     const org = await makeOrganization();
@@ -290,9 +290,11 @@ describe('webhook dispatcher', function () {
         assert.ok(attempts.slice(0, -1).every((a) => a.outcome === 'sending'));
       }
     }
-    // Whatever an endpoint received twice carried the same webhook-id both times: 10 messages each, no more.
+    // Whatever an endpoint received twice carried the same webhook-id both times: 10 messages each, no more. And
+    // never more than its two requests at once: no second batch of an endpoint ran beside the first.
     for (const path of paths) {
       assert.equal(new Set(receiver.requestsTo(path).map((r) => r.headers['webhook-id'])).size, 10);
+      assert.ok(receiver.peakOpen(path) <= 2, `${path}: ${receiver.peakOpen(path)} requests at once`);
     }
   });
 });

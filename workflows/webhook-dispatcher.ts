@@ -12,13 +12,23 @@
 //
 // The announcements are signals, so they are in the history: a worker that dies mid-group loses nothing, since
 // Temporal retries the group's activity, and a run that continues as new carries what still waits.
-import { condition, proxyActivities, setHandler, workflowInfo } from '@temporalio/workflow';
+import {
+  ActivityCancellationType,
+  ActivityFailure,
+  CancellationScope,
+  condition,
+  isCancellation,
+  proxyActivities,
+  setHandler,
+  workflowInfo,
+} from '@temporalio/workflow';
 import type { WebhookActivities } from '../activities/webhooks/index.ts';
 import { continueAsNewWithHandlersDone } from './continue-as-new.ts';
-import { DispatchPlan } from './webhook-dispatcher-plan.ts';
+import { type DispatchOutcome, DispatchPlan } from './webhook-dispatcher-plan.ts';
 import { DEFAULT_BATCH_TIMEOUT_MS, DEFAULT_MAX_BATCH } from './webhook-endpoint.ts';
 import {
   batchesEndedSignal,
+  type DispatchTarget,
   dispatcherStateQuery,
   dispatchSignal,
   type WebhookDispatcherInput,
@@ -26,23 +36,26 @@ import {
 
 /** Endpoints per group activity: one activity slot and one completion serve them all. */
 export const MAX_GROUP = 100;
-/** Groups running at once: each holds an activity slot of a webhooks worker (200 each by default). */
-export const MAX_GROUPS_IN_FLIGHT = 50;
 /**
- * Endpoints in a batch at once, over all groups: each batch may hold up to its endpoint's concurrency in
- * connections, so this bounds what one burst asks of the workers, as the activity slots bounded the endpoint
- * workflows' batches before (200 per worker).
+ * Groups running at once, under Temporal's limit of pending activities per workflow (2,000). Not a throttle: each
+ * worker bounds its own share (its activity slots, and the batches it runs at once, maxDispatchedBatches), so a
+ * group held up by a slow or listening batch never keeps other endpoints from starting theirs.
  */
-export const MAX_RUNNING_ENDPOINTS = 200;
+export const MAX_GROUPS_IN_FLIGHT = 1000;
 export const DEFAULT_GROUPS_PER_RUN = 1000;
 /** With nothing waiting or running for this long the dispatcher ends (its next announcement starts it again). */
 export const DEFAULT_DISPATCHER_IDLE_MS = 15 * 60 * 1000;
 
+const isTarget = (t: unknown): t is DispatchTarget =>
+  typeof (t as DispatchTarget)?.endpointId === 'string' && typeof (t as DispatchTarget)?.organizationId === 'string';
+const isOutcome = (o: unknown): o is DispatchOutcome =>
+  typeof (o as DispatchOutcome)?.endpointId === 'string' && typeof (o as DispatchOutcome)?.more === 'boolean';
+
 class Dispatcher {
   readonly plan: DispatchPlan;
   private inFlight = 0;
-  /** Numbers the groups of this run (a run continues as new only once none runs, so numbers never clash). */
   private groups = 0;
+  private readonly groupScopes = new Set<CancellationScope>();
   private readonly activities: WebhookActivities;
   private readonly input: WebhookDispatcherInput;
 
@@ -51,13 +64,23 @@ class Dispatcher {
     this.plan = new DispatchPlan(input.carried);
     this.activities = proxyActivities<WebhookActivities>({
       startToCloseTimeout: input.batchTimeoutMs ?? DEFAULT_BATCH_TIMEOUT_MS,
-      // A dead worker's group is retried soon; the deliveries it held come back when their leases expire.
-      heartbeatTimeout: '30 seconds',
-      retry: { initialInterval: '1 second', maximumInterval: '30 seconds' },
+      // A dead worker's group is retried soon; the deliveries it held come back when their leases expire. Short,
+      // because a group learns of its cancellation (drain) only from a heartbeat's answer, and the SDK sends
+      // heartbeats at most every 80% of this.
+      heartbeatTimeout: '10 seconds',
+      // A cancelled group is over only once its batches have stopped: the next run must not start theirs meanwhile.
+      cancellationType: ActivityCancellationType.WAIT_CANCELLATION_COMPLETED,
+      // One attempt: a retry would run again the batches of endpoints the group already released (batchesEnded), next
+      // to their new ones. A failed group's endpoints are held for a backoff and then get a new group instead.
+      retry: { maximumAttempts: 1 },
     });
-    setHandler(dispatchSignal, (targets) => this.plan.announce(targets));
-    setHandler(batchesEndedSignal, ({ group, outcomes }) => this.plan.batchesEnded(group, outcomes, Date.now()));
-    setHandler(dispatcherStateQuery, () => this.plan.state());
+    // Checked, because one malformed signal must not fail every task of the one dispatcher of the queue.
+    setHandler(dispatchSignal, (targets) => this.plan.announce(Array.isArray(targets) ? targets.filter(isTarget) : []));
+    setHandler(batchesEndedSignal, (ended) => {
+      if (typeof ended?.group === 'string' && Array.isArray(ended.outcomes))
+        this.plan.batchesEnded(ended.group, ended.outcomes.filter(isOutcome), Date.now());
+    });
+    setHandler(dispatcherStateQuery, () => ({ ...this.plan.state(), groupsInFlight: this.inFlight }));
   }
 
   /** Starts groups while endpoints wait, until the run has done its share; then lets the running groups end. */
@@ -66,10 +89,7 @@ class Dispatcher {
     const idleMs = this.input.idleMs ?? DEFAULT_DISPATCHER_IDLE_MS;
     for (let started = 0; started < groupsPerRun && !workflowInfo().continueAsNewSuggested; ) {
       this.plan.release(Date.now());
-      const ready = () =>
-        this.plan.hasWaiting() &&
-        this.inFlight < MAX_GROUPS_IN_FLIGHT &&
-        this.plan.runningCount() < MAX_RUNNING_ENDPOINTS;
+      const ready = () => this.plan.hasWaiting() && this.inFlight < MAX_GROUPS_IN_FLIGHT;
       // Until something can start, a held endpoint's time comes, or the dispatcher has been idle long enough.
       // A group that ends meanwhile may hold an endpoint back: the wait is then measured again.
       const releaseAt = this.plan.nextReleaseAt();
@@ -79,27 +99,54 @@ class Dispatcher {
         continue;
       }
       if (!ready()) continue;
-      this.startGroup(Math.min(MAX_GROUP, MAX_RUNNING_ENDPOINTS - this.plan.runningCount()));
+      this.startGroup();
       started++;
     }
-    await condition(() => this.inFlight === 0);
+    await this.drain();
     return 'continue';
   }
 
-  private startGroup(size: number): void {
-    const group = ++this.groups;
-    const targets = this.plan.takeGroup(size, group);
+  private startGroup(): void {
+    // Unique across runs: a group's attempt that outlived its run (a worker that hung) cannot release endpoints of
+    // the next run's group of the same number.
+    const group = `${workflowInfo().runId}/${++this.groups}`;
+    const targets = this.plan.takeGroup(MAX_GROUP, group);
+    const scope = new CancellationScope();
+    this.groupScopes.add(scope);
     this.inFlight++;
-    this.activities
-      .deliverEndpointBatches({ group, endpoints: targets, maxBatch: this.input.maxBatch ?? DEFAULT_MAX_BATCH })
+    scope
+      .run(() =>
+        this.activities.deliverEndpointBatches({
+          group,
+          endpoints: targets,
+          maxBatch: this.input.maxBatch ?? DEFAULT_MAX_BATCH,
+        }),
+      )
       .then(
         (outcomes) => this.plan.groupEnded(group, targets, outcomes, Date.now()),
-        // Only a cancelled activity gets here (its retries are unlimited): its endpoints wait again.
-        () => this.plan.groupEnded(group, targets, null, Date.now()),
+        (error) =>
+          this.plan.groupEnded(
+            group,
+            targets,
+            // Cancelled before continuing as new: its endpoints wait again, and are carried. Failed (timed out, its
+            // worker died): they are held for a backoff, then get a new group.
+            isCancellation(error) ? null : { failed: error instanceof ActivityFailure ? 'GroupFailed' : 'Error' },
+            Date.now(),
+          ),
       )
       .finally(() => {
         this.inFlight--;
+        this.groupScopes.delete(scope);
       });
+  }
+
+  /**
+   * Before continuing as new: asks the running groups to stop (their batches stop claiming, finish what is on the
+   * wire and give back the rest) and waits until each has, rather than for a listening batch's quiet time.
+   */
+  async drain(): Promise<void> {
+    for (const scope of this.groupScopes) scope.cancel();
+    await condition(() => this.inFlight === 0);
   }
 }
 

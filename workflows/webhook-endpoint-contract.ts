@@ -54,7 +54,7 @@ export const dispatchSignal = defineSignal<[DispatchTarget[]]>('dispatch');
  * From a group activity: these endpoints' batches ended while others of the group still run, with their outcomes
  * (the dispatcher may give them their next batch now). The rest come back with the activity's completion.
  */
-export const batchesEndedSignal = defineSignal<[{ group: number; outcomes: DispatchOutcome[] }]>('batchesEnded');
+export const batchesEndedSignal = defineSignal<[{ group: string; outcomes: DispatchOutcome[] }]>('batchesEnded');
 
 /** Which endpoints wait, run, or keep failing (with the kind of error and when they are tried again). */
 export const dispatcherStateQuery = defineQuery<DispatcherState>('state');

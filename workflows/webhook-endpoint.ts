@@ -25,6 +25,9 @@ export const DEFAULT_BATCHES_PER_RUN = 500;
 /** An endpoint with nothing pending keeps its workflow this long, then lets it end until the next wake. */
 export const DEFAULT_IDLE_MS = 15 * 60 * 1000;
 
+/** The shortest wait between two turns of the timer loop that found nothing due yet. */
+const MIN_TURN_WAIT_MS = 1_000;
+
 /** How long one batch may run: the activity reads it and starts no request whose outcome could land later. */
 export const DEFAULT_BATCH_TIMEOUT_MS = 2 * 60 * 1000;
 
@@ -64,8 +67,9 @@ export async function webhookEndpointWorkflow(input: WebhookEndpointInput): Prom
         if (woken || (await condition(() => woken, idleMs))) continue;
         return;
       }
-      const wait = due.nextDueAt - Date.now();
-      if (wait > 0) await condition(() => woken, wait);
+      // (nextDueAt is on the worker's clock, converted from the database's by the activity.) At least a second: a
+      // lease or a clock a little ahead must not turn the wait into a loop of activities.
+      await condition(() => woken, Math.max(due.nextDueAt - Date.now(), MIN_TURN_WAIT_MS));
     }
     await continueAsNewWithHandlersDone<typeof webhookEndpointWorkflow>(() => [input]);
     return;
@@ -74,6 +78,9 @@ export async function webhookEndpointWorkflow(input: WebhookEndpointInput): Prom
   const { deliverDueBatch } = batchActivities(input.batchTimeoutMs ?? DEFAULT_BATCH_TIMEOUT_MS);
 
   for (let batch = 0; batch < batchesPerRun && !workflowInfo().continueAsNewSuggested; batch++) {
+    // A run of the old loop still open when the dispatcher was deployed runs no more batches of its own (they would
+    // run beside the dispatcher's): it continues as new, and the new run takes the dispatcher's path.
+    if (patched('webhook-dispatcher-switch')) break;
     // A wake that arrives while the batch runs is kept: whatever it announced may not have been claimable yet.
     woken = false;
     const result = await deliverDueBatch({

@@ -943,14 +943,22 @@ export async function endpointDueState(
   const row = result.rows[0];
   if (!row) return { endpoint: 'deleted', dueNow: false, nextDueAt: null };
   if (!row.is_active) return { endpoint: 'disabled', dueNow: false, nextDueAt: null };
-  return { endpoint: 'active', ...(await pendingSummary(db, target.endpointId)) };
+  const pending = await pendingSummary(db, target.endpointId);
+  // On this process's clock: the workflow that waits for it compares it with its own.
+  const nextDueAt = pending.nextDueAt === null ? null : Date.now() + (pending.nextDueAt - pending.dbNow);
+  return { endpoint: 'active', dueNow: pending.dueNow, nextDueAt };
 }
 
 async function pendingSummary(db: Database, endpointId: string) {
-  const result = await db.execute<{ next_due: string | null; due_now: boolean }>(sql`
+  const result = await db.execute<{ next_due: string | null; due_now: boolean; db_now: string }>(sql`
     select min(greatest(next_attempt_at, coalesce(lease_until, next_attempt_at))) as next_due,
-      coalesce(bool_or(next_attempt_at <= now() and (lease_until is null or lease_until < now())), false) as due_now
+      coalesce(bool_or(next_attempt_at <= now() and (lease_until is null or lease_until < now())), false) as due_now,
+      now() as db_now
     from webhook_deliveries where endpoint_id = ${endpointId} and status = 'pending'`);
   const row = result.rows[0];
-  return { nextDueAt: row?.next_due ? new Date(row.next_due).getTime() : null, dueNow: row?.due_now ?? false };
+  return {
+    nextDueAt: row?.next_due ? new Date(row.next_due).getTime() : null,
+    dueNow: row?.due_now ?? false,
+    dbNow: row ? new Date(row.db_now).getTime() : Date.now(),
+  };
 }

@@ -4,9 +4,11 @@ import { randomUUID } from 'node:crypto';
 import type { Database } from '@switchboard/database';
 import { Context } from '@temporalio/activity';
 import type { Client } from '@temporalio/client';
+import { Limiter } from '../../common/concurrency.ts';
 import type { KeyRing } from '../../common/config.ts';
 import type { Logger } from '../../common/logger.ts';
 import type { DispatchedTicketEvent } from '../../common/ticket-events.ts';
+import { recordIntegrationOutcome } from '../../domain/integrations/record-outcome.ts';
 import type { WebhookSettings } from '../../packages/integrations/webhooks/settings.ts';
 import type { DispatchOutcome } from '../../workflows/webhook-dispatcher-plan.ts';
 import {
@@ -25,7 +27,7 @@ import {
 } from './deliver-batch.ts';
 import { listenForDeliveries } from './delivery-notifications.ts';
 import { type EnqueueResult, enqueueDeliveries } from './enqueue.ts';
-import { dispatchEndpoints, wakeEndpoint } from './wake.ts';
+import { dispatchEndpoints, mergedAnnouncements, wakeEndpoint } from './wake.ts';
 
 export type WebhookActivitiesOptions = {
   db: Database;
@@ -45,8 +47,13 @@ export type WebhookActivitiesOptions = {
   listen?: { quietMs: number; pollMs: number } | false;
   /** Batches of this process that may listen at once (a quarter of the queue's activity slots by default). */
   maxListeningBatches?: number;
-  logger?: Pick<Logger, 'warn'>;
+  /** Batches the dispatcher's groups run at once in this process (200 by default, the queue's activity slots). */
+  maxDispatchedBatches?: number;
+  logger?: Pick<Logger, 'warn' | 'error'>;
 };
+
+/** What a group keeps of its time for what follows its batches: wakes of endpoint workflows, its signals. */
+const GROUP_MARGIN_MS = 10_000;
 
 /** A listening batch looks for due deliveries this often even without a notification (retries falling due, a lost session). */
 const LISTEN_POLL_MS = 1_000;
@@ -72,15 +79,22 @@ export function createWebhookActivities(options: WebhookActivitiesOptions) {
       })
     : undefined;
 
-  // The dispatcher lives on the same queue as these activities. Announcements are merged per endpoint and queue:
-  // the id of an endpoint is unique, the queue differs only between test runs.
-  const wake = coalesceByKey((key) => {
-    const [endpointId, organizationId, taskQueue] = key.split('|') as [string, string, string];
-    return dispatchEndpoints(temporalClient, [{ endpointId, organizationId }], { taskQueue });
-  });
+  // The dispatcher lives on the same queue as these activities. Announcements made at the same time share a signal,
+  // per queue (the queue differs only between test runs).
+  const announcers = new Map<string, (target: DispatchTarget) => Promise<void>>();
+  const announce = (taskQueue: string, target: DispatchTarget) => {
+    let announcer = announcers.get(taskQueue);
+    if (!announcer) {
+      announcer = mergedAnnouncements((targets) => dispatchEndpoints(temporalClient, targets, { taskQueue }));
+      announcers.set(taskQueue, announcer);
+    }
+    return announcer(target);
+  };
+
+  const batchSlots = new Limiter(options.maxDispatchedBatches ?? 200);
 
   /** What one endpoint's batch needs inside an activity (its own, or the dispatcher's group). */
-  const batchDeps = (context: Context, input: DispatchTarget): BatchDeps => ({
+  const batchDeps = (context: Context, input: DispatchTarget, timeLimitMs?: number): BatchDeps => ({
     db,
     credentialKeys,
     poster,
@@ -90,7 +104,7 @@ export function createWebhookActivities(options: WebhookActivitiesOptions) {
     heartbeat: () => context.heartbeat(),
     signal: context.cancellationSignal,
     // The batch sizes its rounds to end within this; past it Temporal would retry it while it still sends.
-    timeLimitMs: context.info.startToCloseTimeoutMs,
+    timeLimitMs: timeLimitMs ?? context.info.startToCloseTimeoutMs,
     ...(listen && notifications
       ? {
           listen: {
@@ -109,7 +123,9 @@ export function createWebhookActivities(options: WebhookActivitiesOptions) {
     async enqueueWebhookDeliveries(event: DispatchedTicketEvent): Promise<EnqueueResult> {
       const result = await enqueueDeliveries(db, event, settings.payloadLimitBytes);
       const taskQueue = Context.current().info.taskQueue;
-      await Promise.all(result.toWake.map((id) => wake(`${id}|${event.organizationId}|${taskQueue}`)));
+      await Promise.all(
+        result.toWake.map((endpointId) => announce(taskQueue, { endpointId, organizationId: event.organizationId })),
+      );
       return result;
     },
 
@@ -137,15 +153,14 @@ export function createWebhookActivities(options: WebhookActivitiesOptions) {
      * left with retries due later goes back to its own workflow, which keeps the timer.
      *
      * An endpoint whose batch ends while others of the group still run is reported at once (a `batchesEnded`
-     * signal, merged over RELEASE_MERGE_MS), not with the completion: until the dispatcher hears that its batch
+     * signal; those ending while one is in flight share the next), not with the completion: until the dispatcher hears that its batch
      * ended it gives the endpoint no other, so a slow receiver in the group would otherwise hold back a fast one's
      * next batch for as long as its own ran.
      */
     async deliverEndpointBatches(input: DeliverGroupInput): Promise<DispatchOutcome[]> {
+      const began = Date.now();
       const context = Context.current();
       const taskQueue = context.info.taskQueue;
-      const handBack = (target: DispatchTarget) =>
-        wakeEndpoint(temporalClient, target.endpointId, target.organizationId, { taskQueue });
       const dispatcher = temporalClient.workflow.getHandle(webhookDispatcherWorkflowId(taskQueue));
       let left = input.endpoints.length;
       const early: DispatchOutcome[] = [];
@@ -153,58 +168,95 @@ export function createWebhookActivities(options: WebhookActivitiesOptions) {
         const outcomes = early.splice(0);
         if (outcomes.length > 0) await dispatcher.signal(batchesEndedSignal, { group: input.group, outcomes });
       });
+      const failed = async (target: DispatchTarget, error: unknown, what: string): Promise<DispatchOutcome> => {
+        const kind = errorKind(error);
+        // The dispatcher tries it again after a backoff; the others' batches go on. The kind of error goes to the
+        // history (the dispatcher's `state` query shows it) and to the endpoint's health on the dashboard; the
+        // error itself only to the worker's log.
+        options.logger?.error(
+          { err: error, endpointId: target.endpointId },
+          `${what} failed in the webhook dispatcher; it is tried again after a backoff`,
+        );
+        await recordIntegrationOutcome(db, target.organizationId, target.endpointId, {
+          ok: false,
+          error: `${what} failed (${kind}); retrying`,
+          at: new Date(),
+        }).catch(() => {});
+        return { endpointId: target.endpointId, more: false, failed: kind };
+      };
       const settle = async (target: DispatchTarget): Promise<DispatchOutcome> => {
         const batch = { ...target, maxBatch: input.maxBatch };
         let result: DeliverBatchResult;
         try {
-          result = await deliverDueBatch(batchDeps(context, batch), batch);
+          // Batches of this process at once are bounded, as the activity slots bounded the endpoint workflows'.
+          const ran = await batchSlots.run(async () => {
+            // Ends in time for what follows it (a wake, a signal) and counts from the group's start: a group that
+            // outlives its timeout fails, and its endpoints wait for a backoff. A batch's first round runs whatever
+            // its time, so one left too little (it waited for a slot) does not start: its endpoint gets a new group.
+            const left = context.info.startToCloseTimeoutMs - (Date.now() - began) - GROUP_MARGIN_MS;
+            if (left < settings.timeoutMs + (options.leaseMarginMs ?? 5_000) || context.cancellationSignal.aborted)
+              return null;
+            return deliverDueBatch(batchDeps(context, batch, left), batch);
+          });
+          if (ran === null) return { endpointId: target.endpointId, more: true };
+          result = ran;
         } catch (error) {
-          // The dispatcher tries it again after a backoff; the others' batches go on. The kind of error goes to
-          // the history (the dispatcher's `state` query shows it), the error itself only to the worker's log.
-          options.logger?.warn(
-            { err: error, endpointId: target.endpointId },
-            'a webhook batch failed in the dispatcher; it is tried again after a backoff',
-          );
-          return { endpointId: target.endpointId, more: false, failed: errorKind(error) };
+          return failed(target, error, 'a delivery batch');
         }
         // Paused by its receiver: the dispatcher holds it until then (a wake of its own workflow would find
         // deliveries due now and announce it straight back).
         if (result.throttledUntil !== undefined)
           return { endpointId: target.endpointId, more: false, pausedUntil: result.throttledUntil };
         const more = result.endpoint === 'active' && result.more;
-        if (result.endpoint === 'active' && !more && result.nextDueAt !== null) await handBack(target);
+        if (result.endpoint === 'active' && !more && result.nextDueAt !== null) {
+          try {
+            await wakeEndpoint(temporalClient, target.endpointId, target.organizationId, { taskQueue });
+          } catch (error) {
+            // Nobody holds its retry timer yet: the dispatcher's retry of it (a batch that finds nothing due
+            // now) hands it back again.
+            return failed(target, error, 'waking the endpoint workflow for its retries');
+          }
+        }
         return { endpointId: target.endpointId, more };
       };
-      const outcomes = await Promise.all(
-        input.endpoints.map(async (target) => {
-          const outcome = await settle(target);
-          left -= 1;
-          // The last ones to end come back with the completion, which follows at once.
-          if (left === 0 || context.cancellationSignal.aborted) return outcome;
-          early.push(outcome);
-          // A signal that fails leaves the outcome to the completion: the endpoint is then released with it.
-          const sent = await ended(String(input.group)).then(
-            () => true,
-            () => false,
-          );
-          return sent ? undefined : outcome;
-        }),
-      );
-      return outcomes.filter((o): o is DispatchOutcome => o !== undefined);
+      // Batches waiting for a slot do not heartbeat: the group does, for them.
+      const beat = setInterval(() => context.heartbeat(), 1_000);
+      try {
+        const outcomes = await Promise.all(
+          input.endpoints.map(async (target) => {
+            const outcome = await settle(target);
+            left -= 1;
+            // The last ones to end come back with the completion, which follows at once. A group that was
+            // cancelled (superseded by a retry, or the dispatcher continuing as new) reports only by completing.
+            if (left === 0 || context.cancellationSignal.aborted) return outcome;
+            early.push(outcome);
+            // A signal that fails leaves the outcome to the completion: the endpoint is then released with it.
+            const sent = await ended(input.group).then(
+              () => true,
+              () => false,
+            );
+            return sent ? undefined : outcome;
+          }),
+        );
+        return outcomes.filter((o): o is DispatchOutcome => o !== undefined);
+      } finally {
+        clearInterval(beat);
+      }
     },
   };
 }
 
-/** An error's name and code (a PostgreSQL SQLSTATE, a Node errno), without its message. */
+/** An error's name and code (a PostgreSQL SQLSTATE, a Node errno), without its message; each only if it looks like one. */
 function errorKind(error: unknown): string {
   if (!(error instanceof Error)) return 'unknown';
+  const name = /^[A-Za-z0-9_]{1,64}$/.test(error.name) ? error.name : 'Error';
   const code = (error as { code?: unknown }).code;
-  return typeof code === 'string' && /^[A-Z0-9_]{1,32}$/.test(code) ? `${error.name} ${code}` : error.name;
+  return typeof code === 'string' && /^[A-Z0-9_]{1,32}$/.test(code) ? `${name} ${code}` : name;
 }
 
 export type DeliverGroupInput = {
-  /** The dispatcher's number for the group: what its `batchesEnded` signals name. */
-  group: number;
+  /** The dispatcher's name for the group (its run and a number): what its `batchesEnded` signals name. */
+  group: string;
   endpoints: DispatchTarget[];
   maxBatch: number;
 };

@@ -74,3 +74,41 @@ export async function dispatchEndpoints(
     typedSearchAttributes: [{ key: searchAttributes.IntegrationType, value: 'webhook' }],
   });
 }
+
+/**
+ * Announcements to one queue's dispatcher, merged: while one signal is in flight, later callers share the next,
+ * which carries all their endpoints and starts when the current one settles. Each caller's promise settles with the
+ * signal that carried its endpoint. 100 resend requests at once cost a few signals, not 100.
+ */
+export function mergedAnnouncements(
+  send: (targets: DispatchTarget[]) => Promise<void>,
+): (target: DispatchTarget) => Promise<void> {
+  let pending: DispatchTarget[] = [];
+  let next: Promise<void> | undefined;
+  let inFlight: Promise<void> | undefined;
+  const start = (): Promise<void> => {
+    const targets = pending;
+    pending = [];
+    const sending = send(targets);
+    inFlight = sending;
+    const settle = () => {
+      if (inFlight === sending) inFlight = undefined;
+    };
+    sending.then(settle, settle);
+    return sending;
+  };
+  return (target) => {
+    pending.push(target);
+    if (next) return next;
+    if (!inFlight) return start();
+    const after = inFlight.then(
+      () => {},
+      () => {},
+    );
+    next = after.then(() => {
+      next = undefined;
+      return start();
+    });
+    return next;
+  };
+}

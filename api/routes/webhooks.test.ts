@@ -9,7 +9,6 @@ import { isValidSecret, maskSecret, secretsInEffect, sign } from '../../common/w
 import { recordIntegrationOutcome } from '../../domain/integrations/record-outcome.ts';
 import { writeCounts } from '../../domain/test-fixtures.ts';
 import { webhookSettings } from '../../packages/integrations/webhooks/settings.ts';
-import { searchAttributes } from '../../temporal-config/index.ts';
 import {
   type ApiResponse,
   addTestMember,
@@ -20,7 +19,7 @@ import {
 } from '../../test/support/api.ts';
 import { testDatabase } from '../../test/support/database.ts';
 import { testTemporal } from '../../test/support/temporal.ts';
-import { webhookEndpointWorkflowId } from '../../workflows/webhook-endpoint-contract.ts';
+import { webhookDispatcherWorkflowId, webhookEndpointWorkflowId } from '../../workflows/webhook-endpoint-contract.ts';
 import { buildOpenApiDocument } from '../openapi/document.ts';
 
 const headerToken = 'Bearer tok_live_5f6c9a0d1e2b3c4d5e6f7a8b';
@@ -760,7 +759,7 @@ describe('webhooks API', () => {
   });
 
   describe('waking the delivery workflow', () => {
-    it('signals (and if need be starts) the endpoint workflow after a test event and a resend', async function () {
+    it('announces the endpoint to the webhook dispatcher (starting it if need be) after a test event and a resend, and starts no endpoint workflow', async function () {
       this.timeout(120_000);
       const temporal = await testTemporal();
       const withTemporal = await startTestApi({ temporal: temporal.client });
@@ -768,26 +767,37 @@ describe('webhooks API', () => {
         const owner = await createTestOrganization({ api: withTemporal });
         const created = await owner.fetch('POST', '/api/webhooks/endpoints', newEndpoint());
         const endpointId = created.body.endpoint.id;
-        const handle = temporal.client.workflow.getHandle(webhookEndpointWorkflowId(endpointId));
-        await assert.rejects(handle.describe(), /not found/i, 'creating an endpoint starts nothing');
-
+        const dispatcher = temporal.client.workflow.getHandle(webhookDispatcherWorkflowId('webhooks'));
+        const signalsSoFar = async () => {
+          try {
+            return ((await dispatcher.fetchHistory()).events ?? []).filter(
+              (e) => e.workflowExecutionSignaledEventAttributes?.signalName === 'dispatch',
+            ).length;
+          } catch {
+            return 0; // not started yet
+          }
+        };
+        const before = await signalsSoFar();
         assert.equal((await owner.fetch('POST', `/api/webhooks/endpoints/${endpointId}/test`)).status, 202);
-        const started = await handle.describe();
+        const started = await dispatcher.describe();
         assert.equal(started.status.name, 'RUNNING');
         assert.equal(started.taskQueue, 'webhooks');
-        assert.equal(started.typedSearchAttributes.get(searchAttributes.OrganizationId), owner.organizationId);
 
         const delivery = await storeDelivery(owner.organizationId, endpointId, { status: 'failed' });
         assert.equal((await owner.fetch('POST', `/api/webhooks/deliveries/${delivery.id}/resend`)).status, 202);
-        const signals = (await handle.fetchHistory()).events?.filter((e) => e.workflowExecutionSignaledEventAttributes);
-        assert.equal(signals?.length, 2, 'one wake per queued delivery');
-        await handle.terminate('test over');
+        assert.equal((await signalsSoFar()) - before, 2, 'one announcement per queued delivery');
+        await assert.rejects(
+          temporal.client.workflow.getHandle(webhookEndpointWorkflowId(endpointId)).describe(),
+          /not found/i,
+          'the endpoint’s own workflow only ever holds a retry timer',
+        );
+        await dispatcher.terminate('test over');
       } finally {
         await withTemporal.close();
       }
     });
 
-    it('without Temporal, still queues the delivery: it waits for the endpoint’s next wake', async () => {
+    it('without Temporal, still queues the delivery: it waits for the endpoint’s next announcement', async () => {
       const { endpoint } = await create();
       const response = await admin.fetch('POST', `/api/webhooks/endpoints/${endpoint.id}/test`);
       assert.equal(response.status, 202);

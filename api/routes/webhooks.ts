@@ -3,7 +3,7 @@
 // delivery they announce the endpoint to the webhook dispatcher, which sends it.
 import { Router } from 'express';
 import { z } from 'zod';
-import { dispatchEndpoints } from '../../activities/webhooks/wake.ts';
+import { dispatchEndpoints, mergedAnnouncements } from '../../activities/webhooks/wake.ts';
 import { nestFieldPaths } from '../../domain/field-paths.ts';
 import { scopeOf } from '../../domain/scope.ts';
 import { createEndpoint, type EndpointSettings } from '../../domain/webhooks/create-endpoint.ts';
@@ -37,6 +37,7 @@ import {
 import { updateEndpoint } from '../../domain/webhooks/update-endpoint.ts';
 import { endpointViewFor } from '../../domain/webhooks/url-visibility.ts';
 import { webhookSettings } from '../../packages/integrations/webhooks/settings.ts';
+import { webhooksTaskQueueFor } from '../../workflows/webhook-endpoint-contract.ts';
 import type { ApiDeps } from '../http/deps.ts';
 import { defineRoute } from '../http/route.ts';
 import { registry } from '../openapi/registry.ts';
@@ -102,10 +103,16 @@ export function webhooksRouter({
    * Announces the endpoint's due deliveries to the webhook dispatcher. They are already committed: a failed
    * announcement only delays them, so it is logged, not returned.
    */
+  // The dispatcher of this deployment's webhooks queue, named after its tickets queue as the workers name it.
+  const taskQueue = webhooksTaskQueueFor(config.temporal.ticketsTaskQueue);
+  const announce = temporal
+    ? mergedAnnouncements((targets) => dispatchEndpoints(temporal, targets, { taskQueue }))
+    : undefined;
   async function wake(endpointId: string, organizationId: string): Promise<void> {
-    if (!temporal) return;
+    if (!announce) return;
     try {
-      await dispatchEndpoints(temporal, [{ endpointId, organizationId }]);
+      // Requests at the same time share a signal (a burst of resends costs a few, not one each).
+      await announce({ endpointId, organizationId });
     } catch (error) {
       logger.warn({ err: error, endpointId }, 'could not reach the webhook dispatcher; deliveries stay pending');
     }

@@ -8575,7 +8575,7 @@ export type paths = {
         };
         get?: never;
         put?: never;
-        /** Send a delivery again, whatever its status, with the same webhook-id. The delivery is queued (pending, due now) and the endpoint’s delivery workflow is woken; the answer does not wait for the receiver. If Temporal is unreachable the delivery stays pending until the endpoint is next woken. */
+        /** Send a delivery again, whatever its status, with the same webhook-id. The delivery is queued (pending, due now) and announced to the webhook dispatcher; the answer does not wait for the receiver. If Temporal is unreachable the delivery stays pending until the endpoint is next announced. */
         post: {
             parameters: {
                 query?: never;
@@ -9345,7 +9345,7 @@ export type paths = {
         };
         get?: never;
         put?: never;
-        /** Send again every failed delivery of this endpoint created since a time. The delivery is queued (pending, due now) and the endpoint’s delivery workflow is woken; the answer does not wait for the receiver. If Temporal is unreachable the delivery stays pending until the endpoint is next woken. */
+        /** Send again every failed delivery of this endpoint created since a time. The delivery is queued (pending, due now) and announced to the webhook dispatcher; the answer does not wait for the receiver. If Temporal is unreachable the delivery stays pending until the endpoint is next announced. */
         post: {
             parameters: {
                 query?: never;
@@ -9564,7 +9564,7 @@ export type paths = {
         };
         get?: never;
         put?: never;
-        /** Send a webhook.test event to this endpoint only. The delivery is queued (pending, due now) and the endpoint’s delivery workflow is woken; the answer does not wait for the receiver. If Temporal is unreachable the delivery stays pending until the endpoint is next woken. */
+        /** Send a webhook.test event to this endpoint only. The delivery is queued (pending, due now) and announced to the webhook dispatcher; the answer does not wait for the receiver. If Temporal is unreachable the delivery stays pending until the endpoint is next announced. */
         post: {
             parameters: {
                 query?: never;

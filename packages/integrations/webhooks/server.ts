@@ -36,6 +36,8 @@ export const webhookServer: IntegrationServer = {
           // Listening batches may take a quarter of the slots: the rest serve other endpoints' bursts and the
           // per-event enqueue of ticket workflows from earlier releases.
           maxListeningBatches: Math.floor((maxConcurrentActivities ?? 200) / 4),
+          // The dispatcher's groups hold many endpoints' batches in one slot: as many batches as slots at once.
+          maxDispatchedBatches: maxConcurrentActivities ?? 200,
           logger: deps.logger,
           ...activityOverrides,
         }),
