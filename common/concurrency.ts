@@ -9,9 +9,26 @@ export class Limiter {
   constructor(limit: number) {
     this.limit = limit;
   }
-  async run<T>(work: () => Promise<T>): Promise<T> {
+  /** Runs `work` in a slot; rejects with `signal`'s reason, without running it, if it aborts while waiting. */
+  async run<T>(work: () => Promise<T>, signal?: AbortSignal): Promise<T> {
+    signal?.throwIfAborted();
     if (this.running < this.limit) this.running++;
-    else await new Promise<void>((resolve) => this.waiting.push(resolve)); // handed the slot of one that ended
+    else {
+      // Handed the slot of one that ended.
+      await new Promise<void>((resolve, reject) => {
+        const onAbort = () => {
+          const at = this.waiting.indexOf(handOver);
+          if (at >= 0) this.waiting.splice(at, 1);
+          reject(signal?.reason);
+        };
+        const handOver = () => {
+          signal?.removeEventListener('abort', onAbort);
+          resolve();
+        };
+        this.waiting.push(handOver);
+        signal?.addEventListener('abort', onAbort, { once: true });
+      });
+    }
     try {
       return await work();
     } finally {

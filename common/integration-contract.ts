@@ -114,6 +114,12 @@ export type WorkerSpec = {
   maxConcurrentWorkflowTasks?: number;
   /** Activities per second across all workers of the queue (a third party's limit). */
   activitiesPerSecond?: number;
+  /**
+   * The longest an activity's heartbeats are held back before going to Temporal (the SDK's default: 80% of the
+   * heartbeat timeout). A cancellation reaches a running activity only in a heartbeat's answer, so this bounds how
+   * long it takes.
+   */
+  heartbeatThrottleMs?: number;
 };
 
 export type WorkerDeps = ServiceDeps & {

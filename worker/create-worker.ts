@@ -86,6 +86,12 @@ export async function createQueueWorker(common: WorkerCommon, spec: WorkerSpec, 
       ? { maxConcurrentWorkflowTaskExecutions: spec.maxConcurrentWorkflowTasks }
       : {}),
     ...(spec.activitiesPerSecond !== undefined ? { maxTaskQueueActivitiesPerSecond: spec.activitiesPerSecond } : {}),
+    ...(spec.heartbeatThrottleMs !== undefined
+      ? {
+          maxHeartbeatThrottleInterval: spec.heartbeatThrottleMs,
+          defaultHeartbeatThrottleInterval: spec.heartbeatThrottleMs,
+        }
+      : {}),
   });
 }
 

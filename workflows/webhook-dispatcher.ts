@@ -64,10 +64,11 @@ class Dispatcher {
     this.plan = new DispatchPlan(input.carried);
     this.activities = proxyActivities<WebhookActivities>({
       startToCloseTimeout: input.batchTimeoutMs ?? DEFAULT_BATCH_TIMEOUT_MS,
-      // A dead worker's group is retried soon; the deliveries it held come back when their leases expire. Short,
-      // because a group learns of its cancellation (drain) only from a heartbeat's answer, and the SDK sends
-      // heartbeats at most every 80% of this.
-      heartbeatTimeout: '10 seconds',
+      // A dead worker's group fails after this and its endpoints get a new group; the deliveries it held come back
+      // when their leases expire. Long enough that a live worker cut off from Temporal for a moment keeps its group
+      // (a new one would run beside it). Its heartbeats go out every 2 s (the worker's heartbeatThrottleMs), so a
+      // cancellation (drain) reaches it within that.
+      heartbeatTimeout: '30 seconds',
       // A cancelled group is over only once its batches have stopped: the next run must not start theirs meanwhile.
       cancellationType: ActivityCancellationType.WAIT_CANCELLATION_COMPLETED,
       // One attempt: a retry would run again the batches of endpoints the group already released (batchesEnded), next
@@ -94,7 +95,8 @@ class Dispatcher {
       // A group that ends meanwhile may hold an endpoint back: the wait is then measured again.
       const releaseAt = this.plan.nextReleaseAt();
       const timeout = releaseAt === null ? idleMs : Math.max(1, Math.min(idleMs, releaseAt - Date.now()));
-      if (!(await condition(() => ready() || this.plan.nextReleaseAt() !== releaseAt, timeout))) {
+      const changed = () => ready() || this.plan.nextReleaseAt() !== releaseAt || workflowInfo().continueAsNewSuggested;
+      if (!(await condition(changed, timeout))) {
         if (this.plan.isIdle()) return 'idle';
         continue;
       }

@@ -63,13 +63,13 @@ export async function webhookEndpointWorkflow(input: WebhookEndpointInput): Prom
       if (due.endpoint === 'deleted') return;
       // Disabled: re-enabling announces it to the dispatcher, whose batch hands it back here if retries are left.
       // Dispatched: the same, once its batch ends. Nothing pending: the next new delivery goes to the dispatcher.
-      if (due.endpoint === 'disabled' || due.dispatched || due.nextDueAt === null) {
+      if (due.endpoint === 'disabled' || due.dispatched || due.dueInMs === null) {
         if (woken || (await condition(() => woken, idleMs))) continue;
         return;
       }
-      // (nextDueAt is on the worker's clock, converted from the database's by the activity.) At least a second: a
-      // lease or a clock a little ahead must not turn the wait into a loop of activities.
-      await condition(() => woken, Math.max(due.nextDueAt - Date.now(), MIN_TURN_WAIT_MS));
+      // A delay measured on the database's clock, so no clock of a worker's moves it. At least a second: a lease
+      // renewed as it runs out must not turn the wait into a loop of activities.
+      await condition(() => woken, Math.max(due.dueInMs, MIN_TURN_WAIT_MS));
     }
     await continueAsNewWithHandlersDone<typeof webhookEndpointWorkflow>(() => [input]);
     return;

@@ -936,17 +936,17 @@ async function clearListening(db: Database, endpointId: string, owner: string): 
 export async function endpointDueState(
   db: Database,
   target: { endpointId: string; organizationId: string },
-): Promise<{ endpoint: 'active' | 'disabled' | 'deleted'; dueNow: boolean; nextDueAt: number | null }> {
+): Promise<{ endpoint: 'active' | 'disabled' | 'deleted'; dueNow: boolean; dueInMs: number | null }> {
   const result = await db.execute<{ is_active: boolean }>(sql`
     select is_active from integration_configs
     where id = ${target.endpointId} and organization_id = ${target.organizationId} and integration_type = 'webhook'`);
   const row = result.rows[0];
-  if (!row) return { endpoint: 'deleted', dueNow: false, nextDueAt: null };
-  if (!row.is_active) return { endpoint: 'disabled', dueNow: false, nextDueAt: null };
+  if (!row) return { endpoint: 'deleted', dueNow: false, dueInMs: null };
+  if (!row.is_active) return { endpoint: 'disabled', dueNow: false, dueInMs: null };
   const pending = await pendingSummary(db, target.endpointId);
-  // On this process's clock: the workflow that waits for it compares it with its own.
-  const nextDueAt = pending.nextDueAt === null ? null : Date.now() + (pending.nextDueAt - pending.dbNow);
-  return { endpoint: 'active', dueNow: pending.dueNow, nextDueAt };
+  // A delay, measured on the database's clock alone: the workflow that waits for it has a clock of its own.
+  const dueInMs = pending.nextDueAt === null ? null : Math.max(0, pending.nextDueAt - pending.dbNow);
+  return { endpoint: 'active', dueNow: pending.dueNow, dueInMs };
 }
 
 async function pendingSummary(db: Database, endpointId: string) {

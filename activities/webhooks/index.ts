@@ -54,6 +54,8 @@ export type WebhookActivitiesOptions = {
 
 /** What a group keeps of its time for what follows its batches: wakes of endpoint workflows, its signals. */
 const GROUP_MARGIN_MS = 10_000;
+/** How long the dispatcher holds an endpoint whose batch could not start in its group (no slot in time, cancelled). */
+const SKIPPED_HOLD_MS = 1_000;
 
 /** A listening batch looks for due deliveries this often even without a notification (retries falling due, a lost session). */
 const LISTEN_POLL_MS = 1_000;
@@ -140,10 +142,10 @@ export function createWebhookActivities(options: WebhookActivitiesOptions) {
      */
     async dispatchIfDue(input: DispatchTarget): Promise<DispatchIfDueResult> {
       const state = await endpointDueState(db, input);
-      if (state.endpoint !== 'active') return { endpoint: state.endpoint, dispatched: false, nextDueAt: null };
-      if (!state.dueNow) return { endpoint: 'active', dispatched: false, nextDueAt: state.nextDueAt };
+      if (state.endpoint !== 'active') return { endpoint: state.endpoint, dispatched: false, dueInMs: null };
+      if (!state.dueNow) return { endpoint: 'active', dispatched: false, dueInMs: state.dueInMs };
       await dispatchEndpoints(temporalClient, [input], { taskQueue: Context.current().info.taskQueue });
-      return { endpoint: 'active', dispatched: true, nextDueAt: state.nextDueAt };
+      return { endpoint: 'active', dispatched: true, dueInMs: state.dueInMs };
     },
 
     /**
@@ -187,20 +189,26 @@ export function createWebhookActivities(options: WebhookActivitiesOptions) {
       const settle = async (target: DispatchTarget): Promise<DispatchOutcome> => {
         const batch = { ...target, maxBatch: input.maxBatch };
         let result: DeliverBatchResult;
+        // A batch's first round runs whatever its time, so one that would start with too little left (it waited for
+        // a slot) does not start; nor does one of a cancelled group. Its endpoint is held a moment, then gets a new
+        // group, perhaps on a less busy worker.
+        const skipped = (): DispatchOutcome =>
+          context.cancellationSignal.aborted
+            ? { endpointId: target.endpointId, more: true }
+            : { endpointId: target.endpointId, more: false, pausedUntil: Date.now() + SKIPPED_HOLD_MS };
         try {
           // Batches of this process at once are bounded, as the activity slots bounded the endpoint workflows'.
           const ran = await batchSlots.run(async () => {
-            // Ends in time for what follows it (a wake, a signal) and counts from the group's start: a group that
-            // outlives its timeout fails, and its endpoints wait for a backoff. A batch's first round runs whatever
-            // its time, so one left too little (it waited for a slot) does not start: its endpoint gets a new group.
+            // Ends in time for what follows it (a wake, a signal), counted from the group's start: a group that
+            // outlives its timeout fails, and its endpoints wait for a backoff.
             const left = context.info.startToCloseTimeoutMs - (Date.now() - began) - GROUP_MARGIN_MS;
-            if (left < settings.timeoutMs + (options.leaseMarginMs ?? 5_000) || context.cancellationSignal.aborted)
-              return null;
+            if (left < minimumBatchMs || context.cancellationSignal.aborted) return null;
             return deliverDueBatch(batchDeps(context, batch, left), batch);
-          });
-          if (ran === null) return { endpointId: target.endpointId, more: true };
+          }, startBy);
+          if (ran === null) return skipped();
           result = ran;
         } catch (error) {
+          if (startBy.aborted && error === startBy.reason) return skipped();
           return failed(target, error, 'a delivery batch');
         }
         // Paused by its receiver: the dispatcher holds it until then (a wake of its own workflow would find
@@ -219,6 +227,16 @@ export function createWebhookActivities(options: WebhookActivitiesOptions) {
         }
         return { endpointId: target.endpointId, more };
       };
+      // The least a batch needs to send one round and record it; a batch waits for a slot only while it could still
+      // start with that much time left (or until the group is cancelled).
+      const minimumBatchMs = settings.timeoutMs + (options.leaseMarginMs ?? 5_000);
+      const budgetMs = context.info.startToCloseTimeoutMs - GROUP_MARGIN_MS - minimumBatchMs;
+      if (budgetMs <= 0)
+        options.logger?.error(
+          { timeoutMs: settings.timeoutMs, groupTimeoutMs: context.info.startToCloseTimeoutMs },
+          'SWITCHBOARD_WEBHOOK_TIMEOUT_MS leaves a dispatcher group no time to send: nothing can be delivered',
+        );
+      const startBy = AbortSignal.any([context.cancellationSignal, AbortSignal.timeout(Math.max(budgetMs, 0))]);
       // Batches waiting for a slot do not heartbeat: the group does, for them.
       const beat = setInterval(() => context.heartbeat(), 1_000);
       try {
@@ -265,8 +283,8 @@ export type DispatchIfDueResult = {
   endpoint: 'active' | 'disabled' | 'deleted';
   /** Deliveries were due now: the endpoint was announced to the dispatcher. */
   dispatched: boolean;
-  /** Epoch ms of the earliest pending delivery not due yet (a retry, or one under lease), or null when none. */
-  nextDueAt: number | null;
+  /** How long until the earliest pending delivery not due yet falls due (a retry, or one under lease), or null. */
+  dueInMs: number | null;
 };
 
 export type WebhookActivities = ReturnType<typeof createWebhookActivities>;

@@ -41,4 +41,18 @@ describe('merged announcements', () => {
     await announce(target('c'));
     assert.equal(calls, 3);
   });
+
+  it('carries an endpoint announced twice while a signal is in flight once', async () => {
+    const sent: string[][] = [];
+    let release = () => {};
+    const announce = mergedAnnouncements(async (targets) => {
+      sent.push(targets.map((t) => t.endpointId));
+      if (sent.length === 1) await new Promise<void>((r) => (release = r));
+    });
+    const first = announce(target('a'));
+    const later = [announce(target('b')), announce(target('b')), announce(target('a'))];
+    release();
+    await Promise.all([first, ...later]);
+    assert.deepEqual(sent, [['a'], ['b', 'a']]);
+  });
 });

@@ -75,21 +75,27 @@ export async function dispatchEndpoints(
   });
 }
 
+/** Endpoints per signal at most, so a signal's payload stays far below Temporal's 2 MB limit. */
+const MAX_TARGETS_PER_SIGNAL = 1_000;
+
 /**
  * Announcements to one queue's dispatcher, merged: while one signal is in flight, later callers share the next,
- * which carries all their endpoints and starts when the current one settles. Each caller's promise settles with the
- * signal that carried its endpoint. 100 resend requests at once cost a few signals, not 100.
+ * which carries all their endpoints (each once) and starts when the current one settles. Each caller's promise
+ * settles with the signal that carried its endpoint. 100 resend requests at once cost a few signals, not 100.
  */
 export function mergedAnnouncements(
   send: (targets: DispatchTarget[]) => Promise<void>,
 ): (target: DispatchTarget) => Promise<void> {
-  let pending: DispatchTarget[] = [];
+  let pending = new Map<string, DispatchTarget>();
   let next: Promise<void> | undefined;
   let inFlight: Promise<void> | undefined;
   const start = (): Promise<void> => {
-    const targets = pending;
-    pending = [];
-    const sending = send(targets);
+    const targets = [...pending.values()];
+    pending = new Map();
+    const sending = (async () => {
+      for (let i = 0; i < targets.length; i += MAX_TARGETS_PER_SIGNAL)
+        await send(targets.slice(i, i + MAX_TARGETS_PER_SIGNAL));
+    })();
     inFlight = sending;
     const settle = () => {
       if (inFlight === sending) inFlight = undefined;
@@ -98,7 +104,7 @@ export function mergedAnnouncements(
     return sending;
   };
   return (target) => {
-    pending.push(target);
+    pending.set(`${target.organizationId}|${target.endpointId}`, target);
     if (next) return next;
     if (!inFlight) return start();
     const after = inFlight.then(

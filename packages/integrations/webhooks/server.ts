@@ -44,6 +44,8 @@ export const webhookServer: IntegrationServer = {
         // Each batch is one endpoint's, mostly waiting on the network: roughly how many endpoints are served at once.
         maxConcurrentActivities: maxConcurrentActivities ?? 200,
         maxConcurrentWorkflowTasks: 100,
+        // The dispatcher cancels its running groups before continuing as new: they hear of it within this.
+        heartbeatThrottleMs: 2_000,
       },
     ];
   },
