@@ -135,36 +135,42 @@ describe('workflow replay', function () {
     }
   });
 
-  it('replays a webhook endpoint timer run recorded just now: a turn that announces, a hand-back, a retry wait, continue-as-new', async () => {
+  /**
+   * A webhooks worker whose batches do not listen (a listening batch would send a retry itself, without the
+   * endpoint's timer), a receiver failing each delivery once, and one delivery to an endpoint retried on `schedule`;
+   * `start` sets the workflow going and names it. Once its first run has continued as new and the delivery went
+   * out, that run is recorded as `fixture` and replayed.
+   */
+  async function recordWebhookRun(
+    queueName: string,
+    retryScheduleMs: number[],
+    fixture: string,
+    start: (ctx: { endpointId: string; organizationId: string; webhooksQueue: string }) => Promise<string>,
+  ) {
     const { db } = testDatabase();
     const temporal = await testTemporal();
-    const ticketsQueue = uniqueTaskQueue('replay-webhooks');
-    // Batches that do not listen: a listening batch would send the retry itself, without the endpoint's timer.
+    const ticketsQueue = uniqueTaskQueue(queueName);
     const worker = await temporal.startWebhooksWorker({ db, ticketsTaskQueue: ticketsQueue, listen: false });
     const receiver = await startReceiver({ behaviour: behaviours.failTimes(1, 500) });
     try {
       const org = await makeOrganization();
-      await setWebhookPolicy(org.organizationId, { retryScheduleMs: [0, 500] });
-      const endpoint = await makeEndpoint(org.organizationId, { url: receiver.url('/replay') });
+      await setWebhookPolicy(org.organizationId, { retryScheduleMs });
+      const endpoint = await makeEndpoint(org.organizationId, { url: receiver.url(`/${queueName}`) });
       const limit = webhookSettings.of(loadServiceConfig()).payloadLimitBytes;
       await enqueueDeliveries(db, syntheticEvent(org.organizationId), limit);
-      // Two turns per run: the first announces the endpoint to the dispatcher, whose batch fails the delivery and
-      // hands the endpoint back; the second finds the retry not due yet and waits for it; the run continues as new.
-      await wakeEndpoint(temporal.client, endpoint.id, org.organizationId, {
-        taskQueue: webhooksTaskQueueFor(ticketsQueue),
-        workflow: { batchesPerRun: 2 },
+      const workflowId = await start({
+        endpointId: endpoint.id,
+        organizationId: org.organizationId,
+        webhooksQueue: webhooksTaskQueueFor(ticketsQueue),
       });
-      const handle = temporal.client.workflow.getHandle(webhookEndpointWorkflowId(endpoint.id));
-      const firstRunId = (await handle.describe()).runId;
+      const firstRunId = (await temporal.client.workflow.getHandle(workflowId).describe()).runId;
+      const first = temporal.client.workflow.getHandle(workflowId, firstRunId);
       await eventually(async () => {
-        const first = temporal.client.workflow.getHandle(handle.workflowId, firstRunId);
         assert.equal((await first.describe()).status.name, 'CONTINUED_AS_NEW');
         const [delivery] = await deliveriesOf(endpoint.id);
         assert.equal(delivery?.status, 'succeeded');
       });
-      const recorded = [
-        await record(temporal.client.workflow.getHandle(handle.workflowId, firstRunId), 'webhook-endpoint-timer'),
-      ];
+      const recorded = [await record(first, fixture)];
       const outcomes = await replay(recorded);
       assert.deepEqual(
         outcomes.map((o) => [o.workflowId, o.error]),
@@ -174,49 +180,33 @@ describe('workflow replay', function () {
       await worker.stop();
       await receiver.close();
     }
+  }
+
+  it('replays a webhook endpoint timer run recorded just now: a turn that announces, a hand-back, a retry wait, continue-as-new', async () => {
+    // Two turns per run: the first announces the endpoint to the dispatcher, whose batch fails the delivery and
+    // hands the endpoint back; the second finds the retry not due yet and waits for it; the run continues as new.
+    await recordWebhookRun('replay-webhooks', [0, 500], 'webhook-endpoint-timer', async (ctx) => {
+      const temporal = await testTemporal();
+      await wakeEndpoint(temporal.client, ctx.endpointId, ctx.organizationId, {
+        taskQueue: ctx.webhooksQueue,
+        workflow: { batchesPerRun: 2 },
+      });
+      return webhookEndpointWorkflowId(ctx.endpointId);
+    });
   });
 
   it('replays a webhook dispatcher run recorded just now: a group, a hand-back, an announcement, a drain, continue-as-new', async () => {
-    const { db } = testDatabase();
-    const temporal = await testTemporal();
-    const ticketsQueue = uniqueTaskQueue('replay-dispatcher');
-    // Batches that do not listen: a listening batch would send the retry itself, without the endpoint's timer.
-    const worker = await temporal.startWebhooksWorker({ db, ticketsTaskQueue: ticketsQueue, listen: false });
-    const receiver = await startReceiver({ behaviour: behaviours.failTimes(1, 500) });
-    try {
-      const org = await makeOrganization();
-      await setWebhookPolicy(org.organizationId, { retryScheduleMs: [0, 1_000] });
-      const endpoint = await makeEndpoint(org.organizationId, { url: receiver.url('/replay-dispatcher') });
-      const limit = webhookSettings.of(loadServiceConfig()).payloadLimitBytes;
-      await enqueueDeliveries(db, syntheticEvent(org.organizationId), limit);
-      const webhooksQueue = webhooksTaskQueueFor(ticketsQueue);
-      // Two groups per run: the first fails the delivery and hands the endpoint back to its own workflow, whose
-      // timer announces it again a second later; the second group starts, the run drains it (cancels it before it
-      // ran) and continues as new; the next run sends the delivery.
-      await dispatchEndpoints(temporal.client, [{ endpointId: endpoint.id, organizationId: org.organizationId }], {
-        taskQueue: webhooksQueue,
+    // Two groups per run: the first fails the delivery and hands the endpoint back to its own workflow, whose timer
+    // announces it again a second later; the second group starts, the run drains it (cancels it before it ran) and
+    // continues as new; the next run sends the delivery.
+    await recordWebhookRun('replay-dispatcher', [0, 1_000], 'webhook-dispatcher', async (ctx) => {
+      const temporal = await testTemporal();
+      await dispatchEndpoints(temporal.client, [{ endpointId: ctx.endpointId, organizationId: ctx.organizationId }], {
+        taskQueue: ctx.webhooksQueue,
         workflow: { groupsPerRun: 2 },
       });
-      const handle = temporal.client.workflow.getHandle(webhookDispatcherWorkflowId(webhooksQueue));
-      const firstRunId = (await handle.describe()).runId;
-      await eventually(async () => {
-        const first = temporal.client.workflow.getHandle(handle.workflowId, firstRunId);
-        assert.equal((await first.describe()).status.name, 'CONTINUED_AS_NEW');
-        const [delivery] = await deliveriesOf(endpoint.id);
-        assert.equal(delivery?.status, 'succeeded');
-      });
-      const recorded = [
-        await record(temporal.client.workflow.getHandle(handle.workflowId, firstRunId), 'webhook-dispatcher'),
-      ];
-      const outcomes = await replay(recorded);
-      assert.deepEqual(
-        outcomes.map((o) => [o.workflowId, o.error]),
-        recorded.map((r) => [r.workflowId, undefined]),
-      );
-    } finally {
-      await worker.stop();
-      await receiver.close();
-    }
+      return webhookDispatcherWorkflowId(ctx.webhooksQueue);
+    });
   });
 });
 

@@ -155,16 +155,16 @@ export function createWebhookActivities(options: WebhookActivitiesOptions) {
      * left with retries due later goes back to its own workflow, which keeps the timer.
      *
      * An endpoint whose batch ends while others of the group still run is reported at once (a `batchesEnded`
-     * signal; those ending while one is in flight share the next), not with the completion: until the dispatcher hears that its batch
-     * ended it gives the endpoint no other, so a slow receiver in the group would otherwise hold back a fast one's
-     * next batch for as long as its own ran.
+     * signal; those ending while one is in flight share the next), not with the completion: until the dispatcher
+     * hears that its batch ended it gives the endpoint no other, so a slow receiver in the group would otherwise hold
+     * back a fast one's next batch for as long as its own ran.
      */
     async deliverEndpointBatches(input: DeliverGroupInput): Promise<DispatchOutcome[]> {
       const began = Date.now();
       const context = Context.current();
       const taskQueue = context.info.taskQueue;
       const dispatcher = temporalClient.workflow.getHandle(webhookDispatcherWorkflowId(taskQueue));
-      let left = input.endpoints.length;
+      let running = input.endpoints.length;
       const early: DispatchOutcome[] = [];
       const ended = coalesceByKey(async () => {
         const outcomes = early.splice(0);
@@ -201,9 +201,9 @@ export function createWebhookActivities(options: WebhookActivitiesOptions) {
           const ran = await batchSlots.run(async () => {
             // Ends in time for what follows it (a wake, a signal), counted from the group's start: a group that
             // outlives its timeout fails, and its endpoints wait for a backoff.
-            const left = context.info.startToCloseTimeoutMs - (Date.now() - began) - GROUP_MARGIN_MS;
-            if (left < minimumBatchMs || context.cancellationSignal.aborted) return null;
-            return deliverDueBatch(batchDeps(context, batch, left), batch);
+            const timeLeft = context.info.startToCloseTimeoutMs - (Date.now() - began) - GROUP_MARGIN_MS;
+            if (timeLeft < minimumBatchMs || context.cancellationSignal.aborted) return null;
+            return deliverDueBatch(batchDeps(context, batch, timeLeft), batch);
           }, startBy);
           if (ran === null) return skipped();
           result = ran;
@@ -243,10 +243,10 @@ export function createWebhookActivities(options: WebhookActivitiesOptions) {
         const outcomes = await Promise.all(
           input.endpoints.map(async (target) => {
             const outcome = await settle(target);
-            left -= 1;
+            running -= 1;
             // The last ones to end come back with the completion, which follows at once. A group that was
-            // cancelled (superseded by a retry, or the dispatcher continuing as new) reports only by completing.
-            if (left === 0 || context.cancellationSignal.aborted) return outcome;
+            // cancelled (the dispatcher continuing as new) reports only by completing.
+            if (running === 0 || context.cancellationSignal.aborted) return outcome;
             early.push(outcome);
             // A signal that fails leaves the outcome to the completion: the endpoint is then released with it.
             const sent = await ended(input.group).then(
