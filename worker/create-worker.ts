@@ -86,12 +86,7 @@ export async function createQueueWorker(common: WorkerCommon, spec: WorkerSpec, 
       ? { maxConcurrentWorkflowTaskExecutions: spec.maxConcurrentWorkflowTasks }
       : {}),
     ...(spec.activitiesPerSecond !== undefined ? { maxTaskQueueActivitiesPerSecond: spec.activitiesPerSecond } : {}),
-    ...(spec.heartbeatThrottleMs !== undefined
-      ? {
-          maxHeartbeatThrottleInterval: spec.heartbeatThrottleMs,
-          defaultHeartbeatThrottleInterval: spec.heartbeatThrottleMs,
-        }
-      : {}),
+    ...(spec.heartbeatThrottleMs !== undefined ? { maxHeartbeatThrottleInterval: spec.heartbeatThrottleMs } : {}),
   });
 }
 

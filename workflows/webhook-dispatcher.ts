@@ -66,7 +66,7 @@ class Dispatcher {
       startToCloseTimeout: input.batchTimeoutMs ?? DEFAULT_BATCH_TIMEOUT_MS,
       // A dead worker's group fails after this and its endpoints get a new group; the deliveries it held come back
       // when their leases expire. Long enough that a live worker cut off from Temporal for a moment keeps its group
-      // (a new one would run beside it). Its heartbeats go out every 2 s (the worker's heartbeatThrottleMs), so a
+      // (a new one would run beside it). Its heartbeats go out every 5 s (the worker's heartbeatThrottleMs), so a
       // cancellation (drain) reaches it within that.
       heartbeatTimeout: '30 seconds',
       // A cancelled group is over only once its batches have stopped: the next run must not start theirs meanwhile.

@@ -44,8 +44,9 @@ export const webhookServer: IntegrationServer = {
         // Each batch is one endpoint's, mostly waiting on the network: roughly how many endpoints are served at once.
         maxConcurrentActivities: maxConcurrentActivities ?? 200,
         maxConcurrentWorkflowTasks: 100,
-        // The dispatcher cancels its running groups before continuing as new: they hear of it within this.
-        heartbeatThrottleMs: 2_000,
+        // The dispatcher cancels its running groups before continuing as new: they hear of it within this. Each running
+        // group heartbeats this often (up to 200 a worker: 40 calls a second to Temporal at most).
+        heartbeatThrottleMs: 5_000,
       },
     ];
   },
