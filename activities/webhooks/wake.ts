@@ -2,7 +2,7 @@
 // - dispatchEndpoints announces endpoints with deliveries due now to the queue's dispatcher, which runs their
 //   batches (the relay's fan-out, the API's resends and test events, the notification channel);
 // - wakeEndpoint wakes one endpoint's own workflow, which keeps its retry timer (the dispatcher hands an endpoint
-//   back to it when its batch leaves retries due later, or fails).
+//   back to it when its batch leaves retries due later).
 // The deliveries are already in PostgreSQL when either runs, so a failed call loses nothing.
 import type { Client } from '@temporalio/client';
 import { searchAttributes, taskQueues } from '../../temporal-config/index.ts';
