@@ -3,79 +3,59 @@
 import assert from 'node:assert/strict';
 import { Limiter } from './concurrency.ts';
 
-const gate = () => {
-  let open = () => {};
-  const opened = new Promise<void>((resolve) => {
-    open = resolve;
+/** Work named `name` that records its start in `log` and holds its slot until `release()`. */
+function held(limiter: Limiter, log: string[], name: string, signal?: AbortSignal) {
+  let release = () => {};
+  const released = new Promise<void>((resolve) => {
+    release = resolve;
   });
-  return { open, opened };
-};
+  const done = limiter.run(async () => {
+    log.push(name);
+    await released;
+  }, signal);
+  return { done, release };
+}
+
+const settle = () => new Promise((r) => setImmediate(r));
 
 describe('Limiter', () => {
   it('runs at most its limit at once; the next waiter takes the slot of one that ends', async () => {
     const limiter = new Limiter(1);
-    const first = gate();
-    const started: string[] = [];
-    const a = limiter.run(async () => {
-      started.push('a');
-      await first.opened;
-    });
-    const b = limiter.run(async () => {
-      started.push('b');
-    });
-    await new Promise((r) => setImmediate(r));
-    assert.deepEqual(started, ['a']);
-    first.open();
-    await Promise.all([a, b]);
-    assert.deepEqual(started, ['a', 'b']);
+    const log: string[] = [];
+    const a = held(limiter, log, 'a');
+    const b = held(limiter, log, 'b');
+    await settle();
+    assert.deepEqual(log, ['a']);
+    a.release();
+    b.release();
+    await Promise.all([a.done, b.done]);
+    assert.deepEqual(log, ['a', 'b']);
   });
 
-  it('lets a waiter give up without running, and gives the slot to the one after it', async () => {
+  it('lets a waiter give up without running, and gives the slot to the one after it, neither lost nor doubled', async () => {
     const limiter = new Limiter(1);
-    const first = gate();
-    const started: string[] = [];
-    const a = limiter.run(async () => {
-      started.push('a');
-      await first.opened;
-    });
+    const log: string[] = [];
     const giveUp = new AbortController();
-    const b = limiter.run(async () => {
-      started.push('b');
-    }, giveUp.signal);
-    const c = limiter.run(async () => {
-      started.push('c');
-    });
+    const a = held(limiter, log, 'a');
+    const b = held(limiter, log, 'b', giveUp.signal);
+    const c = held(limiter, log, 'c');
+    const d = held(limiter, log, 'd');
     giveUp.abort(new Error('no time left'));
-    await assert.rejects(b, /no time left/);
-    first.open();
-    await Promise.all([a, c]);
-    assert.deepEqual(started, ['a', 'c']);
-    // The slot was neither lost nor doubled: one more runs at once, two wait in turn.
-    const order: string[] = [];
-    const second = gate();
-    const d = limiter.run(async () => {
-      order.push('d');
-      await second.opened;
-    });
-    const e = limiter.run(async () => {
-      order.push('e');
-    });
-    await new Promise((r) => setImmediate(r));
-    assert.deepEqual(order, ['d']);
-    second.open();
-    await Promise.all([d, e]);
+    await assert.rejects(b.done, /no time left/);
+    a.release();
+    await a.done;
+    await settle();
+    assert.deepEqual(log, ['a', 'c'], 'c took the slot; d still waits: one at a time');
+    c.release();
+    d.release();
+    await Promise.all([c.done, d.done]);
+    assert.deepEqual(log, ['a', 'c', 'd']);
   });
 
   it('refuses at once with a signal already aborted', async () => {
-    const limiter = new Limiter(1);
-    const aborted = AbortSignal.abort(new Error('cancelled'));
-    let ran = false;
-    await assert.rejects(
-      limiter.run(async () => {
-        ran = true;
-      }, aborted),
-      /cancelled/,
-    );
-    assert.equal(ran, false);
+    const log: string[] = [];
+    const refused = held(new Limiter(1), log, 'a', AbortSignal.abort(new Error('cancelled')));
+    await assert.rejects(refused.done, /cancelled/);
+    assert.deepEqual(log, []);
   });
 });
