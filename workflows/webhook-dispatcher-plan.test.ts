@@ -16,7 +16,7 @@ describe('webhook dispatcher plan', () => {
     assert.deepEqual(plan.takeGroup(2, 'g1'), [b, a]);
     assert.deepEqual(plan.takeGroup(2, 'g2'), [c]);
     assert.equal(plan.hasWaiting(), false);
-    assert.equal(plan.runningCount(), 3);
+    assert.equal(plan.state().running.length, 3);
     assert.equal(plan.isIdle(), false, 'their batches still run');
   });
 

@@ -66,11 +66,6 @@ export class DispatchPlan {
     return this.waiting.size > 0;
   }
 
-  /** Endpoints in a batch now. */
-  runningCount(): number {
-    return this.running.size;
-  }
-
   /** Nothing waiting, running or held. */
   isIdle(): boolean {
     return this.waiting.size === 0 && this.running.size === 0 && this.held.size === 0;
