@@ -63,6 +63,7 @@ describe("integration modules' settings", () => {
       payloadLimitBytes: 262_144,
       retryCompression: 1,
       listenQuietMs: 5_000,
+      roundStatementsInFlight: 4,
     });
     assert.deepEqual(linearSettings.of(config), {
       apiUrl: 'https://api.linear.app/graphql',

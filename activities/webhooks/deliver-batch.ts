@@ -33,6 +33,7 @@ import { type DeliveryAttempt, deliverWebhook } from '../http/deliver-webhook.ts
 import type { SafePoster } from '../http/safe-post.ts';
 import type { DeliveryNotifications } from './delivery-notifications.ts';
 import { type DeliveryEndpoint, loadBatchSetup } from './endpoint.ts';
+import { type Claimed, directRounds, type OutcomeRow, type RoundRunner, runRoundStatement } from './round-statement.ts';
 
 export type DeliverBatchInput = {
   endpointId: string;
@@ -71,6 +72,8 @@ export type BatchDeps = {
   /** The activity's start-to-close timeout: no request starts unless its outcome is recorded before then. */
   timeLimitMs?: number;
   random?: () => number;
+  /** Runs the lanes' round statements: the worker's shared `coalescedRounds`, or one statement each (the default). */
+  rounds?: RoundRunner;
   /**
    * Listen for new deliveries between rounds instead of ending the batch once they run out (see listenForMore):
    * stop after `quietMs` without any, look at least every `pollMs` even without a notification.
@@ -139,26 +142,7 @@ type Round = {
   leaseUntil: number;
 };
 
-type Claimed = { id: string; message_id: string; attempt_count: number; next_attempt_at: string; body: string };
-
 type Sent = { delivery: Claimed; attempt: DeliveryAttempt; outcome: AttemptOutcome };
-
-/** One row of a round's outcome write: a sent delivery's outcome, or a claimed one given back unsent. */
-export type OutcomeRow = {
-  id: string;
-  attempt: number;
-  sent: boolean;
-  status: 'pending' | 'succeeded' | 'failed' | null;
-  next_attempt_at: string | null;
-  last_attempt_at: string | null;
-  succeeded_at: string | null;
-  started_at: string | null;
-  duration_ms: number | null;
-  status_code: number | null;
-  excerpt: string | null;
-  error_class: string | null;
-  outcome: string | null;
-};
 
 type RoundResult = { sent: Sent[]; unsent: Claimed[] };
 
@@ -182,6 +166,7 @@ export async function deliverDueBatch(deps: BatchDeps, input: DeliverBatchInput)
   const listenerId = endpoint.id;
   const retry = retryPolicy({ delaysMs: policy.retryDelaysMs, compression: deps.retryCompression });
   const random = deps.random ?? Math.random;
+  const runRound = deps.rounds ?? directRounds(db);
 
   const interval = 1000 / endpoint.rateLimitPerSecond;
   const pacedCap = Math.max(1, Math.floor((endpoint.rateLimitPerSecond * ROUND_PACING_MS) / 1000));
@@ -400,7 +385,15 @@ export async function deliverDueBatch(deps: BatchDeps, input: DeliverBatchInput)
     const claim = async (rows: OutcomeRow[], lease: { size: number; window: number; leaseMs: number } | null) => {
       claiming += lease?.size ?? 0;
       try {
-        const claimed = await writeAndClaim(db, endpoint, rows, lease, disableReason);
+        const claimed =
+          rows.length === 0 && !lease
+            ? []
+            : await runRound({
+                endpoint,
+                rows,
+                claim: lease,
+                ...(disableReason !== undefined ? { disableReason } : {}),
+              });
         claimedTotal += claimed.length;
         return claimed;
       } finally {
@@ -547,146 +540,6 @@ export async function deliverDueBatch(deps: BatchDeps, input: DeliverBatchInput)
     };
   }
   return { endpoint: 'active', sent: sentTotal, succeeded, more: pending.dueNow, nextDueAt: pending.nextDueAt };
-}
-
-/**
- * The round's outcome columns after the id, in the order of their parameters ($7 onwards) and with their types: the
- * statement's unnest and roundParameters both read this list, so the two cannot disagree.
- */
-const OUTCOME_COLUMNS = [
-  ['attempt', 'int'],
-  ['sent', 'boolean'],
-  ['status', 'text'],
-  ['next_attempt_at', 'timestamptz'],
-  ['last_attempt_at', 'timestamptz'],
-  ['succeeded_at', 'timestamptz'],
-  ['started_at', 'timestamptz'],
-  ['duration_ms', 'int'],
-  ['status_code', 'int'],
-  ['excerpt', 'text'],
-  ['error_class', 'text'],
-  ['outcome', 'text'],
-] as const satisfies ReadonlyArray<readonly [keyof OutcomeRow, string]>;
-
-/**
- * One round trip: records the outcomes of the round just sent (each fenced by its attempt number), gives back the
- * claimed deliveries it did not send, switches the endpoint off if a receiver answered 410 (with its
- * `endpoint.disabled` event, so nobody reads the 410 attempt on an endpoint still shown active), then claims up to
- * `size` due deliveries for `leaseMs` and opens a `sending` attempt for each. The claim skips the rows this
- * statement writes (they may look due in its snapshot when their lease ran out during the round, and one statement
- * must not update a row twice) and claims nothing for an endpoint switched off meanwhile.
- *
- * Planned on every execution (an unnamed statement), for about 0.5 ms. It was a named prepared statement, planned
- * once per connection: the plan cached while webhook_attempts was small read the whole table for each round as it
- * grew, until the next ANALYZE replaced it (two sequential scans per round, 10–30 ms each once it held 15,000 rows,
- * in every logged round of a 36,000-delivery benchmark); planned afresh, the round looks its attempts up by index.
- *
- * The round's rows come in as parallel arrays, unnested (roundParameters), not as one jsonb document: the planner
- * sees the arrays' values and so the round's exact row count, where jsonb_to_recordset is always guessed at 100
- * rows. With that guess, a round of 15 rows read webhook_deliveries and webhook_attempts whole (hash joins over
- * sequential scans, 2–4 ms a round at 12,000 deliveries, growing with the tables); with the real count the planner
- * weighs the round's real size against the tables': a window of a few rows is looked up by index (round-plan.test.ts,
- * 10 rows in 5,000), while a round of a few hundred in tables that small may still be read whole, the cheaper plan
- * there, until the tables grow. The arrays also carry text as text: a jsonb document refused a lone surrogate.
- */
-export const ROUND_STATEMENT = `
-  with v as (
-    select * from unnest($1::uuid[], ${OUTCOME_COLUMNS.map(([, type], i) => `$${i + 7}::${type}[]`).join(', ')})
-      as v(id, ${OUTCOME_COLUMNS.map(([column]) => column).join(', ')})),
-  recorded as (
-    update webhook_attempts a set started_at = v.started_at, duration_ms = v.duration_ms,
-      status_code = v.status_code, response_excerpt = v.excerpt, error_class = v.error_class, outcome = v.outcome
-    from v
-    where v.sent and a.delivery_id = v.id and a.attempt_number = v.attempt and a.outcome = 'sending'),
-  withdrawn as (
-    delete from webhook_attempts a using v
-    where not v.sent and a.delivery_id = v.id and a.attempt_number = v.attempt and a.outcome = 'sending'),
-  settled as (
-    update webhook_deliveries d set
-      status = case when v.sent then v.status::webhook_delivery_status else d.status end,
-      attempt_count = case when v.sent then d.attempt_count else d.attempt_count - 1 end,
-      next_attempt_at = case when v.sent then v.next_attempt_at else d.next_attempt_at end,
-      last_attempt_at = case when v.sent then v.last_attempt_at else d.last_attempt_at end,
-      succeeded_at = case when v.sent then v.succeeded_at else d.succeeded_at end,
-      lease_until = null, updated_at = now()
-    from v
-    where d.id = v.id and d.attempt_count = v.attempt),
-  ${switchOff('$2', '$3', '$6')},
-  due as (
-    select d.id from webhook_deliveries d
-    where d.endpoint_id = $2 and d.organization_id = $3 and d.status = 'pending'
-      and d.next_attempt_at <= now() and (d.lease_until is null or d.lease_until < now())
-      -- NOT IN, a hashed subplan: NOT EXISTS was planned as a nested loop over the round's rows (128 × 128
-      -- comparisons took half the statement's time); ids are never null, so the two mean the same here.
-      and d.id not in (select v.id from v)
-      and exists (select 1 from integration_configs c where c.id = $2 and c.is_active)
-    order by d.next_attempt_at
-    limit $4
-    for update skip locked),
-  claimed as (
-    update webhook_deliveries d set lease_until = now() + $5 * interval '1 millisecond',
-      attempt_count = d.attempt_count + 1
-    from due where d.id = due.id
-    returning d.id, d.message_id, d.attempt_count, d.next_attempt_at),
-  opened as (
-    insert into webhook_attempts (organization_id, delivery_id, endpoint_id, attempt_number, started_at, outcome)
-    select $3, c.id, $2, c.attempt_count, now(), 'sending' from claimed c)
-  select c.id, c.message_id, c.attempt_count, c.next_attempt_at, m.payload::text as body
-  from claimed c join webhook_messages m on m.id = c.message_id`;
-
-/**
- * Switches an endpoint off once: only the statement that flips is_active records `endpoint.disabled`, so concurrent
- * batches record one. Two CTEs (`switched_off`, `switch_off_recorded`) over parameters naming the endpoint, its
- * organisation and the reason (a null reason switches nothing off).
- */
-function switchOff(endpointId: string, organizationId: string, reason: string): string {
-  return `
-  switched_off as (
-    update integration_configs set is_active = false, disabled_reason = ${reason}::text, updated_at = now()
-    where ${reason}::text is not null and id = ${endpointId}::uuid and organization_id = ${organizationId}::text
-      and is_active
-    returning id),
-  switch_off_recorded as (
-    insert into integration_events (organization_id, integration_config_id, type, payload)
-    select ${organizationId}::text, id, 'endpoint.disabled', jsonb_build_object('reason', ${reason}::text)
-    from switched_off)`;
-}
-
-/**
- * The round statement's parameters, one array per outcome column: unnested together in the statement, the round's
- * rows get an exact row estimate in each execution's plan (see ROUND_STATEMENT).
- */
-export function roundParameters(
-  endpoint: Pick<DeliveryEndpoint, 'id' | 'organizationId'>,
-  rows: OutcomeRow[],
-  claim: { size: number; leaseMs: number } | null,
-  disableReason?: string,
-): unknown[] {
-  return [
-    rows.map((r) => r.id),
-    endpoint.id,
-    endpoint.organizationId,
-    claim?.size ?? 0,
-    claim?.leaseMs ?? 0,
-    disableReason ?? null,
-    ...OUTCOME_COLUMNS.map(([column]) => rows.map((r) => r[column])),
-  ];
-}
-
-async function writeAndClaim(
-  db: Database,
-  endpoint: DeliveryEndpoint,
-  rows: OutcomeRow[],
-  claim: { size: number; leaseMs: number } | null,
-  disableReason?: string,
-): Promise<Claimed[]> {
-  if (rows.length === 0 && !claim) return [];
-  const result = await db.$client.query<Claimed>({
-    text: ROUND_STATEMENT,
-    values: roundParameters(endpoint, rows, claim, disableReason),
-  });
-  // Oldest due first, as claimed.
-  return result.rows.sort((a, b) => new Date(a.next_attempt_at).getTime() - new Date(b.next_attempt_at).getTime());
 }
 
 /**
@@ -862,10 +715,7 @@ function describe({ attempt, outcome }: Sent): string {
 }
 
 async function disableEndpoint(db: Database, endpoint: DeliveryEndpoint, reason: string): Promise<void> {
-  await db.$client.query({
-    text: `with ${switchOff('$1', '$2', '$3')} select 1`,
-    values: [endpoint.id, endpoint.organizationId, reason],
-  });
+  await runRoundStatement(db, [{ endpoint, rows: [], claim: null, disableReason: reason }]);
 }
 
 /**

@@ -27,6 +27,7 @@ import {
 } from './deliver-batch.ts';
 import { listenForDeliveries } from './delivery-notifications.ts';
 import { type EnqueueResult, enqueueDeliveries } from './enqueue.ts';
+import { coalescedRounds } from './round-statement.ts';
 import { dispatchEndpoints, mergedAnnouncements, wakeEndpoint } from './wake.ts';
 
 export type WebhookActivitiesOptions = {
@@ -56,6 +57,12 @@ export type WebhookActivitiesOptions = {
 const GROUP_MARGIN_MS = 10_000;
 /** How long the dispatcher holds an endpoint whose batch could not start in its group (no slot in time, cancelled). */
 const SKIPPED_HOLD_MS = 1_000;
+
+/**
+ * Rows (outcomes and claims) a shared round statement takes at most: a few lanes' full claims. A lane's round is at
+ * most four windows of its share of the concurrency (256 claims at the largest), with as many outcomes.
+ */
+const MAX_ROWS_PER_ROUND_STATEMENT = 4_000;
 
 /** A listening batch looks for due deliveries this often even without a notification (retries falling due, a lost session). */
 const LISTEN_POLL_MS = 1_000;
@@ -94,6 +101,12 @@ export function createWebhookActivities(options: WebhookActivitiesOptions) {
   };
 
   const batchSlots = new Limiter(options.maxDispatchedBatches ?? 200);
+  // Every batch of this process, the dispatcher's and the endpoint workflows' alike, shares the round statements.
+  const rounds = coalescedRounds(db, {
+    inFlight: settings.roundStatementsInFlight,
+    maxRows: MAX_ROWS_PER_ROUND_STATEMENT,
+    ...(options.logger ? { logger: options.logger } : {}),
+  });
 
   /** What one endpoint's batch needs inside an activity (its own, or the dispatcher's group). */
   const batchDeps = (context: Context, input: DispatchTarget, timeLimitMs?: number): BatchDeps => ({
@@ -102,6 +115,7 @@ export function createWebhookActivities(options: WebhookActivitiesOptions) {
     poster,
     timeoutMs: settings.timeoutMs,
     retryCompression: settings.retryCompression,
+    rounds,
     leaseMarginMs: options.leaseMarginMs ?? 5_000,
     heartbeat: () => context.heartbeat(),
     signal: context.cancellationSignal,

@@ -10,8 +10,9 @@ import { webhookSettings } from '../../packages/integrations/webhooks/settings.t
 import { type Receiver, startReceiver } from '../../test/receivers/webhook-receiver.ts';
 import { testDatabase } from '../../test/support/database.ts';
 import { createSafePoster } from '../http/safe-post.ts';
-import { deliverDueBatch, type OutcomeRow, ROUND_STATEMENT, roundParameters } from './deliver-batch.ts';
+import { deliverDueBatch } from './deliver-batch.ts';
 import { fanOutDeliveries } from './enqueue.ts';
+import { type OutcomeRow, ROUND_STATEMENT, roundParameters } from './round-statement.ts';
 import { attemptsOf, deliveriesOf, makeEndpoint, syntheticEvent } from './test-support.ts';
 
 type PlanNode = { 'Node Type': string; 'Relation Name'?: string; Plans?: PlanNode[] };
@@ -84,10 +85,13 @@ describe('the delivery round statement', () => {
 
       const result = await db.$client.query<{ 'QUERY PLAN': Array<{ Plan: PlanNode }> }>({
         text: `explain (format json) ${ROUND_STATEMENT}`,
-        values: roundParameters({ id: endpoint.id, organizationId: org.organizationId }, rows, {
-          size: 16,
-          leaseMs: 30_000,
-        }),
+        values: roundParameters([
+          {
+            endpoint: { id: endpoint.id, organizationId: org.organizationId },
+            rows,
+            claim: { size: 16, leaseMs: 30_000 },
+          },
+        ]),
       });
       assert.deepEqual(growingTablesReadWhole(result.rows[0]!['QUERY PLAN'][0]!.Plan), []);
     } finally {

@@ -20,6 +20,11 @@ export type WebhookSettings = {
    * notifies it instead of waking its workflow through Temporal); 0 ends every batch once its deliveries run out.
    */
   listenQuietMs: number;
+  /**
+   * Round statements a worker runs at once (activities/webhooks/round-statement.ts): the rounds that lanes ask for
+   * while these run go together in the next one.
+   */
+  roundStatementsInFlight: number;
 };
 
 /** Read with `webhookSettings.of(config)`. */
@@ -42,6 +47,12 @@ export const webhookSettings = moduleSettings(
       0,
     ),
     listenQuietMs: wholeNumber('SWITCHBOARD_WEBHOOK_LISTEN_MS', env.SWITCHBOARD_WEBHOOK_LISTEN_MS, 5_000),
+    roundStatementsInFlight: wholeNumber(
+      'SWITCHBOARD_WEBHOOK_ROUND_STATEMENTS',
+      env.SWITCHBOARD_WEBHOOK_ROUND_STATEMENTS,
+      4,
+      1,
+    ),
   }),
 );
 
