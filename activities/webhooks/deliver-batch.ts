@@ -181,7 +181,9 @@ export async function deliverDueBatch(deps: BatchDeps, input: DeliverBatchInput)
   let slowReceiver = false;
   const sizedCap = Math.min(roundCap, Math.max(MIN_SIZED_CONCURRENCY, Math.ceil(due / SENDS_PER_CONNECTION)));
   const laneCap = (lane: number) => {
-    const concurrency = slowReceiver || claimedTotal + claiming >= due ? roundCap : sizedCap;
+    // Claimed, not merely asked for: the other lane's claim under way may come back with less (this lane's own claim
+    // can take those rows first), and a window planned as if the backlog were taken would send it all at once.
+    const concurrency = slowReceiver || claimedTotal >= due ? roundCap : sizedCap;
     return Math.floor(concurrency / lanes) + (lane < concurrency % lanes ? 1 : 0);
   };
   // The last moment a round may end (its requests answered or timed out, its outcomes written).
@@ -372,9 +374,27 @@ export async function deliverDueBatch(deps: BatchDeps, input: DeliverBatchInput)
           ...result.sent.map((s) => outcomeRow(s, retry, random)),
           ...result.unsent.map((d) => unsentRow(d)),
         ];
+        // Until their outcomes are written the round's deliveries stay leased: the heartbeat renews them while the
+        // lane waits for its round statement, which may wait its turn behind others (round-statement.ts). The write
+        // clears their leases, and a renewal never sets a cleared one.
+        const writing: Round = {
+          unfinished: new Map([
+            ...result.sent.map((s) => [s.delivery.id, s.delivery] as const),
+            ...result.unsent.map((d) => [d.id, d] as const),
+          ]),
+          lost: new Set(),
+          leaseMs: round.leaseMs,
+          renewedAt: round.renewedAt,
+          leaseUntil: round.leaseUntil,
+        };
+        rounds.add(writing);
         lease = plan(false, lane);
         claimIssuedAt = Date.now();
-        claimed = await claim(rows, lease);
+        try {
+          claimed = await claim(rows, lease);
+        } finally {
+          rounds.delete(writing);
+        }
         // Without a claim (share or time used up, stopped) what was due is unknown: the last answer stands.
         if (lease !== null) laneDrained = claimed.length < lease.size;
         if (lease !== null && !laneDrained) onFull?.();

@@ -60,7 +60,7 @@ const SKIPPED_HOLD_MS = 1_000;
 
 /**
  * Rows (outcomes and claims) a shared round statement takes at most: a few lanes' full claims. A lane's round is at
- * most four windows of its share of the concurrency (256 claims at the largest), with as many outcomes.
+ * most four windows of its share of the concurrency (200 claims at the largest), with as many outcomes.
  */
 const MAX_ROWS_PER_ROUND_STATEMENT = 4_000;
 

@@ -160,7 +160,7 @@ export function roundParameters(requests: readonly RoundRequest[]): unknown[] {
 
 /** Runs one round statement for these requests (one per endpoint): each request's claimed deliveries, oldest first. */
 export async function runRoundStatement(db: Database, requests: readonly RoundRequest[]): Promise<Claimed[][]> {
-  const endpoints = new Set(requests.map((r) => r.endpoint.id));
+  const endpoints = new Set(requests.map((r) => r.endpoint.id.toLowerCase()));
   // Two claims of one endpoint in one statement would claim the same rows (a statement does not skip its own locks).
   if (endpoints.size !== requests.length) throw new Error('a round statement serves one request per endpoint');
   if (requests.every((r) => r.rows.length === 0 && !r.claim && r.disableReason === undefined))
@@ -169,13 +169,29 @@ export async function runRoundStatement(db: Database, requests: readonly RoundRe
     text: ROUND_STATEMENT,
     values: roundParameters(requests),
   });
-  const byEndpoint = new Map<string, Claimed[]>(requests.map((r) => [r.endpoint.id, []]));
-  for (const { endpoint_id, ...claimed } of result.rows) byEndpoint.get(endpoint_id)?.push(claimed);
+  const byEndpoint = new Map<string, Claimed[]>(requests.map((r) => [r.endpoint.id.toLowerCase(), []]));
+  for (const { endpoint_id, ...claimed } of result.rows) {
+    const own = byEndpoint.get(endpoint_id);
+    // Cannot happen (a claim is made per request's endpoint); said loudly rather than leaving a claim unsent unseen.
+    if (!own) throw new Error(`a round statement claimed for endpoint ${endpoint_id}, which no request named`);
+    own.push(claimed);
+  }
   // Oldest due first, as claimed.
   return requests.map((r) =>
     byEndpoint
-      .get(r.endpoint.id)!
+      .get(r.endpoint.id.toLowerCase())!
       .sort((a, b) => new Date(a.next_attempt_at).getTime() - new Date(b.next_attempt_at).getTime()),
+  );
+}
+
+/**
+ * Whether a failed statement is known to have changed nothing: PostgreSQL reported the error (a SQLSTATE), and it is
+ * not about the connection (class 08), after which the outcome is unknown.
+ */
+function rolledBack(error: unknown): boolean {
+  const { code, severity } = (error ?? {}) as { code?: unknown; severity?: unknown };
+  return (
+    typeof severity === 'string' && typeof code === 'string' && /^[0-9A-Z]{5}$/.test(code) && !code.startsWith('08')
   );
 }
 
@@ -197,9 +213,10 @@ type Waiting = { request: RoundRequest; resolve: (claimed: Claimed[]) => void; r
 /**
  * Rounds of many lanes in few statements. While fewer than `inFlight` statements run, a round starts at once, alone
  * (no lane waits for company); once they all run, the rounds asked meanwhile wait and go together in the next
- * statement, oldest first, one per endpoint (a second round of an endpoint waits for the statement after), up to
- * `maxRows`. A shared statement that fails is run again one request at a time: it changed nothing, and one endpoint's
- * failure (a row the statement cannot take, a deadlock with a superseded attempt) stays its own.
+ * statement, oldest first, one per endpoint (a second round of an endpoint waits for a later statement), up to
+ * `maxRows`. A shared statement that PostgreSQL refused (it changed nothing) is run again one request at a time, in
+ * its turn, so one endpoint's failure (a row the statement cannot take, a deadlock with a superseded attempt) stays
+ * its own; one whose answer was lost fails all its requests (see run).
  */
 export function coalescedRounds(db: Database, options: CoalescedRoundsOptions): RoundRunner {
   const waiting: Waiting[] = [];
@@ -214,22 +231,27 @@ export function coalescedRounds(db: Database, options: CoalescedRoundsOptions): 
       );
       for (const [i, w] of taken.entries()) w.resolve(claimed[i]!);
     } catch (error) {
-      if (taken.length === 1) {
-        taken[0]!.reject(error);
+      // Only an error the server reported proves the statement changed nothing. One that never came back (the
+      // connection lost) may have committed: running its rounds again could write an outcome over a newer attempt's
+      // claim, so each of its lanes fails instead, and their leases run out as a dead worker's would.
+      if (taken.length === 1 || !rolledBack(error)) {
+        for (const w of taken) w.reject(error);
         return;
       }
-      options.logger?.warn(
-        { err: error, rounds: taken.length },
-        'a shared webhook round statement failed; running its rounds one by one',
-      );
-      await Promise.all(
-        taken.map((w) =>
-          runRoundStatement(db, [w.request]).then(
-            ([claimed]) => w.resolve(claimed!),
-            (e: unknown) => w.reject(e),
-          ),
-        ),
-      );
+      try {
+        options.logger?.warn(
+          { err: error, rounds: taken.length },
+          'a shared webhook round statement failed; running its rounds one by one',
+        );
+      } catch {}
+      // One after another, in this statement's turn: never more than `inFlight` round statements at once.
+      for (const w of taken) {
+        try {
+          w.resolve((await runRoundStatement(db, [w.request]))[0]!);
+        } catch (e) {
+          w.reject(e);
+        }
+      }
     }
   };
 
@@ -252,10 +274,15 @@ export function coalescedRounds(db: Database, options: CoalescedRoundsOptions): 
         rows += weight(next.request);
       }
       running++;
-      void run(taken).finally(() => {
-        running--;
-        pump();
-      });
+      run(taken)
+        // run settles every request it took; whatever else goes wrong fails them rather than leaving them waiting.
+        .catch((error: unknown) => {
+          for (const w of taken) w.reject(error);
+        })
+        .finally(() => {
+          running--;
+          pump();
+        });
     }
   };
 
