@@ -140,6 +140,8 @@ type Round = {
    * before each renewal that came back. A delivery that waited for the window starts only if its request ends before.
    */
   leaseUntil: number;
+  /** Sent and waiting for the statement that records their outcomes (renewed without waiting for its locks). */
+  writing?: boolean;
 };
 
 type Sent = { delivery: Claimed; attempt: DeliveryAttempt; outcome: AttemptOutcome };
@@ -362,6 +364,20 @@ export async function deliverDueBatch(deps: BatchDeps, input: DeliverBatchInput)
           },
         });
         rounds.delete(round);
+        // Until their outcomes are written the round's sent deliveries stay leased: the heartbeat renews them while
+        // the lane waits for its round statement, which may wait its turn behind others (round-statement.ts). The
+        // write clears their leases, and a renewal never sets a cleared one nor waits for the write's locks. Not the
+        // unsent ones: the write gives them back (attempt number lowered), and a renewal could then extend a newer
+        // claim of theirs.
+        const writing: Round = {
+          unfinished: new Map(result.sent.map((s) => [s.delivery.id, s.delivery] as const)),
+          lost: new Set(),
+          leaseMs: round.leaseMs,
+          renewedAt: round.renewedAt,
+          leaseUntil: round.leaseUntil,
+          writing: true,
+        };
+        rounds.add(writing);
         await renewal;
         sentTotal += result.sent.length;
         for (const s of result.sent) {
@@ -374,20 +390,6 @@ export async function deliverDueBatch(deps: BatchDeps, input: DeliverBatchInput)
           ...result.sent.map((s) => outcomeRow(s, retry, random)),
           ...result.unsent.map((d) => unsentRow(d)),
         ];
-        // Until their outcomes are written the round's deliveries stay leased: the heartbeat renews them while the
-        // lane waits for its round statement, which may wait its turn behind others (round-statement.ts). The write
-        // clears their leases, and a renewal never sets a cleared one.
-        const writing: Round = {
-          unfinished: new Map([
-            ...result.sent.map((s) => [s.delivery.id, s.delivery] as const),
-            ...result.unsent.map((d) => [d.id, d] as const),
-          ]),
-          lost: new Set(),
-          leaseMs: round.leaseMs,
-          renewedAt: round.renewedAt,
-          leaseUntil: round.leaseUntil,
-        };
-        rounds.add(writing);
         lease = plan(false, lane);
         claimIssuedAt = Date.now();
         try {
@@ -570,12 +572,25 @@ async function renewLeases(db: Database, round: Round): Promise<void> {
   const held = [...round.unfinished.values()];
   if (held.length === 0) return;
   const issuedAt = Date.now();
-  const result = await db.execute<{ id: string }>(sql`
-    update webhook_deliveries d set lease_until = greatest(d.lease_until, now() + ${round.leaseMs} * interval '1 millisecond')
-    from unnest(${sql.param(held.map((d) => d.id))}::uuid[], ${sql.param(held.map((d) => d.attempt_count))}::int[])
-      as h(id, attempt)
-    where d.id = h.id and d.attempt_count = h.attempt and d.lease_until is not null
-    returning d.id`);
+  const ids = sql.param(held.map((d) => d.id));
+  const attempts = sql.param(held.map((d) => d.attempt_count));
+  // A round being recorded skips the rows its write holds (they have nothing left to renew): waiting would hold the
+  // renewals of the other lane's requests behind it, and could deadlock with the write.
+  const result = round.writing
+    ? await db.execute<{ id: string }>(sql`
+        update webhook_deliveries d set lease_until = greatest(d.lease_until, now() + ${round.leaseMs} * interval '1 millisecond')
+        where d.id in (select w.id from webhook_deliveries w
+          join unnest(${ids}::uuid[], ${attempts}::int[]) as h(id, attempt) on w.id = h.id and w.attempt_count = h.attempt
+          where w.lease_until is not null
+          for no key update skip locked)
+          and d.lease_until is not null
+        returning d.id`)
+    : await db.execute<{ id: string }>(sql`
+        update webhook_deliveries d set lease_until = greatest(d.lease_until, now() + ${round.leaseMs} * interval '1 millisecond')
+        from unnest(${ids}::uuid[], ${attempts}::int[]) as h(id, attempt)
+        where d.id = h.id and d.attempt_count = h.attempt and d.lease_until is not null
+        returning d.id`);
+  if (round.writing) return;
   const kept = new Set(result.rows.map((r) => r.id));
   for (const d of held) if (!kept.has(d.id) && round.unfinished.has(d.id)) round.lost.add(d.id);
   round.leaseUntil = Math.max(round.leaseUntil, issuedAt + round.leaseMs);

@@ -50,16 +50,24 @@ const claimOf = (endpoint: TestEndpoint, size: number, leaseMs = 30_000): RoundR
 });
 
 /** The database, with every round statement's endpoints recorded in the order they ran. */
-function countingStatements(): { db: Database; statements: string[][] } {
+function countingStatements(): { db: Database; statements: string[][]; mostAtOnce: () => number } {
   const { db } = testDatabase();
   const statements: string[][] = [];
+  let running = 0;
+  let most = 0;
   const client = {
-    query: (config: { text: string; values: unknown[] }) => {
+    query: async (config: { text: string; values: unknown[] }) => {
       statements.push(config.values[1] as string[]);
-      return db.$client.query(config);
+      running++;
+      most = Math.max(most, running);
+      try {
+        return await db.$client.query(config);
+      } finally {
+        running--;
+      }
     },
   };
-  return { db: Object.create(db, { $client: { value: client } }) as Database, statements };
+  return { db: Object.create(db, { $client: { value: client } }) as Database, statements, mostAtOnce: () => most };
 }
 
 describe('the delivery round statement, shared by several endpoints', () => {
@@ -244,7 +252,7 @@ describe('the delivery round statement, shared by several endpoints', () => {
     // The bad round's outcome row fails as the statement runs, not as its parameters are read (a status the enum
     // does not have, cast when the row is settled): the shared statement, claims and all, must have changed nothing.
     const [badClaim] = await runRoundStatement(testDatabase().db, [claimOf(bad!, 1)]);
-    const { db, statements } = countingStatements();
+    const { db, statements, mostAtOnce } = countingStatements();
     const warnings: string[] = [];
     const logger = {
       warn: (_fields: object, message: string) => {
@@ -274,12 +282,13 @@ describe('the delivery round statement, shared by several endpoints', () => {
       ],
       claim: { size: 1, leaseMs: 30_000 },
     };
-    const results = await Promise.allSettled([
-      rounds(badRound),
-      rounds(claimOf(alsoGood!, 2)),
-      rounds(claimOf(good!, 1)),
-    ]);
+    const shared = [rounds(badRound), rounds(claimOf(alsoGood!, 2)), rounds(claimOf(good!, 1))];
+    // Asked while the shared statement runs: it waits until that statement's rounds have run again one by one.
+    await new Promise((resolve) => setImmediate(resolve));
+    const later = rounds(claimOf(alsoGood!, 0));
+    const results = await Promise.allSettled(shared);
     await busy;
+    await later;
     assert.equal(results[0]!.status, 'rejected');
     assert.equal((results[1] as PromiseFulfilledResult<unknown[]>).value.length, 2);
     assert.equal((results[2] as PromiseFulfilledResult<unknown[]>).value.length, 1);
@@ -290,7 +299,9 @@ describe('the delivery round statement, shared by several endpoints', () => {
       [bad!.id],
       [alsoGood!.id],
       [good!.id],
+      [alsoGood!.id],
     ]);
+    assert.equal(mostAtOnce(), 1);
     // Nothing of the refused statement stayed: the bad endpoint's second delivery was never claimed, its first is
     // still on its first attempt.
     const deliveries = await deliveriesOf(bad!.id);
@@ -306,8 +317,13 @@ describe('the delivery round statement, shared by several endpoints', () => {
         value: {
           query: (config: { text: string; values: unknown[] }) => {
             statements.push(config.values[1] as string[]);
-            // What node-postgres throws when the connection drops mid-statement: no SQLSTATE.
-            return Promise.reject(new Error('Connection terminated unexpectedly'));
+            // What node-postgres throws when the connection drops mid-statement (no SQLSTATE), and what a server
+            // that ends the session sends: neither says whether the statement committed.
+            return Promise.reject(
+              statements.length === 1
+                ? new Error('Connection terminated unexpectedly')
+                : Object.assign(new Error('terminating connection'), { severity: 'FATAL', code: '57P01' }),
+            );
           },
         },
       },
@@ -326,7 +342,7 @@ describe('the delivery round statement, shared by several endpoints', () => {
   it("keeps a round's deliveries leased while its outcomes wait their turn for a statement", async () => {
     const receiver = await startReceiver();
     const settings = webhookSettings.of(loadServiceConfig());
-    const poster = createSafePoster({ allowHttp: true, allowCidrs: settings.allowCidrs, timeoutMs: 1_000 });
+    const poster = createSafePoster({ allowHttp: true, allowCidrs: settings.allowCidrs, timeoutMs: 2_000 });
     try {
       const org = await makeOrganization();
       const endpoint = await makeEndpoint(org.organizationId, { url: receiver.url('/ok') });
@@ -338,15 +354,15 @@ describe('the delivery round statement, shared by several endpoints', () => {
           db: testDatabase().db,
           credentialKeys: loadServiceConfig().credentialKeys,
           poster,
-          timeoutMs: 1_000,
+          timeoutMs: 2_000,
           retryCompression: 1,
           leaseMarginMs: 500,
           heartbeat: () => {},
-          // The statement that records the round waits far longer than the round's lease (1.5 s): a queue of busy
+          // The statement that records the round waits far longer than the round's lease (2.5 s): a queue of busy
           // shared statements ahead of it.
           rounds: async (request) => {
             if (request.rows.length > 0) {
-              await new Promise((resolve) => setTimeout(resolve, 4_000));
+              await new Promise((resolve) => setTimeout(resolve, 7_000));
               written = true;
             }
             return direct(request);
@@ -356,7 +372,7 @@ describe('the delivery round statement, shared by several endpoints', () => {
       );
       // Past the lease the round was claimed with, and before its outcome is written: another batch of the endpoint
       // (a newer attempt, say) finds nothing to claim.
-      await new Promise((resolve) => setTimeout(resolve, 3_000));
+      await new Promise((resolve) => setTimeout(resolve, 5_000));
       assert.equal(written, false);
       const [stolen] = await runRoundStatement(testDatabase().db, [claimOf(endpoint, 10)]);
       assert.deepEqual(stolen, []);

@@ -185,14 +185,15 @@ export async function runRoundStatement(db: Database, requests: readonly RoundRe
 }
 
 /**
- * Whether a failed statement is known to have changed nothing: PostgreSQL reported the error (a SQLSTATE), and it is
+ * Whether a failed statement is known to have changed nothing: PostgreSQL reported it as an ERROR (with a SQLSTATE)
  * not about the connection (class 08), after which the outcome is unknown.
  */
 function rolledBack(error: unknown): boolean {
   const { code, severity } = (error ?? {}) as { code?: unknown; severity?: unknown };
-  return (
-    typeof severity === 'string' && typeof code === 'string' && /^[0-9A-Z]{5}$/.test(code) && !code.startsWith('08')
-  );
+  // ERROR only: a FATAL ends the session at a point the client cannot see, and a PANIC after the commit record
+  // reports a statement that did commit. (A server that words its severities in another language falls on the
+  // safe side: its lanes fail.)
+  return severity === 'ERROR' && typeof code === 'string' && /^[0-9A-Z]{5}$/.test(code) && !code.startsWith('08');
 }
 
 /** Each round in a statement of its own: for a batch run on its own (tests, tools). */
@@ -264,13 +265,14 @@ export function coalescedRounds(db: Database, options: CoalescedRoundsOptions): 
         const next = waiting[i]!;
         const fits = taken.length === 0 || rows + weight(next.request) <= options.maxRows;
         if (!fits) break;
-        if (endpoints.has(next.request.endpoint.id)) {
+        const endpoint = next.request.endpoint.id.toLowerCase();
+        if (endpoints.has(endpoint)) {
           i++;
           continue;
         }
         waiting.splice(i, 1);
         taken.push(next);
-        endpoints.add(next.request.endpoint.id);
+        endpoints.add(endpoint);
         rows += weight(next.request);
       }
       running++;
