@@ -572,24 +572,17 @@ async function renewLeases(db: Database, round: Round): Promise<void> {
   const held = [...round.unfinished.values()];
   if (held.length === 0) return;
   const issuedAt = Date.now();
-  const ids = sql.param(held.map((d) => d.id));
-  const attempts = sql.param(held.map((d) => d.attempt_count));
   // A round being recorded skips the rows its write holds (they have nothing left to renew): waiting would hold the
-  // renewals of the other lane's requests behind it, and could deadlock with the write.
-  const result = round.writing
-    ? await db.execute<{ id: string }>(sql`
-        update webhook_deliveries d set lease_until = greatest(d.lease_until, now() + ${round.leaseMs} * interval '1 millisecond')
-        where d.id in (select w.id from webhook_deliveries w
-          join unnest(${ids}::uuid[], ${attempts}::int[]) as h(id, attempt) on w.id = h.id and w.attempt_count = h.attempt
-          where w.lease_until is not null
-          for no key update skip locked)
-          and d.lease_until is not null
-        returning d.id`)
-    : await db.execute<{ id: string }>(sql`
-        update webhook_deliveries d set lease_until = greatest(d.lease_until, now() + ${round.leaseMs} * interval '1 millisecond')
-        from unnest(${ids}::uuid[], ${attempts}::int[]) as h(id, attempt)
-        where d.id = h.id and d.attempt_count = h.attempt and d.lease_until is not null
-        returning d.id`);
+  // renewals of the other lane's requests behind it, and could deadlock with the write. A round on the wire waits.
+  const result = await db.execute<{ id: string }>(sql`
+    update webhook_deliveries d set lease_until = greatest(d.lease_until, now() + ${round.leaseMs} * interval '1 millisecond')
+    where d.id in (select w.id from webhook_deliveries w
+      join unnest(${sql.param(held.map((d) => d.id))}::uuid[], ${sql.param(held.map((d) => d.attempt_count))}::int[])
+        as h(id, attempt) on w.id = h.id and w.attempt_count = h.attempt
+      where w.lease_until is not null
+      for no key update ${sql.raw(round.writing ? 'skip locked' : '')})
+      and d.lease_until is not null
+    returning d.id`);
   if (round.writing) return;
   const kept = new Set(result.rows.map((r) => r.id));
   for (const d of held) if (!kept.has(d.id) && round.unfinished.has(d.id)) round.lost.add(d.id);

@@ -49,6 +49,26 @@ const claimOf = (endpoint: TestEndpoint, size: number, leaseMs = 30_000): RoundR
   claim: { size, leaseMs },
 });
 
+/** A sent delivery's outcome row: delivered, or failed with a retry a minute later (`pending`). */
+function sent(id: string, attempt: number, status: 'succeeded' | 'pending'): OutcomeRow {
+  const at = new Date().toISOString();
+  return {
+    id,
+    attempt,
+    sent: true,
+    status,
+    next_attempt_at: status === 'pending' ? new Date(Date.now() + 60_000).toISOString() : null,
+    last_attempt_at: at,
+    succeeded_at: status === 'succeeded' ? at : null,
+    started_at: at,
+    duration_ms: 4,
+    status_code: status === 'succeeded' ? 200 : 500,
+    excerpt: null,
+    error_class: null,
+    outcome: status === 'succeeded' ? 'succeeded' : 'failed',
+  };
+}
+
 /** The database, with every round statement's endpoints recorded in the order they ran. */
 function countingStatements(): { db: Database; statements: string[][]; mostAtOnce: () => number } {
   const { db } = testDatabase();
@@ -155,23 +175,6 @@ describe('the delivery round statement, shared by several endpoints', () => {
   it("records each lane's outcomes in a shared statement, each fenced by its attempt number", async () => {
     const [a, b] = await endpointsWithDue(2, 3);
     const [claimedA, claimedB] = await runRoundStatement(testDatabase().db, [claimOf(a!, 3), claimOf(b!, 3)]);
-    const at = new Date().toISOString();
-    const retryAt = new Date(Date.now() + 60_000).toISOString();
-    const sent = (id: string, attempt: number, status: 'succeeded' | 'pending'): OutcomeRow => ({
-      id,
-      attempt,
-      sent: true,
-      status,
-      next_attempt_at: status === 'pending' ? retryAt : null,
-      last_attempt_at: at,
-      succeeded_at: status === 'succeeded' ? at : null,
-      started_at: at,
-      duration_ms: 4,
-      status_code: status === 'succeeded' ? 200 : 500,
-      excerpt: null,
-      error_class: null,
-      outcome: status === 'succeeded' ? 'succeeded' : 'failed',
-    });
     const [a1, a2, a3] = claimedA!;
     const [b1, b2, b3] = claimedB!;
     await runRoundStatement(testDatabase().db, [
@@ -263,23 +266,7 @@ describe('the delivery round statement, shared by several endpoints', () => {
     const busy = rounds(claimOf(good!, 1));
     const badRound: RoundRequest = {
       endpoint: { id: bad!.id, organizationId: bad!.organizationId },
-      rows: [
-        {
-          id: badClaim![0]!.id,
-          attempt: 1,
-          sent: true,
-          status: 'exploded' as 'failed',
-          next_attempt_at: null,
-          last_attempt_at: null,
-          succeeded_at: null,
-          started_at: null,
-          duration_ms: null,
-          status_code: null,
-          excerpt: null,
-          error_class: null,
-          outcome: 'failed',
-        },
-      ],
+      rows: [{ ...sent(badClaim![0]!.id, 1, 'succeeded'), status: 'exploded' as 'failed' }],
       claim: { size: 1, leaseMs: 30_000 },
     };
     const shared = [rounds(badRound), rounds(claimOf(alsoGood!, 2)), rounds(claimOf(good!, 1))];
