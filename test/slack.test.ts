@@ -5,7 +5,7 @@
 // Slack's rate limit honoured, and an uninstall that pauses the work until the workspace is installed again.
 import assert from 'node:assert/strict';
 import { randomUUID } from 'node:crypto';
-import { integrationConfigs, slackInbound, supportRequests, ticketComments } from '@switchboard/database';
+import { integrationConfigs, slackInbound, slackPosts, supportRequests, ticketComments } from '@switchboard/database';
 import { WorkflowNotFoundError } from '@temporalio/client';
 import { and, eq } from 'drizzle-orm';
 import { slackRelaySubscriber } from '../activities/slack/relay-subscriber.ts';
@@ -456,6 +456,58 @@ describe('Slack end to end (strict local Slack)', function () {
         .thread(channels.support, parent.ts)
         .filter((m) => m.bot_id && /Looks like/.test(m.text ?? ''));
       assert.equal(echoes.length, 0, 'a comment made in Slack is not posted back into its thread');
+    });
+
+    it('takes a reply that arrives before the ticket’s message has recorded where it was posted', async () => {
+      const ticket = await newTicket();
+      const parent = await parentIn(channels.support, ticket.number);
+      const recorded = and(eq(slackPosts.ticketId, ticket.id), eq(slackPosts.kind, 'parent'));
+      await eventually(async () => {
+        const [row] = await db.select().from(slackPosts).where(recorded);
+        assert.equal(row?.ts, parent.ts);
+      });
+      // The moment between Slack's answer to chat.postMessage and our write of its ts: the message is on Slack
+      // (with its post key in metadata), the row has its key and no ts yet.
+      await db.update(slackPosts).set({ ts: null }).where(recorded);
+      try {
+        const looked = slack.callsTo('conversations.replies').length;
+        const outside = await slack.postAsUser(slackIds.agent, channels.support, 'a thread that is not a ticket’s');
+        const unrelated = await slack.postAsUser(slackIds.agent, channels.support, 'not about any ticket', {
+          threadTs: outside.ts,
+        });
+        assert.equal(unrelated.delivery?.status, 200);
+        // Slack limits conversations.replies hard: a 429 is answered at once with an error, and Slack's retry of the
+        // event finds the ticket.
+        slack.failNext('conversations.replies', { error: 'ratelimited' });
+        const limited = await slack.postAsUser(slackIds.agent, channels.support, 'Replied before it was recorded', {
+          threadTs: parent.ts,
+        });
+        assert.equal(limited.delivery?.status, 500);
+        assert.ok(limited.delivery!.elapsedMs < 2000, `answered in ${limited.delivery!.elapsedMs} ms`);
+        const retried = await slack.sendEvent(limited.delivery!.sent.event as Record<string, unknown>, {
+          teamId: team,
+          eventId: limited.delivery!.eventId!,
+          retryNum: 1,
+          retryReason: 'http_error',
+        });
+        assert.equal(retried.status, 200);
+        const [comment] = await eventually(
+          async () => {
+            const rows = await db.select().from(ticketComments).where(eq(ticketComments.supportRequestId, ticket.id));
+            assert.equal(rows.length, 1);
+            return rows;
+          },
+          { timeoutMs: 30_000 },
+        );
+        assert.deepEqual([comment!.body, comment!.isPublic], ['Replied before it was recorded', false]);
+        assert.equal(
+          slack.callsTo('conversations.replies').length - looked,
+          3,
+          'each reply in the channel looked up its thread’s first message, while a post there was unrecorded',
+        );
+      } finally {
+        await db.update(slackPosts).set({ ts: parent.ts }).where(recorded);
+      }
     });
 
     it('applies Assign to me and the status menu as the clicking agent, once however often clicked', async () => {

@@ -9,6 +9,7 @@ import { ApplicationFailure } from '@temporalio/common';
 import { and, eq, sql } from 'drizzle-orm';
 import type { TicketPriority, TicketStatus } from '../../common/enums.ts';
 import { type SlackMessage, type ThreadNote, threadNote, ticketMessage } from '../../common/slack/blocks.ts';
+import { type MessageWithMetadata, postKeyOf, postMetadata } from '../../common/slack/post-key.ts';
 import { recordIntegrationOutcome } from '../../domain/integrations/record-outcome.ts';
 import { memberById } from '../../domain/members/lookup.ts';
 import { actorName, commentAuthorName, ticketEventsByIds, ticketForSlack } from '../../domain/slack/cards.ts';
@@ -19,8 +20,6 @@ import type { SlackOp } from '../../workflows/slack-thread-plan.ts';
 import type { TtlCache } from './cache.ts';
 import { assertConnected, callSlack, type SlackClients, slackErrorCode, slackFailure } from './client.ts';
 import { awaitChannelSlot } from './pace.ts';
-
-export const POST_METADATA_TYPE = 'switchboard_post';
 
 export type DeliverDeps = SlackDeps & {
   clients: SlackClients;
@@ -144,6 +143,8 @@ async function post(
       postsPerSecond: deps.settings.channelPostsPerSecond,
       burst: deps.settings.channelBurst,
     });
+    // Stamped as sent before the call: see slackPosts.postedAt.
+    let stamped = false;
     if (!rowId) {
       const [fresh] = await deps.db
         .insert(slackPosts)
@@ -155,9 +156,11 @@ async function post(
           kind: target.kind,
           channelId: target.channelId,
           threadTs: target.threadTs,
+          postedAt: sql`now()`,
         })
         .onConflictDoNothing()
         .returning({ id: slackPosts.id });
+      stamped = fresh !== undefined;
       if (fresh) rowId = fresh.id;
       else {
         // Another attempt wrote the row meanwhile: it may have posted; look before posting.
@@ -166,15 +169,20 @@ async function post(
         ts = other.ts ?? (await findEarlierPost(deps, client, workspace, other, key));
       }
     }
-    ts ??= await postMessage(deps, client, workspace, target, key, render());
+    if (!ts) {
+      if (!stamped) await deps.db.update(slackPosts).set({ postedAt: sql`now()` }).where(eq(slackPosts.id, rowId!));
+      ts = await postMessage(deps, client, workspace, target, key, render());
+    }
   }
-  let permalink: string | null = null;
-  if (target.kind === 'parent')
-    permalink = await client.chat
+  // The ts first, before anything else is asked of Slack: replies in the thread find their ticket by it.
+  await deps.db.update(slackPosts).set({ ts, postedAt: sql`now()` }).where(eq(slackPosts.id, rowId!));
+  if (target.kind === 'parent') {
+    const permalink = await client.chat
       .getPermalink({ channel: target.channelId, message_ts: ts })
       .then((r) => r.permalink ?? null)
       .catch(() => null); // a link for the ticket page only: the post itself stands
-  await deps.db.update(slackPosts).set({ ts, permalink, postedAt: sql`now()` }).where(eq(slackPosts.id, rowId!));
+    if (permalink) await deps.db.update(slackPosts).set({ permalink }).where(eq(slackPosts.id, rowId!));
+  }
   await recordIntegrationOutcome(deps.db, ref.organizationId, ref.integrationId, { ok: true });
   return ts;
 }
@@ -192,7 +200,7 @@ export async function postMessage(
     channel: target.channelId,
     text: message.text,
     blocks: message.blocks,
-    metadata: { event_type: POST_METADATA_TYPE, event_payload: { post_key: key } },
+    metadata: postMetadata(key),
     unfurl_links: false,
     unfurl_media: false,
   };
@@ -226,9 +234,6 @@ async function findEarlierPost(
   key: string,
 ): Promise<string | undefined> {
   const oldest = String(Math.floor(row.createdAt.getTime() / 1000) - 60);
-  type Found = { ts?: string; metadata?: { event_type?: string; event_payload?: Record<string, unknown> } };
-  const matches = (m: Found) =>
-    m.metadata?.event_type === POST_METADATA_TYPE && m.metadata.event_payload?.post_key === key;
   let cursor: string | undefined;
   for (let page = 0; page < 20; page++) {
     const result = row.threadTs
@@ -251,7 +256,7 @@ async function findEarlierPost(
             ...(cursor ? { cursor } : {}),
           }),
         );
-    const found = (result.messages as Found[] | undefined)?.find(matches);
+    const found = (result.messages as MessageWithMetadata[] | undefined)?.find((m) => postKeyOf(m) === key);
     if (found?.ts) return found.ts;
     cursor = result.response_metadata?.next_cursor || undefined;
     if (!cursor) return undefined;

@@ -11,6 +11,7 @@ import { Context } from '@temporalio/activity';
 import { ApplicationFailure } from '@temporalio/common';
 import type { ServiceConfig } from '../../../common/integration-settings.ts';
 import { type Block, escapeMrkdwn, type SlackMessage } from '../../../common/slack/blocks.ts';
+import { type MessageWithMetadata, postKeyOf } from '../../../common/slack/post-key.ts';
 import { recordIntegrationOutcome } from '../../../domain/integrations/record-outcome.ts';
 import {
   NOTIFICATION_ACK_ACTION_ID,
@@ -18,7 +19,7 @@ import {
 } from '../../../domain/notifications/slack-acknowledge.ts';
 import { type SlackWorkspace, workspaceOf, workspacesOf } from '../../../domain/slack/installations.ts';
 import { slackSettings } from '../../../packages/integrations/slack/settings.ts';
-import { openDm, POST_METADATA_TYPE, postMessage, slackIdByEmail } from '../../slack/deliver.ts';
+import { openDm, postMessage, slackIdByEmail } from '../../slack/deliver.ts';
 import { type SlackRuntime, slackRuntime } from '../../slack/index.ts';
 import { awaitChannelSlot } from '../../slack/pace.ts';
 import type { ChannelDeps, ChannelSender, NotificationItem, OutgoingNotification, SendOutcome } from './types.ts';
@@ -165,7 +166,6 @@ async function findEarlierPost(
   items: NotificationItem[],
 ): Promise<string | undefined> {
   const oldest = Math.min(...items.map((i) => Date.parse(i.createdAt))) / 1000 - 60;
-  type Found = { ts?: string; metadata?: { event_type?: string; event_payload?: Record<string, unknown> } };
   try {
     const result = await client.conversations.history({
       channel: channelId,
@@ -173,9 +173,7 @@ async function findEarlierPost(
       include_all_metadata: true,
       limit: 200,
     });
-    return (result.messages as Found[] | undefined)?.find(
-      (m) => m.metadata?.event_type === POST_METADATA_TYPE && m.metadata.event_payload?.post_key === key,
-    )?.ts;
+    return (result.messages as MessageWithMetadata[] | undefined)?.find((m) => postKeyOf(m) === key)?.ts;
   } catch {
     return undefined;
   }

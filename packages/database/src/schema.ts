@@ -911,6 +911,10 @@ export const slackPosts = pgTable(
     ts: text('ts'),
     /** A parent's link (chat.getPermalink), for the ticket page. */
     permalink: text('permalink'),
+    /**
+     * When it was last sent to Slack: stamped before the call (while `ts` is still null, a reply in its thread may
+     * arrive before the ts is written, see api/routes/slack-events.ts), then when Slack answered.
+     */
     postedAt: timestamp('posted_at', { withTimezone: true }),
     createdAt: createdAt(),
   },
