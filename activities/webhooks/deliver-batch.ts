@@ -74,6 +74,8 @@ export type BatchDeps = {
   random?: () => number;
   /** Runs the lanes' round statements: the worker's shared `coalescedRounds`, or one statement each (the default). */
   rounds?: RoundRunner;
+  /** Requests on the wire across the worker's batches (default: this process's count; tests set their own). */
+  sending?: { count: number };
   /**
    * Listen for new deliveries between rounds instead of ending the batch once they run out (see listenForMore):
    * stop after `quietMs` without any, look at least every `pollMs` even without a notification.
@@ -122,6 +124,18 @@ const MIN_SIZED_CONCURRENCY = 16;
  */
 const SLOW_ANSWER_MS = 100;
 /**
+ * With more requests than this on the wire from one worker, a slow answer says nothing about its receiver: the wait
+ * is ours (a busy event loop, a busy machine) or the crowd's at a shared receiver. Taking it as the receiver's would
+ * give every endpoint its whole concurrency at once, and more requests make every answer slower still: 100 endpoints
+ * of one loopback receiver went from about 30 requests each to 64 that way, and 3,000 connections to 5,400
+ * (specification/performance.md, "Slow answers in a crowd"). The price: requests waiting on hung receivers count
+ * too, so on a worker with that many out a truly slow receiver's first backlog goes at the sized concurrency (a
+ * quarter of it at once, at least 16), not all at once; the sizing ends anyway once more than that has been claimed.
+ */
+const CROWDED_SENDS = 256;
+/** Requests on the wire from this worker, across its batches (see CROWDED_SENDS). */
+const workerSends = { count: 0 };
+/**
  * Once a receiver has answered fast, a lane claims up to this many times its share of the concurrency in one
  * statement and sends them through a window of that share (each request starts as one ends), so the statement that
  * records a round's outcomes and claims the next is paid once per this many windows of requests, and the round's
@@ -144,7 +158,13 @@ type Round = {
   writing?: boolean;
 };
 
-type Sent = { delivery: Claimed; attempt: DeliveryAttempt; outcome: AttemptOutcome };
+type Sent = {
+  delivery: Claimed;
+  attempt: DeliveryAttempt;
+  outcome: AttemptOutcome;
+  /** The worker had more than CROWDED_SENDS requests on the wire when this one started or ended. */
+  crowded?: boolean;
+};
 
 type RoundResult = { sent: Sent[]; unsent: Claimed[] };
 
@@ -181,6 +201,8 @@ export async function deliverDueBatch(deps: BatchDeps, input: DeliverBatchInput)
   // Sized to the backlog found at the start until more than that has been claimed (see SENDS_PER_CONNECTION), or
   // until an answer shows a slow receiver (SLOW_ANSWER_MS).
   let slowReceiver = false;
+  /** Some answer took over SLOW_ANSWER_MS, in a crowd or not: claims are then one window each (see plan). */
+  let slowAnswers = false;
   const sizedCap = Math.min(roundCap, Math.max(MIN_SIZED_CONCURRENCY, Math.ceil(due / SENDS_PER_CONNECTION)));
   const laneCap = (lane: number) => {
     // Claimed, not merely asked for: the other lane's claim under way may come back with less (this lane's own claim
@@ -293,8 +315,10 @@ export async function deliverDueBatch(deps: BatchDeps, input: DeliverBatchInput)
         return { pacingMs, worstMs: pacingMs + Math.ceil(size / window) * deps.timeoutMs + deps.leaseMarginMs };
       };
       // Only once answers came back fast: for a slow receiver the round trip is nothing beside its answers, and a
-      // claim of several windows would hold its deliveries at the sized concurrency after the sizing ended.
-      const windows = slowReceiver || sentTotal === 0 ? 1 : WINDOWS_PER_CLAIM;
+      // claim of several windows would hold its deliveries at the sized concurrency after the sizing ended. Slow
+      // answers in a crowd count here too: whoever is slow, deliveries claimed to wait behind slow windows may
+      // outwait their lease and be given back unsent.
+      const windows = slowAnswers || sentTotal === 0 ? 1 : WINDOWS_PER_CLAIM;
       let size = Math.min(window * windows, Math.max(window, claimCap), left);
       while (size > window && now + worstFor(size).worstMs > deadline) size -= window;
       size = Math.min(size, left);
@@ -351,8 +375,11 @@ export async function deliverDueBatch(deps: BatchDeps, input: DeliverBatchInput)
             disableReason !== undefined ||
             (slowReceiver && laneCap(lane) > window),
           halted: Promise.race([halted.promise, paused.promise]),
-          answered: ({ attempt, outcome }) => {
-            if (attempt.durationMs > SLOW_ANSWER_MS) slowReceiver = true;
+          answered: ({ attempt, outcome, crowded }) => {
+            if (attempt.durationMs > SLOW_ANSWER_MS) {
+              slowAnswers = true;
+              if (!crowded) slowReceiver = true;
+            }
             if (outcome.verdict === 'disable_endpoint') disableReason ??= `the endpoint answered ${outcome.reason}`;
             if (outcome.verdict === 'retry' && outcome.throttle) {
               const pause = Math.round(Math.min(outcome.retryAfterMs ?? 0, retry.maxRetryAfterMs) / retry.compression);
@@ -641,7 +668,7 @@ async function sendRound(
     if (pacing.holdBack() || round.lost.has(delivery.id)) return giveBack(delivery);
     if (waited && Date.now() + deps.timeoutMs > round.leaseUntil) return giveBack(delivery);
     const now = Date.now();
-    const attempt = await deliverWebhook(deps.poster, {
+    const request = {
       url: endpoint.url,
       msgId: delivery.message_id,
       body: delivery.body,
@@ -649,14 +676,22 @@ async function sendRound(
       headers: endpoint.headers,
       now,
       pool: endpoint.id,
-    });
+    };
+    const sending = deps.sending ?? workerSends;
+    let crowded = ++sending.count > CROWDED_SENDS;
+    let attempt: DeliveryAttempt;
+    try {
+      attempt = await deliverWebhook(deps.poster, request);
+    } finally {
+      if (sending.count-- > CROWDED_SENDS) crowded = true;
+    }
     round.unfinished.delete(delivery.id);
     const outcome = classifyAttempt(
       attempt.kind === 'response'
         ? { kind: 'response', status: attempt.status, retryAfter: attempt.retryAfter, receivedAt: attempt.receivedAt }
         : { kind: 'error', code: attempt.code },
     );
-    const result = { delivery, attempt, outcome };
+    const result = { delivery, attempt, outcome, crowded };
     sent.push(result);
     pacing.answered(result);
   });

@@ -8,6 +8,8 @@ import { behaviours, type Receiver, startReceiver } from '../../test/receivers/w
 import { testDatabase } from '../../test/support/database.ts';
 import { eventually, type RunningWorker, testTemporal, uniqueTaskQueue } from '../../test/support/temporal.ts';
 import { webhooksTaskQueueFor } from '../../workflows/webhook-endpoint-contract.ts';
+import { createSafePoster } from '../http/safe-post.ts';
+import { deliverDueBatch } from './deliver-batch.ts';
 import { enqueueDeliveries } from './enqueue.ts';
 import { attemptsOf, deliveriesOf, endpointRow, makeEndpoint, syntheticEvent } from './test-support.ts';
 import { wakeEndpoint } from './wake.ts';
@@ -224,6 +226,51 @@ describe('webhook throttling', function () {
       arrivals.at(-1)! - arrivals[0]! < 1_200,
       `sent within about two answer times, took ${arrivals.at(-1)! - arrivals[0]!} ms`,
     );
+  });
+
+  it('keeps the sizing when answers are slow because the worker has a crowd of requests out, not the receiver', async () => {
+    // The same 64 due at 400 ms each, sent while the worker has 1,000 other requests on the wire: a slow answer is
+    // then no evidence about the receiver (CROWDED_SENDS), and the sizing holds at 16 at once.
+    const org = await makeOrganization();
+    receiver.route('/crowded', behaviours.slow(400));
+    const endpoint = await makeEndpoint(org.organizationId, {
+      url: receiver.url('/crowded'),
+      maxConcurrency: 64,
+      rateLimitPerSecond: 1000,
+    });
+    const { payloadLimitBytes, allowCidrs } = webhookSettings.of(loadServiceConfig());
+    for (let i = 0; i < 64; i++)
+      await enqueueDeliveries(testDatabase().db, syntheticEvent(org.organizationId), payloadLimitBytes);
+    const poster = createSafePoster({ allowHttp: true, allowCidrs, timeoutMs: 5_000 });
+    const sending = { count: 1_000 };
+    let succeeded = 0;
+    try {
+      // As the endpoint's workflow does: batch after batch while one says more is due.
+      for (let more = true; more; ) {
+        const result = await deliverDueBatch(
+          {
+            db: testDatabase().db,
+            credentialKeys: loadServiceConfig().credentialKeys,
+            poster,
+            timeoutMs: 5_000,
+            retryCompression: 1,
+            leaseMarginMs: 1_000,
+            heartbeat: () => {},
+            sending,
+          },
+          { endpointId: endpoint.id, organizationId: org.organizationId, maxBatch: 64 },
+        );
+        succeeded += result.succeeded;
+        more = result.more;
+      }
+      assert.equal(succeeded, 64);
+    } finally {
+      poster.close();
+    }
+    assert.equal(receiver.requestsTo('/crowded').length, 64);
+    const peak = receiver.peakOpen('/crowded');
+    assert.ok(peak >= 15 && peak <= 16, `16 requests at once, as sized, saw ${peak}`);
+    assert.equal(sending.count, 1_000, 'each request counted itself out again');
   });
 
   it('keeps to the rate limit of an endpoint', async () => {
