@@ -15,7 +15,14 @@ import { createSafePoster } from '../http/safe-post.ts';
 import { deliverDueBatch } from './deliver-batch.ts';
 import { listenForDeliveries } from './delivery-notifications.ts';
 import { fanOutDeliveries } from './enqueue.ts';
-import { deliveriesOf, endpointRow, makeEndpoint, setWebhookPolicy, syntheticEvent } from './test-support.ts';
+import {
+  batchDeps,
+  deliveriesOf,
+  endpointRow,
+  makeEndpoint,
+  setWebhookPolicy,
+  syntheticEvent,
+} from './test-support.ts';
 
 const config = loadServiceConfig();
 const webhooks = webhookSettings.of(config);
@@ -28,14 +35,7 @@ function listeningDeps(
   wakes = { count: 0 },
 ) {
   const { db } = testDatabase();
-  return {
-    db,
-    credentialKeys: config.credentialKeys,
-    poster,
-    timeoutMs: 2_000,
-    retryCompression: 1,
-    leaseMarginMs: 500,
-    heartbeat: () => {},
+  return batchDeps(poster, {
     listen: {
       notifications: listenForDeliveries(db.$client, { maxListeners: 10 }),
       ...listen,
@@ -44,7 +44,7 @@ function listeningDeps(
         wakes.count += 1;
       },
     },
-  };
+  });
 }
 
 describe('a listening delivery batch', function () {

@@ -13,7 +13,7 @@ import { createSafePoster } from '../http/safe-post.ts';
 import { deliverDueBatch } from './deliver-batch.ts';
 import { fanOutDeliveries } from './enqueue.ts';
 import { type OutcomeRow, ROUND_STATEMENT, roundParameters } from './round-statement.ts';
-import { attemptsOf, deliveriesOf, makeEndpoint, syntheticEvent } from './test-support.ts';
+import { attemptsOf, batchDeps, deliveriesOf, makeEndpoint, syntheticEvent } from './test-support.ts';
 
 type PlanNode = { 'Node Type': string; 'Relation Name'?: string; Plans?: PlanNode[] };
 
@@ -38,6 +38,54 @@ function attemptsSearchedByOutcome(node: PlanNode): number {
   return own + (node.Plans ?? []).reduce((n, child) => n + attemptsSearchedByOutcome(child), 0);
 }
 
+/**
+ * Runs `test` over an endpoint with `history` delivered deliveries (one attempt each), the first `onTheWire` of them
+ * pending with their attempt on the wire ('sending'), analyzed as autovacuum would; removes them afterwards, and
+ * analyzes again: other test files share these tables, and their plans should not meet this history.
+ */
+async function withAnalyzedHistory(
+  { history, onTheWire }: { history: number; onTheWire: number },
+  test: (made: { org: { organizationId: string }; endpoint: { id: string } }) => Promise<void>,
+) {
+  const { db } = testDatabase();
+  const org = await makeOrganization();
+  const endpoint = await makeEndpoint(org.organizationId, { url: 'http://127.0.0.1:9/' });
+  const prefix = `msg_plan_${randomUUID().slice(0, 8)}_`;
+  await db.execute(sql`insert into webhook_messages (id, organization_id, event_type, payload)
+    select ${prefix} || g, ${org.organizationId}, 'ticket.updated', '{}'::jsonb from generate_series(1, ${history}) g`);
+  await db.execute(sql`insert into webhook_deliveries (organization_id, endpoint_id, message_id, status, attempt_count,
+      next_attempt_at, lease_until)
+    select ${org.organizationId}, ${endpoint.id}, ${prefix} || g,
+      (case when g <= ${onTheWire} then 'pending' else 'succeeded' end)::webhook_delivery_status, 1, now(),
+      case when g <= ${onTheWire} then now() + interval '1 minute' end
+    from generate_series(1, ${history}) g`);
+  await db.execute(sql`insert into webhook_attempts (organization_id, delivery_id, endpoint_id, attempt_number,
+      started_at, outcome)
+    select organization_id, id, endpoint_id, 1, now(),
+      case when status = 'pending' then 'sending' else 'succeeded' end
+    from webhook_deliveries where endpoint_id = ${endpoint.id}`);
+  try {
+    await db.execute(sql`analyze webhook_deliveries`);
+    await db.execute(sql`analyze webhook_attempts`);
+    await test({ org, endpoint });
+  } finally {
+    await db.execute(sql`delete from webhook_attempts where endpoint_id = ${endpoint.id}`);
+    await db.execute(sql`delete from webhook_deliveries where endpoint_id = ${endpoint.id}`);
+    await db.execute(sql`delete from webhook_messages where id like ${`${prefix}%`}`);
+    await db.execute(sql`analyze webhook_deliveries`);
+    await db.execute(sql`analyze webhook_attempts`);
+  }
+}
+
+/** The plan PostgreSQL makes for one execution of a round that records `rows` and claims 16 more. */
+async function roundPlan(endpoint: { id: string; organizationId: string }, rows: OutcomeRow[]): Promise<PlanNode> {
+  const result = await testDatabase().db.$client.query<{ 'QUERY PLAN': Array<{ Plan: PlanNode }> }>({
+    text: `explain (format json) ${ROUND_STATEMENT}`,
+    values: roundParameters([{ endpoint, rows, claim: { size: 16, leaseMs: 30_000 } }]),
+  });
+  return result.rows[0]!['QUERY PLAN'][0]!.Plan;
+}
+
 describe('the delivery round statement', () => {
   const config = loadServiceConfig();
   const webhooks = webhookSettings.of(config);
@@ -52,28 +100,8 @@ describe('the delivery round statement', () => {
 
   it("finds a window's outcomes by index in tables of thousands of deliveries, not by reading them whole", async () => {
     const { db } = testDatabase();
-    const org = await makeOrganization();
-    const endpoint = await makeEndpoint(org.organizationId, { url: 'http://127.0.0.1:9/' });
-    const history = 5000;
-    const prefix = `msg_plan_${randomUUID().slice(0, 8)}_`;
     // A delivered history (one attempt each), and ten deliveries whose attempt is on the wire.
-    await db.execute(sql`insert into webhook_messages (id, organization_id, event_type, payload)
-      select ${prefix} || g, ${org.organizationId}, 'ticket.updated', '{}'::jsonb from generate_series(1, ${history}) g`);
-    await db.execute(sql`insert into webhook_deliveries (organization_id, endpoint_id, message_id, status, attempt_count,
-        next_attempt_at, lease_until)
-      select ${org.organizationId}, ${endpoint.id}, ${prefix} || g,
-        (case when g <= 10 then 'pending' else 'succeeded' end)::webhook_delivery_status, 1, now(),
-        case when g <= 10 then now() + interval '1 minute' end
-      from generate_series(1, ${history}) g`);
-    await db.execute(sql`insert into webhook_attempts (organization_id, delivery_id, endpoint_id, attempt_number,
-        started_at, outcome)
-      select organization_id, id, endpoint_id, 1, now(),
-        case when status = 'pending' then 'sending' else 'succeeded' end
-      from webhook_deliveries where endpoint_id = ${endpoint.id}`);
-    try {
-      await db.execute(sql`analyze webhook_deliveries`);
-      await db.execute(sql`analyze webhook_attempts`);
-
+    await withAnalyzedHistory({ history: 5000, onTheWire: 10 }, async ({ org, endpoint }) => {
       const onTheWire = await db.execute<{ id: string }>(sql`select id from webhook_deliveries
         where endpoint_id = ${endpoint.id} and status = 'pending'`);
       const at = new Date().toISOString();
@@ -94,23 +122,9 @@ describe('the delivery round statement', () => {
       }));
       assert.equal(rows.length, 10);
 
-      const result = await db.$client.query<{ 'QUERY PLAN': Array<{ Plan: PlanNode }> }>({
-        text: `explain (format json) ${ROUND_STATEMENT}`,
-        values: roundParameters([
-          {
-            endpoint: { id: endpoint.id, organizationId: org.organizationId },
-            rows,
-            claim: { size: 16, leaseMs: 30_000 },
-          },
-        ]),
-      });
-      assert.deepEqual(growingTablesReadWhole(result.rows[0]!['QUERY PLAN'][0]!.Plan), []);
-    } finally {
-      // Other test files share these tables; their plans should not meet this history.
-      await db.execute(sql`delete from webhook_attempts where endpoint_id = ${endpoint.id}`);
-      await db.execute(sql`delete from webhook_deliveries where endpoint_id = ${endpoint.id}`);
-      await db.execute(sql`delete from webhook_messages where id like ${`${prefix}%`}`);
-    }
+      const plan = await roundPlan({ id: endpoint.id, organizationId: org.organizationId }, rows);
+      assert.deepEqual(growingTablesReadWhole(plan), []);
+    });
   });
 
   it('finds a large round’s attempts from its rows after an ANALYZE that saw no attempt on the wire', async () => {
@@ -118,21 +132,7 @@ describe('the delivery round statement', () => {
     // row, and planned from the table, the round read every attempt ever made (and in the webhooks benchmark compared
     // each one on the wire with each of the round's 1,200 rows).
     const { db } = testDatabase();
-    const org = await makeOrganization();
-    const endpoint = await makeEndpoint(org.organizationId, { url: 'http://127.0.0.1:9/' });
-    const history = 3000;
-    const prefix = `msg_analyzed_${randomUUID().slice(0, 8)}_`;
-    await db.execute(sql`insert into webhook_messages (id, organization_id, event_type, payload)
-      select ${prefix} || g, ${org.organizationId}, 'ticket.updated', '{}'::jsonb from generate_series(1, ${history}) g`);
-    await db.execute(sql`insert into webhook_deliveries (organization_id, endpoint_id, message_id, status, attempt_count)
-      select ${org.organizationId}, ${endpoint.id}, ${prefix} || g, 'succeeded', 1 from generate_series(1, ${history}) g`);
-    await db.execute(sql`insert into webhook_attempts (organization_id, delivery_id, endpoint_id, attempt_number,
-        started_at, outcome)
-      select organization_id, id, endpoint_id, 1, now(), 'succeeded' from webhook_deliveries
-      where endpoint_id = ${endpoint.id}`);
-    try {
-      await db.execute(sql`analyze webhook_deliveries`);
-      await db.execute(sql`analyze webhook_attempts`);
+    await withAnalyzedHistory({ history: 3000, onTheWire: 0 }, async ({ org, endpoint }) => {
       const some = await db.execute<{ id: string }>(sql`select id from webhook_deliveries
         where endpoint_id = ${endpoint.id} limit 1200`);
       const at = new Date().toISOString();
@@ -150,26 +150,11 @@ describe('the delivery round statement', () => {
         excerpt: '',
         error_class: null,
       }));
-      const result = await db.$client.query<{ 'QUERY PLAN': Array<{ Plan: PlanNode }> }>({
-        text: `explain (format json) ${ROUND_STATEMENT}`,
-        values: roundParameters([
-          {
-            endpoint: { id: endpoint.id, organizationId: org.organizationId },
-            rows,
-            claim: { size: 16, leaseMs: 30_000 },
-          },
-        ]),
-      });
+      const plan = await roundPlan({ id: endpoint.id, organizationId: org.organizationId }, rows);
       // Found by delivery and attempt number from the round's rows, never searched for by outcome over the table (a
       // small table may still be hashed whole to join them: that choice rests on sound estimates).
-      assert.deepEqual(attemptsSearchedByOutcome(result.rows[0]!['QUERY PLAN'][0]!.Plan), 0);
-    } finally {
-      await db.execute(sql`delete from webhook_attempts where endpoint_id = ${endpoint.id}`);
-      await db.execute(sql`delete from webhook_deliveries where endpoint_id = ${endpoint.id}`);
-      await db.execute(sql`delete from webhook_messages where id like ${`${prefix}%`}`);
-      await db.execute(sql`analyze webhook_deliveries`);
-      await db.execute(sql`analyze webhook_attempts`);
-    }
+      assert.deepEqual(attemptsSearchedByOutcome(plan), 0);
+    });
   });
 
   it("records an answer whose excerpt would be cut inside an emoji, the emoji's halves dropped together", async () => {
@@ -185,18 +170,11 @@ describe('the delivery round statement', () => {
     await fanOutDeliveries(testDatabase().db, [syntheticEvent(org.organizationId)], webhooks.payloadLimitBytes);
     const poster = createSafePoster({ allowHttp: true, allowCidrs: webhooks.allowCidrs, timeoutMs: 2_000 });
     try {
-      const result = await deliverDueBatch(
-        {
-          db: testDatabase().db,
-          credentialKeys: config.credentialKeys,
-          poster,
-          timeoutMs: 2_000,
-          retryCompression: 1,
-          leaseMarginMs: 100,
-          heartbeat: () => {},
-        },
-        { endpointId: endpoint.id, organizationId: org.organizationId, maxBatch: 10 },
-      );
+      const result = await deliverDueBatch(batchDeps(poster, { leaseMarginMs: 100 }), {
+        endpointId: endpoint.id,
+        organizationId: org.organizationId,
+        maxBatch: 10,
+      });
       assert.equal(result.sent, 1);
       const [delivery] = await deliveriesOf(endpoint.id);
       const [attempt] = await attemptsOf(delivery!.id);

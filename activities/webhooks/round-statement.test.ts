@@ -22,6 +22,7 @@ import {
 } from './round-statement.ts';
 import {
   attemptsOf,
+  batchDeps,
   deliveriesOf,
   endpointRow,
   integrationEventsOf,
@@ -337,14 +338,7 @@ describe('the delivery round statement, shared by several endpoints', () => {
       const direct = directRounds(testDatabase().db);
       let written = false;
       const batch = deliverDueBatch(
-        {
-          db: testDatabase().db,
-          credentialKeys: loadServiceConfig().credentialKeys,
-          poster,
-          timeoutMs: 2_000,
-          retryCompression: 1,
-          leaseMarginMs: 500,
-          heartbeat: () => {},
+        batchDeps(poster, {
           // The statement that records the round waits far longer than the round's lease (2.5 s): a queue of busy
           // shared statements ahead of it.
           rounds: async (request) => {
@@ -354,7 +348,7 @@ describe('the delivery round statement, shared by several endpoints', () => {
             }
             return direct(request);
           },
-        },
+        }),
         { endpointId: endpoint.id, organizationId: org.organizationId, maxBatch: 10 },
       );
       // Past the lease the round was claimed with, and before its outcome is written: another batch of the endpoint

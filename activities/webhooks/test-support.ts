@@ -15,8 +15,25 @@ import { loadConfig } from '../../common/config.ts';
 import { sealCredentials } from '../../common/credentials.ts';
 import type { DispatchedTicketEvent, TicketEventType } from '../../common/ticket-events.ts';
 import { generateSecret } from '../../common/webhooks/standard-webhooks.ts';
+import { loadServiceConfig } from '../../packages/integrations/index.ts';
 import type { RecordedRequest } from '../../test/receivers/webhook-receiver.ts';
 import { testDatabase } from '../../test/support/database.ts';
+import type { SafePoster } from '../http/safe-post.ts';
+import type { BatchDeps } from './deliver-batch.ts';
+
+/** What deliverDueBatch needs to run on its own (no Temporal): the test database, the configured keys, a poster. */
+export function batchDeps(poster: SafePoster, overrides: Partial<BatchDeps> = {}): BatchDeps {
+  return {
+    db: testDatabase().db,
+    credentialKeys: loadServiceConfig().credentialKeys,
+    poster,
+    timeoutMs: 2_000,
+    retryCompression: 1,
+    leaseMarginMs: 500,
+    heartbeat: () => {},
+    ...overrides,
+  };
+}
 
 export type TestEndpoint = { id: string; organizationId: string; secret: string };
 

@@ -11,7 +11,7 @@ import { webhooksTaskQueueFor } from '../../workflows/webhook-endpoint-contract.
 import { createSafePoster } from '../http/safe-post.ts';
 import { deliverDueBatch } from './deliver-batch.ts';
 import { enqueueDeliveries } from './enqueue.ts';
-import { attemptsOf, deliveriesOf, endpointRow, makeEndpoint, syntheticEvent } from './test-support.ts';
+import { attemptsOf, batchDeps, deliveriesOf, endpointRow, makeEndpoint, syntheticEvent } from './test-support.ts';
 import { wakeEndpoint } from './wake.ts';
 
 describe('webhook throttling', function () {
@@ -247,19 +247,11 @@ describe('webhook throttling', function () {
     try {
       // As the endpoint's workflow does: batch after batch while one says more is due.
       for (let more = true; more; ) {
-        const result = await deliverDueBatch(
-          {
-            db: testDatabase().db,
-            credentialKeys: loadServiceConfig().credentialKeys,
-            poster,
-            timeoutMs: 5_000,
-            retryCompression: 1,
-            leaseMarginMs: 1_000,
-            heartbeat: () => {},
-            sending,
-          },
-          { endpointId: endpoint.id, organizationId: org.organizationId, maxBatch: 64 },
-        );
+        const result = await deliverDueBatch(batchDeps(poster, { timeoutMs: 5_000, leaseMarginMs: 1_000, sending }), {
+          endpointId: endpoint.id,
+          organizationId: org.organizationId,
+          maxBatch: 64,
+        });
         succeeded += result.succeeded;
         more = result.more;
       }
