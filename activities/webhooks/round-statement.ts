@@ -93,8 +93,9 @@ export const ROUND_STATEMENT = `
   -- Looked up from the table instead, an ANALYZE taken while no attempt was on the wire makes 'sending' look like
   -- one row: the plan then read every attempt and, for each one on the wire, the round's rows (1,200 × 3,942
   -- comparisons: 2.9 s for one statement in the webhooks benchmark). The fence on 'sending' is not re-checked on
-  -- the row written, and need not be: no other statement updates an attempt, an attempt number is used again only
-  -- after this statement deleted its row, and a superseded batch's attempt n is never a newer claim's (n + 1).
+  -- the row written, and need not be: only the batch that opened attempt n of a delivery writes that row, an
+  -- attempt number is used again only after this statement deleted its row, and a superseded batch's attempt n is
+  -- never a newer claim's (n + 1).
   attempt as (
     select v.*, s.attempt_id from v cross join lateral (
       select a.id as attempt_id from webhook_attempts a

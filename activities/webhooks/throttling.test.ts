@@ -262,6 +262,16 @@ describe('webhook throttling', function () {
     assert.equal(receiver.requestsTo('/crowded').length, 64);
     const peak = receiver.peakOpen('/crowded');
     assert.ok(peak >= 15 && peak <= 16, `16 requests at once, as sized, saw ${peak}`);
+    // Slow answers, crowd or not, keep claims to one window (8 a lane): several windows claimed at once would wait
+    // behind slow ones, maybe past their lease. (Attempts opened by one claim share its transaction's time.)
+    const claims = await testDatabase().pool.query<{ size: number }>(
+      'select count(*)::int as size from webhook_attempts where endpoint_id = $1 group by created_at',
+      [endpoint.id],
+    );
+    assert.ok(
+      claims.rows.every((r) => r.size <= 8),
+      `claims of ${claims.rows.map((r) => r.size).join(', ')}`,
+    );
     assert.equal(sending.count, 1_000, 'each request counted itself out again');
   });
 
