@@ -13,7 +13,7 @@ import { slackDepsOf } from '../api/routes/slack.ts';
 import type { RelayContext } from '../common/integration-contract.ts';
 import type { DispatchedTicketEvent, TicketEventType } from '../common/ticket-events.ts';
 import { handOverWaitingInbound } from '../domain/slack/inbound.ts';
-import { createSlackFake } from './fakes/slack/server.ts';
+import { createSlackFake, type Delivery } from './fakes/slack/server.ts';
 import {
   addToSlack,
   freshWorkspace,
@@ -107,6 +107,16 @@ describe('Slack end to end (strict local Slack)', function () {
     });
     assert.equal(created.status, 201, JSON.stringify(created.body));
     return created.body as { id: string; number: number; version: number };
+  }
+
+  /** Slack sending an event again: the same event id, with its retry headers. */
+  function slackRetries(delivery: Delivery, retryReason: string) {
+    return slack.sendEvent(delivery.sent.event as Record<string, unknown>, {
+      teamId: team,
+      eventId: delivery.eventId!,
+      retryNum: 1,
+      retryReason,
+    });
   }
 
   /** The ticket's message in a channel, once it is there. */
@@ -422,12 +432,7 @@ describe('Slack end to end (strict local Slack)', function () {
       });
       assert.equal(reply.delivery?.status, 200);
       // Slack retries an event it thinks we missed: same event id, retry header.
-      const retried = await slack.sendEvent(reply.delivery!.sent.event as Record<string, unknown>, {
-        teamId: team,
-        eventId: reply.delivery!.eventId!,
-        retryNum: 1,
-        retryReason: 'http_timeout',
-      });
+      const retried = await slackRetries(reply.delivery!, 'http_timeout');
       assert.equal(retried.status, 200);
       await slack.postAsUser(slackIds.agent, channels.support, '!reply We are on it, Carol.', { threadTs: parent.ts });
       await slack.postAsUser(slackIds.guest, channels.support, 'I saw this too', { threadTs: parent.ts });
@@ -484,12 +489,7 @@ describe('Slack end to end (strict local Slack)', function () {
         });
         assert.equal(limited.delivery?.status, 500);
         assert.ok(limited.delivery!.elapsedMs < 2000, `answered in ${limited.delivery!.elapsedMs} ms`);
-        const retried = await slack.sendEvent(limited.delivery!.sent.event as Record<string, unknown>, {
-          teamId: team,
-          eventId: limited.delivery!.eventId!,
-          retryNum: 1,
-          retryReason: 'http_error',
-        });
+        const retried = await slackRetries(limited.delivery!, 'http_error');
         assert.equal(retried.status, 200);
         const [comment] = await eventually(
           async () => {

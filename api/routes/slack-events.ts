@@ -11,8 +11,6 @@
 import type { App, AuthorizeResult, Logger as BoltLogger, LogLevel } from '@slack/bolt';
 import type { InstallProvider } from '@slack/oauth';
 import type { WebClient } from '@slack/web-api';
-import { slackPosts } from '@switchboard/database';
-import { and, eq, gt, isNull, or, sql } from 'drizzle-orm';
 import { Router } from 'express';
 import { TtlCache } from '../../activities/slack/cache.ts';
 import { type SlackPerson, slackPerson } from '../../activities/slack/people.ts';
@@ -22,7 +20,6 @@ import { type Logger, serializeError, withoutQueryParams } from '../../common/lo
 import { type Block, HELP_TEXT, slackActionIds, slackCallbackIds, ticketDetails } from '../../common/slack/blocks.ts';
 import { parseTicketCommand } from '../../common/slack/commands.ts';
 import type { Answer, SlackInboundPayload } from '../../common/slack/inbound.ts';
-import { type MessageWithMetadata, postKeyOf } from '../../common/slack/post-key.ts';
 import { memberByEmail } from '../../domain/members/lookup.ts';
 import { acknowledgeAlertFromSlack, isNotificationAckAction } from '../../domain/notifications/slack-acknowledge.ts';
 import { ticketForSlack } from '../../domain/slack/cards.ts';
@@ -44,6 +41,7 @@ import {
   workspaceByTeam,
 } from '../../domain/slack/installations.ts';
 import { resumeWorkspace } from '../../domain/slack/resume.ts';
+import { ticketOfThread } from '../../domain/slack/thread-ticket.ts';
 import { registry } from '../openapi/registry.ts';
 
 export const SLACK_EVENTS_PATH = '/api/slack/events';
@@ -251,54 +249,6 @@ const REPLY_SUBTYPES: ReadonlySet<string> = new Set(['thread_broadcast', 'file_s
 
 const ephemeral = (text: string) => ({ response_type: 'ephemeral' as const, text });
 
-/**
- * The ticket whose message starts a thread. A reply can arrive before the post that started the thread has recorded
- * its ts: Slack may send the event before chat.postMessage has answered us. The post wrote its row (with its key)
- * before it posted, and the message carries that key in its metadata; so when a channel has such a post still
- * unrecorded, the thread's first message is read from Slack and matched by key. Nothing else costs a Slack call.
- */
-async function threadParent(
-  deps: SlackDeps,
-  client: WebClient,
-  workspace: SlackWorkspace,
-  channelId: string,
-  threadTs: string,
-): Promise<{ ticketId: string } | null> {
-  // One statement, so a ts written meanwhile is seen either as the thread's or as still pending, never as neither.
-  const rows = await deps.db
-    .select({ ticketId: slackPosts.ticketId, postKey: slackPosts.postKey, ts: slackPosts.ts })
-    .from(slackPosts)
-    .where(
-      and(
-        eq(slackPosts.integrationId, workspace.integrationId),
-        eq(slackPosts.channelId, channelId),
-        eq(slackPosts.kind, 'parent'),
-        or(
-          eq(slackPosts.ts, threadTs),
-          // Sent to Slack within the hour: a post that failed for good leaves its row without a ts, and should not
-          // cost every later reply in its channel a Slack call.
-          and(isNull(slackPosts.ts), gt(slackPosts.postedAt, sql`now() - interval '1 hour'`)),
-        ),
-      ),
-    );
-  const known = rows.find((r) => r.ts === threadTs);
-  if (known) return known;
-  if (rows.length === 0) return null;
-  // A failure here (a 429 included: the client does not wait) is thrown: Bolt answers an error and Slack sends the
-  // event again.
-  const thread = await client.conversations.replies({
-    channel: channelId,
-    ts: threadTs,
-    limit: 1,
-    include_all_metadata: true,
-  });
-  const root = (thread.messages as MessageWithMetadata[] | undefined)?.find((m) => m.ts === threadTs);
-  // Only our own bot's message: another app in the channel could copy a key into its own message's metadata.
-  if (root?.user !== workspace.botUserId) return null;
-  const key = postKeyOf(root);
-  return rows.find((r) => r.postKey === key) ?? null;
-}
-
 function registerListeners(app: App, deps: SlackDeps) {
   const ctx: Ctx = { deps, people: new TtlCache(deps.settings.cacheTtlMs) };
 
@@ -330,7 +280,7 @@ function registerListeners(app: App, deps: SlackDeps) {
     if (!message.thread_ts || message.thread_ts === message.ts) return;
     const workspace = await workspaceOrNull(deps, context.teamId);
     if (!workspace) return;
-    const parent = await threadParent(deps, client, workspace, message.channel, message.thread_ts);
+    const parent = await ticketOfThread(deps, client, workspace, message.channel, message.thread_ts);
     if (!parent) return;
     await recordSlackInbound(deps, workspace, `event:${body.event_id}`, parent.ticketId, {
       kind: 'thread_reply',
@@ -483,7 +433,7 @@ function registerListeners(app: App, deps: SlackDeps) {
     await ack();
     await client.views.open({ trigger_id: shortcut.trigger_id, view: createTicketView(undefined) });
   });
-  app.shortcut({ type: 'message_action' }, async ({ shortcut, ack, context }) => {
+  app.shortcut({ type: 'message_action' }, async ({ shortcut, ack, context, client }) => {
     const s = shortcut as unknown as {
       callback_id: string;
       team: { id: string } | null;
@@ -526,19 +476,7 @@ function registerListeners(app: App, deps: SlackDeps) {
       const threadTs = s.message.thread_ts;
       // A person's reply in a ticket's thread: not the ticket's own message, not a bot's note.
       const isReply = !!threadTs && threadTs !== s.message.ts && !s.message.bot_id && !!s.message.user;
-      const [parent] = isReply
-        ? await deps.db
-            .select({ ticketId: slackPosts.ticketId })
-            .from(slackPosts)
-            .where(
-              and(
-                eq(slackPosts.integrationId, workspace.integrationId),
-                eq(slackPosts.channelId, s.channel.id),
-                eq(slackPosts.ts, threadTs!),
-                eq(slackPosts.kind, 'parent'),
-              ),
-            )
-        : [];
+      const parent = isReply ? await ticketOfThread(deps, client, workspace, s.channel.id, threadTs!) : null;
       await ack();
       if (!parent) {
         void respondNow(
