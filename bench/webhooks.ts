@@ -120,6 +120,12 @@ async function main() {
       raw.push(await rawKeepAliveLoop(receiver, 5));
       bull.push((await bullmqSender(receiver, 10_000)).perSecond);
       for (const n of [10, 100]) bullPerEndpoint[n]!.push((await bullmqSender(receiver, 10_000, 64, n)).perSecond);
+      // Each round's peers, so a round's engine rates can be read against the peers of the same minutes.
+      console.log(
+        `round ${round} peers: raw ${Math.round(raw.at(-1)!)}/s, BullMQ ${Math.round(bull.at(-1)!)}/s, ` +
+          `a queue per endpoint ${Math.round(bullPerEndpoint[10]!.at(-1)!)}/s (10), ` +
+          `${Math.round(bullPerEndpoint[100]!.at(-1)!)}/s (100)`,
+      );
       for (const n of [1, 10, 100]) {
         const list = await endpoints(n);
         await vacuumDeliveryTables(database.db);
@@ -290,7 +296,7 @@ async function runEngineBurst(
   console.log(
     `engine, ${list.length} endpoint(s): ${Math.round(expected / seconds)}/s; resends accepted after ` +
       `${Math.round(accepted)} ms, first delivery at ${(stats.first ?? since) - since} ms, last at ` +
-      `${(stats.last ?? since) - since} ms`,
+      `${(stats.last ?? since) - since} ms; arrivals per 100 ms: ${stats.perTenth.join(' ')}`,
   );
   return expected / seconds;
 }

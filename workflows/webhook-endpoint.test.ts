@@ -3,12 +3,14 @@
 // webhook-dispatcher.test.ts.)
 import assert from 'node:assert/strict';
 import { makeEndpoint, verifyWith } from '../activities/webhooks/test-support.ts';
+import { ATTEMPT_START_LAG_MS } from '../common/webhooks/attempt-window.ts';
 import { makeOrganization } from '../domain/test-fixtures.ts';
 import { addComment } from '../domain/tickets/comments.ts';
 import { createTicket } from '../domain/tickets/create-ticket.ts';
 import { type Receiver, startReceiver } from '../test/receivers/webhook-receiver.ts';
 import { testDatabase, truncateAll } from '../test/support/database.ts';
 import { eventually, startPipeline, type TestPipeline, uniqueTaskQueue } from '../test/support/temporal.ts';
+import { DEFAULT_BATCH_TIMEOUT_MS } from './webhook-endpoint.ts';
 
 describe('webhook endpoint workflow', function () {
   this.timeout(90_000);
@@ -24,6 +26,15 @@ describe('webhook endpoint workflow', function () {
   after(async () => {
     await pipeline?.stop();
     await receiver?.close();
+  });
+
+  it('gives a batch less time than the lag by which readers of attempts bound when a request can follow its claim', () => {
+    // Health and the "failing for 5 days" check find attempts by when they were opened and judge them by when they
+    // were sent (common/webhooks/attempt-window.ts); a batch (and a dispatcher group) lives at most this long.
+    assert.ok(
+      DEFAULT_BATCH_TIMEOUT_MS * 4 <= ATTEMPT_START_LAG_MS,
+      'a quarter of the lag at most, the rest for clocks',
+    );
   });
 
   it('delivers a ticket event, signed, once to every enabled endpoint subscribed to its type, and to no other', async () => {

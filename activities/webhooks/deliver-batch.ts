@@ -25,6 +25,7 @@ import { mapLimited } from '../../common/concurrency.ts';
 import type { KeyRing } from '../../common/config.ts';
 import { truncateText } from '../../common/text.ts';
 import { type AttemptOutcome, classifyAttempt } from '../../common/webhooks/attempt-outcome.ts';
+import { ATTEMPT_START_LAG_MS } from '../../common/webhooks/attempt-window.ts';
 import { MAX_CONCURRENCY } from '../../common/webhooks/endpoint-limits.ts';
 import { nextRetryDelay, type RetryPolicy, retryPolicy } from '../../common/webhooks/retry-schedule.ts';
 import { secretsInEffect } from '../../common/webhooks/standard-webhooks.ts';
@@ -108,9 +109,13 @@ const MAX_LANES = 2;
  * MIN_SIZED_CONCURRENCY), not at the endpoint's whole maxConcurrency: every request in flight at once is a
  * connection, and 120 deliveries sent 64 at a time opened 64 connections to carry two requests each
  * (specification/performance.md, "Lanes sized to the backlog"). Once more has been claimed than was found
- * (deliveries keep arriving), the full concurrency applies.
+ * (deliveries keep arriving), the full concurrency applies. Eight: a request costs sender and receiver about 1.5
+ * times the CPU on a connection that carries 8 as on a kept-alive one, 2.5 times on one that carries 4 (the earlier
+ * divisor), 7 times on a new one (bench/connection-cost.ts). Sixteen showed no difference in the rates and would halve
+ * the first concurrency of a receiver answering in 50–100 ms (specification/performance.md, "Writes a delivery no
+ * longer makes").
  */
-const SENDS_PER_CONNECTION = 4;
+const SENDS_PER_CONNECTION = 8;
 /**
  * Concurrency the backlog sizing never goes below: a few connections cost little, and a slow receiver's small backlog
  * (where concurrency, not connections, sets the pace) is sent as before at caps up to this.
@@ -129,8 +134,8 @@ const SLOW_ANSWER_MS = 100;
  * give every endpoint its whole concurrency at once, and more requests make every answer slower still: 100 endpoints
  * of one loopback receiver went from about 30 requests each to 64 that way, and 3,000 connections to 5,400
  * (specification/performance.md, "Slow answers in a crowd"). The price: requests waiting on hung receivers count
- * too, so on a worker with that many out a truly slow receiver's first backlog goes at the sized concurrency (a
- * quarter of it at once, at least 16), not all at once; the sizing ends anyway once more than that has been claimed.
+ * too, so on a worker with that many out a truly slow receiver's first backlog goes at the sized concurrency (an
+ * eighth of it at once, at least 16), not all at once; the sizing ends anyway once more than that has been claimed.
  */
 const CROWDED_SENDS = 256;
 /** Requests on the wire from this worker, across its batches (see CROWDED_SENDS). */
@@ -787,13 +792,16 @@ async function disableEndpoint(db: Database, endpoint: DeliveryEndpoint, reason:
  * whose outcome was lost, prove nothing either way.
  */
 async function failingTooLong(db: Database, endpoint: DeliveryEndpoint, windowMs: number): Promise<boolean> {
+  // Attempts are found by when they were opened (the endpoint's index is on created_at, see ATTEMPT_START_LAG_MS),
+  // among those opened since a little before the last success, and then judged by when they went out.
   const result = await db.execute<{ failing_since: string | null }>(sql`
-    select min(a.started_at) as failing_since from webhook_attempts a
-    where a.endpoint_id = ${endpoint.id} and a.attempt_number > 0 and a.outcome <> 'sending'
-      and a.started_at > coalesce(greatest(
+    with since as (select coalesce(greatest(
         (select last_success_at from integration_configs where id = ${endpoint.id}),
         (select max(created_at) from integration_events
-          where integration_config_id = ${endpoint.id} and type = 'endpoint.enabled')), '-infinity')`);
+          where integration_config_id = ${endpoint.id} and type = 'endpoint.enabled')), '-infinity') as at)
+    select min(a.started_at) as failing_since from webhook_attempts a, since
+    where a.endpoint_id = ${endpoint.id} and a.attempt_number > 0 and a.outcome <> 'sending'
+      and a.created_at > since.at - ${ATTEMPT_START_LAG_MS} * interval '1 millisecond' and a.started_at > since.at`);
   const since = result.rows[0]?.failing_since;
   if (!since) return false;
   const failingMs = Date.now() - new Date(since).getTime();

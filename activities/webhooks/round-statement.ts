@@ -78,8 +78,10 @@ const OUTCOME_COLUMNS = [
  * rows. With that guess, a round of 15 rows read webhook_deliveries and webhook_attempts whole (hash joins over
  * sequential scans, 2–4 ms a round at 12,000 deliveries, growing with the tables); with the real count the planner
  * weighs the round's real size against the tables': a window of a few rows is looked up by index (round-plan.test.ts,
- * 10 rows in 5,000), while a round of a few hundred in tables that small may still be read whole, the cheaper plan
- * there, until the tables grow. The arrays also carry text as text: a jsonb document refused a lone surrogate.
+ * 10 rows in 5,000). A round of a few hundred in tables of a few thousand was still read whole into a hash (24,200
+ * deliveries for 33 ms of a 37 ms statement): each write now also names the round's delivery ids as an array ($1),
+ * so only the round's rows are kept, or looked up by index (round-plan.test.ts, 256 rows in 3,000). The arrays also
+ * carry text as text: a jsonb document refused a lone surrogate.
  */
 export const ROUND_STATEMENT = `
   with v as (
@@ -89,7 +91,7 @@ export const ROUND_STATEMENT = `
     select * from unnest($2::uuid[], $3::text[], $4::int[], $5::int[], $6::text[])
       as e(endpoint_id, organization_id, size, lease_ms, disable_reason)),
   -- The round's attempts are looked up from the round's rows, one index probe each (the lateral's OFFSET 0 keeps
-  -- it so); the write then joins them by id (the planner may hash a small table for that, on sound estimates).
+  -- it so); the write then joins them by id.
   -- Looked up from the table instead, an ANALYZE taken while no attempt was on the wire makes 'sending' look like
   -- one row: the plan then read every attempt and, for each one on the wire, the round's rows (1,200 × 3,942
   -- comparisons: 2.9 s for one statement in the webhooks benchmark). The fence on 'sending' is not re-checked on
@@ -101,14 +103,17 @@ export const ROUND_STATEMENT = `
       select a.id as attempt_id from webhook_attempts a
       where a.delivery_id = v.id and a.attempt_number = v.attempt and a.outcome = 'sending'
       offset 0) s),
+  -- Each write also names the round's delivery ids as an array ($1: the same rows as v). Joined to v alone, a write of
+  -- a few hundred rows was planned as a hash of its whole table while the table was small enough (24,200 deliveries
+  -- hashed for 33 ms of a 37 ms statement); with the array, only the round's rows are kept, or looked up by index.
   recorded as (
     update webhook_attempts a set started_at = t.started_at, duration_ms = t.duration_ms,
       status_code = t.status_code, response_excerpt = t.excerpt, error_class = t.error_class, outcome = t.outcome
     from attempt t
-    where t.sent and a.id = t.attempt_id),
+    where t.sent and a.id = t.attempt_id and a.delivery_id = any($1::uuid[])),
   withdrawn as (
     delete from webhook_attempts a using attempt t
-    where not t.sent and a.id = t.attempt_id),
+    where not t.sent and a.id = t.attempt_id and a.delivery_id = any($1::uuid[])),
   settled as (
     update webhook_deliveries d set
       status = case when v.sent then v.status::webhook_delivery_status else d.status end,
@@ -118,7 +123,7 @@ export const ROUND_STATEMENT = `
       succeeded_at = case when v.sent then v.succeeded_at else d.succeeded_at end,
       lease_until = null, updated_at = now()
     from v
-    where d.id = v.id and d.attempt_count = v.attempt),
+    where d.id = v.id and d.attempt_count = v.attempt and d.id = any($1::uuid[])),
   -- Only the statement that flips is_active records endpoint.disabled, so concurrent batches record one.
   switched_off as (
     update integration_configs c set is_active = false, disabled_reason = e.disable_reason, updated_at = now()

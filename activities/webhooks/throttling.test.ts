@@ -167,7 +167,7 @@ describe('webhook throttling', function () {
   });
 
   it('sizes a small backlog’s concurrency to the backlog, not to a large cap: fewer connections, each reused', async () => {
-    // 48 due at a cap of 64: 16 at once (48 / 4 sends per connection, and never below 16), not 48 connections
+    // 48 due at a cap of 64: 16 at once (48 / 8 sends per connection, and never below 16), not 48 connections
     // carrying one request each.
     const org = await makeOrganization();
     // Answers quick enough that the sizing holds (under SLOW_ANSWER_MS), slow enough to see what is in flight.

@@ -82,7 +82,13 @@ async function storeAttempt(
   organizationId: string,
   delivery: { id: string; endpointId: string },
   attemptNumber: number,
-  fields: { outcome: string; statusCode?: number | null; errorClass?: string | null; startedAt?: Date },
+  fields: {
+    outcome: string;
+    statusCode?: number | null;
+    errorClass?: string | null;
+    startedAt?: Date;
+    createdAt?: Date;
+  },
 ) {
   await testDatabase()
     .db.insert(webhookAttempts)
@@ -97,6 +103,7 @@ async function storeAttempt(
       responseExcerpt: fields.statusCode ? `status ${fields.statusCode}` : null,
       errorClass: fields.errorClass ?? null,
       outcome: fields.outcome,
+      ...(fields.createdAt ? { createdAt: fields.createdAt } : {}),
     });
 }
 
@@ -536,16 +543,17 @@ describe('webhooks API', () => {
         statusCode: 200,
         startedAt: new Date(Date.now() - 48 * 3600_000),
       });
+      // Stored as they are opened, one claim after another: the health's latest attempt is the last claim's.
+      await storeAttempt(admin.organizationId, delivery, 1, {
+        outcome: 'retry',
+        errorClass: 'timeout',
+        startedAt: hourAgo,
+      });
       const succeededAt = new Date();
       await storeAttempt(admin.organizationId, delivery, 2, {
         outcome: 'succeeded',
         statusCode: 204,
         startedAt: succeededAt,
-      });
-      await storeAttempt(admin.organizationId, delivery, 1, {
-        outcome: 'retry',
-        errorClass: 'timeout',
-        startedAt: hourAgo,
       });
       // What the delivery activity records on the endpoint after each batch.
       await recordIntegrationOutcome(db, admin.organizationId, endpoint.id, { ok: true, at: succeededAt });
@@ -588,6 +596,60 @@ describe('webhooks API', () => {
       health = (await admin.fetch('GET', `/api/webhooks/endpoints/${endpoint.id}`)).body.health;
       assert.equal(health.lastError, 'HTTP 500 (server error)');
       assert.equal(health.lastSuccessAt, succeededAt.toISOString());
+    });
+
+    it('finds the health’s attempts by when they were opened and judges them by when they were sent', async () => {
+      const { endpoint } = await create();
+      const delivery = await storeDelivery(admin.organizationId, endpoint.id, { status: 'succeeded' });
+      const now = Date.now();
+      const at = (msAgo: number) => new Date(now - msAgo);
+      const day = 24 * 3600_000;
+      // Opened (claimed) five minutes before the day began, sent within it: counted.
+      await storeAttempt(admin.organizationId, delivery, 1, {
+        outcome: 'succeeded',
+        statusCode: 200,
+        createdAt: at(day + 5 * 60_000),
+        startedAt: at(day - 60_000),
+      });
+      // Sent before the day began: not counted, whether opened long before it or just before.
+      await storeAttempt(admin.organizationId, delivery, 2, {
+        outcome: 'failed',
+        statusCode: 500,
+        createdAt: at(day + 20 * 60_000),
+        startedAt: at(day + 15 * 60_000),
+      });
+      await storeAttempt(admin.organizationId, delivery, 3, {
+        outcome: 'failed',
+        statusCode: 500,
+        createdAt: at(day + 3 * 60_000),
+        startedAt: at(day + 2 * 60_000),
+      });
+      // An earlier claim's attempt, sent after the later claim's (another lane's window): not the latest, as health
+      // takes the claim made last.
+      await storeAttempt(admin.organizationId, delivery, 6, {
+        outcome: 'failed',
+        statusCode: 500,
+        createdAt: at(3 * 60_000),
+        startedAt: at(10_000),
+      });
+      // One claim's two attempts, opened together: the one sent last is the latest, whichever was stored last.
+      const claimedAt = at(60_000);
+      await storeAttempt(admin.organizationId, delivery, 5, {
+        outcome: 'succeeded',
+        statusCode: 200,
+        createdAt: claimedAt,
+        startedAt: at(40_000),
+      });
+      await storeAttempt(admin.organizationId, delivery, 4, {
+        outcome: 'failed',
+        statusCode: 500,
+        createdAt: claimedAt,
+        startedAt: at(50_000),
+      });
+      const { health } = (await admin.fetch('GET', `/api/webhooks/endpoints/${endpoint.id}`)).body;
+      assert.equal(health.status, 'healthy');
+      assert.equal(health.lastAttemptAt, at(40_000).toISOString());
+      assert.ok(Math.abs(health.successRate24h - 2 / 4) < 1e-9, `success rate ${health.successRate24h}`);
     });
 
     it('resends one delivery, whatever its status, keeping its message id', async () => {

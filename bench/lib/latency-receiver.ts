@@ -1,11 +1,14 @@
 // A benchmark receiver in its own process: answers 200 to every POST and records, per request, how long after the
 // event it arrived (the JSON body's `timestamp`, set when the event was written) and its webhook-id.
-// GET /stats?since=<ms epoch> answers { count, distinctIds, latenciesMs } for requests received since then.
+// GET /stats?since=<ms epoch> answers { count, distinctIds, latenciesMs, slowBySecond, perTenth, first, last } for
+// requests received since then.
 // Prints {"port":N} once listening; exits when stdin closes.
 import http from 'node:http';
 
 type Sample = { at: number; latencyMs: number; id: string };
 const samples: Sample[] = [];
+/** Tenths of a second that perTenth covers at most. */
+const MAX_TENTHS = 6_000;
 
 const server = http.createServer((req, res) => {
   if (req.method === 'GET' && req.url?.startsWith('/stats')) {
@@ -25,6 +28,18 @@ const server = http.createServer((req, res) => {
           }
           return acc;
         }, {}),
+        // Arrivals in each tenth of a second after `since`, where a run ramps up, runs steady and tails off: only for
+        // a window given a start, over its first ten minutes (a soak asks for everything since 0).
+        perTenth:
+          since > 0
+            ? window.reduce<number[]>((acc, s) => {
+                const tenth = Math.floor((s.at - since) / 100);
+                if (tenth >= MAX_TENTHS) return acc;
+                while (acc.length <= tenth) acc.push(0);
+                acc[tenth]!++;
+                return acc;
+              }, [])
+            : [],
         first: window[0]?.at ?? null,
         last: window.at(-1)?.at ?? null,
       }),

@@ -8,6 +8,8 @@ export type ReceiverStats = {
   latenciesMs: number[];
   /** Arrivals over 1 s late, by the second (after `since`) in which their event was written. */
   slowBySecond: Record<string, number>;
+  /** Arrivals in each tenth of a second after `since`. */
+  perTenth: number[];
   first: number | null;
   last: number | null;
 };

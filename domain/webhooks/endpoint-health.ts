@@ -4,6 +4,7 @@
 // Attempts still marked `sending` (on the wire, or whose outcome was lost with a worker) say nothing about health.
 import type { Executor } from '@switchboard/database';
 import { sql } from 'drizzle-orm';
+import { ATTEMPT_START_LAG_MS } from '../../common/webhooks/attempt-window.ts';
 import type { EndpointHealth, EndpointRow } from './endpoint-record.ts';
 
 type AttemptSummary = {
@@ -16,7 +17,12 @@ type AttemptSummary = {
   last_error_class: string | null;
 };
 
-/** One query for any number of endpoints; both parts read the (endpoint_id, started_at) index. */
+/**
+ * One query for any number of endpoints; both parts read the (endpoint_id, created_at) index. The latest attempt is
+ * the one with an outcome from the claim made last, and of that claim's (opened together) the one sent last; the
+ * day's attempts are those whose request went out in the last 24 hours, found among those opened since a little
+ * earlier (ATTEMPT_START_LAG_MS).
+ */
 export async function endpointHealth(db: Executor, rows: readonly EndpointRow[]): Promise<Map<string, EndpointHealth>> {
   const health = new Map<string, EndpointHealth>();
   if (rows.length === 0) return health;
@@ -24,6 +30,7 @@ export async function endpointHealth(db: Executor, rows: readonly EndpointRow[])
     rows.map((r) => sql`${r.id}::uuid`),
     sql`, `,
   );
+  const lag = sql`${ATTEMPT_START_LAG_MS} * interval '1 millisecond'`;
   const result = await db.execute<AttemptSummary>(sql`
     select e.id as endpoint_id,
       coalesce(day.attempts, 0)::int as attempts_24h,
@@ -35,11 +42,12 @@ export async function endpointHealth(db: Executor, rows: readonly EndpointRow[])
     from unnest(array[${ids}]) as e(id)
     left join lateral (
       select started_at, outcome, status_code, error_class from webhook_attempts
-      where endpoint_id = e.id and outcome <> 'sending' order by started_at desc limit 1
+      where endpoint_id = e.id and outcome <> 'sending' order by created_at desc, started_at desc limit 1
     ) latest on true
     left join lateral (
       select count(*) as attempts, count(*) filter (where outcome = 'succeeded') as succeeded from webhook_attempts
-      where endpoint_id = e.id and started_at > now() - interval '24 hours' and outcome <> 'sending'
+      where endpoint_id = e.id and created_at > now() - interval '24 hours' - ${lag}
+        and started_at > now() - interval '24 hours' and outcome <> 'sending'
     ) day on true`);
   const byId = new Map(result.rows.map((r) => [r.endpoint_id, r]));
   for (const row of rows) health.set(row.id, summarise(row, byId.get(row.id)));

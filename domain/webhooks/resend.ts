@@ -116,15 +116,16 @@ export async function resendFailedDeliveries(
           gte(webhookDeliveries.createdAt, new Date(input.since)),
           sql`not ${refusedAtSource(webhookDeliveries.id)}`,
         ),
-      )
-      .returning({ id: webhookDeliveries.id });
-    if (resent.length > 0)
+      );
+    // Counted, not returned: a resend of thousands would otherwise carry every id back to be counted here.
+    const count = resent.rowCount ?? 0;
+    if (count > 0)
       await recordAudit(tx, scope, {
         action: 'webhook.failed_resent',
         entityType: 'integration',
         entityId: endpointId,
-        metadata: { since: input.since, count: resent.length },
+        metadata: { since: input.since, count },
       });
-    return { count: resent.length };
+    return { count };
   });
 }

@@ -708,13 +708,15 @@ export const webhookAttempts = pgTable(
   'webhook_attempts',
   {
     id: bigserial('id', { mode: 'number' }).primaryKey(),
-    organizationId: organizationId(),
+    // The delivery's organisation and endpoint, copied for the attempt log's and health's indexes. Not foreign keys:
+    // the delivery's key already ties an attempt to both (deleting either cascades through the delivery), and each
+    // checked key cost every attempt's insert an index probe and a row lock on the parent, the same organisation
+    // row for every attempt (migration 0019, specification/performance.md, "Writes a delivery no longer makes").
+    organizationId: text('organization_id').notNull(),
     deliveryId: uuid('delivery_id')
       .notNull()
       .references(() => webhookDeliveries.id, { onDelete: 'cascade' }),
-    endpointId: uuid('endpoint_id')
-      .notNull()
-      .references(() => integrationConfigs.id, { onDelete: 'cascade' }),
+    endpointId: uuid('endpoint_id').notNull(),
     attemptNumber: integer('attempt_number').notNull(),
     startedAt: timestamp('started_at', { withTimezone: true }).notNull(),
     /** Null while the attempt is `sending` (and for ever if the worker stopped before its outcome was written). */
@@ -732,7 +734,11 @@ export const webhookAttempts = pgTable(
   },
   (t) => [
     index('webhook_attempts_delivery_idx').on(t.deliveryId, t.attemptNumber),
-    index('webhook_attempts_endpoint_started_idx').on(t.endpointId, t.startedAt),
+    // When the attempt was opened (its claim), not when its request went out: the outcome write sets started_at, and
+    // an index on it made every outcome write a new row version with new entries in every index. Off it, the write
+    // stays on the row's page (a HOT update). Readers that ask about started_at bound the scan with created_at, which
+    // precedes it by less than a batch's lifetime (ATTEMPT_START_LAG_MS in common/webhooks/attempt-window.ts).
+    index('webhook_attempts_endpoint_created_idx').on(t.endpointId, t.createdAt),
   ],
 );
 
