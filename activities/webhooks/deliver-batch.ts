@@ -25,7 +25,7 @@ import { mapLimited } from '../../common/concurrency.ts';
 import type { KeyRing } from '../../common/config.ts';
 import { truncateText } from '../../common/text.ts';
 import { type AttemptOutcome, classifyAttempt } from '../../common/webhooks/attempt-outcome.ts';
-import { ATTEMPT_START_LAG_MS } from '../../common/webhooks/attempt-window.ts';
+import { attemptStartLag } from '../../common/webhooks/attempt-window.ts';
 import { MAX_CONCURRENCY } from '../../common/webhooks/endpoint-limits.ts';
 import { nextRetryDelay, type RetryPolicy, retryPolicy } from '../../common/webhooks/retry-schedule.ts';
 import { secretsInEffect } from '../../common/webhooks/standard-webhooks.ts';
@@ -792,7 +792,7 @@ async function disableEndpoint(db: Database, endpoint: DeliveryEndpoint, reason:
  * whose outcome was lost, prove nothing either way.
  */
 async function failingTooLong(db: Database, endpoint: DeliveryEndpoint, windowMs: number): Promise<boolean> {
-  // Attempts are found by when they were opened (the endpoint's index is on created_at, see ATTEMPT_START_LAG_MS),
+  // Attempts are found by when they were opened (the endpoint's index is on created_at, see common/webhooks/attempt-window.ts),
   // among those opened since a little before the last success, and then judged by when they went out.
   const result = await db.execute<{ failing_since: string | null }>(sql`
     with since as (select coalesce(greatest(
@@ -801,7 +801,7 @@ async function failingTooLong(db: Database, endpoint: DeliveryEndpoint, windowMs
           where integration_config_id = ${endpoint.id} and type = 'endpoint.enabled')), '-infinity') as at)
     select min(a.started_at) as failing_since from webhook_attempts a, since
     where a.endpoint_id = ${endpoint.id} and a.attempt_number > 0 and a.outcome <> 'sending'
-      and a.created_at > since.at - ${ATTEMPT_START_LAG_MS} * interval '1 millisecond' and a.started_at > since.at`);
+      and a.created_at > since.at - ${attemptStartLag} and a.started_at > since.at`);
   const since = result.rows[0]?.failing_since;
   if (!since) return false;
   const failingMs = Date.now() - new Date(since).getTime();

@@ -2,6 +2,7 @@
 // The attempts' endpoint index is on created_at (packages/database/src/schema.ts: the outcome write changes started_at,
 // and an index on it cost every outcome write new entries in every index), so a question about started_at is asked
 // through a created_at range this much wider, then answered on started_at exactly.
+import { sql } from 'drizzle-orm';
 
 /**
  * Longer than any attempt waits between its claim and its request: a request goes out within its batch, and a batch
@@ -13,3 +14,6 @@
  * 5 days" check, as it would if it were lost.
  */
 export const ATTEMPT_START_LAG_MS = 10 * 60_000;
+
+/** ATTEMPT_START_LAG_MS as an SQL interval, for the readers' created_at bound. */
+export const attemptStartLag = sql`${ATTEMPT_START_LAG_MS} * interval '1 millisecond'`;

@@ -4,7 +4,7 @@
 // Attempts still marked `sending` (on the wire, or whose outcome was lost with a worker) say nothing about health.
 import type { Executor } from '@switchboard/database';
 import { sql } from 'drizzle-orm';
-import { ATTEMPT_START_LAG_MS } from '../../common/webhooks/attempt-window.ts';
+import { attemptStartLag } from '../../common/webhooks/attempt-window.ts';
 import type { EndpointHealth, EndpointRow } from './endpoint-record.ts';
 
 type AttemptSummary = {
@@ -30,7 +30,6 @@ export async function endpointHealth(db: Executor, rows: readonly EndpointRow[])
     rows.map((r) => sql`${r.id}::uuid`),
     sql`, `,
   );
-  const lag = sql`${ATTEMPT_START_LAG_MS} * interval '1 millisecond'`;
   const result = await db.execute<AttemptSummary>(sql`
     select e.id as endpoint_id,
       coalesce(day.attempts, 0)::int as attempts_24h,
@@ -46,7 +45,7 @@ export async function endpointHealth(db: Executor, rows: readonly EndpointRow[])
     ) latest on true
     left join lateral (
       select count(*) as attempts, count(*) filter (where outcome = 'succeeded') as succeeded from webhook_attempts
-      where endpoint_id = e.id and created_at > now() - interval '24 hours' - ${lag}
+      where endpoint_id = e.id and created_at > now() - interval '24 hours' - ${attemptStartLag}
         and started_at > now() - interval '24 hours' and outcome <> 'sending'
     ) day on true`);
   const byId = new Map(result.rows.map((r) => [r.endpoint_id, r]));
