@@ -56,7 +56,6 @@ describe('outbox relay throughput', function () {
       const config = loadServiceConfig();
       const servers = (await loadIntegrationServers()).map((m) => m.server);
       const relay = createOutboxRelay({
-        db,
         pool,
         temporal: temporal.client,
         taskQueue: uniqueTaskQueue('relay-bench-no-worker'),

@@ -26,7 +26,15 @@ export type RelayContext = {
   ticketsTaskQueue: string;
   /** Deadline for one call to Temporal (a send), epoch ms. */
   deadline(): number;
+  /**
+   * The switched-on integrations of this type in the batch's organisations. The types the subscribers declare
+   * (`activeIntegrationTypes`) are read in one statement per batch for all of them; another type costs its own.
+   */
+  activeIntegrations(integrationType: string): Promise<ActiveIntegration[]>;
 };
+
+/** A switched-on integration of a relay batch's organisations, as a subscriber reads it to decide who hears. */
+export type ActiveIntegration = { id: string; organizationId: string; config: unknown; createdAt: Date };
 
 /** One call to Temporal (a wake or a signal) on behalf of the events of `ticketIds`. */
 export type RelaySend = {
@@ -46,6 +54,8 @@ export type RelaySubscriber = {
    * Runs again for the same events after any failure, so it must be idempotent.
    */
   plan(events: DispatchedTicketEvent[], ctx: RelayContext): Promise<RelaySend[]>;
+  /** The integration types whose installations `plan` reads through `ctx.activeIntegrations`. */
+  activeIntegrationTypes?: readonly string[];
 };
 
 // ---------------------------------------------------------------------------------------------------------------

@@ -73,7 +73,6 @@ describe('outbox relay', function () {
 
   function startRelay(subscribers: RelaySubscriber[], options: Partial<OutboxRelayOptions> = {}): OutboxRelay {
     const relay = createOutboxRelay({
-      db,
       pool,
       temporal: temporal.client,
       subscribers,

@@ -16,14 +16,14 @@
 // themselves with a member lock, count the live members in pg_locks, and each takes the partitions whose number
 // modulo the member count is its rank. When one dies its session ends, its locks go, and the others take its
 // partitions at their next look (within a poll interval).
-import type { Database } from '@switchboard/database';
-import { OUTBOX_CHANNEL } from '@switchboard/database';
+import { namedStatementsDatabase, OUTBOX_CHANNEL } from '@switchboard/database';
 import type { Client } from '@temporalio/client';
 import { sql } from 'drizzle-orm';
 import type pg from 'pg';
 import type { RelayContext, RelaySend, RelaySubscriber } from '../common/integration-contract.ts';
 import type { Logger } from '../common/logger.ts';
 import type { DispatchedTicketEvent, TicketEventType } from '../common/ticket-events.ts';
+import { activeIntegrationsReader } from '../domain/integrations/read-integrations.ts';
 import { taskQueues } from '../temporal-config/index.ts';
 
 /** First key of the two-key advisory locks: one lock per partition (second key = partition number). */
@@ -35,8 +35,12 @@ export const DEFAULT_PARTITIONS = 32;
 const MAX_MEMBERS = 256;
 
 export type OutboxRelayOptions = {
-  db: Database;
-  /** The pool the relay takes its session from (held for the relay's life: it holds the LISTEN and the locks). */
+  /**
+   * The pool the relay takes its session from (held for the relay's life: it holds the LISTEN and the locks), and
+   * runs its batches' statements on. They are named prepared statements (namedStatementsDatabase): a batch is about
+   * ten statements whose parsing and planning cost PostgreSQL more than running them, so each connection does both
+   * once. Give the pool a `maxLifetimeSeconds` so that the plans are made again as the tables grow.
+   */
   pool: pg.Pool;
   temporal: Client;
   /** Who hears of ticket events: built from the integration modules (outbox/relay-subscribers.ts). */
@@ -110,7 +114,6 @@ export function freshRelayMetrics(): RelayMetrics {
 
 export function createOutboxRelay(options: OutboxRelayOptions): OutboxRelay {
   const {
-    db,
     pool,
     temporal,
     subscribers,
@@ -124,6 +127,7 @@ export function createOutboxRelay(options: OutboxRelayOptions): OutboxRelay {
     retryMaxMs = 10_000,
     logger,
   } = options;
+  const db = namedStatementsDatabase(pool);
   const metrics = freshRelayMetrics();
   /** Tickets whose last dispatch failed: not retried before `retryAt`, so one bad ticket does not slow the rest. */
   const blockedTickets = new Map<string, { retryAt: number; delayMs: number }>();
@@ -136,12 +140,19 @@ export function createOutboxRelay(options: OutboxRelayOptions): OutboxRelay {
   let lastRebalance = 0;
   let running: Promise<void> | undefined;
   let stopping = false;
-  const ctx: RelayContext = {
+  /** Read once per batch for every subscriber that declares them (RelaySubscriber.activeIntegrationTypes). */
+  const sharedIntegrationTypes = [...new Set(subscribers.flatMap((s) => s.activeIntegrationTypes ?? []))];
+  const contextFor = (events: readonly DispatchedTicketEvent[]): RelayContext => ({
     db,
     temporal,
     ticketsTaskQueue: taskQueue,
     deadline: () => Date.now() + dispatchTimeoutMs,
-  };
+    activeIntegrations: activeIntegrationsReader(
+      db,
+      events.map((e) => e.organizationId),
+      sharedIntegrationTypes,
+    ),
+  });
 
   // Wake-ups: a NOTIFY (when the loop waits for one) and stop(). The flag remembers one that came while busy.
   let notified = false;
@@ -273,6 +284,7 @@ export function createOutboxRelay(options: OutboxRelayOptions): OutboxRelay {
 
   /** Hands one batch to every subscriber; marks the events of every ticket whose sends all succeeded. */
   async function dispatchBatch(events: DispatchedTicketEvent[]): Promise<void> {
+    const ctx = contextFor(events);
     const planned = await Promise.all(subscribers.map(async (s) => ({ s, sends: await s.plan(events, ctx) })));
     const sends: RelaySend[] = planned.flatMap((p) => p.sends);
     const failedTickets = new Set<string>();

@@ -36,8 +36,12 @@ const metricsServer =
         process.exit(1);
       })
     : undefined;
-// Webhook batches of many endpoints write at once; the relay and ticket activities share the rest.
-const database = connectDatabase(config.databaseUrl, config.workerDatabasePool);
+// Webhook batches of many endpoints write at once; the relay and ticket activities share the rest. A connection is
+// replaced after a minute, so the plans its named statements keep (the relay's, the webhook loop's) are made again
+// for tables that have grown since: a new connection costs its backend a few milliseconds, a plan kept for a table
+// that grew from empty can cost a sequential scan per batch (specification/performance.md).
+const CONNECTION_LIFETIME_SECONDS = 60;
+const database = connectDatabase(config.databaseUrl, config.workerDatabasePool, CONNECTION_LIFETIME_SECONDS);
 
 // Temporal may still be starting (docker compose, npm start): wait for it rather than crash-loop.
 const connection = await untilConnected(() => NativeConnection.connect({ address: config.temporal.address }));
@@ -62,7 +66,6 @@ const workers = await createAllWorkers(
 );
 await ensureSchedules(temporal.client, servers, taskQueues.tickets);
 const activeRelay = createOutboxRelay({
-  db: database.db,
   pool: database.pool,
   temporal: temporal.client,
   subscribers: relaySubscribers(servers, config),

@@ -9,7 +9,6 @@ import { inArray, sql } from 'drizzle-orm';
 import { groupBy } from '../../common/group-by.ts';
 import type { RelaySend, RelaySubscriber } from '../../common/integration-contract.ts';
 import type { TicketEventPayload } from '../../common/ticket-events.ts';
-import { activeIntegrationsOf } from '../../domain/integrations/read-integrations.ts';
 import { ticketSearchAttributes } from '../../temporal-config/index.ts';
 import {
   type EmailOutboxInput,
@@ -24,9 +23,9 @@ export function emailRelaySubscriber(): RelaySubscriber {
   return {
     name: 'email',
     kind: 'workflow',
+    activeIntegrationTypes: ['email'],
     async plan(events, ctx) {
-      const organizationIds = [...new Set(events.map((e) => e.organizationId))];
-      const mailboxes = await activeIntegrationsOf(ctx.db, 'email', organizationIds);
+      const mailboxes = await ctx.activeIntegrations('email');
       if (mailboxes.length === 0) return [];
       const withEmail = new Set(mailboxes.map((m) => m.organizationId));
       const relevant = events.filter((e) => withEmail.has(e.organizationId));

@@ -12,7 +12,6 @@ import { groupBy } from '../../common/group-by.ts';
 import type { RelaySend, RelaySubscriber } from '../../common/integration-contract.ts';
 import type { DispatchedTicketEvent, TicketSnapshot } from '../../common/ticket-events.ts';
 import { linearConfigSchema } from '../../domain/integrations/linear-config.ts';
-import { activeIntegrationsOf } from '../../domain/integrations/read-integrations.ts';
 import { ticketSearchAttributes, workflowIds, workflowTypes } from '../../temporal-config/index.ts';
 import {
   type LinearIssueRequest,
@@ -31,9 +30,9 @@ export function linearRelaySubscriber(): RelaySubscriber {
   return {
     name: 'linear',
     kind: 'workflow',
+    activeIntegrationTypes: ['linear'],
     async plan(events, ctx) {
-      const organizationIds = [...new Set(events.map((e) => e.organizationId))];
-      const rows = await activeIntegrationsOf(ctx.db, 'linear', organizationIds);
+      const rows = await ctx.activeIntegrations('linear');
       if (rows.length === 0) return [];
       const installations: Installation[] = rows.map((row) => {
         const parsed = linearConfigSchema.safeParse(row.config ?? {});

@@ -9,7 +9,6 @@ import { and, inArray } from 'drizzle-orm';
 import { groupBy } from '../../common/group-by.ts';
 import type { RelayContext, RelaySend, RelaySubscriber } from '../../common/integration-contract.ts';
 import type { TicketEventType } from '../../common/ticket-events.ts';
-import { activeIntegrationsOf } from '../../domain/integrations/read-integrations.ts';
 import { slackConfigOf } from '../../domain/slack/config.ts';
 import { searchAttributes } from '../../temporal-config/index.ts';
 import {
@@ -36,11 +35,14 @@ export function slackRelaySubscriber(): RelaySubscriber {
   return {
     name: 'slack',
     kind: 'workflow',
+    activeIntegrationTypes: ['slack'],
     async plan(events, ctx) {
       const wanted = events.filter((e) => WANTED.has(e.type));
       if (wanted.length === 0) return [];
-      const organizationIds = [...new Set(wanted.map((e) => e.organizationId))];
-      const installations = await activeIntegrationsOf(ctx.db, 'slack', organizationIds);
+      const organizationIds = new Set(wanted.map((e) => e.organizationId));
+      const installations = (await ctx.activeIntegrations('slack')).filter((i) =>
+        organizationIds.has(i.organizationId),
+      );
       if (installations.length === 0) return [];
       const ticketIds = [...new Set(wanted.map((e) => e.ticketId))];
       const posted = await ctx.db

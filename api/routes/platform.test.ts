@@ -194,7 +194,6 @@ describe('platform endpoints', () => {
       const activities = { noop: async () => undefined };
       const database = testDatabase();
       const relay = createOutboxRelay({
-        db: database.db,
         pool: database.pool,
         temporal: withTemporal.deps.temporal!,
         subscribers: [],

@@ -416,7 +416,6 @@ export async function startPipeline(
   const worker = await temporal.startWorker({ db, taskQueue, webhooks, linear, integrations: list });
   const { slaWarningShare, ...options } = relayOptions;
   const relay = createOutboxRelay({
-    db,
     pool,
     temporal: temporal.client,
     taskQueue,

@@ -1,0 +1,68 @@
+// What the relay's subscribers read to decide who hears of a batch: the switched-on integrations of the batch's
+// organisations, read once per batch for the types the subscribers declare.
+import assert from 'node:assert/strict';
+import { integrationConfigs, schema } from '@switchboard/database';
+import { drizzle } from 'drizzle-orm/node-postgres';
+import type pg from 'pg';
+import { testDatabase } from '../../test/support/database.ts';
+import { makeOrganization } from '../test-fixtures.ts';
+import { activeIntegrationsReader } from './read-integrations.ts';
+
+describe('activeIntegrationsReader', () => {
+  /** The test pool, seen through a database that counts the statements it sends. */
+  function countingDatabase() {
+    const { pool } = testDatabase();
+    const sent: string[] = [];
+    const view = new Proxy(pool, {
+      get(target, property) {
+        if (property === 'query')
+          return (config: { text: string }, values?: unknown) => {
+            sent.push(config.text);
+            return target.query(config, values as unknown[]);
+          };
+        const value = Reflect.get(target, property, target);
+        return typeof value === 'function' ? value.bind(target) : value;
+      },
+    }) as pg.Pool;
+    return { db: drizzle(view, { schema }) as unknown as ReturnType<typeof testDatabase>['db'], sent };
+  }
+
+  it('answers every declared type from one statement per batch, only for the batch’s organisations', async () => {
+    const { db } = testDatabase();
+    const [ours, theirs] = [await makeOrganization(), await makeOrganization()];
+    const add = (organizationId: string, integrationType: string, isActive = true) =>
+      db
+        .insert(integrationConfigs)
+        .values({ organizationId, integrationType, name: integrationType, isActive })
+        .returning({ id: integrationConfigs.id })
+        .then((rows) => rows[0]!.id);
+    const linear = await add(ours.organizationId, 'linear');
+    await add(ours.organizationId, 'slack', false);
+    const slack = await add(ours.organizationId, 'slack');
+    await add(theirs.organizationId, 'linear');
+    const email = await add(ours.organizationId, 'email');
+
+    const counting = countingDatabase();
+    const read = activeIntegrationsReader(counting.db, [ours.organizationId, ours.organizationId], ['linear', 'slack']);
+    // Asked at once, as the relay's subscribers plan in parallel.
+    const [linears, slacks, linearsAgain] = await Promise.all([read('linear'), read('slack'), read('linear')]);
+    assert.deepEqual(
+      linears.map((i) => [i.id, i.organizationId]),
+      [[linear, ours.organizationId]],
+    );
+    assert.deepEqual(linearsAgain, linears);
+    assert.deepEqual(
+      slacks.map((i) => i.id),
+      [slack],
+      'a switched-off installation is not read',
+    );
+    assert.equal(counting.sent.length, 1, 'one statement for both types');
+
+    // A type nobody declared is read on its own.
+    assert.deepEqual(
+      (await read('email')).map((i) => i.id),
+      [email],
+    );
+    assert.equal(counting.sent.length, 2);
+  });
+});
