@@ -121,6 +121,18 @@ async function roundPlan(endpoint: { id: string; organizationId: string }, rows:
   return result.rows[0]!['QUERY PLAN'][0]!.Plan;
 }
 
+/** The plan of a round that records the answers of all of the endpoint's deliveries on the wire (`count` of them). */
+async function planAnsweringTheWire(
+  { org, endpoint }: { org: { organizationId: string }; endpoint: { id: string } },
+  count: number,
+): Promise<PlanNode> {
+  const onTheWire = await testDatabase().db.execute<{ id: string }>(sql`select id from webhook_deliveries
+    where endpoint_id = ${endpoint.id} and status = 'pending'`);
+  const rows = answeredRows(onTheWire.rows.map(({ id }) => id));
+  assert.equal(rows.length, count);
+  return roundPlan({ id: endpoint.id, organizationId: org.organizationId }, rows);
+}
+
 describe('the delivery round statement', () => {
   const config = loadServiceConfig();
   const webhooks = webhookSettings.of(config);
@@ -134,16 +146,9 @@ describe('the delivery round statement', () => {
   });
 
   it("finds a window's outcomes by index in tables of thousands of deliveries, not by reading them whole", async () => {
-    const { db } = testDatabase();
     // A delivered history (one attempt each), and ten deliveries whose attempt is on the wire.
-    await withAnalyzedHistory({ history: 5000, onTheWire: 10 }, async ({ org, endpoint }) => {
-      const onTheWire = await db.execute<{ id: string }>(sql`select id from webhook_deliveries
-        where endpoint_id = ${endpoint.id} and status = 'pending'`);
-      const rows = answeredRows(onTheWire.rows.map(({ id }) => id));
-      assert.equal(rows.length, 10);
-
-      const plan = await roundPlan({ id: endpoint.id, organizationId: org.organizationId }, rows);
-      assert.deepEqual(growingTablesReadWhole(plan), []);
+    await withAnalyzedHistory({ history: 5000, onTheWire: 10 }, async (made) => {
+      assert.deepEqual(growingTablesReadWhole(await planAnsweringTheWire(made, 10)), []);
     });
   });
 
@@ -152,14 +157,8 @@ describe('the delivery round statement', () => {
     // deliveries' settling) read its table whole into a hash instead, 24,200 rows for 33 ms of a 37 ms statement in
     // the webhooks benchmark's first round. With the round's ids as an array on each write, a table that small may
     // still be read, but only the round's rows are kept and hashed (and larger tables are read by index).
-    const { db } = testDatabase();
-    await withAnalyzedHistory({ history: 3000, onTheWire: 256 }, async ({ org, endpoint }) => {
-      const onTheWire = await db.execute<{ id: string }>(sql`select id from webhook_deliveries
-        where endpoint_id = ${endpoint.id} and status = 'pending'`);
-      const rows = answeredRows(onTheWire.rows.map(({ id }) => id));
-      assert.equal(rows.length, 256);
-      const plan = await roundPlan({ id: endpoint.id, organizationId: org.organizationId }, rows);
-      assert.deepEqual(growingTablesReadUnfiltered(plan), []);
+    await withAnalyzedHistory({ history: 3000, onTheWire: 256 }, async (made) => {
+      assert.deepEqual(growingTablesReadUnfiltered(await planAnsweringTheWire(made, 256)), []);
     });
   });
 
