@@ -1,5 +1,5 @@
 import { type Database, type Executor, externalSyncRecords, integrationConfigs } from '@switchboard/database';
-import { and, asc, count, eq, inArray, isNotNull, sql } from 'drizzle-orm';
+import { and, asc, count, eq, isNotNull, sql } from 'drizzle-orm';
 import { notFound } from '../../common/errors.ts';
 import type { ActiveIntegration } from '../../common/integration-contract.ts';
 import type { Scope } from '../scope.ts';
@@ -67,42 +67,19 @@ export async function getIntegration(db: Database, scope: Scope, integrationId: 
 }
 
 /**
- * The switched-on integrations of one type across several organisations (a relay batch's), for a type no subscriber
- * declared (activeIntegrationsReader reads the declared ones together). System work, so not scoped to one
- * organisation.
- */
-export function activeIntegrationsOf(db: Database, integrationType: string, organizationIds: readonly string[]) {
-  return db
-    .select({
-      id: integrationConfigs.id,
-      organizationId: integrationConfigs.organizationId,
-      config: integrationConfigs.config,
-      createdAt: integrationConfigs.createdAt,
-    })
-    .from(integrationConfigs)
-    .where(
-      and(
-        inArray(integrationConfigs.organizationId, [...organizationIds]),
-        eq(integrationConfigs.integrationType, integrationType),
-        eq(integrationConfigs.isActive, true),
-      ),
-    );
-}
-
-/**
- * `RelayContext.activeIntegrations` for one batch: the `shared` types are read once, in one statement, for whichever
- * subscriber asks first (the others wait for the same answer); any other type is read when asked.
+ * `RelayContext.activeIntegrations` for one batch: the switched-on integrations of the batch's organisations. The
+ * `shared` types are read once, in one statement, for whichever subscriber asks first (the others wait for the same
+ * answer); any other type is read when asked. System work, so not scoped to one organisation.
  */
 export function activeIntegrationsReader(
   db: Database,
   organizationIds: readonly string[],
   shared: readonly string[] = [],
 ): (integrationType: string) => Promise<ActiveIntegration[]> {
-  let sharedRows: Promise<Array<ActiveIntegration & { integrationType: string }>> | undefined;
-  return async (integrationType) => {
-    if (!shared.includes(integrationType)) return activeIntegrationsOf(db, integrationType, organizationIds);
-    // Array parameters, so the text is the same for any number of organisations (the relay prepares it once).
-    sharedRows ??= db
+  const organizations = [...new Set(organizationIds)];
+  // Array parameters, so the text is the same for any number of organisations (the relay prepares it once).
+  const read = (types: readonly string[]) =>
+    db
       .select({
         id: integrationConfigs.id,
         organizationId: integrationConfigs.organizationId,
@@ -113,17 +90,26 @@ export function activeIntegrationsReader(
       .from(integrationConfigs)
       .where(
         and(
-          sql`${integrationConfigs.organizationId} = any(${sql.param([...new Set(organizationIds)])}::text[])`,
-          sql`${integrationConfigs.integrationType} = any(${sql.param([...new Set(shared)])}::text[])`,
+          sql`${integrationConfigs.organizationId} = any(${sql.param(organizations)}::text[])`,
+          sql`${integrationConfigs.integrationType} = any(${sql.param([...new Set(types)])}::text[])`,
           eq(integrationConfigs.isActive, true),
         ),
       )
       // A drizzle query runs again on every await: `then` runs it once and keeps the answer.
       .then((rows) => rows);
-    return (await sharedRows)
-      .filter((row) => row.integrationType === integrationType)
-      .map(({ integrationType: _type, ...row }) => row);
+  let sharedRows: ReturnType<typeof read> | undefined;
+  return async (integrationType) => {
+    if (!shared.includes(integrationType)) return only(await read([integrationType]), integrationType);
+    sharedRows ??= read(shared);
+    return only(await sharedRows, integrationType);
   };
+}
+
+function only<Row extends ActiveIntegration & { integrationType: string }>(
+  rows: Row[],
+  integrationType: string,
+): ActiveIntegration[] {
+  return rows.filter((row) => row.integrationType === integrationType).map(({ integrationType: _type, ...row }) => row);
 }
 
 /** A timestamp column as whole microseconds since the epoch (fits a JS number exactly until the year 2255). */
