@@ -18,6 +18,8 @@ import { formatMs, median, percentile, printTable } from './lib/stats.ts';
 const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 3);
 const CREATE_COUNT = Number(process.env.BENCH_CREATE_COUNT ?? 500);
 const LAG_SECONDS = Number(process.env.BENCH_LAG_SECONDS ?? 10);
+const WARMUP_COUNT = Number(process.env.BENCH_WARMUP_COUNT ?? 500);
+const RELAY_WARMUP_COUNT = Number(process.env.BENCH_RELAY_WARMUP_COUNT ?? 250);
 const stack = benchStack('core', { api: 3083, temporal: 7283, temporalUi: 8283 });
 const baseUrl = stack.baseUrl;
 
@@ -101,9 +103,16 @@ async function latency() {
   try {
     apiProcess = await stack.startApi();
     const api = client(await stack.apiKey());
-    // Warm up connections, JIT and the ticket workflow code path.
+    // Warm up connections, JIT and the relay's path at the measured rate: after 50 creates one at a time the first
+    // round's relay-stopped p99 was still the API warming up (25 ms against 7–9 in the later rounds, three runs in
+    // three), which flattered that round's ratio.
     worker = await stack.startWorker();
-    for (let i = 0; i < 50; i++) await api.createTicket(i);
+    const warm = await runOpenLoop({
+      ratePerSecond: 50,
+      count: WARMUP_COUNT,
+      call: (i) => api.createTicket(i).then(() => {}),
+    });
+    if (warm.errors) throw new Error(`warm-up had ${warm.errors} errors: ${warm.firstError}`);
     await waitForOutboxEmpty(pool);
 
     for (let round = 1; round <= ROUNDS; round++) {
@@ -119,6 +128,16 @@ async function latency() {
 
       worker = await stack.startWorker();
       await waitForOutboxEmpty(pool); // the backlog from the relay-off run goes out before we measure
+      // The worker has just started (stopping it is how the relay is stopped): it compiles its hot paths on V8's
+      // helper threads for its first seconds. A worker in service has long done that, so its relay is measured
+      // after a few seconds at the measured rate (BENCH_RELAY_WARMUP_COUNT creates, not counted).
+      const relayWarm = await runOpenLoop({
+        ratePerSecond: 50,
+        count: RELAY_WARMUP_COUNT,
+        call: (i) => api.createTicket(i).then(() => {}),
+      });
+      if (relayWarm.errors) throw new Error(`relay warm-up had ${relayWarm.errors} errors: ${relayWarm.firstError}`);
+      await waitForOutboxEmpty(pool);
       let since = await maxEventId(pool);
       const on = await runOpenLoop({
         ratePerSecond: 50,
@@ -147,7 +166,12 @@ async function latency() {
           achieved: (run.latenciesMs.length / run.durationMs) * 1000,
         });
       }
-      console.log(`round ${round} done`);
+      const [offRound, onRound] = [results.createOff.at(-1)!, results.createOn.at(-1)!];
+      // Each round's own figures too: a p99 of 500 creates is their fifth slowest, and moves between rounds.
+      console.log(
+        `round ${round} done: create p99 stopped ${formatMs(offRound.p99)} ms, running ${formatMs(onRound.p99)} ms ` +
+          `(×${(onRound.p99 / offRound.p99).toFixed(2)})`,
+      );
     }
   } finally {
     await worker?.stop();

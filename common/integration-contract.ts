@@ -28,13 +28,17 @@ export type RelayContext = {
   deadline(): number;
   /**
    * The switched-on integrations of this type in the batch's organisations. The types the subscribers declare
-   * (`activeIntegrationTypes`) are read in one statement per batch for all of them; another type costs its own.
+   * (`integrationTypes`) come with the batch's own read, for all of them; another type costs a statement.
    */
   activeIntegrations(integrationType: string): Promise<ActiveIntegration[]>;
+  /** Every integration of this type in the batch's organisations, switched on or off (read as above). */
+  installedIntegrations(integrationType: string): Promise<InstalledIntegration[]>;
 };
 
 /** A switched-on integration of a relay batch's organisations, as a subscriber reads it to decide who hears. */
 export type ActiveIntegration = { id: string; organizationId: string; config: unknown; createdAt: Date };
+/** An integration of a relay batch's organisations, switched on or off. */
+export type InstalledIntegration = ActiveIntegration & { isActive: boolean };
 
 /** One call to Temporal (a wake or a signal) on behalf of the events of `ticketIds`. */
 export type RelaySend = {
@@ -54,8 +58,11 @@ export type RelaySubscriber = {
    * Runs again for the same events after any failure, so it must be idempotent.
    */
   plan(events: DispatchedTicketEvent[], ctx: RelayContext): Promise<RelaySend[]>;
-  /** The integration types whose installations `plan` reads through `ctx.activeIntegrations`. */
-  activeIntegrationTypes?: readonly string[];
+  /**
+   * The integration types whose installations `plan` reads through `ctx.activeIntegrations` or
+   * `ctx.installedIntegrations`: the relay reads them with the batch itself, in the same statement.
+   */
+  integrationTypes?: readonly string[];
 };
 
 // ---------------------------------------------------------------------------------------------------------------

@@ -364,6 +364,30 @@ describe('outbox relay', function () {
     assert.deepEqual(await received(c.id), [e4], 'created after e3');
   });
 
+  it('fans out to an organisation’s only endpoint when it was on at the event, though it is off when the relay reads', async () => {
+    const alone = await makeOrganization();
+    const endpoint = await makeEndpoint(alone.organizationId, {
+      url: 'https://switched-off-since.example.test/hook',
+      eventTypes: ['ticket.assigned' as const],
+    });
+    const ticket = await createTicket(db, alone.scope, { subject: 'written before the endpoint was switched off' });
+    const event = await append(ticket.id, 'ticket.assigned', alone);
+    await db.update(integrationConfigs).set({ isActive: false }).where(eq(integrationConfigs.id, endpoint.id));
+
+    startRelay([webhooksRelaySubscriber({ payloadLimitBytes: 256 * 1024 })], { taskQueue: 'relay-test-no-worker' });
+    await eventually(async () => assert.deepEqual(await undispatched([event]), []));
+    const deliveries = await db
+      .select({ eventId: webhookMessages.eventId })
+      .from(webhookDeliveries)
+      .innerJoin(webhookMessages, eq(webhookMessages.id, webhookDeliveries.messageId))
+      .where(eq(webhookDeliveries.endpointId, endpoint.id));
+    assert.deepEqual(
+      deliveries.map((d) => d.eventId),
+      [event],
+      'its delivery waits for it to be switched on again',
+    );
+  });
+
   it('dates an endpoint change by when it became visible, so planning an event again never changes the answer', async () => {
     const endpoint = await makeEndpoint(org.organizationId, {
       url: 'https://late.example.test/hook',

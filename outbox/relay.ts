@@ -23,7 +23,12 @@ import type pg from 'pg';
 import type { RelayContext, RelaySend, RelaySubscriber } from '../common/integration-contract.ts';
 import type { Logger } from '../common/logger.ts';
 import type { DispatchedTicketEvent, TicketEventType } from '../common/ticket-events.ts';
-import { activeIntegrationsReader } from '../domain/integrations/read-integrations.ts';
+import {
+  type InstalledRow,
+  installationsOfBatch,
+  installedRows,
+  relayIntegrations,
+} from '../domain/integrations/read-integrations.ts';
 import { taskQueues } from '../temporal-config/index.ts';
 
 /** First key of the two-key advisory locks: one lock per partition (second key = partition number). */
@@ -87,6 +92,9 @@ export type RelayMetrics = {
   byKind: { queue: number; workflow: number; none: number };
 };
 
+/** One read of the outbox: the events, and the installations the subscribers declared for their organisations. */
+type Batch = { events: DispatchedTicketEvent[]; installations: InstalledRow[] };
+
 export type OutboxRelay = {
   start(): void;
   /** Lets the batch in flight finish, then releases the locks and the connection. */
@@ -140,17 +148,18 @@ export function createOutboxRelay(options: OutboxRelayOptions): OutboxRelay {
   let lastRebalance = 0;
   let running: Promise<void> | undefined;
   let stopping = false;
-  /** Read once per batch for every subscriber that declares them (RelaySubscriber.activeIntegrationTypes). */
-  const sharedIntegrationTypes = [...new Set(subscribers.flatMap((s) => s.activeIntegrationTypes ?? []))];
-  const contextFor = (events: readonly DispatchedTicketEvent[]): RelayContext => ({
+  /** Read with every batch, for every subscriber that declares them (RelaySubscriber.integrationTypes). */
+  const sharedIntegrationTypes = [...new Set(subscribers.flatMap((s) => s.integrationTypes ?? []))];
+  const contextFor = (batch: Batch): RelayContext => ({
     db,
     temporal,
     ticketsTaskQueue: taskQueue,
     deadline: () => Date.now() + dispatchTimeoutMs,
-    activeIntegrations: activeIntegrationsReader(
+    ...relayIntegrations(
       db,
-      events.map((e) => e.organizationId),
+      batch.events.map((e) => e.organizationId),
       sharedIntegrationTypes,
+      batch.installations,
     ),
   });
 
@@ -258,20 +267,29 @@ export function createOutboxRelay(options: OutboxRelayOptions): OutboxRelay {
     lastRebalance = Date.now();
   }
 
-  /** The oldest waiting events of this relay's partitions, but for tickets waiting out a failure. */
-  async function readWaitingEvents(): Promise<DispatchedTicketEvent[]> {
+  /**
+   * The oldest waiting events of this relay's partitions, but for tickets waiting out a failure, and in the same
+   * statement the installations the subscribers declared for the events' organisations (on the first row only).
+   */
+  async function readWaitingEvents(): Promise<Batch> {
     const now = Date.now();
     for (const [ticketId, block] of blockedTickets) if (block.retryAt <= now) blockedTickets.delete(ticketId);
     // One array parameter each, however many partitions or tickets.
     const result = await db.execute<Record<string, unknown>>(sql`
-      select id, organization_id, support_request_id, type, payload, actor_type, actor_id, created_at
-      from ticket_events
-      where dispatched_at is null
-        and (hashtext(support_request_id::text) & 2147483647) % ${partitions} = any(${sql.param([...owned])}::int[])
-        and not (support_request_id = any(${sql.param([...blockedTickets.keys()])}::uuid[]))
-      order by id
-      limit ${batchSize}`);
-    return result.rows.map((r) => ({
+      with batch as (
+        select id, organization_id, support_request_id, type, payload, actor_type, actor_id, created_at
+        from ticket_events
+        where dispatched_at is null
+          and (hashtext(support_request_id::text) & 2147483647) % ${partitions} = any(${sql.param([...owned])}::int[])
+          and not (support_request_id = any(${sql.param([...blockedTickets.keys()])}::uuid[]))
+        order by id
+        limit ${batchSize})
+      select b.*,
+        case when b.id = (select min(id) from batch)
+          then ${installationsOfBatch(sql`batch`, sharedIntegrationTypes)} end as installations
+      from batch b
+      order by b.id`);
+    const events = result.rows.map((r) => ({
       id: Number(r.id),
       organizationId: r.organization_id as string,
       ticketId: r.support_request_id as string,
@@ -280,11 +298,13 @@ export function createOutboxRelay(options: OutboxRelayOptions): OutboxRelay {
       actor: { type: r.actor_type as DispatchedTicketEvent['actor']['type'], id: r.actor_id as string | null },
       createdAt: new Date(r.created_at as string).toISOString(),
     }));
+    return { events, installations: events.length > 0 ? installedRows(result.rows[0]!.installations) : [] };
   }
 
   /** Hands one batch to every subscriber; marks the events of every ticket whose sends all succeeded. */
-  async function dispatchBatch(events: DispatchedTicketEvent[]): Promise<void> {
-    const ctx = contextFor(events);
+  async function dispatchBatch(batch: Batch): Promise<void> {
+    const { events } = batch;
+    const ctx = contextFor(batch);
     const planned = await Promise.all(subscribers.map(async (s) => ({ s, sends: await s.plan(events, ctx) })));
     const sends: RelaySend[] = planned.flatMap((p) => p.sends);
     const failedTickets = new Set<string>();
@@ -362,9 +382,10 @@ export function createOutboxRelay(options: OutboxRelayOptions): OutboxRelay {
           continue;
         }
         notified = false;
-        const events = await readWaitingEvents();
+        const batch = await readWaitingEvents();
+        const { events } = batch;
         metrics.oldestPendingAgeMs = events[0] ? Date.now() - Date.parse(events[0].createdAt) : 0;
-        if (events.length > 0) await dispatchBatch(events);
+        if (events.length > 0) await dispatchBatch(batch);
         errorDelayMs = 0;
         // A full batch means more is waiting: go on at once. Otherwise wait for a NOTIFY or the poll.
         if (events.length < batchSize) await sleep(nextWait(), { notify: true });

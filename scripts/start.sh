@@ -23,8 +23,8 @@ log "building the dashboard"
 pids=()
 cleanup() { for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done; wait 2>/dev/null || true; }
 trap cleanup EXIT INT TERM
-# V8 flags: worker/node-flags.ts
-node --max-semi-space-size=16 "$ROOT/worker/main.ts" & pids+=($!)
+# V8 flags and the worker's CPU priority (background work yields to requests): worker/node-flags.ts
+nice -n 10 node --max-semi-space-size=16 "$ROOT/worker/main.ts" & pids+=($!)
 node --max-semi-space-size=2 "$ROOT/api/server.ts" & pids+=($!)
 log "dashboard and API: ${PUBLIC_URL:-http://localhost:${PORT:-3000}}  ·  Temporal UI: http://localhost:${TEMPORAL_UI_PORT:-8233}"
 # Stop everything when either process exits, so a crash is not hidden behind a half-running stack.

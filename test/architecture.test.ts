@@ -4,7 +4,7 @@ import assert from 'node:assert/strict';
 import { readdirSync, readFileSync, statSync } from 'node:fs';
 import { join, relative, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { API_NODE_FLAGS, WORKER_NODE_FLAGS } from '../worker/node-flags.ts';
+import { API_NODE_FLAGS, WORKER_NICENESS, WORKER_NODE_FLAGS } from '../worker/node-flags.ts';
 
 const root = fileURLToPath(new URL('..', import.meta.url));
 
@@ -62,17 +62,22 @@ describe('the layering of the code', () => {
     assert.deepEqual(copies, []);
   });
 
-  it('the worker runs with the V8 flags of worker/node-flags.ts wherever it is started', () => {
+  it('the worker runs with the V8 flags and the CPU priority of worker/node-flags.ts wherever it is started', () => {
     const flags = WORKER_NODE_FLAGS.join(' ');
     const compose = readFileSync(join(root, 'docker-compose.yml'), 'utf8');
-    assert.ok(
-      compose.includes(`command: [node, ${WORKER_NODE_FLAGS.join(', ')}, worker/main.ts]`),
-      'docker-compose.yml',
-    );
+    const worker = compose.slice(compose.indexOf('\n  worker:\n'));
+    const command = `command: [node, ${WORKER_NODE_FLAGS.join(', ')}, worker/main.ts]`;
+    assert.ok(worker.includes(command), 'docker-compose.yml');
+    // A container's weight against the API's default 1,024, as the niceness weighs against niceness 0 (≈ 1.25 per step).
+    const shares = Number(/\n {4}cpu_shares: (\d+)/.exec(worker)?.[1]);
+    assert.ok(Math.abs(Math.log2(1024 / shares) - Math.log2(1.25 ** WORKER_NICENESS)) <= 1, `cpu_shares: ${shares}`);
     const start = readFileSync(join(root, 'scripts/start.sh'), 'utf8');
-    assert.ok(start.includes(`node ${flags} "$ROOT/worker/main.ts"`), 'scripts/start.sh');
+    assert.ok(start.includes(`nice -n ${WORKER_NICENESS} node ${flags} "$ROOT/worker/main.ts"`), 'scripts/start.sh');
     const stack = readFileSync(join(root, 'bench/lib/stack.ts'), 'utf8');
     assert.ok(stack.includes("WORKER_NODE_FLAGS.join(' ')"), 'bench/lib/stack.ts');
+    assert.ok(stack.includes('?? WORKER_NICENESS'), 'bench/lib/stack.ts');
+    const processes = readFileSync(join(root, 'bench/lib/processes.ts'), 'utf8');
+    assert.ok(processes.includes("['nice', ['-n', String(niceness)"), 'bench/lib/processes.ts applies it');
   });
 
   it('the API runs with the V8 flags of worker/node-flags.ts wherever it is started', () => {

@@ -12,7 +12,7 @@ import { slackRelaySubscriber } from '../activities/slack/relay-subscriber.ts';
 import { slackDepsOf } from '../api/routes/slack.ts';
 import type { RelayContext } from '../common/integration-contract.ts';
 import type { DispatchedTicketEvent, TicketEventType } from '../common/ticket-events.ts';
-import { activeIntegrationsReader } from '../domain/integrations/read-integrations.ts';
+import { relayIntegrations } from '../domain/integrations/read-integrations.ts';
 import { handOverWaitingInbound } from '../domain/slack/inbound.ts';
 import { createSlackFake, type Delivery } from './fakes/slack/server.ts';
 import {
@@ -377,7 +377,7 @@ describe('Slack end to end (strict local Slack)', function () {
         temporal: temporal as unknown as RelayContext['temporal'],
         ticketsTaskQueue: 'tickets',
         deadline: () => Date.now() + 5_000,
-        activeIntegrations: activeIntegrationsReader(
+        ...relayIntegrations(
           db,
           batch.map((e) => e.organizationId),
           ['slack'],

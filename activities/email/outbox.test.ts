@@ -8,7 +8,7 @@ import { MockActivityEnvironment } from '@temporalio/testing';
 import { asc, eq, inArray } from 'drizzle-orm';
 import type { RelayContext } from '../../common/integration-contract.ts';
 import type { DispatchedTicketEvent, TicketEventType } from '../../common/ticket-events.ts';
-import { activeIntegrationsReader } from '../../domain/integrations/read-integrations.ts';
+import { relayIntegrations } from '../../domain/integrations/read-integrations.ts';
 import { makeOrganization, type TestOrganization } from '../../domain/test-fixtures.ts';
 import { addComment } from '../../domain/tickets/comments.ts';
 import { createTicket } from '../../domain/tickets/create-ticket.ts';
@@ -102,7 +102,7 @@ describe('email outbox', function () {
       db,
       ticketsTaskQueue: 'tickets',
       deadline: () => Date.now() + 5_000,
-      activeIntegrations: activeIntegrationsReader(
+      ...relayIntegrations(
         db,
         events.map((e) => e.organizationId),
         ['email'],

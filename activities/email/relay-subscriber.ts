@@ -23,7 +23,7 @@ export function emailRelaySubscriber(): RelaySubscriber {
   return {
     name: 'email',
     kind: 'workflow',
-    activeIntegrationTypes: ['email'],
+    integrationTypes: ['email'],
     async plan(events, ctx) {
       const mailboxes = await ctx.activeIntegrations('email');
       if (mailboxes.length === 0) return [];

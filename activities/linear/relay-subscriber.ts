@@ -30,7 +30,7 @@ export function linearRelaySubscriber(): RelaySubscriber {
   return {
     name: 'linear',
     kind: 'workflow',
-    activeIntegrationTypes: ['linear'],
+    integrationTypes: ['linear'],
     async plan(events, ctx) {
       const rows = await ctx.activeIntegrations('linear');
       if (rows.length === 0) return [];

@@ -8,7 +8,14 @@ import type { RoutableEvent } from './render.ts';
 import { routeEvents } from './route.ts';
 import { startAlert, wakeRecipient } from './wake.ts';
 
+/** How many organisations a relay remembers as having their default rules before it starts over. */
+const SEEDED_MEMORY = 10_000;
+
 export function notificationsRelaySubscriber(options: { publicUrl: string }): RelaySubscriber {
+  // The organisations this relay has seen with their default rules. A default rule is switched off, never deleted
+  // (domain/notifications/rules.ts), so once seeded an organisation stays seeded, and the statement is not repeated
+  // for every batch of a busy organisation.
+  const seeded = new Set<string>();
   return {
     name: 'notifications',
     kind: 'queue',
@@ -23,8 +30,13 @@ export function notificationsRelaySubscriber(options: { publicUrl: string }): Re
         createdAt: e.createdAt,
         dedupeKey: `event:${e.id}`,
       }));
-      // An organisation has its default rules before its first event is routed (a no-op once they exist).
-      await ensureDefaultRules(ctx.db, [...new Set(events.map((e) => e.organizationId))]);
+      // An organisation has its default rules before its first event is routed.
+      const unseeded = [...new Set(events.map((e) => e.organizationId))].filter((o) => !seeded.has(o));
+      if (unseeded.length > 0) {
+        await ensureDefaultRules(ctx.db, unseeded);
+        if (seeded.size + unseeded.length > SEEDED_MEMORY) seeded.clear();
+        for (const o of unseeded) seeded.add(o);
+      }
       const routed = await routeEvents(ctx.db, routable, options.publicUrl);
       const taskQueue = notifyTaskQueueFor(ctx.ticketsTaskQueue);
       return [

@@ -7,10 +7,12 @@ import {
   notificationPreferences,
   notificationRules,
   notifications,
+  schema,
   supportRequests,
   ticketComments,
 } from '@switchboard/database';
 import { eq } from 'drizzle-orm';
+import { drizzle } from 'drizzle-orm/node-postgres';
 import { makeOrganization, type TestOrganization } from '../../domain/test-fixtures.ts';
 import { testDatabase } from '../../test/support/database.ts';
 import { ticketSnapshotFor } from '../../test/support/ticket-events.ts';
@@ -234,5 +236,124 @@ describe('routeEvents: rules evaluated in SQL for a whole batch', () => {
       failure,
     ]);
     assert.equal(none.length, 0);
+  });
+
+  /** The database, counting the statements it is given, and failing every one after the first `failAfter`. */
+  function counting(failAfter = Number.POSITIVE_INFINITY) {
+    let count = 0;
+    const exec = new Proxy(db, {
+      get(target, property, receiver) {
+        if (property !== 'execute') return Reflect.get(target, property, receiver);
+        return (query: Parameters<typeof db.execute>[0]) => {
+          count++;
+          return count > failAfter ? Promise.reject(new Error('the relay was killed here')) : target.execute(query);
+        };
+      },
+    });
+    return { exec, statements: () => count };
+  }
+
+  it('costs a batch no rule wants one statement, and one that wants no critical rule no alert statements', async () => {
+    const nobody = counting();
+    await routeEvents(nobody.exec, [event({ type: 'ticket.nobody-listens' })], 'http://localhost');
+    assert.equal(nobody.statements(), 1);
+    const quiet = counting();
+    const [row] = await db
+      .insert(notificationRules)
+      .values({
+        organizationId: org.organizationId,
+        name: 'normal, into a digest',
+        triggerEvents: ['ticket.updated'],
+        channels: ['in_app'],
+        recipients: [{ type: 'user', userId: viewer }],
+        delivery: { mode: 'digest', windowMinutes: 60 },
+      })
+      .returning();
+    try {
+      const routed = await routeEvents(quiet.exec, [event()], 'http://localhost');
+      assert.deepEqual(
+        routed.recipients.map((r) => r.recipientKey),
+        [viewer],
+      );
+      // The routing statement, then the in-app decision (which leaves a digest's row to the workflow).
+      assert.equal(quiet.statements(), 2);
+    } finally {
+      await db.update(notificationRules).set({ isActive: false }).where(eq(notificationRules.id, row!.id));
+    }
+  });
+
+  async function criticalRule() {
+    const [row] = await db
+      .insert(notificationRules)
+      .values({
+        organizationId: org.organizationId,
+        name: 'critical, escalating',
+        triggerEvents: ['ticket.updated'],
+        channels: ['in_app'],
+        recipients: [{ type: 'user', userId: agent }],
+        severity: 'critical',
+        escalation: { afterMinutes: 15, recipients: [{ type: 'role', role: 'admin' }] },
+      })
+      .returning();
+    return row!;
+  }
+
+  for (const { killedAfter, left, woken } of [
+    { killedAfter: 1, left: 'pending', woken: [() => agent] },
+    { killedAfter: 2, left: 'sent', woken: [] },
+  ])
+    it(`raises a critical rule’s alert when the batch is routed again after a run killed after ${killedAfter} statement(s), and wakes whoever still waits`, async () => {
+      const rule = await criticalRule();
+      try {
+        const e = event();
+        // The first run writes the rows (and perhaps decides them) and dies before raising the alert.
+        const killed = counting(killedAfter);
+        await assert.rejects(routeEvents(killed.exec, [e], 'http://localhost'), /killed/);
+        const [written] = await db.select().from(notifications).where(eq(notifications.ruleId, rule.id));
+        assert.deepEqual([written?.status, written?.alertId], [left, null]);
+
+        const again = await routeEvents(db, [e], 'http://localhost');
+        assert.equal(again.rowsInserted, 0);
+        assert.equal(again.alerts.length, 1);
+        assert.deepEqual(
+          again.recipients.map((r) => r.recipientKey),
+          woken.map((who) => who()),
+        );
+        const [linked] = await db.select().from(notifications).where(eq(notifications.ruleId, rule.id));
+        assert.equal(linked?.alertId, again.alerts[0]!.alertId);
+      } finally {
+        await db.update(notificationRules).set({ isActive: false }).where(eq(notificationRules.id, rule.id));
+      }
+    });
+
+  it('reads again the rows a run of the same events wrote while this one waited on them', async () => {
+    const rule = await criticalRule();
+    try {
+      const e = event();
+      // Another run holds the rows uncommitted: this one's insert waits for it, and its snapshot is older.
+      const other = await testDatabase().pool.connect();
+      try {
+        await other.query('begin');
+        await routeEvents(drizzle(other, { schema }) as unknown as typeof db, [e], 'http://localhost');
+        const late = routeEvents(db, [e], 'http://localhost');
+        // Until the late run's insert waits on the other run's rows.
+        for (let waited = 0; ; waited += 20) {
+          const { rows } = await testDatabase().pool.query(
+            `select count(*)::int as n from pg_stat_activity where wait_event_type = 'Lock' and query like '%with routed as%'`,
+          );
+          if (rows[0].n > 0) break;
+          if (waited > 10_000) throw new Error('the late run never waited on the other run');
+          await new Promise((resolve) => setTimeout(resolve, 20));
+        }
+        await other.query('commit');
+        const routed = await late;
+        assert.equal(routed.rowsInserted, 0);
+        assert.equal(routed.alerts.length, 1, 'the other run’s critical row is seen, and its alert raised');
+      } finally {
+        other.release();
+      }
+    } finally {
+      await db.update(notificationRules).set({ isActive: false }).where(eq(notificationRules.id, rule.id));
+    }
   });
 });

@@ -136,6 +136,11 @@ export function candidateRules(events: readonly RoutableEvent[]): SQL {
       and is_active and trigger_events ?| ${sql.param([...new Set(events.map((e) => e.type))])}::text[])`;
 }
 
+/** The rows of these events a routing run looks at again: recipients still to wake, and critical rows' alerts. */
+function earlierRows(eventIds: readonly number[]): SQL {
+  return sql`where event_id = any(${sql.param([...eventIds])}::bigint[]) and (status = 'pending' or severity = 'critical')`;
+}
+
 /** Routes a batch (any organisations): writes the notifications and alerts, and says whom to wake. */
 export async function routeEvents(
   db: Executor,
@@ -146,44 +151,71 @@ export async function routeEvents(
 ): Promise<RoutingResult> {
   if (events.length === 0) return { recipients: [], alerts: [], rowsInserted: 0 };
   const rules = rulesFrom ?? candidateRules(events);
-  const inserted = await db.execute<{
+  const eventIds = events.flatMap((e) => (e.eventId === null ? [] : [e.eventId]));
+  // One statement writes the rows and, in the same round trip, finds the rows earlier runs of these events left
+  // (its snapshot does not see its own inserts): those still pending, whose recipients are woken again, and the
+  // critical ones, which are what the alert steps below look at. A batch that matches nothing, or writes no in-app
+  // row and finds no critical one, is then this one statement (the three that followed were half of the relay's
+  // batch at 50 creates/s; specification/performance.md). It also counts the rows it matched: more than it wrote
+  // means some were there already, and if its snapshot did not show them (a run of the same events committed while
+  // this one waited on them: a relay taking over a partition mid-batch), they are read again, after it.
+  const routed = await db.execute<{
+    kind: 'fresh' | 'earlier' | 'matched';
     id: string;
     organization_id: string;
     recipient_key: string;
     ticket_id: string | null;
     status: string;
     channel: string;
+    severity: string;
   }>(sql`
-    insert into notifications (organization_id, recipient_key, user_id, channel, rule_id, event_id, ticket_id,
-      event_type, category, severity, dedupe_key, delivery, group_key, title, body, link, status, reason, decided_at,
-      webhook_endpoint_id, created_at)
-    select organization_id, recipient_key, user_id, channel, rule_id, event_id, ticket_id, type, category, severity,
-      row_key, delivery,
-      case coalesce(delivery->>'groupBy', delivery->>'key', 'ticket')
-        when 'ticket' then coalesce(ticket_id::text, payload->>'integrationId', type)
-        when 'event_type' then type
-        when 'rule' then rule_id::text
-        else '' end,
-      title, body,
-      -- The requester cannot open the dashboard.
-      case when recipient_key like 'customer:%' then null else link end,
-      case when user_id = actor_user_id and severity <> 'critical' then 'suppressed' else 'pending' end,
-      case when user_id = actor_user_id and severity <> 'critical' then 'your own change' end,
-      case when user_id = actor_user_id and severity <> 'critical' then now() end,
-      case when channel = 'webhook' then webhook_endpoint_id end,
-      -- When the event happened, not when the relay got to it: a digest's window and the centre's times follow the
-      -- events, however late routing was.
-      least(at, now())
-    from (${matchingQuery(eventsRelation(events, publicUrl), rules)}) routed
-    on conflict (organization_id, recipient_key, channel, dedupe_key) do nothing
-    returning id, organization_id, recipient_key, ticket_id, status, channel`);
+    with routed as (${matchingQuery(eventsRelation(events, publicUrl), rules)}),
+    inserted as (
+      insert into notifications (organization_id, recipient_key, user_id, channel, rule_id, event_id, ticket_id,
+        event_type, category, severity, dedupe_key, delivery, group_key, title, body, link, status, reason, decided_at,
+        webhook_endpoint_id, created_at)
+      select organization_id, recipient_key, user_id, channel, rule_id, event_id, ticket_id, type, category, severity,
+        row_key, delivery,
+        case coalesce(delivery->>'groupBy', delivery->>'key', 'ticket')
+          when 'ticket' then coalesce(ticket_id::text, payload->>'integrationId', type)
+          when 'event_type' then type
+          when 'rule' then rule_id::text
+          else '' end,
+        title, body,
+        -- The requester cannot open the dashboard.
+        case when recipient_key like 'customer:%' then null else link end,
+        case when user_id = actor_user_id and severity <> 'critical' then 'suppressed' else 'pending' end,
+        case when user_id = actor_user_id and severity <> 'critical' then 'your own change' end,
+        case when user_id = actor_user_id and severity <> 'critical' then now() end,
+        case when channel = 'webhook' then webhook_endpoint_id end,
+        -- When the event happened, not when the relay got to it: a digest's window and the centre's times follow the
+        -- events, however late routing was.
+        least(at, now())
+      from routed
+      on conflict (organization_id, recipient_key, channel, dedupe_key) do nothing
+      returning id, organization_id, recipient_key, ticket_id, status, channel, severity)
+    select 'fresh' as kind, * from inserted
+    union all
+    select 'earlier', id, organization_id, recipient_key, ticket_id, status, channel, severity
+    from notifications ${earlierRows(eventIds)}
+    union all
+    select 'matched', count(*), null, null, null, null, null, null from routed`);
+  const inserted = routed.rows.filter((r) => r.kind === 'fresh');
+  let earlier = routed.rows.filter((r) => r.kind === 'earlier');
+  const matched = Number(routed.rows.find((r) => r.kind === 'matched')?.id ?? 0);
+  if (matched > inserted.length && eventIds.length > 0) {
+    const seen = await db.execute<(typeof earlier)[number]>(sql`
+      select 'earlier' as kind, id, organization_id, recipient_key, ticket_id, status, channel, severity
+      from notifications ${earlierRows(eventIds)}`);
+    earlier = seen.rows;
+  }
 
   // In-app notifications that need no waiting are decided here, in the same set-based way: nothing to gather,
   // throttle or defer, so their recipients' workflows need no wake for them (the immediate path's Temporal cost was
   // what ran out; performance.md). These are the planner's own rules for such rows (workflows/notify-plan.ts):
   // critical goes; a category the member turned off for in-app is suppressed; an immediate one outside quiet hours
   // and without the member's own digest goes. Everything else stays pending for the workflow.
-  const fresh = inserted.rows.filter((r) => r.status === 'pending' && r.channel === 'in_app').map((r) => r.id);
+  const fresh = inserted.filter((r) => r.status === 'pending' && r.channel === 'in_app').map((r) => r.id);
   const decidedNow = new Set<string>();
   if (fresh.length > 0) {
     const decided = await db.execute<{ id: string; organization_id: string; user_id: string; status: string }>(sql`
@@ -220,11 +252,12 @@ export async function routeEvents(
       await db.execute(sql`select pg_notify(${NOTIFY_CHANNEL}, k) from unnest(${sql.param(told)}::text[]) k`);
   }
 
-  const eventIds = events.flatMap((e) => (e.eventId === null ? [] : [e.eventId]));
   let alerts: AlertToStart[] = [];
-  const waiting: Array<{ organization_id: string; recipient_key: string; ticket_id: string | null }> =
-    inserted.rows.filter((r) => r.status === 'pending' && !decidedNow.has(String(r.id)));
-  if (eventIds.length > 0) {
+  // Whoever has a row still pending is woken: this run's rows the step above did not decide, and earlier runs'.
+  const waiting = [...inserted, ...earlier].filter((r) => r.status === 'pending' && !decidedNow.has(String(r.id)));
+  // Alerts and the rows' links to them concern critical rows only: this run's or, for a batch routed again, an
+  // earlier run's (whose alert may not have been raised before that run failed).
+  if (eventIds.length > 0 && [...inserted, ...earlier].some((r) => r.severity === 'critical')) {
     // A critical rule with an escalation raises one alert per event; its recipients' rows point at it, so their
     // messages can offer "Acknowledge".
     const raised = await db.execute<{
@@ -263,11 +296,6 @@ export async function routeEvents(
         where n.alert_id is null and n.severity = 'critical'
           and n.event_id = any(${sql.param(eventIds)}::bigint[])
           and exists (select 1 from notification_alerts a where a.event_id = n.event_id)`);
-    // A batch routed again finds its rows already there: whoever still has one pending is woken again.
-    const still = await db.execute<{ organization_id: string; recipient_key: string; ticket_id: string | null }>(sql`
-      select distinct organization_id, recipient_key, ticket_id from notifications
-      where event_id = any(${sql.param(eventIds)}::bigint[]) and status = 'pending'`);
-    waiting.push(...still.rows);
   }
   const recipients = [...groupBy(waiting, (r) => `${r.organization_id}\u0000${r.recipient_key}`).values()].map(
     (rows) => ({
@@ -276,5 +304,5 @@ export async function routeEvents(
       ticketIds: [...new Set(rows.flatMap((r) => (r.ticket_id ? [r.ticket_id] : [])))],
     }),
   );
-  return { recipients, alerts, rowsInserted: inserted.rowCount ?? inserted.rows.length };
+  return { recipients, alerts, rowsInserted: inserted.length };
 }

@@ -35,7 +35,7 @@ export function slackRelaySubscriber(): RelaySubscriber {
   return {
     name: 'slack',
     kind: 'workflow',
-    activeIntegrationTypes: ['slack'],
+    integrationTypes: ['slack'],
     async plan(events, ctx) {
       const wanted = events.filter((e) => WANTED.has(e.type));
       if (wanted.length === 0) return [];

@@ -12,7 +12,11 @@ export function webhooksRelaySubscriber(options: { payloadLimitBytes: number }):
   return {
     name: 'webhooks',
     kind: 'queue',
+    integrationTypes: ['webhook'],
     async plan(events, ctx) {
+      // Organisations without an endpoint (switched on or off: one off now may have been on when an event happened)
+      // cost nothing more than the batch's own read.
+      if ((await ctx.installedIntegrations('webhook')).length === 0) return [];
       const { endpoints } = await fanOutDeliveries(ctx.db, events, options.payloadLimitBytes);
       const taskQueue = webhooksTaskQueueFor(ctx.ticketsTaskQueue);
       // A listening endpoint's batch was notified by the fan-out itself, and one already announced by an earlier

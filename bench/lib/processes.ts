@@ -13,8 +13,12 @@ export async function startProcess(
   script: string,
   env: Record<string, string>,
   ready: (line: string) => boolean,
+  /** As `nice -n` gives it; 0 runs the process at the bench's own priority. */
+  niceness = 0,
 ): Promise<Started> {
-  const child = spawn(process.execPath, [script], {
+  const [command, args] =
+    niceness === 0 ? [process.execPath, [script]] : ['nice', ['-n', String(niceness), process.execPath, script]];
+  const child = spawn(command, args, {
     cwd: repoRoot,
     env: { ...process.env, ...env },
     stdio: ['ignore', 'pipe', 'pipe'],

@@ -8,7 +8,7 @@ import { join } from 'node:path';
 import { connectDatabase, ensureDatabaseExists, runMigrations } from '@switchboard/database';
 import pg from 'pg';
 import type { Scope } from '../../domain/scope.ts';
-import { API_NODE_FLAGS, WORKER_NODE_FLAGS } from '../../worker/node-flags.ts';
+import { API_NODE_FLAGS, WORKER_NICENESS, WORKER_NODE_FLAGS } from '../../worker/node-flags.ts';
 import { repoRoot, startProcess } from './processes.ts';
 
 export type BenchStack = ReturnType<typeof benchStack>;
@@ -95,6 +95,8 @@ export function benchStack(name: string, ports: { api: number; temporal: number;
         // The worker's V8 flags as the scripts and compose give them (worker/node-flags.ts), or the experiment's.
         { ...env, NODE_OPTIONS: process.env.BENCH_WORKER_NODE_OPTIONS ?? WORKER_NODE_FLAGS.join(' ') },
         (line) => line.includes('worker started'),
+        // Its CPU priority as the scripts and compose give it, or the experiment's (BENCH_WORKER_NICENESS=0).
+        Number(process.env.BENCH_WORKER_NICENESS ?? WORKER_NICENESS),
       ),
 
     /** Signs in as the seeded admin and creates an API key for the benchmark. */

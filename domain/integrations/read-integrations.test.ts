@@ -1,14 +1,15 @@
 // What the relay's subscribers read to decide who hears of a batch: the switched-on integrations of the batch's
-// organisations, read once per batch for the types the subscribers declare.
+// organisations, read once per batch for the types the subscribers declare, with the batch itself in the relay.
 import assert from 'node:assert/strict';
 import { integrationConfigs, schema } from '@switchboard/database';
+import { sql } from 'drizzle-orm';
 import { drizzle } from 'drizzle-orm/node-postgres';
 import type pg from 'pg';
 import { testDatabase } from '../../test/support/database.ts';
 import { makeOrganization } from '../test-fixtures.ts';
-import { activeIntegrationsReader } from './read-integrations.ts';
+import { installationsOfBatch, installedRows, relayIntegrations } from './read-integrations.ts';
 
-describe('activeIntegrationsReader', () => {
+describe('relayIntegrations', () => {
   /** The test pool, seen through a database that counts the statements it sends. */
   function countingDatabase() {
     const { pool } = testDatabase();
@@ -27,7 +28,7 @@ describe('activeIntegrationsReader', () => {
     return { db: drizzle(view, { schema }) as unknown as ReturnType<typeof testDatabase>['db'], sent };
   }
 
-  it('answers every declared type from one statement per batch, only for the batch’s organisations', async () => {
+  async function installations() {
     const { db } = testDatabase();
     const [ours, theirs] = [await makeOrganization(), await makeOrganization()];
     const add = (organizationId: string, integrationType: string, isActive = true) =>
@@ -41,9 +42,17 @@ describe('activeIntegrationsReader', () => {
     const slack = await add(ours.organizationId, 'slack');
     await add(theirs.organizationId, 'linear');
     const email = await add(ours.organizationId, 'email');
+    return { ours, theirs, linear, slack, email };
+  }
 
+  it('answers every declared type from one statement per batch, only for the batch’s organisations', async () => {
+    const { ours, linear, slack, email } = await installations();
     const counting = countingDatabase();
-    const read = activeIntegrationsReader(counting.db, [ours.organizationId, ours.organizationId], ['linear', 'slack']);
+    const { activeIntegrations: read, installedIntegrations } = relayIntegrations(
+      counting.db,
+      [ours.organizationId, ours.organizationId],
+      ['linear', 'slack'],
+    );
     // Asked at once, as the relay's subscribers plan in parallel.
     const [linears, slacks, linearsAgain] = await Promise.all([read('linear'), read('slack'), read('linear')]);
     assert.deepEqual(
@@ -54,7 +63,15 @@ describe('activeIntegrationsReader', () => {
     assert.deepEqual(
       slacks.map((i) => i.id),
       [slack],
-      'a switched-off installation is not read',
+      'a switched-off installation is not active',
+    );
+    assert.deepEqual(
+      (await installedIntegrations('slack')).map((i) => [i.isActive, i.id === slack]),
+      [
+        [false, false],
+        [true, true],
+      ],
+      'but it is installed',
     );
     assert.equal(counting.sent.length, 1, 'one statement for both types');
 
@@ -64,5 +81,37 @@ describe('activeIntegrationsReader', () => {
       [email],
     );
     assert.equal(counting.sent.length, 2);
+  });
+
+  it('takes the declared types from the batch’s own read, which carries them for its organisations only', async () => {
+    const { ours, linear, slack } = await installations();
+    const { db } = testDatabase();
+    // As the relay reads a batch: a relation of the events' organisations.
+    const organizations = [ours.organizationId, ours.organizationId];
+    const result = await db.execute<{ installations: unknown }>(sql`
+      with batch as (select * from unnest(${sql.param(organizations)}::text[]) as b(organization_id))
+      select ${installationsOfBatch(sql`batch`, ['linear', 'slack', 'slack'])} as installations`);
+    const rows = installedRows(result.rows[0]!.installations);
+    assert.deepEqual(
+      rows.map((r) => [r.integrationType, r.organizationId === ours.organizationId, r.isActive]).sort(),
+      [
+        ['linear', true, true],
+        ['slack', true, false],
+        ['slack', true, true],
+      ],
+    );
+    assert.ok(rows.every((r) => r.createdAt instanceof Date && !Number.isNaN(r.createdAt.getTime())));
+
+    const counting = countingDatabase();
+    const { activeIntegrations } = relayIntegrations(counting.db, [ours.organizationId], ['linear', 'slack'], rows);
+    assert.deepEqual(
+      (await activeIntegrations('slack')).map((i) => i.id),
+      [slack],
+    );
+    assert.deepEqual(
+      (await activeIntegrations('linear')).map((i) => i.id),
+      [linear],
+    );
+    assert.equal(counting.sent.length, 0, 'no statement of its own');
   });
 });

@@ -1,7 +1,7 @@
 import { type Database, type Executor, externalSyncRecords, integrationConfigs } from '@switchboard/database';
-import { and, asc, count, eq, isNotNull, sql } from 'drizzle-orm';
+import { and, asc, count, eq, isNotNull, type SQL, sql } from 'drizzle-orm';
 import { notFound } from '../../common/errors.ts';
-import type { ActiveIntegration } from '../../common/integration-contract.ts';
+import type { InstalledIntegration, RelayContext } from '../../common/integration-contract.ts';
 import type { Scope } from '../scope.ts';
 import { integrationHealth } from './health.ts';
 import type { IntegrationView } from './schemas.ts';
@@ -66,25 +66,56 @@ export async function getIntegration(db: Database, scope: Scope, integrationId: 
   return toIntegrationView(row, waiting.get(row.id) ?? 0);
 }
 
+/** The installations of the shared types, as the relay's own batch read carries them (`installationsOfBatch`). */
+export type InstalledRow = InstalledIntegration & { integrationType: string };
+
 /**
- * `RelayContext.activeIntegrations` for one batch: the switched-on integrations of the batch's organisations. The
- * `shared` types are read once, in one statement, for whichever subscriber asks first (the others wait for the same
- * answer); any other type is read when asked. System work, so not scoped to one organisation.
+ * The installations (switched on or off) of `types` in the organisations of `organizationIds` (a relation of one
+ * column, `organization_id`), as one jsonb array: the relay's batch read carries it, so a batch's events and what is
+ * installed for them are one statement. Read back with `installedRows`.
  */
-export function activeIntegrationsReader(
+export function installationsOfBatch(organizationIds: SQL, types: readonly string[]): SQL {
+  // Without `url`: a webhook endpoint's URL can carry a secret (kept out of the config history for the same reason,
+  // migration 0006), and no subscriber needs one to decide who hears.
+  return sql`(select coalesce(jsonb_agg(jsonb_build_object('id', c.id, 'organizationId', c.organization_id,
+      'integrationType', c.integration_type, 'config', c.config - 'url', 'isActive', c.is_active,
+      'createdAt', c.created_at) order by c.created_at, c.id), '[]'::jsonb)
+    from integration_configs c
+    where c.organization_id in (select organization_id from ${organizationIds})
+      and c.integration_type = any(${sql.param([...new Set(types)])}::text[]))`;
+}
+
+/** `installationsOfBatch`'s array as rows. */
+export function installedRows(json: unknown): InstalledRow[] {
+  return (json as Array<Omit<InstalledRow, 'createdAt'> & { createdAt: string }>).map((row) => ({
+    ...row,
+    createdAt: new Date(row.createdAt),
+  }));
+}
+
+/**
+ * `RelayContext.installedIntegrations` and `activeIntegrations` for one batch: the integrations of the batch's
+ * organisations. The `shared` types are read once, in one statement, for whichever subscriber asks first (the
+ * others wait for the same answer), unless the batch read brought them already (`sharedRows`); any other type is
+ * read when asked. System work, so not scoped to one organisation.
+ */
+export function relayIntegrations(
   db: Database,
   organizationIds: readonly string[],
   shared: readonly string[] = [],
-): (integrationType: string) => Promise<ActiveIntegration[]> {
+  sharedRows?: readonly InstalledRow[],
+): Pick<RelayContext, 'installedIntegrations' | 'activeIntegrations'> {
   const organizations = [...new Set(organizationIds)];
   // Array parameters, so the text is the same for any number of organisations (the relay prepares it once).
-  const read = (types: readonly string[]) =>
+  const read = (types: readonly string[]): Promise<InstalledRow[]> =>
     db
       .select({
         id: integrationConfigs.id,
         organizationId: integrationConfigs.organizationId,
         integrationType: integrationConfigs.integrationType,
-        config: integrationConfigs.config,
+        // As the batch read gives it (installationsOfBatch).
+        config: sql<unknown>`${integrationConfigs.config} - 'url'`,
+        isActive: integrationConfigs.isActive,
         createdAt: integrationConfigs.createdAt,
       })
       .from(integrationConfigs)
@@ -92,23 +123,25 @@ export function activeIntegrationsReader(
         and(
           sql`${integrationConfigs.organizationId} = any(${sql.param(organizations)}::text[])`,
           sql`${integrationConfigs.integrationType} = any(${sql.param([...new Set(types)])}::text[])`,
-          eq(integrationConfigs.isActive, true),
         ),
       )
+      .orderBy(asc(integrationConfigs.createdAt), asc(integrationConfigs.id))
       // A drizzle query runs again on every await: `then` runs it once and keeps the answer.
       .then((rows) => rows);
-  let sharedRows: ReturnType<typeof read> | undefined;
-  return async (integrationType) => {
+  let sharedRead: Promise<readonly InstalledRow[]> | undefined = sharedRows && Promise.resolve(sharedRows);
+  const installed = async (integrationType: string): Promise<InstalledIntegration[]> => {
     if (!shared.includes(integrationType)) return only(await read([integrationType]), integrationType);
-    sharedRows ??= read(shared);
-    return only(await sharedRows, integrationType);
+    sharedRead ??= read(shared);
+    return only(await sharedRead, integrationType);
+  };
+  return {
+    installedIntegrations: installed,
+    activeIntegrations: async (integrationType) =>
+      (await installed(integrationType)).filter((row) => row.isActive).map(({ isActive: _on, ...row }) => row),
   };
 }
 
-function only<Row extends ActiveIntegration & { integrationType: string }>(
-  rows: Row[],
-  integrationType: string,
-): ActiveIntegration[] {
+function only(rows: readonly InstalledRow[], integrationType: string): InstalledIntegration[] {
   return rows.filter((row) => row.integrationType === integrationType).map(({ integrationType: _type, ...row }) => row);
 }
 

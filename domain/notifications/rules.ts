@@ -63,8 +63,8 @@ export const DEFAULT_RULES: Array<CreateRuleInput & { defaultKey: string }> = [
 ];
 
 /**
- * Seeds the defaults of these organisations where they are missing (one statement; the relay calls it per batch,
- * so an organisation has them before its first event is routed).
+ * Seeds the defaults of these organisations where they are missing (one statement; the relay calls it for each
+ * organisation it has not seen yet, so an organisation has them before its first event is routed).
  */
 export async function ensureDefaultRules(db: Executor, organizationIds: readonly string[]): Promise<void> {
   if (organizationIds.length === 0) return;
