@@ -21,9 +21,10 @@ export const API_NODE_FLAGS = ['--max-semi-space-size=2'] as const;
  * scripts/start.sh and the benchmarks' stack; `cpu_shares: 128` for its container in docker-compose.yml, about the
  * same weight against the API's 1,024). The worker's work is background work: when both want a core at the same
  * moment, the request a person is waiting for goes first, and the relay's batch a few milliseconds later. Measured
- * with `npm run bench -- core`: the median of the rounds' ratios of ticket create p99 at 50/s, relay running over
- * relay stopped, was 1.46 at niceness 0 (24 rounds) and 1.20 at 10 (18 rounds), for the same outbox lag; the webhook
- * engine still beat its BullMQ peer (specification/performance.md, "three statements a batch").
+ * with `npm run bench -- core` (its latency part): the median of the rounds' ratios of ticket create p99 at 50/s,
+ * relay running over relay stopped, was 1.46 at niceness 0 (24 rounds) and 1.20 at 10 (18 rounds), the outbox lag
+ * in the same range; the webhook engine still beat its BullMQ peer (specification/performance.md, "three
+ * statements a batch").
  * The cost: while the API keeps both cores busy, the worker gets about a tenth of the CPU (its activities' timeouts
  * and heartbeats are seconds, far above what that delays them by at the rates measured).
  */

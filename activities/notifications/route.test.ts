@@ -332,25 +332,34 @@ describe('routeEvents: rules evaluated in SQL for a whole batch', () => {
       const e = event();
       // Another run holds the rows uncommitted: this one's insert waits for it, and its snapshot is older.
       const other = await testDatabase().pool.connect();
+      let committed = false;
+      let late: ReturnType<typeof routeEvents> | undefined;
       try {
+        const otherPid = (await other.query<{ pid: number }>('select pg_backend_pid() as pid')).rows[0]!.pid;
         await other.query('begin');
         await routeEvents(drizzle(other, { schema }) as unknown as typeof db, [e], 'http://localhost');
-        const late = routeEvents(db, [e], 'http://localhost');
-        // Until the late run's insert waits on the other run's rows.
+        late = routeEvents(db, [e], 'http://localhost');
+        late.catch(() => {});
+        // Until the late run's insert waits on the other run's transaction.
         for (let waited = 0; ; waited += 20) {
           const { rows } = await testDatabase().pool.query(
-            `select count(*)::int as n from pg_stat_activity where wait_event_type = 'Lock' and query like '%with routed as%'`,
+            'select count(*)::int as n from pg_stat_activity where $1 = any(pg_blocking_pids(pid))',
+            [otherPid],
           );
           if (rows[0].n > 0) break;
           if (waited > 10_000) throw new Error('the late run never waited on the other run');
           await new Promise((resolve) => setTimeout(resolve, 20));
         }
         await other.query('commit');
+        committed = true;
         const routed = await late;
         assert.equal(routed.rowsInserted, 0);
         assert.equal(routed.alerts.length, 1, 'the other run’s critical row is seen, and its alert raised');
       } finally {
+        // A failure before the commit must not leave the transaction open for the tests after this one.
+        if (!committed) await other.query('rollback').catch(() => {});
         other.release();
+        await late?.catch(() => {});
       }
     } finally {
       await db.update(notificationRules).set({ isActive: false }).where(eq(notificationRules.id, rule.id));

@@ -138,7 +138,8 @@ export function candidateRules(events: readonly RoutableEvent[]): SQL {
 
 /** The rows of these events a routing run looks at again: recipients still to wake, and critical rows' alerts. */
 function earlierRows(eventIds: readonly number[]): SQL {
-  return sql`where event_id = any(${sql.param([...eventIds])}::bigint[]) and (status = 'pending' or severity = 'critical')`;
+  return sql`where event_id = any(${sql.param([...eventIds])}::bigint[])
+    and (status = 'pending' or severity = 'critical')`;
 }
 
 /** Routes a batch (any organisations): writes the notifications and alerts, and says whom to wake. */
@@ -155,10 +156,11 @@ export async function routeEvents(
   // One statement writes the rows and, in the same round trip, finds the rows earlier runs of these events left
   // (its snapshot does not see its own inserts): those still pending, whose recipients are woken again, and the
   // critical ones, which are what the alert steps below look at. A batch that matches nothing, or writes no in-app
-  // row and finds no critical one, is then this one statement (the three that followed were half of the relay's
-  // batch at 50 creates/s; specification/performance.md). It also counts the rows it matched: more than it wrote
-  // means some were there already, and if its snapshot did not show them (a run of the same events committed while
-  // this one waited on them: a relay taking over a partition mid-batch), they are read again, after it.
+  // row and finds no critical one, is then this one statement (the three that followed were three of the relay's
+  // nine statements a batch at 50 creates/s; specification/performance.md). It also counts the rows it matched:
+  // more than it wrote means some keys were there already (a batch routed again, or a run of the same events that
+  // committed while this one waited on its rows, which this statement's snapshot cannot show), and the earlier rows
+  // are then read again, after it.
   const routed = await db.execute<{
     kind: 'fresh' | 'earlier' | 'matched';
     id: string;

@@ -42,7 +42,17 @@ describe('relayIntegrations', () => {
     const slack = await add(ours.organizationId, 'slack');
     await add(theirs.organizationId, 'linear');
     const email = await add(ours.organizationId, 'email');
-    return { ours, theirs, linear, slack, email };
+    const webhook = await db
+      .insert(integrationConfigs)
+      .values({
+        organizationId: ours.organizationId,
+        integrationType: 'webhook',
+        name: 'hook',
+        config: { url: 'https://hooks.example.test/T0/secret-token', eventTypes: ['ticket.created'] },
+      })
+      .returning({ id: integrationConfigs.id })
+      .then((rows) => rows[0]!.id);
+    return { ours, theirs, linear, slack, email, webhook };
   }
 
   it('answers every declared type from one statement per batch, only for the batch’s organisations', async () => {
@@ -113,5 +123,22 @@ describe('relayIntegrations', () => {
       [linear],
     );
     assert.equal(counting.sent.length, 0, 'no statement of its own');
+  });
+
+  it('never carries a webhook endpoint’s URL, which can hold a secret, by either path', async () => {
+    const { ours, webhook } = await installations();
+    const { db } = testDatabase();
+    const result = await db.execute<{ installations: unknown }>(sql`
+      with batch as (select ${ours.organizationId}::text as organization_id)
+      select ${installationsOfBatch(sql`batch`, ['webhook'])} as installations`);
+    const batchRead = installedRows(result.rows[0]!.installations);
+    const ownRead = await relayIntegrations(db, [ours.organizationId]).installedIntegrations('webhook');
+    for (const rows of [batchRead, ownRead]) {
+      assert.deepEqual(
+        rows.map((r) => r.id),
+        [webhook],
+      );
+      assert.deepEqual(rows[0]!.config, { eventTypes: ['ticket.created'] });
+    }
   });
 });
